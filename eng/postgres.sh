@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL for tests, the demo and benchmarks.
+#
+#   eng/postgres.sh start   make sure a server runs; print its Npgsql connection string
+#   eng/postgres.sh stop    stop the throwaway cluster
+#   eng/postgres.sh wipe    stop it and delete its data
+#
+# If CAMPAIGNS_POSTGRES is set, that server is used and nothing is started.
+# The cluster lives in .postgres/ (git-ignored). When run as root the server runs as the unprivileged
+# `postgres` user; if that user cannot reach the repository (a clone under a private temp folder),
+# the data goes to a folder under /tmp named after the repository path instead.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+state="$repo/.postgres"
+log() { echo "[postgres] $*" >&2; }
+
+if [ -n "${CAMPAIGNS_POSTGRES:-}" ] && [ "${1:-start}" = start ]; then
+  echo "$CAMPAIGNS_POSTGRES"
+  exit 0
+fi
+
+find_bindir() {
+  local d
+  for d in "$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/*/bin; do
+    if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then echo "$d"; return 0; fi
+  done
+  return 1
+}
+
+bindir=$(find_bindir || true)
+if [ -z "$bindir" ] && [ "${1:-start}" = start ]; then
+  log "PostgreSQL server binaries not found; installing the Debian package"
+  if [ "$(id -u)" -ne 0 ]; then log "run as root (or install postgresql) to continue"; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq postgresql >&2
+  bindir=$(find_bindir)
+fi
+
+# Who runs the server, and where its files can live.
+as_owner=()
+if [ "$(id -u)" -eq 0 ]; then
+  id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+  as_owner=(runuser -u postgres --)
+fi
+mkdir -p "$state"
+if [ -f "$state/home" ]; then
+  home=$(cat "$state/home")
+elif [ ${#as_owner[@]} -gt 0 ] && ! "${as_owner[@]}" test -x "$state"; then
+  home="/tmp/campaigns-postgres-$(echo "$repo" | md5sum | cut -c1-12)"
+else
+  home="$state/cluster"
+fi
+echo "$home" > "$state/home"
+data="$home/data"
+
+running() { [ -f "$data/postmaster.pid" ] && "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; }
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+case "${1:-start}" in
+  start)
+    if running && [ -f "$state/port" ]; then
+      port=$(cat "$state/port")
+    else
+      mkdir -p "$home"
+      [ ${#as_owner[@]} -gt 0 ] && chown postgres "$home"
+      if [ ! -f "$data/PG_VERSION" ]; then
+        log "initdb $data"
+        "${as_owner[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 >"$home/initdb.log" 2>&1
+      fi
+      port=55432
+      while ! port_free "$port"; do port=$((port + 1)); done
+      log "starting on 127.0.0.1:$port"
+      # fsync off: a throwaway test cluster; benchmarks that claim durability use CAMPAIGNS_POSTGRES.
+      "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -l "$home/server.log" -w -t 60 start \
+        -o "-p $port -k $home -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" >&2
+      echo "$port" > "$state/port"
+    fi
+    echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
+    ;;
+  stop)
+    if running; then "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -m fast -w stop >&2; fi
+    ;;
+  wipe)
+    if running; then "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -m fast -w stop >&2; fi
+    rm -rf "$home" "$state"
+    log "wiped"
+    ;;
+  *)
+    echo "usage: $0 start|stop|wipe" >&2; exit 2 ;;
+esac

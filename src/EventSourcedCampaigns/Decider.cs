@@ -1,0 +1,46 @@
+using EventSourcedCampaigns.Decisions;
+
+namespace EventSourcedCampaigns;
+
+/// <summary>
+/// The campaign decider: <c>Decide(command, state, now)</c> returns the events to append or a typed
+/// rejection; <see cref="CampaignState.Evolve"/> folds them. Pure: no I/O, time is an input.
+/// </summary>
+public static class Decider
+{
+    /// <summary>Decide what a command does to a campaign (null state: the campaign does not exist).</summary>
+    public static Decision Decide(CampaignCommand command, CampaignState? state, DateTimeOffset now)
+    {
+        if (command is CreateCampaign create) return Creating.Decide(create, state, now);
+        if (state is null)
+            return Decision.Reject(RejectionCode.CampaignNotFound, "This campaign doesn't exist.");
+        if (now < state.LastChangedAt)
+            return Decision.Reject(RejectionCode.TimeWentBackwards,
+                $"The request is dated {now:O}, before the campaign's last change at {state.LastChangedAt:O}.");
+
+        return command switch
+        {
+            EditCampaign c => Editing.Decide(c, state, now),
+            ScheduleCampaign c => Scheduling.Decide(c, state, now),
+            RecordSchedulingProgress c => Scheduling.Decide(c, state, now),
+            CompleteScheduling c => Scheduling.Decide(c, state, now),
+            PauseSchedule c => Pausing.Decide(c, state, now),
+            ResumeSchedule c => Pausing.Decide(c, state, now),
+            RevertToDraft c => Pausing.Decide(c, state, now),
+            StartSend c => Sending.Decide(c, state, now),
+            ClaimBatch c => Sending.Decide(c, state, now),
+            RecordBatchDelivery c => Sending.Decide(c, state, now),
+            RecordBatchFailure c => Sending.Decide(c, state, now),
+            CancelCampaign c => Cancelling.Decide(c, state, now),
+            CloneCampaign c => Cloning.Decide(c, state, now),
+            _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "Unknown campaign command."),
+        };
+    }
+
+    /// <summary>Decide, then fold the events: the state after the command (for tests and in-memory use).</summary>
+    public static (Decision Decision, CampaignState? State) Run(CampaignCommand command, CampaignState? state, DateTimeOffset now)
+    {
+        var decision = Decide(command, state, now);
+        return (decision, decision.Events.Aggregate(state, CampaignState.Evolve));
+    }
+}

@@ -1,0 +1,29 @@
+namespace EventSourcedCampaigns.Decisions;
+
+/// <summary>
+/// Clone a finished campaign into a new draft (a cancelled campaign can't be resent; it is cloned).
+/// <paramref name="RemainderOnly"/> makes the clone skip recipients the source already reached.
+/// </summary>
+public sealed record CloneCampaign(Guid CampaignId, Guid CloneId, bool RemainderOnly, Actor ClonedBy) : CampaignCommand(CampaignId);
+
+/// <summary>The rules of cloning.</summary>
+public static class Cloning
+{
+    internal static Decision Decide(CloneCampaign c, CampaignState state, DateTimeOffset now)
+    {
+        if (Validate.Actor(c.ClonedBy) is { } bad) return Decision.Reject(bad.Code, bad.Message);
+        if (!state.IsFinished)
+            return Decision.Reject(RejectionCode.NotCloneable,
+                $"Only a sent or cancelled campaign can be cloned; this one is {state.Status.ToDisplay()}.");
+        if (c.CloneId == Guid.Empty || c.CloneId == c.CampaignId)
+            return Decision.Reject(RejectionCode.NotCloneable, "The clone needs a new campaign id.");
+        return Decision.Accept(new CampaignCloned(c.CampaignId, c.CloneId, c.RemainderOnly, c.ClonedBy, now));
+    }
+
+    /// <summary>The command that creates the clone's draft, to run alongside <see cref="CloneCampaign"/>.</summary>
+    public static CreateCampaign DraftFrom(CampaignState source, CloneCampaign c) => new(
+        c.CloneId, Truncate($"{source.Name} (copy)"), source.Channel, source.Variants, c.ClonedBy,
+        new CloneOrigin(source.Id, c.RemainderOnly));
+
+    private static string Truncate(string name) => name.Length <= Validate.MaxNameLength ? name : name[..Validate.MaxNameLength];
+}

@@ -1,0 +1,75 @@
+namespace EventSourcedCampaigns.Decisions;
+
+/// <summary>Schedule a draft: the audience is prepared into batches of <paramref name="BatchSize"/>, then it sends at <paramref name="SendAt"/>.</summary>
+public sealed record ScheduleCampaign(Guid CampaignId, DateTimeOffset SendAt, Audience Audience, int BatchSize, Actor ScheduledBy)
+    : CampaignCommand(CampaignId);
+
+/// <summary>Audience preparation reports progress (system).</summary>
+public sealed record RecordSchedulingProgress(Guid CampaignId, long RecipientsPrepared, long RecipientsTotal, int BatchesPrepared)
+    : CampaignCommand(CampaignId);
+
+/// <summary>Audience preparation finished (system).</summary>
+public sealed record CompleteScheduling(Guid CampaignId, long Recipients, int Batches, VariantShare[] Variants)
+    : CampaignCommand(CampaignId);
+
+internal static class Scheduling
+{
+    public static Decision Decide(ScheduleCampaign c, CampaignState state, DateTimeOffset now)
+    {
+        if (state.Phase is not CampaignPhase.Draft)
+            return Decision.Reject(RejectionCode.NotSchedulable,
+                $"Only a draft can be scheduled; this campaign is {state.Status.ToDisplay()}.");
+        return Validate.AsDecision(Validate.Actor(c.ScheduledBy), Audience(c.Audience),
+                   c.BatchSize is < 1 or > Validate.MaxBatchSize
+                       ? new(RejectionCode.InvalidBatchSize, $"The batch size must be between 1 and {Validate.MaxBatchSize:N0}.")
+                       : null,
+                   c.SendAt <= now ? new(RejectionCode.SendTimeNotInFuture, "The send time must be in the future.") : null)
+               ?? Decision.Accept(new Scheduled(c.CampaignId, c.SendAt, c.Audience, c.BatchSize, c.ScheduledBy, now));
+    }
+
+    public static Decision Decide(RecordSchedulingProgress c, CampaignState state, DateTimeOffset now)
+    {
+        if (state.Phase is not CampaignPhase.Scheduling p)
+            return NotScheduling(state);
+        if (c.RecipientsPrepared < 0 || c.RecipientsTotal < c.RecipientsPrepared || c.BatchesPrepared < 0)
+            return Decision.Reject(RejectionCode.InvalidCount, "Prepared counts must be between zero and the total.");
+        if (c.RecipientsPrepared < p.Prepared || c.BatchesPrepared < p.BatchesPrepared)
+            return Decision.Reject(RejectionCode.InvalidCount, "Scheduling progress can't go backwards.");
+        if (c.RecipientsPrepared == p.Prepared && c.RecipientsTotal == p.Total && c.BatchesPrepared == p.BatchesPrepared)
+            return Decision.NoChange;
+        return Decision.Accept(new SchedulingProgressed(c.CampaignId, c.RecipientsPrepared, c.RecipientsTotal, c.BatchesPrepared, now));
+    }
+
+    public static Decision Decide(CompleteScheduling c, CampaignState state, DateTimeOffset now)
+    {
+        if (state.Phase is CampaignPhase.ReadyToSend ready && ready.Plan.Recipients == c.Recipients && ready.Plan.Batches == c.Batches)
+            return Decision.NoChange;
+        if (state.Phase is not CampaignPhase.Scheduling p)
+            return NotScheduling(state);
+        if (c.Recipients < 1)
+            return Decision.Reject(RejectionCode.InvalidAudience, "The audience has no recipients once exclusions are applied.");
+        var fewestBatches = (c.Recipients + p.Schedule.BatchSize - 1) / p.Schedule.BatchSize;
+        if (c.Batches < fewestBatches || c.Batches > c.Recipients)
+            return Decision.Reject(RejectionCode.InvalidCount,
+                $"{c.Recipients:N0} recipients in batches of {p.Schedule.BatchSize:N0} need between {fewestBatches:N0} and {c.Recipients:N0} batches, not {c.Batches:N0}.");
+        var keys = state.Variants.Select(v => v.Key).ToHashSet();
+        if (c.Variants is null || c.Variants.Any(s => !keys.Contains(s.Variant)) || c.Variants.Select(s => s.Variant).Distinct().Count() != c.Variants.Length)
+            return Decision.Reject(RejectionCode.UnknownVariant, "The recipients were split over variants this campaign doesn't have.");
+        if (c.Variants.Any(s => s.Recipients < 0) || c.Variants.Sum(s => s.Recipients) != c.Recipients)
+            return Decision.Reject(RejectionCode.InvalidCount, "The variants' recipients must add up to the total.");
+        return Decision.Accept(new SchedulingCompleted(c.CampaignId, c.Recipients, c.Batches, c.Variants, now));
+    }
+
+    private static Rejection? Audience(Audience? audience)
+    {
+        static Rejection Bad(string why) => new(RejectionCode.InvalidAudience, why);
+        if (audience?.Included is not { Length: > 0 } included) return Bad("Choose at least one list or segment to send to.");
+        var excluded = audience.Excluded ?? [];
+        if (included.Concat(excluded).Any(string.IsNullOrWhiteSpace)) return Bad("A list or segment id is empty.");
+        if (included.Intersect(excluded).Any()) return Bad("A list or segment can't be both included and excluded.");
+        return null;
+    }
+
+    private static Decision NotScheduling(CampaignState state) =>
+        Decision.Reject(RejectionCode.NotScheduling, $"The campaign is not being scheduled; it is {state.Status.ToDisplay()}.");
+}

@@ -1,0 +1,97 @@
+namespace EventSourcedCampaigns.Decisions;
+
+/// <summary>The send time arrived (system). Does nothing if the campaign was paused, reverted or cancelled meanwhile.</summary>
+public sealed record StartSend(Guid CampaignId) : CampaignCommand(CampaignId);
+
+/// <summary>Claim a prepared batch before handing it to the provider: the linearization point against cancel.</summary>
+public sealed record ClaimBatch(Guid CampaignId, int BatchNumber, string Variant, int Recipients) : CampaignCommand(CampaignId);
+
+/// <summary>The provider accepted a claimed batch: how many messages were delivered and how many failed.</summary>
+public sealed record RecordBatchDelivery(Guid CampaignId, int BatchNumber, int Delivered, int Failed) : CampaignCommand(CampaignId);
+
+/// <summary>The provider permanently refused a claimed batch.</summary>
+public sealed record RecordBatchFailure(Guid CampaignId, int BatchNumber, string Error) : CampaignCommand(CampaignId);
+
+internal static class Sending
+{
+    public static Decision Decide(StartSend c, CampaignState state, DateTimeOffset now) => state.Phase switch
+    {
+        CampaignPhase.ReadyToSend p when now < p.Schedule.SendAt =>
+            Decision.Reject(RejectionCode.SendTimeNotReached, $"The campaign is scheduled to send at {p.Schedule.SendAt:O}."),
+        CampaignPhase.ReadyToSend p => Decision.Accept(new SendStarted(c.CampaignId, p.Plan.Recipients, p.Plan.Batches, now)),
+        CampaignPhase.Scheduling => Decision.Reject(RejectionCode.SchedulingNotComplete,
+            "The audience is still being prepared; the send starts when scheduling completes."),
+        _ => Decision.NoChange,
+    };
+
+    public static Decision Decide(ClaimBatch c, CampaignState state, DateTimeOffset now)
+    {
+        switch (state.Phase)
+        {
+            case CampaignPhase.Cancelling or CampaignPhase.Cancelled or CampaignPhase.CancelledDuringSend:
+                return Decision.Reject(RejectionCode.ClaimLostToCancel,
+                    $"The campaign was cancelled; batch {c.BatchNumber} will not be sent.");
+            case not CampaignPhase.Sending:
+                return Decision.Reject(RejectionCode.NotSending, $"The campaign is not sending; it is {state.Status.ToDisplay()}.");
+        }
+        var (plan, progress, batchSize) = ((CampaignPhase.Sending)state.Phase) is var p ? (p.Plan, p.Progress, p.Schedule.BatchSize) : default;
+        if (OutOfRange(c.BatchNumber, plan) is { } outOfRange) return outOfRange;
+        if (progress.Recorded.Contains(c.BatchNumber))
+            return Decision.Reject(RejectionCode.BatchAlreadyRecorded, $"Batch {c.BatchNumber} was already sent and recorded.");
+        if (progress.InFlight.ContainsKey(c.BatchNumber)) return Decision.NoChange;
+        if (state.Variants.All(v => v.Key != c.Variant))
+            return Decision.Reject(RejectionCode.UnknownVariant, $"The campaign has no variant '{c.Variant}'.");
+        if (c.Recipients < 1 || c.Recipients > batchSize || c.Recipients > progress.NotSent(plan))
+            return Decision.Reject(RejectionCode.InvalidCount,
+                $"Batch {c.BatchNumber} must hold between 1 and {Math.Min(batchSize, progress.NotSent(plan)):N0} recipients, not {c.Recipients:N0}.");
+        return Decision.Accept(new BatchClaimed(c.CampaignId, c.BatchNumber, c.Variant, c.Recipients, now));
+    }
+
+    public static Decision Decide(RecordBatchDelivery c, CampaignState state, DateTimeOffset now) =>
+        c.Delivered < 0 || c.Failed < 0
+            ? Decision.Reject(RejectionCode.InvalidCount, "Delivered and failed counts can't be negative.")
+            : Record(c.CampaignId, c.BatchNumber, state, now, batch =>
+                c.Delivered + (long)c.Failed == batch.Recipients
+                    ? new BatchDelivered(c.CampaignId, c.BatchNumber, batch.Variant, c.Delivered, c.Failed, state.Phase is CampaignPhase.Cancelling, now)
+                    : null);
+
+    public static Decision Decide(RecordBatchFailure c, CampaignState state, DateTimeOffset now) =>
+        Record(c.CampaignId, c.BatchNumber, state, now, batch =>
+            new BatchFailed(c.CampaignId, c.BatchNumber, batch.Variant, batch.Recipients,
+                string.IsNullOrWhiteSpace(c.Error) ? "unknown provider error" : c.Error, state.Phase is CampaignPhase.Cancelling, now));
+
+    /// <summary>Record an in-flight batch's outcome, then whatever that completes: the send, or a pending cancel.</summary>
+    private static Decision Record(Guid campaignId, int batchNumber, CampaignState state, DateTimeOffset now, Func<InFlightBatch, ICampaignEvent?> outcome)
+    {
+        var (plan, progress) = state.Phase switch
+        {
+            CampaignPhase.Sending p => (p.Plan, p.Progress),
+            CampaignPhase.Cancelling p => (p.Plan, p.Progress),
+            CampaignPhase.Sent p => (p.Plan, p.Progress),
+            CampaignPhase.CancelledDuringSend p => (p.Plan, p.Progress),
+            _ => (null!, null!),
+        };
+        if (progress is null)
+            return Decision.Reject(RejectionCode.NotSending, $"The campaign is not sending; it is {state.Status.ToDisplay()}.");
+        if (OutOfRange(batchNumber, plan) is { } outOfRange) return outOfRange;
+        if (progress.Recorded.Contains(batchNumber)) return Decision.NoChange; // at-least-once delivery: count once
+        if (!progress.InFlight.TryGetValue(batchNumber, out var batch))
+            return Decision.Reject(RejectionCode.BatchNotClaimed, $"Batch {batchNumber} was never claimed, so it can't have been sent.");
+        if (outcome(batch) is not { } recorded)
+            return Decision.Reject(RejectionCode.InvalidCount, $"Delivered plus failed must equal the batch's {batch.Recipients:N0} recipients.");
+
+        var after = CampaignState.Evolve(state, recorded)!;
+        return after.Phase switch
+        {
+            CampaignPhase.Sending s when s.Progress.Recorded.Count == s.Plan.Batches =>
+                Decision.Accept(recorded, new SendCompleted(campaignId, s.Progress.Delivered, s.Progress.Failed, now)),
+            CampaignPhase.Cancelling s when s.Progress.InFlight.IsEmpty => Decision.Accept(recorded, Cancelling.Stopped(campaignId, s, now)),
+            _ => Decision.Accept(recorded),
+        };
+    }
+
+    private static Decision? OutOfRange(int batchNumber, SendPlan plan) =>
+        batchNumber < 1 || batchNumber > plan.Batches
+            ? Decision.Reject(RejectionCode.BatchOutOfRange, $"Batch {batchNumber} doesn't exist; the campaign has batches 1 to {plan.Batches:N0}.")
+            : null;
+}

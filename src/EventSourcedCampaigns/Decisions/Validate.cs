@@ -1,0 +1,34 @@
+namespace EventSourcedCampaigns.Decisions;
+
+/// <summary>Input checks shared by several commands. Each returns null when the input is fine.</summary>
+internal static class Validate
+{
+    public const int MaxNameLength = 200;
+    public const int MaxBatchSize = 100_000;
+
+    public static Rejection? Name(string? name) =>
+        string.IsNullOrWhiteSpace(name) ? new(RejectionCode.InvalidName, "The campaign needs a name.")
+        : name.Length > MaxNameLength ? new(RejectionCode.InvalidName, $"The campaign name is longer than {MaxNameLength} characters.")
+        : null;
+
+    public static Rejection? Actor(Actor? actor) =>
+        actor is null || string.IsNullOrWhiteSpace(actor.Id) || !Enum.IsDefined(actor.Channel)
+            ? new(RejectionCode.InvalidActor, "The request must say who is making it.")
+            : null;
+
+    public static Rejection? Variants(Variant[]? variants)
+    {
+        static Rejection Bad(string why) => new(RejectionCode.InvalidVariants, why);
+        if (variants is null || variants.Length == 0) return Bad("The campaign needs at least one message variant.");
+        if (variants.Any(v => string.IsNullOrWhiteSpace(v.Key))) return Bad("Every variant needs a key (A, B, ...).");
+        if (variants.Select(v => v.Key).Distinct().Count() != variants.Length) return Bad("Variant keys must be unique.");
+        if (variants.Any(v => string.IsNullOrWhiteSpace(v.Subject) || string.IsNullOrWhiteSpace(v.Content)))
+            return Bad("Every variant needs a subject and content.");
+        if (variants.Any(v => v.SplitPercent is < 1 or > 100)) return Bad("Each variant's split must be between 1% and 100%.");
+        if (variants.Sum(v => v.SplitPercent) != 100) return Bad("The variants' splits must add up to 100%.");
+        return null;
+    }
+
+    public static Decision? AsDecision(params Rejection?[] checks) =>
+        checks.FirstOrDefault(r => r is not null) is { } r ? Decision.Reject(r.Code, r.Message) : null;
+}

@@ -1,0 +1,129 @@
+namespace EventSourcedCampaigns;
+
+// Every event of the campaign stream. Immutable, past tense, and stored under the name in
+// [StoredEventName], which must never change once released: rename the record freely, never the name.
+
+/// <summary>Marker for the events of a campaign stream.</summary>
+public interface ICampaignEvent
+{
+    /// <summary>The campaign (stream) the event belongs to.</summary>
+    Guid CampaignId { get; }
+}
+
+/// <summary>A draft campaign was created, possibly as a clone of another campaign.</summary>
+[StoredEventName("campaign_created")]
+public sealed record CampaignCreated(
+    Guid CampaignId, string Name, Channel Channel, Variant[] Variants, CloneOrigin? ClonedFrom,
+    Actor CreatedBy, DateTimeOffset CreatedAt) : ICampaignEvent;
+
+/// <summary>Name or content changed (only in Draft or Paused).</summary>
+[StoredEventName("campaign_edited")]
+public sealed record CampaignEdited(
+    Guid CampaignId, string Name, Variant[] Variants, Actor EditedBy, DateTimeOffset EditedAt) : ICampaignEvent;
+
+/// <summary>The marketer scheduled the campaign; preparing the audience starts now.</summary>
+[StoredEventName("campaign_scheduled")]
+public sealed record Scheduled(
+    Guid CampaignId, DateTimeOffset SendAt, Audience Audience, int BatchSize,
+    Actor ScheduledBy, DateTimeOffset ScheduledAt) : ICampaignEvent;
+
+/// <summary>Audience preparation advanced.</summary>
+[StoredEventName("campaign_scheduling_progressed")]
+public sealed record SchedulingProgressed(
+    Guid CampaignId, long RecipientsPrepared, long RecipientsTotal, int BatchesPrepared,
+    DateTimeOffset ProgressedAt) : ICampaignEvent;
+
+/// <summary>Every recipient is in a batch; the campaign is ready to send at its send time.</summary>
+[StoredEventName("campaign_scheduling_completed")]
+public sealed record SchedulingCompleted(
+    Guid CampaignId, long Recipients, int Batches, VariantShare[] Variants, DateTimeOffset CompletedAt) : ICampaignEvent;
+
+/// <summary>A scheduled campaign was put on hold.</summary>
+[StoredEventName("campaign_schedule_paused")]
+public sealed record SchedulePaused(Guid CampaignId, Actor PausedBy, DateTimeOffset PausedAt) : ICampaignEvent;
+
+/// <summary>A paused campaign is scheduled again.</summary>
+[StoredEventName("campaign_schedule_resumed")]
+public sealed record ScheduleResumed(Guid CampaignId, Actor ResumedBy, DateTimeOffset ResumedAt) : ICampaignEvent;
+
+/// <summary>The schedule was withdrawn and the campaign is a draft again (not a cancellation).</summary>
+[StoredEventName("campaign_schedule_reverted")]
+public sealed record ScheduleReverted(Guid CampaignId, Actor RevertedBy, DateTimeOffset RevertedAt) : ICampaignEvent;
+
+/// <summary>The send time arrived and batches may now be claimed.</summary>
+[StoredEventName("campaign_send_started")]
+public sealed record SendStarted(Guid CampaignId, long Recipients, int Batches, DateTimeOffset StartedAt) : ICampaignEvent;
+
+/// <summary>
+/// The linearization point of a batch: appended (with optimistic concurrency) before the batch is
+/// handed to the provider. A claim can only be appended while the campaign is Sending, so once
+/// <see cref="CancelRequested"/> is committed no batch can start.
+/// </summary>
+[StoredEventName("campaign_batch_claimed")]
+public sealed record BatchClaimed(
+    Guid CampaignId, int BatchNumber, string Variant, int Recipients, DateTimeOffset ClaimedAt) : ICampaignEvent;
+
+/// <summary>The provider accepted a claimed batch. <see cref="AfterCancelRequest"/> marks a batch that was
+/// in flight when the cancel was requested.</summary>
+[StoredEventName("campaign_batch_delivered")]
+public sealed record BatchDelivered(
+    Guid CampaignId, int BatchNumber, string Variant, int Delivered, int Failed, bool AfterCancelRequest,
+    DateTimeOffset DeliveredAt) : ICampaignEvent;
+
+/// <summary>The provider permanently refused a claimed batch: every recipient in it counts as failed.</summary>
+[StoredEventName("campaign_batch_failed")]
+public sealed record BatchFailed(
+    Guid CampaignId, int BatchNumber, string Variant, int Recipients, string Error, bool AfterCancelRequest,
+    DateTimeOffset FailedAt) : ICampaignEvent;
+
+/// <summary>Every batch was recorded without a cancel: the campaign is fully sent.</summary>
+[StoredEventName("campaign_send_completed")]
+public sealed record SendCompleted(Guid CampaignId, long Delivered, long Failed, DateTimeOffset CompletedAt) : ICampaignEvent;
+
+/// <summary>Someone asked to cancel. Every accepted cancel starts with this event, whatever the status;
+/// <see cref="Cancelled"/> or <see cref="CancelledDuringSend"/> records when it took effect.</summary>
+[StoredEventName("campaign_cancel_requested")]
+public sealed record CancelRequested(
+    Guid CampaignId, Actor RequestedBy, CancelReason Reason, CampaignStatus StatusAtRequest,
+    long DeliveredBefore, long FailedBefore, int BatchesInFlight, DateTimeOffset RequestedAt) : ICampaignEvent;
+
+/// <summary>A cancel took effect before anything was sent.</summary>
+[StoredEventName("campaign_cancelled")]
+public sealed record Cancelled(Guid CampaignId, DateTimeOffset RequestedAt, DateTimeOffset CancelledAt) : ICampaignEvent;
+
+/// <summary>A mid-send cancel took effect: the last batch in flight was recorded.</summary>
+[StoredEventName("campaign_cancelled_during_send")]
+public sealed record CancelledDuringSend(
+    Guid CampaignId, long DeliveredBeforeRequest, long DeliveredAfterRequest, long Failed, long NotSent,
+    DateTimeOffset RequestedAt, DateTimeOffset CancelledAt, TimeSpan TimeToStop) : ICampaignEvent;
+
+/// <summary>A cancel was refused (Draft or fully sent). Recorded for the audit history only: it changes no state.</summary>
+[StoredEventName("campaign_cancel_rejected")]
+public sealed record CancelRejected(
+    Guid CampaignId, Actor RequestedBy, CancelReason Reason, CampaignStatus StatusAtRequest,
+    RejectionCode Code, string Message, DateTimeOffset RejectedAt) : ICampaignEvent;
+
+/// <summary>This finished campaign was cloned into a new draft (recorded in the source).</summary>
+[StoredEventName("campaign_cloned")]
+public sealed record CampaignCloned(
+    Guid CampaignId, Guid CloneId, bool RemainderOnly, Actor ClonedBy, DateTimeOffset ClonedAt) : ICampaignEvent;
+
+/// <summary>The full list of campaign event types, for registration with a store.</summary>
+public static class CampaignEvents
+{
+    /// <summary>Every event type of the campaign stream.</summary>
+    public static IReadOnlyList<Type> All { get; } =
+    [
+        typeof(CampaignCreated), typeof(CampaignEdited), typeof(Scheduled), typeof(SchedulingProgressed),
+        typeof(SchedulingCompleted), typeof(SchedulePaused), typeof(ScheduleResumed), typeof(ScheduleReverted),
+        typeof(SendStarted), typeof(BatchClaimed), typeof(BatchDelivered), typeof(BatchFailed), typeof(SendCompleted),
+        typeof(CancelRequested), typeof(Cancelled), typeof(CancelledDuringSend), typeof(CancelRejected),
+        typeof(CampaignCloned),
+    ];
+
+    /// <summary>The stored name of an event type.</summary>
+    public static string StoredName(Type eventType) =>
+        eventType.GetCustomAttributes(typeof(StoredEventNameAttribute), false) is [StoredEventNameAttribute a]
+            ? a.Name
+            : throw new ArgumentException($"{eventType.Name} has no [StoredEventName].", nameof(eventType));
+}
