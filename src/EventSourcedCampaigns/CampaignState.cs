@@ -124,10 +124,10 @@ public sealed record CampaignState(
         (null, CampaignCreated e) => new CampaignState(
             e.CampaignId, e.Name, e.Channel, e.Variants, e.ClonedFrom, new CampaignPhase.Draft(), e.CreatedAt, e.CreatedAt),
         (null, _) => null,
-        ({ } s, _) => s.Apply(@event),
+        ({ } s, _) => s.EvolveExisting(@event),
     };
 
-    private CampaignState Apply(ICampaignEvent @event) => @event switch
+    private CampaignState EvolveExisting(ICampaignEvent @event) => @event switch
     {
         CampaignEdited e => this with { Name = e.Name, Variants = e.Variants, LastChangedAt = e.EditedAt },
         Scheduled e => Move(new CampaignPhase.Scheduling(new Schedule(e.SendAt, e.Audience, e.BatchSize, e.ScheduledAt), 0, 0, 0), e.ScheduledAt),

@@ -1,0 +1,100 @@
+using EventSourcedCampaigns.Marten.ReadModels;
+using Marten;
+using Marten.Linq;
+
+namespace EventSourcedCampaigns.Marten;
+
+/// <summary>A page of results, with the total across all pages.</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, long Total, int PageNumber, int PageSize);
+
+/// <summary>Columns the campaign list can be sorted by.</summary>
+public enum CampaignSort { UpdatedAt, CreatedAt, SendAt, Name }
+
+/// <summary>Filter, sort and page the Campaigns tab. Every filter is optional.</summary>
+public sealed record CampaignListQuery(
+    CampaignStatus? Status = null, string? NameContains = null,
+    DateTimeOffset? UpdatedFrom = null, DateTimeOffset? UpdatedTo = null,
+    CampaignSort SortBy = CampaignSort.UpdatedAt, bool Descending = true,
+    int PageNumber = 1, int PageSize = 50);
+
+/// <summary>Filter and page the cancellation audit (newest first). <see cref="AllTenants"/> is for operators only.</summary>
+public sealed record CancellationAuditQuery(
+    Guid? CampaignId = null, string? ActorId = null, RequestChannel? Channel = null,
+    DateTimeOffset? From = null, DateTimeOffset? To = null, bool AllTenants = false,
+    int PageNumber = 1, int PageSize = 50);
+
+/// <summary>Typed queries over the campaign read models; callers never see Marten documents or LINQ.</summary>
+public static class CampaignQueries
+{
+    /// <summary>Largest page a query returns.</summary>
+    public const int MaxPageSize = 500;
+
+    /// <summary>The Campaigns tab of the session's tenant.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Page number or size out of range, or an inverted date range.</exception>
+    public static Task<Page<CampaignListItem>> QueryCampaignsAsync(this IQuerySession session, CampaignListQuery query, CancellationToken ct = default)
+    {
+        CheckPaging(query.PageNumber, query.PageSize);
+        CheckRange(query.UpdatedFrom, query.UpdatedTo);
+        var q = session.Query<CampaignListItem>().AsQueryable();
+        if (query.Status is { } status) q = q.Where(x => x.Status == status);
+        if (!string.IsNullOrWhiteSpace(query.NameContains))
+            q = q.Where(x => x.Name.Contains(query.NameContains.Trim(), StringComparison.OrdinalIgnoreCase));
+        if (query.UpdatedFrom is { } from) q = q.Where(x => x.UpdatedAt >= from);
+        if (query.UpdatedTo is { } to) q = q.Where(x => x.UpdatedAt < to);
+        q = (query.SortBy, query.Descending) switch
+        {
+            (CampaignSort.CreatedAt, false) => q.OrderBy(x => x.CreatedAt).ThenBy(x => x.Id),
+            (CampaignSort.CreatedAt, true) => q.OrderByDescending(x => x.CreatedAt).ThenBy(x => x.Id),
+            (CampaignSort.SendAt, false) => q.OrderBy(x => x.SendAt).ThenBy(x => x.Id),
+            (CampaignSort.SendAt, true) => q.OrderByDescending(x => x.SendAt).ThenBy(x => x.Id),
+            (CampaignSort.Name, false) => q.OrderBy(x => x.Name).ThenBy(x => x.Id),
+            (CampaignSort.Name, true) => q.OrderByDescending(x => x.Name).ThenBy(x => x.Id),
+            (_, false) => q.OrderBy(x => x.UpdatedAt).ThenBy(x => x.Id),
+            _ => q.OrderByDescending(x => x.UpdatedAt).ThenBy(x => x.Id),
+        };
+        return PageAsync(q, query.PageNumber, query.PageSize, ct);
+    }
+
+    /// <summary>The send report of one campaign, or null when the tenant has no such campaign.</summary>
+    public static Task<SendReport?> LoadSendReportAsync(this IQuerySession session, Guid campaignId, CancellationToken ct = default) =>
+        session.LoadAsync<SendReport>(campaignId, ct);
+
+    /// <summary>The current write-model state of one campaign (decisions' view; kept inline, so always current), or null.</summary>
+    public static Task<CampaignState?> LoadCampaignStateAsync(this IQuerySession session, Guid campaignId, CancellationToken ct = default) =>
+        session.LoadAsync<CampaignState>(campaignId, ct);
+
+    /// <summary>Cancel requests, accepted and refused, newest first.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Page number or size out of range, or an inverted time range.</exception>
+    public static Task<Page<CancellationAuditEntry>> QueryCancellationAuditAsync(this IQuerySession session, CancellationAuditQuery query, CancellationToken ct = default)
+    {
+        CheckPaging(query.PageNumber, query.PageSize);
+        CheckRange(query.From, query.To);
+        var q = session.Query<CancellationAuditEntry>().AsQueryable();
+        if (query.AllTenants) q = q.Where(x => x.AnyTenant());
+        if (query.CampaignId is { } campaign) q = q.Where(x => x.CampaignId == campaign);
+        if (!string.IsNullOrWhiteSpace(query.ActorId)) q = q.Where(x => x.ActorId == query.ActorId);
+        if (query.Channel is { } channel) q = q.Where(x => x.Channel == channel);
+        if (query.From is { } from) q = q.Where(x => x.RequestedAt >= from);
+        if (query.To is { } to) q = q.Where(x => x.RequestedAt < to);
+        return PageAsync(q.OrderByDescending(x => x.RequestedAt).ThenBy(x => x.Id), query.PageNumber, query.PageSize, ct);
+    }
+
+    private static async Task<Page<T>> PageAsync<T>(IQueryable<T> query, int pageNumber, int pageSize, CancellationToken ct) where T : notnull
+    {
+        var items = await ((IMartenQueryable<T>)query).Stats(out var stats)
+            .Skip((pageNumber - 1) * pageSize).Take(pageSize).ToListAsync(ct);
+        return new Page<T>(items, stats.TotalResults, pageNumber, pageSize);
+    }
+
+    private static void CheckPaging(int pageNumber, int pageSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageNumber, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, MaxPageSize);
+    }
+
+    private static void CheckRange(DateTimeOffset? from, DateTimeOffset? to)
+    {
+        if (from > to) throw new ArgumentOutOfRangeException(nameof(from), from, "The start of the range is after its end.");
+    }
+}

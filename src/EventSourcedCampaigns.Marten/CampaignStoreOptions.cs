@@ -1,0 +1,21 @@
+using JasperFx.Events.Projections;
+
+namespace EventSourcedCampaigns.Marten;
+
+/// <summary>Options of <see cref="StoreOptionsExtensions.AddCampaigns"/>.</summary>
+public sealed class CampaignStoreOptions
+{
+    /// <summary>
+    /// How the read models (campaign list, send report, cancellation audit) are built. Async by default:
+    /// the projection worker (Marten's async daemon) builds them. Inline suits small deployments that
+    /// want read-your-writes without running a daemon.
+    /// </summary>
+    public ProjectionLifecycle ReadModels { get; set; } = ProjectionLifecycle.Async;
+
+    /// <summary>Build the read models in the same transaction as the events.</summary>
+    public CampaignStoreOptions ReadModelsInline()
+    {
+        ReadModels = ProjectionLifecycle.Inline;
+        return this;
+    }
+}

@@ -1,0 +1,98 @@
+using JasperFx.Events;
+using Marten.Events.Aggregation;
+
+namespace EventSourcedCampaigns.Marten.ReadModels;
+
+/// <summary>Delivery counts of a whole campaign or of one A/B variant.
+/// Recipients = Delivered + Failed + InFlight + NotSent.</summary>
+public sealed record DeliveryCounts(long Recipients, long Delivered, long Failed, long InFlight)
+{
+    public static DeliveryCounts None { get; } = new(0, 0, 0, 0);
+    public long NotSent => Recipients - Delivered - Failed - InFlight;
+    public double PercentDelivered => CampaignListProjection.Percent(Delivered, Recipients);
+
+    internal DeliveryCounts Claimed(int recipients) => this with { InFlight = InFlight + recipients };
+    internal DeliveryCounts Recorded(int delivered, int failed) =>
+        this with { Delivered = Delivered + delivered, Failed = Failed + failed, InFlight = InFlight - delivered - failed };
+}
+
+/// <summary>A variant's share of the send.</summary>
+public sealed record VariantReport(string Variant, DeliveryCounts Counts);
+
+/// <summary>The send report of one campaign: partial-send statistics with the dates a marketer and an auditor ask for.</summary>
+public sealed record SendReport
+{
+    public Guid Id { get; init; }
+    public string Name { get; init; } = "";
+    public Channel Channel { get; init; }
+    public CampaignStatus Status { get; init; }
+    public DeliveryCounts Totals { get; init; } = DeliveryCounts.None;
+    public IReadOnlyList<VariantReport> Variants { get; init; } = [];
+
+    public DateTimeOffset? ScheduledAt { get; init; }
+    public DateTimeOffset? SendAt { get; init; }
+    public DateTimeOffset? SendStartedAt { get; init; }
+    public DateTimeOffset? CompletedAt { get; init; }
+
+    public DateTimeOffset? CancelRequestedAt { get; init; }
+    /// <summary>When the cancel took effect (the cancellation date).</summary>
+    public DateTimeOffset? CancelledAt { get; init; }
+    public Actor? CancelledBy { get; init; }
+    public CancelReason? CancelReason { get; init; }
+    public long DeliveredBeforeCancel { get; init; }
+    public long DeliveredAfterCancel { get; init; }
+    /// <summary>Cancel requested to last in-flight batch recorded.</summary>
+    public TimeSpan? CancelToStop { get; init; }
+}
+
+/// <summary>Builds <see cref="SendReport"/> from one campaign stream.</summary>
+public sealed class SendReportProjection : SingleStreamProjection<SendReport, Guid>
+{
+    public override SendReport? Evolve(SendReport? report, Guid id, IEvent e)
+    {
+        if (e.Data is CampaignCreated created)
+            return new SendReport { Id = id, Name = created.Name, Channel = created.Channel, Status = CampaignStatus.Draft };
+        if (report is null) return null;
+
+        return e.Data switch
+        {
+            CampaignEdited x => report with { Name = x.Name },
+            Scheduled x => report with { Status = CampaignStatus.Scheduling, ScheduledAt = x.ScheduledAt, SendAt = x.SendAt },
+            SchedulingCompleted x => report with
+            {
+                Status = CampaignStatus.Scheduled,
+                Totals = DeliveryCounts.None with { Recipients = x.Recipients },
+                Variants = [.. x.Variants.Select(v => new VariantReport(v.Variant, DeliveryCounts.None with { Recipients = v.Recipients }))],
+            },
+            SchedulePaused => report with { Status = CampaignStatus.Paused },
+            ScheduleResumed => report with { Status = CampaignStatus.Scheduled },
+            ScheduleReverted => report with { Status = CampaignStatus.Draft, ScheduledAt = null, SendAt = null, Totals = DeliveryCounts.None, Variants = [] },
+            SendStarted x => report with { Status = CampaignStatus.Sending, SendStartedAt = x.StartedAt },
+            BatchClaimed x => Count(report, x.Variant, c => c.Claimed(x.Recipients)),
+            BatchDelivered x => Count(report, x.Variant, c => c.Recorded(x.Delivered, x.Failed)) with
+            {
+                DeliveredAfterCancel = report.DeliveredAfterCancel + (x.AfterCancelRequest ? x.Delivered : 0),
+            },
+            BatchFailed x => Count(report, x.Variant, c => c.Recorded(0, x.Recipients)),
+            SendCompleted x => report with { Status = CampaignStatus.Sent, CompletedAt = x.CompletedAt },
+            CancelRequested x => report with
+            {
+                Status = x.StatusAtRequest == CampaignStatus.Sending ? CampaignStatus.Cancelling : report.Status,
+                CancelRequestedAt = x.RequestedAt, CancelledBy = x.RequestedBy, CancelReason = x.Reason,
+                DeliveredBeforeCancel = x.DeliveredBefore,
+            },
+            Cancelled x => report with { Status = CampaignStatus.Cancelled, CancelledAt = x.CancelledAt, CancelToStop = x.CancelledAt - x.RequestedAt },
+            CancelledDuringSend x => report with
+            {
+                Status = CampaignStatus.CancelledDuringSend, CancelledAt = x.CancelledAt, CancelToStop = x.TimeToStop,
+            },
+            _ => report,
+        };
+    }
+
+    private static SendReport Count(SendReport report, string variant, Func<DeliveryCounts, DeliveryCounts> change) => report with
+    {
+        Totals = change(report.Totals),
+        Variants = [.. report.Variants.Select(v => v.Variant == variant ? v with { Counts = change(v.Counts) } : v)],
+    };
+}

@@ -1,0 +1,60 @@
+using EventSourcedCampaigns.Marten.ReadModels;
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using Marten;
+using JasperFx.MultiTenancy;
+using Weasel.Core;
+
+namespace EventSourcedCampaigns.Marten;
+
+/// <summary>The one place that wires campaigns into a Marten store.</summary>
+public static class StoreOptionsExtensions
+{
+    /// <summary>
+    /// Adds campaigns to a Marten store: events under their stable stored names, conjoined multi-tenancy,
+    /// the inline write model and the three read models.
+    /// </summary>
+    public static StoreOptions AddCampaigns(this StoreOptions opts, Action<CampaignStoreOptions>? configure = null)
+    {
+        var options = new CampaignStoreOptions();
+        configure?.Invoke(options);
+
+        // The write model's phase union relies on System.Text.Json's polymorphism attributes; jsonb reorders
+        // keys, so the "$phase" discriminator is not always first when read back.
+        opts.UseSystemTextJsonForSerialization(EnumStorage.AsString,
+            configure: json => json.AllowOutOfOrderMetadataProperties = true);
+
+        // One database, tenants isolated: every event and document carries its tenant.
+        opts.Events.TenancyStyle = TenancyStyle.Conjoined;
+        opts.Events.StreamIdentity = StreamIdentity.AsGuid;
+
+        // This repository builds against DistributedLock.Postgres 1.3.1 (see eng/README.md), which cannot
+        // multiplex session advisory locks over an NpgsqlDataSource; transaction-scoped locks make the
+        // async daemon's HotCold leader election work with it.
+        opts.Events.UseAdvisoryLockTransaction = true;
+
+        foreach (var type in CampaignEvents.All)
+            opts.Events.MapEventType(type, CampaignEvents.StoredName(type));
+
+        // A failing event stops the projection loudly rather than being skipped and silently lost.
+        opts.Projections.Errors.SkipApplyErrors = false;
+        opts.Projections.Errors.SkipSerializationErrors = false;
+        opts.Projections.Errors.SkipUnknownEvents = false;
+        opts.Projections.RebuildErrors.SkipApplyErrors = false;
+        opts.Projections.RebuildErrors.SkipSerializationErrors = false;
+        opts.Projections.RebuildErrors.SkipUnknownEvents = false;
+
+        opts.Projections.Add(new CampaignWriteModelProjection(), ProjectionLifecycle.Inline);
+        opts.Projections.Add(new CampaignListProjection(), options.ReadModels);
+        opts.Projections.Add(new SendReportProjection(), options.ReadModels);
+        opts.Projections.Add(new CancellationAuditProjection(), options.ReadModels);
+
+        opts.Schema.For<CampaignState>().MultiTenanted();
+        opts.Schema.For<CampaignListItem>().MultiTenanted()
+            .Index(x => x.Status).Index(x => x.UpdatedAt).Index(x => x.SendAt);
+        opts.Schema.For<SendReport>().MultiTenanted();
+        opts.Schema.For<CancellationAuditEntry>().MultiTenanted()
+            .Index(x => x.CampaignId).Index(x => x.RequestedAt).Index(x => x.ActorId);
+        return opts;
+    }
+}
