@@ -1,0 +1,171 @@
+using EventSourcedCampaigns.Decisions;
+using EventSourcedCampaigns.Tests.Support;
+using Xunit;
+
+namespace EventSourcedCampaigns.Tests.UseCases;
+
+public class cancelling_a_campaign_before_it_sends
+{
+    public static TheoryData<CampaignStatus> NotYetSending =>
+        Statuses.Only(CampaignStatus.Scheduling, CampaignStatus.Scheduled, CampaignStatus.Paused);
+
+    [Theory, MemberData(nameof(NotYetSending))]
+    public void cancels_it_at_once(CampaignStatus status)
+    {
+        var by = Fake.Marketer();
+        var reason = Fake.Reason();
+        Spec.Given(Histories.In(status))
+            .When(Commands.Cancel(by, reason))
+            .Then(
+                new CancelRequested(Plan.Id, by, reason, status, DeliveredBefore: 0, FailedBefore: 0, BatchesInFlight: 0, Spec.Now),
+                new Cancelled(Plan.Id, RequestedAt: Spec.Now, CancelledAt: Spec.Now))
+            .AndStatus(CampaignStatus.Cancelled);
+    }
+
+    [Fact]
+    public void cancelling_while_the_audience_is_prepared_stops_the_preparation() =>
+        Spec.Given(Histories.Scheduling().Then(Commands.Cancel()))
+            .When(Commands.Progress(3_000, batches: 3))
+            .ThenRejected(RejectionCode.NotScheduling);
+
+    [Fact]
+    public void a_cancelled_campaign_never_starts_sending() =>
+        Spec.Given(Histories.Cancelled()).When(Commands.StartSend()).ThenNothing().AndStatus(CampaignStatus.Cancelled);
+}
+
+/// <summary>Histories.Sending(): batch 1 delivered (990 + 10 failed), batches 2 and 3 in flight.</summary>
+public class cancelling_a_sending_campaign
+{
+    [Fact]
+    public void with_batches_in_flight_requests_the_cancel_and_waits_for_them()
+    {
+        var by = Fake.ApiKey();
+        var reason = new CancelReason(CancelReasonCode.ContentError, "Wrong discount code in the subject");
+        Spec.Given(Histories.Sending(recorded: 1, inFlight: 2))
+            .When(Commands.Cancel(by, reason))
+            .Then(new CancelRequested(Plan.Id, by, reason, CampaignStatus.Sending,
+                DeliveredBefore: 990, FailedBefore: 10, BatchesInFlight: 2, Spec.Now))
+            .AndStatus(CampaignStatus.Cancelling);
+    }
+
+    [Fact]
+    public void with_nothing_in_flight_the_cancel_takes_effect_at_once() =>
+        Spec.Given(Histories.Sending(recorded: 2, inFlight: 0))
+            .When(Commands.Cancel())
+            .Then(
+                new CancelRequested(Plan.Id, Plan.Marketer, Commands.Cancel().Reason, CampaignStatus.Sending,
+                    DeliveredBefore: 1_980, FailedBefore: 20, BatchesInFlight: 0, Spec.Now),
+                new CancelledDuringSend(Plan.Id, DeliveredBeforeRequest: 1_980, DeliveredAfterRequest: 0, Failed: 20,
+                    NotSent: 2_500, Spec.Now, Spec.Now, TimeSpan.Zero))
+            .AndStatus(CampaignStatus.CancelledDuringSend);
+
+    [Fact]
+    public void right_after_the_send_started_nothing_is_sent_at_all() =>
+        Spec.Given(Histories.Sending(recorded: 0, inFlight: 0))
+            .When(Commands.Cancel())
+            .Then(
+                new CancelRequested(Plan.Id, Plan.Marketer, Commands.Cancel().Reason, CampaignStatus.Sending, 0, 0, 0, Spec.Now),
+                new CancelledDuringSend(Plan.Id, 0, 0, 0, NotSent: Plan.Recipients, Spec.Now, Spec.Now, TimeSpan.Zero));
+}
+
+public class cancelling_a_campaign_that_cannot_be_cancelled
+{
+    [Fact]
+    public void a_draft_has_nothing_to_cancel()
+    {
+        var refusal = Spec.Given(Histories.Draft()).When(Commands.Cancel()).ThenRejected(RejectionCode.NotCancellableDraft);
+        Assert.Contains("draft", refusal.Message);
+        Assert.Contains("nothing to cancel", refusal.Message);
+    }
+
+    [Fact]
+    public void a_fully_sent_campaign_cannot_be_cancelled()
+    {
+        var refusal = Spec.Given(Histories.Sent()).When(Commands.Cancel()).ThenRejected(RejectionCode.NotCancellableSent);
+        Assert.Contains("fully sent", refusal.Message);
+        Assert.Contains("can't be cancelled", refusal.Message);
+    }
+}
+
+public class cancelling_again
+{
+    public static TheoryData<CampaignStatus> CancelAlreadyAccepted =>
+        Statuses.Only(CampaignStatus.Cancelling, CampaignStatus.Cancelled, CampaignStatus.CancelledDuringSend);
+
+    [Theory, MemberData(nameof(CancelAlreadyAccepted))]
+    public void has_the_same_outcome_without_new_events_or_an_error(CampaignStatus status) =>
+        Spec.Given(Histories.In(status))
+            .When(Commands.Cancel(Fake.ApiKey(), new CancelReason(CancelReasonCode.ProviderOutage)))
+            .ThenNothing()
+            .AndStatus(status);
+}
+
+public class a_cancel_request
+{
+    [Theory, MemberData(nameof(Invalid.Actors), MemberType = typeof(Invalid))]
+    public void must_say_who_cancels(Actor? by) =>
+        Spec.Given(Histories.Scheduled()).When(Commands.Cancel() with { RequestedBy = by! }).ThenRejected(RejectionCode.InvalidActor);
+
+    public static TheoryData<string, CancelReason?> InvalidReasons => new()
+    {
+        { "no reason", null },
+        { "an unknown reason code", new((CancelReasonCode)99) },
+        { "a text over 1,000 characters", new(CancelReasonCode.Other, new string('x', Cancelling.MaxReasonLength + 1)) },
+    };
+
+    [Theory, MemberData(nameof(InvalidReasons))]
+    public void must_give_a_known_reason(string _, CancelReason? reason) =>
+        Spec.Given(Histories.Scheduled()).When(Commands.Cancel() with { Reason = reason! }).ThenRejected(RejectionCode.InvalidActor);
+
+    [Fact]
+    public void may_explain_itself_in_up_to_1_000_characters()
+    {
+        var reason = new CancelReason(CancelReasonCode.Other, new string('x', Cancelling.MaxReasonLength));
+        Spec.Given(Histories.Scheduled())
+            .When(Commands.Cancel(reason: reason))
+            .Then(
+                new CancelRequested(Plan.Id, Plan.Marketer, reason, CampaignStatus.Scheduled, 0, 0, 0, Spec.Now),
+                new Cancelled(Plan.Id, Spec.Now, Spec.Now));
+    }
+}
+
+/// <summary>Refused cancels belong in the audit history (Cancelling.AuditRejection), without changing the campaign.</summary>
+public class auditing_a_refused_cancel
+{
+    public static TheoryData<CampaignStatus> NotCancellable => Statuses.Only(CampaignStatus.Draft, CampaignStatus.Sent);
+
+    [Theory, MemberData(nameof(NotCancellable))]
+    public void records_who_tried_and_why_it_was_refused(CampaignStatus status)
+    {
+        var state = CampaignState.From(Histories.In(status))!;
+        var cancel = Commands.Cancel(Fake.Marketer(), Fake.Reason());
+        var rejection = Decider.Decide(cancel, state, Spec.Now).Rejection!;
+
+        var audit = Cancelling.AuditRejection(cancel, state, rejection, Spec.Now);
+
+        Assert.Equal(
+            EventJson.Describe(new CancelRejected(Plan.Id, cancel.RequestedBy, cancel.Reason, status, rejection.Code, rejection.Message, Spec.Now)),
+            EventJson.Describe(audit!));
+        Assert.Equal(state, CampaignState.Evolve(state, audit!));
+    }
+
+    [Fact]
+    public void malformed_requests_are_not_audited()
+    {
+        var state = CampaignState.From(Histories.Sent());
+        var cancel = Commands.Cancel() with { RequestedBy = null! };
+        var rejection = Decider.Decide(cancel, state, Spec.Now).Rejection!;
+        Assert.Equal(RejectionCode.InvalidActor, rejection.Code);
+
+        Assert.Null(Cancelling.AuditRejection(cancel, state, rejection, Spec.Now));
+    }
+
+    [Fact]
+    public void a_cancel_of_a_campaign_that_does_not_exist_is_not_audited()
+    {
+        var rejection = Decider.Decide(Commands.Cancel(), null, Spec.Now).Rejection!;
+        Assert.Equal(RejectionCode.CampaignNotFound, rejection.Code);
+
+        Assert.Null(Cancelling.AuditRejection(Commands.Cancel(), null, rejection, Spec.Now));
+    }
+}

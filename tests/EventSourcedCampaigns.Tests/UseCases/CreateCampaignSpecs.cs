@@ -1,0 +1,78 @@
+using EventSourcedCampaigns.Decisions;
+using EventSourcedCampaigns.Tests.Support;
+using Xunit;
+
+namespace EventSourcedCampaigns.Tests.UseCases;
+
+public class creating_a_campaign
+{
+    [Fact]
+    public void creates_a_draft_with_a_trimmed_name() =>
+        Spec.GivenNoCampaign()
+            .When(Commands.Create(name: "  Spring Sale  "))
+            .Then(new CampaignCreated(Plan.Id, "Spring Sale", Channel.Email, Plan.Variants, null, Plan.Marketer, Spec.Now))
+            .AndStatus(CampaignStatus.Draft);
+
+    [Fact]
+    public void an_ab_test_splits_its_variants()
+    {
+        var variants = Fake.Variants(20, 30, 50);
+        var by = Fake.ApiKey();
+        Spec.GivenNoCampaign()
+            .When(new CreateCampaign(Plan.Id, Plan.Name, Channel.Push, variants, by))
+            .Then(new CampaignCreated(Plan.Id, Plan.Name, Channel.Push, variants, null, by, Spec.Now));
+    }
+
+    public static TheoryData<CampaignStatus> Existing => Statuses.All;
+
+    [Theory, MemberData(nameof(Existing))]
+    public void an_existing_campaign_is_not_created_again(CampaignStatus status) =>
+        Spec.Given(Histories.In(status)).When(Commands.Create()).ThenRejected(RejectionCode.CampaignAlreadyExists);
+
+    [Fact]
+    public void needs_an_id() =>
+        Spec.GivenNoCampaign().When(Commands.Create() with { CampaignId = Guid.Empty }).ThenRejected(RejectionCode.CampaignNotFound);
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData(null)]
+    public void needs_a_name(string? name) =>
+        Spec.GivenNoCampaign().When(Commands.Create() with { Name = name! }).ThenRejected(RejectionCode.InvalidName);
+
+    [Fact]
+    public void a_name_of_200_characters_is_the_longest()
+    {
+        Spec.GivenNoCampaign().When(Commands.Create(name: new string('x', 200))).Then(
+            new CampaignCreated(Plan.Id, new string('x', 200), Channel.Email, Plan.Variants, null, Plan.Marketer, Spec.Now));
+        Spec.GivenNoCampaign().When(Commands.Create(name: new string('x', 201))).ThenRejected(RejectionCode.InvalidName);
+    }
+
+    public static TheoryData<string, Variant[]?> InvalidVariants => new()
+    {
+        { "none", [] },
+        { "missing", null },
+        { "blank key", [new(" ", "Subject", "Body", 100)] },
+        { "duplicate keys", [new("A", "Subject", "Body", 50), new("A", "Other", "Body", 50)] },
+        { "blank subject", [new("A", "", "Body", 100)] },
+        { "blank content", [new("A", "Subject", " ", 100)] },
+        { "a 0% split", [new("A", "Subject", "Body", 100), new("B", "Subject", "Body", 0)] },
+        { "a split over 100%", [new("A", "Subject", "Body", 101)] },
+        { "splits adding up to 90%", [new("A", "Subject", "Body", 40), new("B", "Subject", "Body", 50)] },
+        { "splits adding up to 110%", [new("A", "Subject", "Body", 60), new("B", "Subject", "Body", 50)] },
+        { "a negative split", [new("A", "Subject", "Body", 120), new("B", "Subject", "Body", -20)] },
+    };
+
+    [Theory, MemberData(nameof(InvalidVariants))]
+    public void rejects_variants_with(string _, Variant[]? variants) =>
+        Spec.GivenNoCampaign().When(Commands.Create() with { Variants = variants! })
+            .ThenRejected(RejectionCode.InvalidVariants);
+
+    [Fact]
+    public void rejects_an_unknown_channel() =>
+        Spec.GivenNoCampaign().When(Commands.Create() with { Channel = (Channel)42 }).ThenRejected(RejectionCode.InvalidVariants);
+
+    [Theory, MemberData(nameof(Invalid.Actors), MemberType = typeof(Invalid))]
+    public void must_say_who_creates_it(Actor? by) =>
+        Spec.GivenNoCampaign().When(Commands.Create() with { CreatedBy = by! }).ThenRejected(RejectionCode.InvalidActor);
+}

@@ -1,0 +1,79 @@
+using EventSourcedCampaigns.Tests.Support;
+using Xunit;
+
+namespace EventSourcedCampaigns.Tests.UseCases;
+
+public class scheduling_a_campaign
+{
+    private static readonly DateTimeOffset Tomorrow = Spec.Now.AddDays(1);
+
+    public static TheoryData<CampaignStatus> NotDraft => Statuses.Except(CampaignStatus.Draft);
+
+    [Fact]
+    public void starts_preparing_the_audience_of_a_draft() =>
+        Spec.Given(Histories.Draft())
+            .When(Commands.Schedule(Tomorrow))
+            .Then(new Scheduled(Plan.Id, Tomorrow, Plan.Audience, Plan.BatchSize, Plan.Marketer, Spec.Now))
+            .AndStatus(CampaignStatus.Scheduling);
+
+    [Fact]
+    public void a_draft_that_was_reverted_can_be_scheduled_again() =>
+        Spec.Given(Histories.Scheduled().Then(Commands.Revert()))
+            .When(Commands.Schedule(Tomorrow))
+            .Then(new Scheduled(Plan.Id, Tomorrow, Plan.Audience, Plan.BatchSize, Plan.Marketer, Spec.Now));
+
+    [Theory, MemberData(nameof(NotDraft))]
+    public void only_a_draft_can_be_scheduled(CampaignStatus status)
+    {
+        var refusal = Spec.Given(Histories.In(status)).When(Commands.Schedule(Tomorrow)).ThenRejected(RejectionCode.NotSchedulable);
+        Assert.Contains(status.ToDisplay(), refusal.Message);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void the_send_time_must_be_in_the_future(int minutesFromNow) =>
+        Spec.Given(Histories.Draft()).When(Commands.Schedule(Spec.Now.AddMinutes(minutesFromNow))).ThenRejected(RejectionCode.SendTimeNotInFuture);
+
+    public static TheoryData<string, Audience?> InvalidAudiences => new()
+    {
+        { "no audience", null },
+        { "no list included", new([], ["seg_unsubscribed"]) },
+        { "a missing include list", new(null!, []) },
+        { "a blank list id", new(["seg_newsletter", " "], []) },
+        { "a blank excluded id", new(["seg_newsletter"], [""]) },
+        { "a list both included and excluded", new(["seg_newsletter", "seg_vip"], ["seg_vip"]) },
+    };
+
+    [Theory, MemberData(nameof(InvalidAudiences))]
+    public void needs_an_audience_without(string _, Audience? audience) =>
+        Spec.Given(Histories.Draft()).When(Commands.Schedule(Tomorrow) with { Audience = audience! }).ThenRejected(RejectionCode.InvalidAudience);
+
+    [Fact]
+    public void an_audience_may_include_several_lists_and_exclude_none()
+    {
+        var audience = Audience.Of("seg_newsletter", "seg_vip");
+        Spec.Given(Histories.Draft())
+            .When(Commands.Schedule(Tomorrow, audience: audience))
+            .Then(new Scheduled(Plan.Id, Tomorrow, audience, Plan.BatchSize, Plan.Marketer, Spec.Now));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1_000)]
+    [InlineData(100_001)]
+    public void the_batch_size_is_between_1_and_100_000(int batchSize) =>
+        Spec.Given(Histories.Draft()).When(Commands.Schedule(Tomorrow, batchSize: batchSize)).ThenRejected(RejectionCode.InvalidBatchSize);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(100_000)]
+    public void the_batch_size_limits_are_included(int batchSize) =>
+        Spec.Given(Histories.Draft())
+            .When(Commands.Schedule(Tomorrow, batchSize: batchSize))
+            .Then(new Scheduled(Plan.Id, Tomorrow, Plan.Audience, batchSize, Plan.Marketer, Spec.Now));
+
+    [Theory, MemberData(nameof(Invalid.Actors), MemberType = typeof(Invalid))]
+    public void must_say_who_schedules_it(Actor? by) =>
+        Spec.Given(Histories.Draft()).When(Commands.Schedule(Tomorrow) with { ScheduledBy = by! }).ThenRejected(RejectionCode.InvalidActor);
+}
