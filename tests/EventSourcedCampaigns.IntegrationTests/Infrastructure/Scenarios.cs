@@ -1,0 +1,40 @@
+using EventSourcedCampaigns.Decisions;
+
+namespace EventSourcedCampaigns.IntegrationTests.Infrastructure;
+
+/// <summary>A mix of campaigns in every status, for tests that need a populated store.</summary>
+public static class Scenarios
+{
+    public static async Task<IReadOnlyList<Guid>> EveryStatusAsync(this CampaignDriver driver)
+    {
+        var draft = await driver.CreateAsync("Draft newsletter");
+        var scheduled = await driver.ScheduledAsync(batches: 3, name: "Black Friday teaser");
+        var paused = await driver.ScheduledAsync(batches: 2, name: "Paused promo");
+        await driver.RunAcceptedAsync(new PauseSchedule(paused, CampaignDriver.Marketer));
+        var cancelled = await driver.ScheduledAsync(batches: 4, name: "Cancelled before send");
+        await driver.CancelAsync(cancelled);
+
+        var sent = await driver.SendingAsync(batches: 2, batchSize: 100, name: "Fully sent");
+        for (var batch = 1; batch <= 2; batch++)
+        {
+            await driver.ClaimAsync(sent, batch, recipients: 100);
+            await driver.DeliverAsync(sent, batch, delivered: 97, failed: 3);
+        }
+        await driver.CancelAsync(sent); // refused: audited
+
+        var midSend = await driver.SendingAsync(batches: 6, batchSize: 100, name: "Cancelled mid-send");
+        await driver.ClaimAsync(midSend, 1, recipients: 100);
+        await driver.DeliverAsync(midSend, 1, delivered: 100);
+        await driver.ClaimAsync(midSend, 2, recipients: 100);
+        await driver.CancelAsync(midSend);
+        await driver.DeliverAsync(midSend, 2, delivered: 99, failed: 1);
+
+        var stopping = await driver.SendingAsync(batches: 3, batchSize: 100, name: "Still stopping");
+        await driver.ClaimAsync(stopping, 1, recipients: 100);
+        await driver.CancelAsync(stopping);
+
+        var sending = await driver.SendingAsync(batches: 3, batchSize: 100, name: "Sending now");
+        await driver.ClaimAsync(sending, 1, recipients: 100);
+        return [draft, scheduled, paused, cancelled, sent, midSend, stopping, sending];
+    }
+}
