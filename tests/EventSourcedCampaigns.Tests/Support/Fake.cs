@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Bogus;
 
 namespace EventSourcedCampaigns.Tests.Support;
@@ -41,5 +42,6 @@ public static class FakerExtensions
         .Select((split, i) => new Variant(((char)('A' + i)).ToString(), f.Commerce.ProductName(), f.Lorem.Paragraph(), split))
         .ToArray();
 
-    public static string Segment(this Faker f) => $"seg_{f.Commerce.Department().ToLowerInvariant()}_{f.Random.Number(100, 999)}";
+    public static string Segment(this Faker f) =>
+        $"seg_{Regex.Replace(f.Commerce.Department().ToLowerInvariant(), "[^a-z]+", "_")}_{f.Random.Number(100, 999)}";
 }
