@@ -1,0 +1,99 @@
+using EventSourcedCampaigns.IntegrationTests.Infrastructure;
+using EventSourcedCampaigns.Marten;
+using JasperFx.Events.Projections;
+using Marten;
+
+namespace EventSourcedCampaigns.IntegrationTests;
+
+public sealed class querying_the_read_models : IAsyncLifetime
+{
+    private DocumentStore _store = null!;
+    private IReadOnlyList<Guid> _ids = [];
+    private CampaignDriver _driver = null!;
+
+    public async Task InitializeAsync()
+    {
+        _store = await TestDatabase.NewStoreAsync("queries", ProjectionLifecycle.Inline);
+        _driver = new CampaignDriver(_store, "shop-a", new TestClock());
+        _ids = await _driver.EveryStatusAsync();
+    }
+
+    public async Task DisposeAsync() => await _store.DisposeAsync();
+
+    private async Task<Page<EventSourcedCampaigns.Marten.ReadModels.CampaignListItem>> List(CampaignListQuery query)
+    {
+        await using var session = _store.QuerySession("shop-a");
+        return await session.QueryCampaignsAsync(query);
+    }
+
+    [Fact]
+    public async Task the_list_filters_by_status_and_name()
+    {
+        Assert.Equal(["Cancelled mid-send"], (await List(new(Status: CampaignStatus.CancelledDuringSend))).Items.Select(x => x.Name));
+        Assert.Equal(["Still stopping"], (await List(new(Status: CampaignStatus.Cancelling))).Items.Select(x => x.Name));
+        Assert.Equal(["Paused promo"], (await List(new(NameContains: "PAUSED"))).Items.Select(x => x.Name));
+        Assert.Equal(2, (await List(new(NameContains: "cancelled"))).Total);
+    }
+
+    [Fact]
+    public async Task the_list_sorts_and_pages_with_a_total()
+    {
+        var byName = (await List(new(SortBy: CampaignSort.Name, Descending: false, PageSize: 100))).Items.Select(x => x.Name).ToList();
+        Assert.Equal(byName.Order(StringComparer.Ordinal), byName);
+
+        var first = await List(new(SortBy: CampaignSort.CreatedAt, Descending: false, PageNumber: 1, PageSize: 3));
+        var third = await List(new(SortBy: CampaignSort.CreatedAt, Descending: false, PageNumber: 3, PageSize: 3));
+        Assert.Equal(8, first.Total);
+        Assert.Equal(_ids.Take(3), first.Items.Select(x => x.Id));
+        Assert.Equal(_ids.Skip(6), third.Items.Select(x => x.Id));
+    }
+
+    [Fact]
+    public async Task the_list_filters_by_date_range()
+    {
+        var all = (await List(new(PageSize: 100))).Items;
+        var middle = all.OrderBy(x => x.UpdatedAt).ElementAt(4).UpdatedAt;
+        var later = await List(new(UpdatedFrom: middle, PageSize: 100));
+        Assert.Equal(all.Count(x => x.UpdatedAt >= middle), later.Total);
+        Assert.All(later.Items, x => Assert.True(x.UpdatedAt >= middle));
+    }
+
+    [Fact]
+    public async Task the_list_offers_cancel_only_while_cancellable()
+    {
+        var items = (await List(new(PageSize: 100))).Items;
+        Assert.Equal(
+            [CampaignStatus.Scheduled, CampaignStatus.Paused, CampaignStatus.Sending],
+            items.Where(x => x.Actions.HasFlag(CampaignActions.Cancel)).Select(x => x.Status).Order());
+    }
+
+    [Fact]
+    public async Task the_audit_is_newest_first_and_filters_by_channel_and_time()
+    {
+        await using var session = _store.QuerySession("shop-a");
+        var audit = await session.QueryCancellationAuditAsync(new CancellationAuditQuery());
+        Assert.Equal(4, audit.Total); // three accepted, one refused
+        Assert.Equal(audit.Items.OrderByDescending(x => x.RequestedAt).Select(x => x.Id), audit.Items.Select(x => x.Id));
+        Assert.Empty((await session.QueryCancellationAuditAsync(new CancellationAuditQuery(Channel: RequestChannel.ApiKey))).Items);
+        Assert.Empty((await session.QueryCancellationAuditAsync(new CancellationAuditQuery(From: _driver.Clock.Now.AddSeconds(1)))).Items);
+    }
+
+    [Theory]
+    [InlineData(0, 10)]
+    [InlineData(1, 0)]
+    [InlineData(1, 501)]
+    public async Task bad_paging_is_refused_before_any_query(int page, int size)
+    {
+        await using var session = _store.QuerySession("shop-a");
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.QueryCampaignsAsync(new CampaignListQuery(PageNumber: page, PageSize: size)));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.QueryCancellationAuditAsync(new CancellationAuditQuery(PageNumber: page, PageSize: size)));
+    }
+
+    [Fact]
+    public async Task an_inverted_date_range_is_refused()
+    {
+        await using var session = _store.QuerySession("shop-a");
+        var now = _driver.Clock.Now;
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.QueryCampaignsAsync(new CampaignListQuery(UpdatedFrom: now, UpdatedTo: now.AddDays(-1))));
+    }
+}
