@@ -53,7 +53,7 @@ internal static class Scheduling
             return Decision.Reject(RejectionCode.InvalidCount,
                 $"{c.Recipients:N0} recipients in batches of {p.Schedule.BatchSize:N0} need between {fewestBatches:N0} and {c.Recipients:N0} batches, not {c.Batches:N0}.");
         var keys = state.Variants.Select(v => v.Key).ToHashSet();
-        if (c.Variants is null || c.Variants.Any(s => !keys.Contains(s.Variant)) || c.Variants.Select(s => s.Variant).Distinct().Count() != c.Variants.Length)
+        if (c.Variants is null || c.Variants.Any(s => s is null || !keys.Contains(s.Variant)) || c.Variants.Select(s => s.Variant).Distinct().Count() != c.Variants.Length)
             return Decision.Reject(RejectionCode.UnknownVariant, "The recipients were split over variants this campaign doesn't have.");
         if (c.Variants.Any(s => s.Recipients < 0) || c.Variants.Sum(s => (decimal)s.Recipients) != c.Recipients) // decimal: shares can't overflow
             return Decision.Reject(RejectionCode.InvalidCount, "The variants' recipients must add up to the total.");

@@ -20,6 +20,7 @@ internal static class Validate
     {
         static Rejection Bad(string why) => new(RejectionCode.InvalidVariants, why);
         if (variants is null || variants.Length == 0) return Bad("The campaign needs at least one message variant.");
+        if (variants.Any(v => v is null)) return Bad("A message variant is missing.");
         if (variants.Any(v => string.IsNullOrWhiteSpace(v.Key))) return Bad("Every variant needs a key (A, B, ...).");
         if (variants.Select(v => v.Key).Distinct().Count() != variants.Length) return Bad("Variant keys must be unique.");
         if (variants.Any(v => string.IsNullOrWhiteSpace(v.Subject) || string.IsNullOrWhiteSpace(v.Content)))

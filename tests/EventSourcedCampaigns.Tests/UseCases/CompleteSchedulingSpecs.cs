@@ -52,6 +52,7 @@ public class completing_scheduling
         { "a variant the campaign doesn't have", [new("A", 2_500), new("C", 2_000)] },
         { "the same variant twice", [new("A", 2_500), new("A", 2_000)] },
         { "no split at all", null },
+        { "a missing share", [new("A", 4_500), null!] },
     };
 
     [Theory, MemberData(nameof(UnknownShares))]

@@ -61,6 +61,7 @@ public class creating_a_campaign
         { "splits adding up to 90%", [new("A", "Subject", "Body", 40), new("B", "Subject", "Body", 50)] },
         { "splits adding up to 110%", [new("A", "Subject", "Body", 60), new("B", "Subject", "Body", 50)] },
         { "a negative split", [new("A", "Subject", "Body", 120), new("B", "Subject", "Body", -20)] },
+        { "a missing variant", [new("A", "Subject", "Body", 100), null!] },
     };
 
     [Theory, MemberData(nameof(InvalidVariants))]
