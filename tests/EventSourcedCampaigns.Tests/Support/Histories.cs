@@ -28,7 +28,7 @@ public sealed class Story : IEnumerable<ICampaignEvent>
         return this;
     }
 
-    /// <summary>Let time pass: the next step happens a minute after <paramref name="time"/>.</summary>
+    /// <summary>Let time pass: the next step happens at <paramref name="time"/> (never earlier than a minute after the last).</summary>
     public Story At(DateTimeOffset time)
     {
         if (time > Clock) Clock = time.AddMinutes(-1);
