@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using EventSourcedCampaigns.Ports;
+
+namespace EventSourcedCampaigns.Testing;
+
+/// <summary>How the fake channel provider behaves. Rates are probabilities in [0, 1].</summary>
+/// <param name="Latency">Time every call takes.</param>
+/// <param name="Jitter">Up to this much more, uniformly.</param>
+/// <param name="TransientFailureRate">Share of calls that throw <see cref="TransientDispatchException"/>.</param>
+/// <param name="PermanentFailureRate">Share of batches the provider refuses for good (<see cref="PermanentDispatchException"/>).</param>
+/// <param name="RecipientFailureRate">Share of recipients the provider refuses inside an accepted batch (bad addresses).</param>
+/// <param name="Seed">The same seed gives the same failures for the same batches.</param>
+public sealed record FakeDispatcherOptions(
+    TimeSpan Latency = default, TimeSpan Jitter = default,
+    double TransientFailureRate = 0, double PermanentFailureRate = 0, double RecipientFailureRate = 0, int Seed = 1)
+{
+    /// <summary>A provider that accepts everything at once.</summary>
+    public static FakeDispatcherOptions Instant { get; } = new();
+}
+
+/// <summary>
+/// A channel provider with configurable latency, jitter and failures. Whether a call fails is a hash of
+/// (seed, batch, how many times this batch was handed over), so outcomes are reproducible whatever the thread
+/// interleaving. Counts every call, so tests can check what was dispatched and how often.
+/// </summary>
+public sealed class FakeDispatcher : IMessageDispatcher
+{
+    private readonly FakeDispatcherOptions _options;
+    private readonly ConcurrentDictionary<string, int> _calls = new();
+    private long _callCount;
+    private long _accepted;
+    private long _delivered;
+
+    /// <param name="options">Behaviour; <see cref="FakeDispatcherOptions.Instant"/> when null.</param>
+    public FakeDispatcher(FakeDispatcherOptions? options = null)
+    {
+        _options = options ?? FakeDispatcherOptions.Instant;
+        if (_options.Latency < TimeSpan.Zero || _options.Jitter < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(options), "Latency and jitter can't be negative.");
+        foreach (var rate in new[] { _options.TransientFailureRate, _options.PermanentFailureRate, _options.RecipientFailureRate })
+            if (!(rate is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(options), rate, "Failure rates must be between 0 and 1.");
+    }
+
+    /// <summary>Runs just before each call's outcome is decided (tests use it to act while a batch is with the provider).</summary>
+    public Func<DispatchRequest, CancellationToken, ValueTask>? OnDispatch { get; set; }
+
+    /// <summary>Every call, successful or not.</summary>
+    public long Calls => Interlocked.Read(ref _callCount);
+
+    /// <summary>Batches the provider accepted.</summary>
+    public long AcceptedBatches => Interlocked.Read(ref _accepted);
+
+    /// <summary>Messages delivered in accepted batches.</summary>
+    public long Delivered => Interlocked.Read(ref _delivered);
+
+    /// <summary>How many times each batch (by <see cref="DispatchRequest.IdempotencyKey"/>) was handed over.</summary>
+    public IReadOnlyDictionary<string, int> CallsPerBatch => _calls;
+
+    /// <summary>How many times a campaign's batches were handed over in total.</summary>
+    public int CallsFor(Guid campaignId) => _calls.Where(c => c.Key.StartsWith($"{campaignId:N}-", StringComparison.Ordinal)).Sum(c => c.Value);
+
+    /// <inheritdoc />
+    public async ValueTask<DispatchResult> DispatchAsync(DispatchRequest batch, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var attempt = _calls.AddOrUpdate(batch.IdempotencyKey, 1, (_, n) => n + 1);
+        Interlocked.Increment(ref _callCount);
+        var key = StableHash.Mix((ulong)_options.Seed, StableHash.Of(batch.IdempotencyKey), (ulong)attempt);
+
+        var delay = _options.Latency + _options.Jitter * StableHash.Unit(StableHash.Mix(key, 1));
+        if (delay > TimeSpan.Zero) await Task.Delay(delay, cancellation);
+        if (OnDispatch is { } hook) await hook(batch, cancellation);
+
+        if (StableHash.Unit(StableHash.Mix(key, 2)) < _options.TransientFailureRate)
+            throw new TransientDispatchException($"The provider timed out on batch {batch.BatchNumber} (attempt {attempt}).");
+        // Permanent refusal depends on the batch only: retrying it changes nothing.
+        if (StableHash.Unit(StableHash.Mix((ulong)_options.Seed, StableHash.Of(batch.IdempotencyKey), 3)) < _options.PermanentFailureRate)
+            throw new PermanentDispatchException($"The provider refused batch {batch.BatchNumber}: sender not verified.");
+
+        var failed = _options.RecipientFailureRate <= 0 ? 0
+            : batch.Recipients.Count(r => StableHash.Unit(StableHash.Mix((ulong)_options.Seed, StableHash.Of(r.Id), 4)) < _options.RecipientFailureRate);
+        Interlocked.Increment(ref _accepted);
+        Interlocked.Add(ref _delivered, batch.Recipients.Count - failed);
+        return new DispatchResult(batch.Recipients.Count - failed, failed);
+    }
+}

@@ -1,0 +1,106 @@
+using EventSourcedCampaigns.Decisions;
+using EventSourcedCampaigns.Marten;
+using Marten;
+using Wolverine.Marten;
+
+namespace EventSourcedCampaigns.Wolverine;
+
+/// <summary>
+/// Wolverine handlers (aggregate handler workflow) of the commands that only decide and append: load the write
+/// model, call <see cref="Decider.Decide"/>, return the events. The <see cref="CommandResult"/> is the reply to
+/// <c>InvokeAsync&lt;CommandResult&gt;</c>. The commands with follow-up work have their own handlers:
+/// scheduling (<see cref="SchedulingHandler"/>), sending (<see cref="SendingHandler"/>), cancelling
+/// (<see cref="CancelCampaignHandler"/>), pausing (<see cref="PausingHandler"/>) and cloning
+/// (<see cref="CloneCampaignHandler"/>).
+/// </summary>
+public static class CampaignCommandHandler
+{
+    public static (CommandResult, Events) Handle(CreateCampaign command,
+        [WriteAggregate(nameof(CreateCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
+        Run(command, campaign, clock, session);
+
+    public static (CommandResult, Events) Handle(EditCampaign command,
+        [WriteAggregate(nameof(EditCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
+        Run(command, campaign, clock, session);
+
+    public static (CommandResult, Events) Handle(RecordSchedulingProgress command,
+        [WriteAggregate(nameof(RecordSchedulingProgress.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
+        Run(command, campaign, clock, session);
+
+    /// <summary>For callers that claim and dispatch batches themselves; the pipeline claims in <see cref="SendingHandler"/>.</summary>
+    public static (CommandResult, Events) Handle(ClaimBatch command,
+        [WriteAggregate(nameof(ClaimBatch.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
+        Run(command, campaign, clock, session);
+
+    /// <summary>For callers that dispatch batches themselves; the pipeline records in <see cref="SendingHandler"/>.</summary>
+    public static (CommandResult, Events) Handle(RecordBatchDelivery command,
+        [WriteAggregate(nameof(RecordBatchDelivery.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
+        Run(command, campaign, clock, session);
+
+    /// <summary>For callers that dispatch batches themselves; the pipeline records in <see cref="SendingHandler"/>.</summary>
+    public static (CommandResult, Events) Handle(RecordBatchFailure command,
+        [WriteAggregate(nameof(RecordBatchFailure.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
+        Run(command, campaign, clock, session);
+
+    private static (CommandResult, Events) Run(CampaignCommand command, CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+    {
+        var (result, events) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
+        return (result, events.ToEvents());
+    }
+}
+
+/// <summary>Cancel: the decider's rules, a refused cancel kept in the audit, prepared batches deleted once cancelled.</summary>
+public static class CancelCampaignHandler
+{
+    public static (CommandResult, Events) Handle(CancelCampaign command,
+        [WriteAggregate(nameof(CancelCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+    {
+        var (result, events) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
+        return (result, events.ToEvents());
+    }
+}
+
+/// <summary>Pause, resume and revert a schedule. Resuming after the send time starts the send at once.</summary>
+public static class PausingHandler
+{
+    public static (CommandResult, Events) Handle(PauseSchedule command,
+        [WriteAggregate(nameof(PauseSchedule.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+    {
+        var (result, events) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
+        return (result, events.ToEvents());
+    }
+
+    public static (CommandResult, Events) Handle(RevertToDraft command,
+        [WriteAggregate(nameof(RevertToDraft.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+    {
+        var (result, events) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
+        return (result, events.ToEvents());
+    }
+
+    /// <summary>The start message scheduled at the send time did nothing while paused: schedule it again (now, if the time has passed).</summary>
+    public static (CommandResult, Events, global::Wolverine.OutgoingMessages) Handle(ResumeSchedule command,
+        [WriteAggregate(nameof(ResumeSchedule.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+    {
+        var now = Handling.Now(clock, campaign);
+        var (result, events) = Handling.Decide(command, campaign, now, session);
+        global::Wolverine.OutgoingMessages messages = [];
+        if (events.OfType<ScheduleResumed>().Any() && result.State?.Phase is CampaignPhase.ReadyToSend ready)
+            messages.Add(Handling.StartSendAt(command.CampaignId, ready.Schedule.SendAt, now));
+        return (result, events.ToEvents(), messages);
+    }
+}
+
+/// <summary>Clone a finished campaign into a new draft stream (and record the clone in the source).</summary>
+public static class CloneCampaignHandler
+{
+    public static (CommandResult, Events) Handle(CloneCampaign command,
+        [WriteAggregate(nameof(CloneCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+    {
+        var now = Handling.Now(clock, campaign);
+        var (result, events) = Handling.Decide(command, campaign, now, session);
+        if (!result.IsRejected && events.Count > 0)
+            session.Events.StartStream<CampaignState>(command.CloneId,
+                Decider.Decide(Cloning.DraftFrom(campaign!, command), null, now).EventsOrThrow().Cast<object>().ToArray());
+        return (result, events.ToEvents());
+    }
+}

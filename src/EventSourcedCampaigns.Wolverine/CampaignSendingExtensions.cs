@@ -1,0 +1,104 @@
+using EventSourcedCampaigns.Decisions;
+using EventSourcedCampaigns.Marten;
+using EventSourcedCampaigns.Ports;
+using JasperFx;
+using JasperFx.CodeGeneration;
+using JasperFx.Events;
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Wolverine;
+using Wolverine.Configuration;
+using Wolverine.ErrorHandling;
+using Wolverine.Runtime.Handlers;
+
+namespace EventSourcedCampaigns.Wolverine;
+
+/// <summary>Registration of the campaign handlers and send pipeline.</summary>
+public static class CampaignSendingExtensions
+{
+    /// <summary>
+    /// Adds the campaign command handlers and the send pipeline to Wolverine: durable local queues for commands
+    /// (<see cref="CampaignSendingOptions.CommandQueue"/>) and for provider calls
+    /// (<see cref="CampaignSendingOptions.DispatchQueue"/>), retries of lost concurrency races, provider retries
+    /// with backoff, and the <see cref="CampaignBatch"/> document. Needs Marten with
+    /// <c>AddCampaigns()</c> and <c>IntegrateWithWolverine()</c>, and an <see cref="IAudienceResolver"/> and
+    /// <see cref="IMessageDispatcher"/> in the container. Uses <see cref="TimeProvider.System"/> unless a
+    /// <see cref="TimeProvider"/> is registered.
+    /// </summary>
+    public static WolverineOptions AddCampaignSending(this WolverineOptions opts, Action<CampaignSendingOptions>? configure = null)
+    {
+        var options = new CampaignSendingOptions();
+        configure?.Invoke(options);
+        options.Validate();
+
+        opts.Services.AddSingleton(options);
+        opts.Services.TryAddSingleton(TimeProvider.System);
+        opts.Services.ConfigureMarten(store => store.Schema.For<CampaignBatch>().MultiTenanted().Index(x => x.CampaignId));
+
+        opts.Discovery.IncludeAssembly(typeof(CampaignSendingExtensions).Assembly);
+
+        opts.LocalQueue(options.CommandQueue).UseDurableInbox().MaximumParallelMessages(options.MaxParallelCommands);
+        opts.LocalQueue(options.DispatchQueue).UseDurableInbox().MaximumParallelMessages(options.MaxParallelDispatches);
+        opts.Publish(rule =>
+        {
+            rule.MessagesImplementing<CampaignCommand>();
+            rule.Message<PrepareAudiencePage>();
+            rule.Message<BatchSent>();
+            rule.ToLocalQueue(options.CommandQueue);
+        });
+        opts.PublishMessage<SendBatch>().ToLocalQueue(options.DispatchQueue);
+
+        opts.Policies.Add(new CampaignErrorPolicy(options));
+        return opts;
+    }
+
+    /// <summary>
+    /// Run a campaign command now, for <paramref name="tenantId"/>, and return its result: events appended, or a
+    /// typed rejection (<see cref="CommandResult.Decision"/>). A lost race with another command on the same
+    /// campaign is retried by policy; when the retries are used up it surfaces as
+    /// <see cref="CampaignConcurrencyException"/> (HTTP callers: 409 Conflict), with nothing applied.
+    /// </summary>
+    public static async Task<CommandResult> ExecuteCampaignCommandAsync(this IMessageBus bus, string tenantId, CampaignCommand command,
+        CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentNullException.ThrowIfNull(command);
+        try
+        {
+            return await bus.InvokeForTenantAsync<CommandResult>(tenantId, command, cancellation);
+        }
+        catch (Exception ex) when (CampaignErrorPolicy.IsLostRace(ex))
+        {
+            throw new CampaignConcurrencyException(command.CampaignId, ex);
+        }
+    }
+}
+
+/// <summary>Error handling of the campaign handlers.</summary>
+internal sealed class CampaignErrorPolicy(CampaignSendingOptions options) : IHandlerPolicy
+{
+    public void Apply(IReadOnlyList<HandlerChain> chains, GenerationRules rules, IServiceContainer container)
+    {
+        foreach (var chain in chains.Where(c => c.MessageType.Assembly == typeof(CampaignCommand).Assembly
+                                                || c.MessageType.Assembly == typeof(CampaignSendingExtensions).Assembly))
+        {
+            // Two commands raced on one campaign and this one lost: decide again on the new state. Jittered, so
+            // the lanes of a campaign spread out instead of colliding again; then durable retries, never dropped.
+            chain.OnException(IsLostRace)
+                .RetryWithCooldown(Delays(5, 10, 20, 40, 80, 160, 320)).WithFullJitter()
+                .Then.ScheduleRetryIndefinitely(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
+
+            if (chain.MessageType == typeof(SendBatch) && options.DispatchRetryDelays.Length > 0)
+                // The provider failed transiently: wait and try again; the handler records the batch as failed
+                // on the last attempt.
+                chain.OnException<DispatchException>(e => e.IsTransient).RetryWithCooldown(options.DispatchRetryDelays);
+        }
+    }
+
+    /// <summary>Another command on the same campaign committed between this one's load and append.</summary>
+    public static bool IsLostRace(Exception ex) => ex is ConcurrencyException or ExistingStreamIdCollisionException or StreamLockedException
+        or global::Marten.Exceptions.ExistingStreamIdCollisionException or global::Marten.Exceptions.StreamLockedException;
+
+    private static TimeSpan[] Delays(params int[] milliseconds) => milliseconds.Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
+}

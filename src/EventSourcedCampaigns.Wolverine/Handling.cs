@@ -1,0 +1,50 @@
+using EventSourcedCampaigns.Decisions;
+using EventSourcedCampaigns.Marten;
+using Marten;
+using Wolverine;
+using Wolverine.Marten;
+
+namespace EventSourcedCampaigns.Wolverine;
+
+/// <summary>What every campaign handler does around the decider.</summary>
+internal static class Handling
+{
+    /// <summary>
+    /// The time a decision is made: this node's clock, but never before the campaign's last change. Another node
+    /// with a clock a few milliseconds ahead may have appended the last event; the pipeline must not stall on
+    /// the decider's "time went backwards" rule because of that.
+    /// </summary>
+    public static DateTimeOffset Now(TimeProvider clock, CampaignState? campaign)
+    {
+        var now = clock.GetUtcNow();
+        return campaign is not null && campaign.LastChangedAt > now ? campaign.LastChangedAt : now;
+    }
+
+    /// <summary>
+    /// Decide a command and return the events to append with the caller's result. A refused cancel is appended
+    /// as a <see cref="CancelRejected"/> audit event; other refusals append nothing.
+    /// </summary>
+    public static (CommandResult Result, IReadOnlyList<ICampaignEvent> Events) Decide(
+        CampaignCommand command, CampaignState? campaign, DateTimeOffset now, IDocumentSession session)
+    {
+        var decision = Decider.Decide(command, campaign, now);
+        IReadOnlyList<ICampaignEvent> events = decision.Rejection is { } rejection
+            ? command is CancelCampaign cancel && Cancelling.AuditRejection(cancel, campaign, rejection, now) is { } audit ? [audit] : []
+            : decision.Events;
+        ForgetBatchesWhenFinished(command.CampaignId, events, session);
+        return (new CommandResult(decision, events.Aggregate(campaign, CampaignState.Evolve)), events);
+    }
+
+    /// <summary>Prepared batches hold recipients' addresses: delete them once the campaign is sent or cancelled.</summary>
+    public static void ForgetBatchesWhenFinished(Guid campaignId, IEnumerable<ICampaignEvent> events, IDocumentSession session)
+    {
+        if (events.Any(e => e is SendCompleted or Cancelled or CancelledDuringSend))
+            session.DeleteWhere<CampaignBatch>(b => b.CampaignId == campaignId);
+    }
+
+    /// <summary>The durable message that starts the send at <paramref name="sendAt"/> (now, if that has passed).</summary>
+    public static object StartSendAt(Guid campaignId, DateTimeOffset sendAt, DateTimeOffset now) =>
+        sendAt <= now ? new StartSend(campaignId) : new StartSend(campaignId).ScheduledAt(sendAt);
+
+    public static Events ToEvents(this IEnumerable<ICampaignEvent> events) => new(events);
+}

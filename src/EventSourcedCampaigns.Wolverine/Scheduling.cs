@@ -1,0 +1,116 @@
+using EventSourcedCampaigns.Decisions;
+using EventSourcedCampaigns.Marten;
+using EventSourcedCampaigns.Ports;
+using Marten;
+using Wolverine;
+using Wolverine.Marten;
+
+namespace EventSourcedCampaigns.Wolverine;
+
+/// <summary>
+/// Resolve the next page of a campaign's audience into batches (system). One page per durable message: a cancel
+/// is seen within one page, and after a crash scheduling resumes at the page that was not committed.
+/// <paramref name="ScheduledAt"/> identifies the schedule, so a page of a schedule that was reverted does nothing;
+/// <paramref name="PreparedBefore"/> makes a redelivered page a no-op.
+/// </summary>
+public sealed record PrepareAudiencePage(Guid CampaignId, DateTimeOffset ScheduledAt, string? Continuation, long PreparedBefore);
+
+/// <summary>
+/// Scheduling: the marketer's schedule starts audience preparation; each page of recipients becomes batches
+/// (stored as <see cref="CampaignBatch"/> documents) and a <see cref="SchedulingProgressed"/>; the last page
+/// completes scheduling and schedules the send at its time.
+/// </summary>
+public static class SchedulingHandler
+{
+    public static (CommandResult, Events, OutgoingMessages) Handle(ScheduleCampaign command,
+        [WriteAggregate(nameof(ScheduleCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+    {
+        var (result, events) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
+        if (events.OfType<Scheduled>().SingleOrDefault() is not { } scheduled) return (result, events.ToEvents(), []);
+        session.DeleteWhere<CampaignBatch>(b => b.CampaignId == command.CampaignId); // batches of an earlier, reverted schedule
+        return (result, events.ToEvents(), [new PrepareAudiencePage(command.CampaignId, scheduled.ScheduledAt, null, 0)]);
+    }
+
+    public static async Task<(Events, OutgoingMessages)> Handle(PrepareAudiencePage page,
+        [WriteAggregate(nameof(PrepareAudiencePage.CampaignId))] CampaignState campaign,
+        IAudienceResolver audience, CampaignSendingOptions options, TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
+    {
+        // Cancelled, reverted (and perhaps scheduled again), or a page delivered twice: scheduling stops here.
+        if (campaign.Phase is not CampaignPhase.Scheduling scheduling
+            || scheduling.Schedule.ScheduledAt != page.ScheduledAt || scheduling.Prepared != page.PreparedBefore)
+            return ([], []);
+
+        var batchSize = scheduling.Schedule.BatchSize;
+        var resolved = await audience.ResolvePageAsync(scheduling.Schedule.Audience, page.Continuation, batchSize * options.BatchesPerPage, cancellation);
+        var batches = Batching.Split(campaign.Id, campaign.Variants, resolved.Recipients, scheduling.Prepared, scheduling.BatchesPrepared + 1, batchSize);
+        if (batches.Count > 0) session.Store(batches.ToArray());
+
+        var now = Handling.Now(clock, campaign);
+        var prepared = scheduling.Prepared + resolved.Recipients.Count;
+        var batchCount = scheduling.BatchesPrepared + batches.Count;
+        var events = Decider.Decide(new RecordSchedulingProgress(campaign.Id, prepared, Math.Max(resolved.TotalRecipients, prepared), batchCount), campaign, now)
+            .EventsOrThrow().ToList();
+        if (!resolved.IsLast)
+            return (events.ToEvents(), [new PrepareAudiencePage(campaign.Id, page.ScheduledAt, resolved.Continuation, prepared)]);
+
+        var progressed = events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
+        events.AddRange(Decider.Decide(new CompleteScheduling(campaign.Id, prepared, batchCount, Batching.Shares(campaign.Variants, prepared)), progressed, now)
+            .EventsOrThrow());
+        return (events.ToEvents(), [Handling.StartSendAt(campaign.Id, scheduling.Schedule.SendAt, now)]);
+    }
+
+    /// <summary>For callers that prepare the audience themselves: completing scheduling schedules the send.</summary>
+    public static (CommandResult, Events, OutgoingMessages) Handle(CompleteScheduling command,
+        [WriteAggregate(nameof(CompleteScheduling.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+    {
+        var now = Handling.Now(clock, campaign);
+        var (result, events) = Handling.Decide(command, campaign, now, session);
+        OutgoingMessages messages = [];
+        if (events.OfType<SchedulingCompleted>().Any() && result.State?.Phase is CampaignPhase.ReadyToSend ready)
+            messages.Add(Handling.StartSendAt(command.CampaignId, ready.Schedule.SendAt, now));
+        return (result, events.ToEvents(), messages);
+    }
+}
+
+/// <summary>How recipients become batches and A/B variants.</summary>
+public static class Batching
+{
+    /// <summary>
+    /// The variant of the audience's recipient number <paramref name="ordinal"/> (0-based, in resolution order):
+    /// the one whose cumulative split covers <c>(ordinal × 37) mod 100</c>. Every run of 100 recipients is split
+    /// exactly by the percentages, with the variants interleaved, and no state is needed across pages.
+    /// </summary>
+    public static int VariantIndex(Variant[] variants, long ordinal)
+    {
+        var position = (int)(ordinal % 100) * 37 % 100;
+        var cumulative = 0;
+        for (var i = 0; i < variants.Length; i++)
+        {
+            cumulative += variants[i].SplitPercent;
+            if (position < cumulative) return i;
+        }
+        return variants.Length - 1;
+    }
+
+    /// <summary>How many of the first <paramref name="recipients"/> go to each variant.</summary>
+    public static VariantShare[] Shares(Variant[] variants, long recipients)
+    {
+        var counts = variants.Select(v => recipients / 100 * v.SplitPercent).ToArray();
+        for (var n = recipients / 100 * 100; n < recipients; n++) counts[VariantIndex(variants, n)]++;
+        return variants.Select((v, i) => new VariantShare(v.Key, counts[i])).ToArray();
+    }
+
+    /// <summary>One page of recipients as batches of at most <paramref name="batchSize"/>, one variant per batch.</summary>
+    public static List<CampaignBatch> Split(Guid campaignId, Variant[] variants, IReadOnlyList<Recipient> recipients,
+        long firstOrdinal, int firstBatchNumber, int batchSize)
+    {
+        var groups = variants.Select(_ => new List<Recipient>()).ToArray();
+        for (var i = 0; i < recipients.Count; i++) groups[VariantIndex(variants, firstOrdinal + i)].Add(recipients[i]);
+        var batches = new List<CampaignBatch>();
+        var number = firstBatchNumber;
+        for (var v = 0; v < variants.Length; v++)
+            foreach (var chunk in groups[v].Chunk(batchSize))
+                batches.Add(new CampaignBatch(CampaignBatch.IdFor(campaignId, number), campaignId, number++, variants[v].Key, chunk));
+        return batches;
+    }
+}

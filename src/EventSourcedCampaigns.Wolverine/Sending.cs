@@ -1,0 +1,136 @@
+using EventSourcedCampaigns.Decisions;
+using EventSourcedCampaigns.Marten;
+using EventSourcedCampaigns.Ports;
+using Marten;
+using Wolverine;
+using Wolverine.Marten;
+
+namespace EventSourcedCampaigns.Wolverine;
+
+/// <summary>
+/// Hand claimed batch <paramref name="BatchNumber"/> to the provider (system). Sent in the same transaction as the
+/// batch's <see cref="BatchClaimed"/>, so a batch goes to the provider only once its claim is committed.
+/// <paramref name="Lanes"/>: the campaign's batches in flight; this batch's lane continues with batch
+/// <c>BatchNumber + Lanes</c>.
+/// </summary>
+public sealed record SendBatch(Guid CampaignId, int BatchNumber, int Lanes);
+
+/// <summary>The provider's answer for a batch (system): counts, or the error that failed the whole batch.</summary>
+public sealed record BatchSent(Guid CampaignId, int BatchNumber, int Lanes, int Delivered, int Failed, string? Error);
+
+/// <summary>
+/// The send. <see cref="StartSend"/> opens <c>Lanes</c> lanes by claiming batches 1..Lanes; each batch is then
+/// claimed → sent → recorded, and recording a batch claims the next batch of its lane in the same transaction.
+/// Once <see cref="CancelRequested"/> is committed every claim is refused (the decider's rule), so lanes end;
+/// batches already claimed finish and are recorded as after the request, and the decider appends
+/// <see cref="CancelledDuringSend"/> with the last of them.
+/// </summary>
+public static class SendingHandler
+{
+    public static async Task<(CommandResult, Events, OutgoingMessages)> Handle(StartSend command,
+        [WriteAggregate(nameof(StartSend.CampaignId), Required = false)] CampaignState? campaign,
+        CampaignSendingOptions options, TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
+    {
+        var now = Handling.Now(clock, campaign);
+        var decision = Decider.Decide(command, campaign, now);
+        // Fired before the send time (another node's clock, or an older schedule): try again at the send time.
+        if (decision.Rejection is { Code: RejectionCode.SendTimeNotReached } && campaign?.Phase is CampaignPhase.ReadyToSend ready)
+            return (new CommandResult(decision, campaign), [], [new StartSend(command.CampaignId).ScheduledAt(ready.Schedule.SendAt)]);
+        // Paused, reverted, cancelled or already started: nothing to do.
+        if (decision.Events.Count == 0) return (new CommandResult(decision, campaign), [], []);
+
+        var events = decision.Events.ToList();
+        var state = events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
+        var plan = ((CampaignPhase.Sending)state.Phase).Plan;
+        var lanes = options.LanesFor(state);
+        var ids = Enumerable.Range(1, Math.Min(lanes, plan.Batches)).Select(n => CampaignBatch.IdFor(command.CampaignId, n)).ToArray();
+        var batches = await session.LoadManyAsync<CampaignBatch>(cancellation, ids);
+        OutgoingMessages messages = [];
+        foreach (var id in ids)
+        {
+            var batch = batches.FirstOrDefault(b => b.Id == id) ?? throw MissingBatch(id);
+            var (claimed, send) = Claim(state, batch, lanes, now);
+            events.AddRange(claimed);
+            state = claimed.Aggregate((CampaignState?)state, CampaignState.Evolve)!;
+            if (send is not null) messages.Add(send);
+        }
+        return (new CommandResult(decision, state), events.ToEvents(), messages);
+    }
+
+    public static async Task<BatchSent?> Handle(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
+        CampaignSendingOptions options, Envelope envelope, CancellationToken cancellation)
+    {
+        var query = session.CreateBatchQuery();
+        var batchLoad = query.Load<CampaignBatch>(CampaignBatch.IdFor(send.CampaignId, send.BatchNumber));
+        var campaignLoad = query.Load<CampaignState>(send.CampaignId);
+        await query.Execute(cancellation);
+        var (batch, campaign) = (await batchLoad, await campaignLoad);
+
+        // Only a claimed batch that is not recorded yet goes to the provider: a redelivered message of a batch
+        // already recorded (or of a finished campaign, whose batches are deleted) does nothing.
+        if (batch is null || campaign?.Phase is not (CampaignPhase.Sending or CampaignPhase.Cancelling)) return null;
+        var progress = campaign.Phase is CampaignPhase.Sending s ? s.Progress : ((CampaignPhase.Cancelling)campaign.Phase).Progress;
+        if (!progress.InFlight.ContainsKey(send.BatchNumber)) return null;
+        var variant = campaign.Variants.FirstOrDefault(v => v.Key == batch.Variant)
+                      ?? throw new InvalidOperationException($"Campaign {campaign.Id} no longer has variant '{batch.Variant}' of batch {batch.BatchNumber}.");
+
+        try
+        {
+            var result = await dispatcher.DispatchAsync(
+                new DispatchRequest(campaign.Id, envelope.TenantId, batch.BatchNumber, campaign.Channel, variant, batch.Recipients), cancellation);
+            if (result.Delivered < 0 || result.Failed < 0 || result.Delivered + (long)result.Failed != batch.Recipients.Length)
+                throw new InvalidOperationException(
+                    $"The provider reported {result.Delivered} delivered and {result.Failed} failed for batch {batch.BatchNumber} of {batch.Recipients.Length} recipients.");
+            return new BatchSent(campaign.Id, batch.BatchNumber, send.Lanes, result.Delivered, result.Failed, null);
+        }
+        catch (DispatchException e) when (!e.IsTransient || envelope.Attempts > options.DispatchRetryDelays.Length)
+        {
+            // Permanent, or transient and out of retries: the batch is recorded as failed, never lost.
+            return new BatchSent(campaign.Id, batch.BatchNumber, send.Lanes, 0, batch.Recipients.Length, e.Message);
+        }
+    }
+
+    public static async Task<(Events, OutgoingMessages)> Handle(BatchSent sent,
+        [WriteAggregate(nameof(BatchSent.CampaignId))] CampaignState campaign,
+        TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
+    {
+        var now = Handling.Now(clock, campaign);
+        CampaignCommand record = sent.Error is null
+            ? new RecordBatchDelivery(sent.CampaignId, sent.BatchNumber, sent.Delivered, sent.Failed)
+            : new RecordBatchFailure(sent.CampaignId, sent.BatchNumber, sent.Error);
+        var events = Decider.Decide(record, campaign, now).EventsOrThrow().ToList();
+        // Already recorded: this is a redelivery, counted once; the first delivery continued the lane.
+        if (events.Count == 0) return ([], []);
+
+        var state = events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
+        Handling.ForgetBatchesWhenFinished(sent.CampaignId, events, session);
+        OutgoingMessages messages = [];
+        var next = sent.BatchNumber + sent.Lanes;
+        if (state.Phase is CampaignPhase.Sending sending && next <= sending.Plan.Batches)
+        {
+            var id = CampaignBatch.IdFor(sent.CampaignId, next);
+            var batch = await session.LoadAsync<CampaignBatch>(id, cancellation) ?? throw MissingBatch(id);
+            var (claimed, send) = Claim(state, batch, sent.Lanes, now);
+            events.AddRange(claimed);
+            if (send is not null) messages.Add(send);
+        }
+        return (events.ToEvents(), messages);
+    }
+
+    /// <summary>Claim a batch: the events, and the message that hands it to the provider once they are committed.</summary>
+    private static (IReadOnlyList<ICampaignEvent> Events, SendBatch? Send) Claim(CampaignState campaign, CampaignBatch batch, int lanes, DateTimeOffset now)
+    {
+        var decision = Decider.Decide(new ClaimBatch(campaign.Id, batch.BatchNumber, batch.Variant, batch.Recipients.Length), campaign, now);
+        return decision.Rejection switch
+        {
+            // Claimed now. (No events: already in flight, and its SendBatch was committed with that claim.)
+            null => (decision.Events, decision.Events.Count > 0 ? new SendBatch(campaign.Id, batch.BatchNumber, lanes) : null),
+            // The cancel won: this batch is never sent, and the lane ends.
+            { Code: RejectionCode.ClaimLostToCancel } => ([], null),
+            var rejection => throw new CampaignRejectedException(rejection),
+        };
+    }
+
+    private static InvalidOperationException MissingBatch(string id) =>
+        new($"Prepared batch {id} is missing: it was deleted while the campaign was still sending.");
+}

@@ -1,0 +1,48 @@
+namespace EventSourcedCampaigns.Ports;
+
+/// <summary>
+/// One claimed batch, ready for the channel provider. <see cref="IdempotencyKey"/> is the same every time this
+/// batch is handed over (at-least-once delivery may hand it over twice after a crash); providers that support
+/// idempotency keys should pass it on.
+/// </summary>
+public sealed record DispatchRequest(
+    Guid CampaignId, string? TenantId, int BatchNumber, Channel Channel, Variant Variant, IReadOnlyList<Recipient> Recipients)
+{
+    /// <summary>Stable per campaign and batch.</summary>
+    public string IdempotencyKey => $"{CampaignId:N}-{BatchNumber}";
+}
+
+/// <summary>What the provider did with a batch: messages accepted and messages it refused (bad address, opted out...).</summary>
+public sealed record DispatchResult(int Delivered, int Failed);
+
+/// <summary>
+/// Port: the channel provider (an email service, an SMS gateway, a push service). Called only for a batch whose
+/// claim is committed. Throw <see cref="TransientDispatchException"/> for failures worth retrying (timeouts,
+/// throttling, 5xx) and <see cref="PermanentDispatchException"/> for a refusal of the whole batch.
+/// </summary>
+public interface IMessageDispatcher
+{
+    /// <summary>Hand one batch to the provider.</summary>
+    ValueTask<DispatchResult> DispatchAsync(DispatchRequest batch, CancellationToken cancellation = default);
+}
+
+/// <summary>The provider failed to take a batch.</summary>
+public abstract class DispatchException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>Whether trying again later may succeed.</summary>
+    public abstract bool IsTransient { get; }
+}
+
+/// <summary>A failure worth retrying: timeout, throttling, provider outage.</summary>
+public sealed class TransientDispatchException(string message, Exception? inner = null) : DispatchException(message, inner)
+{
+    /// <inheritdoc />
+    public override bool IsTransient => true;
+}
+
+/// <summary>The provider refused the whole batch for good (for example a rejected sender or template).</summary>
+public sealed class PermanentDispatchException(string message, Exception? inner = null) : DispatchException(message, inner)
+{
+    /// <inheritdoc />
+    public override bool IsTransient => false;
+}

@@ -1,0 +1,21 @@
+namespace EventSourcedCampaigns.Sending.Tests.Infrastructure;
+
+/// <summary>Many made-up contact bases behind one resolver: an audience's first included list names the base.</summary>
+public sealed class AudienceDirectory : IAudienceResolver
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, BogusAudience> _bases = new();
+
+    /// <summary>Registers a base of <paramref name="contacts"/> contacts that are all in the list <paramref name="listId"/>.</summary>
+    public Audience Everyone(string listId, long contacts, int seed = 1)
+    {
+        _bases[listId] = new BogusAudience(seed, contacts, new Dictionary<string, double> { [listId] = 1.0 });
+        return Audience.Of(listId);
+    }
+
+    public void Add(string listId, BogusAudience contacts) => _bases[listId] = contacts;
+
+    public ValueTask<AudiencePage> ResolvePageAsync(Audience audience, string? continuation, int pageSize, CancellationToken cancellation = default) =>
+        _bases.TryGetValue(audience.Included[0], out var contacts)
+            ? contacts.ResolvePageAsync(audience, continuation, pageSize, cancellation)
+            : throw new UnknownSegmentException(audience.Included[0]);
+}

@@ -1,0 +1,29 @@
+namespace EventSourcedCampaigns.Sending.Tests;
+
+public sealed class SendingTests
+{
+    [Fact]
+    public async Task A_scheduled_campaign_is_split_into_variant_batches_and_sent_once_each()
+    {
+        await using var host = await SendingHost.StartAsync(configure: o => o.WithBatchesInFlightPerCampaign(3).BatchesPerPage = 2);
+        var id = await host.SendingAsync(1_050, 100,
+            new Variant("A", "Winter sale", "Everything -30%", 70), new Variant("B", "Winter sale!", "Everything -30%, today only", 30));
+
+        var sent = await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete");
+
+        var phase = Assert.IsType<CampaignPhase.Sent>(sent.Phase);
+        Assert.Equal(1_050, phase.Plan.Recipients);
+        Assert.Equal([new VariantShare("A", 735), new VariantShare("B", 315)], phase.Plan.Variants);
+        Assert.Equal(1_050, phase.Progress.Delivered);
+        var facts = new StreamFacts(await host.EventsAsync(id));
+        facts.AssertEveryClaimRecordedOnce();
+        Assert.Equal(phase.Plan.Batches, facts.Claims.Count());
+        Assert.Equal(735, facts.Deliveries.Where(d => d.Delivery.Variant == "A").Sum(d => d.Delivery.Delivered));
+        Assert.Equal(1, facts.Count<SendCompleted>());
+        // A page is 2 batches of 100: one progress event per page.
+        Assert.Equal(6, facts.Count<SchedulingProgressed>());
+        Assert.All(host.Dispatcher.CallsPerBatch.Where(c => c.Key.StartsWith(id.ToString("N"))), c => Assert.Equal(1, c.Value));
+        Assert.Equal(phase.Plan.Batches, host.Dispatcher.CallsFor(id));
+        Assert.Equal(0, await host.BatchDocumentsAsync(id)); // recipients' addresses are not kept after the send
+    }
+}
