@@ -1,0 +1,55 @@
+using EventSourcedCampaigns.Marten;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace EventSourcedCampaigns.ProjectionHost.Http;
+
+/// <summary>Problem details (RFC 9457) with a machine-readable "code" extension.</summary>
+public static class Problems
+{
+    private static readonly HashSet<RejectionCode> BadInput =
+    [
+        RejectionCode.InvalidName, RejectionCode.InvalidVariants, RejectionCode.InvalidAudience, RejectionCode.InvalidBatchSize,
+        RejectionCode.SendTimeNotInFuture, RejectionCode.InvalidCount, RejectionCode.BatchOutOfRange, RejectionCode.UnknownVariant,
+        RejectionCode.TimeWentBackwards, RejectionCode.InvalidActor,
+    ];
+
+    public static IResult Problem(int status, string code, string detail) => TypedResults.Problem(
+        detail: detail, statusCode: status, type: $"urn:campaigns:problem:{code}",
+        extensions: new Dictionary<string, object?> { ["code"] = code });
+
+    public static IResult BadRequest(string code, string detail) => Problem(StatusCodes.Status400BadRequest, code, detail);
+
+    public static IResult NotFound(Guid id) => Problem(StatusCodes.Status404NotFound, nameof(RejectionCode.CampaignNotFound), $"There is no campaign {id} for this tenant.");
+
+    /// <summary>400 for bad input, 404 for an unknown campaign, 409 when the campaign's status does not allow the command.</summary>
+    public static IResult From(Rejection rejection) => Problem(
+        rejection.Code == RejectionCode.CampaignNotFound ? StatusCodes.Status404NotFound
+        : BadInput.Contains(rejection.Code) ? StatusCodes.Status400BadRequest
+        : StatusCodes.Status409Conflict,
+        rejection.Code.ToString(), rejection.Message);
+
+    /// <summary>Parses a campaign id from the route, or explains why it is not one.</summary>
+    public static bool TryParseId(string raw, out Guid id, out IResult? problem)
+    {
+        problem = Guid.TryParse(raw, out id) && id != Guid.Empty ? null : BadRequest("malformed_id", $"'{raw}' is not a campaign id (a GUID).");
+        return problem is null;
+    }
+}
+
+/// <summary>Maps the library's typed failures that surface as exceptions.</summary>
+public sealed class CampaignExceptionHandler : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = exception switch
+        {
+            CampaignConcurrencyException e => Problems.Problem(StatusCodes.Status409Conflict, "concurrency_conflict", e.Message),
+            ArgumentOutOfRangeException e => Problems.BadRequest("out_of_range", e.Message),
+            BadHttpRequestException e => Problems.BadRequest("bad_request", e.Message),
+            _ => null,
+        };
+        if (problem is null) return false;
+        await problem.ExecuteAsync(http);
+        return true;
+    }
+}

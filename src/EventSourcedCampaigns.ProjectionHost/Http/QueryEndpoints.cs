@@ -1,0 +1,46 @@
+using EventSourcedCampaigns.Marten;
+using Marten;
+
+namespace EventSourcedCampaigns.ProjectionHost.Http;
+
+/// <summary>Read-side endpoints: the Campaigns list, send reports, the cancellation audit, event history.</summary>
+public static class QueryEndpoints
+{
+    public static RouteGroupBuilder MapCampaignQueries(this RouteGroupBuilder api)
+    {
+        api.MapGet("/campaigns", async (HttpContext http, IDocumentStore store,
+            CampaignStatus? status, string? name, DateTimeOffset? updatedFrom, DateTimeOffset? updatedTo,
+            CampaignSort? sort, bool? descending, int? page, int? pageSize) =>
+        {
+            await using var session = store.QuerySession(http.Tenant());
+            return Results.Ok(await session.QueryCampaignsAsync(new CampaignListQuery(status, name, updatedFrom, updatedTo,
+                sort ?? CampaignSort.UpdatedAt, descending ?? true, page ?? 1, pageSize ?? 50), http.RequestAborted));
+        }).WithName("ListCampaigns").WithSummary("The Campaigns tab: filter by status, name and update time; sort; page.");
+
+        api.MapGet("/campaigns/{id}/report", async (string id, HttpContext http, IDocumentStore store) =>
+        {
+            if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
+            await using var session = store.QuerySession(http.Tenant());
+            return await session.LoadSendReportAsync(campaignId, http.RequestAborted) is { } report ? Results.Ok(report) : Problems.NotFound(campaignId);
+        }).WithName("GetSendReport").WithSummary("Partial-send statistics with scheduled and cancellation dates.");
+
+        api.MapGet("/campaigns/{id}/events", async (string id, HttpContext http, IDocumentStore store) =>
+        {
+            if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
+            await using var session = store.QuerySession(http.Tenant());
+            var events = await session.Events.FetchStreamAsync(campaignId, token: http.RequestAborted);
+            return events.Count == 0
+                ? Problems.NotFound(campaignId)
+                : Results.Ok(events.Select(e => new { e.Sequence, e.Version, Type = e.EventTypeName, e.Timestamp, e.Data }));
+        }).WithName("GetCampaignEvents").WithSummary("A campaign's full event history, oldest first.");
+
+        api.MapGet("/audit/cancellations", async (HttpContext http, IDocumentStore store,
+            Guid? campaignId, string? actor, RequestChannel? channel, DateTimeOffset? from, DateTimeOffset? to, int? page, int? pageSize) =>
+        {
+            await using var session = store.QuerySession(http.Tenant());
+            return Results.Ok(await session.QueryCancellationAuditAsync(
+                new CancellationAuditQuery(campaignId, actor, channel, from, to, false, page ?? 1, pageSize ?? 50), http.RequestAborted));
+        }).WithName("ListCancellations").WithSummary("Every cancel request, accepted and refused, newest first.");
+        return api;
+    }
+}
