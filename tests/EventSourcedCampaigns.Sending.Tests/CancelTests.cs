@@ -50,7 +50,7 @@ public sealed class CancelTests(ITestOutputHelper output)
         // The control campaign's start fires from the same durable scheduled messages, so once it is sent
         // (and the inbox is empty) the cancelled campaign's start has run too.
         await host.WaitForAsync(control, s => s.Status == CampaignStatus.Sent, "the control campaign to be sent at its time");
-        await host.WaitUntilIdleAsync();
+        await host.WaitUntilIdleAsync(includingScheduled: true);
 
         var facts = new StreamFacts(await host.EventsAsync(cancelled));
         Assert.Equal(CampaignStatus.Cancelled, (await host.StateAsync(cancelled)).Status);

@@ -133,8 +133,8 @@ public sealed class SendingHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Wait until the durable inbox holds nothing left to run (incoming or scheduled).</summary>
-    public async Task WaitUntilIdleAsync(TimeSpan? limit = null)
+    /// <summary>Wait until the durable inbox holds nothing left to run now (and, if asked, nothing scheduled for later).</summary>
+    public async Task WaitUntilIdleAsync(bool includingScheduled = false, TimeSpan? limit = null)
     {
         var storage = _host.Services.GetRequiredService<IWolverineRuntime>().Storage;
         var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(60));
@@ -142,7 +142,7 @@ public sealed class SendingHost : IAsyncDisposable
         while (true)
         {
             var counts = await storage.Admin.FetchCountsAsync();
-            quiet = counts.Incoming == 0 && counts.Scheduled == 0 ? quiet + 1 : 0;
+            quiet = counts.Incoming == 0 && (!includingScheduled || counts.Scheduled == 0) ? quiet + 1 : 0;
             if (quiet >= 3) return;
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"The inbox never went idle: {counts.Incoming} incoming, {counts.Scheduled} scheduled.");
