@@ -26,6 +26,7 @@ var marten = builder.Services.AddMarten(opts =>
     opts.AddCampaigns();
     opts.Events.Subscribe(new CampaignMetricsSubscription());
     opts.Projections.StopAndDrainTimeout = settings.DrainTime;
+    opts.Projections.LeadershipPollingTime = (int)settings.LeadershipPollingTime.TotalMilliseconds;
     opts.OpenTelemetry.TrackEventCounters();
 });
 if (settings.DaemonMode != DaemonMode.Disabled) marten.AddAsyncDaemon(settings.DaemonMode);

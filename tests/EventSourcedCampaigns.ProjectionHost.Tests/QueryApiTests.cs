@@ -1,0 +1,140 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using EventSourcedCampaigns.IntegrationTests.Infrastructure;
+using Marten;
+using Marten.Events;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EventSourcedCampaigns.ProjectionHost.Tests;
+
+/// <summary>The HTTP API in process against real PostgreSQL, with the async daemon building the read models (Solo).</summary>
+public sealed class the_http_api : IAsyncLifetime
+{
+    private WebApplicationFactory<Program> _factory = null!;
+    private HttpClient _shopA = null!;
+    private IReadOnlyList<Guid> _campaigns = [];
+    private CampaignDriver _driver = null!;
+
+    public async Task InitializeAsync()
+    {
+        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true; // Program ends in RunJasperFxCommands
+        var schema = TestDatabase.UniqueSchema("http");
+        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
+            web.UseSetting("Campaigns:Schema", schema);
+            web.UseSetting("Campaigns:DaemonMode", "Solo");
+        });
+        _shopA = Client("shop-a");
+        var store = _factory.Services.GetRequiredService<IDocumentStore>();
+        _driver = new CampaignDriver(store, "shop-a", new TestClock(DateTimeOffset.UtcNow.AddDays(-1)));
+        _campaigns = await _driver.EveryStatusAsync();
+        await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
+    }
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    private HttpClient Client(string? tenant, string? actor = "ana@shop.example")
+    {
+        var client = _factory.CreateClient();
+        if (tenant is not null) client.DefaultRequestHeaders.Add("X-Tenant-Id", tenant);
+        if (actor is not null) client.DefaultRequestHeaders.Add("X-Actor-Id", actor);
+        return client;
+    }
+
+    private static async Task<(HttpStatusCode Status, string? Code)> Problem(HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return (response.StatusCode, body.TryGetProperty("code", out var code) ? code.GetString() : null);
+    }
+
+    [Fact]
+    public async Task lists_campaigns_with_filters_and_paging()
+    {
+        var page = await _shopA.GetFromJsonAsync<JsonElement>("/api/campaigns?status=CancelledDuringSend");
+        Assert.Equal("Cancelled mid-send", page.GetProperty("items")[0].GetProperty("name").GetString());
+        Assert.Equal("Cancelled During Send", page.GetProperty("items")[0].GetProperty("statusText").GetString());
+
+        var paged = await _shopA.GetFromJsonAsync<JsonElement>("/api/campaigns?sort=Name&descending=false&page=2&pageSize=3");
+        Assert.Equal(8, paged.GetProperty("total").GetInt32());
+        Assert.Equal(3, paged.GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task serves_a_send_report_the_event_history_and_the_audit()
+    {
+        var midSend = _campaigns[5];
+        var report = await _shopA.GetFromJsonAsync<JsonElement>($"/api/campaigns/{midSend}/report");
+        Assert.Equal(100, report.GetProperty("deliveredBeforeCancel").GetInt64());
+        Assert.Equal(99, report.GetProperty("deliveredAfterCancel").GetInt64());
+        Assert.Equal(400, report.GetProperty("totals").GetProperty("notSent").GetInt64());
+
+        var events = await _shopA.GetFromJsonAsync<JsonElement>($"/api/campaigns/{midSend}/events");
+        Assert.Equal("campaign_created", events[0].GetProperty("type").GetString());
+        Assert.Equal("campaign_cancelled_during_send", events[events.GetArrayLength() - 1].GetProperty("type").GetString());
+
+        var audit = await _shopA.GetFromJsonAsync<JsonElement>($"/api/audit/cancellations?campaignId={midSend}");
+        Assert.Equal("CancelledDuringSend", audit.GetProperty("items")[0].GetProperty("outcome").GetString());
+        var byChannel = await _shopA.GetFromJsonAsync<JsonElement>("/api/audit/cancellations?channel=User");
+        Assert.Equal(4, byChannel.GetProperty("total").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("/api/campaigns/not-a-guid/report", HttpStatusCode.BadRequest, "malformed_id")]
+    [InlineData("/api/campaigns/00000000-0000-0000-0000-000000000000/events", HttpStatusCode.BadRequest, "malformed_id")]
+    [InlineData("/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11/report", HttpStatusCode.NotFound, "CampaignNotFound")]
+    [InlineData("/api/campaigns?pageSize=501", HttpStatusCode.BadRequest, "out_of_range")]
+    [InlineData("/api/campaigns?page=0", HttpStatusCode.BadRequest, "out_of_range")]
+    [InlineData("/api/audit/cancellations?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", HttpStatusCode.BadRequest, "out_of_range")]
+    public async Task refuses_bad_queries_with_problem_details(string url, HttpStatusCode status, string code) =>
+        Assert.Equal((status, code), await Problem(await _shopA.GetAsync(url)));
+
+    [Fact]
+    public async Task refuses_a_request_without_a_tenant_and_hides_other_tenants_campaigns()
+    {
+        Assert.Equal((HttpStatusCode.BadRequest, "missing_tenant"), await Problem(await Client(null).GetAsync("/api/campaigns")));
+        var shopB = Client("shop-b");
+        Assert.Equal((HttpStatusCode.NotFound, "CampaignNotFound"), await Problem(await shopB.GetAsync($"/api/campaigns/{_campaigns[1]}/report")));
+        Assert.Equal((HttpStatusCode.NotFound, "CampaignNotFound"),
+            await Problem(await shopB.PostAsJsonAsync($"/api/campaigns/{_campaigns[1]}/cancel", new { reasonCode = "Other" })));
+        Assert.Equal(0, (await shopB.GetFromJsonAsync<JsonElement>("/api/campaigns")).GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task maps_refused_commands_to_409_and_bad_input_to_400_with_the_typed_reason()
+    {
+        var cancelSent = await _shopA.PostAsJsonAsync($"/api/campaigns/{_campaigns[4]}/cancel", new { reasonCode = "MarketerRequest", reason = "too late" });
+        Assert.Equal((HttpStatusCode.Conflict, "NotCancellableSent"), await Problem(cancelSent));
+        var cancelDraft = await _shopA.PostAsJsonAsync($"/api/campaigns/{_campaigns[0]}/cancel", new { reasonCode = "Other" });
+        Assert.Equal((HttpStatusCode.Conflict, "NotCancellableDraft"), await Problem(cancelDraft));
+
+        var noName = await _shopA.PostAsJsonAsync("/api/campaigns", new { name = " ", channel = "Sms", variants = new[] { new { key = "A", subject = "s", content = "c", splitPercent = 100 } } });
+        Assert.Equal((HttpStatusCode.BadRequest, "InvalidName"), await Problem(noName));
+        var anonymous = await Client("shop-a", actor: null).PostAsJsonAsync($"/api/campaigns/{_campaigns[1]}/pause", new { });
+        Assert.Equal((HttpStatusCode.BadRequest, "missing_actor"), await Problem(anonymous));
+    }
+
+    [Fact]
+    public async Task cancels_a_scheduled_campaign_over_http()
+    {
+        var response = await _shopA.PostAsJsonAsync($"/api/campaigns/{_campaigns[1]}/cancel", new { reasonCode = "WrongAudience", reason = "wrong list" });
+        response.EnsureSuccessStatusCode();
+        Assert.Equal("Cancelled", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        var again = await _shopA.PostAsJsonAsync($"/api/campaigns/{_campaigns[1]}/cancel", new { reasonCode = "WrongAudience" });
+        Assert.Equal(0, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("events").GetInt32()); // idempotent
+    }
+
+    [Fact]
+    public async Task reports_health_and_serves_its_openapi_document()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await _shopA.GetAsync("/health/live")).StatusCode);
+        var ready = await _shopA.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var openApi = await _shopA.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        Assert.True(openApi.GetProperty("paths").TryGetProperty("/api/campaigns/{id}/report", out _));
+    }
+}
