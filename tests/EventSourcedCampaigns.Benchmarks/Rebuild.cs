@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using EventSourcedCampaigns.Decisions;
-using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Marten.ReadModels;
-using JasperFx;
 using Marten;
 using Npgsql;
 
@@ -14,15 +12,7 @@ public static class Rebuild
     public static async Task<Result[]> RunAsync(string connection, bool quick)
     {
         const string schema = "bench_rebuild";
-        await using var store = DocumentStore.For(opts =>
-        {
-            opts.Connection(connection);
-            opts.DatabaseSchemaName = schema;
-            opts.AutoCreateSchemaObjects = AutoCreate.All;
-            opts.AddCampaigns();
-        });
-        await store.Advanced.Clean.CompletelyRemoveAllAsync();
-        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        await using var store = await BenchStore.CreateAsync(connection, schema);
 
         var campaigns = quick ? 200 : 1_000; // ~104 events each: ~20k / ~100k events
         var events = await SeedAsync(store, campaigns);

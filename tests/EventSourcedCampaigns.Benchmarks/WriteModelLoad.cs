@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using EventSourcedCampaigns.Decisions;
-using EventSourcedCampaigns.Marten;
-using JasperFx;
 using Marten;
 
 namespace EventSourcedCampaigns.Benchmarks;
@@ -11,16 +9,7 @@ public static class WriteModelLoad
 {
     public static async Task<Result[]> RunAsync(string connection, bool quick)
     {
-        var schema = "bench_writemodel";
-        await using var store = DocumentStore.For(opts =>
-        {
-            opts.Connection(connection);
-            opts.DatabaseSchemaName = schema;
-            opts.AutoCreateSchemaObjects = AutoCreate.All;
-            opts.AddCampaigns();
-        });
-        await store.Advanced.Clean.CompletelyRemoveAllAsync();
-        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        await using var store = await BenchStore.CreateAsync(connection, "bench_writemodel");
 
         var longBatches = quick ? 5_000 : 15_000; // two events per batch: 10k / 30k events
         var (longId, longNow) = await SeedAsync(store, longBatches, longBatches + 10);
