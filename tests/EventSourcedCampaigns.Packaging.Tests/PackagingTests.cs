@@ -1,0 +1,124 @@
+using System.IO.Compression;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using Xunit.Abstractions;
+
+namespace EventSourcedCampaigns.Packaging.Tests;
+
+public sealed class PackagingTests(PackedFeed feed, ITestOutputHelper log) : IClassFixture<PackedFeed>
+{
+    private void PackSucceeded()
+    {
+        Assert.True(feed.Pack.ExitCode == 0, $"eng/pack.sh failed ({feed.Pack.ExitCode}):\n{feed.Pack.Output}");
+        log.WriteLine($"eng/pack.sh took {feed.Pack.Took.TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public void Pack_produces_exactly_the_library_packages_without_warnings()
+    {
+        PackSucceeded();
+        Assert.DoesNotMatch(new Regex(@"warning [A-Z]+\d+", RegexOptions.IgnoreCase), feed.Pack.Output);
+        var expected = PackedFeed.LibraryIds.SelectMany(id => new[] { $"{id}.{Repo.Version}.nupkg", $"{id}.{Repo.Version}.snupkg" }).Order();
+        Assert.Equal(expected, Directory.GetFiles(feed.Folder).Select(Path.GetFileName).Order()!);
+    }
+
+    [Theory]
+    [InlineData("EventSourcedCampaigns")]
+    [InlineData("EventSourcedCampaigns.Marten")]
+    [InlineData("EventSourcedCampaigns.Wolverine")]
+    [InlineData("EventSourcedCampaigns.Testing")]
+    public void Each_package_has_readme_license_docs_symbols_repository_and_the_one_version(string id)
+    {
+        PackSucceeded();
+        using var package = ZipFile.OpenRead(feed.PackagePath(id));
+        var metadata = PackedFeed.Nuspec(package, id);
+        string? Field(string name) => metadata.Elements().SingleOrDefault(e => e.Name.LocalName == name)?.Value;
+        XElement? Element(string name) => metadata.Elements().SingleOrDefault(e => e.Name.LocalName == name);
+
+        Assert.Equal(id, Field("id"));
+        Assert.Equal(Repo.Version, Field("version"));
+        Assert.Equal("MIT", Field("license"));
+        Assert.Equal("expression", Element("license")!.Attribute("type")?.Value);
+        Assert.False(string.IsNullOrWhiteSpace(Field("description")));
+        Assert.Equal("git", Element("repository")?.Attribute("type")?.Value);
+
+        Assert.Equal("README.md", Field("readme"));
+        using (var readme = new StreamReader(package.GetEntry("README.md")!.Open()))
+            Assert.StartsWith($"# {id}\n", readme.ReadToEnd());
+
+        Assert.NotNull(package.GetEntry($"lib/net10.0/{id}.dll"));
+        var docs = package.GetEntry($"lib/net10.0/{id}.xml");
+        Assert.NotNull(docs);
+        using (var xml = docs.Open())
+            Assert.Contains(XDocument.Load(xml).Descendants("member"), m => m.Element("summary") is not null);
+
+        // Our own packages depend on each other at exactly this version.
+        var ours = metadata.Descendants().Where(e => e.Name.LocalName == "dependency" && e.Attribute("id")!.Value.StartsWith("EventSourcedCampaigns"));
+        Assert.All(ours, d => Assert.Equal(Repo.Version, d.Attribute("version")!.Value));
+
+        using var symbols = ZipFile.OpenRead(feed.PackagePath(id, "snupkg"));
+        Assert.NotNull(symbols.GetEntry($"lib/net10.0/{id}.pdb"));
+    }
+
+    [Fact]
+    public async Task A_consumer_built_from_the_packed_packages_runs_the_cancel_scenario()
+    {
+        PackSucceeded();
+        var app = Path.Combine(feed.Temp, "consumer");
+        CopyTemplate(Path.Combine(Repo.Root, "tests", "consumer", "ConsumerTemplate"), app);
+        WriteNugetConfig(Path.Combine(app, "nuget.config"));
+
+        // A NuGet packages folder of its own: a package of this version cached by an earlier run can't be used.
+        var environment = new Dictionary<string, string>
+        {
+            ["NUGET_PACKAGES"] = Path.Combine(feed.Temp, "nuget-packages"),
+            ["CAMPAIGNS_POSTGRES"] = await Repo.PostgresAsync(),
+        };
+        var run = await Repo.RunAsync("dotnet", ["run", $"-p:CampaignsVersion={Repo.Version}"], app, environment, TimeSpan.FromMinutes(5));
+        log.WriteLine($"dotnet run of the consumer took {run.Took.TotalSeconds:F1} s");
+        log.WriteLine(run.Output);
+
+        Assert.True(run.ExitCode == 0, $"the consumer exited with {run.ExitCode}:\n{run.Output}");
+        Assert.DoesNotContain("FAILED", run.Output);
+        Assert.Contains("ok: cancel accepted, status Cancelled", run.Output);
+        Assert.Contains("ok: the stored campaign is Cancelled", run.Output);
+        Assert.Contains("ok: cancel of a sent campaign refused: NotCancellableSent", run.Output);
+        Assert.Contains("ok: the refused cancel is in the cancellation audit", run.Output);
+        Assert.Contains("ok: AddCampaignSending registers the send pipeline", run.Output);
+        Assert.Contains("consumer scenario passed", run.Output);
+
+        // It ran exactly the assemblies that were just packed, not project outputs or a stale cached package.
+        foreach (var id in PackedFeed.LibraryIds)
+            Assert.Contains($"assembly {id} mvid {feed.PackedMvid(id)}", run.Output);
+    }
+
+    private static void CopyTemplate(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(from, file);
+            if (relative.Split(Path.DirectorySeparatorChar)[0] is "bin" or "obj") continue;
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(to, relative))!);
+            File.Copy(file, Path.Combine(to, relative));
+        }
+    }
+
+    /// <summary>
+    /// The sources the repository restores from (its nuget.config), plus the freshly packed feed for our own ids:
+    /// "nuget.org" is the key every .NET install defines; the forwarding package comes from eng/packages.
+    /// </summary>
+    private void WriteNugetConfig(string path)
+    {
+        static XElement Add(string key, string value) => new("add", new XAttribute("key", key), new XAttribute("value", value));
+        static XElement Map(string key, params string[] patterns) =>
+            new("packageSource", new XAttribute("key", key), patterns.Select(p => new XElement("package", new XAttribute("pattern", p))));
+        new XDocument(new XElement("configuration",
+            new XElement("packageSources",
+                Add("campaigns-packed", feed.Folder),
+                Add("campaigns-local", Path.Combine(Repo.Root, "eng", "packages"))),
+            new XElement("packageSourceMapping",
+                Map("nuget.org", "*"),
+                Map("campaigns-local", "Patched.DistributedLock.Postgres"),
+                Map("campaigns-packed", "EventSourcedCampaigns", "EventSourcedCampaigns.*")))).Save(path);
+    }
+}
