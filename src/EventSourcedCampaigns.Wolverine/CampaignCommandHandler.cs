@@ -49,11 +49,14 @@ public static class CampaignCommandHandler
     }
 }
 
-/// <summary>Cancel: the decider's rules, a refused cancel kept in the audit, prepared batches deleted once cancelled.</summary>
+/// <summary>
+/// Cancel: the decider's rules, a refused cancel kept in the audit, prepared batches deleted once cancelled. Takes
+/// the stream's row lock, so a cancel queues behind the batch being recorded instead of retrying against the lanes.
+/// </summary>
 public static class CancelCampaignHandler
 {
     public static (CommandResult, Events) Handle(CancelCampaign command,
-        [WriteAggregate(nameof(CancelCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+        [WriteAggregate(nameof(CancelCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
     {
         var (result, events) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
         return (result, events.ToEvents());

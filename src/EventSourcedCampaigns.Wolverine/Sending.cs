@@ -23,12 +23,14 @@ public sealed record BatchSent(Guid CampaignId, int BatchNumber, int Lanes, int 
 /// claimed → sent → recorded, and recording a batch claims the next batch of its lane in the same transaction.
 /// Once <see cref="CancelRequested"/> is committed every claim is refused (the decider's rule), so lanes end;
 /// batches already claimed finish and are recorded as after the request, and the decider appends
-/// <see cref="CancelledDuringSend"/> with the last of them.
+/// <see cref="CancelledDuringSend"/> with the last of them. The lanes of one campaign all append to its stream, so
+/// these handlers (and cancel) take the stream's row lock (<c>FetchForExclusiveWriting</c>) and queue up instead of
+/// losing optimistic races and retrying.
 /// </summary>
 public static class SendingHandler
 {
     public static async Task<(CommandResult, Events, OutgoingMessages)> Handle(StartSend command,
-        [WriteAggregate(nameof(StartSend.CampaignId), Required = false)] CampaignState? campaign,
+        [WriteAggregate(nameof(StartSend.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign,
         CampaignSendingOptions options, TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
     {
         var now = Handling.Now(clock, campaign);
@@ -91,7 +93,7 @@ public static class SendingHandler
     }
 
     public static async Task<(Events, OutgoingMessages)> Handle(BatchSent sent,
-        [WriteAggregate(nameof(BatchSent.CampaignId))] CampaignState campaign,
+        [WriteAggregate(nameof(BatchSent.CampaignId), LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState campaign,
         TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
     {
         var now = Handling.Now(clock, campaign);
