@@ -54,6 +54,12 @@ public static class SchedulingHandler
             return (events.ToEvents(), [new PrepareAudiencePage(campaign.Id, page.ScheduledAt, resolved.Continuation, prepared)]);
 
         var progressed = events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
+        // Nobody left once exclusions apply: there is nothing to send, so the system hands the draft back.
+        if (prepared == 0)
+        {
+            events.AddRange(Decider.Decide(new RevertToDraft(campaign.Id, Actor.System), progressed, now).EventsOrThrow());
+            return (events.ToEvents(), []);
+        }
         events.AddRange(Decider.Decide(new CompleteScheduling(campaign.Id, prepared, batchCount, Batching.Shares(campaign.Variants, prepared)), progressed, now)
             .EventsOrThrow());
         return (events.ToEvents(), [Handling.StartSendAt(campaign.Id, scheduling.Schedule.SendAt, now)]);

@@ -26,4 +26,23 @@ public sealed class SendingTests
         Assert.Equal(phase.Plan.Batches, host.Dispatcher.CallsFor(id));
         Assert.Equal(0, await host.BatchDocumentsAsync(id)); // recipients' addresses are not kept after the send
     }
+
+    [Fact]
+    public async Task An_audience_that_resolves_to_nobody_returns_the_campaign_to_draft_and_sends_nothing()
+    {
+        await using var host = await SendingHost.StartAsync();
+        var id = await host.CreateAsync();
+        var empty = host.Audiences.Everyone("empty-" + id.ToString("N"), contacts: 0);
+        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddHours(1), empty, 100, SendingHost.Marketer));
+
+        var draft = await host.WaitForAsync(id, s => s.Status != CampaignStatus.Scheduling, "scheduling to finish");
+        await host.WaitUntilIdleAsync(includingScheduled: true);
+
+        Assert.Equal(CampaignStatus.Draft, draft.Status);
+        var facts = new StreamFacts(await host.EventsAsync(id));
+        Assert.Equal(Actor.System, facts.Events.Select(e => e.Data).OfType<ScheduleReverted>().Single().RevertedBy);
+        Assert.Equal(0, facts.Count<SchedulingCompleted>());
+        Assert.Equal(0, host.Dispatcher.Calls);
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
 }
