@@ -7,11 +7,23 @@ internal static class Editing
 {
     public static Decision Decide(EditCampaign c, CampaignState state, DateTimeOffset now) => state.Phase switch
     {
-        CampaignPhase.Draft or CampaignPhase.Paused =>
-            Validate.AsDecision(Validate.Name(c.Name), Validate.Variants(c.Variants), Validate.Actor(c.EditedBy))
-            ?? Decision.Accept(new CampaignEdited(c.CampaignId, c.Name.Trim(), c.Variants, c.EditedBy, now)),
+        CampaignPhase.Draft => Edit(c, now),
+        CampaignPhase.Paused => KeepsTheSplit(c.Variants, state.Variants) ?? Edit(c, now),
         CampaignPhase.Sent => Decision.Reject(RejectionCode.NotEditable, "A sent campaign can't be edited. Clone it to make changes."),
         _ => Decision.Reject(RejectionCode.NotEditable,
             $"A campaign can only be edited as a draft or while paused; this one is {state.Status.ToDisplay()}."),
     };
+
+    private static Decision Edit(EditCampaign c, DateTimeOffset now) =>
+        Validate.AsDecision(Validate.Name(c.Name), Validate.Variants(c.Variants), Validate.Actor(c.EditedBy))
+        ?? Decision.Accept(new CampaignEdited(c.CampaignId, c.Name.Trim(), c.Variants, c.EditedBy, now));
+
+    /// <summary>A paused campaign's audience is already split into batches per variant: content may change, the split may not.</summary>
+    private static Decision? KeepsTheSplit(Variant[]? edited, Variant[] planned) =>
+        edited is not null && edited.Length == planned.Length
+        && edited.All(e => e is not null && planned.Any(p => p.Key == e.Key && p.SplitPercent == e.SplitPercent))
+            ? null
+            : Decision.Reject(RejectionCode.InvalidVariants,
+                $"The audience is already split across variants {string.Join(", ", planned.Select(p => $"{p.Key} ({p.SplitPercent}%)"))}: " +
+                "edit their subject and content, or revert to draft to change the variants.");
 }

@@ -5,17 +5,35 @@ namespace EventSourcedCampaigns.Tests.UseCases;
 
 public class editing_a_campaign
 {
-    public static TheoryData<CampaignStatus> Editable => Statuses.Only(CampaignStatus.Draft, CampaignStatus.Paused);
     public static TheoryData<CampaignStatus> NotEditable => Statuses.Except(CampaignStatus.Draft, CampaignStatus.Paused);
 
-    [Theory, MemberData(nameof(Editable))]
-    public void changes_name_and_content_of_a_draft_or_a_paused_campaign(CampaignStatus status)
+    [Fact]
+    public void changes_name_content_and_variants_of_a_draft()
     {
         var variants = Fake.Variants(70, 30);
-        Spec.Given(Histories.In(status))
+        Spec.Given(Histories.Draft())
             .When(Commands.Edit(name: " Summer Sale ", variants: variants))
             .Then(new CampaignEdited(Plan.Id, "Summer Sale", variants, Plan.Marketer, Spec.Now))
-            .AndStatus(status);
+            .AndStatus(CampaignStatus.Draft);
+    }
+
+    [Fact]
+    public void changes_name_and_content_of_a_paused_campaign_keeping_its_split()
+    {
+        var rewritten = Plan.Variants.Select(v => v with { Subject = "Last chance: " + v.Subject, Content = v.Content + " (updated)" }).ToArray();
+        Spec.Given(Histories.Paused())
+            .When(Commands.Edit(name: " Summer Sale ", variants: rewritten))
+            .Then(new CampaignEdited(Plan.Id, "Summer Sale", rewritten, Plan.Marketer, Spec.Now))
+            .AndStatus(CampaignStatus.Paused);
+    }
+
+    [Fact]
+    public void refuses_to_change_the_split_of_a_paused_campaign_whose_audience_is_already_split()
+    {
+        var refusal = Spec.Given(Histories.Paused()).When(Commands.Edit(variants: Fake.Variants(70, 30))).ThenRejected(RejectionCode.InvalidVariants);
+        Assert.Contains("revert to draft", refusal.Message);
+        Spec.Given(Histories.Paused()).When(Commands.Edit(variants: [Plan.Variants[0] with { Key = "C" }, Plan.Variants[1]]))
+            .ThenRejected(RejectionCode.InvalidVariants);
     }
 
     [Theory, MemberData(nameof(NotEditable))]
