@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace EventSourcedCampaigns.ProjectionHost.Tests;
 
 /// <summary>The HTTP API in process against real PostgreSQL, with the async daemon building the read models (Solo).</summary>
+[Collection("in-process host")]
 public sealed class the_http_api : IAsyncLifetime
 {
     private WebApplicationFactory<Program> _factory = null!;

@@ -1,0 +1,56 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using EventSourcedCampaigns.IntegrationTests.Infrastructure;
+using EventSourcedCampaigns.Marten.Telemetry;
+using Marten;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EventSourcedCampaigns.ProjectionHost.Tests;
+
+/// <summary>The worker's own meter reports cancels, refusals, cancel-to-stop and projection lag from the event stream.</summary>
+[Collection("in-process host")] // the meter is process-wide: no other in-process worker may feed it meanwhile
+public sealed class the_campaign_metrics
+{
+    [Fact]
+    public async Task count_cancels_and_time_to_stop_from_the_events()
+    {
+        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true;
+        var measurements = new ConcurrentBag<(string Instrument, double Value, string? Tag)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == CampaignMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((i, value, tags, _) => measurements.Add((i.Name, value, Tag(tags))));
+        listener.SetMeasurementEventCallback<double>((i, value, tags, _) => measurements.Add((i.Name, value, Tag(tags))));
+        listener.Start();
+
+        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
+            web.UseSetting("Campaigns:Schema", TestDatabase.UniqueSchema("metrics"));
+            web.UseSetting("Campaigns:DaemonMode", "Solo");
+        });
+        _ = factory.CreateClient(); // starts the host, its daemon and the metrics subscription
+        var store = factory.Services.GetRequiredService<IDocumentStore>();
+        await Task.Delay(TimeSpan.FromSeconds(1)); // the subscription starts "from the present"
+        await new CampaignDriver(store, "shop-a", new TestClock(DateTimeOffset.UtcNow.AddDays(-1))).EveryStatusAsync();
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (measurements.Count(m => m.Instrument == "campaigns.cancel.to_stop") < 1 && DateTime.UtcNow < deadline)
+            await Task.Delay(200);
+        listener.RecordObservableInstruments();
+
+        // EveryStatusAsync: cancels of a scheduled, a mid-send and a still-stopping campaign, one refused on a sent one.
+        Assert.Equal(3, measurements.Where(m => m.Instrument == "campaigns.cancels.requested").Sum(m => m.Value));
+        Assert.Equal(["Scheduled", "Sending", "Sending"], measurements.Where(m => m.Instrument == "campaigns.cancels.requested").Select(m => m.Tag!).Order());
+        Assert.Equal("NotCancellableSent", measurements.Single(m => m.Instrument == "campaigns.cancels.rejected").Tag);
+        Assert.Equal(1, measurements.Single(m => m.Instrument == "campaigns.cancel.to_stop").Value); // the test clock moves 1 s a command
+        Assert.True(measurements.Where(m => m.Instrument == "campaigns.events.processed").Sum(m => m.Value) > 50);
+        Assert.Contains(measurements, m => m.Instrument == "campaigns.projection.lag");
+    }
+
+    private static string? Tag(ReadOnlySpan<KeyValuePair<string, object?>> tags) => tags.Length > 0 ? tags[0].Value?.ToString() : null;
+}
