@@ -36,15 +36,12 @@ public static class CampaignCommandHandler
         var stream = await session.Events.FetchForWriting<CampaignState>(command.CampaignId, cancellation);
         var decision = Decider.Decide(command, stream.Aggregate, now);
 
-        var events = decision.Rejection is { } rejection
-            ? command is CancelCampaign cancel && Cancelling.AuditRejection(cancel, stream.Aggregate, rejection, now) is { } audit ? [audit] : []
-            : decision.Events;
+        var events = Decider.EventsToAppend(decision, command, stream.Aggregate, now);
         if (events.Count == 0) return new CommandResult(decision, stream.Aggregate);
 
         stream.AppendMany(events.Cast<object>());
         if (command is CloneCampaign clone && !decision.IsRejected)
-            session.Events.StartStream<CampaignState>(clone.CloneId,
-                Decider.Decide(Cloning.DraftFrom(stream.Aggregate!, clone), null, now).EventsOrThrow().Cast<object>().ToArray());
+            session.Events.StartStream<CampaignState>(clone.CloneId, Cloning.DraftEvents(stream.Aggregate!, clone, now).Cast<object>().ToArray());
 
         try
         {

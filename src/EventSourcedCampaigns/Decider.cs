@@ -37,6 +37,15 @@ public static class Decider
         };
     }
 
+    /// <summary>
+    /// What a store appends for a decision: its events; for a refused cancel, the <see cref="CancelRejected"/>
+    /// audit record (it changes no state); for other refusals, nothing.
+    /// </summary>
+    public static IReadOnlyList<ICampaignEvent> EventsToAppend(Decision decision, CampaignCommand command, CampaignState? state, DateTimeOffset now) =>
+        decision.Rejection is { } rejection
+            ? command is CancelCampaign cancel && Cancelling.AuditRejection(cancel, state, rejection, now) is { } audit ? [audit] : []
+            : decision.Events;
+
     /// <summary>Decide, then fold the events: the state after the command (for tests and in-memory use).</summary>
     public static (Decision Decision, CampaignState? State) Run(CampaignCommand command, CampaignState? state, DateTimeOffset now)
     {

@@ -25,5 +25,9 @@ public static class Cloning
         c.CloneId, Truncate($"{source.Name} (copy)"), source.Channel, source.Variants, c.ClonedBy,
         new CloneOrigin(source.Id, c.RemainderOnly));
 
+    /// <summary>The new draft's events, to start the clone's stream alongside the source's <see cref="CampaignCloned"/>.</summary>
+    public static IReadOnlyList<ICampaignEvent> DraftEvents(CampaignState source, CloneCampaign c, DateTimeOffset now) =>
+        Decider.Decide(DraftFrom(source, c), null, now).EventsOrThrow();
+
     private static string Truncate(string name) => name.Length <= Validate.MaxNameLength ? name : name[..Validate.MaxNameLength];
 }
