@@ -75,7 +75,11 @@ public sealed class several_workers(ITestOutputHelper output)
         var (_, resumed) = await WaitForAsync([restarted], s => s.RunsProjections, "the restarted worker to lead");
         output.WriteLine($"stopped at {stoppedAt:N0} of {events:N0} events; the restarted worker starts from {resumed.ReadModelFloor:N0}");
         Assert.InRange(resumed.ReadModelFloor, stoppedAt, events - 1); // resumes from its progress, not from zero
+        var catchingUp = Stopwatch.GetTimestamp();
         await WaitForAsync([restarted], s => s.ReadModelFloor == events, "the read models to catch up");
+        var elapsed = Stopwatch.GetElapsedTime(catchingUp);
+        output.WriteLine($"one worker projected {events - resumed.ReadModelFloor:N0} events into the three read models in {elapsed.TotalSeconds:N1} s: " +
+                         $"{(events - resumed.ReadModelFloor) / elapsed.TotalSeconds:N0} events/s");
         await restarted.StopAsync();
 
         var live = await ReadModelSnapshot.TakeAsync(store);
