@@ -74,8 +74,9 @@ case "${1:-start}" in
       while ! port_free "$port"; do port=$((port + 1)); done
       log "starting on 127.0.0.1:$port"
       # fsync off: a throwaway test cluster; benchmarks that claim durability use CAMPAIGNS_POSTGRES.
+      # pg_stat_statements: the benchmark harness counts statements per batch with it (docs/benchmarks.md).
       "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -l "$home/server.log" -w -t 60 start \
-        -o "-p $port -k $home -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" >&2
+        -o "-p $port -k $home -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c shared_preload_libraries=pg_stat_statements" >&2
       echo "$port" > "$state/port"
     fi
     echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace EventSourcedCampaigns.Benchmarks;
+
+/// <summary>Every figure of docs/benchmarks.md with its baseline measured in the same run; never asserted, only reported.</summary>
+public static class Harness
+{
+    /// <summary>The figures a complete run reports (names start with these).</summary>
+    public static readonly string[] Figures =
+    [
+        "send pipeline, 1 campaign: recipients/s", "send pipeline, 1 campaign: batches/s",
+        "send pipeline, 16 campaigns: recipients/s", "send pipeline, 16 campaigns: batches/s",
+        "cancel (a) accepted -> no further claim (p50)", "cancel (a) accepted -> no further claim (p99)", "cancel (a) accepted -> no further claim (max)",
+        "cancel (b) cancel -> CancelledDuringSend (p50)", "cancel (b) cancel -> CancelledDuringSend (p99)", "cancel (b) cancel -> CancelledDuringSend (max)",
+        "cancel: batches claimed after the cancel commit",
+        "write-model load+decide",
+        "scheduling ",
+        "rebuild all read models",
+        "projection lag while sending (p50)", "projection lag while sending (p99)",
+        "memory: worker peak RSS, rebuild", "memory: sender peak RSS, 16-campaign send",
+    ];
+
+    /// <summary>The phases, each run in a child process of its own so that its peak RSS is its own.</summary>
+    public static readonly string[] Phases = ["send", "writemodel", "scheduling", "rebuild"];
+
+    public static async Task<Result[]> RunPhaseAsync(string phase, string connection, bool quick) => phase switch
+    {
+        "send" => await Send.RunAsync(connection, quick),
+        "writemodel" => await WriteModelLoad.RunAsync(connection, quick),
+        "scheduling" => await Scheduling.RunAsync(connection, quick),
+        "rebuild" => await Rebuild.RunAsync(connection, quick),
+        _ => throw new ArgumentOutOfRangeException(nameof(phase), phase, "Unknown phase."),
+    };
+
+    /// <summary>Run every phase (each in a child process: dotnet this-assembly --phase X), print the table, write the JSON.</summary>
+    public static async Task<Report> RunAsync(string connection, bool quick, string output)
+    {
+        var results = new List<Result>();
+        foreach (var phase in Phases)
+        {
+            var file = Path.Combine(Path.GetTempPath(), $"bench-{phase}-{Guid.NewGuid():N}.json");
+            var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+            {
+                ArgumentList = { typeof(Harness).Assembly.Location, "--phase", phase, "--output", file },
+                UseShellExecute = false,
+            };
+            if (quick) start.ArgumentList.Add("--quick");
+            start.Environment["CAMPAIGNS_POSTGRES"] = connection;
+            using var child = Process.Start(start)!;
+            await child.WaitForExitAsync();
+            if (child.ExitCode != 0) throw new InvalidOperationException($"Benchmark phase '{phase}' failed (exit code {child.ExitCode}).");
+            results.AddRange(JsonSerializer.Deserialize<Result[]>(await File.ReadAllTextAsync(file))!);
+            File.Delete(file);
+        }
+
+        var report = new Report(quick ? "quick" : "full", await MachineAsync(connection), results);
+        Console.WriteLine();
+        Console.WriteLine($"{"figure",-64} {"value",14} {"baseline",14} {"ratio",7}  unit");
+        foreach (var r in results)
+            Console.WriteLine($"{r.Name,-64} {r.Value,14:N2} {r.Baseline,14:N2} {r.Ratio,7:N2}  {r.Unit}");
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        await File.WriteAllTextAsync(output, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine($"results: {Path.GetFullPath(output)}");
+        return report;
+    }
+
+    private static async Task<Dictionary<string, string>> MachineAsync(string connection)
+    {
+        var machine = new Dictionary<string, string>
+        {
+            ["cores"] = Environment.ProcessorCount.ToString(),
+            ["memory"] = $"{GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1024 / 1024 / 1024.0:N1} GiB",
+            ["os"] = Environment.OSVersion.ToString(),
+            [".NET"] = Environment.Version.ToString(),
+        };
+        foreach (var setting in new[] { "server_version", "fsync", "synchronous_commit", "shared_buffers", "max_connections", "shared_preload_libraries" })
+            machine[$"postgres {setting}"] = await Sql.ScalarAsync<string>(connection, $"show {setting}");
+        return machine;
+    }
+}
+
+public sealed record Report(string Mode, Dictionary<string, string> Machine, IReadOnlyList<Result> Results);
+
+public sealed record Result(string Name, double Value, double Baseline, string Unit)
+{
+    public double Ratio => Baseline == 0 ? 0 : Value / Baseline;
+}

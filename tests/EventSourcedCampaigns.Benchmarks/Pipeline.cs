@@ -1,0 +1,200 @@
+using System.Collections.Concurrent;
+using EventSourcedCampaigns.Decisions;
+using EventSourcedCampaigns.Marten;
+using EventSourcedCampaigns.Ports;
+using EventSourcedCampaigns.Testing;
+using EventSourcedCampaigns.Wolverine;
+using JasperFx;
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Wolverine;
+using Wolverine.Marten;
+
+namespace EventSourcedCampaigns.Benchmarks;
+
+/// <summary>
+/// The real send pipeline (Wolverine + Marten, durable local queues, default <see cref="CampaignSendingOptions"/>)
+/// on a schema of its own, with a Bogus audience per campaign and the zero-latency fake provider.
+/// </summary>
+public sealed class Pipeline : IAsyncDisposable
+{
+    public const string Tenant = "bench";
+    public static readonly Actor Actor = new("bench", RequestChannel.System);
+
+    private readonly IHost _host;
+    private readonly ConcurrentDictionary<string, BogusAudience> _audiences;
+
+    private Pipeline(IHost host, string schema, string connection, ShiftedClock clock, ConcurrentDictionary<string, BogusAudience> audiences)
+    {
+        _host = host;
+        Schema = schema;
+        Connection = connection;
+        Clock = clock;
+        _audiences = audiences;
+    }
+
+    public string Schema { get; }
+    public string Connection { get; }
+    public ShiftedClock Clock { get; }
+    public CampaignSendingOptions Options => _host.Services.GetRequiredService<CampaignSendingOptions>();
+    public IMessageBus Bus => _host.Services.GetRequiredService<IMessageBus>();
+    public IDocumentStore Store => _host.Services.GetRequiredService<IDocumentStore>();
+
+    public static async Task<Pipeline> StartAsync(string connection, string schema)
+    {
+        await Sql.ExecuteAsync(connection, $"drop schema if exists {schema} cascade");
+        var clock = new ShiftedClock();
+        var audiences = new ConcurrentDictionary<string, BogusAudience>();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Error);
+        builder.Services.AddSingleton<TimeProvider>(clock);
+        builder.Services.AddSingleton<IAudienceResolver>(new AudienceDirectory(audiences));
+        builder.Services.AddSingleton<IMessageDispatcher>(new FakeDispatcher());
+        builder.Services.AddMarten(o =>
+        {
+            o.Connection(connection);
+            o.DatabaseSchemaName = schema;
+            o.AutoCreateSchemaObjects = AutoCreate.All;
+            o.AddCampaigns();
+        }).IntegrateWithWolverine();
+        builder.Services.AddWolverine(opts =>
+        {
+            opts.Durability.Mode = DurabilityMode.Solo;
+            opts.Policies.AutoApplyTransactions();
+            opts.AddCampaignSending();
+        });
+        var host = builder.Build();
+        await host.StartAsync();
+        await host.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        return new Pipeline(host, schema, connection, clock, audiences);
+    }
+
+    /// <summary>Create and schedule a campaign of <paramref name="recipients"/>; returns once it is Scheduled.</summary>
+    public async Task<Guid> ScheduledAsync(long recipients, int batchSize = 1_000, TimeSpan? poll = null)
+    {
+        var id = Guid.NewGuid();
+        var list = "list-" + id.ToString("N");
+        _audiences[list] = new BogusAudience(1, recipients, new Dictionary<string, double> { [list] = 1.0 });
+        await Run(new CreateCampaign(id, "Bench " + id.ToString("N")[..6], Channel.Email, [new Variant("A", "Hello", "Body", 100)], Actor));
+        await Run(new ScheduleCampaign(id, Clock.GetUtcNow().AddDays(1), Audience.Of(list), batchSize, Actor));
+        await WaitForAsync([id], "scheduled", poll ?? TimeSpan.FromMilliseconds(20));
+        return id;
+    }
+
+    /// <summary><paramref name="campaigns"/> campaigns of <paramref name="batches"/> batches of 1,000, scheduled, with the send time reached.</summary>
+    public async Task<Guid[]> ReadyAsync(int campaigns, int batches)
+    {
+        var ids = new List<Guid>();
+        foreach (var chunk in Enumerable.Range(0, campaigns).Chunk(4))
+            ids.AddRange(await Task.WhenAll(chunk.Select(_ => ScheduledAsync((long)batches * 1_000))));
+        Clock.Advance(TimeSpan.FromDays(1));
+        return ids.ToArray();
+    }
+
+    public Task StartSendAsync(IEnumerable<Guid> ids) => Task.WhenAll(ids.Select(id => Run(new StartSend(id))));
+
+    public Task<CommandResult> Run(CampaignCommand command) => Bus.ExecuteCampaignCommandAsync(Tenant, command);
+
+    /// <summary>Poll (one query for all campaigns) until every campaign's write model is in the phase.</summary>
+    public async Task WaitForAsync(Guid[] ids, string phase, TimeSpan poll, TimeSpan? limit = null)
+    {
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromMinutes(10));
+        await using var conn = new NpgsqlConnection(Connection);
+        await conn.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            $"/*poll*/ select count(*) from {Schema}.mt_doc_campaignstate where id = any(@ids) and data->'Phase'->>'$phase' = any(@phases)", conn);
+        command.Parameters.AddWithValue("ids", ids);
+        command.Parameters.AddWithValue("phases", phase.Split(','));
+        while ((long)(await command.ExecuteScalarAsync())! < ids.Length)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Campaigns never reached '{phase}'.");
+            await Task.Delay(poll);
+        }
+    }
+
+    public async Task<IReadOnlyList<JasperFx.Events.IEvent>> EventsAsync(Guid id)
+    {
+        await using var session = Store.QuerySession(Tenant);
+        return await session.Events.FetchStreamAsync(id);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+}
+
+/// <summary>The system clock moved forward on demand (send times are a day ahead, then "arrive").</summary>
+public sealed class ShiftedClock : TimeProvider
+{
+    private long _offset;
+    public override DateTimeOffset GetUtcNow() => System.GetUtcNow().AddTicks(Interlocked.Read(ref _offset));
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _offset, by.Ticks);
+}
+
+/// <summary>One Bogus audience per campaign, by its only included list.</summary>
+public sealed class AudienceDirectory(ConcurrentDictionary<string, BogusAudience> audiences) : IAudienceResolver
+{
+    public ValueTask<AudiencePage> ResolvePageAsync(Audience audience, string? continuation, int pageSize, CancellationToken cancellation = default) =>
+        audiences[audience.Included[0]].ResolvePageAsync(audience, continuation, pageSize, cancellation);
+}
+
+public static class Sql
+{
+    public static async Task ExecuteAsync(string connection, string sql)
+    {
+        await using var conn = new NpgsqlConnection(connection);
+        await conn.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, conn) { CommandTimeout = 0 };
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public static async Task<T> ScalarAsync<T>(string connection, string sql)
+    {
+        await using var conn = new NpgsqlConnection(connection);
+        await conn.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, conn) { CommandTimeout = 0 };
+        return (T)Convert.ChangeType((await command.ExecuteScalarAsync())!, typeof(T));
+    }
+
+    /// <summary>Statements executed so far (pg_stat_statements, when the server preloads it; else -1), polling excluded.</summary>
+    public static async Task<long> StatementsAsync(string connection)
+    {
+        try
+        {
+            await ExecuteAsync(connection, "create extension if not exists pg_stat_statements");
+            return await ScalarAsync<long>(connection,
+                "select coalesce(sum(calls), 0)::bigint from pg_stat_statements where query not like '%/*poll*/%' and query not like '%pg_stat_statements%'");
+        }
+        catch (PostgresException)
+        {
+            return -1;
+        }
+    }
+}
+
+/// <summary>Peak RSS per phase: reset the kernel's high-water mark (/proc/self/clear_refs, 5) then read VmHWM.</summary>
+public static class Memory
+{
+    public static void ResetPeak()
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>Peak resident set since the last reset, MiB.</summary>
+    public static double PeakMiB()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
+        return System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0;
+    }
+}

@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using EventSourcedCampaigns.Decisions;
+using EventSourcedCampaigns.Wolverine;
+using Marten;
+using Npgsql;
+
+namespace EventSourcedCampaigns.Benchmarks;
+
+/// <summary>
+/// The send pipeline against the hand-written baseline: throughput for 1 and 16 campaigns, projection lag with the
+/// async daemon running, the sender's peak RSS, statements per batch, and cancel-to-stop under load.
+/// </summary>
+public static class Send
+{
+    private const int BatchSize = 1_000;
+
+    public static async Task<Result[]> RunAsync(string connection, bool quick)
+    {
+        var results = new List<Result>();
+        await using var pipeline = await Pipeline.StartAsync(connection, "bench_send");
+        await using var data = NpgsqlDataSource.Create(connection);
+        var baseline = await SendBaseline.CreateAsync(data, pipeline.Schema, pipeline.Options);
+
+        var (oneBatches, manyBatches, cancelBatches, cancelRounds) = quick ? (60, 10, 24, 1) : (400, 50, 60, 4);
+
+        // Warm-up of both sides (code generation, connection pools, JIT).
+        await PipelineSendAsync(pipeline, 2, 4);
+        await baseline.SendAsync(await baseline.SeedAsync(2, 4));
+
+        // 1 campaign.
+        var (pipeOne, _, _) = await PipelineSendAsync(pipeline, 1, oneBatches);
+        var baseOne = await baseline.SendAsync(await baseline.SeedAsync(1, oneBatches));
+        results.AddRange(Throughput("1 campaign", oneBatches, pipeOne, baseOne));
+
+        // 16 campaigns: throughput, statements per batch and the sender's peak RSS.
+        var seeded = await baseline.SeedAsync(16, manyBatches);
+        var statementsBefore = await Sql.StatementsAsync(connection);
+        Memory.ResetPeak();
+        var baseMany = await baseline.SendAsync(seeded);
+        var baseRss = Memory.PeakMiB();
+        var baseStatements = await Sql.StatementsAsync(connection) - statementsBefore;
+
+        var ready = await pipeline.ReadyAsync(16, manyBatches);
+        statementsBefore = await Sql.StatementsAsync(connection);
+        Memory.ResetPeak();
+        var pipeMany = await TimeSendAsync(pipeline, ready);
+        var pipeRss = Memory.PeakMiB();
+        var pipeStatements = await Sql.StatementsAsync(connection) - statementsBefore;
+        results.AddRange(Throughput("16 campaigns", 16 * manyBatches, pipeMany, baseMany));
+        results.Add(new Result("memory: sender peak RSS, 16-campaign send", pipeRss, baseRss, "MiB vs hand-written sender"));
+        if (statementsBefore >= 0)
+            results.Add(new Result("send: SQL statements per batch, 16 campaigns", (double)pipeStatements / (16 * manyBatches),
+                (double)baseStatements / (16 * manyBatches), "statements vs hand-written"));
+        Console.WriteLine($"send: 1 campaign {oneBatches / pipeOne.TotalSeconds:N0} vs {oneBatches / baseOne.TotalSeconds:N0} batches/s; " +
+                          $"16 campaigns {16 * manyBatches / pipeMany.TotalSeconds:N0} vs {16 * manyBatches / baseMany.TotalSeconds:N0} batches/s");
+
+        // Projection lag while sending: the async daemon on the pipeline's run, the raw-SQL projector on the baseline's.
+        results.AddRange(await LagAsync(pipeline, baseline, data, manyBatches));
+
+        // Cancel-to-stop with 16 campaigns sending.
+        var estimate = TimeSpan.FromSeconds(pipeMany.TotalSeconds * cancelBatches / manyBatches); // each campaign's expected send time
+        results.AddRange(await CancelAsync(pipeline, baseline, cancelBatches, cancelRounds, estimate));
+        return results.ToArray();
+    }
+
+    private static Result[] Throughput(string label, int batches, TimeSpan pipeline, TimeSpan baseline) =>
+    [
+        new($"send pipeline, {label}: recipients/s", batches * (double)BatchSize / pipeline.TotalSeconds, batches * (double)BatchSize / baseline.TotalSeconds,
+            "recipients/s vs hand-written Npgsql"),
+        new($"send pipeline, {label}: batches/s", batches / pipeline.TotalSeconds, batches / baseline.TotalSeconds, "batches/s vs hand-written Npgsql"),
+    ];
+
+    private static async Task<(TimeSpan, Guid[], double)> PipelineSendAsync(Pipeline pipeline, int campaigns, int batches)
+    {
+        var ids = await pipeline.ReadyAsync(campaigns, batches);
+        return (await TimeSendAsync(pipeline, ids), ids, 0);
+    }
+
+    private static async Task<TimeSpan> TimeSendAsync(Pipeline pipeline, Guid[] ids)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await pipeline.StartSendAsync(ids);
+        await pipeline.WaitForAsync(ids, "sent", TimeSpan.FromMilliseconds(10));
+        return Stopwatch.GetElapsedTime(started);
+    }
+
+    private static async Task<Result[]> LagAsync(Pipeline pipeline, SendBaseline baseline, NpgsqlDataSource data, int batches)
+    {
+        var s = pipeline.Schema;
+        // The projection worker: Marten's async daemon on the same store, started before the campaigns are prepared.
+        using var daemon = await ((DocumentStore)pipeline.Store).BuildProjectionDaemonAsync();
+        await daemon.StartAllAsync();
+        var ready = await pipeline.ReadyAsync(16, batches);
+        await daemon.WaitForNonStaleData(TimeSpan.FromMinutes(2));
+        var pipeLag = await SampleWhileAsync(data, $"""
+            /*poll*/ select extract(epoch from clock_timestamp() - e.timestamp) * 1000 from {s}.mt_events e
+            where e.seq_id > (select coalesce(min(last_seq_id), 0) from {s}.mt_event_progression where name <> 'HighWaterMark')
+            order by e.seq_id limit 1
+            """, null, () => TimeSendAsync(pipeline, ready));
+        await daemon.StopAllAsync();
+
+        var seeded = await baseline.SeedAsync(16, batches);
+        var progress = new Progress { Value = await Sql.ScalarAsync<long>(pipeline.Connection, $"select coalesce(max(seq_id), 0) from {s}.base_events") };
+        using var stop = new CancellationTokenSource();
+        var projector = baseline.ProjectAsync(progress, stop.Token);
+        var baseLag = await SampleWhileAsync(data, $"""
+            /*poll*/ select extract(epoch from clock_timestamp() - e.timestamp) * 1000 from {s}.base_events e
+            where e.seq_id > @progress order by e.seq_id limit 1
+            """, progress, () => baseline.SendAsync(seeded));
+        await stop.CancelAsync();
+        await projector;
+        Console.WriteLine($"projection lag during the 16-campaign send: daemon p50 {Percentile(pipeLag, 0.5):N0} / p99 {Percentile(pipeLag, 0.99):N0} ms; " +
+                          $"raw SQL projector p50 {Percentile(baseLag, 0.5):N0} / p99 {Percentile(baseLag, 0.99):N0} ms");
+        return
+        [
+            new("projection lag while sending (p50)", Percentile(pipeLag, 0.5), Math.Max(1, Percentile(baseLag, 0.5)), "ms vs raw SQL projector"),
+            new("projection lag while sending (p99)", Percentile(pipeLag, 0.99), Math.Max(1, Percentile(baseLag, 0.99)), "ms vs raw SQL projector"),
+        ];
+    }
+
+    /// <summary>Sample a lag query every 100 ms while <paramref name="work"/> runs (no row: caught up, 0 ms).</summary>
+    private static async Task<List<double>> SampleWhileAsync(NpgsqlDataSource data, string sql, Progress? progress, Func<Task> work)
+    {
+        var samples = new List<double>();
+        var running = work();
+        await using var conn = await data.OpenConnectionAsync();
+        while (!running.IsCompleted)
+        {
+            await using var command = new NpgsqlCommand(sql, conn);
+            if (progress is not null) command.Parameters.AddWithValue("progress", progress.Value);
+            samples.Add(await command.ExecuteScalarAsync() is { } lag and not DBNull ? Convert.ToDouble(lag) : 0);
+            await Task.WhenAny(running, Task.Delay(100));
+        }
+        await running;
+        return samples;
+    }
+
+    private static async Task<Result[]> CancelAsync(Pipeline pipeline, SendBaseline baseline, int batches, int rounds, TimeSpan estimate)
+    {
+        var random = new Random(7);
+        var commits = new List<double>();
+        var stops = new List<double>();
+        var claimsAfter = 0;
+        var checkedCancels = 0;
+        var window = (int)Math.Max(200, estimate.TotalMilliseconds * 0.7);
+        for (var round = 0; round < rounds; round++)
+        {
+            var ids = await pipeline.ReadyAsync(16, batches);
+            await pipeline.StartSendAsync(ids);
+            var outcomes = await Task.WhenAll(ids.Select(async id =>
+            {
+                await Task.Delay(random.Next(20, window));
+                var issuedAt = pipeline.Clock.GetUtcNow();
+                var started = Stopwatch.GetTimestamp();
+                var result = await pipeline.Run(new CancelCampaign(id, Pipeline.Actor, new CancelReason(CancelReasonCode.Other)));
+                return (id, result, issuedAt, commit: Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }));
+            await pipeline.WaitForAsync(ids, "sent,cancelled_during_send", TimeSpan.FromMilliseconds(20));
+            foreach (var (id, result, issuedAt, commit) in outcomes)
+            {
+                if (result.IsRejected) continue; // it finished sending first
+                var events = await pipeline.EventsAsync(id);
+                var requested = events.Single(e => e.Data is CancelRequested).Version;
+                claimsAfter += events.Count(e => e.Data is BatchClaimed && e.Version > requested);
+                var stopped = events.Select(e => e.Data).OfType<CancelledDuringSend>().Single();
+                commits.Add(commit);
+                stops.Add((stopped.CancelledAt - issuedAt).TotalMilliseconds);
+                checkedCancels++;
+            }
+        }
+        var record = baseline.RecordLatencies.ToList();
+        var cycle = baseline.CycleLatencies.ToList();
+        Console.WriteLine($"cancel under load: {checkedCancels} mid-send cancels; commit p50 {Percentile(commits, 0.5):N1} / p99 {Percentile(commits, 0.99):N1} / " +
+                          $"max {Percentile(commits, 1):N1} ms; stopped p50 {Percentile(stops, 0.5):N1} / p99 {Percentile(stops, 0.99):N1} / max {Percentile(stops, 1):N1} ms; " +
+                          $"claims after the cancel commit: {claimsAfter}");
+        const string commitUnit = "ms vs hand-written locked append";
+        const string stopUnit = "ms vs hand-written claim-to-record";
+        return
+        [
+            new("cancel (a) accepted -> no further claim (p50)", Percentile(commits, 0.5), Percentile(record, 0.5), commitUnit),
+            new("cancel (a) accepted -> no further claim (p99)", Percentile(commits, 0.99), Percentile(record, 0.99), commitUnit),
+            new("cancel (a) accepted -> no further claim (max)", Percentile(commits, 1), Percentile(record, 1), commitUnit),
+            new("cancel (b) cancel -> CancelledDuringSend (p50)", Percentile(stops, 0.5), Percentile(cycle, 0.5), stopUnit),
+            new("cancel (b) cancel -> CancelledDuringSend (p99)", Percentile(stops, 0.99), Percentile(cycle, 0.99), stopUnit),
+            new("cancel (b) cancel -> CancelledDuringSend (max)", Percentile(stops, 1), Percentile(cycle, 1), stopUnit),
+            new("cancel: batches claimed after the cancel commit (must be 0)", claimsAfter, checkedCancels, "claims / mid-send cancels checked"),
+        ];
+    }
+
+    public static double Percentile(List<double> samples, double p)
+    {
+        if (samples.Count == 0) return 0;
+        var sorted = samples.OrderBy(x => x).ToList();
+        return sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+    }
+}
