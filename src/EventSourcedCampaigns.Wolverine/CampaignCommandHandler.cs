@@ -17,36 +17,30 @@ public static class CampaignCommandHandler
 {
     public static (CommandResult, Events) Handle(CreateCampaign command,
         [WriteAggregate(nameof(CreateCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
-        Run(command, campaign, clock, session);
+        Handling.Run(command, campaign, clock, session);
 
     public static (CommandResult, Events) Handle(EditCampaign command,
         [WriteAggregate(nameof(EditCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
-        Run(command, campaign, clock, session);
+        Handling.Run(command, campaign, clock, session);
 
     public static (CommandResult, Events) Handle(RecordSchedulingProgress command,
         [WriteAggregate(nameof(RecordSchedulingProgress.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
-        Run(command, campaign, clock, session);
+        Handling.Run(command, campaign, clock, session);
 
     /// <summary>For callers that claim and dispatch batches themselves; the pipeline claims in <see cref="SendingHandler"/>.</summary>
     public static (CommandResult, Events) Handle(ClaimBatch command,
         [WriteAggregate(nameof(ClaimBatch.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
-        Run(command, campaign, clock, session);
+        Handling.Run(command, campaign, clock, session);
 
     /// <summary>For callers that dispatch batches themselves; the pipeline records in <see cref="SendingHandler"/>.</summary>
     public static (CommandResult, Events) Handle(RecordBatchDelivery command,
         [WriteAggregate(nameof(RecordBatchDelivery.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
-        Run(command, campaign, clock, session);
+        Handling.Run(command, campaign, clock, session);
 
     /// <summary>For callers that dispatch batches themselves; the pipeline records in <see cref="SendingHandler"/>.</summary>
     public static (CommandResult, Events) Handle(RecordBatchFailure command,
         [WriteAggregate(nameof(RecordBatchFailure.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
-        Run(command, campaign, clock, session);
-
-    private static (CommandResult, Events) Run(CampaignCommand command, CampaignState? campaign, TimeProvider clock, IDocumentSession session)
-    {
-        var (result, events) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
-        return (result, events.ToEvents());
-    }
+        Handling.Run(command, campaign, clock, session);
 }
 
 /// <summary>
@@ -57,10 +51,7 @@ public static class CancelCampaignHandler
 {
     public static (CommandResult, Events) Handle(CancelCampaign command,
         [WriteAggregate(nameof(CancelCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
-    {
-        var (result, events) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
-        return (result, events.ToEvents());
-    }
+        => Handling.Run(command, campaign, clock, session);
 }
 
 /// <summary>Pause, resume and revert a schedule. Resuming after the send time starts the send at once.</summary>
@@ -68,17 +59,11 @@ public static class PausingHandler
 {
     public static (CommandResult, Events) Handle(PauseSchedule command,
         [WriteAggregate(nameof(PauseSchedule.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
-    {
-        var (result, events) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
-        return (result, events.ToEvents());
-    }
+        => Handling.Run(command, campaign, clock, session);
 
     public static (CommandResult, Events) Handle(RevertToDraft command,
         [WriteAggregate(nameof(RevertToDraft.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
-    {
-        var (result, events) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
-        return (result, events.ToEvents());
-    }
+        => Handling.Run(command, campaign, clock, session);
 
     /// <summary>The start message scheduled at the send time did nothing while paused: schedule it again (now, if the time has passed).</summary>
     public static (CommandResult, Events, global::Wolverine.OutgoingMessages) Handle(ResumeSchedule command,
@@ -102,8 +87,7 @@ public static class CloneCampaignHandler
         var now = Handling.Now(clock, campaign);
         var (result, events) = Handling.Decide(command, campaign, now, session);
         if (!result.IsRejected && events.Count > 0)
-            session.Events.StartStream<CampaignState>(command.CloneId,
-                Decider.Decide(Cloning.DraftFrom(campaign!, command), null, now).EventsOrThrow().Cast<object>().ToArray());
+            session.Events.StartStream<CampaignState>(command.CloneId, Cloning.DraftEvents(campaign!, command, now).Cast<object>().ToArray());
         return (result, events.ToEvents());
     }
 }

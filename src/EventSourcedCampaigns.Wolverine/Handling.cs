@@ -28,9 +28,7 @@ internal static class Handling
         CampaignCommand command, CampaignState? campaign, DateTimeOffset now, IDocumentSession session)
     {
         var decision = Decider.Decide(command, campaign, now);
-        IReadOnlyList<ICampaignEvent> events = decision.Rejection is { } rejection
-            ? command is CancelCampaign cancel && Cancelling.AuditRejection(cancel, campaign, rejection, now) is { } audit ? [audit] : []
-            : decision.Events;
+        var events = Decider.EventsToAppend(decision, command, campaign, now);
         ForgetBatchesWhenFinished(command.CampaignId, events, session);
         return (new CommandResult(decision, events.Aggregate(campaign, CampaignState.Evolve)), events);
     }
@@ -45,6 +43,13 @@ internal static class Handling
     /// <summary>The durable message that starts the send at <paramref name="sendAt"/> (now, if that has passed).</summary>
     public static object StartSendAt(Guid campaignId, DateTimeOffset sendAt, DateTimeOffset now) =>
         sendAt <= now ? new StartSend(campaignId) : new StartSend(campaignId).ScheduledAt(sendAt);
+
+    /// <summary>The handlers that only decide and append.</summary>
+    public static (CommandResult, Events) Run(CampaignCommand command, CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+    {
+        var (result, events) = Decide(command, campaign, Now(clock, campaign), session);
+        return (result, events.ToEvents());
+    }
 
     public static Events ToEvents(this IEnumerable<ICampaignEvent> events) => new(events);
 }
