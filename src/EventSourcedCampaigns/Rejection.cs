@@ -33,6 +33,9 @@ public enum RejectionCode
     UnknownVariant,
     TimeWentBackwards,
     InvalidActor,
+    InvalidReason,
+    InvalidChannel,
+    InvalidCampaignId,
 }
 
 /// <summary>A refused command: a typed <see cref="Code"/> and a <see cref="Message"/> a marketer understands.</summary>

@@ -10,7 +10,8 @@ public static class Problems
     [
         RejectionCode.InvalidName, RejectionCode.InvalidVariants, RejectionCode.InvalidAudience, RejectionCode.InvalidBatchSize,
         RejectionCode.SendTimeNotInFuture, RejectionCode.InvalidCount, RejectionCode.BatchOutOfRange, RejectionCode.UnknownVariant,
-        RejectionCode.TimeWentBackwards, RejectionCode.InvalidActor,
+        RejectionCode.TimeWentBackwards, RejectionCode.InvalidActor, RejectionCode.InvalidReason, RejectionCode.InvalidChannel,
+        RejectionCode.InvalidCampaignId,
     ];
 
     public static IResult Problem(int status, string code, string detail) => TypedResults.Problem(

@@ -17,7 +17,7 @@ public static class Cancelling
     {
         if (Validate.Actor(c.RequestedBy) is { } badActor) return Decision.Reject(badActor.Code, badActor.Message);
         if (c.Reason is null || !Enum.IsDefined(c.Reason.Code) || c.Reason.Text?.Length > MaxReasonLength)
-            return Decision.Reject(RejectionCode.InvalidActor, $"A cancel needs a known reason code and at most {MaxReasonLength:N0} characters of text.");
+            return Decision.Reject(RejectionCode.InvalidReason, $"A cancel needs a known reason code and at most {MaxReasonLength:N0} characters of text.");
 
         CancelRequested Requested(long delivered = 0, long failed = 0, int inFlight = 0) =>
             new(c.CampaignId, c.RequestedBy, c.Reason, state.Status, delivered, failed, inFlight, now);

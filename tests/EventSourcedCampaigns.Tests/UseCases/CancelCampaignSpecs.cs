@@ -115,7 +115,7 @@ public class a_cancel_request
 
     [Theory, MemberData(nameof(InvalidReasons))]
     public void must_give_a_known_reason(string _, CancelReason? reason) =>
-        Spec.Given(Histories.Scheduled()).When(Commands.Cancel() with { Reason = reason! }).ThenRejected(RejectionCode.InvalidActor);
+        Spec.Given(Histories.Scheduled()).When(Commands.Cancel() with { Reason = reason! }).ThenRejected(RejectionCode.InvalidReason);
 
     [Fact]
     public void may_explain_itself_in_up_to_1_000_characters()

@@ -31,7 +31,7 @@ public class creating_a_campaign
 
     [Fact]
     public void needs_an_id() =>
-        Spec.GivenNoCampaign().When(Commands.Create() with { CampaignId = Guid.Empty }).ThenRejected(RejectionCode.CampaignNotFound);
+        Spec.GivenNoCampaign().When(Commands.Create() with { CampaignId = Guid.Empty }).ThenRejected(RejectionCode.InvalidCampaignId);
 
     [Theory]
     [InlineData("")]
@@ -71,7 +71,7 @@ public class creating_a_campaign
 
     [Fact]
     public void rejects_an_unknown_channel() =>
-        Spec.GivenNoCampaign().When(Commands.Create() with { Channel = (Channel)42 }).ThenRejected(RejectionCode.InvalidVariants);
+        Spec.GivenNoCampaign().When(Commands.Create() with { Channel = (Channel)42 }).ThenRejected(RejectionCode.InvalidChannel);
 
     [Theory, MemberData(nameof(Invalid.Actors), MemberType = typeof(Invalid))]
     public void must_say_who_creates_it(Actor? by) =>
