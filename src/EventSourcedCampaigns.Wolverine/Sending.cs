@@ -15,8 +15,12 @@ namespace EventSourcedCampaigns.Wolverine;
 /// </summary>
 public sealed record SendBatch(Guid CampaignId, int BatchNumber, int Lanes);
 
-/// <summary>The provider's answer for a batch (system): counts, or the error that failed the whole batch.</summary>
-public sealed record BatchSent(Guid CampaignId, int BatchNumber, int Lanes, int Delivered, int Failed, string? Error);
+/// <summary>
+/// The provider's answer for a batch (system): counts, or the error that failed the whole batch. <paramref name="Next"/>:
+/// the next batch of the lane as read by the dispatch step (prepared batches do not change while a campaign sends),
+/// so that recording does not read it while holding the stream's row lock; null when there is none or it is unknown.
+/// </summary>
+public sealed record BatchSent(Guid CampaignId, int BatchNumber, int Lanes, int Delivered, int Failed, string? Error, BatchShape? Next = null);
 
 /// <summary>
 /// The send. <see cref="StartSend"/> opens <c>Lanes</c> lanes by claiming batches 1..Lanes; each batch is then
@@ -45,13 +49,13 @@ public static class SendingHandler
         var state = events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
         var plan = ((CampaignPhase.Sending)state.Phase).Plan;
         var lanes = options.LanesFor(state);
-        var ids = Enumerable.Range(1, Math.Min(lanes, plan.Batches)).Select(n => CampaignBatch.IdFor(command.CampaignId, n)).ToArray();
-        var batches = await session.LoadManyAsync<CampaignBatch>(cancellation, ids);
+        var numbers = Enumerable.Range(1, Math.Min(lanes, plan.Batches)).ToArray();
+        var shapes = await BatchShapesAsync(session, command.CampaignId, numbers, cancellation);
         OutgoingMessages messages = [];
-        foreach (var id in ids)
+        foreach (var number in numbers)
         {
-            var batch = batches.FirstOrDefault(b => b.Id == id) ?? throw MissingBatch(id);
-            var (claimed, send) = Claim(state, batch, lanes, now);
+            var shape = shapes.FirstOrDefault(b => b.BatchNumber == number) ?? throw MissingBatch(CampaignBatch.IdFor(command.CampaignId, number));
+            var (claimed, send) = Claim(state, shape, lanes, now);
             events.AddRange(claimed);
             state = claimed.Aggregate((CampaignState?)state, CampaignState.Evolve)!;
             if (send is not null) messages.Add(send);
@@ -75,6 +79,11 @@ public static class SendingHandler
         if (!progress.InFlight.ContainsKey(send.BatchNumber)) return null;
         var variant = campaign.Variants.FirstOrDefault(v => v.Key == batch.Variant)
                       ?? throw new InvalidOperationException($"Campaign {campaign.Id} no longer has variant '{batch.Variant}' of batch {batch.BatchNumber}.");
+        var nextNumber = send.BatchNumber + send.Lanes;
+        var plan = campaign.Phase is CampaignPhase.Sending sending ? sending.Plan : ((CampaignPhase.Cancelling)campaign.Phase).Plan;
+        var next = nextNumber <= plan.Batches && campaign.Phase is CampaignPhase.Sending
+            ? (await BatchShapesAsync(session, campaign.Id, [nextNumber], cancellation)).SingleOrDefault()
+            : null;
 
         try
         {
@@ -83,12 +92,12 @@ public static class SendingHandler
             if (result.Delivered < 0 || result.Failed < 0 || result.Delivered + (long)result.Failed != batch.Recipients.Length)
                 throw new InvalidOperationException(
                     $"The provider reported {result.Delivered} delivered and {result.Failed} failed for batch {batch.BatchNumber} of {batch.Recipients.Length} recipients.");
-            return new BatchSent(campaign.Id, batch.BatchNumber, send.Lanes, result.Delivered, result.Failed, null);
+            return new BatchSent(campaign.Id, batch.BatchNumber, send.Lanes, result.Delivered, result.Failed, null, next);
         }
         catch (DispatchException e) when (!e.IsTransient || envelope.Attempts > options.DispatchRetryDelays.Length)
         {
             // Permanent, or transient and out of retries: the batch is recorded as failed, never lost.
-            return new BatchSent(campaign.Id, batch.BatchNumber, send.Lanes, 0, batch.Recipients.Length, e.Message);
+            return new BatchSent(campaign.Id, batch.BatchNumber, send.Lanes, 0, batch.Recipients.Length, e.Message, next);
         }
     }
 
@@ -110,9 +119,11 @@ public static class SendingHandler
         var next = sent.BatchNumber + sent.Lanes;
         if (state.Phase is CampaignPhase.Sending sending && next <= sending.Plan.Batches)
         {
-            var id = CampaignBatch.IdFor(sent.CampaignId, next);
-            var batch = await session.LoadAsync<CampaignBatch>(id, cancellation) ?? throw MissingBatch(id);
-            var (claimed, send) = Claim(state, batch, sent.Lanes, now);
+            var shape = sent.Next is { } known && known.BatchNumber == next
+                ? known
+                : (await BatchShapesAsync(session, sent.CampaignId, [next], cancellation)).SingleOrDefault()
+                  ?? throw MissingBatch(CampaignBatch.IdFor(sent.CampaignId, next));
+            var (claimed, send) = Claim(state, shape, sent.Lanes, now);
             events.AddRange(claimed);
             if (send is not null) messages.Add(send);
         }
@@ -120,9 +131,9 @@ public static class SendingHandler
     }
 
     /// <summary>Claim a batch: the events, and the message that hands it to the provider once they are committed.</summary>
-    private static (IReadOnlyList<ICampaignEvent> Events, SendBatch? Send) Claim(CampaignState campaign, CampaignBatch batch, int lanes, DateTimeOffset now)
+    private static (IReadOnlyList<ICampaignEvent> Events, SendBatch? Send) Claim(CampaignState campaign, BatchShape batch, int lanes, DateTimeOffset now)
     {
-        var decision = Decider.Decide(new ClaimBatch(campaign.Id, batch.BatchNumber, batch.Variant, batch.Recipients.Length), campaign, now);
+        var decision = Decider.Decide(new ClaimBatch(campaign.Id, batch.BatchNumber, batch.Variant, batch.Recipients), campaign, now);
         return decision.Rejection switch
         {
             // Claimed now. (No events: already in flight, and its SendBatch was committed with that claim.)
@@ -133,6 +144,23 @@ public static class SendingHandler
         };
     }
 
+    /// <summary>
+    /// What a claim needs of prepared batches (number, variant, size), read in the database: a claim runs under the
+    /// stream's row lock, and loading the documents would ship and deserialize every recipient while the other lanes wait.
+    /// </summary>
+    private static async Task<IReadOnlyList<BatchShape>> BatchShapesAsync(IQuerySession session, Guid campaignId, int[] numbers,
+        CancellationToken cancellation)
+    {
+        var table = session.DocumentStore.Options.Schema.For<CampaignBatch>();
+        return await session.AdvancedSql.QueryAsync<BatchShape>(
+            $"select jsonb_build_object('BatchNumber', data->'BatchNumber', 'Variant', data->'Variant', 'Recipients', jsonb_array_length(data->'Recipients')) " +
+            $"from {table} where tenant_id = ? and id = ANY(?)",
+            cancellation, session.TenantId, numbers.Select(n => CampaignBatch.IdFor(campaignId, n)).ToArray());
+    }
+
     private static InvalidOperationException MissingBatch(string id) =>
         new($"Prepared batch {id} is missing: it was deleted while the campaign was still sending.");
 }
+
+/// <summary>A prepared batch as a claim sees it: its number, variant and number of recipients.</summary>
+public sealed record BatchShape(int BatchNumber, string Variant, int Recipients);
