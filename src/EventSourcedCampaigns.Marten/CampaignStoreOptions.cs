@@ -12,6 +12,9 @@ public sealed class CampaignStoreOptions
     /// </summary>
     public ProjectionLifecycle ReadModels { get; set; } = ProjectionLifecycle.Async;
 
+    /// <summary>Events the async daemon fetches and applies per page for each read model.</summary>
+    public int AsyncBatchSize { get; set; } = 5_000;
+
     /// <summary>Build the read models in the same transaction as the events.</summary>
     public CampaignStoreOptions ReadModelsInline()
     {

@@ -45,9 +45,11 @@ public static class StoreOptionsExtensions
         opts.Projections.RebuildErrors.SkipUnknownEvents = false;
 
         opts.Projections.Add(new CampaignWriteModelProjection(), ProjectionLifecycle.Inline);
-        opts.Projections.Add(new CampaignListProjection(), options.ReadModels);
-        opts.Projections.Add(new SendReportProjection(), options.ReadModels);
-        opts.Projections.Add(new CancellationAuditProjection(), options.ReadModels);
+        // Larger pages than the default: a send appends thousands of small events, and each page costs round trips.
+        Action<AsyncOptions> pages = async => async.BatchSize = options.AsyncBatchSize;
+        opts.Projections.Add(new CampaignListProjection(), options.ReadModels, pages);
+        opts.Projections.Add(new SendReportProjection(), options.ReadModels, pages);
+        opts.Projections.Add(new CancellationAuditProjection(), options.ReadModels, pages);
 
         opts.Schema.For<CampaignState>().MultiTenanted();
         opts.Schema.For<CampaignListItem>().MultiTenanted()
