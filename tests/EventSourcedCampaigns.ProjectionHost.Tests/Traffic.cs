@@ -7,8 +7,6 @@ namespace EventSourcedCampaigns.ProjectionHost.Tests;
 /// <summary>Campaign event traffic made by the decider (about 100 events a campaign), appended in bulk.</summary>
 public static class Traffic
 {
-    public const int EventsPerCampaign = 104;
-
     public static async Task<int> AppendAsync(IDocumentStore store, int campaigns, int perTransaction = 20)
     {
         var appended = 0;
