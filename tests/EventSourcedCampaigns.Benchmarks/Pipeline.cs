@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
+using EventSourcedCampaigns.Sending.Tests.Infrastructure;
 using EventSourcedCampaigns.Ports;
 using EventSourcedCampaigns.Testing;
 using EventSourcedCampaigns.Wolverine;
@@ -25,9 +25,9 @@ public sealed class Pipeline : IAsyncDisposable
     public static readonly Actor Actor = new("bench", RequestChannel.System);
 
     private readonly IHost _host;
-    private readonly ConcurrentDictionary<string, BogusAudience> _audiences;
+    private readonly AudienceDirectory _audiences;
 
-    private Pipeline(IHost host, string schema, string connection, ShiftedClock clock, ConcurrentDictionary<string, BogusAudience> audiences)
+    private Pipeline(IHost host, string schema, string connection, AdjustableClock clock, AudienceDirectory audiences)
     {
         _host = host;
         Schema = schema;
@@ -38,7 +38,7 @@ public sealed class Pipeline : IAsyncDisposable
 
     public string Schema { get; }
     public string Connection { get; }
-    public ShiftedClock Clock { get; }
+    public AdjustableClock Clock { get; }
     public CampaignSendingOptions Options => _host.Services.GetRequiredService<CampaignSendingOptions>();
     public IMessageBus Bus => _host.Services.GetRequiredService<IMessageBus>();
     public IDocumentStore Store => _host.Services.GetRequiredService<IDocumentStore>();
@@ -46,12 +46,12 @@ public sealed class Pipeline : IAsyncDisposable
     public static async Task<Pipeline> StartAsync(string connection, string schema)
     {
         await Sql.ExecuteAsync(connection, $"drop schema if exists {schema} cascade");
-        var clock = new ShiftedClock();
-        var audiences = new ConcurrentDictionary<string, BogusAudience>();
+        var clock = new AdjustableClock();
+        var audiences = new AudienceDirectory();
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Error);
         builder.Services.AddSingleton<TimeProvider>(clock);
-        builder.Services.AddSingleton<IAudienceResolver>(new AudienceDirectory(audiences));
+        builder.Services.AddSingleton<IAudienceResolver>(audiences);
         builder.Services.AddSingleton<IMessageDispatcher>(new FakeDispatcher());
         builder.Services.AddMarten(o =>
         {
@@ -76,10 +76,9 @@ public sealed class Pipeline : IAsyncDisposable
     public async Task<Guid> ScheduledAsync(long recipients, int batchSize = 1_000, TimeSpan? poll = null)
     {
         var id = Guid.NewGuid();
-        var list = "list-" + id.ToString("N");
-        _audiences[list] = new BogusAudience(1, recipients, new Dictionary<string, double> { [list] = 1.0 });
+        var audience = _audiences.Everyone("list-" + id.ToString("N"), recipients);
         await Run(new CreateCampaign(id, "Bench " + id.ToString("N")[..6], Channel.Email, [new Variant("A", "Hello", "Body", 100)], Actor));
-        await Run(new ScheduleCampaign(id, Clock.GetUtcNow().AddDays(1), Audience.Of(list), batchSize, Actor));
+        await Run(new ScheduleCampaign(id, Clock.GetUtcNow().AddDays(1), audience, batchSize, Actor));
         await WaitForAsync([id], "scheduled", poll ?? TimeSpan.FromMilliseconds(20));
         return id;
     }
@@ -126,21 +125,6 @@ public sealed class Pipeline : IAsyncDisposable
         await _host.StopAsync();
         _host.Dispose();
     }
-}
-
-/// <summary>The system clock moved forward on demand (send times are a day ahead, then "arrive").</summary>
-public sealed class ShiftedClock : TimeProvider
-{
-    private long _offset;
-    public override DateTimeOffset GetUtcNow() => System.GetUtcNow().AddTicks(Interlocked.Read(ref _offset));
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _offset, by.Ticks);
-}
-
-/// <summary>One Bogus audience per campaign, by its only included list.</summary>
-public sealed class AudienceDirectory(ConcurrentDictionary<string, BogusAudience> audiences) : IAudienceResolver
-{
-    public ValueTask<AudiencePage> ResolvePageAsync(Audience audience, string? continuation, int pageSize, CancellationToken cancellation = default) =>
-        audiences[audience.Included[0]].ResolvePageAsync(audience, continuation, pageSize, cancellation);
 }
 
 public static class Sql

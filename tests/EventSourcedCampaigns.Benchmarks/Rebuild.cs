@@ -16,7 +16,7 @@ public static class Rebuild
 
         var campaigns = quick ? 200 : 10_000; // ~104 events each: ~20k / ~1M events
         var events = await SeedAsync(store, campaigns);
-        await ExecuteAsync(connection, $"analyze {schema}.mt_events; analyze {schema}.mt_streams;");
+        await Sql.ExecuteAsync(connection, $"analyze {schema}.mt_events; analyze {schema}.mt_streams;");
 
         using var daemon = await store.BuildProjectionDaemonAsync();
         Memory.ResetPeak();
@@ -30,7 +30,7 @@ public static class Rebuild
 
         Memory.ResetPeak();
         started = Stopwatch.GetTimestamp();
-        await ExecuteAsync(connection, BaselineSql(schema));
+        await Sql.ExecuteAsync(connection, BaselineSql(schema));
         var baseline = Stopwatch.GetElapsedTime(started);
         var baselineRss = Memory.PeakMiB();
 
@@ -64,13 +64,6 @@ public static class Rebuild
         return total;
     }
 
-    private static async Task ExecuteAsync(string connection, string sql)
-    {
-        await using var conn = new NpgsqlConnection(connection);
-        await conn.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, conn) { CommandTimeout = 0 };
-        await command.ExecuteNonQueryAsync();
-    }
 
     // The same columns the three projections compute, straight from mt_events: the physical limit.
     private static string BaselineSql(string s) => $"""

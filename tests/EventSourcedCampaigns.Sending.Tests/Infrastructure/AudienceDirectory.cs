@@ -1,3 +1,6 @@
+using EventSourcedCampaigns.Ports;
+using EventSourcedCampaigns.Testing;
+
 namespace EventSourcedCampaigns.Sending.Tests.Infrastructure;
 
 /// <summary>Many made-up contact bases behind one resolver: an audience's first included list names the base.</summary>
