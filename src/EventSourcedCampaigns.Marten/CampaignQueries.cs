@@ -91,6 +91,8 @@ public static class CampaignQueries
         ArgumentOutOfRangeException.ThrowIfLessThan(pageNumber, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, MaxPageSize);
+        // The offset is an int in SQL: a page beyond it is a bad request, not an overflow.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((long)(pageNumber - 1) * pageSize, int.MaxValue, nameof(pageNumber));
     }
 
     private static void CheckRange(DateTimeOffset? from, DateTimeOffset? to)

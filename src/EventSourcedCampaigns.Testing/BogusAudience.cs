@@ -18,6 +18,7 @@ public sealed class BogusAudience : IAudienceResolver
     private readonly Channel _channel;
     private readonly Dictionary<string, (ulong Key, double Fraction)> _segments;
     private readonly ConcurrentDictionary<string, long> _sizes = new();
+    private bool _anyList;
 
     [ThreadStatic] private static Faker? _faker;
 
@@ -41,6 +42,14 @@ public sealed class BogusAudience : IAudienceResolver
         Contacts = contacts;
         _segments = segments.ToDictionary(s => s.Key, s => (StableHash.Mix((ulong)seed, StableHash.Of(s.Key)), s.Value));
     }
+
+    /// <summary>
+    /// A contact base where any list name exists: "everyone" holds every contact, and any other list a stable
+    /// fraction between 10% and 90% of them, derived from its name. For demos and local services, where the
+    /// marketer may type any list.
+    /// </summary>
+    public static BogusAudience AnyList(long contacts, int seed = 1, Channel channel = Channel.Email) =>
+        new(seed, contacts, new Dictionary<string, double> { ["everyone"] = 1.0 }, channel) { _anyList = true };
 
     /// <summary>A contact base where the list "everyone" holds every contact.</summary>
     public static BogusAudience Everyone(long contacts, int seed = 1) => new(seed, contacts, new Dictionary<string, double> { ["everyone"] = 1.0 });
@@ -88,7 +97,8 @@ public sealed class BogusAudience : IAudienceResolver
     }
 
     /// <inheritdoc />
-    public ValueTask<AudiencePage> ResolvePageAsync(Audience audience, string? continuation, int pageSize, CancellationToken cancellation = default)
+    /// <remarks>One contact base for every tenant: <paramref name="tenantId"/> is not used.</remarks>
+    public ValueTask<AudiencePage> ResolvePageAsync(string tenantId, Audience audience, string? continuation, int pageSize, CancellationToken cancellation = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
         var compiled = Compile(audience);
@@ -120,8 +130,13 @@ public sealed class BogusAudience : IAudienceResolver
         return ((audience.Included ?? []).Select(Segment).ToArray(), (audience.Excluded ?? []).Select(Segment).ToArray());
     }
 
-    private (ulong Key, double Fraction) Segment(string segmentId) =>
-        segmentId is not null && _segments.TryGetValue(segmentId, out var segment) ? segment : throw new UnknownSegmentException(segmentId ?? "");
+    private (ulong Key, double Fraction) Segment(string segmentId)
+    {
+        if (segmentId is not null && _segments.TryGetValue(segmentId, out var segment)) return segment;
+        if (!_anyList || string.IsNullOrWhiteSpace(segmentId)) throw new UnknownSegmentException(segmentId ?? "");
+        var key = StableHash.Mix((ulong)_seed, StableHash.Of(segmentId));
+        return (key, 0.1 + 0.8 * StableHash.Unit(StableHash.Mix(key, 0x5e6)));
+    }
 
     private static bool IsInAudience(((ulong, double)[] Included, (ulong, double)[] Excluded) audience, long index)
     {

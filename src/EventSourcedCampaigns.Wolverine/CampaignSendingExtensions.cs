@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Wolverine;
 using Wolverine.Configuration;
 using Wolverine.ErrorHandling;
+using Wolverine.Postgresql;
 using Wolverine.Runtime.Handlers;
 
 namespace EventSourcedCampaigns.Wolverine;
@@ -33,6 +34,9 @@ public static class CampaignSendingExtensions
         options.Validate();
 
         opts.Services.AddSingleton(options);
+        // A send starts at its time: scheduled messages are found by polling, 5 s apart by default.
+        opts.Durability.ScheduledJobPollingTime = options.ScheduledStartPrecision;
+        opts.Durability.ScheduledJobFirstExecution = TimeSpan.Zero;
         opts.Services.TryAddSingleton(TimeProvider.System);
         opts.Services.ConfigureMarten(store => store.Schema.For<CampaignBatch>().MultiTenanted().Index(x => x.CampaignId));
 
@@ -40,16 +44,21 @@ public static class CampaignSendingExtensions
 
         opts.LocalQueue(options.CommandQueue).UseDurableInbox().MaximumParallelMessages(options.MaxParallelCommands);
         opts.LocalQueue(options.DispatchQueue).UseDurableInbox().MaximumParallelMessages(options.MaxParallelDispatches);
+        if (options.HandOffQueue is { } handOff && options.RunPipeline)
+            opts.ListenToPostgresqlQueue(handOff).MaximumParallelMessages(options.MaxParallelCommands);
         opts.Publish(rule =>
         {
             rule.MessagesImplementing<CampaignCommand>();
             rule.Message<PrepareAudiencePage>();
             rule.Message<BatchSent>();
-            rule.ToLocalQueue(options.CommandQueue);
+            rule.Message<ReconcileSend>();
+            if (options.RunPipeline) rule.ToLocalQueue(options.CommandQueue);
+            else rule.ToPostgresqlQueue(options.HandOffQueue!);
         });
-        opts.PublishMessage<SendBatch>().ToLocalQueue(options.DispatchQueue);
+        if (options.RunPipeline) opts.PublishMessage<SendBatch>().ToLocalQueue(options.DispatchQueue);
+        else opts.PublishMessage<SendBatch>().ToPostgresqlQueue(options.HandOffQueue!);
 
-        opts.Policies.Add(new CampaignErrorPolicy(options));
+        opts.Policies.Add(new CampaignErrorPolicy());
         return opts;
     }
 
@@ -76,7 +85,7 @@ public static class CampaignSendingExtensions
 }
 
 /// <summary>Error handling of the campaign handlers.</summary>
-internal sealed class CampaignErrorPolicy(CampaignSendingOptions options) : IHandlerPolicy
+internal sealed class CampaignErrorPolicy : IHandlerPolicy
 {
     public void Apply(IReadOnlyList<HandlerChain> chains, GenerationRules rules, IServiceContainer container)
     {
@@ -89,10 +98,12 @@ internal sealed class CampaignErrorPolicy(CampaignSendingOptions options) : IHan
                 .RetryWithCooldown(Delays(5, 10, 20, 40, 80, 160, 320)).WithFullJitter()
                 .Then.ScheduleRetryIndefinitely(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
 
-            if (chain.MessageType == typeof(SendBatch) && options.DispatchRetryDelays.Length > 0)
-                // The provider failed transiently: wait and try again; the handler records the batch as failed
-                // on the last attempt.
-                chain.OnException<DispatchException>(e => e.IsTransient).RetryWithCooldown(options.DispatchRetryDelays);
+            // Anything else (the database restarting, a node losing its connection): the step has not happened, so
+            // it is tried again, durably, until it can run. Provider and audience failures never get here: their
+            // handlers retry and then record them. A refusal by the rules is a bug worth a dead letter, not a loop.
+            chain.OnException(e => e is not CampaignRejectedException && !IsLostRace(e))
+                .RetryWithCooldown(Delays(100, 1_000, 5_000))
+                .Then.ScheduleRetryIndefinitely(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30));
         }
     }
 

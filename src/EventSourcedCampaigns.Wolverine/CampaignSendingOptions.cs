@@ -27,6 +27,45 @@ public sealed class CampaignSendingOptions
     /// </summary>
     public TimeSpan[] DispatchRetryDelays { get; set; } = [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)];
 
+    /// <summary>How often a batch waiting to retry its provider call checks whether the campaign was cancelled. Default 100 ms.</summary>
+    public TimeSpan CancelCheckInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Waits between attempts to resolve an audience page when the resolver fails (an unknown list fails at once);
+    /// once they are used up, scheduling fails with the error as its reason. Default 1 s, 5 s, 15 s.
+    /// </summary>
+    public TimeSpan[] AudienceRetryDelays { get; set; } = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15)];
+
+    /// <summary>
+    /// A claimed batch with no result after this long is recorded as failed by the reconciler (its node was lost, or
+    /// its message). Keep it well above the longest provider call plus its retries. Default 5 minutes.
+    /// </summary>
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often the reconciler looks at each sending campaign. Default 30 s.</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How often Wolverine looks for scheduled messages that are due (the start of a send is one). AddCampaignSending
+    /// sets Wolverine's <c>Durability.ScheduledJobPollingTime</c> to this, so a send starts within about this long
+    /// of its send time. Default 250 ms.
+    /// </summary>
+    public TimeSpan ScheduledStartPrecision { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Whether this node runs the pipeline (audience preparation, sends, the reconciler). Default true. A node that
+    /// only takes commands (an API node) sets it to false together with <see cref="HandOffQueue"/>: the work its
+    /// commands start is handed to the nodes that run the pipeline.
+    /// </summary>
+    public bool RunPipeline { get; set; } = true;
+
+    /// <summary>
+    /// A PostgreSQL queue (Wolverine's PostgreSQL transport, in the message store's database) through which nodes
+    /// that do not run the pipeline hand work to those that do; every pipeline node listens to it. Null (the
+    /// default): every node runs the work its own commands start.
+    /// </summary>
+    public string? HandOffQueue { get; set; }
+
     /// <summary>Name of the durable local queue of campaign commands and pipeline steps.</summary>
     public string CommandQueue { get; set; } = "campaigns";
 
@@ -58,6 +97,11 @@ public sealed class CampaignSendingOptions
             throw new ArgumentOutOfRangeException(nameof(DispatchRetryDelays), "Retry delays can't be negative.");
         ArgumentException.ThrowIfNullOrWhiteSpace(CommandQueue, nameof(CommandQueue));
         ArgumentException.ThrowIfNullOrWhiteSpace(DispatchQueue, nameof(DispatchQueue));
+        foreach (var (name, value) in new[] { (nameof(CancelCheckInterval), CancelCheckInterval), (nameof(ClaimTimeout), ClaimTimeout),
+                     (nameof(ReconcileInterval), ReconcileInterval), (nameof(ScheduledStartPrecision), ScheduledStartPrecision) })
+            if (value <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(name, value, "Must be positive.");
+        if (!RunPipeline && string.IsNullOrWhiteSpace(HandOffQueue))
+            throw new ArgumentException($"A node that does not run the pipeline needs a {nameof(HandOffQueue)} to hand work to the nodes that do.", nameof(HandOffQueue));
         if (CommandQueue == DispatchQueue) throw new ArgumentException("The command and dispatch queues must differ.", nameof(DispatchQueue));
     }
 }

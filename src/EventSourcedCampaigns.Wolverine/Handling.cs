@@ -33,10 +33,13 @@ internal static class Handling
         return (new CommandResult(decision, events.Aggregate(campaign, CampaignState.Evolve)), events);
     }
 
-    /// <summary>Prepared batches hold recipients' addresses: delete them once the campaign is sent or cancelled.</summary>
+    /// <summary>
+    /// Prepared batches hold recipients' addresses: delete them once the campaign no longer needs them (sent,
+    /// cancelled, or back to draft).
+    /// </summary>
     public static void ForgetBatchesWhenFinished(Guid campaignId, IEnumerable<ICampaignEvent> events, IDocumentSession session)
     {
-        if (events.Any(e => e is SendCompleted or Cancelled or CancelledDuringSend))
+        if (events.Any(e => e is SendCompleted or Cancelled or CancelledDuringSend or ScheduleReverted or SchedulingFailed))
             session.DeleteWhere<CampaignBatch>(b => b.CampaignId == campaignId);
     }
 

@@ -41,11 +41,19 @@ public static class SchedulingHandler
             return ([], []);
 
         var batchSize = scheduling.Schedule.BatchSize;
-        var resolved = await audience.ResolvePageAsync(scheduling.Schedule.Audience, page.Continuation, batchSize * options.BatchesPerPage, cancellation);
+        var now = Handling.Now(clock, campaign);
+        var (resolved, failure) = await ResolveAsync(audience, session.TenantId, scheduling.Schedule.Audience, page.Continuation,
+            batchSize * options.BatchesPerPage, options, cancellation);
+        if (resolved is null)
+        {
+            // Visible, with its reason, instead of a silent 0%: the campaign goes back to Draft to be fixed.
+            var failed = Decider.Decide(new FailScheduling(campaign.Id, page.ScheduledAt, failure!), campaign, now).EventsOrThrow();
+            Handling.ForgetBatchesWhenFinished(campaign.Id, failed, session);
+            return (failed.ToEvents(), []);
+        }
         var batches = Batching.Split(campaign.Id, campaign.Variants, resolved.Recipients, scheduling.Prepared, scheduling.BatchesPrepared + 1, batchSize);
         if (batches.Count > 0) session.Store(batches.ToArray());
 
-        var now = Handling.Now(clock, campaign);
         var prepared = scheduling.Prepared + resolved.Recipients.Count;
         var batchCount = scheduling.BatchesPrepared + batches.Count;
         var events = Decider.Decide(new RecordSchedulingProgress(campaign.Id, prepared, Math.Max(resolved.TotalRecipients, prepared), batchCount), campaign, now)
@@ -58,11 +66,42 @@ public static class SchedulingHandler
         if (prepared == 0)
         {
             events.AddRange(Decider.Decide(new RevertToDraft(campaign.Id, Actor.System), progressed, now).EventsOrThrow());
+            Handling.ForgetBatchesWhenFinished(campaign.Id, events, session);
             return (events.ToEvents(), []);
         }
         events.AddRange(Decider.Decide(new CompleteScheduling(campaign.Id, prepared, batchCount, Batching.Shares(campaign.Variants, prepared)), progressed, now)
             .EventsOrThrow());
         return (events.ToEvents(), [Handling.StartSendAt(campaign.Id, scheduling.Schedule.SendAt, now)]);
+    }
+
+    /// <summary>
+    /// One page of the audience, or why it cannot be resolved: an unknown list at once, any other error once the
+    /// retries (<see cref="CampaignSendingOptions.AudienceRetryDelays"/>) are used up.
+    /// </summary>
+    private static async Task<(AudiencePage? Page, string? Failure)> ResolveAsync(IAudienceResolver audience, string tenantId,
+        Audience lists, string? continuation, int pageSize, CampaignSendingOptions options, CancellationToken cancellation)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return (await audience.ResolvePageAsync(tenantId, lists, continuation, pageSize, cancellation), null);
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                throw; // the node is stopping: the page stays in the durable inbox
+            }
+            catch (Exception e) when (e is UnknownSegmentException or InvalidContinuationException || attempt >= options.AudienceRetryDelays.Length)
+            {
+                return (null, SendingHandler.Truncate(e is UnknownSegmentException or InvalidContinuationException
+                    ? e.Message
+                    : $"The audience could not be resolved after {attempt + 1} attempts: {e.GetType().Name}: {e.Message}"));
+            }
+            catch (Exception)
+            {
+                await Task.Delay(options.AudienceRetryDelays[attempt], cancellation);
+            }
+        }
     }
 
     /// <summary>For callers that prepare the audience themselves: completing scheduling schedules the send.</summary>

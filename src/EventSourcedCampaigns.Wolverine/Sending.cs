@@ -20,7 +20,19 @@ public sealed record SendBatch(Guid CampaignId, int BatchNumber, int Lanes);
 /// the next batch of the lane as read by the dispatch step (prepared batches do not change while a campaign sends),
 /// so that recording does not read it while holding the stream's row lock; null when there is none or it is unknown.
 /// </summary>
-public sealed record BatchSent(Guid CampaignId, int BatchNumber, int Lanes, int Delivered, int Failed, string? Error, BatchShape? Next = null);
+public sealed record BatchSent(Guid CampaignId, int BatchNumber, int Lanes, int Delivered, int Failed, string? Error, BatchShape? Next = null,
+    BatchOutcome Outcome = BatchOutcome.Accepted);
+
+/// <summary>What became of a claimed batch.</summary>
+public enum BatchOutcome
+{
+    /// <summary>The provider took it: <see cref="BatchSent.Delivered"/> and <see cref="BatchSent.Failed"/> say how it went.</summary>
+    Accepted,
+    /// <summary>It failed for good (<see cref="BatchSent.Error"/>): refused, or out of retries.</summary>
+    Failed,
+    /// <summary>The campaign was cancelled before its provider call began: never sent.</summary>
+    Released,
+}
 
 /// <summary>
 /// The send. <see cref="StartSend"/> opens <c>Lanes</c> lanes by claiming batches 1..Lanes; each batch is then
@@ -45,22 +57,32 @@ public static class SendingHandler
         // Paused, reverted, cancelled or already started: nothing to do.
         if (decision.Events.Count == 0) return (new CommandResult(decision, campaign), [], []);
 
-        var events = decision.Events.ToList();
-        var state = events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
+        var state = decision.Events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
         var plan = ((CampaignPhase.Sending)state.Phase).Plan;
         var lanes = options.LanesFor(state);
-        var numbers = Enumerable.Range(1, Math.Min(lanes, plan.Batches)).ToArray();
-        var shapes = await BatchShapesAsync(session, command.CampaignId, numbers, cancellation);
-        OutgoingMessages messages = [];
+        var (claims, sends, after) = await ClaimAsync(state, Enumerable.Range(1, Math.Min(lanes, plan.Batches)).ToArray(), lanes, now, session, cancellation);
+        OutgoingMessages messages = [.. sends, ReconcilingHandler.NextWatch(command.CampaignId, now, options)];
+        return (new CommandResult(decision, after), decision.Events.Concat(claims).ToEvents(), messages);
+    }
+
+    /// <summary>
+    /// Claim prepared batches <paramref name="numbers"/> of a sending campaign, each as the head of its lane: the events,
+    /// the messages that hand them to the provider once committed, and the state after the claims.
+    /// </summary>
+    internal static async Task<(List<ICampaignEvent> Events, List<SendBatch> Sends, CampaignState State)> ClaimAsync(CampaignState state,
+        int[] numbers, int lanes, DateTimeOffset now, IQuerySession session, CancellationToken cancellation)
+    {
+        var shapes = numbers.Length == 0 ? [] : await BatchShapesAsync(session, state.Id, numbers, cancellation);
+        var (events, sends) = (new List<ICampaignEvent>(), new List<SendBatch>());
         foreach (var number in numbers)
         {
-            var shape = shapes.FirstOrDefault(b => b.BatchNumber == number) ?? throw MissingBatch(CampaignBatch.IdFor(command.CampaignId, number));
+            var shape = shapes.FirstOrDefault(b => b.BatchNumber == number) ?? throw MissingBatch(CampaignBatch.IdFor(state.Id, number));
             var (claimed, send) = Claim(state, shape, lanes, now);
             events.AddRange(claimed);
             state = claimed.Aggregate((CampaignState?)state, CampaignState.Evolve)!;
-            if (send is not null) messages.Add(send);
+            if (send is not null) sends.Add(send);
         }
-        return (new CommandResult(decision, state), events.ToEvents(), messages);
+        return (events, sends, state);
     }
 
     public static async Task<BatchSent?> Handle(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
@@ -72,43 +94,106 @@ public static class SendingHandler
         await query.Execute(cancellation);
         var (batch, campaign) = (await batchLoad, await campaignLoad);
 
-        // Only a claimed batch that is not recorded yet goes to the provider: a redelivered message of a batch
-        // already recorded (or of a finished campaign, whose batches are deleted) does nothing.
-        if (batch is null || campaign?.Phase is not (CampaignPhase.Sending or CampaignPhase.Cancelling)) return null;
-        var progress = campaign.Phase is CampaignPhase.Sending s ? s.Progress : ((CampaignPhase.Cancelling)campaign.Phase).Progress;
-        if (!progress.InFlight.ContainsKey(send.BatchNumber)) return null;
+        // Only a claimed batch that is not recorded yet goes on: a redelivered message of a batch already recorded
+        // (or of a finished campaign, whose batches are deleted) does nothing.
+        if (batch is null || campaign is null || !IsInFlight(campaign, send.BatchNumber)) return null;
         var variant = campaign.Variants.FirstOrDefault(v => v.Key == batch.Variant)
                       ?? throw new InvalidOperationException($"Campaign {campaign.Id} no longer has variant '{batch.Variant}' of batch {batch.BatchNumber}.");
         var nextNumber = send.BatchNumber + send.Lanes;
-        var plan = campaign.Phase is CampaignPhase.Sending sending ? sending.Plan : ((CampaignPhase.Cancelling)campaign.Phase).Plan;
-        var next = nextNumber <= plan.Batches && campaign.Phase is CampaignPhase.Sending
+        var next = campaign.Phase is CampaignPhase.Sending { Plan: var plan } && nextNumber <= plan.Batches
             ? (await BatchShapesAsync(session, campaign.Id, [nextNumber], cancellation)).SingleOrDefault()
             : null;
+        var request = new DispatchRequest(campaign.Id, session.TenantId, batch.BatchNumber, campaign.Channel, variant, batch.Recipients);
+        BatchSent Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null) =>
+            new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, next, outcome);
 
-        try
+        for (var attempt = 0; ; attempt++)
         {
-            var result = await dispatcher.DispatchAsync(
-                new DispatchRequest(campaign.Id, envelope.TenantId, batch.BatchNumber, campaign.Channel, variant, batch.Recipients), cancellation);
-            if (result.Delivered < 0 || result.Failed < 0 || result.Delivered + (long)result.Failed != batch.Recipients.Length)
-                throw new InvalidOperationException(
-                    $"The provider reported {result.Delivered} delivered and {result.Failed} failed for batch {batch.BatchNumber} of {batch.Recipients.Length} recipients.");
-            return new BatchSent(campaign.Id, batch.BatchNumber, send.Lanes, result.Delivered, result.Failed, null, next);
-        }
-        catch (DispatchException e) when (!e.IsTransient || envelope.Attempts > options.DispatchRetryDelays.Length)
-        {
-            // Permanent, or transient and out of retries: the batch is recorded as failed, never lost.
-            return new BatchSent(campaign.Id, batch.BatchNumber, send.Lanes, 0, batch.Recipients.Length, e.Message, next);
+            // The gate orders this provider call against a cancel: released if the cancel committed first.
+            var (call, gate) = await session.DocumentStore.PassAsync(session.TenantId, send.CampaignId, current => current?.Phase switch
+            {
+                CampaignPhase.Sending when IsInFlight(current, send.BatchNumber) => ((Task<DispatchResult>?)StartCall(dispatcher, request, cancellation), Gate.Started),
+                CampaignPhase.Cancelling when IsInFlight(current, send.BatchNumber) => (null, Gate.Release),
+                _ => (null, Gate.Done),
+            }, cancellation);
+            if (gate == Gate.Release) return Outcome(BatchOutcome.Released);
+            if (call is null) return null;
+
+            try
+            {
+                var result = await call;
+                return result.Delivered >= 0 && result.Failed >= 0 && result.Delivered + (long)result.Failed == batch.Recipients.Length
+                    ? Outcome(BatchOutcome.Accepted, result.Delivered, result.Failed)
+                    // The provider took the batch: never throw now (a retry would send it again), record what is known.
+                    : Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: Truncate(
+                        $"The provider reported {result.Delivered} delivered and {result.Failed} failed for a batch of {batch.Recipients.Length}."));
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                throw; // the node is stopping: the message stays in the durable inbox and is handled again
+            }
+            catch (Exception e) when (e is not DispatchException { IsTransient: false } && attempt < options.DispatchRetryDelays.Length)
+            {
+                // Worth another try (a transient refusal, a timeout, an adapter's HttpRequestException...): wait, but
+                // stop waiting as soon as the campaign is cancelled, so a batch in backoff is released at once.
+                await BackoffAsync(session.DocumentStore, session.TenantId, send.CampaignId, options.DispatchRetryDelays[attempt], options, cancellation);
+            }
+            catch (Exception e)
+            {
+                // Permanent, or out of retries: the batch is recorded as failed with the provider's reason, never lost.
+                return Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: Truncate(Describe(e)));
+            }
         }
     }
+
+    private enum Gate { Started, Release, Done }
+
+    private static Task<DispatchResult> StartCall(IMessageDispatcher dispatcher, DispatchRequest request, CancellationToken cancellation)
+    {
+        try { return dispatcher.DispatchAsync(request, cancellation).AsTask(); }
+        catch (Exception e) { return Task.FromException<DispatchResult>(e); } // a provider that throws before its first await
+    }
+
+    private static bool IsInFlight(CampaignState campaign, int batchNumber) => campaign.Phase switch
+    {
+        CampaignPhase.Sending s => s.Progress.InFlight.ContainsKey(batchNumber),
+        CampaignPhase.Cancelling c => c.Progress.InFlight.ContainsKey(batchNumber),
+        _ => false,
+    };
+
+    /// <summary>Wait <paramref name="delay"/>, or less if the campaign stops sending meanwhile.</summary>
+    private static async Task BackoffAsync(IDocumentStore store, string tenantId, Guid campaignId, TimeSpan delay,
+        CampaignSendingOptions options, CancellationToken cancellation)
+    {
+        var until = DateTime.UtcNow + delay;
+        while (DateTime.UtcNow < until)
+        {
+            var step = until - DateTime.UtcNow;
+            await Task.Delay(step < options.CancelCheckInterval ? step : options.CancelCheckInterval, cancellation);
+            await using var session = store.QuerySession(tenantId);
+            if ((await session.LoadCampaignStateAsync(campaignId, cancellation))?.Phase is not CampaignPhase.Sending) return;
+        }
+    }
+
+    private static string Describe(Exception e) => e is DispatchException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+
+    /// <summary>Provider errors are kept in the events; a runaway message must not bloat every claim's write model.</summary>
+    internal static string Truncate(string error) => error.Length <= MaxErrorLength ? error : error[..(MaxErrorLength - 1)] + "…";
+
+    /// <summary>Longest provider error kept.</summary>
+    public const int MaxErrorLength = 500;
 
     public static async Task<(Events, OutgoingMessages)> Handle(BatchSent sent,
         [WriteAggregate(nameof(BatchSent.CampaignId), LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState campaign,
         TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
     {
         var now = Handling.Now(clock, campaign);
-        CampaignCommand record = sent.Error is null
-            ? new RecordBatchDelivery(sent.CampaignId, sent.BatchNumber, sent.Delivered, sent.Failed)
-            : new RecordBatchFailure(sent.CampaignId, sent.BatchNumber, sent.Error);
+        CampaignCommand record = sent.Outcome switch
+        {
+            BatchOutcome.Released => new ReleaseBatch(sent.CampaignId, sent.BatchNumber),
+            _ when sent.Error is not null => new RecordBatchFailure(sent.CampaignId, sent.BatchNumber, sent.Error),
+            _ => new RecordBatchDelivery(sent.CampaignId, sent.BatchNumber, sent.Delivered, sent.Failed),
+        };
         var events = Decider.Decide(record, campaign, now).EventsOrThrow().ToList();
         // Already recorded: this is a redelivery, counted once; the first delivery continued the lane.
         if (events.Count == 0) return ([], []);

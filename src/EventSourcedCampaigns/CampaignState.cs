@@ -34,7 +34,7 @@ public sealed record SendProgress(
     /// <summary>Whether this batch was claimed (in flight or recorded).</summary>
     public bool IsClaimed(int batchNumber) => InFlight.ContainsKey(batchNumber) || Recorded.Contains(batchNumber);
 
-    /// <summary>Record the outcome of an in-flight batch.</summary>
+    /// <summary>Record the outcome of an in-flight batch (a released batch: none delivered, none failed).</summary>
     public SendProgress Record(int batchNumber, int delivered, int failed, bool afterRequest) => this with
     {
         Delivered = Delivered + delivered,
@@ -127,6 +127,31 @@ public sealed record CampaignState(
         ({ } s, _) => s.EvolveExisting(@event),
     };
 
+    /// <summary>
+    /// The status after <paramref name="event"/>, given the status before it (null: no campaign yet, and a null
+    /// result: still none). The one event-to-status table of the domain: <see cref="Evolve"/> moves the phase
+    /// exactly this way (a test holds the two together), and the read models call this instead of keeping a copy.
+    /// </summary>
+    public static CampaignStatus? StatusAfter(CampaignStatus? current, ICampaignEvent @event) => (current, @event) switch
+    {
+        (null, CampaignCreated) => CampaignStatus.Draft,
+        (null, _) => null,
+        (_, Scheduled) => CampaignStatus.Scheduling,
+        (CampaignStatus.Scheduling, SchedulingCompleted) => CampaignStatus.Scheduled,
+        (CampaignStatus.Scheduling, SchedulingFailed) => CampaignStatus.Draft,
+        (CampaignStatus.Scheduled, SchedulePaused) => CampaignStatus.Paused,
+        (CampaignStatus.Paused, ScheduleResumed) => CampaignStatus.Scheduled,
+        (_, ScheduleReverted) => CampaignStatus.Draft,
+        (CampaignStatus.Scheduled, SendStarted) => CampaignStatus.Sending,
+        (CampaignStatus.Sending, SendCompleted) => CampaignStatus.Sent,
+        (CampaignStatus.Sending, CancelRequested) => CampaignStatus.Cancelling,
+        (CampaignStatus.Scheduling or CampaignStatus.Scheduled or CampaignStatus.Paused, CancelRequested) => CampaignStatus.Cancelled,
+        (CampaignStatus.Cancelling, CancelledDuringSend) => CampaignStatus.CancelledDuringSend,
+        // Everything else keeps the status: progress and batch events, edits, audit-only events, and events that
+        // do not fit the status (never produced by the decider).
+        _ => current,
+    };
+
     private CampaignState EvolveExisting(ICampaignEvent @event) => @event switch
     {
         CampaignEdited e => this with { Name = e.Name, Variants = e.Variants, LastChangedAt = e.EditedAt },
@@ -138,6 +163,7 @@ public sealed record CampaignState(
         SchedulePaused e when Phase is CampaignPhase.ReadyToSend p => Move(new CampaignPhase.Paused(p.Schedule, p.Plan), e.PausedAt),
         ScheduleResumed e when Phase is CampaignPhase.Paused p => Move(new CampaignPhase.ReadyToSend(p.Schedule, p.Plan), e.ResumedAt),
         ScheduleReverted e => Move(new CampaignPhase.Draft(), e.RevertedAt),
+        SchedulingFailed e when Phase is CampaignPhase.Scheduling => Move(new CampaignPhase.Draft(), e.FailedAt),
         SendStarted e when Phase is CampaignPhase.ReadyToSend p =>
             Move(new CampaignPhase.Sending(p.Schedule, p.Plan, SendProgress.StartedAtTime(e.StartedAt)), e.StartedAt),
         BatchClaimed e when Phase is CampaignPhase.Sending p => Move(p with
@@ -146,6 +172,8 @@ public sealed record CampaignState(
         }, e.ClaimedAt),
         BatchDelivered e => WithProgress(progress => progress.Record(e.BatchNumber, e.Delivered, e.Failed, e.AfterCancelRequest), e.DeliveredAt),
         BatchFailed e => WithProgress(progress => progress.Record(e.BatchNumber, 0, e.Recipients, e.AfterCancelRequest), e.FailedAt),
+        // Neither delivered nor failed: out of flight and recorded, so its recipients count as not sent.
+        BatchReleased e => WithProgress(progress => progress.Record(e.BatchNumber, 0, 0, afterRequest: true), e.ReleasedAt),
         SendCompleted e when Phase is CampaignPhase.Sending p => Move(new CampaignPhase.Sent(p.Schedule, p.Plan, p.Progress, e.CompletedAt), e.CompletedAt),
         CancelRequested e => ApplyCancelRequest(e),
         Cancelled e when Phase is CampaignPhase.Cancelled p => Move(p with { CancelledAt = e.CancelledAt }, e.CancelledAt),

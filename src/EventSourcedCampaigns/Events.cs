@@ -38,6 +38,11 @@ public sealed record SchedulingProgressed(
 public sealed record SchedulingCompleted(
     Guid CampaignId, long Recipients, int Batches, VariantShare[] Variants, DateTimeOffset CompletedAt) : ICampaignEvent;
 
+/// <summary>The audience could not be resolved (for example an unknown list): the campaign is a draft again,
+/// so the marketer can fix it and schedule again.</summary>
+[StoredEventName("campaign_scheduling_failed")]
+public sealed record SchedulingFailed(Guid CampaignId, string Reason, DateTimeOffset FailedAt) : ICampaignEvent;
+
 /// <summary>A scheduled campaign was put on hold.</summary>
 [StoredEventName("campaign_schedule_paused")]
 public sealed record SchedulePaused(Guid CampaignId, Actor PausedBy, DateTimeOffset PausedAt) : ICampaignEvent;
@@ -75,6 +80,12 @@ public sealed record BatchDelivered(
 public sealed record BatchFailed(
     Guid CampaignId, int BatchNumber, string Variant, int Recipients, string Error, bool AfterCancelRequest,
     DateTimeOffset FailedAt) : ICampaignEvent;
+
+/// <summary>A claimed batch whose provider call never started, released because the campaign was cancelled:
+/// its recipients are counted as not sent.</summary>
+[StoredEventName("campaign_batch_released")]
+public sealed record BatchReleased(
+    Guid CampaignId, int BatchNumber, string Variant, int Recipients, DateTimeOffset ReleasedAt) : ICampaignEvent;
 
 /// <summary>Every batch was recorded without a cancel: the campaign is fully sent.</summary>
 [StoredEventName("campaign_send_completed")]
@@ -115,8 +126,9 @@ public static class CampaignEvents
     public static IReadOnlyList<Type> All { get; } =
     [
         typeof(CampaignCreated), typeof(CampaignEdited), typeof(Scheduled), typeof(SchedulingProgressed),
-        typeof(SchedulingCompleted), typeof(SchedulePaused), typeof(ScheduleResumed), typeof(ScheduleReverted),
-        typeof(SendStarted), typeof(BatchClaimed), typeof(BatchDelivered), typeof(BatchFailed), typeof(SendCompleted),
+        typeof(SchedulingCompleted), typeof(SchedulingFailed), typeof(SchedulePaused), typeof(ScheduleResumed), typeof(ScheduleReverted),
+        typeof(SendStarted), typeof(BatchClaimed), typeof(BatchDelivered), typeof(BatchFailed), typeof(BatchReleased),
+        typeof(SendCompleted),
         typeof(CancelRequested), typeof(Cancelled), typeof(CancelledDuringSend), typeof(CancelRejected),
         typeof(CampaignCloned),
     ];

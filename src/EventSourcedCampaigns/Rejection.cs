@@ -36,6 +36,10 @@ public enum RejectionCode
     InvalidReason,
     InvalidChannel,
     InvalidCampaignId,
+
+    // Added after the first release: appended, so the numeric values above never change.
+    /// <summary>A batch may only be released (never sent) once the campaign was cancelled.</summary>
+    NotCancelling,
 }
 
 /// <summary>A refused command: a typed <see cref="Code"/> and a <see cref="Message"/> a marketer understands.</summary>

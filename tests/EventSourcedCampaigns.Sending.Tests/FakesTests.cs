@@ -10,7 +10,7 @@ public sealed class FakesTests
         string? continuation = null;
         do
         {
-            var page = await resolver.ResolvePageAsync(audience, continuation, pageSize);
+            var page = await resolver.ResolvePageAsync("acme", audience, continuation, pageSize);
             Assert.True(page.Recipients.Count <= pageSize);
             all.AddRange(page.Recipients);
             continuation = page.Continuation;
@@ -40,9 +40,9 @@ public sealed class FakesTests
     public async Task The_bogus_audience_is_the_same_for_the_same_seed_and_different_for_another()
     {
         var audience = Audience.Of("newsletter");
-        var first = await new BogusAudience(7, 5_000, Lists).ResolvePageAsync(audience, "1000", 50);
-        var again = await new BogusAudience(7, 5_000, Lists).ResolvePageAsync(audience, "1000", 50);
-        var other = await new BogusAudience(8, 5_000, Lists).ResolvePageAsync(audience, "1000", 50);
+        var first = await new BogusAudience(7, 5_000, Lists).ResolvePageAsync("acme", audience, "1000", 50);
+        var again = await new BogusAudience(7, 5_000, Lists).ResolvePageAsync("acme", audience, "1000", 50);
+        var other = await new BogusAudience(8, 5_000, Lists).ResolvePageAsync("acme", audience, "1000", 50);
 
         Assert.Equal(first.Recipients, again.Recipients);
         Assert.Equal(first.Continuation, again.Continuation);
@@ -54,7 +54,7 @@ public sealed class FakesTests
     public async Task The_bogus_audience_pages_a_ten_million_contact_base_without_materializing_it()
     {
         var contacts = BogusAudience.Everyone(10_000_000);
-        var page = await contacts.ResolvePageAsync(Audience.Of("everyone"), "9999990", 1_000);
+        var page = await contacts.ResolvePageAsync("acme", Audience.Of("everyone"), "9999990", 1_000);
 
         Assert.Equal(10, page.Recipients.Count);
         Assert.Null(page.Continuation);
@@ -67,10 +67,10 @@ public sealed class FakesTests
     {
         var contacts = new BogusAudience(1, 100, Lists);
 
-        var unknown = await Assert.ThrowsAsync<UnknownSegmentException>(() => contacts.ResolvePageAsync(Audience.Of("nope"), null, 10).AsTask());
+        var unknown = await Assert.ThrowsAsync<UnknownSegmentException>(() => contacts.ResolvePageAsync("acme", Audience.Of("nope"), null, 10).AsTask());
         Assert.Equal("nope", unknown.SegmentId);
-        await Assert.ThrowsAsync<InvalidContinuationException>(() => contacts.ResolvePageAsync(Audience.Of("vip"), "abc", 10).AsTask());
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => contacts.ResolvePageAsync(Audience.Of("vip"), null, 0).AsTask());
+        await Assert.ThrowsAsync<InvalidContinuationException>(() => contacts.ResolvePageAsync("acme", Audience.Of("vip"), "abc", 10).AsTask());
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => contacts.ResolvePageAsync("acme", Audience.Of("vip"), null, 0).AsTask());
         Assert.Throws<ArgumentOutOfRangeException>(() => new BogusAudience(1, 100, new Dictionary<string, double> { ["x"] = 1.5 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new FakeDispatcher(new FakeDispatcherOptions(TransientFailureRate: -0.1)));
     }

@@ -12,8 +12,18 @@ public sealed record RecordSchedulingProgress(Guid CampaignId, long RecipientsPr
 public sealed record CompleteScheduling(Guid CampaignId, long Recipients, int Batches, VariantShare[] Variants)
     : CampaignCommand(CampaignId);
 
+/// <summary>
+/// The audience could not be resolved (system): the campaign goes back to Draft with the reason.
+/// <paramref name="ScheduledAt"/> names the schedule attempt (<see cref="Schedule.ScheduledAt"/>), so a late
+/// failure of an earlier schedule that was reverted meanwhile changes nothing.
+/// </summary>
+public sealed record FailScheduling(Guid CampaignId, DateTimeOffset ScheduledAt, string Reason) : CampaignCommand(CampaignId);
+
 internal static class Scheduling
 {
+    /// <summary>Longest failure reason kept; longer ones are cut.</summary>
+    public const int MaxFailureReasonLength = 1_000;
+
     public static Decision Decide(ScheduleCampaign c, CampaignState state, DateTimeOffset now)
     {
         if (state.Phase is not CampaignPhase.Draft)
@@ -58,6 +68,18 @@ internal static class Scheduling
         if (c.Variants.Any(s => s.Recipients < 0) || c.Variants.Sum(s => (decimal)s.Recipients) != c.Recipients) // decimal: shares can't overflow
             return Decision.Reject(RejectionCode.InvalidCount, "The variants' recipients must add up to the total.");
         return Decision.Accept(new SchedulingCompleted(c.CampaignId, c.Recipients, c.Batches, c.Variants, now));
+    }
+
+    public static Decision Decide(FailScheduling c, CampaignState state, DateTimeOffset now)
+    {
+        if (state.Phase is not CampaignPhase.Scheduling p)
+            return NotScheduling(state);
+        if (p.Schedule.ScheduledAt != c.ScheduledAt)
+            return Decision.NoChange; // a stale report about an earlier schedule attempt
+        var reason = string.IsNullOrWhiteSpace(c.Reason) ? "unknown error" : c.Reason.Trim();
+        if (reason.Length > MaxFailureReasonLength)
+            reason = reason[..(char.IsHighSurrogate(reason[MaxFailureReasonLength - 1]) ? MaxFailureReasonLength - 1 : MaxFailureReasonLength)];
+        return Decision.Accept(new SchedulingFailed(c.CampaignId, reason, now));
     }
 
     private static Rejection? Audience(Audience? audience)

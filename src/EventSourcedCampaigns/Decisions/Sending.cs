@@ -12,6 +12,12 @@ public sealed record RecordBatchDelivery(Guid CampaignId, int BatchNumber, int D
 /// <summary>The provider permanently refused a claimed batch.</summary>
 public sealed record RecordBatchFailure(Guid CampaignId, int BatchNumber, string Error) : CampaignCommand(CampaignId);
 
+/// <summary>
+/// A claimed batch whose provider call never started, released because the campaign was cancelled (system):
+/// its recipients are counted as not sent.
+/// </summary>
+public sealed record ReleaseBatch(Guid CampaignId, int BatchNumber) : CampaignCommand(CampaignId);
+
 internal static class Sending
 {
     public static Decision Decide(StartSend c, CampaignState state, DateTimeOffset now) => state.Phase switch
@@ -59,6 +65,13 @@ internal static class Sending
         Record(c.CampaignId, c.BatchNumber, state, now, batch =>
             new BatchFailed(c.CampaignId, c.BatchNumber, batch.Variant, batch.Recipients,
                 string.IsNullOrWhiteSpace(c.Error) ? "unknown provider error" : c.Error, state.Phase is CampaignPhase.Cancelling, now));
+
+    public static Decision Decide(ReleaseBatch c, CampaignState state, DateTimeOffset now) =>
+        state.Phase is CampaignPhase.Sending
+            ? Decision.Reject(RejectionCode.NotCancelling,
+                $"The campaign was not cancelled, so batch {c.BatchNumber} must be sent, not released.")
+            : Record(c.CampaignId, c.BatchNumber, state, now, batch =>
+                new BatchReleased(c.CampaignId, c.BatchNumber, batch.Variant, batch.Recipients, now));
 
     /// <summary>Record an in-flight batch's outcome, then whatever that completes: the send, or a pending cancel.</summary>
     private static Decision Record(Guid campaignId, int batchNumber, CampaignState state, DateTimeOffset now, Func<InFlightBatch, ICampaignEvent?> outcome)

@@ -22,11 +22,13 @@ public sealed record AudiencePage(IReadOnlyList<Recipient> Recipients, long Tota
 public interface IAudienceResolver
 {
     /// <summary>
-    /// Resolve at most <paramref name="pageSize"/> recipients, starting at <paramref name="continuation"/>
-    /// (null: the first page).
+    /// Resolve at most <paramref name="pageSize"/> recipients of <paramref name="tenantId"/>'s lists, starting at
+    /// <paramref name="continuation"/> (null: the first page). Two tenants may both have a list called
+    /// "newsletter": the tenant says whose.
     /// </summary>
-    /// <exception cref="UnknownSegmentException">The audience names a list or segment that doesn't exist.</exception>
-    ValueTask<AudiencePage> ResolvePageAsync(Audience audience, string? continuation, int pageSize, CancellationToken cancellation = default);
+    /// <exception cref="UnknownSegmentException">The audience names a list or segment that doesn't exist: scheduling
+    /// fails at once with this reason. Any other exception is retried, then fails scheduling with its message.</exception>
+    ValueTask<AudiencePage> ResolvePageAsync(string tenantId, Audience audience, string? continuation, int pageSize, CancellationToken cancellation = default);
 }
 
 /// <summary>The audience names a list or segment that the resolver doesn't know.</summary>

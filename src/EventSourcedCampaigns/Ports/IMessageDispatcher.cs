@@ -8,8 +8,8 @@ namespace EventSourcedCampaigns.Ports;
 public sealed record DispatchRequest(
     Guid CampaignId, string? TenantId, int BatchNumber, Channel Channel, Variant Variant, IReadOnlyList<Recipient> Recipients)
 {
-    /// <summary>Stable per campaign and batch.</summary>
-    public string IdempotencyKey => $"{CampaignId:N}-{BatchNumber}";
+    /// <summary>Stable per tenant, campaign and batch (two tenants may use the same campaign id).</summary>
+    public string IdempotencyKey => $"{TenantId}/{CampaignId:N}-{BatchNumber}";
 }
 
 /// <summary>What the provider did with a batch: messages accepted and messages it refused (bad address, opted out...).</summary>
@@ -17,8 +17,9 @@ public sealed record DispatchResult(int Delivered, int Failed);
 
 /// <summary>
 /// Port: the channel provider (an email service, an SMS gateway, a push service). Called only for a batch whose
-/// claim is committed. Throw <see cref="TransientDispatchException"/> for failures worth retrying (timeouts,
-/// throttling, 5xx) and <see cref="PermanentDispatchException"/> for a refusal of the whole batch.
+/// claim is committed and whose campaign was not cancelled. Throw <see cref="PermanentDispatchException"/> for a
+/// refusal of the whole batch; any other exception (<see cref="TransientDispatchException"/>, a timeout, an
+/// <c>HttpRequestException</c>...) is retried with backoff and then recorded as a failed batch with its message.
 /// </summary>
 public interface IMessageDispatcher
 {

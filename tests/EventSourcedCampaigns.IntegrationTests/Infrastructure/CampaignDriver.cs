@@ -14,11 +14,23 @@ public sealed class CampaignDriver(IDocumentStore store, string tenant, TestCloc
     public TestClock Clock => clock;
     public string Tenant => tenant;
 
+    /// <summary>
+    /// Decide and append straight to the store, to put campaigns in every state for the read-model tests. Not the
+    /// command door applications use (that is Wolverine's <c>ExecuteCampaignCommandAsync</c>, tested in Sending.Tests).
+    /// </summary>
     public async Task<CommandResult> RunAsync(CampaignCommand command, TimeSpan? after = null)
     {
-        clock.Advance(after ?? TimeSpan.FromSeconds(1));
+        var now = clock.Advance(after ?? TimeSpan.FromSeconds(1));
         await using var session = store.LightweightSession(tenant);
-        return await session.HandleAsync(command, clock.Now);
+        var stream = await session.Events.FetchForWriting<CampaignState>(command.CampaignId);
+        var decision = Decider.Decide(command, stream.Aggregate, now);
+        var events = Decider.EventsToAppend(decision, command, stream.Aggregate, now);
+        if (events.Count == 0) return new CommandResult(decision, stream.Aggregate);
+        stream.AppendMany(events.Cast<object>());
+        if (command is CloneCampaign clone && !decision.IsRejected)
+            session.Events.StartStream<CampaignState>(clone.CloneId, Cloning.DraftEvents(stream.Aggregate!, clone, now).Cast<object>().ToArray());
+        await session.SaveChangesAsync();
+        return new CommandResult(decision, events.Aggregate(stream.Aggregate, CampaignState.Evolve));
     }
 
     public async Task<CommandResult> RunAcceptedAsync(CampaignCommand command, TimeSpan? after = null)

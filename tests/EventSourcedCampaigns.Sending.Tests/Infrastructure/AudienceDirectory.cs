@@ -17,8 +17,14 @@ public sealed class AudienceDirectory : IAudienceResolver
 
     public void Add(string listId, BogusAudience contacts) => _bases[listId] = contacts;
 
-    public ValueTask<AudiencePage> ResolvePageAsync(Audience audience, string? continuation, int pageSize, CancellationToken cancellation = default) =>
-        _bases.TryGetValue(audience.Included[0], out var contacts)
-            ? contacts.ResolvePageAsync(audience, continuation, pageSize, cancellation)
+    /// <summary>The tenants whose lists were resolved, in order (the pipeline must say whose lists it means).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Tenants { get; } = new();
+
+    public ValueTask<AudiencePage> ResolvePageAsync(string tenantId, Audience audience, string? continuation, int pageSize, CancellationToken cancellation = default)
+    {
+        Tenants.Enqueue(tenantId);
+        return _bases.TryGetValue(audience.Included[0], out var contacts)
+            ? contacts.ResolvePageAsync(tenantId, audience, continuation, pageSize, cancellation)
             : throw new UnknownSegmentException(audience.Included[0]);
+    }
 }

@@ -46,13 +46,15 @@ public class random_command_sequences(ITestOutputHelper output)
             new Walk(fake, sequence, seen).Run(fake.Random.Int(1, MaxSteps));
 
         output.WriteLine(string.Join(", ", seen.Statuses.Select(s => $"{s.Key}: {s.Value}")));
-        output.WriteLine($"delivered after cancel: {seen.DeliveredAfterCancel}, claims lost to cancel: {seen.ClaimsLostToCancel}, rejections: {string.Join(", ", seen.Rejected)}");
+        output.WriteLine($"delivered after cancel: {seen.DeliveredAfterCancel}, released: {seen.Released}, scheduling failed: {seen.SchedulingFailed}, claims lost to cancel: {seen.ClaimsLostToCancel}, rejections: {string.Join(", ", seen.Rejected)}");
 
         // The walk must reach every status and the interesting paths, or the invariants above prove little.
         foreach (var status in Enum.GetValues<CampaignStatus>())
             Assert.True(seen.Statuses.GetValueOrDefault(status) >= 100, $"{status} was reached only {seen.Statuses.GetValueOrDefault(status)} times.");
         Assert.True(seen.DeliveredAfterCancel >= 100, $"Only {seen.DeliveredAfterCancel} batches were delivered after a cancel request.");
         Assert.True(seen.ClaimsLostToCancel >= 100, $"Only {seen.ClaimsLostToCancel} claims lost to a cancel.");
+        Assert.True(seen.Released >= 100, $"Only {seen.Released} batches were released after a cancel.");
+        Assert.True(seen.SchedulingFailed >= 100, $"Scheduling failed only {seen.SchedulingFailed} times.");
         Assert.True(seen.Rejected.Count >= 20, $"Only {seen.Rejected.Count} kinds of rejection: {string.Join(", ", seen.Rejected)}.");
     }
 
@@ -62,6 +64,8 @@ public class random_command_sequences(ITestOutputHelper output)
         public HashSet<RejectionCode> Rejected { get; } = [];
         public int DeliveredAfterCancel { get; set; }
         public int ClaimsLostToCancel { get; set; }
+        public int Released { get; set; }
+        public int SchedulingFailed { get; set; }
     }
 
     /// <summary>What the events say happened to the batches, kept apart from the state's own bookkeeping.</summary>
@@ -90,6 +94,11 @@ public class random_command_sequences(ITestOutputHelper output)
                     Assert.Equal(recipients, f.Recipients);
                     Assert.Equal(CancelWasRequested, f.AfterCancelRequest);
                     Failed += f.Recipients;
+                    break;
+                case BatchReleased r:
+                    Assert.True(InFlight.Remove(r.BatchNumber, out var claimed) && Recorded.Add(r.BatchNumber), $"Batch {r.BatchNumber} released without a claim or twice.");
+                    Assert.Equal(claimed, r.Recipients);
+                    Assert.True(CancelWasRequested, $"Batch {r.BatchNumber} released without a cancel.");
                     break;
                 case CancelRequested: CancelWasRequested = true; break;
             }
@@ -137,6 +146,7 @@ public class random_command_sequences(ITestOutputHelper output)
                 Assert.True(decision.Rejection?.Code == RejectionCode.TimeWentBackwards, $"Time went backwards unnoticed; {Where()}");
 
             CheckTransition(before, after, decision, Where);
+            CheckStatusTable(before, decision, command, now, Where);
             foreach (var e in decision.Events) CheckEvent(e, before, after, Where);
             CheckProgress(after, Where);
             CheckRepeatChangesNothing(command, decision, after, now, Where);
@@ -155,6 +165,19 @@ public class random_command_sequences(ITestOutputHelper output)
                 $"{before.Status} -> {after.Status} is not in the lifecycle; {where()}");
         }
 
+        /// <summary>Event by event, the write model's status is the one <see cref="CampaignState.StatusAfter"/> gives.</summary>
+        private static void CheckStatusTable(CampaignState? before, Decision decision, CampaignCommand command, DateTimeOffset now, Func<string> where)
+        {
+            var state = before;
+            foreach (var e in Decider.EventsToAppend(decision, command, before, now))
+            {
+                var next = CampaignState.Evolve(state, e);
+                Assert.True(next?.Status == CampaignState.StatusAfter(state?.Status, e),
+                    $"{e.GetType().Name}: the write model went to {next?.Status}, the status table says {CampaignState.StatusAfter(state?.Status, e)}; {where()}");
+                state = next;
+            }
+        }
+
         private void CheckEvent(ICampaignEvent e, CampaignState? before, CampaignState? after, Func<string> where)
         {
             Assert.True(e.CampaignId == _id, $"Event for another campaign; {where()}");
@@ -165,6 +188,14 @@ public class random_command_sequences(ITestOutputHelper output)
             {
                 case BatchDelivered { AfterCancelRequest: true }:
                     seen.DeliveredAfterCancel++;
+                    break;
+                case BatchReleased:
+                    seen.Released++;
+                    break;
+                case SchedulingFailed failed:
+                    Assert.True(before!.Status == CampaignStatus.Scheduling && after!.Status == CampaignStatus.Draft, $"Scheduling failed outside Scheduling; {where()}");
+                    Assert.True(failed.Reason.Length is > 0 and <= 1_000 && failed.Reason == failed.Reason.Trim(), where());
+                    seen.SchedulingFailed++;
                     break;
                 case SendCompleted done:
                     var plan = Plan(after!)!;
@@ -177,6 +208,7 @@ public class random_command_sequences(ITestOutputHelper output)
                     Assert.Equal(_ledger.DeliveredAfterRequest, stop.DeliveredAfterRequest);
                     Assert.Equal(_ledger.Failed, stop.Failed);
                     Assert.Equal(Plan(after!)!.Recipients, stop.DeliveredBeforeRequest + stop.DeliveredAfterRequest + stop.Failed + stop.NotSent);
+                    Assert.Equal(Plan(after!)!.Recipients - _ledger.Delivered - _ledger.Failed, stop.NotSent); // released batches included
                     break;
             }
         }
@@ -199,7 +231,7 @@ public class random_command_sequences(ITestOutputHelper output)
         private static void CheckRepeatChangesNothing(CampaignCommand command, Decision decision, CampaignState? after, DateTimeOffset now, Func<string> where)
         {
             if (decision.Events.Count == 0 || command is not (CancelCampaign or PauseSchedule or ResumeSchedule or RevertToDraft
-                    or StartSend or ClaimBatch or RecordBatchDelivery or RecordBatchFailure)) return;
+                    or StartSend or ClaimBatch or RecordBatchDelivery or RecordBatchFailure or ReleaseBatch)) return;
             var again = Decider.Decide(command, after, now);
             Assert.True(!again.IsRejected && again.Events.Count == 0,
                 $"Repeating it gave {again.Rejection?.ToString() ?? EventJson.Describe(again.Events)}; {where()}");
@@ -227,22 +259,24 @@ public class random_command_sequences(ITestOutputHelper output)
             null => Create(),
             CampaignPhase.Draft => fake.Random.Bool(0.8f) ? Schedule() : Edit(),
             CampaignPhase.Scheduling s => fake.Random.WeightedRandom<Func<CampaignCommand>>(
-                [() => Progress(s), Complete, Cancel, () => new RevertToDraft(_id, Someone())], [0.3f, 0.5f, 0.1f, 0.1f])(),
+                [() => Progress(s), Complete, () => FailScheduling(s), Cancel, () => new RevertToDraft(_id, Someone())],
+                [0.3f, 0.42f, 0.08f, 0.1f, 0.1f])(),
             CampaignPhase.ReadyToSend => fake.Random.WeightedRandom<Func<CampaignCommand>>(
                 [() => new StartSend(_id), () => new PauseSchedule(_id, Someone()), Cancel, () => new RevertToDraft(_id, Someone())],
                 [0.7f, 0.1f, 0.1f, 0.1f])(),
             CampaignPhase.Paused => fake.Random.WeightedRandom<Func<CampaignCommand>>(
                 [() => new ResumeSchedule(_id, Someone()), Edit, Cancel, () => new RevertToDraft(_id, Someone())], [0.6f, 0.1f, 0.2f, 0.1f])(),
             CampaignPhase.Sending s => fake.Random.WeightedRandom<Func<CampaignCommand>>(
-                [() => Claim(s.Plan, s.Schedule.BatchSize), Record, Cancel], [0.5f, 0.42f, 0.08f])(),
-            CampaignPhase.Cancelling s => fake.Random.Bool(0.8f) ? Record() : Claim(s.Plan, s.Schedule.BatchSize),
+                [() => Claim(s.Plan, s.Schedule.BatchSize), Record, Cancel, Release], [0.5f, 0.4f, 0.08f, 0.02f])(),
+            CampaignPhase.Cancelling s => fake.Random.WeightedRandom<Func<CampaignCommand>>(
+                [Record, Release, () => Claim(s.Plan, s.Schedule.BatchSize)], [0.5f, 0.3f, 0.2f])(),
             _ => fake.Random.Bool(0.3f) ? Clone() : AnyCommand(),
         };
 
         private CampaignCommand AnyCommand()
         {
             var batch = fake.Random.Int(-1, 8);
-            return fake.Random.Int(0, 13) switch
+            return fake.Random.Int(0, 15) switch
             {
                 0 => Create(),
                 1 => Edit(),
@@ -257,6 +291,8 @@ public class random_command_sequences(ITestOutputHelper output)
                 10 => new RecordBatchDelivery(_id, batch, fake.Random.Int(-1, 6), fake.Random.Int(-1, 3)),
                 11 => new RecordBatchFailure(_id, batch, fake.Lorem.Word()),
                 12 => Cancel(),
+                13 => new ReleaseBatch(_id, batch),
+                14 => new FailScheduling(_id, (_state?.Phase as CampaignPhase.Scheduling)?.Schedule.ScheduledAt ?? _clock, fake.Random.Bool(0.8f) ? fake.Lorem.Sentence() : " "),
                 _ => Clone(),
             };
         }
@@ -307,6 +343,18 @@ public class random_command_sequences(ITestOutputHelper output)
             var failed = fake.Random.Int(0, recipients);
             return new RecordBatchDelivery(_id, batch, recipients - failed, failed);
         }
+
+        /// <summary>Release a batch in flight (the pipeline saw the cancel before calling the provider), sometimes one already recorded.</summary>
+        private CampaignCommand Release()
+        {
+            var candidates = _ledger.InFlight.Keys.Concat(fake.Random.Bool(0.1f) ? _ledger.Recorded : []).ToList();
+            return candidates.Count == 0 ? AnyCommand() : new ReleaseBatch(_id, fake.PickRandom(candidates));
+        }
+
+        /// <summary>The audience of this schedule could not be resolved; sometimes a stale report about an earlier one.</summary>
+        private CampaignCommand FailScheduling(CampaignPhase.Scheduling s) => new FailScheduling(
+            _id, fake.Random.Bool(0.85f) ? s.Schedule.ScheduledAt : s.Schedule.ScheduledAt.AddMinutes(-fake.Random.Int(1, 90)),
+            fake.Random.Bool(0.9f) ? $"The list '{fake.Segment()}' does not exist." : fake.Random.String2(fake.Random.Int(0, 1_200)));
 
         private CampaignCommand Cancel() => new CancelCampaign(_id, Someone(), fake.Reason());
 

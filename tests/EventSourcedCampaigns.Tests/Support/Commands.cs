@@ -57,6 +57,11 @@ public static class Commands
 
     public static RecordBatchFailure Fail(int batch, string error = "550 mailbox provider rejected the batch") => new(Plan.Id, batch, error);
 
+    public static ReleaseBatch Release(int batch) => new(Plan.Id, batch);
+
+    public static FailScheduling FailScheduling(DateTimeOffset scheduledAt, string reason = "The list 'seg_vip' does not exist.") =>
+        new(Plan.Id, scheduledAt, reason);
+
     public static CancelCampaign Cancel(Actor? by = null, CancelReason? reason = null) =>
         new(Plan.Id, by ?? Plan.Marketer, reason ?? new CancelReason(CancelReasonCode.WrongAudience, "Sent to the wrong segment"));
 
@@ -69,7 +74,7 @@ public static class Commands
     public static readonly IReadOnlyDictionary<string, CampaignCommand> AllButCreate = new CampaignCommand[]
     {
         Edit(), Schedule(Spec.Now.AddDays(1)), Progress(100), Complete(), Pause(), Resume(), Revert(), StartSend(),
-        Claim(1), Deliver(1), Fail(1), Cancel(), Clone(),
+        Claim(1), Deliver(1), Fail(1), Release(1), FailScheduling(Spec.Now), Cancel(), Clone(),
     }.ToDictionary(c => c.GetType().Name);
 
     public static TheoryData<string> NamesOfAllButCreate => new(AllButCreate.Keys);

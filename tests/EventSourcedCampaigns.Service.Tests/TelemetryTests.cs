@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace EventSourcedCampaigns.ProjectionHost.Tests;
+namespace EventSourcedCampaigns.Service.Tests;
 
 /// <summary>The worker's own meter reports cancels, refusals, cancel-to-stop and projection lag from the event stream.</summary>
 [Collection("in-process host")] // the meter is process-wide: no other in-process worker may feed it meanwhile

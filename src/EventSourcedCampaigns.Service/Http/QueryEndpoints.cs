@@ -1,13 +1,37 @@
 using EventSourcedCampaigns.Marten;
 using Marten;
 
-namespace EventSourcedCampaigns.ProjectionHost.Http;
+namespace EventSourcedCampaigns.Service.Http;
 
-/// <summary>Read-side endpoints: the Campaigns list, send reports, the cancellation audit, event history.</summary>
+/// <summary>
+/// Read-side endpoints: the Campaigns list, send reports, the cancellation audit, event history. The read models are
+/// asynchronous; a caller that wants to see its own write passes the command's "sequence" as <c>?afterSequence=</c>.
+/// </summary>
 public static class QueryEndpoints
 {
+    /// <summary>Longest wait for the read models to reach a requested sequence before answering 503.</summary>
+    public static readonly TimeSpan ReadYourWritesTimeout = TimeSpan.FromSeconds(10);
+
     public static RouteGroupBuilder MapCampaignQueries(this RouteGroupBuilder api)
     {
+        // Read-your-writes: hold a query until the read models have applied the caller's write.
+        api.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            if (!HttpMethods.IsGet(http.Request.Method) || http.Request.Query["afterSequence"].FirstOrDefault() is not { } raw) return await next(context);
+            if (!long.TryParse(raw, out var sequence) || sequence < 0)
+                return Problems.BadRequest("malformed_sequence", $"'{raw}' is not an event sequence (a whole number, 0 or more).");
+            try
+            {
+                await http.RequestServices.GetRequiredService<IDocumentStore>().WaitForReadModelsAsync(sequence, ReadYourWritesTimeout, http.RequestAborted);
+            }
+            catch (TimeoutException e)
+            {
+                return Problems.Problem(StatusCodes.Status503ServiceUnavailable, "read_models_behind", e.Message);
+            }
+            return await next(context);
+        });
+
         api.MapGet("/campaigns", async (HttpContext http, IDocumentStore store,
             CampaignStatus? status, string? name, DateTimeOffset? updatedFrom, DateTimeOffset? updatedTo,
             CampaignSort? sort, bool? descending, int? page, int? pageSize) =>

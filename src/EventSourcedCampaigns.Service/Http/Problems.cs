@@ -1,7 +1,7 @@
 using EventSourcedCampaigns.Marten;
 using Microsoft.AspNetCore.Diagnostics;
 
-namespace EventSourcedCampaigns.ProjectionHost.Http;
+namespace EventSourcedCampaigns.Service.Http;
 
 /// <summary>Problem details (RFC 9457) with a machine-readable "code" extension.</summary>
 public static class Problems
@@ -47,6 +47,9 @@ public sealed class CampaignExceptionHandler : IExceptionHandler
             CampaignConcurrencyException e => Problems.Problem(StatusCodes.Status409Conflict, "concurrency_conflict", e.Message),
             ArgumentOutOfRangeException e => Problems.BadRequest("out_of_range", e.Message),
             BadHttpRequestException e => Problems.BadRequest("bad_request", e.Message),
+            // The database is restarting or unreachable: nothing was applied; the caller may retry.
+            Npgsql.NpgsqlException => Problems.Problem(StatusCodes.Status503ServiceUnavailable, "database_unavailable",
+                "The campaign database is unreachable right now; nothing was applied. Retry shortly."),
             _ => null,
         };
         if (problem is null) return false;

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 
-namespace EventSourcedCampaigns.ProjectionHost.Tests;
+namespace EventSourcedCampaigns.Service.Tests;
 
 /// <summary>A real projection worker process on a local port, for failover and restart tests.</summary>
 public sealed class WorkerProcess : IAsyncDisposable
@@ -26,7 +26,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     public static async Task<WorkerProcess> StartAsync(string schema)
     {
         var port = FreePort();
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "EventSourcedCampaigns.ProjectionHost.dll"), "--urls", $"http://127.0.0.1:{port}"])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "EventSourcedCampaigns.Service.dll"), "--urls", $"http://127.0.0.1:{port}"])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory,
         };

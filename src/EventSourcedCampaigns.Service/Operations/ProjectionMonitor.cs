@@ -3,7 +3,7 @@ using EventSourcedCampaigns.Marten.Telemetry;
 using JasperFx.Events.Daemon;
 using Marten;
 
-namespace EventSourcedCampaigns.ProjectionHost.Operations;
+namespace EventSourcedCampaigns.Service.Operations;
 
 /// <summary>What the worker knows about the projections: for readiness, the lag gauge and the ops endpoint.</summary>
 public sealed record ProjectionStatus(

@@ -1,4 +1,4 @@
-namespace EventSourcedCampaigns.ProjectionHost.Http;
+namespace EventSourcedCampaigns.Service.Http;
 
 /// <summary>Every campaign request names its tenant (header X-Tenant-Id, or a "tenant_id" claim); none is refused.</summary>
 public static class Tenancy

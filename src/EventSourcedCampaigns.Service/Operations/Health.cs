@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
-namespace EventSourcedCampaigns.ProjectionHost.Operations;
+namespace EventSourcedCampaigns.Service.Operations;
 
 /// <summary>Ready when the database answers, no projection shard is paused, and the read models are within the allowed lag.</summary>
-public sealed class ProjectionReadiness(ProjectionMonitor monitor, IOptions<WorkerSettings> settings, TimeProvider clock) : IHealthCheck
+public sealed class ProjectionReadiness(ProjectionMonitor monitor, IOptions<ServiceSettings> settings, TimeProvider clock) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

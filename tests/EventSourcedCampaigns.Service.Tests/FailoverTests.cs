@@ -2,7 +2,7 @@ using System.Diagnostics;
 using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
-namespace EventSourcedCampaigns.ProjectionHost.Tests;
+namespace EventSourcedCampaigns.Service.Tests;
 
 /// <summary>Several worker processes on one database: HotCold leader election, takeover after a crash, restart.</summary>
 [Collection("workers")] // one multi-process test at a time: they share two cores

@@ -2,7 +2,7 @@ using EventSourcedCampaigns.Benchmarks;
 using EventSourcedCampaigns.Decisions;
 using Marten;
 
-namespace EventSourcedCampaigns.ProjectionHost.Tests;
+namespace EventSourcedCampaigns.Service.Tests;
 
 /// <summary>Campaign event traffic made by the decider (about 100 events a campaign), appended in bulk.</summary>
 public static class Traffic

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace EventSourcedCampaigns.ProjectionHost.Tests;
+namespace EventSourcedCampaigns.Service.Tests;
 
 /// <summary>The HTTP API in process against real PostgreSQL, with the async daemon building the read models (Solo).</summary>
 [Collection("in-process host")]

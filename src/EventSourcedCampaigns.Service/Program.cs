@@ -1,0 +1,114 @@
+using System.Text.Json.Serialization;
+using EventSourcedCampaigns.Marten;
+using EventSourcedCampaigns.Marten.Telemetry;
+using EventSourcedCampaigns.Ports;
+using EventSourcedCampaigns.Service;
+using EventSourcedCampaigns.Service.Http;
+using EventSourcedCampaigns.Service.Operations;
+using EventSourcedCampaigns.Testing;
+using EventSourcedCampaigns.Wolverine;
+using JasperFx;
+using JasperFx.Events.Daemon;
+using Marten;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Wolverine;
+using Wolverine.Marten;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Host.ApplyJasperFxExtensions();
+var section = builder.Configuration.GetSection(ServiceSettings.Section);
+var settings = section.Get<ServiceSettings>() ?? new ServiceSettings();
+builder.Services.Configure<ServiceSettings>(section);
+builder.Services.AddSingleton<TimeProvider>(settings.ClockOffset == TimeSpan.Zero ? TimeProvider.System : new OffsetClock(settings.ClockOffset));
+
+// The event store and the campaign model. Commands of every node go through Wolverine (one door), whose durable
+// inbox and outbox live in the same database and schema.
+var marten = builder.Services.AddMarten(opts =>
+{
+    opts.Connection(settings.ResolveConnectionString());
+    opts.DatabaseSchemaName = settings.Schema;
+    opts.AddCampaigns();
+    opts.Events.Subscribe(new CampaignMetricsSubscription());
+    opts.Projections.StopAndDrainTimeout = settings.DrainTime;
+    opts.Projections.LeadershipPollingTime = (int)settings.LeadershipPollingTime.TotalMilliseconds;
+    opts.OpenTelemetry.TrackEventCounters();
+}).IntegrateWithWolverine(w =>
+{
+    w.MessageStorageSchemaName = settings.Schema;
+    w.TransportSchemaName = settings.Schema;
+});
+// HotCold: every node with the projections role may run the daemon; exactly one does at a time.
+if (settings.Has(ServiceRoles.Projections) && settings.DaemonMode != DaemonMode.Disabled) marten.AddAsyncDaemon(settings.DaemonMode);
+if (settings.ApplySchemaOnStartup) marten.ApplyAllDatabaseChangesOnStartup();
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.DrainTime + TimeSpan.FromSeconds(5));
+
+// The embedded provider and audience (see LocalSettings).
+var local = settings.Local;
+builder.Services.AddSingleton<IAudienceResolver>(local.Lists.Count == 0
+    ? BogusAudience.AnyList(local.Contacts, seed: 2026)
+    : new BogusAudience(2026, local.Contacts, local.Lists));
+builder.Services.AddSingleton<IMessageDispatcher>(new FakeDispatcher(new FakeDispatcherOptions(
+    Latency: local.Latency, Jitter: local.Latency / 2, TransientFailureRate: local.TransientFailureRate,
+    RecipientFailureRate: local.RecipientFailureRate, Seed: Environment.ProcessId)));
+
+builder.Host.UseWolverine(opts =>
+{
+    opts.ServiceName = "campaigns";
+    opts.Policies.AutoApplyTransactions();
+    opts.AddCampaignSending(o =>
+    {
+        o.RunPipeline = settings.Has(ServiceRoles.Sender);
+        o.HandOffQueue = "campaign_handoff";
+        o.WithBatchesInFlightPerCampaign(settings.Sending.BatchesInFlightPerCampaign);
+        o.MaxParallelDispatches = settings.Sending.MaxParallelDispatches;
+        o.ClaimTimeout = settings.Sending.ClaimTimeout;
+        o.ReconcileInterval = settings.Sending.ReconcileInterval;
+        o.DispatchRetryDelays = settings.Sending.DispatchRetryDelays;
+    });
+});
+
+builder.Services.AddSingleton<ProjectionMonitor>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionMonitor>());
+builder.Services.AddHealthChecks().AddCheck<ProjectionReadiness>("projections", tags: ["ready"]);
+builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<CampaignExceptionHandler>();
+builder.Services.AddOpenApi();
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+
+var telemetry = builder.Services.AddOpenTelemetry()
+    .WithTracing(t => t.AddSource("Marten", "Wolverine").AddAspNetCoreInstrumentation())
+    .WithMetrics(m => m.AddMeter("Marten", "Wolverine", CampaignMetrics.MeterName).AddAspNetCoreInstrumentation());
+switch (settings.TelemetryExporter.ToLowerInvariant())
+{
+    case "console":
+        telemetry.WithTracing(t => t.AddConsoleExporter()).WithMetrics(m => m.AddConsoleExporter());
+        break;
+    case "otlp":
+        telemetry.WithTracing(t => t.AddOtlpExporter()).WithMetrics(m => m.AddOtlpExporter());
+        break;
+}
+
+var app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.MapOpenApi();
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+app.MapGet("/ops/projections", (ProjectionMonitor monitor) => monitor.Current).WithName("GetProjectionStatus")
+    .WithSummary("High-water mark, each shard's progress, the lag, and whether this node runs the projections.");
+
+if (settings.Has(ServiceRoles.Api))
+{
+    var api = app.MapGroup("/api").RequireTenant();
+    api.MapCampaignQueries();
+    api.MapCampaignCommands();
+}
+app.Lifetime.ApplicationStarted.Register(() =>
+    app.Logger.LogInformation("Campaigns service started with roles {Roles} on schema {Schema}", settings.Roles, settings.Schema));
+
+return await app.RunJasperFxCommands(args);
+
+/// <summary>The entry point, visible to the in-process tests.</summary>
+public partial class Program;

@@ -1,0 +1,122 @@
+using JasperFx.Events.Daemon;
+using Npgsql;
+
+namespace EventSourcedCampaigns.Service;
+
+/// <summary>What a node of the service does; any combination, all three by default.</summary>
+[Flags]
+public enum ServiceRoles
+{
+    /// <summary>The HTTP API: queries and commands.</summary>
+    Api = 1,
+    /// <summary>The send pipeline: audience preparation, scheduled starts, dispatch to the provider, the reconciler.</summary>
+    Sender = 2,
+    /// <summary>The read models (Marten's async daemon, HotCold among the nodes that have this role).</summary>
+    Projections = 4,
+}
+
+/// <summary>The service's settings, section "Campaigns" (appsettings.json, CAMPAIGNS__* environment variables, --Campaigns:* arguments).</summary>
+public sealed class ServiceSettings
+{
+    public const string Section = "Campaigns";
+
+    /// <summary>What this node does: "api", "sender", "projections", or several separated by commas. Default: all three.</summary>
+    public ServiceRoles Roles { get; set; } = ServiceRoles.Api | ServiceRoles.Sender | ServiceRoles.Projections;
+
+    /// <summary>Whether this node has <paramref name="role"/>.</summary>
+    public bool Has(ServiceRoles role) => (Roles & role) == role;
+
+    /// <summary>Npgsql connection string; falls back to the CAMPAIGNS_POSTGRES environment variable.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>PostgreSQL schema of the event store and read models.</summary>
+    public string Schema { get; set; } = "campaigns";
+
+    /// <summary>
+    /// With the projections role: HotCold (default: one leader among the nodes), Solo (exactly one node projects), or
+    /// Disabled. Without that role the daemon does not run whatever this says.
+    /// </summary>
+    public DaemonMode DaemonMode { get; set; } = DaemonMode.HotCold;
+
+    /// <summary>Create or update the schema at start-up (turn off when migrations run through "db-apply").</summary>
+    public bool ApplySchemaOnStartup { get; set; } = true;
+
+    /// <summary>How long a stopping worker lets in-flight projection pages finish.</summary>
+    public TimeSpan DrainTime { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a standby worker tries to take over the projections (HotCold); bounds the failover time.</summary>
+    public TimeSpan LeadershipPollingTime { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Readiness fails when the slowest read model is more than this many events behind the high-water mark.</summary>
+    public long MaxReadyLag { get; set; } = 10_000;
+
+    /// <summary>none, console or otlp (OTLP endpoint from the standard OTEL_EXPORTER_OTLP_* variables).</summary>
+    public string TelemetryExporter { get; set; } = "none";
+
+    /// <summary>The send pipeline's tuning (sender role); see <c>CampaignSendingOptions</c>.</summary>
+    public SendingSettings Sending { get; set; } = new();
+
+    /// <summary>The built-in local provider and audience (the embedded default, until a real provider is configured).</summary>
+    public LocalSettings Local { get; set; } = new();
+
+    /// <summary>
+    /// Added to this node's clock. Zero in production; tests use it to run nodes whose clocks disagree, which the
+    /// service must tolerate (decisions never go back in time).
+    /// </summary>
+    public TimeSpan ClockOffset { get; set; }
+
+    public string ResolveConnectionString()
+    {
+        var raw = ConnectionString is { Length: > 0 } configured ? configured
+            : Environment.GetEnvironmentVariable("CAMPAIGNS_POSTGRES") is { Length: > 0 } fromEnvironment ? fromEnvironment
+            : throw new InvalidOperationException("Set Campaigns:ConnectionString (or CAMPAIGNS_POSTGRES) to an Npgsql connection string.");
+        var builder = new NpgsqlConnectionStringBuilder(raw);
+        // The HotCold leader holds its lock in a session that runs pg_sleep(60) to watch for failover; without
+        // this, PostgreSQL notices a crashed leader only when that sleep ends, delaying takeover by up to a minute.
+        if (builder.Options?.Contains("client_connection_check_interval") != true)
+            builder.Options = $"{builder.Options} -c client_connection_check_interval=1000".Trim();
+        return builder.ConnectionString;
+    }
+}
+
+/// <summary>Settings of the send pipeline.</summary>
+public sealed class SendingSettings
+{
+    /// <summary>Batches of one campaign with the provider at once.</summary>
+    public int BatchesInFlightPerCampaign { get; set; } = 4;
+
+    /// <summary>Batches this node hands to the provider at once, across campaigns.</summary>
+    public int MaxParallelDispatches { get; set; } = 16;
+
+    /// <summary>A claim with no provider result after this long is recorded as failed by the reconciler.</summary>
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often the reconciler looks at each sending campaign.</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Waits between provider attempts for a failure worth retrying; then the batch is recorded as failed.</summary>
+    public TimeSpan[] DispatchRetryDelays { get; set; } = [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)];
+}
+
+/// <summary>
+/// The embedded provider and audience: a made-up contact base where any list name exists (or only
+/// <see cref="Lists"/>, when given), and a provider that accepts batches after a latency, with an optional share of
+/// failures. Nothing leaves the machine.
+/// </summary>
+public sealed class LocalSettings
+{
+    /// <summary>Size of the made-up contact base.</summary>
+    public long Contacts { get; set; } = 100_000;
+
+    /// <summary>The only list names that exist, each with the fraction of contacts in it; empty: any name exists.</summary>
+    public Dictionary<string, double> Lists { get; set; } = [];
+
+    /// <summary>How long the local provider takes per batch.</summary>
+    public TimeSpan Latency { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Share of provider calls that fail transiently (retried).</summary>
+    public double TransientFailureRate { get; set; }
+
+    /// <summary>Share of recipients the local provider refuses.</summary>
+    public double RecipientFailureRate { get; set; } = 0.002;
+}

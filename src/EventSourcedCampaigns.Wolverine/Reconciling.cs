@@ -1,0 +1,79 @@
+using EventSourcedCampaigns.Decisions;
+using EventSourcedCampaigns.Marten;
+using Marten;
+using Wolverine;
+using Wolverine.Marten;
+
+namespace EventSourcedCampaigns.Wolverine;
+
+/// <summary>
+/// Look after a sending campaign (system): scheduled when the send starts and again every
+/// <see cref="CampaignSendingOptions.ReconcileInterval"/> until the campaign is Sent or Cancelled During Send.
+/// </summary>
+public sealed record ReconcileSend(Guid CampaignId);
+
+/// <summary>
+/// The reconciler: nothing stays stranded when a node dies or a message is lost. A claim with no result after
+/// <see cref="CampaignSendingOptions.ClaimTimeout"/> is recorded as failed (whether its messages went out is
+/// unknown, and the reason says so); a lane with no batch in flight but batches left is opened again. So every
+/// campaign reaches Sent or Cancelled During Send. Runs on whichever node holds the durable scheduled message,
+/// under the campaign stream's row lock, and is idempotent: running it twice changes nothing more.
+/// </summary>
+public static class ReconcilingHandler
+{
+    public static async Task<(Events, OutgoingMessages)> Handle(ReconcileSend reconcile,
+        [WriteAggregate(nameof(ReconcileSend.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign,
+        CampaignSendingOptions options, TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
+    {
+        if (campaign?.Phase is not (CampaignPhase.Sending or CampaignPhase.Cancelling)) return ([], []);
+        var now = Handling.Now(clock, campaign);
+
+        var events = new List<ICampaignEvent>();
+        var state = campaign;
+        foreach (var (number, batch) in InFlight(campaign).Where(b => b.Value.ClaimedAt + options.ClaimTimeout <= now).OrderBy(b => b.Key))
+        {
+            var failed = Decider.Decide(new RecordBatchFailure(campaign.Id, number,
+                $"No result from the provider {options.ClaimTimeout.TotalSeconds:0.#} s after the claim (claimed at {batch.ClaimedAt:O}): " +
+                "the node sending it was lost. Whether these messages went out is unknown."), state, now).EventsOrThrow();
+            events.AddRange(failed);
+            state = failed.Aggregate((CampaignState?)state, CampaignState.Evolve)!;
+        }
+
+        OutgoingMessages messages = [];
+        if (state.Phase is CampaignPhase.Sending sending)
+        {
+            var lanes = options.LanesFor(state);
+            var heads = Enumerable.Range(1, Math.Min(lanes, sending.Plan.Batches))
+                .Where(lane => !sending.Progress.InFlight.Keys.Any(b => (b - 1) % lanes == lane - 1))
+                .Select(lane => NextUnclaimed(sending, lane, lanes))
+                .OfType<int>().ToArray();
+            var (claims, sends, after) = await SendingHandler.ClaimAsync(state, heads, lanes, now, session, cancellation);
+            events.AddRange(claims);
+            messages.AddRange(sends);
+            state = after;
+        }
+
+        Handling.ForgetBatchesWhenFinished(campaign.Id, events, session);
+        if (state.Phase is CampaignPhase.Sending or CampaignPhase.Cancelling) messages.Add(NextWatch(campaign.Id, now, options));
+        return (events.ToEvents(), messages);
+    }
+
+    /// <summary>The next look at a sending campaign.</summary>
+    internal static object NextWatch(Guid campaignId, DateTimeOffset now, CampaignSendingOptions options) =>
+        new ReconcileSend(campaignId).ScheduledAt(now + options.ReconcileInterval);
+
+    private static IEnumerable<KeyValuePair<int, InFlightBatch>> InFlight(CampaignState campaign) => campaign.Phase switch
+    {
+        CampaignPhase.Sending s => s.Progress.InFlight,
+        CampaignPhase.Cancelling c => c.Progress.InFlight,
+        _ => [],
+    };
+
+    /// <summary>The first batch of <paramref name="lane"/> that was never claimed, if any.</summary>
+    private static int? NextUnclaimed(CampaignPhase.Sending sending, int lane, int lanes)
+    {
+        for (var number = lane; number <= sending.Plan.Batches; number += lanes)
+            if (!sending.Progress.IsClaimed(number)) return number;
+        return null;
+    }
+}
