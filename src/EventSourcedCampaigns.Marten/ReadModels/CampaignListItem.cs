@@ -23,6 +23,8 @@ public sealed record CampaignListItem
     /// <summary>Scheduling progress (0-100) while Scheduling, send progress after.</summary>
     public double ProgressPercent { get; init; }
     public CampaignActions Actions { get; init; }
+    /// <summary>Why the last schedule failed (the audience could not be resolved); cleared when scheduled again.</summary>
+    public string? SchedulingFailure { get; init; }
 }
 
 /// <summary>Builds <see cref="CampaignListItem"/> from one campaign stream.</summary>
@@ -30,31 +32,44 @@ public sealed class CampaignListProjection : SingleStreamProjection<CampaignList
 {
     public override CampaignListItem? Evolve(CampaignListItem? item, Guid id, IEvent e)
     {
-        if (e.Data is CampaignCreated created)
-            return WithStatus(new CampaignListItem { Id = id, Name = created.Name, Channel = created.Channel, CreatedAt = created.CreatedAt }, CampaignStatus.Draft, created.CreatedAt);
+        // The status comes from the domain's one event-to-status table; this projection only keeps the row's figures.
+        if (e.Data is not ICampaignEvent data || CampaignState.StatusAfter(item?.Status, data) is not { } status) return item;
+        var next = Apply(item, id, data);
+        return next is null ? null : next with { Status = status, Actions = AvailableActions.For(status) };
+    }
+
+    private static CampaignListItem? Apply(CampaignListItem? item, Guid id, ICampaignEvent data)
+    {
+        if (data is CampaignCreated created)
+            return new CampaignListItem { Id = id, Name = created.Name, Channel = created.Channel, CreatedAt = created.CreatedAt, UpdatedAt = created.CreatedAt };
         if (item is null) return null;
 
-        return e.Data switch
+        return data switch
         {
             CampaignEdited x => item with { Name = x.Name, UpdatedAt = x.EditedAt },
-            Scheduled x => WithStatus(item with { SendAt = x.SendAt, ScheduledAt = x.ScheduledAt, RecipientsPrepared = 0, Recipients = 0, ProgressPercent = 0 },
-                CampaignStatus.Scheduling, x.ScheduledAt),
+            Scheduled x => item with
+            {
+                SendAt = x.SendAt, ScheduledAt = x.ScheduledAt, RecipientsPrepared = 0, Recipients = 0, ProgressPercent = 0,
+                SchedulingFailure = null, UpdatedAt = x.ScheduledAt,
+            },
             SchedulingProgressed x => item with
             {
                 RecipientsPrepared = x.RecipientsPrepared, Recipients = x.RecipientsTotal,
                 ProgressPercent = Percent(x.RecipientsPrepared, x.RecipientsTotal), UpdatedAt = x.ProgressedAt,
             },
-            SchedulingCompleted x => WithStatus(item with { RecipientsPrepared = x.Recipients, Recipients = x.Recipients, ProgressPercent = 0 }, CampaignStatus.Scheduled, x.CompletedAt),
-            SchedulePaused x => WithStatus(item, CampaignStatus.Paused, x.PausedAt),
-            ScheduleResumed x => WithStatus(item, CampaignStatus.Scheduled, x.ResumedAt),
-            ScheduleReverted x => WithStatus(item with { SendAt = null, ScheduledAt = null, ProgressPercent = 0 }, CampaignStatus.Draft, x.RevertedAt),
-            SendStarted x => WithStatus(item, CampaignStatus.Sending, x.StartedAt),
+            SchedulingCompleted x => item with { RecipientsPrepared = x.Recipients, Recipients = x.Recipients, ProgressPercent = 0, UpdatedAt = x.CompletedAt },
+            SchedulingFailed x => item with { SendAt = null, ScheduledAt = null, ProgressPercent = 0, SchedulingFailure = x.Reason, UpdatedAt = x.FailedAt },
+            SchedulePaused x => item with { UpdatedAt = x.PausedAt },
+            ScheduleResumed x => item with { UpdatedAt = x.ResumedAt },
+            ScheduleReverted x => item with { SendAt = null, ScheduledAt = null, ProgressPercent = 0, UpdatedAt = x.RevertedAt },
+            SendStarted x => item with { UpdatedAt = x.StartedAt },
             BatchDelivered x => Delivered(item, x.Delivered, x.DeliveredAt),
             BatchFailed x => item with { UpdatedAt = x.FailedAt },
-            SendCompleted x => WithStatus(item, CampaignStatus.Sent, x.CompletedAt),
-            CancelRequested x => WithStatus(item, x.StatusAtRequest == CampaignStatus.Sending ? CampaignStatus.Cancelling : item.Status, x.RequestedAt),
-            Cancelled x => WithStatus(item, CampaignStatus.Cancelled, x.CancelledAt),
-            CancelledDuringSend x => WithStatus(item, CampaignStatus.CancelledDuringSend, x.CancelledAt),
+            BatchReleased x => item with { UpdatedAt = x.ReleasedAt },
+            SendCompleted x => item with { UpdatedAt = x.CompletedAt },
+            CancelRequested x => item with { UpdatedAt = x.RequestedAt },
+            Cancelled x => item with { UpdatedAt = x.CancelledAt },
+            CancelledDuringSend x => item with { UpdatedAt = x.CancelledAt },
             _ => item,
         };
     }
@@ -64,9 +79,6 @@ public sealed class CampaignListProjection : SingleStreamProjection<CampaignList
         var total = item.Delivered + delivered;
         return item with { Delivered = total, ProgressPercent = Percent(total, item.Recipients), UpdatedAt = at };
     }
-
-    private static CampaignListItem WithStatus(CampaignListItem item, CampaignStatus status, DateTimeOffset at) =>
-        item with { Status = status, Actions = AvailableActions.For(status), UpdatedAt = at };
 
     internal static double Percent(long part, long whole) => whole <= 0 ? 0 : Math.Round(100.0 * part / whole, 2);
 }

@@ -14,6 +14,8 @@ public sealed record DeliveryCounts(long Recipients, long Delivered, long Failed
     internal DeliveryCounts Claimed(int recipients) => this with { InFlight = InFlight + recipients };
     internal DeliveryCounts Recorded(int delivered, int failed) =>
         this with { Delivered = Delivered + delivered, Failed = Failed + failed, InFlight = InFlight - delivered - failed };
+    /// <summary>A claimed batch released unsent (after a cancel): out of flight, so its recipients count as not sent.</summary>
+    internal DeliveryCounts Released(int recipients) => this with { InFlight = InFlight - recipients };
 }
 
 /// <summary>A variant's share of the send.</summary>
@@ -43,6 +45,8 @@ public sealed record SendReport
     public long DeliveredAfterCancel { get; init; }
     /// <summary>Cancel requested to last in-flight batch recorded.</summary>
     public TimeSpan? CancelToStop { get; init; }
+    /// <summary>Why the last schedule failed (the audience could not be resolved); cleared when scheduled again.</summary>
+    public string? SchedulingFailure { get; init; }
 }
 
 /// <summary>Builds <see cref="SendReport"/> from one campaign stream.</summary>
@@ -50,42 +54,45 @@ public sealed class SendReportProjection : SingleStreamProjection<SendReport, Gu
 {
     public override SendReport? Evolve(SendReport? report, Guid id, IEvent e)
     {
-        if (e.Data is CampaignCreated created)
-            return new SendReport { Id = id, Name = created.Name, Channel = created.Channel, Status = CampaignStatus.Draft };
+        // The status comes from the domain's one event-to-status table; this projection only keeps the report's figures.
+        if (e.Data is not ICampaignEvent data || CampaignState.StatusAfter(report?.Status, data) is not { } status) return report;
+        var next = Apply(report, id, data);
+        return next is null ? null : next with { Status = status };
+    }
+
+    private static SendReport? Apply(SendReport? report, Guid id, ICampaignEvent data)
+    {
+        if (data is CampaignCreated created)
+            return new SendReport { Id = id, Name = created.Name, Channel = created.Channel };
         if (report is null) return null;
 
-        return e.Data switch
+        return data switch
         {
             CampaignEdited x => report with { Name = x.Name },
-            Scheduled x => report with { Status = CampaignStatus.Scheduling, ScheduledAt = x.ScheduledAt, SendAt = x.SendAt },
+            Scheduled x => report with { ScheduledAt = x.ScheduledAt, SendAt = x.SendAt, SchedulingFailure = null },
             SchedulingCompleted x => report with
             {
-                Status = CampaignStatus.Scheduled,
                 Totals = DeliveryCounts.None with { Recipients = x.Recipients },
                 Variants = [.. x.Variants.Select(v => new VariantReport(v.Variant, DeliveryCounts.None with { Recipients = v.Recipients }))],
             },
-            SchedulePaused => report with { Status = CampaignStatus.Paused },
-            ScheduleResumed => report with { Status = CampaignStatus.Scheduled },
-            ScheduleReverted => report with { Status = CampaignStatus.Draft, ScheduledAt = null, SendAt = null, Totals = DeliveryCounts.None, Variants = [] },
-            SendStarted x => report with { Status = CampaignStatus.Sending, SendStartedAt = x.StartedAt },
+            SchedulingFailed x => report with { ScheduledAt = null, SendAt = null, Totals = DeliveryCounts.None, Variants = [], SchedulingFailure = x.Reason },
+            ScheduleReverted => report with { ScheduledAt = null, SendAt = null, Totals = DeliveryCounts.None, Variants = [] },
+            SendStarted x => report with { SendStartedAt = x.StartedAt },
             BatchClaimed x => Count(report, x.Variant, c => c.Claimed(x.Recipients)),
             BatchDelivered x => Count(report, x.Variant, c => c.Recorded(x.Delivered, x.Failed)) with
             {
                 DeliveredAfterCancel = report.DeliveredAfterCancel + (x.AfterCancelRequest ? x.Delivered : 0),
             },
             BatchFailed x => Count(report, x.Variant, c => c.Recorded(0, x.Recipients)),
-            SendCompleted x => report with { Status = CampaignStatus.Sent, CompletedAt = x.CompletedAt },
+            BatchReleased x => Count(report, x.Variant, c => c.Released(x.Recipients)),
+            SendCompleted x => report with { CompletedAt = x.CompletedAt },
             CancelRequested x => report with
             {
-                Status = x.StatusAtRequest == CampaignStatus.Sending ? CampaignStatus.Cancelling : report.Status,
                 CancelRequestedAt = x.RequestedAt, CancelledBy = x.RequestedBy, CancelReason = x.Reason,
                 DeliveredBeforeCancel = x.DeliveredBefore,
             },
-            Cancelled x => report with { Status = CampaignStatus.Cancelled, CancelledAt = x.CancelledAt, CancelToStop = x.CancelledAt - x.RequestedAt },
-            CancelledDuringSend x => report with
-            {
-                Status = CampaignStatus.CancelledDuringSend, CancelledAt = x.CancelledAt, CancelToStop = x.TimeToStop,
-            },
+            Cancelled x => report with { CancelledAt = x.CancelledAt, CancelToStop = x.CancelledAt - x.RequestedAt },
+            CancelledDuringSend x => report with { CancelledAt = x.CancelledAt, CancelToStop = x.TimeToStop },
             _ => report,
         };
     }
