@@ -12,12 +12,16 @@ public sealed class rebuilding_the_read_models
         {
             await daemon.StartAllAsync();
             foreach (var tenant in new[] { "shop-a", "shop-b" })
-                await new CampaignDriver(store, tenant, new TestClock()).EveryStatusAsync();
+            {
+                var driver = new CampaignDriver(store, tenant, new TestClock());
+                await driver.EveryStatusAsync();
+                await driver.ReleasedAndFailedSchedulingAsync();
+            }
             await store.WaitForProjectionsAsync();
             await daemon.StopAllAsync();
         }
         var live = await ReadModelSnapshot.TakeAsync(store);
-        Assert.Equal(16, ReadModelSnapshot.CampaignCount(live));
+        Assert.Equal(20, ReadModelSnapshot.CampaignCount(live));
 
         await ReadModelSnapshot.RebuildAllAsync(store, TimeSpan.FromMinutes(1));
 

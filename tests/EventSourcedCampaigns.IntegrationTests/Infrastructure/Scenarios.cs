@@ -37,4 +37,23 @@ public static class Scenarios
         await driver.ClaimAsync(sending, 1, recipients: 100);
         return [draft, scheduled, paused, cancelled, sent, midSend, stopping, sending];
     }
+
+    /// <summary>A mid-send cancel that ends by releasing the last claimed batch, and a draft whose scheduling failed.</summary>
+    public static async Task<IReadOnlyList<Guid>> ReleasedAndFailedSchedulingAsync(this CampaignDriver driver)
+    {
+        var released = await driver.SendingAsync(batches: 4, batchSize: 100, name: "Released after cancel");
+        await driver.ClaimAsync(released, 1, recipients: 100);
+        await driver.DeliverAsync(released, 1, delivered: 98, failed: 2);
+        await driver.ClaimAsync(released, 2, recipients: 100);
+        await driver.ClaimAsync(released, 3, recipients: 100);
+        await driver.CancelAsync(released);
+        await driver.DeliverAsync(released, 3, delivered: 100);
+        await driver.RunAcceptedAsync(new ReleaseBatch(released, 2));
+
+        var failed = await driver.CreateAsync("Unknown list");
+        var scheduled = await driver.RunAcceptedAsync(new ScheduleCampaign(failed, driver.Clock.Now.AddHours(2), Audience.Of("no-such-list"), 1_000, CampaignDriver.Marketer));
+        var scheduledAt = ((CampaignPhase.Scheduling)scheduled.State!.Phase).Schedule.ScheduledAt;
+        await driver.RunAcceptedAsync(new FailScheduling(failed, scheduledAt, "The list 'no-such-list' does not exist."));
+        return [released, failed];
+    }
 }
