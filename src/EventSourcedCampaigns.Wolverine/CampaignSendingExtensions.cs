@@ -22,7 +22,7 @@ public static class CampaignSendingExtensions
     /// Adds the campaign command handlers and the send pipeline to Wolverine: durable local queues for commands
     /// (<see cref="CampaignSendingOptions.CommandQueue"/>) and for provider calls
     /// (<see cref="CampaignSendingOptions.DispatchQueue"/>), retries of lost concurrency races, provider retries
-    /// with backoff, and the <see cref="CampaignBatch"/> document. Needs Marten with
+    /// with backoff. Prepared batches are <see cref="CampaignBatch"/> documents (registered by AddCampaigns). Needs Marten with
     /// <c>AddCampaigns()</c> and <c>IntegrateWithWolverine()</c>, and an <see cref="IAudienceResolver"/> and
     /// <see cref="IMessageDispatcher"/> in the container. Uses <see cref="TimeProvider.System"/> unless a
     /// <see cref="TimeProvider"/> is registered.
@@ -38,7 +38,6 @@ public static class CampaignSendingExtensions
         opts.Durability.ScheduledJobPollingTime = options.ScheduledStartPrecision;
         opts.Durability.ScheduledJobFirstExecution = TimeSpan.Zero;
         opts.Services.TryAddSingleton(TimeProvider.System);
-        opts.Services.ConfigureMarten(store => store.Schema.For<CampaignBatch>().MultiTenanted().Index(x => x.CampaignId));
 
         opts.Discovery.IncludeAssembly(typeof(CampaignSendingExtensions).Assembly);
 

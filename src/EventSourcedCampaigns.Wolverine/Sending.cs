@@ -72,7 +72,7 @@ public static class SendingHandler
     internal static async Task<(List<ICampaignEvent> Events, List<SendBatch> Sends, CampaignState State)> ClaimAsync(CampaignState state,
         int[] numbers, int lanes, DateTimeOffset now, IQuerySession session, CancellationToken cancellation)
     {
-        var shapes = numbers.Length == 0 ? [] : await BatchShapesAsync(session, state.Id, numbers, cancellation);
+        var shapes = numbers.Length == 0 ? [] : await session.LoadBatchShapesAsync(state.Id, numbers, cancellation);
         var (events, sends) = (new List<ICampaignEvent>(), new List<SendBatch>());
         foreach (var number in numbers)
         {
@@ -101,7 +101,7 @@ public static class SendingHandler
                       ?? throw new InvalidOperationException($"Campaign {campaign.Id} no longer has variant '{batch.Variant}' of batch {batch.BatchNumber}.");
         var nextNumber = send.BatchNumber + send.Lanes;
         var next = campaign.Phase is CampaignPhase.Sending { Plan: var plan } && nextNumber <= plan.Batches
-            ? (await BatchShapesAsync(session, campaign.Id, [nextNumber], cancellation)).SingleOrDefault()
+            ? (await session.LoadBatchShapesAsync(campaign.Id, [nextNumber], cancellation)).SingleOrDefault()
             : null;
         var request = new DispatchRequest(campaign.Id, session.TenantId, batch.BatchNumber, campaign.Channel, variant, batch.Recipients);
         BatchSent Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null) =>
@@ -206,7 +206,7 @@ public static class SendingHandler
         {
             var shape = sent.Next is { } known && known.BatchNumber == next
                 ? known
-                : (await BatchShapesAsync(session, sent.CampaignId, [next], cancellation)).SingleOrDefault()
+                : (await session.LoadBatchShapesAsync(sent.CampaignId, [next], cancellation)).SingleOrDefault()
                   ?? throw MissingBatch(CampaignBatch.IdFor(sent.CampaignId, next));
             var (claimed, send) = Claim(state, shape, sent.Lanes, now);
             events.AddRange(claimed);
@@ -229,23 +229,6 @@ public static class SendingHandler
         };
     }
 
-    /// <summary>
-    /// What a claim needs of prepared batches (number, variant, size), read in the database: a claim runs under the
-    /// stream's row lock, and loading the documents would ship and deserialize every recipient while the other lanes wait.
-    /// </summary>
-    private static async Task<IReadOnlyList<BatchShape>> BatchShapesAsync(IQuerySession session, Guid campaignId, int[] numbers,
-        CancellationToken cancellation)
-    {
-        var table = session.DocumentStore.Options.Schema.For<CampaignBatch>();
-        return await session.AdvancedSql.QueryAsync<BatchShape>(
-            $"select jsonb_build_object('BatchNumber', data->'BatchNumber', 'Variant', data->'Variant', 'Recipients', jsonb_array_length(data->'Recipients')) " +
-            $"from {table} where tenant_id = ? and id = ANY(?)",
-            cancellation, session.TenantId, numbers.Select(n => CampaignBatch.IdFor(campaignId, n)).ToArray());
-    }
-
     private static InvalidOperationException MissingBatch(string id) =>
         new($"Prepared batch {id} is missing: it was deleted while the campaign was still sending.");
 }
-
-/// <summary>A prepared batch as a claim sees it: its number, variant and number of recipients.</summary>
-public sealed record BatchShape(int BatchNumber, string Variant, int Recipients);

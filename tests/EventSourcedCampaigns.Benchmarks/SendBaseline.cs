@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Ports;
 using EventSourcedCampaigns.Testing;
+using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Wolverine;
 using Npgsql;
 using NpgsqlTypes;
