@@ -26,9 +26,10 @@ public static class SendGate
         var states = store.Options.Schema.For<CampaignState>();
         var json = (await session.AdvancedSql.QueryAsync<string>(
             $"select d.data::text from {streams} s join {states} d on d.id = s.id and d.tenant_id = s.tenant_id " +
-            "where s.id = ? and s.tenant_id = ? for share of s", cancellation, campaignId, tenantId)).SingleOrDefault();
+            "where s.id = ? and s.tenant_id = ? for share of s, d", cancellation, campaignId, tenantId)).SingleOrDefault();
         var campaign = json is null ? null : store.Options.Serializer().FromJson<CampaignState>(new MemoryStream(Encoding.UTF8.GetBytes(json)));
-        // Disposing the session ends the transaction (nothing was written) and so releases the share lock.
+        // Both rows are locked: after waiting for a cancel's commit, PostgreSQL re-reads only the rows it locks, and
+        // the campaign's state must be the one the cancel wrote. Disposing the session ends the transaction (nothing was written) and so releases the share lock.
         return start(campaign);
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using EventSourcedCampaigns.Ports;
 
 namespace EventSourcedCampaigns.Testing;
@@ -18,6 +19,16 @@ public sealed record FakeDispatcherOptions(
     public static FakeDispatcherOptions Instant { get; } = new();
 }
 
+/// <summary>One call to the provider, as it began.</summary>
+/// <param name="CampaignId">The campaign of the batch.</param>
+/// <param name="BatchNumber">The batch.</param>
+/// <param name="Attempt">How many times this batch had been handed over, this call included (1 = first).</param>
+/// <param name="StartedAt">
+/// <see cref="Stopwatch.GetTimestamp"/> on entry to <see cref="FakeDispatcher.DispatchAsync"/>, before any await: compare it
+/// with a timestamp a test takes (for example once a cancel command has returned, so committed) to tell which calls began after.
+/// </param>
+public sealed record DispatchCall(Guid CampaignId, int BatchNumber, int Attempt, long StartedAt);
+
 /// <summary>
 /// A channel provider with configurable latency, jitter and failures. Whether a call fails is a hash of
 /// (seed, batch, how many times this batch was handed over), so outcomes are reproducible whatever the thread
@@ -27,6 +38,7 @@ public sealed class FakeDispatcher : IMessageDispatcher
 {
     private readonly FakeDispatcherOptions _options;
     private readonly ConcurrentDictionary<string, int> _calls = new();
+    private readonly ConcurrentQueue<DispatchCall> _started = new();
     private long _callCount;
     private long _accepted;
     private long _delivered;
@@ -57,13 +69,27 @@ public sealed class FakeDispatcher : IMessageDispatcher
     public IReadOnlyDictionary<string, int> CallsPerBatch => _calls;
 
     /// <summary>How many times a campaign's batches were handed over in total.</summary>
-    public int CallsFor(Guid campaignId) => _calls.Where(c => c.Key.StartsWith($"{campaignId:N}-", StringComparison.Ordinal)).Sum(c => c.Value);
+    public int CallsFor(Guid campaignId) => _started.Count(c => c.CampaignId == campaignId);
+
+    /// <summary>How many times batch <paramref name="batchNumber"/> of a campaign was handed over.</summary>
+    public int CallsFor(Guid campaignId, int batchNumber) => _started.Count(c => c.CampaignId == campaignId && c.BatchNumber == batchNumber);
+
+    /// <summary>Every call, in the order they began (a snapshot when enumerated).</summary>
+    public IReadOnlyCollection<DispatchCall> StartedCalls => _started;
+
+    /// <summary>
+    /// The calls for a campaign that began after <paramref name="timestamp"/> (a <see cref="Stopwatch.GetTimestamp"/>).
+    /// </summary>
+    public IReadOnlyList<DispatchCall> CallsStartedAfter(Guid campaignId, long timestamp) =>
+        _started.Where(c => c.CampaignId == campaignId && c.StartedAt > timestamp).ToList();
 
     /// <inheritdoc />
     public async ValueTask<DispatchResult> DispatchAsync(DispatchRequest batch, CancellationToken cancellation = default)
     {
+        var startedAt = Stopwatch.GetTimestamp(); // first: the call has begun
         ArgumentNullException.ThrowIfNull(batch);
         var attempt = _calls.AddOrUpdate(batch.IdempotencyKey, 1, (_, n) => n + 1);
+        _started.Enqueue(new DispatchCall(batch.CampaignId, batch.BatchNumber, attempt, startedAt));
         Interlocked.Increment(ref _callCount);
         var key = StableHash.Mix((ulong)_options.Seed, StableHash.Of(batch.IdempotencyKey), (ulong)attempt);
 

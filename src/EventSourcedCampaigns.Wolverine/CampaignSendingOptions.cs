@@ -95,6 +95,9 @@ public sealed class CampaignSendingOptions
         ArgumentNullException.ThrowIfNull(DispatchRetryDelays, nameof(DispatchRetryDelays));
         if (DispatchRetryDelays.Any(d => d < TimeSpan.Zero))
             throw new ArgumentOutOfRangeException(nameof(DispatchRetryDelays), "Retry delays can't be negative.");
+        ArgumentNullException.ThrowIfNull(AudienceRetryDelays, nameof(AudienceRetryDelays));
+        if (AudienceRetryDelays.Any(d => d < TimeSpan.Zero))
+            throw new ArgumentOutOfRangeException(nameof(AudienceRetryDelays), "Retry delays can't be negative.");
         ArgumentException.ThrowIfNullOrWhiteSpace(CommandQueue, nameof(CommandQueue));
         ArgumentException.ThrowIfNullOrWhiteSpace(DispatchQueue, nameof(DispatchQueue));
         foreach (var (name, value) in new[] { (nameof(CancelCheckInterval), CancelCheckInterval), (nameof(ClaimTimeout), ClaimTimeout),

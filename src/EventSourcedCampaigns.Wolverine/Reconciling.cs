@@ -54,13 +54,13 @@ public static class ReconcilingHandler
         }
 
         Handling.ForgetBatchesWhenFinished(campaign.Id, events, session);
-        if (state.Phase is CampaignPhase.Sending or CampaignPhase.Cancelling) messages.Add(NextWatch(campaign.Id, now, options));
+        if (state.Phase is CampaignPhase.Sending or CampaignPhase.Cancelling) messages.Add(NextWatch(campaign.Id, options));
         return (events.ToEvents(), messages);
     }
 
     /// <summary>The next look at a sending campaign.</summary>
-    internal static object NextWatch(Guid campaignId, DateTimeOffset now, CampaignSendingOptions options) =>
-        new ReconcileSend(campaignId).ScheduledAt(now + options.ReconcileInterval);
+    internal static object NextWatch(Guid campaignId, CampaignSendingOptions options) =>
+        new ReconcileSend(campaignId).DelayedFor(options.ReconcileInterval); // by Wolverine's clock, whatever this node's says
 
     private static IEnumerable<KeyValuePair<int, InFlightBatch>> InFlight(CampaignState campaign) => campaign.Phase switch
     {

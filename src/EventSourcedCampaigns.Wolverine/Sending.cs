@@ -61,7 +61,7 @@ public static class SendingHandler
         var plan = ((CampaignPhase.Sending)state.Phase).Plan;
         var lanes = options.LanesFor(state);
         var (claims, sends, after) = await ClaimAsync(state, Enumerable.Range(1, Math.Min(lanes, plan.Batches)).ToArray(), lanes, now, session, cancellation);
-        OutgoingMessages messages = [.. sends, ReconcilingHandler.NextWatch(command.CampaignId, now, options)];
+        OutgoingMessages messages = [.. sends, ReconcilingHandler.NextWatch(command.CampaignId, options)];
         return (new CommandResult(decision, after), decision.Events.Concat(claims).ToEvents(), messages);
     }
 

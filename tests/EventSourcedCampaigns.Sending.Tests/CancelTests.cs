@@ -40,7 +40,9 @@ public sealed class CancelTests(ITestOutputHelper output)
     [Fact]
     public async Task Cancelling_a_scheduled_campaign_before_its_send_time_makes_the_scheduled_start_do_nothing()
     {
-        await using var host = await SendingHost.StartAsync();
+        // The reconciler's watch outlives the control campaign's send by up to one interval: keep it short so the
+        // inbox (scheduled messages included) goes idle soon after.
+        await using var host = await SendingHost.StartAsync(configure: o => o.ReconcileInterval = TimeSpan.FromMilliseconds(250));
         var cancelled = await host.ScheduledAsync(250, 100, TimeSpan.FromSeconds(3));
         var control = await host.ScheduledAsync(250, 100, TimeSpan.FromSeconds(3));
 
@@ -105,6 +107,7 @@ public sealed class CancelTests(ITestOutputHelper output)
             if (!triggers.TryGetValue(batch.CampaignId, out var trigger) || Interlocked.Increment(ref trigger.Dispatched) != trigger.CancelAt) return;
             if (trigger.PauseMicroseconds > 0) await Task.Delay(TimeSpan.FromMicroseconds(trigger.PauseMicroseconds));
             trigger.Result = await host.RunAsync(Cancel(batch.CampaignId));
+            trigger.CommittedBy = System.Diagnostics.Stopwatch.GetTimestamp();
         };
 
         var random = new Random(20261102);
@@ -125,6 +128,169 @@ public sealed class CancelTests(ITestOutputHelper output)
         Assert.Equal(0, await host.DeadLettersAsync());
     }
 
+    [Fact]
+    public async Task Cancelling_mid_send_200_times_with_16_lanes_and_a_flaky_provider_starts_no_provider_call_after_the_cancel_commits()
+    {
+        const int Trials = 200, Parallel = 4, BatchSize = 10;
+        var dispatcher = new FakeDispatcher(new FakeDispatcherOptions(
+            Latency: TimeSpan.FromMilliseconds(1), Jitter: TimeSpan.FromMilliseconds(4), TransientFailureRate: 0.3, Seed: 7));
+        var triggers = new System.Collections.Concurrent.ConcurrentDictionary<Guid, CallTrigger>();
+        await using var host = await SendingHost.StartAsync(dispatcher, o =>
+        {
+            o.WithBatchesInFlightPerCampaign(16);
+            o.MaxParallelDispatches = 16;
+            o.DispatchRetryDelays = [TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(40)];
+            o.CancelCheckInterval = TimeSpan.FromMilliseconds(10);
+        });
+        // The k-th provider call of a campaign (retries included) fires its trigger; the trial then cancels from
+        // outside the provider after a random pause, while lanes are with the provider, in backoff or queued.
+        dispatcher.OnDispatch = (batch, _) =>
+        {
+            if (triggers.TryGetValue(batch.CampaignId, out var trigger) && Interlocked.Increment(ref trigger.Calls) == trigger.FireAt)
+                trigger.Fired.TrySetResult();
+            return ValueTask.CompletedTask;
+        };
+
+        var random = new Random(20261129);
+        var outcomes = new List<TrialOutcome>();
+        for (var round = 0; round < Trials / Parallel; round++)
+        {
+            var trials = Enumerable.Range(0, Parallel).Select(_ =>
+            {
+                var batches = random.Next(20, 41);
+                return new FlakyTrial(batches, FireAtCall: random.Next(1, batches + 1), PauseMicroseconds: random.Next(0, 3) * random.Next(0, 5_000));
+            }).ToList();
+            var ids = await Task.WhenAll(trials.Select(t => host.ScheduledAsync((long)t.Batches * BatchSize, BatchSize, TimeSpan.FromMinutes(1))));
+            host.Clock.Advance(TimeSpan.FromMinutes(1));
+            outcomes.AddRange(await Task.WhenAll(trials.Select((t, i) => RunFlakyTrialAsync(host, ids[i], t, BatchSize, triggers))));
+        }
+
+        var cancelled = outcomes.Where(o => o.Status == CampaignStatus.CancelledDuringSend).ToList();
+        var stops = cancelled.Select(o => o.TimeToStop).Order().ToList();
+        output.WriteLine($"{Trials} trials: {cancelled.Count} cancelled during send, {Trials - cancelled.Count} sent (cancel too late); " +
+                         $"provider calls {dispatcher.Calls}, started after the cancel committed: {outcomes.Sum(o => o.CallsAfterCancel)}; " +
+                         $"released batches {outcomes.Sum(o => o.Released)} in {outcomes.Count(o => o.Released > 0)} trials; " +
+                         $"failed batches (out of retries) {outcomes.Sum(o => o.FailedBatches)}");
+        if (stops.Count > 0)
+            output.WriteLine($"cancel → Cancelled During Send: p50 {stops[stops.Count / 2].TotalMilliseconds:0.0} ms, " +
+                             $"p95 {stops[(int)(stops.Count * 0.95)].TotalMilliseconds:0.0} ms, max {stops[^1].TotalMilliseconds:0.0} ms");
+        Assert.Equal(0, outcomes.Sum(o => o.CallsAfterCancel));
+        Assert.True(cancelled.Count >= Trials / 2, $"only {cancelled.Count} of {Trials} trials were cancelled mid-send: the test lost its point");
+        Assert.True(outcomes.Sum(o => o.Released) > 0, "no batch was ever released: the release path did not run");
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
+    private sealed record FlakyTrial(int Batches, int FireAtCall, int PauseMicroseconds);
+
+    private sealed record TrialOutcome(CampaignStatus Status, int CallsAfterCancel, int Released, int FailedBatches, TimeSpan TimeToStop);
+
+    private sealed class CallTrigger(int fireAt)
+    {
+        public int Calls;
+        public int FireAt { get; } = fireAt;
+        public TaskCompletionSource Fired { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private static async Task<TrialOutcome> RunFlakyTrialAsync(SendingHost host, Guid id, FlakyTrial trial, int batchSize,
+        System.Collections.Concurrent.ConcurrentDictionary<Guid, CallTrigger> triggers)
+    {
+        var context = $"trial {trial} campaign {id}";
+        var recipients = (long)trial.Batches * batchSize;
+        var trigger = triggers[id] = new CallTrigger(trial.FireAtCall);
+        await host.RunAcceptedAsync(new StartSend(id));
+        // Every batch gets at least one call unless the campaign is cancelled, so the k-th call (k ≤ batches) comes.
+        await trigger.Fired.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        if (trial.PauseMicroseconds > 0) await Task.Delay(TimeSpan.FromMicroseconds(trial.PauseMicroseconds));
+        var result = await host.RunAsync(Cancel(id));
+        var committedBy = System.Diagnostics.Stopwatch.GetTimestamp(); // the cancel committed before its command returned
+
+        var final = await host.WaitForAsync(id, s => s.IsFinished, $"{context} to finish");
+        var facts = new StreamFacts(await host.EventsAsync(id));
+        facts.AssertEveryClaimRecordedOnce();
+        var callsAfter = host.Dispatcher.CallsStartedAfter(id, committedBy);
+        Assert.True(callsAfter.Count == 0,
+            $"{context}: {callsAfter.Count} provider call(s) started after the cancel committed: " + string.Join(", ", callsAfter.Select(c =>
+                $"batch {c.BatchNumber} attempt {c.Attempt} {(c.StartedAt - committedBy) * 1_000.0 / System.Diagnostics.Stopwatch.Frequency:0.00} ms after")));
+
+        // Totals add up, from the events: delivered + failed + not sent = recipients.
+        var delivered = facts.Deliveries.Sum(d => (long)d.Delivery.Delivered);
+        var failed = facts.Deliveries.Sum(d => (long)d.Delivery.Failed) + facts.Failures.Sum(f => (long)f.Failure.Recipients);
+        var released = facts.Releases.Sum(r => (long)r.Release.Recipients);
+        var neverClaimed = recipients - facts.Claims.Sum(c => (long)c.Claim.Recipients);
+        Assert.Equal(recipients, delivered + failed + released + neverClaimed);
+        Assert.All(facts.Failures, f => Assert.Contains("timed out", f.Failure.Error)); // only the provider's transient failures, out of retries
+
+        if (result.IsRejected)
+        {
+            // Too late: the last batch was recorded before the cancel, which is refused.
+            Assert.Equal(RejectionCode.NotCancellableSent, result.Decision.Rejection!.Code);
+            Assert.True(final.Status == CampaignStatus.Sent, $"{context}: the cancel was refused but the campaign ended {final.Status}");
+            Assert.Empty(facts.Releases);
+            Assert.Equal(trial.Batches, facts.Claims.Count());
+            return new TrialOutcome(final.Status, callsAfter.Count, 0, facts.Failures.Count(), TimeSpan.Zero);
+        }
+
+        Assert.True(final.Status == CampaignStatus.CancelledDuringSend, $"{context}: ended {final.Status}");
+        var cancelVersion = facts.VersionOf<CancelRequested>()!.Value;
+        Assert.DoesNotContain(facts.Claims, c => c.Version > cancelVersion);
+        Assert.All(facts.Releases, r => Assert.True(r.Version > cancelVersion, $"{context}: batch {r.Release.BatchNumber} released before the cancel"));
+        var request = facts.Events.Select(e => e.Data).OfType<CancelRequested>().Single();
+        Assert.Equal(request.BatchesInFlight, facts.Records.Count(r => r.AfterRequest) + facts.Releases.Count());
+        var stopped = facts.Events.Select(e => e.Data).OfType<CancelledDuringSend>().Single();
+        Assert.Equal(facts.Events.Count, facts.Events.ToList().FindIndex(e => e.Data is CancelledDuringSend) + 1);
+        Assert.Equal(recipients, stopped.DeliveredBeforeRequest + stopped.DeliveredAfterRequest + stopped.Failed + stopped.NotSent);
+        Assert.Equal(delivered, stopped.DeliveredBeforeRequest + stopped.DeliveredAfterRequest);
+        Assert.Equal(failed, stopped.Failed);
+        Assert.Equal(released + neverClaimed, stopped.NotSent);
+        triggers.TryRemove(id, out _);
+        return new TrialOutcome(final.Status, callsAfter.Count, facts.Releases.Count(), facts.Failures.Count(), stopped.TimeToStop);
+    }
+
+    [Fact]
+    public async Task A_batch_waiting_to_retry_when_the_cancel_commits_is_released_without_waiting_out_its_backoff()
+    {
+        var dispatcher = new FakeDispatcher(new FakeDispatcherOptions(TransientFailureRate: 1.0));
+        await using var host = await SendingHost.StartAsync(dispatcher, o =>
+        {
+            o.WithBatchesInFlightPerCampaign(4);
+            o.DispatchRetryDelays = [TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30)];
+        });
+        var id = await host.SendingAsync(200, 10);
+        // Each of the 4 claimed batches failed its first call and now waits 30 s before the next.
+        await WaitUntilAsync(() => dispatcher.CallsFor(id) >= 4, "the 4 batches in flight to fail their first call");
+
+        var result = await host.RunAcceptedAsync(Cancel(id));
+        var committedBy = System.Diagnostics.Stopwatch.GetTimestamp();
+        Assert.Equal(CampaignStatus.Cancelling, result.State!.Status);
+
+        // A liveness bound, far below the 30 s backoff (not a speed figure).
+        var stopped = await host.WaitForAsync(id, s => s.IsFinished, "the batches in backoff to be released", TimeSpan.FromSeconds(10));
+        Assert.Equal(CampaignStatus.CancelledDuringSend, stopped.Status);
+        var facts = new StreamFacts(await host.EventsAsync(id));
+        facts.AssertEveryClaimRecordedOnce();
+        Assert.Equal([1, 2, 3, 4], facts.Releases.Select(r => r.Release.BatchNumber).Order());
+        Assert.Empty(facts.Deliveries);
+        Assert.Empty(facts.Failures);
+        Assert.Empty(dispatcher.CallsStartedAfter(id, committedBy));
+        Assert.Equal(4, dispatcher.CallsFor(id));
+        var end = facts.Events.Select(e => e.Data).OfType<CancelledDuringSend>().Single();
+        Assert.Equal(0, end.DeliveredBeforeRequest + end.DeliveredAfterRequest + end.Failed);
+        Assert.Equal(200, end.NotSent);
+        output.WriteLine($"cancel → Cancelled During Send with 4 batches in a 30 s backoff: {end.TimeToStop.TotalMilliseconds:0} ms");
+        await host.WaitUntilIdleAsync();
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? limit = null)
+    {
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Gave up waiting for {what}.");
+            await Task.Delay(20);
+        }
+    }
+
     private sealed record Trial(int Batches, int BatchSize, int Lanes, double CancelAtFraction, int PauseMicroseconds);
 
     private sealed class CancelTrigger(int cancelAt, int pauseMicroseconds)
@@ -133,6 +299,8 @@ public sealed class CancelTests(ITestOutputHelper output)
         public int CancelAt { get; } = cancelAt;
         public int PauseMicroseconds { get; } = pauseMicroseconds;
         public CommandResult? Result { get; set; }
+        /// <summary>Taken once the cancel command returned, so after its commit.</summary>
+        public long CommittedBy { get; set; }
     }
 
     private static async Task<TimeSpan> RunTrialAsync(SendingHost host, Guid id, Trial trial,
@@ -156,17 +324,20 @@ public sealed class CancelTests(ITestOutputHelper output)
         // Batches in flight at the cancel finished and were flagged as after the request; earlier ones were not.
         Assert.All(facts.Records, r => Assert.Equal(r.Version > cancelVersion, r.AfterRequest));
         var request = facts.Events.Select(e => e.Data).OfType<CancelRequested>().Single();
-        Assert.Equal(request.BatchesInFlight, facts.Records.Count(r => r.AfterRequest));
+        // A batch claimed before the cancel but not yet at the provider is released, never sent.
+        Assert.All(facts.Releases, r => Assert.True(r.Version > cancelVersion, $"{context}: batch {r.Release.BatchNumber} released before the cancel"));
+        Assert.Equal(request.BatchesInFlight, facts.Records.Count(r => r.AfterRequest) + facts.Releases.Count());
         Assert.True(request.BatchesInFlight >= 1, $"{context}: the cancelling batch was in flight");
         facts.AssertEveryClaimRecordedOnce();
-        Assert.Equal(facts.Claims.Count(), host.Dispatcher.CallsFor(id));
+        Assert.Equal(facts.Claims.Count() - facts.Releases.Count(), host.Dispatcher.CallsFor(id));
+        Assert.Empty(host.Dispatcher.CallsStartedAfter(id, trigger.CommittedBy));
         // Totals add up: delivered before + after + not sent = recipients.
         var stopped = facts.Events.Select(e => e.Data).OfType<CancelledDuringSend>().Single();
         Assert.Equal(facts.Events.Count, facts.Events.ToList().FindIndex(e => e.Data is CancelledDuringSend) + 1);
         Assert.Equal(recipients, stopped.DeliveredBeforeRequest + stopped.DeliveredAfterRequest + stopped.Failed + stopped.NotSent);
         Assert.Equal(facts.Records.Where(r => r.AfterRequest).Sum(r => r.Delivered), stopped.DeliveredAfterRequest);
         Assert.Equal(facts.Records.Where(r => !r.AfterRequest).Sum(r => r.Delivered), stopped.DeliveredBeforeRequest);
-        Assert.Equal(recipients - facts.Claims.Sum(c => (long)c.Claim.Recipients), stopped.NotSent);
+        Assert.Equal(recipients - facts.Claims.Sum(c => (long)c.Claim.Recipients) + facts.Releases.Sum(r => (long)r.Release.Recipients), stopped.NotSent);
         lanes.TryRemove(id, out _);
         triggers.TryRemove(id, out _);
         return stopped.TimeToStop;

@@ -109,7 +109,7 @@ public sealed class DeliveryTests
         Assert.NotEmpty(facts.Failures);
         Assert.All(facts.Failures, f => Assert.Contains("refused", f.Failure.Error));
         // A refused batch is handed over once: a permanent failure is not retried.
-        Assert.All(facts.Failures, f => Assert.Equal(1, dispatcher.CallsPerBatch[$"{id:N}-{f.Failure.BatchNumber}"]));
+        Assert.All(facts.Failures, f => Assert.Equal(1, dispatcher.CallsFor(id, f.Failure.BatchNumber)));
         Assert.Equal(1_000, progress.Delivered + progress.Failed);
         Assert.Equal(facts.Failures.Sum(f => (long)f.Failure.Recipients) + facts.Deliveries.Sum(d => (long)d.Delivery.Failed), progress.Failed);
         Assert.Equal(dispatcher.Delivered, progress.Delivered);

@@ -33,7 +33,7 @@ public interface IAudienceResolver
 
 /// <summary>The audience names a list or segment that the resolver doesn't know.</summary>
 public sealed class UnknownSegmentException(string segmentId)
-    : ArgumentException($"There is no list or segment '{segmentId}'.", nameof(segmentId))
+    : ArgumentException($"There is no list or segment '{segmentId}'.")
 {
     /// <summary>The unknown list or segment.</summary>
     public string SegmentId { get; } = segmentId;
@@ -41,7 +41,7 @@ public sealed class UnknownSegmentException(string segmentId)
 
 /// <summary>The continuation token handed to a resolver is not one it produced.</summary>
 public sealed class InvalidContinuationException(string? continuation)
-    : ArgumentException($"'{continuation}' is not a continuation this audience resolver produced.", nameof(continuation))
+    : ArgumentException($"'{continuation}' is not a continuation this audience resolver produced.")
 {
     /// <summary>The token that was refused.</summary>
     public string? Continuation { get; } = continuation;

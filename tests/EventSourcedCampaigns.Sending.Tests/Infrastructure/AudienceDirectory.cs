@@ -20,11 +20,22 @@ public sealed class AudienceDirectory : IAudienceResolver
     /// <summary>The tenants whose lists were resolved, in order (the pipeline must say whose lists it means).</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> Tenants { get; } = new();
 
-    public ValueTask<AudiencePage> ResolvePageAsync(string tenantId, Audience audience, string? continuation, int pageSize, CancellationToken cancellation = default)
+    /// <summary>
+    /// Runs before each page is resolved, with the page's continuation (null for the first page): tests throw from it
+    /// to make the contacts service fail.
+    /// </summary>
+    public Func<Audience, string?, ValueTask>? BeforeResolve { get; set; }
+
+    /// <summary>How many times a page was asked for, by list and continuation ("" for the first page).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<(string List, string Continuation), int> Requests { get; } = new();
+
+    public async ValueTask<AudiencePage> ResolvePageAsync(string tenantId, Audience audience, string? continuation, int pageSize, CancellationToken cancellation = default)
     {
         Tenants.Enqueue(tenantId);
+        Requests.AddOrUpdate((audience.Included[0], continuation ?? ""), 1, (_, n) => n + 1);
+        if (BeforeResolve is { } hook) await hook(audience, continuation);
         return _bases.TryGetValue(audience.Included[0], out var contacts)
-            ? contacts.ResolvePageAsync(tenantId, audience, continuation, pageSize, cancellation)
+            ? await contacts.ResolvePageAsync(tenantId, audience, continuation, pageSize, cancellation)
             : throw new UnknownSegmentException(audience.Included[0]);
     }
 }

@@ -52,8 +52,6 @@ public sealed class SendingHost : IAsyncDisposable
         {
             // One node: on start it owns whatever a previous (crashed) node left in the durable inbox.
             opts.Durability.Mode = DurabilityMode.Solo;
-            opts.Durability.ScheduledJobFirstExecution = TimeSpan.Zero;
-            opts.Durability.ScheduledJobPollingTime = TimeSpan.FromMilliseconds(200);
             opts.Policies.AutoApplyTransactions();
             opts.AddCampaignSending(o =>
             {

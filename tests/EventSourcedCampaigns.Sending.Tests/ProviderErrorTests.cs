@@ -1,0 +1,84 @@
+using Xunit.Abstractions;
+
+namespace EventSourcedCampaigns.Sending.Tests;
+
+public sealed class ProviderErrorTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Exceptions_the_provider_adapter_throws_are_retried_then_recorded_as_failed_batches_and_the_send_completes()
+    {
+        // What each batch's calls throw: some on every attempt, some only on the first; the others are accepted.
+        var always = new Dictionary<int, Func<Exception>>
+        {
+            [2] = () => new HttpRequestException("Connection refused (provider.example:443)"),
+            [5] = () => new TimeoutException("The provider did not answer within 30 s."),
+            [7] = () => new InvalidOperationException("The adapter's connection pool is exhausted."),
+        };
+        var firstAttemptOnly = new Dictionary<int, Func<Exception>>
+        {
+            [3] = () => new HttpRequestException("502 Bad Gateway"),
+            [6] = () => new TimeoutException("Read timed out."),
+            [9] = () => new InvalidOperationException("Stale socket."),
+        };
+        var dispatcher = new FakeDispatcher();
+        await using var host = await SendingHost.StartAsync(dispatcher, o => o.WithBatchesInFlightPerCampaign(3));
+        var id = await host.ScheduledAsync(120, 10, TimeSpan.FromMinutes(1));
+        dispatcher.OnDispatch = (batch, _) =>
+        {
+            if (batch.CampaignId != id) return ValueTask.CompletedTask;
+            if (always.TryGetValue(batch.BatchNumber, out var error)) throw error();
+            if (firstAttemptOnly.TryGetValue(batch.BatchNumber, out error) && dispatcher.CallsFor(id, batch.BatchNumber) == 1) throw error();
+            return ValueTask.CompletedTask;
+        };
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(id));
+
+        var sent = await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete despite the adapter's exceptions",
+            TimeSpan.FromSeconds(30));
+        await host.WaitUntilIdleAsync();
+
+        var facts = new StreamFacts(await host.EventsAsync(id));
+        facts.AssertEveryClaimRecordedOnce();
+        Assert.Equal([2, 5, 7], facts.Failures.Select(f => f.Failure.BatchNumber).Order());
+        Assert.All(facts.Failures, f =>
+        {
+            var expected = always[f.Failure.BatchNumber]();
+            Assert.Contains(expected.GetType().Name, f.Failure.Error);
+            Assert.Contains(expected.Message, f.Failure.Error);
+            Assert.Equal(10, f.Failure.Recipients);
+        });
+        // Every attempt was used (1 + the 3 retries) for the batches that always throw; one retry for the others.
+        var attempts = 1 + 3;
+        Assert.All(always.Keys, n => Assert.Equal(attempts, dispatcher.CallsFor(id, n)));
+        Assert.All(firstAttemptOnly.Keys, n => Assert.Equal(2, dispatcher.CallsFor(id, n)));
+        Assert.All(Enumerable.Range(1, 12).Except(always.Keys).Except(firstAttemptOnly.Keys), n => Assert.Equal(1, dispatcher.CallsFor(id, n)));
+        var progress = ((CampaignPhase.Sent)sent.Phase).Progress;
+        Assert.Equal((90L, 30L), (progress.Delivered, progress.Failed));
+        Assert.Equal(0, await host.DeadLettersAsync());
+        output.WriteLine(string.Join(Environment.NewLine, facts.Failures.Select(f => $"batch {f.Failure.BatchNumber}: {f.Failure.Error}")));
+    }
+
+    [Fact]
+    public async Task A_provider_error_text_longer_than_500_characters_is_cut_in_the_failed_batch()
+    {
+        var dispatcher = new FakeDispatcher();
+        await using var host = await SendingHost.StartAsync(dispatcher, o =>
+        {
+            o.WithBatchesInFlightPerCampaign(1);
+            o.DispatchRetryDelays = [];
+        });
+        var id = await host.ScheduledAsync(20, 10, TimeSpan.FromMinutes(1));
+        dispatcher.OnDispatch = (batch, _) => batch.CampaignId == id && batch.BatchNumber == 1
+            ? throw new HttpRequestException(new string('x', 5_000))
+            : ValueTask.CompletedTask;
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(id));
+
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete", TimeSpan.FromSeconds(30));
+
+        var failure = Assert.Single(new StreamFacts(await host.EventsAsync(id)).Failures).Failure;
+        Assert.Equal(SendingHandler.MaxErrorLength, failure.Error.Length);
+        Assert.StartsWith("HttpRequestException: xxx", failure.Error);
+        Assert.EndsWith("…", failure.Error);
+    }
+}

@@ -1,0 +1,52 @@
+namespace EventSourcedCampaigns.Sending.Tests;
+
+public sealed class ReconcilerTests
+{
+    [Fact]
+    public async Task A_batch_whose_provider_call_never_returns_is_recorded_as_failed_after_the_claim_timeout_and_its_lane_goes_on()
+    {
+        var dispatcher = new FakeDispatcher();
+        var unblock = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await SendingHost.StartAsync(dispatcher, o =>
+        {
+            o.WithBatchesInFlightPerCampaign(2);
+            o.ClaimTimeout = TimeSpan.FromSeconds(2);
+            o.ReconcileInterval = TimeSpan.FromMilliseconds(500);
+        });
+        var id = await host.CreateAsync();
+        // Batch 2 (head of lane 2) is lost at the provider: its call never answers (until the test lets it, at the end),
+        // as if its node or its answer had vanished. The token is honoured so the host can still stop.
+        dispatcher.OnDispatch = async (batch, cancellation) =>
+        {
+            if (batch.CampaignId == id && batch.BatchNumber == 2) await unblock.Task.WaitAsync(cancellation);
+        };
+        // The clock is not moved: the reconciler's watches are scheduled by it, and Wolverine fires them by real time.
+        var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 100);
+        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(1), audience, 10, SendingHost.Marketer));
+
+        var sent = await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the reconciler to settle the stuck batch and the send to complete",
+            TimeSpan.FromSeconds(30));
+
+        var facts = new StreamFacts(await host.EventsAsync(id));
+        facts.AssertEveryClaimRecordedOnce();
+        var (failedAt, failure) = Assert.Single(facts.Failures);
+        Assert.Equal(2, failure.BatchNumber);
+        Assert.Contains("No result from the provider", failure.Error);
+        var claim = facts.Claims.Single(c => c.Claim.BatchNumber == 2).Claim;
+        Assert.True(failure.FailedAt - claim.ClaimedAt >= TimeSpan.FromSeconds(2), $"failed {failure.FailedAt - claim.ClaimedAt} after the claim");
+        // Lane 2 went on once batch 2 was settled: its later batches were claimed after the failure and delivered.
+        var laterInLane = new[] { 4, 6, 8, 10 };
+        Assert.All(laterInLane, n => Assert.True(facts.Claims.Single(c => c.Claim.BatchNumber == n).Version > failedAt, $"batch {n} claimed before batch 2 failed"));
+        Assert.Equal(laterInLane.Concat([1, 3, 5, 7, 9]).Order(), facts.Deliveries.Select(d => d.Delivery.BatchNumber).Order());
+        var progress = ((CampaignPhase.Sent)sent.Phase).Progress;
+        Assert.Equal((90L, 10L), (progress.Delivered, progress.Failed));
+        Assert.Equal(1, dispatcher.CallsFor(id, 2));
+
+        // The lost call answers after all: it was settled already, so its late result changes nothing.
+        var eventsBefore = facts.Events.Count;
+        unblock.SetResult();
+        await host.WaitUntilIdleAsync();
+        Assert.Equal(eventsBefore, (await host.EventsAsync(id)).Count);
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+}
