@@ -21,19 +21,19 @@ public static class Decider
         return command switch
         {
             EditCampaign c => Editing.Decide(c, state, now),
-            ScheduleCampaign c => Scheduling.Decide(c, state, now),
-            RecordSchedulingProgress c => Scheduling.Decide(c, state, now),
-            CompleteScheduling c => Scheduling.Decide(c, state, now),
-            FailScheduling c => Scheduling.Decide(c, state, now),
+            ScheduleCampaign c => SchedulingRules.Decide(c, state, now),
+            RecordSchedulingProgress c => SchedulingRules.Decide(c, state, now),
+            CompleteScheduling c => SchedulingRules.Decide(c, state, now),
+            FailScheduling c => SchedulingRules.Decide(c, state, now),
             PauseSchedule c => Pausing.Decide(c, state, now),
             ResumeSchedule c => Pausing.Decide(c, state, now),
             RevertToDraft c => Pausing.Decide(c, state, now),
-            StartSend c => Sending.Decide(c, state, now),
-            ClaimBatch c => Sending.Decide(c, state, now),
-            RecordBatchDelivery c => Sending.Decide(c, state, now),
-            RecordBatchFailure c => Sending.Decide(c, state, now),
-            ReleaseBatch c => Sending.Decide(c, state, now),
-            CancelCampaign c => Cancelling.Decide(c, state, now),
+            StartSend c => SendingRules.Decide(c, state, now),
+            ClaimBatch c => SendingRules.Decide(c, state, now),
+            RecordBatchDelivery c => SendingRules.Decide(c, state, now),
+            RecordBatchFailure c => SendingRules.Decide(c, state, now),
+            ReleaseBatch c => SendingRules.Decide(c, state, now),
+            CancelCampaign c => CancellingRules.Decide(c, state, now),
             CloneCampaign c => Cloning.Decide(c, state, now),
             _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "Unknown campaign command."),
         };
@@ -45,7 +45,7 @@ public static class Decider
     /// </summary>
     public static IReadOnlyList<ICampaignEvent> EventsToAppend(Decision decision, CampaignCommand command, CampaignState? state, DateTimeOffset now) =>
         decision.Rejection is { } rejection
-            ? command is CancelCampaign cancel && Cancelling.AuditRejection(cancel, state, rejection, now) is { } audit ? [audit] : []
+            ? command is CancelCampaign cancel && CancellingRules.AuditRejection(cancel, state, rejection, now) is { } audit ? [audit] : []
             : decision.Events;
 
     /// <summary>Decide, then fold the events: the state after the command (for tests and in-memory use).</summary>

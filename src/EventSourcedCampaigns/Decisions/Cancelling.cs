@@ -8,7 +8,7 @@ namespace EventSourcedCampaigns.Decisions;
 public sealed record CancelCampaign(Guid CampaignId, Actor RequestedBy, CancelReason Reason) : CampaignCommand(CampaignId);
 
 /// <summary>The rules of cancelling, in one place.</summary>
-public static class Cancelling
+public static class CancellingRules
 {
     /// <summary>Longest free-text reason kept.</summary>
     public const int MaxReasonLength = 1_000;

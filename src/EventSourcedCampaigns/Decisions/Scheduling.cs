@@ -19,7 +19,7 @@ public sealed record CompleteScheduling(Guid CampaignId, long Recipients, int Ba
 /// </summary>
 public sealed record FailScheduling(Guid CampaignId, DateTimeOffset ScheduledAt, string Reason) : CampaignCommand(CampaignId);
 
-internal static class Scheduling
+internal static class SchedulingRules
 {
     /// <summary>Longest failure reason kept; longer ones are cut.</summary>
     public const int MaxFailureReasonLength = 1_000;

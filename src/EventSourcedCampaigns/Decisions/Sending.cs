@@ -18,7 +18,7 @@ public sealed record RecordBatchFailure(Guid CampaignId, int BatchNumber, string
 /// </summary>
 public sealed record ReleaseBatch(Guid CampaignId, int BatchNumber) : CampaignCommand(CampaignId);
 
-internal static class Sending
+internal static class SendingRules
 {
     public static Decision Decide(StartSend c, CampaignState state, DateTimeOffset now) => state.Phase switch
     {
@@ -98,7 +98,7 @@ internal static class Sending
         {
             CampaignPhase.Sending s when s.Progress.Recorded.Count == s.Plan.Batches =>
                 Decision.Accept(recorded, new SendCompleted(campaignId, s.Progress.Delivered, s.Progress.Failed, now)),
-            CampaignPhase.Cancelling s when s.Progress.InFlight.IsEmpty => Decision.Accept(recorded, Cancelling.Stopped(campaignId, s, now)),
+            CampaignPhase.Cancelling s when s.Progress.InFlight.IsEmpty => Decision.Accept(recorded, CancellingRules.Stopped(campaignId, s, now)),
             _ => Decision.Accept(recorded),
         };
     }

@@ -136,7 +136,7 @@ public class random_command_sequences(ITestOutputHelper output)
                 Assert.True(decision.Events.Count == 0, $"A rejection carries events; {Where()}");
                 seen.Rejected.Add(decision.Rejection!.Code);
                 if (decision.Rejection.Code == RejectionCode.ClaimLostToCancel) seen.ClaimsLostToCancel++;
-                if (command is CancelCampaign cancel && Cancelling.AuditRejection(cancel, before, decision.Rejection, now) is { } audit)
+                if (command is CancelCampaign cancel && CancellingRules.AuditRejection(cancel, before, decision.Rejection, now) is { } audit)
                 {
                     Assert.Contains(before!.Status, new[] { CampaignStatus.Draft, CampaignStatus.Sent });
                     after = CampaignState.Evolve(after, audit);

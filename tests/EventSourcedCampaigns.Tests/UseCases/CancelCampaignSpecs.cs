@@ -110,7 +110,7 @@ public class a_cancel_request
     {
         { "no reason", null },
         { "an unknown reason code", new((CancelReasonCode)99) },
-        { "a text over 1,000 characters", new(CancelReasonCode.Other, new string('x', Cancelling.MaxReasonLength + 1)) },
+        { "a text over 1,000 characters", new(CancelReasonCode.Other, new string('x', CancellingRules.MaxReasonLength + 1)) },
     };
 
     [Theory, MemberData(nameof(InvalidReasons))]
@@ -120,7 +120,7 @@ public class a_cancel_request
     [Fact]
     public void may_explain_itself_in_up_to_1_000_characters()
     {
-        var reason = new CancelReason(CancelReasonCode.Other, new string('x', Cancelling.MaxReasonLength));
+        var reason = new CancelReason(CancelReasonCode.Other, new string('x', CancellingRules.MaxReasonLength));
         Spec.Given(Histories.Scheduled())
             .When(Commands.Cancel(reason: reason))
             .Then(
@@ -129,7 +129,7 @@ public class a_cancel_request
     }
 }
 
-/// <summary>Refused cancels belong in the audit history (Cancelling.AuditRejection), without changing the campaign.</summary>
+/// <summary>Refused cancels belong in the audit history (CancellingRules.AuditRejection), without changing the campaign.</summary>
 public class auditing_a_refused_cancel
 {
     public static TheoryData<CampaignStatus> NotCancellable => Statuses.Only(CampaignStatus.Draft, CampaignStatus.Sent);
@@ -141,7 +141,7 @@ public class auditing_a_refused_cancel
         var cancel = Commands.Cancel(Fake.Marketer(), Fake.Reason());
         var rejection = Decider.Decide(cancel, state, Spec.Now).Rejection!;
 
-        var audit = Cancelling.AuditRejection(cancel, state, rejection, Spec.Now);
+        var audit = CancellingRules.AuditRejection(cancel, state, rejection, Spec.Now);
 
         Assert.Equal(
             EventJson.Describe(new CancelRejected(Plan.Id, cancel.RequestedBy, cancel.Reason, status, rejection.Code, rejection.Message, Spec.Now)),
@@ -157,7 +157,7 @@ public class auditing_a_refused_cancel
         var rejection = Decider.Decide(cancel, state, Spec.Now).Rejection!;
         Assert.Equal(RejectionCode.InvalidActor, rejection.Code);
 
-        Assert.Null(Cancelling.AuditRejection(cancel, state, rejection, Spec.Now));
+        Assert.Null(CancellingRules.AuditRejection(cancel, state, rejection, Spec.Now));
     }
 
     [Fact]
@@ -166,6 +166,6 @@ public class auditing_a_refused_cancel
         var rejection = Decider.Decide(Commands.Cancel(), null, Spec.Now).Rejection!;
         Assert.Equal(RejectionCode.CampaignNotFound, rejection.Code);
 
-        Assert.Null(Cancelling.AuditRejection(Commands.Cancel(), null, rejection, Spec.Now));
+        Assert.Null(CancellingRules.AuditRejection(Commands.Cancel(), null, rejection, Spec.Now));
     }
 }
