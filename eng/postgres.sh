@@ -4,15 +4,20 @@
 #   eng/postgres.sh start   make sure a server runs; print its Npgsql connection string
 #   eng/postgres.sh stop    stop the throwaway cluster
 #   eng/postgres.sh wipe    stop it and delete its data
+#   eng/postgres.sh restart crash-restart it (pg_ctl restart -m immediate); wait until it accepts connections again
 #
 # If CAMPAIGNS_POSTGRES is set, that server is used and nothing is started.
-# The cluster lives in .postgres/ (git-ignored). When run as root the server runs as the unprivileged
+# The cluster lives in .postgres/ (git-ignored). A private cluster, for tests that restart or break the server:
+#   CAMPAIGNS_POSTGRES_DIR=<dir> CAMPAIGNS_POSTGRES_PORT=<port> eng/postgres.sh start|restart|stop|wipe
+# keeps its state in <dir> instead (wipe deletes <dir>) and listens on <port> (start fails if that port is taken). When run as root the server runs as the unprivileged
 # `postgres` user; if that user cannot reach the repository (a clone under a private temp folder),
 # the data goes to a folder under /tmp named after the repository path instead.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-state="$repo/.postgres"
+state="${CAMPAIGNS_POSTGRES_DIR:-$repo/.postgres}"
+fixed_port="${CAMPAIGNS_POSTGRES_PORT:-}"
+if [ -n "$fixed_port" ] && ! [[ "$fixed_port" =~ ^[0-9]+$ ]]; then echo "[postgres] CAMPAIGNS_POSTGRES_PORT must be a port number" >&2; exit 2; fi
 log() { echo "[postgres] $*" >&2; }
 
 if [ -n "${CAMPAIGNS_POSTGRES:-}" ] && [ "${1:-start}" = start ]; then
@@ -48,7 +53,7 @@ mkdir -p "$state"
 if [ -f "$state/home" ]; then
   home=$(cat "$state/home")
 elif [ ${#as_owner[@]} -gt 0 ] && ! "${as_owner[@]}" test -x "$state"; then
-  home="/tmp/campaigns-postgres-$(echo "$repo" | md5sum | cut -c1-12)"
+  home="/tmp/campaigns-postgres-$(echo "${CAMPAIGNS_POSTGRES_DIR:-$repo}" | md5sum | cut -c1-12)"
 else
   home="$state/cluster"
 fi
@@ -70,8 +75,13 @@ case "${1:-start}" in
         log "initdb $data"
         "${as_owner[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 >"$home/initdb.log" 2>&1
       fi
-      port=55432
-      while ! port_free "$port"; do port=$((port + 1)); done
+      if [ -n "$fixed_port" ]; then
+        port=$fixed_port
+        if ! port_free "$port"; then log "port $port (CAMPAIGNS_POSTGRES_PORT) is in use"; exit 1; fi
+      else
+        port=55432
+        while ! port_free "$port"; do port=$((port + 1)); done
+      fi
       log "starting on 127.0.0.1:$port"
       # fsync off: a throwaway test cluster; benchmarks that claim durability use CAMPAIGNS_POSTGRES.
       # pg_stat_statements: the benchmark harness counts statements per batch with it (docs/benchmarks.md).
@@ -84,11 +94,28 @@ case "${1:-start}" in
   stop)
     if running; then "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -m fast -w stop >&2; fi
     ;;
+  restart)
+    if ! running; then log "no cluster runs in $data; start it first"; exit 1; fi
+    port=$(cat "$state/port")
+    log "restarting (immediate) on 127.0.0.1:$port"
+    # -m immediate: the server stops as if it crashed (no checkpoint) and recovers from its WAL on start; the
+    # start reuses the options of the previous start (postmaster.opts).
+    "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -l "$home/server.log" -m immediate -w -t 60 restart >&2
+    for _ in $(seq 1 600); do
+      if "${as_owner[@]}" "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres; then
+        echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
+        exit 0
+      fi
+      sleep 0.1
+    done
+    log "the restarted server does not accept connections on port $port after 60 s; see $home/server.log"
+    exit 1
+    ;;
   wipe)
     if running; then "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -m fast -w stop >&2; fi
     rm -rf "$home" "$state"
     log "wiped"
     ;;
   *)
-    echo "usage: $0 start|stop|wipe" >&2; exit 2 ;;
+    echo "usage: $0 start|stop|restart|wipe" >&2; exit 2 ;;
 esac

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -7,50 +8,86 @@ using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 
 namespace EventSourcedCampaigns.Service.Tests;
 
-/// <summary>A real projection worker process on a local port, for failover and restart tests.</summary>
+/// <summary>A real service process (any roles) on a local port, for failover, restart and multi-node tests.</summary>
 public sealed class WorkerProcess : IAsyncDisposable
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private const int KeptOutputLines = 200;
     private readonly Process _process;
     private readonly HttpClient _http;
+    private readonly ConcurrentQueue<string> _output = new();
 
     private WorkerProcess(Process process, int port)
     {
         _process = process;
-        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+        BaseAddress = new Uri($"http://127.0.0.1:{port}");
+        _http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
     }
 
     public int Id => _process.Id;
     public bool HasExited => _process.HasExited;
+    public Uri BaseAddress { get; }
 
-    public static async Task<WorkerProcess> StartAsync(string schema)
+    /// <summary>The last lines the process wrote (stdout and stderr), for failure messages.</summary>
+    public string RecentOutput => string.Join(Environment.NewLine, _output);
+
+    /// <summary>
+    /// Start the service on <paramref name="schema"/>. Defaults: all roles, HotCold, no schema changes at start-up
+    /// (the test created the schema). <paramref name="settings"/> are "Campaigns:..." keys (or any configuration key)
+    /// that override or add to those, for example <c>["Campaigns:Roles"] = "Sender"</c>.
+    /// <paramref name="connectionString"/> defaults to the shared test database; when given, CAMPAIGNS_POSTGRES is
+    /// removed from the child's environment so that nothing can fall back to the shared server.
+    /// </summary>
+    public static async Task<WorkerProcess> StartAsync(string schema, IReadOnlyDictionary<string, string>? settings = null,
+        string? connectionString = null)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "EventSourcedCampaigns.Service.dll"), "--urls", $"http://127.0.0.1:{port}"])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory,
         };
-        start.Environment["Campaigns__ConnectionString"] = TestDatabase.ConnectionString;
+        start.Environment["Campaigns__ConnectionString"] = connectionString ?? TestDatabase.ConnectionString;
+        if (connectionString is not null) start.Environment.Remove("CAMPAIGNS_POSTGRES");
         start.Environment["Campaigns__Schema"] = schema;
         start.Environment["Campaigns__DaemonMode"] = "HotCold";
         start.Environment["Campaigns__ApplySchemaOnStartup"] = "false";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            start.Environment[key.Replace(":", "__")] = value;
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var worker = new WorkerProcess(process, port);
+        process.OutputDataReceived += (_, e) => worker.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => worker.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var worker = new WorkerProcess(process, port);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline && !process.HasExited)
         {
             try { if ((await worker._http.GetAsync("/health/live")).IsSuccessStatusCode) return worker; }
-            catch (HttpRequestException) { }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { }
             await Task.Delay(200);
         }
+        var exited = process.HasExited;
         await worker.DisposeAsync();
-        throw new TimeoutException($"Worker on port {port} did not start within 60 s.");
+        throw new TimeoutException((exited ? $"The service on port {port} exited during start-up." : $"The service on port {port} did not start within 60 s.")
+                                   + $" Its last output:{Environment.NewLine}{worker.RecentOutput}");
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null) return;
+        _output.Enqueue(line);
+        while (_output.Count > KeptOutputLines) _output.TryDequeue(out _);
+    }
+
+    /// <summary>A client of this process's HTTP API for <paramref name="tenant"/>, as <paramref name="actor"/>.</summary>
+    public HttpClient Client(string tenant, string actor = "ana@shop.example")
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Add("X-Tenant-Id", tenant);
+        client.DefaultRequestHeaders.Add("X-Actor-Id", actor);
+        return client;
     }
 
     public async Task<WorkerStatus?> StatusAsync()
