@@ -12,8 +12,19 @@ public sealed record DispatchRequest(
     public string IdempotencyKey => $"{TenantId}/{CampaignId:N}-{BatchNumber}";
 }
 
-/// <summary>What the provider did with a batch: messages accepted and messages it refused (bad address, opted out...).</summary>
-public sealed record DispatchResult(int Delivered, int Failed);
+/// <summary>
+/// What the provider did with a batch: messages accepted and messages it refused (bad address, opted out...).
+/// <see cref="Refusals"/> names the refused recipients when the provider says which (their count is <see cref="Failed"/>);
+/// the other recipients of the batch were accepted.
+/// </summary>
+public sealed record DispatchResult(int Delivered, int Failed)
+{
+    /// <summary>The recipients the provider refused, with its reason; empty when it reports counts only.</summary>
+    public IReadOnlyList<RecipientRefusal> Refusals { get; init; } = [];
+}
+
+/// <summary>One recipient the provider refused, and the provider's reason (for example an SMTP 550 reply).</summary>
+public sealed record RecipientRefusal(string RecipientId, string Reason);
 
 /// <summary>
 /// Port: the channel provider (an email service, an SMS gateway, a push service). Called only for a batch whose
