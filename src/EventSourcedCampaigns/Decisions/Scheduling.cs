@@ -88,6 +88,9 @@ internal static class SchedulingRules
         if (audience?.Included is not { Length: > 0 } included) return Bad("Choose at least one list or segment to send to.");
         var excluded = audience.Excluded ?? [];
         if (included.Concat(excluded).Any(string.IsNullOrWhiteSpace)) return Bad("A list or segment id is empty.");
+        if (included.Length + excluded.Length > Validate.MaxLists) return Bad($"A campaign can name at most {Validate.MaxLists} lists and segments.");
+        if (included.Concat(excluded).Any(id => id.Length > Validate.MaxListIdLength))
+            return Bad($"A list or segment id is longer than {Validate.MaxListIdLength} characters.");
         if (included.Intersect(excluded).Any()) return Bad("A list or segment can't be both included and excluded.");
         return null;
     }

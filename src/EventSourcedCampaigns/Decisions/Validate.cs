@@ -5,6 +5,14 @@ internal static class Validate
 {
     public const int MaxNameLength = 200;
     public const int MaxBatchSize = 100_000;
+    // The write model carries the variants and is rewritten on every claim: content is bounded so a claim stays small.
+    public const int MaxVariants = 26;
+    public const int MaxVariantKeyLength = 50;
+    public const int MaxSubjectLength = 500;
+    public const int MaxContentLength = 100_000;
+    public const int MaxActorIdLength = 320;
+    public const int MaxLists = 100;
+    public const int MaxListIdLength = 200;
 
     public static Rejection? Name(string? name) =>
         string.IsNullOrWhiteSpace(name) ? new(RejectionCode.InvalidName, "The campaign needs a name.")
@@ -14,17 +22,22 @@ internal static class Validate
     public static Rejection? Actor(Actor? actor) =>
         actor is null || string.IsNullOrWhiteSpace(actor.Id) || !Enum.IsDefined(actor.Channel)
             ? new(RejectionCode.InvalidActor, "The request must say who is making it.")
-            : null;
+            : actor.Id.Length > MaxActorIdLength
+                ? new(RejectionCode.InvalidActor, $"The actor's id is longer than {MaxActorIdLength} characters.")
+                : null;
 
     public static Rejection? Variants(Variant[]? variants)
     {
         static Rejection Bad(string why) => new(RejectionCode.InvalidVariants, why);
         if (variants is null || variants.Length == 0) return Bad("The campaign needs at least one message variant.");
         if (variants.Any(v => v is null)) return Bad("A message variant is missing.");
+        if (variants.Length > MaxVariants) return Bad($"A campaign has at most {MaxVariants} variants.");
         if (variants.Any(v => string.IsNullOrWhiteSpace(v.Key))) return Bad("Every variant needs a key (A, B, ...).");
         if (variants.Select(v => v.Key).Distinct().Count() != variants.Length) return Bad("Variant keys must be unique.");
         if (variants.Any(v => string.IsNullOrWhiteSpace(v.Subject) || string.IsNullOrWhiteSpace(v.Content)))
             return Bad("Every variant needs a subject and content.");
+        if (variants.Any(v => v.Key.Length > MaxVariantKeyLength || v.Subject.Length > MaxSubjectLength || v.Content.Length > MaxContentLength))
+            return Bad($"A variant's key, subject or content is too long (at most {MaxVariantKeyLength}, {MaxSubjectLength:N0} and {MaxContentLength:N0} characters).");
         if (variants.Any(v => v.SplitPercent is < 1 or > 100)) return Bad("Each variant's split must be between 1% and 100%.");
         if (variants.Sum(v => v.SplitPercent) != 100) return Bad("The variants' splits must add up to 100%.");
         return null;

@@ -62,7 +62,30 @@ public class creating_a_campaign
         { "splits adding up to 110%", [new("A", "Subject", "Body", 60), new("B", "Subject", "Body", 50)] },
         { "a negative split", [new("A", "Subject", "Body", 120), new("B", "Subject", "Body", -20)] },
         { "a missing variant", [new("A", "Subject", "Body", 100), null!] },
+        { "27 variants", [.. Enumerable.Range(0, 27).Select(i => new Variant($"V{i}", "Subject", "Body", i == 0 ? 74 : 1))] },
+        { "a key of 51 characters", [new(new string('k', 51), "Subject", "Body", 100)] },
+        { "a subject of 501 characters", [new("A", new string('s', 501), "Body", 100)] },
+        { "content of 100,001 characters", [new("A", "Subject", new string('c', 100_001), 100)] },
     };
+
+    [Fact]
+    public void the_longest_variants_are_26_with_a_50_character_key_a_500_character_subject_and_100000_characters_of_content()
+    {
+        Variant[] longest = [new(new string('k', 50), new string('s', 500), new string('c', 100_000), 75),
+            .. Enumerable.Range(1, 25).Select(i => new Variant($"V{i}", "Subject", "Body", 1))];
+        Spec.GivenNoCampaign().When(Commands.Create() with { Variants = longest })
+            .Then(new CampaignCreated(Plan.Id, Plan.Name, Channel.Email, longest, null, Plan.Marketer, Spec.Now));
+    }
+
+    [Fact]
+    public void an_actor_id_of_320_characters_is_the_longest()
+    {
+        var longest = new Actor(new string('a', 320), RequestChannel.User);
+        Spec.GivenNoCampaign().When(Commands.Create() with { CreatedBy = longest })
+            .Then(new CampaignCreated(Plan.Id, Plan.Name, Channel.Email, Plan.Variants, null, longest, Spec.Now));
+        Spec.GivenNoCampaign().When(Commands.Create() with { CreatedBy = new Actor(new string('a', 321), RequestChannel.User) })
+            .ThenRejected(RejectionCode.InvalidActor);
+    }
 
     [Theory, MemberData(nameof(InvalidVariants))]
     public void rejects_variants_with(string _, Variant[]? variants) =>

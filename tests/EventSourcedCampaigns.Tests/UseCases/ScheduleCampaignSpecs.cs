@@ -43,7 +43,17 @@ public class scheduling_a_campaign
         { "a blank list id", new(["seg_newsletter", " "], []) },
         { "a blank excluded id", new(["seg_newsletter"], [""]) },
         { "a list both included and excluded", new(["seg_newsletter", "seg_vip"], ["seg_vip"]) },
+        { "101 lists", new([.. Enumerable.Range(0, 60).Select(i => $"in{i}")], [.. Enumerable.Range(0, 41).Select(i => $"out{i}")]) },
+        { "a list id of 201 characters", new([new string('l', 201)], []) },
     };
+
+    [Fact]
+    public void the_most_lists_are_100_with_ids_of_200_characters()
+    {
+        var audience = new Audience([new string('l', 200), .. Enumerable.Range(1, 59).Select(i => $"in{i}")], [.. Enumerable.Range(0, 40).Select(i => $"out{i}")]);
+        Spec.Given(Histories.Draft()).When(Commands.Schedule(Tomorrow) with { Audience = audience })
+            .Then(new Scheduled(Plan.Id, Tomorrow, audience, Plan.BatchSize, Plan.Marketer, Spec.Now)).AndStatus(CampaignStatus.Scheduling);
+    }
 
     [Theory, MemberData(nameof(InvalidAudiences))]
     public void needs_an_audience_without(string _, Audience? audience) =>
