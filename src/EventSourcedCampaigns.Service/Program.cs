@@ -5,6 +5,7 @@ using EventSourcedCampaigns.Ports;
 using EventSourcedCampaigns.Service;
 using EventSourcedCampaigns.Service.Http;
 using EventSourcedCampaigns.Service.Operations;
+using EventSourcedCampaigns.Service.Security;
 using EventSourcedCampaigns.Testing;
 using EventSourcedCampaigns.Wolverine;
 using JasperFx;
@@ -69,6 +70,10 @@ builder.Host.UseWolverine(opts =>
     });
 });
 
+// Who may call: bearer tokens or API keys, scopes, a rate limit per tenant, bounded request bodies.
+builder.AddCampaignSecurity(settings.Auth);
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = settings.MaxRequestBodyBytes);
+
 builder.Services.AddSingleton<ProjectionMonitor>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionMonitor>());
 builder.Services.AddHealthChecks().AddCheck<ProjectionReadiness>("projections", tags: ["ready"]);
@@ -93,6 +98,20 @@ switch (settings.TelemetryExporter.ToLowerInvariant())
 var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+// A body announced larger than the limit is refused before it is read (Kestrel would stop reading it anyway).
+app.Use(async (http, next) =>
+{
+    if (http.Request.ContentLength > settings.MaxRequestBodyBytes)
+    {
+        await Problems.Problem(StatusCodes.Status413PayloadTooLarge, "body_too_large",
+            $"The request body is larger than {settings.MaxRequestBodyBytes:N0} bytes.").ExecuteAsync(http);
+        return;
+    }
+    await next(http);
+});
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
 app.MapOpenApi();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
@@ -101,7 +120,7 @@ app.MapGet("/ops/projections", (ProjectionMonitor monitor) => monitor.Current).W
 
 if (settings.Has(ServiceRoles.Api))
 {
-    var api = app.MapGroup("/api").RequireTenant();
+    var api = app.MapGroup("/api").RequireAuthorization().RequireRateLimiting(SecurityRegistration.TenantRateLimit).RequireTenant();
     api.MapCampaignQueries();
     api.MapCampaignCommands();
 }

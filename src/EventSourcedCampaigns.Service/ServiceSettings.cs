@@ -65,6 +65,12 @@ public sealed class ServiceSettings
     /// </summary>
     public TimeSpan ClockOffset { get; set; }
 
+    /// <summary>Who may call and how (bearer tokens, API keys, the per-tenant rate limit).</summary>
+    public Security.AuthSettings Auth { get; set; } = new();
+
+    /// <summary>Largest request body the API reads (bytes); larger ones get 413.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 1_048_576;
+
     public string ResolveConnectionString()
     {
         var raw = ConnectionString is { Length: > 0 } configured ? configured

@@ -29,12 +29,12 @@ public sealed class cancelling_while_another_node_sends(ITestOutputHelper output
         {
             web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
             web.UseSetting("Campaigns:Schema", schema);
+            web.TrustTestTokens();
             web.UseSetting("Campaigns:Roles", "Api,Projections");
             web.UseSetting("Campaigns:DaemonMode", "Solo");
         });
         var client = factory.CreateClient(); // starts the API node, which creates the schema (events, documents, Wolverine's tables)
-        client.DefaultRequestHeaders.Add("X-Tenant-Id", "shop-a");
-        client.DefaultRequestHeaders.Add("X-Actor-Id", "ana@shop.example");
+        client.SignedIn("shop-a");
         var api = new CampaignApi(client);
 
         await using var sender = await WorkerProcess.StartAsync(schema, new Dictionary<string, string>

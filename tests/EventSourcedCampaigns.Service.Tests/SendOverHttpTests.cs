@@ -30,6 +30,7 @@ public sealed class sending_over_http(ITestOutputHelper output) : IAsyncLifetime
         {
             web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
             web.UseSetting("Campaigns:Schema", TestDatabase.UniqueSchema("e2e"));
+            web.TrustTestTokens();
             web.UseSetting("Campaigns:DaemonMode", "Solo");
             web.UseSetting("Campaigns:Local:Contacts", Contacts.ToString());
             web.UseSetting("Campaigns:Local:Lists:everyone", "1.0");
@@ -38,8 +39,7 @@ public sealed class sending_over_http(ITestOutputHelper output) : IAsyncLifetime
             web.UseSetting("Campaigns:Local:Latency", "00:00:00.100");
         });
         var client = _factory.CreateClient();
-        client.DefaultRequestHeaders.Add("X-Tenant-Id", "shop-a");
-        client.DefaultRequestHeaders.Add("X-Actor-Id", "ana@shop.example");
+        client.SignedIn("shop-a");
         _api = new CampaignApi(client);
         return Task.CompletedTask;
     }

@@ -31,6 +31,7 @@ public sealed class the_campaign_metrics
         {
             web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
             web.UseSetting("Campaigns:Schema", TestDatabase.UniqueSchema("metrics"));
+            web.TrustTestTokens();
             web.UseSetting("Campaigns:DaemonMode", "Solo");
         });
         _ = factory.CreateClient(); // starts the host, its daemon and the metrics subscription

@@ -49,6 +49,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         start.Environment["Campaigns__ConnectionString"] = connectionString ?? TestDatabase.ConnectionString;
         if (connectionString is not null) start.Environment.Remove("CAMPAIGNS_POSTGRES");
         start.Environment["Campaigns__Schema"] = schema;
+        foreach (var (key, value) in TestAuth.Settings) start.Environment[key.Replace(":", "__")] = value;
         start.Environment["Campaigns__DaemonMode"] = "HotCold";
         start.Environment["Campaigns__ApplySchemaOnStartup"] = "false";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
@@ -85,8 +86,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     public HttpClient Client(string tenant, string actor = "ana@shop.example")
     {
         var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        client.DefaultRequestHeaders.Add("X-Tenant-Id", tenant);
-        client.DefaultRequestHeaders.Add("X-Actor-Id", actor);
+        client.SignedIn(tenant, actor);
         return client;
     }
 

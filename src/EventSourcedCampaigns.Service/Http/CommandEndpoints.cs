@@ -1,5 +1,9 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
+using EventSourcedCampaigns.Service.Security;
 using EventSourcedCampaigns.Wolverine;
 using Marten;
 using Wolverine;
@@ -8,10 +12,13 @@ namespace EventSourcedCampaigns.Service.Http;
 
 /// <summary>Body of POST /api/campaigns.</summary>
 public sealed record CreateCampaignBody(string Name, Channel Channel, Variant[] Variants);
-/// <summary>Body of POST /api/campaigns/{id}/schedule. The batch size defaults to 1,000.</summary>
-public sealed record ScheduleCampaignBody(DateTimeOffset SendAt, string[] Included, string[]? Excluded, int? BatchSize);
-/// <summary>Body of POST /api/campaigns/{id}/cancel.</summary>
-public sealed record CancelCampaignBody(CancelReasonCode ReasonCode, string? Reason);
+/// <summary>
+/// Body of POST /api/campaigns/{id}/schedule. <see cref="SendAt"/> is an ISO 8601 time with its offset
+/// ("2026-12-01T09:00:00+01:00" or "...Z"); a time without one is refused as ambiguous. The batch size defaults to 1,000.
+/// </summary>
+public sealed record ScheduleCampaignBody(string SendAt, string[] Included, string[]? Excluded, int? BatchSize);
+/// <summary>Body of POST /api/campaigns/{id}/cancel: the reason code is required.</summary>
+public sealed record CancelCampaignBody(CancelReasonCode? ReasonCode, string? Reason);
 /// <summary>Body of POST /api/campaigns/{id}/clone: the whole audience again, or only the recipients not reached.</summary>
 public sealed record CloneCampaignBody(bool RemainderOnly);
 
@@ -20,61 +27,105 @@ public sealed record CommandAccepted(Guid CampaignId, CampaignStatus? Status, in
 
 /// <summary>
 /// Commands over HTTP, through the one command door (<see cref="CampaignSendingExtensions.ExecuteCampaignCommandAsync"/>):
-/// the same clock clamp, stream lock, clean-up and follow-up work as every other caller. The caller names itself in
-/// X-Actor-Id; X-Actor-Channel says user (default) or apikey.
+/// the same clock clamp, stream lock, clean-up and follow-up work as every other caller. The tenant and the actor are
+/// the authenticated caller's (<see cref="Tenancy"/>).
 /// </summary>
 public static class CommandEndpoints
 {
-    public const string ActorHeader = "X-Actor-Id";
-    public const string ActorChannelHeader = "X-Actor-Channel";
+    /// <summary>A retried create or clone with the same key returns the campaign the first one made.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
 
     public static RouteGroupBuilder MapCampaignCommands(this RouteGroupBuilder api)
     {
         api.MapPost("/campaigns", (CreateCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
-            Run(http, bus, store, null, actor => new CreateCampaign(Guid.NewGuid(), body.Name, body.Channel, body.Variants, actor)))
-            .WithName("CreateCampaign");
+                Run(http, bus, store, null, (id, actor) => new CreateCampaign(id, body.Name, body.Channel, body.Variants, actor)))
+            .WithName("CreateCampaign").RequireAuthorization(Scopes.CampaignsWrite);
         api.MapPost("/campaigns/{id}/schedule", (string id, ScheduleCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
-            Run(http, bus, store, id, actor => new ScheduleCampaign(Guid.Parse(id), body.SendAt,
-                new Audience(body.Included ?? [], body.Excluded ?? []), body.BatchSize ?? 1_000, actor)))
-            .WithName("ScheduleCampaign");
+                ParseSendAt(body.SendAt, out var sendAt, out var ambiguous)
+                    ? Run(http, bus, store, id, (campaign, actor) => new ScheduleCampaign(campaign, sendAt,
+                        new Audience(body.Included ?? [], body.Excluded ?? []), body.BatchSize ?? 1_000, actor))
+                    : Task.FromResult(ambiguous!))
+            .WithName("ScheduleCampaign").RequireAuthorization(Scopes.CampaignsWrite);
         api.MapPost("/campaigns/{id}/pause", (string id, HttpContext http, IMessageBus bus, IDocumentStore store) =>
-            Run(http, bus, store, id, actor => new PauseSchedule(Guid.Parse(id), actor))).WithName("PauseCampaign");
+            Run(http, bus, store, id, (campaign, actor) => new PauseSchedule(campaign, actor))).WithName("PauseCampaign").RequireAuthorization(Scopes.CampaignsWrite);
         api.MapPost("/campaigns/{id}/resume", (string id, HttpContext http, IMessageBus bus, IDocumentStore store) =>
-            Run(http, bus, store, id, actor => new ResumeSchedule(Guid.Parse(id), actor))).WithName("ResumeCampaign");
+            Run(http, bus, store, id, (campaign, actor) => new ResumeSchedule(campaign, actor))).WithName("ResumeCampaign").RequireAuthorization(Scopes.CampaignsWrite);
         api.MapPost("/campaigns/{id}/revert", (string id, HttpContext http, IMessageBus bus, IDocumentStore store) =>
-            Run(http, bus, store, id, actor => new RevertToDraft(Guid.Parse(id), actor))).WithName("RevertCampaignToDraft");
+            Run(http, bus, store, id, (campaign, actor) => new RevertToDraft(campaign, actor))).WithName("RevertCampaignToDraft").RequireAuthorization(Scopes.CampaignsWrite);
         api.MapPost("/campaigns/{id}/cancel", (string id, CancelCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
-            Run(http, bus, store, id, actor => new CancelCampaign(Guid.Parse(id), actor, new CancelReason(body.ReasonCode, body.Reason))))
-            .WithName("CancelCampaign");
+                body.ReasonCode is { } code
+                    ? Run(http, bus, store, id, (campaign, actor) => new CancelCampaign(campaign, actor, new CancelReason(code, body.Reason)))
+                    : Task.FromResult(Problems.BadRequest(nameof(RejectionCode.InvalidReason),
+                        $"Say why the campaign is cancelled: reasonCode is one of {string.Join(", ", Enum.GetNames<CancelReasonCode>())}.")))
+            .WithName("CancelCampaign").RequireAuthorization(Scopes.CampaignsCancel);
         api.MapPost("/campaigns/{id}/clone", (string id, CloneCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
-            Run(http, bus, store, id, actor => new CloneCampaign(Guid.Parse(id), Guid.NewGuid(), body.RemainderOnly, actor)))
-            .WithName("CloneCampaign");
+                Run(http, bus, store, id, (source, actor) => new CloneCampaign(source, NewCampaignId(http, "clone:" + source), body.RemainderOnly, actor)))
+            .WithName("CloneCampaign").RequireAuthorization(Scopes.CampaignsWrite);
         return api;
     }
 
-    private static async Task<IResult> Run(HttpContext http, IMessageBus bus, IDocumentStore store, string? id, Func<Actor, CampaignCommand> command)
+    /// <summary>A time with an explicit offset; a local time would mean whatever the server's zone is.</summary>
+    private static bool ParseSendAt(string? raw, out DateTimeOffset sendAt, out IResult? problem)
     {
-        if (id is not null && !Problems.TryParseId(id, out _, out var badId)) return badId!;
-        var actorId = http.Request.Headers[ActorHeader].FirstOrDefault();
-        var channel = http.Request.Headers[ActorChannelHeader].FirstOrDefault()?.ToLowerInvariant() switch
-        {
-            null or "" or "user" => RequestChannel.User,
-            "apikey" or "api-key" => RequestChannel.ApiKey,
-            _ => (RequestChannel?)null,
-        };
-        if (string.IsNullOrWhiteSpace(actorId) || channel is null)
-            return Problems.BadRequest("missing_actor", $"Name the caller in {ActorHeader} (and {ActorChannelHeader}: user or apikey).");
+        sendAt = default;
+        problem = null;
+        var hasOffset = raw is { Length: > 10 and <= 40 } && (raw.EndsWith('Z') || raw.EndsWith('z') || raw.LastIndexOfAny(['+', '-']) > raw.IndexOf('T'));
+        if (hasOffset && raw!.IndexOf('T') > 0 && DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.None, out sendAt)) return true;
+        problem = Problems.BadRequest("ambiguous_send_time",
+            $"'{Truncate(raw)}' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2026-12-01T09:00:00+01:00.");
+        return false;
+    }
 
-        var cmd = command(new Actor(actorId.Trim(), channel.Value));
+    private static async Task<IResult> Run(HttpContext http, IMessageBus bus, IDocumentStore store, string? id,
+        Func<Guid, Actor, CampaignCommand> command)
+    {
+        var campaignId = Guid.Empty;
+        if (id is not null && !Problems.TryParseId(id, out campaignId, out var badId)) return badId!;
+        if (http.Request.Headers[IdempotencyKeyHeader].FirstOrDefault() is { } key && (key.Length is 0 or > 200))
+            return Problems.BadRequest("bad_idempotency_key", $"The {IdempotencyKeyHeader} header must have 1 to 200 characters.");
+
+        var cmd = command(id is null ? NewCampaignId(http, "create") : campaignId, http.Actor());
         var tenant = http.Tenant();
-        var result = await bus.ExecuteCampaignCommandAsync(tenant, cmd, http.RequestAborted);
+        var created = cmd switch { CreateCampaign c => c.CampaignId, CloneCampaign c => c.CloneId, _ => (Guid?)null };
+        await using var session = store.QuerySession(tenant);
+
+        // A retried create or clone (same Idempotency-Key) answers with what the first one made.
+        if (created is { } existing && http.Request.Headers.ContainsKey(IdempotencyKeyHeader)
+            && await session.LoadCampaignStateAsync(existing, http.RequestAborted) is { } made)
+            return Results.Created($"/api/campaigns/{existing}/report",
+                new CommandAccepted(existing, made.Status, 0, await session.LastSequenceAsync(existing, http.RequestAborted)));
+
+        CommandResult result;
+        try
+        {
+            result = await bus.ExecuteCampaignCommandAsync(tenant, cmd, http.RequestAborted);
+        }
+        catch (CampaignConcurrencyException) when (created is not null && http.Request.Headers.ContainsKey(IdempotencyKeyHeader))
+        {
+            return await Run(http, bus, store, id, command); // the same key's twin made it a moment ago: answer with it
+        }
+        if (result.Decision.Rejection is { Code: RejectionCode.CampaignAlreadyExists } && created is not null && http.Request.Headers.ContainsKey(IdempotencyKeyHeader))
+            return await Run(http, bus, store, id, command); // likewise, when the twin committed before this one decided
         if (result.Decision.Rejection is { } rejection) return Problems.From(rejection);
 
-        var created = cmd switch { CreateCampaign c => c.CampaignId, CloneCampaign c => c.CloneId, _ => (Guid?)null };
-        var campaignId = created ?? cmd.CampaignId;
-        await using var session = store.QuerySession(tenant);
-        var body = new CommandAccepted(campaignId, created is null ? result.State?.Status : CampaignStatus.Draft, result.Decision.Events.Count,
-            await session.LastSequenceAsync(campaignId, http.RequestAborted));
-        return created is { } newId ? Results.Created($"/api/campaigns/{newId}/report", body) : Results.Ok(body);
+        var target = created ?? cmd.CampaignId;
+        var body = new CommandAccepted(target, created is null ? result.State?.Status : CampaignStatus.Draft, result.Decision.Events.Count,
+            await session.LastSequenceAsync(target, http.RequestAborted));
+        return created is not null ? Results.Created($"/api/campaigns/{target}/report", body) : Results.Ok(body);
     }
+
+    /// <summary>
+    /// The id of a campaign a request creates: random, or derived from the tenant and the Idempotency-Key so that a
+    /// retry names the same campaign.
+    /// </summary>
+    private static Guid NewCampaignId(HttpContext http, string purpose)
+    {
+        if (http.Request.Headers[IdempotencyKeyHeader].FirstOrDefault() is not { Length: > 0 } key) return Guid.NewGuid();
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{http.Tenant()}\n{purpose}\n{key}"));
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x50); // a name-based (v5-style) id
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash.AsSpan(0, 16));
+    }
+
+    private static string Truncate(string? raw) => raw is null ? "" : raw.Length <= 40 ? raw : raw[..40] + "…";
 }

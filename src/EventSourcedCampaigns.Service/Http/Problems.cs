@@ -46,6 +46,7 @@ public sealed class CampaignExceptionHandler : IExceptionHandler
         {
             CampaignConcurrencyException e => Problems.Problem(StatusCodes.Status409Conflict, "concurrency_conflict", e.Message),
             ArgumentOutOfRangeException e => Problems.BadRequest("out_of_range", e.Message),
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } e => Problems.Problem(e.StatusCode, "body_too_large", e.Message),
             BadHttpRequestException e => Problems.BadRequest("bad_request", e.Message),
             // The database is restarting or unreachable: nothing was applied; the caller may retry.
             Npgsql.NpgsqlException => Problems.Problem(StatusCodes.Status503ServiceUnavailable, "database_unavailable",

@@ -39,14 +39,14 @@ public static class QueryEndpoints
             await using var session = store.QuerySession(http.Tenant());
             return Results.Ok(await session.QueryCampaignsAsync(new CampaignListQuery(status, name, updatedFrom, updatedTo,
                 sort ?? CampaignSort.UpdatedAt, descending ?? true, page ?? 1, pageSize ?? 50), http.RequestAborted));
-        }).WithName("ListCampaigns").WithSummary("The Campaigns tab: filter by status, name and update time; sort; page.");
+        }).WithName("ListCampaigns").RequireAuthorization(Security.Scopes.CampaignsRead).WithSummary("The Campaigns tab: filter by status, name and update time; sort; page.");
 
         api.MapGet("/campaigns/{id}/report", async (string id, HttpContext http, IDocumentStore store) =>
         {
             if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
             await using var session = store.QuerySession(http.Tenant());
             return await session.LoadSendReportAsync(campaignId, http.RequestAborted) is { } report ? Results.Ok(report) : Problems.NotFound(campaignId);
-        }).WithName("GetSendReport").WithSummary("Partial-send statistics with scheduled and cancellation dates.");
+        }).WithName("GetSendReport").RequireAuthorization(Security.Scopes.CampaignsRead).WithSummary("Partial-send statistics with scheduled and cancellation dates.");
 
         api.MapGet("/campaigns/{id}/events", async (string id, HttpContext http, IDocumentStore store) =>
         {
@@ -56,7 +56,7 @@ public static class QueryEndpoints
             return events.Count == 0
                 ? Problems.NotFound(campaignId)
                 : Results.Ok(events.Select(e => new { e.Sequence, e.Version, Type = e.EventTypeName, e.Timestamp, e.Data }));
-        }).WithName("GetCampaignEvents").WithSummary("A campaign's full event history, oldest first.");
+        }).WithName("GetCampaignEvents").RequireAuthorization(Security.Scopes.CampaignsRead).WithSummary("A campaign's full event history, oldest first.");
 
         api.MapGet("/audit/cancellations", async (HttpContext http, IDocumentStore store,
             Guid? campaignId, string? actor, RequestChannel? channel, DateTimeOffset? from, DateTimeOffset? to, int? page, int? pageSize) =>
@@ -64,7 +64,7 @@ public static class QueryEndpoints
             await using var session = store.QuerySession(http.Tenant());
             return Results.Ok(await session.QueryCancellationAuditAsync(
                 new CancellationAuditQuery(campaignId, actor, channel, from, to, false, page ?? 1, pageSize ?? 50), http.RequestAborted));
-        }).WithName("ListCancellations").WithSummary("Every cancel request, accepted and refused, newest first.");
+        }).WithName("ListCancellations").RequireAuthorization(Security.Scopes.AuditRead).WithSummary("Every cancel request, accepted and refused, newest first.");
         return api;
     }
 }

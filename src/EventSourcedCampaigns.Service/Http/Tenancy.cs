@@ -1,22 +1,31 @@
+using EventSourcedCampaigns.Service.Security;
+
 namespace EventSourcedCampaigns.Service.Http;
 
-/// <summary>Every campaign request names its tenant (header X-Tenant-Id, or a "tenant_id" claim); none is refused.</summary>
+/// <summary>
+/// Every campaign request acts for the tenant of its credentials (the token's "tenant_id" claim, or the API key's
+/// tenant) and for the actor they name. A header claiming a tenant or an actor is ignored.
+/// </summary>
 public static class Tenancy
 {
-    public const string Header = "X-Tenant-Id";
-    public const string Claim = "tenant_id";
-    private const string Key = "campaigns.tenant";
+    private const string TenantKey = "campaigns.tenant";
+    private const string ActorKey = "campaigns.actor";
 
-    public static string Tenant(this HttpContext context) => (string)context.Items[Key]!;
+    public static string Tenant(this HttpContext context) => (string)context.Items[TenantKey]!;
 
-    /// <summary>Refuses the request with 400 when it names no tenant.</summary>
+    public static Actor Actor(this HttpContext context) => (Actor)context.Items[ActorKey]!;
+
+    /// <summary>Refuses with 403 an authenticated caller whose credentials name no tenant or no subject.</summary>
     public static RouteGroupBuilder RequireTenant(this RouteGroupBuilder group) => group.AddEndpointFilter(async (context, next) =>
     {
         var http = context.HttpContext;
-        var tenant = http.User.FindFirst(Claim)?.Value ?? http.Request.Headers[Header].FirstOrDefault();
-        if (string.IsNullOrWhiteSpace(tenant) || tenant.Length > 100)
-            return Problems.BadRequest("missing_tenant", $"Name the tenant in the {Header} header.");
-        http.Items[Key] = tenant.Trim();
+        var tenant = CampaignIdentity.TenantOf(http.User);
+        var actor = CampaignIdentity.ActorOf(http.User);
+        if (tenant is null || tenant.Length > 100 || actor is null || actor.Id.Length > 320)
+            return Problems.Problem(StatusCodes.Status403Forbidden, "missing_identity",
+                "Your credentials must name a tenant (tenant_id claim, at most 100 characters) and a subject (sub claim, at most 320).");
+        http.Items[TenantKey] = tenant;
+        http.Items[ActorKey] = actor;
         return await next(context);
     });
 }

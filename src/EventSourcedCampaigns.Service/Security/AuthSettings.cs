@@ -1,0 +1,37 @@
+namespace EventSourcedCampaigns.Service.Security;
+
+/// <summary>
+/// How callers authenticate (section Campaigns:Auth). Bearer tokens come from an identity provider
+/// (<see cref="Authority"/>, validated through its discovery document) or are signed with shared
+/// <see cref="SigningKeys"/>; machine clients use API keys (created with the service's <c>api-keys</c> command).
+/// </summary>
+public sealed class AuthSettings
+{
+    /// <summary>An OpenID Connect issuer (e.g. https://login.example.com/realms/shop); its keys are fetched from discovery.</summary>
+    public string? Authority { get; set; }
+
+    /// <summary>The audience tokens must be issued for.</summary>
+    public string Audience { get; set; } = "campaigns-api";
+
+    /// <summary>Issuer of tokens signed with <see cref="SigningKeys"/>.</summary>
+    public string Issuer { get; set; } = "campaigns";
+
+    /// <summary>Base64 HMAC-SHA256 keys (at least 32 bytes) that sign tokens when there is no <see cref="Authority"/>.</summary>
+    public string[] SigningKeys { get; set; } = [];
+
+    /// <summary>
+    /// Accept development tokens (<c>bash eng/serve.sh token</c>), signed with a key generated per installation in
+    /// <see cref="DevelopmentKeyFile"/>. Never in the Production environment, whatever this says.
+    /// </summary>
+    public bool DevelopmentTokens { get; set; } = true;
+
+    /// <summary>Where the development signing key lives (created on first use, readable by its owner only).</summary>
+    public string DevelopmentKeyFile { get; set; } = Path.Combine(
+        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config", "eventsourcedcampaigns", "dev-signing-key");
+
+    /// <summary>Issuer of development tokens.</summary>
+    public const string DevelopmentIssuer = "campaigns-development";
+
+    /// <summary>Requests per minute one tenant may make to the API (all its callers together).</summary>
+    public int RequestsPerMinutePerTenant { get; set; } = 1_200;
+}

@@ -1,0 +1,105 @@
+using JasperFx.CommandLine;
+using Microsoft.Extensions.Options;
+
+namespace EventSourcedCampaigns.Service.Security;
+
+public sealed class DevTokenInput
+{
+    [Description("The tenant the token belongs to")]
+    public string TenantFlag { get; set; } = "";
+
+    [Description("Who the token speaks for (its subject, recorded in the audit)")]
+    public string ActorFlag { get; set; } = "";
+
+    [Description("Comma-separated scopes (default: all of campaigns:read,campaigns:write,campaigns:cancel,audit:read)")]
+    public string? ScopesFlag { get; set; }
+
+    [Description("Lifetime in hours (default 12)")]
+    public int HoursFlag { get; set; } = 12;
+}
+
+/// <summary>
+/// Prints a development bearer token and nothing else (<c>bash eng/serve.sh token --tenant T --actor A --scopes S1,S2</c>).
+/// Signed with this installation's development key, which the service accepts outside Production only.
+/// </summary>
+[Description("Print a development bearer token (refused by the service in Production)", Name = "dev-token")]
+public sealed class DevTokenCommand : JasperFxCommand<DevTokenInput>
+{
+    public override bool Execute(DevTokenInput input)
+    {
+        if (string.IsNullOrWhiteSpace(input.TenantFlag) || string.IsNullOrWhiteSpace(input.ActorFlag) || input.HoursFlag is < 1 or > 24 * 30)
+        {
+            Console.Error.WriteLine("usage: dev-token --tenant T --actor A [--scopes campaigns:read,...] [--hours 12]");
+            return false;
+        }
+        var scopes = input.ScopesFlag?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [.. Scopes.All];
+        if (scopes.Except(Scopes.All).ToList() is [_, ..] unknown)
+        {
+            Console.Error.WriteLine($"unknown scope(s) {string.Join(", ", unknown)}; known: {string.Join(", ", Scopes.All)}");
+            return false;
+        }
+        var auth = new ConfigurationBuilder().AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+            .AddEnvironmentVariables().Build().GetSection("Campaigns:Auth").Get<AuthSettings>() ?? new AuthSettings();
+        Console.WriteLine(SigningKeys.Issue(SigningKeys.Development(auth), AuthSettings.DevelopmentIssuer, auth.Audience,
+            input.TenantFlag.Trim(), input.ActorFlag.Trim(), scopes, TimeSpan.FromHours(input.HoursFlag)));
+        return true;
+    }
+}
+
+public sealed class ApiKeysInput : NetCoreInput
+{
+    [Description("create, list or revoke")]
+    public string Action { get; set; } = "list";
+
+    [Description("The tenant (create: required; list: all tenants when omitted)")]
+    public string? TenantFlag { get; set; }
+
+    [Description("A name for the key's client (create), shown in the audit as apikey:NAME")]
+    public string? NameFlag { get; set; }
+
+    [Description("Comma-separated scopes (create)")]
+    public string? ScopesFlag { get; set; }
+
+    [Description("The key id (revoke)")]
+    public string? IdFlag { get; set; }
+}
+
+/// <summary>API keys for machine clients: <c>api-keys create --tenant T --name crm-sync --scopes campaigns:read,campaigns:cancel</c>, <c>api-keys list</c>, <c>api-keys revoke --id ID</c>.</summary>
+[Description("Create, list or revoke API keys of machine clients", Name = "api-keys")]
+public sealed class ApiKeysCommand : JasperFxAsyncCommand<ApiKeysInput>
+{
+    public override async Task<bool> Execute(ApiKeysInput input)
+    {
+        using var host = input.BuildHost();
+        var keys = host.Services.GetRequiredService<ApiKeyStore>();
+        switch (input.Action.ToLowerInvariant())
+        {
+            case "create" when input is { TenantFlag.Length: > 0, NameFlag.Length: > 0, ScopesFlag.Length: > 0 }:
+                var scopes = input.ScopesFlag.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                try
+                {
+                    var (key, secret) = await keys.CreateAsync(input.TenantFlag, input.NameFlag, scopes);
+                    Console.WriteLine($"created API key {key.Id} for tenant {key.TenantId} ({string.Join(",", key.Scopes)}); it is shown once:");
+                    Console.WriteLine(secret);
+                    return true;
+                }
+                catch (ArgumentException e)
+                {
+                    Console.Error.WriteLine(e.Message);
+                    return false;
+                }
+            case "list":
+                foreach (var key in await keys.ListAsync(input.TenantFlag))
+                    Console.WriteLine($"{key.Id}  {key.TenantId}  {key.Name}  {string.Join(",", key.Scopes)}  created {key.CreatedAt:u}" +
+                                      (key.IsActive ? "" : $"  REVOKED {key.RevokedAt:u}"));
+                return true;
+            case "revoke" when input.IdFlag is { Length: > 0 } id:
+                if (await keys.RevokeAsync(id)) { Console.WriteLine($"revoked {id}"); return true; }
+                Console.Error.WriteLine($"no API key {id}");
+                return false;
+            default:
+                Console.Error.WriteLine("usage: api-keys create --tenant T --name N --scopes S1,S2 | api-keys list [--tenant T] | api-keys revoke --id ID");
+                return false;
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using System.Threading.RateLimiting;
+using EventSourcedCampaigns.Service.Http;
+using Marten;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.IdentityModel.Tokens;
+
+namespace EventSourcedCampaigns.Service.Security;
+
+/// <summary>Authentication (bearer tokens, API keys), scope policies, 401/403 as problem details, the per-tenant rate limit.</summary>
+public static class SecurityRegistration
+{
+    private const string EitherScheme = "BearerOrApiKey";
+    public const string TenantRateLimit = "per-tenant";
+
+    public static WebApplicationBuilder AddCampaignSecurity(this WebApplicationBuilder builder, AuthSettings auth)
+    {
+        var services = builder.Services;
+        services.AddSingleton<ApiKeyStore>();
+        services.ConfigureMarten(opts => opts.Schema.For<ApiKey>().Index(k => k.TenantId));
+
+        services.AddAuthentication(EitherScheme)
+            .AddPolicyScheme(EitherScheme, "Bearer token or API key", o => o.ForwardDefaultSelector = http =>
+                ApiKeyAuthenticationHandler.Presented(http.Request) is not null ? ApiKeyAuthenticationHandler.SchemeName : JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer(o => ConfigureBearer(o, auth, builder.Environment))
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+
+        services.AddAuthorizationBuilder().SetFallbackPolicy(null).SetDefaultPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        foreach (var scope in Scopes.All)
+            services.AddAuthorizationBuilder().AddPolicy(scope, p => p.RequireAuthenticatedUser().RequireAssertion(c => CampaignIdentity.HasScope(c.User, scope)));
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResults>();
+
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.AddPolicy(TenantRateLimit, http => RateLimitPartition.GetFixedWindowLimiter(
+                CampaignIdentity.TenantOf(http.User) ?? "anonymous",
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = auth.RequestsPerMinutePerTenant, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+            o.OnRejected = async (context, cancellation) =>
+            {
+                if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+                    context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString();
+                await Problems.Problem(StatusCodes.Status429TooManyRequests, "rate_limited",
+                    $"This tenant made more than {auth.RequestsPerMinutePerTenant:N0} requests in a minute; retry later.").ExecuteAsync(context.HttpContext);
+            };
+        });
+        return builder;
+    }
+
+    private static void ConfigureBearer(JwtBearerOptions o, AuthSettings auth, IHostEnvironment environment)
+    {
+        o.MapInboundClaims = false; // keep "sub", "tenant_id" and "scope" as they are in the token
+        var keys = auth.SigningKeys.Select((k, i) => (SecurityKey)SigningKeys.FromBase64(k, $"Campaigns:Auth:SigningKeys:{i}")).ToList();
+        var issuers = new List<string> { auth.Issuer };
+        // Development tokens are refused in Production whatever the settings say: their key is not even loaded.
+        if (auth.DevelopmentTokens && !environment.IsProduction())
+        {
+            keys.Add(SigningKeys.Development(auth));
+            issuers.Add(AuthSettings.DevelopmentIssuer);
+        }
+        if (auth.Authority is { Length: > 0 } authority)
+        {
+            o.Authority = authority;
+            o.Audience = auth.Audience;
+            o.TokenValidationParameters.ValidAudience = auth.Audience;
+            return;
+        }
+        o.TokenValidationParameters = new TokenValidationParameters
+        {
+            ValidIssuers = issuers,
+            ValidAudience = auth.Audience,
+            IssuerSigningKeys = keys,
+            ValidateIssuerSigningKey = true,
+            ClockSkew = TimeSpan.FromMinutes(1),
+            NameClaimType = CampaignIdentity.SubjectClaim,
+        };
+    }
+}
+
+/// <summary>401 and 403 as problem details with a code, like every other refusal of the API.</summary>
+internal sealed class ProblemAuthorizationResults : IAuthorizationMiddlewareResultHandler
+{
+    private readonly AuthorizationMiddlewareResultHandler _default = new();
+
+    public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult result)
+    {
+        if (result.Challenged)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer, ApiKey";
+            await Problems.Problem(StatusCodes.Status401Unauthorized, "unauthenticated",
+                "Sign in: send a bearer token (Authorization: Bearer ...) or an API key (Authorization: ApiKey esc_...).").ExecuteAsync(context);
+            return;
+        }
+        if (result.Forbidden)
+        {
+            var needed = policy.Requirements.OfType<Microsoft.AspNetCore.Authorization.Infrastructure.AssertionRequirement>().Any()
+                ? string.Join(", ", context.GetEndpoint()?.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy).OfType<string>() ?? [])
+                : "";
+            await Problems.Problem(StatusCodes.Status403Forbidden, "insufficient_scope",
+                $"Your credentials do not allow this{(needed.Length > 0 ? $": it needs the scope {needed}" : "")}.").ExecuteAsync(context);
+            return;
+        }
+        await _default.HandleAsync(next, context, policy, result);
+    }
+}

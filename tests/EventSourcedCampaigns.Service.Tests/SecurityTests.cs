@@ -1,0 +1,273 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using EventSourcedCampaigns.IntegrationTests.Infrastructure;
+using EventSourcedCampaigns.Service.Security;
+using Microsoft.Extensions.DependencyInjection;
+using static EventSourcedCampaigns.Service.Tests.CampaignApi;
+
+namespace EventSourcedCampaigns.Service.Tests;
+
+/// <summary>Who may do what over HTTP: identity from the credentials only, scopes, API keys, hardening of input.</summary>
+[Collection("in-process host")]
+public sealed class the_api_security(SecuredService service) : IClassFixture<SecuredService>
+{
+    private static readonly object Variants = new[] { new { key = "A", subject = "Hello", content = "Spring sale", splitPercent = 100 } };
+
+    private static async Task<(HttpStatusCode Status, string? Code)> Problem(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var body = JsonDocument.Parse(text);
+        return (response.StatusCode, body.RootElement.TryGetProperty("code", out var code) ? code.GetString() : null);
+    }
+
+    private async Task<Guid> ScheduledCampaignAsync(HttpClient client)
+    {
+        var api = new CampaignApi(client);
+        var id = (await api.CreateAsync("Security " + Guid.NewGuid().ToString("N")[..8])).CampaignId;
+        await api.ScheduleAsync(id, DateTimeOffset.UtcNow.AddHours(2), "everyone", 500);
+        // The audience is prepared in the background: wait for it, so that counting events afterwards sees only the test's own.
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); ; await Task.Delay(50))
+        {
+            var events = await client.GetFromJsonAsync<JsonElement>($"/api/campaigns/{id}/events");
+            if (events.EnumerateArray().Any(e => e.GetProperty("type").GetString() == "campaign_scheduling_completed")) return id;
+            Assert.True(DateTime.UtcNow < deadline, $"Campaign {id} was never Scheduled.");
+        }
+    }
+
+    public static TheoryData<string, string> Endpoints => new()
+    {
+        { "GET", "/api/campaigns" },
+        { "GET", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/report" },
+        { "GET", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/events" },
+        { "GET", "/api/audit/cancellations" },
+        { "POST", "/api/campaigns" },
+        { "POST", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/schedule" },
+        { "POST", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/pause" },
+        { "POST", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/resume" },
+        { "POST", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/revert" },
+        { "POST", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/cancel" },
+        { "POST", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/clone" },
+    };
+
+    [Theory, MemberData(nameof(Endpoints))]
+    public async Task every_endpoint_refuses_a_caller_without_credentials_or_with_a_forged_token(string method, string url)
+    {
+        var anonymous = service.Anonymous();
+        anonymous.DefaultRequestHeaders.Add("X-Tenant-Id", "shop-a"); // the old way of saying who you are counts for nothing
+        anonymous.DefaultRequestHeaders.Add("X-Actor-Id", "ana@shop.example");
+        var request = new HttpRequestMessage(new HttpMethod(method), url) { Content = method == "POST" ? JsonContent.Create(new { }) : null };
+        Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"), await Problem(await anonymous.SendAsync(request)));
+
+        var forged = service.Anonymous();
+        var token = TestAuth.Token("shop-a");
+        forged.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token[..^4] + (token[^4..] == "AAAA" ? "BBBB" : "AAAA"));
+        var again = new HttpRequestMessage(new HttpMethod(method), url) { Content = method == "POST" ? JsonContent.Create(new { }) : null };
+        Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"), await Problem(await forged.SendAsync(again)));
+    }
+
+    [Fact]
+    public async Task a_token_without_the_scope_gets_403_and_changes_nothing()
+    {
+        var id = await ScheduledCampaignAsync(service.Client("shop-a"));
+        var readOnly = service.Client("shop-a", "viewer@shop.example", Scopes.CampaignsRead);
+        var before = await service.EventCountAsync();
+
+        var cancel = await readOnly.PostAsJsonAsync($"/api/campaigns/{id}/cancel", new { reasonCode = "Other" });
+        Assert.Equal((HttpStatusCode.Forbidden, "insufficient_scope"), await Problem(cancel));
+        Assert.Equal((HttpStatusCode.Forbidden, "insufficient_scope"), await Problem(await readOnly.PostAsJsonAsync("/api/campaigns", new { name = "x", channel = "Email", variants = Variants })));
+        Assert.Equal((HttpStatusCode.Forbidden, "insufficient_scope"), await Problem(await readOnly.GetAsync("/api/audit/cancellations")));
+        Assert.Equal(HttpStatusCode.OK, (await readOnly.GetAsync($"/api/campaigns/{id}/events")).StatusCode);
+
+        var writer = service.Client("shop-a", "writer@shop.example", Scopes.CampaignsWrite, Scopes.CampaignsRead);
+        Assert.Equal((HttpStatusCode.Forbidden, "insufficient_scope"), await Problem(await writer.PostAsJsonAsync($"/api/campaigns/{id}/cancel", new { reasonCode = "Other" })));
+        Assert.Equal(before, await service.EventCountAsync());
+    }
+
+    [Fact]
+    public async Task another_tenants_token_sees_404_and_changes_nothing_even_with_a_forged_tenant_header()
+    {
+        var id = await ScheduledCampaignAsync(service.Client("shop-a"));
+        var shopB = service.Client("shop-b", "mallory@shop-b.example");
+        shopB.DefaultRequestHeaders.Add("X-Tenant-Id", "shop-a");
+        var before = await service.EventCountAsync();
+
+        Assert.Equal((HttpStatusCode.NotFound, "CampaignNotFound"), await Problem(await shopB.GetAsync($"/api/campaigns/{id}/report")));
+        Assert.Equal((HttpStatusCode.NotFound, "CampaignNotFound"), await Problem(await shopB.GetAsync($"/api/campaigns/{id}/events")));
+        Assert.Equal((HttpStatusCode.NotFound, "CampaignNotFound"),
+            await Problem(await shopB.PostAsJsonAsync($"/api/campaigns/{id}/cancel", new { reasonCode = "Other", reason = "sabotage" })));
+        Assert.Equal((HttpStatusCode.NotFound, "CampaignNotFound"), await Problem(await shopB.PostAsJsonAsync($"/api/campaigns/{id}/pause", new { })));
+        var list = await shopB.GetFromJsonAsync<JsonElement>("/api/campaigns?pageSize=500");
+        Assert.DoesNotContain(list.GetProperty("items").EnumerateArray(), i => i.GetProperty("id").GetGuid() == id);
+        Assert.Equal(before, await service.EventCountAsync());
+    }
+
+    [Fact]
+    public async Task the_audit_records_the_authenticated_actor_and_keeps_each_tenants_cancels_apart()
+    {
+        var shopA = service.Client("shop-a", "ana@shop-a.example");
+        var shopB = service.Client("shop-b", "bob@shop-b.example");
+        shopA.DefaultRequestHeaders.Add("X-Actor-Id", "someone-else@shop-a.example"); // ignored
+        var a = await ScheduledCampaignAsync(shopA);
+        var b = await ScheduledCampaignAsync(shopB);
+        var cancelA = await AcceptedAsync(await shopA.PostAsJsonAsync($"/api/campaigns/{a}/cancel", new { reasonCode = "WrongAudience" }), HttpStatusCode.OK, "cancel in A");
+        var cancelB = await AcceptedAsync(await shopB.PostAsJsonAsync($"/api/campaigns/{b}/cancel", new { reasonCode = "ContentError" }), HttpStatusCode.OK, "cancel in B");
+
+        var auditA = await shopA.GetFromJsonAsync<JsonElement>($"/api/audit/cancellations?pageSize=500&afterSequence={Math.Max(cancelA.Sequence, cancelB.Sequence)}");
+        var auditB = await shopB.GetFromJsonAsync<JsonElement>("/api/audit/cancellations?pageSize=500");
+        var entriesA = auditA.GetProperty("items").EnumerateArray().ToList();
+        var entriesB = auditB.GetProperty("items").EnumerateArray().ToList();
+        var mine = Assert.Single(entriesA, e => e.GetProperty("campaignId").GetGuid() == a);
+        Assert.Equal("ana@shop-a.example", mine.GetProperty("actorId").GetString());
+        Assert.Equal("User", mine.GetProperty("channel").GetString());
+        Assert.DoesNotContain(entriesA, e => e.GetProperty("campaignId").GetGuid() == b);
+        Assert.Single(entriesB, e => e.GetProperty("campaignId").GetGuid() == b);
+        Assert.DoesNotContain(entriesB, e => e.GetProperty("campaignId").GetGuid() == a);
+        Assert.All(entriesA, e => Assert.Equal("shop-a", e.GetProperty("tenantId").GetString()));
+        Assert.All(entriesB, e => Assert.Equal("shop-b", e.GetProperty("tenantId").GetString()));
+    }
+
+    [Fact]
+    public async Task an_api_key_acts_for_its_tenant_with_its_scopes_and_stops_working_once_revoked()
+    {
+        var keys = service.Factory.Services.GetRequiredService<ApiKeyStore>();
+        var (key, secret) = await keys.CreateAsync("shop-a", "crm-sync", [Scopes.CampaignsRead, Scopes.CampaignsCancel]);
+        Assert.DoesNotContain(secret.Split('.')[1], key.SecretHash); // only a hash is stored
+        var id = await ScheduledCampaignAsync(service.Client("shop-a"));
+
+        var machine = service.Anonymous();
+        machine.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("ApiKey", secret);
+        Assert.Equal((HttpStatusCode.Forbidden, "insufficient_scope"),
+            await Problem(await machine.PostAsJsonAsync("/api/campaigns", new { name = "x", channel = "Email", variants = Variants })));
+        var cancel = await AcceptedAsync(await machine.PostAsJsonAsync($"/api/campaigns/{id}/cancel", new { reasonCode = "Other" }), HttpStatusCode.OK, "cancel with a key");
+        var events = await machine.GetFromJsonAsync<JsonElement>($"/api/campaigns/{id}/events");
+        var requested = events.EnumerateArray().Single(e => e.GetProperty("type").GetString() == "campaign_cancel_requested").GetProperty("data");
+        Assert.Equal("apikey:crm-sync", requested.GetProperty("requestedBy").GetProperty("id").GetString());
+        Assert.Equal("ApiKey", requested.GetProperty("requestedBy").GetProperty("channel").GetString());
+        Assert.True(cancel.Events > 0);
+
+        var other = service.Anonymous();
+        other.DefaultRequestHeaders.Add(ApiKeyAuthenticationHandler.Header, secret);
+        Assert.Equal(HttpStatusCode.OK, (await other.GetAsync("/api/campaigns")).StatusCode);
+
+        Assert.True(await keys.RevokeAsync(key.Id));
+        Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"), await Problem(await machine.GetAsync("/api/campaigns")));
+        var wrong = service.Anonymous();
+        wrong.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("ApiKey", $"esc_{key.Id}.not-the-secret");
+        Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"), await Problem(await wrong.GetAsync("/api/campaigns")));
+    }
+
+    [Fact]
+    public async Task bad_input_is_a_typed_400_and_writes_nothing()
+    {
+        var client = service.Client("shop-a");
+        var id = await ScheduledCampaignAsync(client);
+        var draft = (await new CampaignApi(client).CreateAsync("Draft " + Guid.NewGuid().ToString("N")[..6])).CampaignId;
+        var before = await service.EventCountAsync();
+
+        var local = await client.PostAsync($"/api/campaigns/{draft}/schedule",
+            new StringContent("""{"sendAt":"2030-12-01T09:00:00","included":["everyone"]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal((HttpStatusCode.BadRequest, "ambiguous_send_time"), await Problem(local));
+        var emptyCancel = await client.PostAsync($"/api/campaigns/{id}/cancel", new StringContent("{}", Encoding.UTF8, "application/json"));
+        Assert.Equal((HttpStatusCode.BadRequest, "InvalidReason"), await Problem(emptyCancel));
+        var noBody = await client.PostAsync($"/api/campaigns/{id}/cancel", new StringContent("", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, (await Problem(noBody)).Status);
+        var huge = await client.PostAsync("/api/campaigns", new StringContent(
+            $$"""{"name":"x","channel":"Email","variants":[{"key":"A","subject":"s","content":"{{new string('c', 1_100_000)}}","splitPercent":100}]}""",
+            Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await Problem(huge)).Status);
+        var longContent = await client.PostAsJsonAsync("/api/campaigns", new
+        {
+            name = "x", channel = "Email", variants = new[] { new { key = "A", subject = "s", content = new string('c', 100_001), splitPercent = 100 } },
+        });
+        Assert.Equal((HttpStatusCode.BadRequest, "InvalidVariants"), await Problem(longContent));
+        var longList = await client.PostAsJsonAsync($"/api/campaigns/{draft}/schedule", new { sendAt = DateTimeOffset.UtcNow.AddDays(1), included = new[] { new string('l', 201) } });
+        Assert.Equal((HttpStatusCode.BadRequest, "InvalidAudience"), await Problem(longList));
+        Assert.Equal(before, await service.EventCountAsync());
+    }
+
+    [Fact]
+    public async Task a_retried_create_or_clone_with_the_same_idempotency_key_makes_one_campaign()
+    {
+        var client = service.Client("shop-a");
+        var key = Guid.NewGuid().ToString();
+        async Task<Accepted> Create()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/campaigns") { Content = JsonContent.Create(new { name = "Once", channel = "Email", variants = Variants }) };
+            request.Headers.Add("Idempotency-Key", key);
+            return await AcceptedAsync(await client.SendAsync(request), HttpStatusCode.Created, "create with a key");
+        }
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Create()));
+        Assert.Single(attempts.Select(a => a.CampaignId).Distinct());
+        var events = await client.GetFromJsonAsync<JsonElement>($"/api/campaigns/{attempts[0].CampaignId}/events");
+        Assert.Single(events.EnumerateArray(), e => e.GetProperty("type").GetString() == "campaign_created");
+
+        // Another tenant using the same key gets its own campaign.
+        using var elsewhere = new HttpRequestMessage(HttpMethod.Post, "/api/campaigns") { Content = JsonContent.Create(new { name = "Once", channel = "Email", variants = Variants }) };
+        elsewhere.Headers.Add("Idempotency-Key", key);
+        var theirs = await AcceptedAsync(await service.Client("shop-b").SendAsync(elsewhere), HttpStatusCode.Created, "create in B");
+        Assert.NotEqual(attempts[0].CampaignId, theirs.CampaignId);
+
+        var source = await ScheduledCampaignAsync(client);
+        await AcceptedAsync(await client.PostAsJsonAsync($"/api/campaigns/{source}/cancel", new { reasonCode = "Other" }), HttpStatusCode.OK, "cancel");
+        async Task<Accepted> Clone()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/campaigns/{source}/clone") { Content = JsonContent.Create(new { remainderOnly = false }) };
+            request.Headers.Add("Idempotency-Key", "clone-" + key);
+            return await AcceptedAsync(await client.SendAsync(request), HttpStatusCode.Created, "clone with a key");
+        }
+        var first = await Clone();
+        var second = await Clone();
+        Assert.Equal(first.CampaignId, second.CampaignId);
+        var sourceEvents = await client.GetFromJsonAsync<JsonElement>($"/api/campaigns/{source}/events");
+        Assert.Single(sourceEvents.EnumerateArray(), e => e.GetProperty("type").GetString() == "campaign_cloned");
+    }
+}
+
+/// <summary>Limits that need a service of their own: the per-tenant rate limit, and development tokens by environment.</summary>
+[Collection("in-process host")]
+public sealed class the_api_limits
+{
+    [Fact]
+    public async Task a_tenant_over_its_rate_limit_gets_429_and_other_tenants_are_not_slowed()
+    {
+        await using var factory = SecuredService.Start(TestDatabase.UniqueSchema("rate"), new Dictionary<string, string?> { ["Campaigns:Auth:RequestsPerMinutePerTenant"] = "5" });
+        var shopA = factory.CreateClient().SignedIn("shop-a");
+        var answers = new List<HttpStatusCode>();
+        for (var i = 0; i < 7; i++) answers.Add((await shopA.GetAsync("/api/campaigns")).StatusCode);
+        Assert.Equal(5, answers.Count(s => s == HttpStatusCode.OK));
+        var limited = await shopA.GetAsync("/api/campaigns");
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.Contains("rate_limited", await limited.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await factory.CreateClient().SignedIn("shop-b").GetAsync("/api/campaigns")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("Development", HttpStatusCode.OK)]
+    [InlineData("Production", HttpStatusCode.Unauthorized)]
+    public async Task development_tokens_work_outside_production_only(string environment, HttpStatusCode expected)
+    {
+        var keyFile = Path.Combine(Path.GetTempPath(), $"campaigns-dev-key-{Guid.NewGuid():N}");
+        try
+        {
+            await using var factory = SecuredService.Start(TestDatabase.UniqueSchema("devtok"), new Dictionary<string, string?>
+            {
+                ["Campaigns:Auth:DevelopmentTokens"] = "true",
+                ["Campaigns:Auth:DevelopmentKeyFile"] = keyFile,
+            }, environment);
+            var client = factory.CreateClient();
+            _ = await client.GetAsync("/health/live"); // the service creates the key file on start
+            var settings = new AuthSettings { DevelopmentKeyFile = keyFile };
+            var token = SigningKeys.Issue(SigningKeys.Development(settings), AuthSettings.DevelopmentIssuer, settings.Audience, "shop-a", "dev@local", Scopes.All, TimeSpan.FromMinutes(5));
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            Assert.Equal(expected, (await client.GetAsync("/api/campaigns")).StatusCode);
+        }
+        finally
+        {
+            File.Delete(keyFile);
+        }
+    }
+}

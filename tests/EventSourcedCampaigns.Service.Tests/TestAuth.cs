@@ -1,0 +1,41 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using EventSourcedCampaigns.Service.Security;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.IdentityModel.Tokens;
+
+namespace EventSourcedCampaigns.Service.Tests;
+
+/// <summary>
+/// How the tests sign in: the service under test trusts one signing key made for this test run (as an operator
+/// configures Campaigns:Auth:SigningKeys), and the tests mint bearer tokens with it.
+/// </summary>
+public static class TestAuth
+{
+    public static readonly string SigningKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>The settings that make a service trust <see cref="SigningKey"/> (and no development token).</summary>
+    public static IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
+    {
+        ["Campaigns:Auth:SigningKeys:0"] = SigningKey,
+        ["Campaigns:Auth:DevelopmentTokens"] = "false",
+    };
+
+    public static IWebHostBuilder TrustTestTokens(this IWebHostBuilder web)
+    {
+        foreach (var (key, value) in Settings) web.UseSetting(key, value);
+        return web;
+    }
+
+    /// <summary>A token of <paramref name="tenant"/> for <paramref name="actor"/>, with every scope unless told otherwise.</summary>
+    public static string Token(string tenant, string actor = "ana@shop.example", params string[] scopes) =>
+        SigningKeys.Issue(new SymmetricSecurityKey(Convert.FromBase64String(SigningKey)), new AuthSettings().Issuer, new AuthSettings().Audience,
+            tenant, actor, scopes.Length > 0 ? scopes : Scopes.All, TimeSpan.FromHours(1));
+
+    /// <summary>Sign <paramref name="client"/> in as <paramref name="actor"/> of <paramref name="tenant"/>.</summary>
+    public static HttpClient SignedIn(this HttpClient client, string tenant, string actor = "ana@shop.example", params string[] scopes)
+    {
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token(tenant, actor, scopes));
+        return client;
+    }
+}
