@@ -84,7 +84,8 @@ public sealed class PackagingTests(PackedFeed feed, ITestOutputHelper log) : ICl
         Assert.Contains("ok: the stored campaign is Cancelled", run.Output);
         Assert.Contains("ok: cancel of a sent campaign refused: NotCancellableSent", run.Output);
         Assert.Contains("ok: the refused cancel is in the cancellation audit", run.Output);
-        Assert.Contains("ok: AddCampaignSending registers the send pipeline", run.Output);
+        Assert.Contains("ok: the pipeline started the send at its time and sent it: Sent", run.Output);
+        Assert.Contains("ok: the provider got each of the 4 batches once", run.Output);
         Assert.Contains("consumer scenario passed", run.Output);
 
         // It ran exactly the assemblies that were just packed, not project outputs or a stale cached package.

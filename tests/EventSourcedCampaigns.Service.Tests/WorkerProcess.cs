@@ -85,7 +85,8 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// <summary>A client of this process's HTTP API for <paramref name="tenant"/>, as <paramref name="actor"/>.</summary>
     public HttpClient Client(string tenant, string actor = "ana@shop.example")
     {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        // Generous: the first command of a fresh process compiles its Wolverine handlers (Roslyn) on a 2-core machine.
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(120) };
         client.SignedIn(tenant, actor);
         return client;
     }
