@@ -53,6 +53,14 @@ public sealed class CampaignSendingOptions
     public TimeSpan ScheduledStartPrecision { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
+    /// The latest a send may start after it was due (<see cref="EventSourcedCampaigns.Decisions.StartSend.MaxLateness"/>):
+    /// when the scheduled start fires later than this (the service was down at the send time), the campaign is paused
+    /// with the reason shown instead of going out late; the marketer resumes (it sends at once) or cancels it.
+    /// Null: no bound, a late start sends whenever it fires. Default 1 hour.
+    /// </summary>
+    public TimeSpan? MaxStartLateness { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
     /// Whether this node runs the pipeline (audience preparation, sends, the reconciler). Default true. A node that
     /// only takes commands (an API node) sets it to false together with <see cref="HandOffQueue"/>: the work its
     /// commands start is handed to the nodes that run the pipeline.
@@ -103,6 +111,7 @@ public sealed class CampaignSendingOptions
         foreach (var (name, value) in new[] { (nameof(CancelCheckInterval), CancelCheckInterval), (nameof(ClaimTimeout), ClaimTimeout),
                      (nameof(ReconcileInterval), ReconcileInterval), (nameof(ScheduledStartPrecision), ScheduledStartPrecision) })
             if (value <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(name, value, "Must be positive.");
+        if (MaxStartLateness < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(MaxStartLateness), MaxStartLateness, "Can't be negative.");
         if (!RunPipeline && string.IsNullOrWhiteSpace(HandOffQueue))
             throw new ArgumentException($"A node that does not run the pipeline needs a {nameof(HandOffQueue)} to hand work to the nodes that do.", nameof(HandOffQueue));
         if (CommandQueue == DispatchQueue) throw new ArgumentException("The command and dispatch queues must differ.", nameof(DispatchQueue));

@@ -50,12 +50,16 @@ public static class SendingHandler
         CampaignSendingOptions options, TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
     {
         var now = Handling.Now(clock, campaign);
-        var decision = Decider.Decide(command, campaign, now);
+        // This node's bound on a late start (the service may have been down at the send time).
+        var decision = Decider.Decide(command with { MaxLateness = options.MaxStartLateness }, campaign, now);
         // Fired before the send time (another node's clock, or an older schedule): try again at the send time.
         if (decision.Rejection is { Code: RejectionCode.SendTimeNotReached } && campaign?.Phase is CampaignPhase.ReadyToSend ready)
             return (new CommandResult(decision, campaign), [], [new StartSend(command.CampaignId).ScheduledAt(ready.Schedule.SendAt)]);
         // Paused, reverted, cancelled or already started: nothing to do.
         if (decision.Events.Count == 0) return (new CommandResult(decision, campaign), [], []);
+        // Too late: paused with the reason (SendHeldAsLate), nothing sent; a resume starts it again.
+        if (decision.Events.Any(e => e is SendHeldAsLate))
+            return (new CommandResult(decision, decision.Events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)), decision.Events.ToEvents(), []);
 
         var state = decision.Events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
         var plan = ((CampaignPhase.Sending)state.Phase).Plan;
