@@ -14,6 +14,13 @@ public sealed record CampaignBatch(string Id, Guid CampaignId, int BatchNumber, 
     public static string IdFor(Guid campaignId, int batchNumber) => $"{campaignId:N}/{batchNumber}";
 }
 
+/// <summary>
+/// A claimed batch whose dispatch is waiting (for rate-limit permits, or for the provider's Retry-After), alive at
+/// <see cref="At"/>: the reconciler does not take it for a batch lost with its node. Id: the batch's
+/// <see cref="CampaignBatch.IdFor"/>. Deleted with the prepared batches.
+/// </summary>
+public sealed record DispatchHeartbeat(string Id, Guid CampaignId, DateTimeOffset At);
+
 /// <summary>A prepared batch as a claim sees it: its number, variant and number of recipients.</summary>
 public sealed record BatchShape(int BatchNumber, string Variant, int Recipients);
 

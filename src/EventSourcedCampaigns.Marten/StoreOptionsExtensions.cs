@@ -53,6 +53,7 @@ public static class StoreOptionsExtensions
 
         opts.Schema.For<CampaignState>().MultiTenanted();
         opts.Schema.For<CampaignBatch>().MultiTenanted().Index(x => x.CampaignId);
+        opts.Schema.For<DispatchHeartbeat>().MultiTenanted().Index(x => x.CampaignId);
         opts.Schema.For<CampaignListItem>().MultiTenanted()
             .Index(x => x.Status).Index(x => x.UpdatedAt).Index(x => x.SendAt);
         opts.Schema.For<SendReport>().MultiTenanted();

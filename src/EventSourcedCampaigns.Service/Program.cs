@@ -67,6 +67,10 @@ builder.Host.UseWolverine(opts =>
         o.ClaimTimeout = settings.Sending.ClaimTimeout;
         o.ReconcileInterval = settings.Sending.ReconcileInterval;
         o.DispatchRetryDelays = settings.Sending.DispatchRetryDelays;
+        o.WithMessagesPerMinutePerCampaign(settings.Sending.MessagesPerMinutePerCampaign);
+        o.MessagesPerMinutePerTenant = settings.Sending.MessagesPerMinutePerTenant;
+        o.MaxThrottleWait = settings.Sending.MaxThrottleWait;
+        o.MaxStartLateness = settings.Sending.MaxStartLateness;
     });
 });
 

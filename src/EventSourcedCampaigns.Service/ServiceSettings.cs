@@ -102,6 +102,18 @@ public sealed class SendingSettings
 
     /// <summary>Waits between provider attempts for a failure worth retrying; then the batch is recorded as failed.</summary>
     public TimeSpan[] DispatchRetryDelays { get; set; } = [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)];
+
+    /// <summary>Messages a minute one campaign may hand to the provider from this node; null: no limit.</summary>
+    public int? MessagesPerMinutePerCampaign { get; set; }
+
+    /// <summary>Messages a minute one tenant's campaigns together may hand to the provider from this node; null: no limit.</summary>
+    public int? MessagesPerMinutePerTenant { get; set; }
+
+    /// <summary>How long in total a batch may wait on the provider's Retry-After before it is recorded as failed.</summary>
+    public TimeSpan MaxThrottleWait { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>A start later than this after its send time pauses the campaign instead of sending; null: no bound.</summary>
+    public TimeSpan? MaxStartLateness { get; set; } = TimeSpan.FromHours(1);
 }
 
 /// <summary>

@@ -34,6 +34,7 @@ public static class CampaignSendingExtensions
         options.Validate();
 
         opts.Services.AddSingleton(options);
+        opts.Services.AddSingleton<CampaignThrottles>();
         // A send starts at its time: scheduled messages are found by polling, 5 s apart by default.
         opts.Durability.ScheduledJobPollingTime = options.ScheduledStartPrecision;
         opts.Durability.ScheduledJobFirstExecution = TimeSpan.Zero;

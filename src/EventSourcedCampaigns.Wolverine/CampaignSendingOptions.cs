@@ -27,6 +27,27 @@ public sealed class CampaignSendingOptions
     /// </summary>
     public TimeSpan[] DispatchRetryDelays { get; set; } = [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)];
 
+    /// <summary>
+    /// Messages per minute one campaign may hand to the provider, from this node: a constant, or per campaign (for
+    /// example by plan); null: no limit (the default). Read when the node first sends a batch of the campaign. The
+    /// limit is <b>per sending node</b> (kept in memory): with N sender nodes divide it by N to bound the total.
+    /// Waiting for it never fails a batch, and a cancel still releases a waiting batch.
+    /// </summary>
+    public Func<CampaignState, int?> MessagesPerMinutePerCampaign { get; set; } = _ => null;
+
+    /// <summary>
+    /// Messages per minute all campaigns of one tenant together may hand to the provider, from this node; null: no limit
+    /// (the default). Per sending node, as <see cref="MessagesPerMinutePerCampaign"/>.
+    /// </summary>
+    public int? MessagesPerMinutePerTenant { get; set; }
+
+    /// <summary>
+    /// How long in total one batch may wait on the provider's own throttling (a <see cref="Ports.TransientDispatchException"/>
+    /// with a <c>RetryAfter</c>): those waits do not use up <see cref="DispatchRetryDelays"/>; past this total the batch
+    /// is recorded as failed with the provider's reason. Default 10 minutes.
+    /// </summary>
+    public TimeSpan MaxThrottleWait { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>How often a batch waiting to retry its provider call checks whether the campaign was cancelled. Default 100 ms.</summary>
     public TimeSpan CancelCheckInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
@@ -51,6 +72,14 @@ public sealed class CampaignSendingOptions
     /// of its send time. Default 250 ms.
     /// </summary>
     public TimeSpan ScheduledStartPrecision { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// The latest a send may start after it was due (<see cref="EventSourcedCampaigns.Decisions.StartSend.MaxLateness"/>):
+    /// when the scheduled start fires later than this (the service was down at the send time), the campaign is paused
+    /// with the reason shown instead of going out late; the marketer resumes (it sends at once) or cancels it.
+    /// Null: no bound, a late start sends whenever it fires. Default 1 hour.
+    /// </summary>
+    public TimeSpan? MaxStartLateness { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
     /// Whether this node runs the pipeline (audience preparation, sends, the reconciler). Default true. A node that
@@ -80,6 +109,18 @@ public sealed class CampaignSendingOptions
         return this;
     }
 
+    /// <summary>Sets a constant <see cref="MessagesPerMinutePerCampaign"/> (null: no limit).</summary>
+    public CampaignSendingOptions WithMessagesPerMinutePerCampaign(int? messages)
+    {
+        if (messages is { } m) ArgumentOutOfRangeException.ThrowIfLessThan(m, 1);
+        MessagesPerMinutePerCampaign = _ => messages;
+        return this;
+    }
+
+    internal int? MessagesPerMinuteFor(CampaignState campaign) =>
+        MessagesPerMinutePerCampaign(campaign) is var limit && limit is null or >= 1 ? limit
+            : throw new InvalidOperationException($"{nameof(MessagesPerMinutePerCampaign)} returned {limit} for campaign {campaign.Id}; it must be at least 1, or null.");
+
     internal int LanesFor(CampaignState campaign)
     {
         var lanes = BatchesInFlightPerCampaign(campaign);
@@ -98,11 +139,15 @@ public sealed class CampaignSendingOptions
         ArgumentNullException.ThrowIfNull(AudienceRetryDelays, nameof(AudienceRetryDelays));
         if (AudienceRetryDelays.Any(d => d < TimeSpan.Zero))
             throw new ArgumentOutOfRangeException(nameof(AudienceRetryDelays), "Retry delays can't be negative.");
+        ArgumentNullException.ThrowIfNull(MessagesPerMinutePerCampaign, nameof(MessagesPerMinutePerCampaign));
+        if (MessagesPerMinutePerTenant < 1) throw new ArgumentOutOfRangeException(nameof(MessagesPerMinutePerTenant), MessagesPerMinutePerTenant, "Must be at least 1, or null.");
+        if (MaxThrottleWait < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(MaxThrottleWait), MaxThrottleWait, "Can't be negative.");
         ArgumentException.ThrowIfNullOrWhiteSpace(CommandQueue, nameof(CommandQueue));
         ArgumentException.ThrowIfNullOrWhiteSpace(DispatchQueue, nameof(DispatchQueue));
         foreach (var (name, value) in new[] { (nameof(CancelCheckInterval), CancelCheckInterval), (nameof(ClaimTimeout), ClaimTimeout),
                      (nameof(ReconcileInterval), ReconcileInterval), (nameof(ScheduledStartPrecision), ScheduledStartPrecision) })
             if (value <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(name, value, "Must be positive.");
+        if (MaxStartLateness < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(MaxStartLateness), MaxStartLateness, "Can't be negative.");
         if (!RunPipeline && string.IsNullOrWhiteSpace(HandOffQueue))
             throw new ArgumentException($"A node that does not run the pipeline needs a {nameof(HandOffQueue)} to hand work to the nodes that do.", nameof(HandOffQueue));
         if (CommandQueue == DispatchQueue) throw new ArgumentException("The command and dispatch queues must differ.", nameof(DispatchQueue));

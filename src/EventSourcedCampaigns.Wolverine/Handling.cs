@@ -40,7 +40,10 @@ internal static class Handling
     public static void ForgetBatchesWhenFinished(Guid campaignId, IEnumerable<ICampaignEvent> events, IDocumentSession session)
     {
         if (events.Any(e => e is SendCompleted or Cancelled or CancelledDuringSend or ScheduleReverted or SchedulingFailed))
+        {
             session.DeleteWhere<CampaignBatch>(b => b.CampaignId == campaignId);
+            session.DeleteWhere<DispatchHeartbeat>(b => b.CampaignId == campaignId);
+        }
     }
 
     /// <summary>The durable message that starts the send at <paramref name="sendAt"/> (now, if that has passed).</summary>

@@ -14,7 +14,8 @@ public sealed record ReconcileSend(Guid CampaignId);
 
 /// <summary>
 /// The reconciler: nothing stays stranded when a node dies or a message is lost. A claim with no result after
-/// <see cref="CampaignSendingOptions.ClaimTimeout"/> is recorded as failed (whether its messages went out is
+/// <see cref="CampaignSendingOptions.ClaimTimeout"/> (and no <see cref="DispatchHeartbeat"/> within that long: a batch
+/// waiting for a rate limit is alive) is recorded as failed (whether its messages went out is
 /// unknown, and the reason says so); a lane with no batch in flight but batches left is opened again. So every
 /// campaign reaches Sent or Cancelled During Send. Runs on whichever node holds the durable scheduled message,
 /// under the campaign stream's row lock, and is idempotent: running it twice changes nothing more.
@@ -30,7 +31,12 @@ public static class ReconcilingHandler
 
         var events = new List<ICampaignEvent>();
         var state = campaign;
-        foreach (var (number, batch) in InFlight(campaign).Where(b => b.Value.ClaimedAt + options.ClaimTimeout <= now).OrderBy(b => b.Key))
+        var stale = InFlight(campaign).Where(b => b.Value.ClaimedAt + options.ClaimTimeout <= now).OrderBy(b => b.Key).ToList();
+        // A batch waiting for rate-limit permits or the provider's Retry-After is alive, not lost: it beats while it waits.
+        var alive = stale.Count == 0 ? [] : (await session.LoadManyAsync<DispatchHeartbeat>(cancellation,
+                stale.Select(b => CampaignBatch.IdFor(campaign.Id, b.Key)).ToArray()))
+            .Where(h => h.At + options.ClaimTimeout > now).Select(h => h.Id).ToHashSet();
+        foreach (var (number, batch) in stale.Where(b => !alive.Contains(CampaignBatch.IdFor(campaign.Id, b.Key))))
         {
             var failed = Decider.Decide(new RecordBatchFailure(campaign.Id, number,
                 $"No result from the provider {options.ClaimTimeout.TotalSeconds:0.#} s after the claim (claimed at {batch.ClaimedAt:O}): " +

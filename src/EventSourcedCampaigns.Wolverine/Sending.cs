@@ -50,12 +50,16 @@ public static class SendingHandler
         CampaignSendingOptions options, TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
     {
         var now = Handling.Now(clock, campaign);
-        var decision = Decider.Decide(command, campaign, now);
+        // This node's bound on a late start (the service may have been down at the send time).
+        var decision = Decider.Decide(command with { MaxLateness = options.MaxStartLateness }, campaign, now);
         // Fired before the send time (another node's clock, or an older schedule): try again at the send time.
         if (decision.Rejection is { Code: RejectionCode.SendTimeNotReached } && campaign?.Phase is CampaignPhase.ReadyToSend ready)
             return (new CommandResult(decision, campaign), [], [new StartSend(command.CampaignId).ScheduledAt(ready.Schedule.SendAt)]);
         // Paused, reverted, cancelled or already started: nothing to do.
         if (decision.Events.Count == 0) return (new CommandResult(decision, campaign), [], []);
+        // Too late: paused with the reason (SendHeldAsLate), nothing sent; a resume starts it again.
+        if (decision.Events.Any(e => e is SendHeldAsLate))
+            return (new CommandResult(decision, decision.Events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)), decision.Events.ToEvents(), []);
 
         var state = decision.Events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
         var plan = ((CampaignPhase.Sending)state.Phase).Plan;
@@ -86,7 +90,7 @@ public static class SendingHandler
     }
 
     public static async Task<BatchSent?> Handle(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
-        CampaignSendingOptions options, Envelope envelope, CancellationToken cancellation)
+        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, Envelope envelope, CancellationToken cancellation)
     {
         var query = session.CreateBatchQuery();
         var batchLoad = query.Load<CampaignBatch>(CampaignBatch.IdFor(send.CampaignId, send.BatchNumber));
@@ -107,7 +111,12 @@ public static class SendingHandler
         BatchSent Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null) =>
             new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, next, outcome);
 
-        for (var attempt = 0; ; attempt++)
+        // The rate limits (per campaign, per tenant, on this node): wait for a permit per recipient. Never fails the batch;
+        // a cancel meanwhile ends the wait and the gate below releases the batch.
+        await throttles.WaitForPermitsAsync(session.DocumentStore, session.TenantId, campaign, batch.BatchNumber, batch.Recipients.Length, clock, cancellation);
+
+        var (attempt, throttledFor) = (0, TimeSpan.Zero);
+        while (true)
         {
             // The gate orders this provider call against a cancel: released if the cancel committed first.
             var (call, gate) = await session.DocumentStore.PassAsync(session.TenantId, send.CampaignId, current => current?.Phase switch
@@ -132,11 +141,24 @@ public static class SendingHandler
             {
                 throw; // the node is stopping: the message stays in the durable inbox and is handled again
             }
+            catch (TransientDispatchException e) when (e.RetryAfter is { } retryAfter)
+            {
+                // The provider's own "slow down": wait what it asks (at least CancelCheckInterval), without using up the
+                // retries meant for errors, up to MaxThrottleWait in total for this batch; then it fails with the reason.
+                var wait = retryAfter > options.CancelCheckInterval ? retryAfter : options.CancelCheckInterval;
+                if (throttledFor + wait > options.MaxThrottleWait)
+                    return Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: Truncate(
+                        $"The provider kept asking to slow down for {throttledFor.TotalSeconds:0} s (asked for {retryAfter.TotalSeconds:0.#} s more; " +
+                        $"at most {options.MaxThrottleWait.TotalSeconds:0} s are waited): {e.Message}"));
+                throttledFor += wait;
+                var watch = new WaitWatch(session.DocumentStore, session.TenantId, send.CampaignId, send.BatchNumber, options, clock);
+                await BackoffAsync(session.DocumentStore, session.TenantId, send.CampaignId, wait, options, cancellation, watch);
+            }
             catch (Exception e) when (e is not DispatchException { IsTransient: false } && attempt < options.DispatchRetryDelays.Length)
             {
                 // Worth another try (a transient refusal, a timeout, an adapter's HttpRequestException...): wait, but
                 // stop waiting as soon as the campaign is cancelled, so a batch in backoff is released at once.
-                await BackoffAsync(session.DocumentStore, session.TenantId, send.CampaignId, options.DispatchRetryDelays[attempt], options, cancellation);
+                await BackoffAsync(session.DocumentStore, session.TenantId, send.CampaignId, options.DispatchRetryDelays[attempt++], options, cancellation);
             }
             catch (Exception e)
             {
@@ -161,15 +183,23 @@ public static class SendingHandler
         _ => false,
     };
 
-    /// <summary>Wait <paramref name="delay"/>, or less if the campaign stops sending meanwhile.</summary>
+    /// <summary>
+    /// Wait <paramref name="delay"/>, or less if the campaign stops sending meanwhile. With a <paramref name="watch"/> (a long
+    /// wait on the provider's Retry-After), the batch also keeps its claim alive for the reconciler.
+    /// </summary>
     private static async Task BackoffAsync(IDocumentStore store, string tenantId, Guid campaignId, TimeSpan delay,
-        CampaignSendingOptions options, CancellationToken cancellation)
+        CampaignSendingOptions options, CancellationToken cancellation, WaitWatch? watch = null)
     {
         var until = DateTime.UtcNow + delay;
         while (DateTime.UtcNow < until)
         {
             var step = until - DateTime.UtcNow;
             await Task.Delay(step < options.CancelCheckInterval ? step : options.CancelCheckInterval, cancellation);
+            if (watch is not null)
+            {
+                if (!await watch.StillSendingAsync(cancellation)) return;
+                continue;
+            }
             await using var session = store.QuerySession(tenantId);
             if ((await session.LoadCampaignStateAsync(campaignId, cancellation))?.Phase is not CampaignPhase.Sending) return;
         }

@@ -139,7 +139,7 @@ public sealed record CampaignState(
         (_, Scheduled) => CampaignStatus.Scheduling,
         (CampaignStatus.Scheduling, SchedulingCompleted) => CampaignStatus.Scheduled,
         (CampaignStatus.Scheduling, SchedulingFailed) => CampaignStatus.Draft,
-        (CampaignStatus.Scheduled, SchedulePaused) => CampaignStatus.Paused,
+        (CampaignStatus.Scheduled, SchedulePaused or SendHeldAsLate) => CampaignStatus.Paused,
         (CampaignStatus.Paused, ScheduleResumed) => CampaignStatus.Scheduled,
         (_, ScheduleReverted) => CampaignStatus.Draft,
         (CampaignStatus.Scheduled, SendStarted) => CampaignStatus.Sending,
@@ -161,6 +161,7 @@ public sealed record CampaignState(
         SchedulingCompleted e when Phase is CampaignPhase.Scheduling p =>
             Move(new CampaignPhase.ReadyToSend(p.Schedule, new SendPlan(e.Recipients, e.Batches, e.Variants)), e.CompletedAt),
         SchedulePaused e when Phase is CampaignPhase.ReadyToSend p => Move(new CampaignPhase.Paused(p.Schedule, p.Plan), e.PausedAt),
+        SendHeldAsLate e when Phase is CampaignPhase.ReadyToSend p => Move(new CampaignPhase.Paused(p.Schedule, p.Plan), e.HeldAt),
         ScheduleResumed e when Phase is CampaignPhase.Paused p => Move(new CampaignPhase.ReadyToSend(p.Schedule, p.Plan), e.ResumedAt),
         ScheduleReverted e => Move(new CampaignPhase.Draft(), e.RevertedAt),
         SchedulingFailed e when Phase is CampaignPhase.Scheduling => Move(new CampaignPhase.Draft(), e.FailedAt),

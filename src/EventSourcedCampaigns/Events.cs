@@ -51,6 +51,15 @@ public sealed record SchedulePaused(Guid CampaignId, Actor PausedBy, DateTimeOff
 [StoredEventName("campaign_schedule_resumed")]
 public sealed record ScheduleResumed(Guid CampaignId, Actor ResumedBy, DateTimeOffset ResumedAt) : ICampaignEvent;
 
+/// <summary>
+/// The send was due to start <see cref="Lateness"/> after its time, more than the <see cref="MaxLateness"/> allowed
+/// (for example because the service was down): instead of going out late, the campaign was paused, so the marketer
+/// decides. Resuming sends it at once; cancelling works as for any paused campaign.
+/// </summary>
+[StoredEventName("campaign_send_held_as_late")]
+public sealed record SendHeldAsLate(
+    Guid CampaignId, DateTimeOffset SendAt, TimeSpan Lateness, TimeSpan MaxLateness, DateTimeOffset HeldAt) : ICampaignEvent;
+
 /// <summary>The schedule was withdrawn and the campaign is a draft again (not a cancellation).</summary>
 [StoredEventName("campaign_schedule_reverted")]
 public sealed record ScheduleReverted(Guid CampaignId, Actor RevertedBy, DateTimeOffset RevertedAt) : ICampaignEvent;
@@ -127,6 +136,7 @@ public static class CampaignEvents
     [
         typeof(CampaignCreated), typeof(CampaignEdited), typeof(Scheduled), typeof(SchedulingProgressed),
         typeof(SchedulingCompleted), typeof(SchedulingFailed), typeof(SchedulePaused), typeof(ScheduleResumed), typeof(ScheduleReverted),
+        typeof(SendHeldAsLate),
         typeof(SendStarted), typeof(BatchClaimed), typeof(BatchDelivered), typeof(BatchFailed), typeof(BatchReleased),
         typeof(SendCompleted),
         typeof(CancelRequested), typeof(Cancelled), typeof(CancelledDuringSend), typeof(CancelRejected),

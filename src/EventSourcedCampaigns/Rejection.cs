@@ -40,6 +40,8 @@ public enum RejectionCode
     // Added after the first release: appended, so the numeric values above never change.
     /// <summary>A batch may only be released (never sent) once the campaign was cancelled.</summary>
     NotCancelling,
+    /// <summary>The longest a send may start late (<c>StartSend.MaxLateness</c>) can't be negative.</summary>
+    InvalidLateness,
 }
 
 /// <summary>A refused command: a typed <see cref="Code"/> and a <see cref="Message"/> a marketer understands.</summary>

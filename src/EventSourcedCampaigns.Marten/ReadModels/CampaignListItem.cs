@@ -25,6 +25,26 @@ public sealed record CampaignListItem
     public CampaignActions Actions { get; init; }
     /// <summary>Why the last schedule failed (the audience could not be resolved); cleared when scheduled again.</summary>
     public string? SchedulingFailure { get; init; }
+    /// <summary>Why the campaign was paused by the system (its start came too late); null when paused by someone, or not paused.</summary>
+    public string? PausedReason { get; init; }
+}
+
+/// <summary>Why the system paused a campaign, in a marketer's words (the list and the report show the same text).</summary>
+public static class PausedReasons
+{
+    /// <summary>The start came later than allowed after the send time.</summary>
+    public static string HeldAsLate(SendHeldAsLate e) =>
+        $"Paused by the system: the send was due at {e.HeldAt - e.Lateness:yyyy-MM-dd HH:mm} UTC but could only start {Describe(e.Lateness)} later " +
+        $"(more than the {Describe(e.MaxLateness)} allowed), for example because the sending service was down. " +
+        "Resume to send it now, or cancel it.";
+
+    private static string Describe(TimeSpan span) => span switch
+    {
+        { TotalDays: >= 1 } => $"{(int)span.TotalDays} d {span.Hours} h",
+        { TotalHours: >= 1 } => span.Minutes == 0 ? $"{(int)span.TotalHours} h" : $"{(int)span.TotalHours} h {span.Minutes} min",
+        { TotalMinutes: >= 1 } => $"{(int)span.TotalMinutes} min",
+        _ => $"{Math.Max(0, (int)span.TotalSeconds)} s",
+    };
 }
 
 /// <summary>Builds <see cref="CampaignListItem"/> from one campaign stream.</summary>
@@ -35,7 +55,11 @@ public sealed class CampaignListProjection : SingleStreamProjection<CampaignList
         // The status comes from the domain's one event-to-status table; this projection only keeps the row's figures.
         if (e.Data is not ICampaignEvent data || CampaignState.StatusAfter(item?.Status, data) is not { } status) return item;
         var next = Apply(item, id, data);
-        return next is null ? null : next with { Status = status, Actions = AvailableActions.For(status) };
+        return next is null ? null : next with
+        {
+            Status = status, Actions = AvailableActions.For(status),
+            PausedReason = status == CampaignStatus.Paused ? next.PausedReason : null,
+        };
     }
 
     private static CampaignListItem? Apply(CampaignListItem? item, Guid id, ICampaignEvent data)
@@ -59,7 +83,8 @@ public sealed class CampaignListProjection : SingleStreamProjection<CampaignList
             },
             SchedulingCompleted x => item with { RecipientsPrepared = x.Recipients, Recipients = x.Recipients, ProgressPercent = 0, UpdatedAt = x.CompletedAt },
             SchedulingFailed x => item with { SendAt = null, ScheduledAt = null, ProgressPercent = 0, SchedulingFailure = x.Reason, UpdatedAt = x.FailedAt },
-            SchedulePaused x => item with { UpdatedAt = x.PausedAt },
+            SchedulePaused x => item with { PausedReason = null, UpdatedAt = x.PausedAt },
+            SendHeldAsLate x => item with { PausedReason = PausedReasons.HeldAsLate(x), UpdatedAt = x.HeldAt },
             ScheduleResumed x => item with { UpdatedAt = x.ResumedAt },
             ScheduleReverted x => item with { SendAt = null, ScheduledAt = null, ProgressPercent = 0, UpdatedAt = x.RevertedAt },
             SendStarted x => item with { UpdatedAt = x.StartedAt },

@@ -47,6 +47,8 @@ public sealed record SendReport
     public TimeSpan? CancelToStop { get; init; }
     /// <summary>Why the last schedule failed (the audience could not be resolved); cleared when scheduled again.</summary>
     public string? SchedulingFailure { get; init; }
+    /// <summary>Why the campaign was paused by the system (its start came too late); null when paused by someone, or not paused.</summary>
+    public string? PausedReason { get; init; }
 }
 
 /// <summary>Builds <see cref="SendReport"/> from one campaign stream.</summary>
@@ -57,7 +59,7 @@ public sealed class SendReportProjection : SingleStreamProjection<SendReport, Gu
         // The status comes from the domain's one event-to-status table; this projection only keeps the report's figures.
         if (e.Data is not ICampaignEvent data || CampaignState.StatusAfter(report?.Status, data) is not { } status) return report;
         var next = Apply(report, id, data);
-        return next is null ? null : next with { Status = status };
+        return next is null ? null : next with { Status = status, PausedReason = status == CampaignStatus.Paused ? next.PausedReason : null };
     }
 
     private static SendReport? Apply(SendReport? report, Guid id, ICampaignEvent data)
@@ -77,6 +79,8 @@ public sealed class SendReportProjection : SingleStreamProjection<SendReport, Gu
             },
             SchedulingFailed x => report with { ScheduledAt = null, SendAt = null, Totals = DeliveryCounts.None, Variants = [], SchedulingFailure = x.Reason },
             ScheduleReverted => report with { ScheduledAt = null, SendAt = null, Totals = DeliveryCounts.None, Variants = [] },
+            SchedulePaused => report with { PausedReason = null },
+            SendHeldAsLate x => report with { PausedReason = PausedReasons.HeldAsLate(x) },
             SendStarted x => report with { SendStartedAt = x.StartedAt },
             BatchClaimed x => Count(report, x.Variant, c => c.Claimed(x.Recipients)),
             BatchDelivered x => Count(report, x.Variant, c => c.Recorded(x.Delivered, x.Failed)) with

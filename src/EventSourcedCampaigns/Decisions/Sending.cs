@@ -1,7 +1,13 @@
 namespace EventSourcedCampaigns.Decisions;
 
-/// <summary>The send time arrived (system). Does nothing if the campaign was paused, reverted or cancelled meanwhile.</summary>
-public sealed record StartSend(Guid CampaignId) : CampaignCommand(CampaignId);
+/// <summary>
+/// The send time arrived (system). Does nothing if the campaign was paused, reverted or cancelled meanwhile.
+/// <paramref name="MaxLateness"/>: the latest a send may start after it was due (null: any time). The start is due at
+/// the send time, or when the campaign became ready to send if that was later (a long preparation, a resume after
+/// the send time); a start later than that by more than <paramref name="MaxLateness"/> (the service was down, say)
+/// pauses the campaign instead (<see cref="SendHeldAsLate"/>).
+/// </summary>
+public sealed record StartSend(Guid CampaignId, TimeSpan? MaxLateness = null) : CampaignCommand(CampaignId);
 
 /// <summary>Claim a prepared batch before handing it to the provider: the linearization point against cancel.</summary>
 public sealed record ClaimBatch(Guid CampaignId, int BatchNumber, string Variant, int Recipients) : CampaignCommand(CampaignId);
@@ -22,13 +28,24 @@ internal static class SendingRules
 {
     public static Decision Decide(StartSend c, CampaignState state, DateTimeOffset now) => state.Phase switch
     {
+        _ when c.MaxLateness < TimeSpan.Zero =>
+            Decision.Reject(RejectionCode.InvalidLateness, "The longest a send may start late can't be negative."),
         CampaignPhase.ReadyToSend p when now < p.Schedule.SendAt =>
             Decision.Reject(RejectionCode.SendTimeNotReached, $"The campaign is scheduled to send at {p.Schedule.SendAt:O}."),
+        CampaignPhase.ReadyToSend p when Lateness(p, state, now) is var late && late > c.MaxLateness =>
+            Decision.Accept(new SendHeldAsLate(c.CampaignId, p.Schedule.SendAt, late, c.MaxLateness.Value, now)),
         CampaignPhase.ReadyToSend p => Decision.Accept(new SendStarted(c.CampaignId, p.Plan.Recipients, p.Plan.Batches, now)),
         CampaignPhase.Scheduling => Decision.Reject(RejectionCode.SchedulingNotComplete,
             "The audience is still being prepared; the send starts when scheduling completes."),
         _ => Decision.NoChange,
     };
+
+    /// <summary>
+    /// How late a start at <paramref name="now"/> is: counted from the send time, or from when the campaign became
+    /// ready to send if that was later (nothing but the send's start moves a ready campaign, so that is its last change).
+    /// </summary>
+    private static TimeSpan Lateness(CampaignPhase.ReadyToSend ready, CampaignState state, DateTimeOffset now) =>
+        now - (state.LastChangedAt > ready.Schedule.SendAt ? state.LastChangedAt : ready.Schedule.SendAt);
 
     public static Decision Decide(ClaimBatch c, CampaignState state, DateTimeOffset now)
     {

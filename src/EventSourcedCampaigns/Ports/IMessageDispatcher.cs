@@ -45,11 +45,18 @@ public abstract class DispatchException(string message, Exception? inner = null)
     public abstract bool IsTransient { get; }
 }
 
-/// <summary>A failure worth retrying: timeout, throttling, provider outage.</summary>
-public sealed class TransientDispatchException(string message, Exception? inner = null) : DispatchException(message, inner)
+/// <summary>
+/// A failure worth retrying: timeout, throttling, provider outage. <paramref name="retryAfter"/>: the provider's own
+/// "slow down, try again after this long" (an HTTP 429 or 503 <c>Retry-After</c>); the pipeline waits that long before
+/// the next attempt and does not count it against the retries meant for errors.
+/// </summary>
+public sealed class TransientDispatchException(string message, Exception? inner = null, TimeSpan? retryAfter = null) : DispatchException(message, inner)
 {
     /// <inheritdoc />
     public override bool IsTransient => true;
+
+    /// <summary>How long the provider asked to wait before the next attempt; null when it did not say.</summary>
+    public TimeSpan? RetryAfter { get; } = retryAfter;
 }
 
 /// <summary>The provider refused the whole batch for good (for example a rejected sender or template).</summary>

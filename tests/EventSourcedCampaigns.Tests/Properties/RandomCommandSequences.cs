@@ -46,7 +46,7 @@ public class random_command_sequences(ITestOutputHelper output)
             new Walk(fake, sequence, seen).Run(fake.Random.Int(1, MaxSteps));
 
         output.WriteLine(string.Join(", ", seen.Statuses.Select(s => $"{s.Key}: {s.Value}")));
-        output.WriteLine($"delivered after cancel: {seen.DeliveredAfterCancel}, released: {seen.Released}, scheduling failed: {seen.SchedulingFailed}, claims lost to cancel: {seen.ClaimsLostToCancel}, rejections: {string.Join(", ", seen.Rejected)}");
+        output.WriteLine($"delivered after cancel: {seen.DeliveredAfterCancel}, released: {seen.Released}, held as late: {seen.HeldAsLate}, scheduling failed: {seen.SchedulingFailed}, claims lost to cancel: {seen.ClaimsLostToCancel}, rejections: {string.Join(", ", seen.Rejected)}");
 
         // The walk must reach every status and the interesting paths, or the invariants above prove little.
         foreach (var status in Enum.GetValues<CampaignStatus>())
@@ -54,6 +54,7 @@ public class random_command_sequences(ITestOutputHelper output)
         Assert.True(seen.DeliveredAfterCancel >= 100, $"Only {seen.DeliveredAfterCancel} batches were delivered after a cancel request.");
         Assert.True(seen.ClaimsLostToCancel >= 100, $"Only {seen.ClaimsLostToCancel} claims lost to a cancel.");
         Assert.True(seen.Released >= 100, $"Only {seen.Released} batches were released after a cancel.");
+        Assert.True(seen.HeldAsLate >= 100, $"Only {seen.HeldAsLate} starts were held as late.");
         Assert.True(seen.SchedulingFailed >= 100, $"Scheduling failed only {seen.SchedulingFailed} times.");
         Assert.True(seen.Rejected.Count >= 20, $"Only {seen.Rejected.Count} kinds of rejection: {string.Join(", ", seen.Rejected)}.");
     }
@@ -66,6 +67,7 @@ public class random_command_sequences(ITestOutputHelper output)
         public int ClaimsLostToCancel { get; set; }
         public int Released { get; set; }
         public int SchedulingFailed { get; set; }
+        public int HeldAsLate { get; set; }
     }
 
     /// <summary>What the events say happened to the batches, kept apart from the state's own bookkeeping.</summary>
@@ -112,6 +114,7 @@ public class random_command_sequences(ITestOutputHelper output)
         private CampaignState? _state;
         private DateTimeOffset _clock = Spec.Now;
         private int _step;
+        private StartSend? _lastStart;
 
         public void Run(int steps)
         {
@@ -127,6 +130,7 @@ public class random_command_sequences(ITestOutputHelper output)
         private void Take(CampaignCommand command, DateTimeOffset now)
         {
             var before = _state;
+            _lastStart = command as StartSend;
             var decision = Decider.Decide(command, before, now);
             var after = decision.Events.Aggregate(before, CampaignState.Evolve);
             string Where() => $"sequence {sequence}, step {_step}: {command} at {now:O} on {before?.Status.ToString() ?? "no campaign"} -> {decision.Rejection?.ToString() ?? EventJson.Describe(decision.Events)}";
@@ -191,6 +195,17 @@ public class random_command_sequences(ITestOutputHelper output)
                     break;
                 case BatchReleased:
                     seen.Released++;
+                    break;
+                case SendHeldAsLate held:
+                    Assert.True(before!.Status == CampaignStatus.Scheduled && after!.Status == CampaignStatus.Paused, $"A start was held outside Scheduled; {where()}");
+                    var due = before.LastChangedAt > held.SendAt ? before.LastChangedAt : held.SendAt;
+                    Assert.True(held.Lateness > held.MaxLateness && held.Lateness == held.HeldAt - due, $"Held though not late enough; {where()}");
+                    seen.HeldAsLate++;
+                    break;
+                case SendStarted started when _lastStart is { MaxLateness: { } allowed }:
+                    var ready = (CampaignPhase.ReadyToSend)before!.Phase;
+                    var dueAt = before.LastChangedAt > ready.Schedule.SendAt ? before.LastChangedAt : ready.Schedule.SendAt;
+                    Assert.True(started.StartedAt - dueAt <= allowed, $"Started later than allowed; {where()}");
                     break;
                 case SchedulingFailed failed:
                     Assert.True(before!.Status == CampaignStatus.Scheduling && after!.Status == CampaignStatus.Draft, $"Scheduling failed outside Scheduling; {where()}");
@@ -262,7 +277,7 @@ public class random_command_sequences(ITestOutputHelper output)
                 [() => Progress(s), Complete, () => FailScheduling(s), Cancel, () => new RevertToDraft(_id, Someone())],
                 [0.3f, 0.42f, 0.08f, 0.1f, 0.1f])(),
             CampaignPhase.ReadyToSend => fake.Random.WeightedRandom<Func<CampaignCommand>>(
-                [() => new StartSend(_id), () => new PauseSchedule(_id, Someone()), Cancel, () => new RevertToDraft(_id, Someone())],
+                [Start, () => new PauseSchedule(_id, Someone()), Cancel, () => new RevertToDraft(_id, Someone())],
                 [0.7f, 0.1f, 0.1f, 0.1f])(),
             CampaignPhase.Paused => fake.Random.WeightedRandom<Func<CampaignCommand>>(
                 [() => new ResumeSchedule(_id, Someone()), Edit, Cancel, () => new RevertToDraft(_id, Someone())], [0.6f, 0.1f, 0.2f, 0.1f])(),
@@ -286,7 +301,7 @@ public class random_command_sequences(ITestOutputHelper output)
                 5 => new PauseSchedule(_id, Someone()),
                 6 => new ResumeSchedule(_id, fake.Random.Bool(0.9f) ? Someone() : null!),
                 7 => new RevertToDraft(_id, Someone()),
-                8 => new StartSend(_id),
+                8 => Start(),
                 9 => new ClaimBatch(_id, batch, fake.PickRandom("A", "B", "Z"), fake.Random.Int(-1, 6)),
                 10 => new RecordBatchDelivery(_id, batch, fake.Random.Int(-1, 6), fake.Random.Int(-1, 3)),
                 11 => new RecordBatchFailure(_id, batch, fake.Lorem.Word()),
@@ -355,6 +370,10 @@ public class random_command_sequences(ITestOutputHelper output)
         private CampaignCommand FailScheduling(CampaignPhase.Scheduling s) => new FailScheduling(
             _id, fake.Random.Bool(0.85f) ? s.Schedule.ScheduledAt : s.Schedule.ScheduledAt.AddMinutes(-fake.Random.Int(1, 90)),
             fake.Random.Bool(0.9f) ? $"The list '{fake.Segment()}' does not exist." : fake.Random.String2(fake.Random.Int(0, 1_200)));
+
+        /// <summary>The start, half the time with a lateness bound (now and then a negative one).</summary>
+        private CampaignCommand Start() => new StartSend(_id, fake.Random.Bool() ? null
+            : fake.Random.Bool(0.97f) ? TimeSpan.FromMinutes(fake.Random.Int(0, 20)) : TimeSpan.FromMinutes(-1));
 
         private CampaignCommand Cancel() => new CancelCampaign(_id, Someone(), fake.Reason());
 

@@ -24,6 +24,7 @@ public class the_status_table
         new SchedulePaused(Plan.Id, Plan.Marketer, Spec.Now),
         new ScheduleResumed(Plan.Id, Plan.Marketer, Spec.Now),
         new ScheduleReverted(Plan.Id, Plan.Marketer, Spec.Now),
+        new SendHeldAsLate(Plan.Id, Spec.Now.AddHours(-2), TimeSpan.FromHours(2), TimeSpan.FromHours(1), Spec.Now),
         new SendStarted(Plan.Id, Plan.Recipients, Plan.Batches, Spec.Now),
         new BatchClaimed(Plan.Id, 4, "B", 1_000, Spec.Now),
         new BatchDelivered(Plan.Id, 2, "B", 990, 10, false, Spec.Now),
@@ -62,6 +63,8 @@ public class the_status_table
     [InlineData(CampaignStatus.Scheduling, nameof(SchedulingFailed), CampaignStatus.Draft)]
     [InlineData(CampaignStatus.Sending, nameof(CancelRequested), CampaignStatus.Cancelling)]
     [InlineData(CampaignStatus.Paused, nameof(CancelRequested), CampaignStatus.Cancelled)]
+    [InlineData(CampaignStatus.Scheduled, nameof(SendHeldAsLate), CampaignStatus.Paused)]
+    [InlineData(CampaignStatus.Sending, nameof(SendHeldAsLate), CampaignStatus.Sending)]
     [InlineData(CampaignStatus.Cancelling, nameof(BatchReleased), CampaignStatus.Cancelling)]
     [InlineData(CampaignStatus.Cancelling, nameof(CancelledDuringSend), CampaignStatus.CancelledDuringSend)]
     [InlineData(CampaignStatus.Sent, nameof(CancelRejected), CampaignStatus.Sent)]

@@ -47,7 +47,7 @@ public static class Commands
     public static PauseSchedule Pause(Actor? by = null) => new(Plan.Id, by ?? Plan.Marketer);
     public static ResumeSchedule Resume(Actor? by = null) => new(Plan.Id, by ?? Plan.Marketer);
     public static RevertToDraft Revert(Actor? by = null) => new(Plan.Id, by ?? Plan.Marketer);
-    public static StartSend StartSend() => new(Plan.Id);
+    public static StartSend StartSend(TimeSpan? maxLateness = null) => new(Plan.Id, maxLateness);
 
     public static ClaimBatch Claim(int batch, string? variant = null, int? recipients = null) =>
         new(Plan.Id, batch, variant ?? Plan.VariantOf(batch), recipients ?? Plan.SizeOf(batch));
