@@ -103,6 +103,7 @@ if (settings.Has(ServiceRoles.Api))
 {
     var api = app.MapGroup("/api").RequireTenant();
     api.MapCampaignQueries();
+    api.MapRecipientQueries();
     api.MapCampaignCommands();
 }
 app.Lifetime.ApplicationStarted.Register(() =>
