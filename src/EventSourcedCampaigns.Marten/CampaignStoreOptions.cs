@@ -15,6 +15,12 @@ public sealed class CampaignStoreOptions
     /// <summary>Events the async daemon fetches and applies per page for each read model.</summary>
     public int AsyncBatchSize { get; set; } = 5_000;
 
+    /// <summary>
+    /// How long a campaign's recipient outcomes (who received it, <see cref="RecipientOutcomes"/>) are kept after they are
+    /// recorded; null keeps them until erased. Expired rows of a tenant are deleted when one of its campaigns finishes.
+    /// </summary>
+    public TimeSpan? RecipientOutcomeRetention { get; set; } = TimeSpan.FromDays(365);
+
     /// <summary>Build the read models in the same transaction as the events.</summary>
     public CampaignStoreOptions ReadModelsInline()
     {

@@ -54,6 +54,8 @@ public static class StoreOptionsExtensions
         opts.Schema.For<CampaignState>().MultiTenanted();
         opts.Schema.For<CampaignBatch>().MultiTenanted().Index(x => x.CampaignId);
         opts.Schema.For<DispatchHeartbeat>().MultiTenanted().Index(x => x.CampaignId);
+        // Who received each campaign: one row per recorded batch, written with the batch's event (not event-derived).
+        opts.Storage.Add(new RecipientOutcomes.Storage(opts, options.RecipientOutcomeRetention));
         opts.Schema.For<CampaignListItem>().MultiTenanted()
             .Index(x => x.Status).Index(x => x.UpdatedAt).Index(x => x.SendAt);
         opts.Schema.For<SendReport>().MultiTenanted();

@@ -126,6 +126,7 @@ if (settings.Has(ServiceRoles.Api))
 {
     var api = app.MapGroup("/api").RequireAuthorization().RequireRateLimiting(SecurityRegistration.TenantRateLimit).RequireTenant();
     api.MapCampaignQueries();
+    api.MapRecipientQueries();
     api.MapCampaignCommands();
 }
 app.Lifetime.ApplicationStarted.Register(() =>

@@ -11,9 +11,12 @@ namespace EventSourcedCampaigns.Testing;
 /// <param name="PermanentFailureRate">Share of batches the provider refuses for good (<see cref="PermanentDispatchException"/>).</param>
 /// <param name="RecipientFailureRate">Share of recipients the provider refuses inside an accepted batch (bad addresses).</param>
 /// <param name="Seed">The same seed gives the same failures for the same batches.</param>
+/// <param name="RememberRecipients">Keep the ids of the recipients each accepted batch delivered to (<see cref="FakeDispatcher.DeliveredTo"/>);
+/// off by default, as a long-running fake would keep every id.</param>
 public sealed record FakeDispatcherOptions(
     TimeSpan Latency = default, TimeSpan Jitter = default,
-    double TransientFailureRate = 0, double PermanentFailureRate = 0, double RecipientFailureRate = 0, int Seed = 1)
+    double TransientFailureRate = 0, double PermanentFailureRate = 0, double RecipientFailureRate = 0, int Seed = 1,
+    bool RememberRecipients = false)
 {
     /// <summary>A provider that accepts everything at once.</summary>
     public static FakeDispatcherOptions Instant { get; } = new();
@@ -39,6 +42,7 @@ public sealed class FakeDispatcher : IMessageDispatcher
     private readonly FakeDispatcherOptions _options;
     private readonly ConcurrentDictionary<string, int> _calls = new();
     private readonly ConcurrentQueue<DispatchCall> _started = new();
+    private readonly ConcurrentQueue<(Guid CampaignId, string[] Delivered)> _deliveries = new();
     private long _callCount;
     private long _accepted;
     private long _delivered;
@@ -83,6 +87,17 @@ public sealed class FakeDispatcher : IMessageDispatcher
     public IReadOnlyList<DispatchCall> CallsStartedAfter(Guid campaignId, long timestamp) =>
         _started.Where(c => c.CampaignId == campaignId && c.StartedAt > timestamp).ToList();
 
+    /// <summary>The reason the fake gives for each recipient it refuses.</summary>
+    public const string RefusalReason = "550 5.1.1 mailbox unavailable";
+
+    /// <summary>
+    /// The recipients of <paramref name="campaignId"/> that accepted batches delivered to, one entry per delivery (an id
+    /// twice means it was sent twice). Needs <see cref="FakeDispatcherOptions.RememberRecipients"/>.
+    /// </summary>
+    public IReadOnlyList<string> DeliveredTo(Guid campaignId) => _options.RememberRecipients
+        ? _deliveries.Where(d => d.CampaignId == campaignId).SelectMany(d => d.Delivered).ToList()
+        : throw new InvalidOperationException("Create the FakeDispatcher with RememberRecipients: true to know who it delivered to.");
+
     /// <inheritdoc />
     public async ValueTask<DispatchResult> DispatchAsync(DispatchRequest batch, CancellationToken cancellation = default)
     {
@@ -103,10 +118,16 @@ public sealed class FakeDispatcher : IMessageDispatcher
         if (StableHash.Unit(StableHash.Mix((ulong)_options.Seed, StableHash.Of(batch.IdempotencyKey), 3)) < _options.PermanentFailureRate)
             throw new PermanentDispatchException($"The provider refused batch {batch.BatchNumber}: sender not verified.");
 
-        var failed = _options.RecipientFailureRate <= 0 ? 0
-            : batch.Recipients.Count(r => StableHash.Unit(StableHash.Mix((ulong)_options.Seed, StableHash.Of(r.Id), 4)) < _options.RecipientFailureRate);
+        var refused = _options.RecipientFailureRate <= 0 ? []
+            : batch.Recipients.Where(r => StableHash.Unit(StableHash.Mix((ulong)_options.Seed, StableHash.Of(r.Id), 4)) < _options.RecipientFailureRate)
+                .Select(r => new RecipientRefusal(r.Id, RefusalReason)).ToArray();
         Interlocked.Increment(ref _accepted);
-        Interlocked.Add(ref _delivered, batch.Recipients.Count - failed);
-        return new DispatchResult(batch.Recipients.Count - failed, failed);
+        Interlocked.Add(ref _delivered, batch.Recipients.Count - refused.Length);
+        if (_options.RememberRecipients)
+        {
+            var no = refused.Select(r => r.RecipientId).ToHashSet();
+            _deliveries.Enqueue((batch.CampaignId, batch.Recipients.Where(r => !no.Contains(r.Id)).Select(r => r.Id).ToArray()));
+        }
+        return new DispatchResult(batch.Recipients.Count - refused.Length, refused.Length) { Refusals = refused };
     }
 }

@@ -34,11 +34,15 @@ internal static class Handling
     }
 
     /// <summary>
-    /// Prepared batches hold recipients' addresses: delete them once the campaign no longer needs them (sent,
-    /// cancelled, or back to draft).
+    /// Record who received what (<see cref="RecipientOutcomes"/>: the batches these events settle, and, when the send
+    /// finishes, every batch never sent), then, since prepared batches hold recipients' addresses, delete them once the
+    /// campaign no longer needs them (sent, cancelled, or back to draft). The outcomes read the batches, so they are
+    /// queued first, in the same transaction.
     /// </summary>
-    public static void ForgetBatchesWhenFinished(Guid campaignId, IEnumerable<ICampaignEvent> events, IDocumentSession session)
+    public static void ForgetBatchesWhenFinished(Guid campaignId, IReadOnlyList<ICampaignEvent> events, IDocumentSession session,
+        IReadOnlyList<Ports.RecipientRefusal>? refusals = null)
     {
+        session.RecordRecipientOutcomes(campaignId, events, refusals);
         if (events.Any(e => e is SendCompleted or Cancelled or CancelledDuringSend or ScheduleReverted or SchedulingFailed))
         {
             session.DeleteWhere<CampaignBatch>(b => b.CampaignId == campaignId);

@@ -42,7 +42,9 @@ public static class SchedulingHandler
 
         var batchSize = scheduling.Schedule.BatchSize;
         var now = Handling.Now(clock, campaign);
-        var (resolved, failure) = await ResolveAsync(audience, session.TenantId, scheduling.Schedule.Audience, page.Continuation,
+        // A clone for the remainder goes to the recipients its source did not reach, whatever lists it was scheduled with.
+        var resolver = campaign.ClonedFrom is { RemainderOnly: true } origin ? new RemainderAudience(session, origin.SourceCampaignId) : audience;
+        var (resolved, failure) = await ResolveAsync(resolver, session.TenantId, scheduling.Schedule.Audience, page.Continuation,
             batchSize * options.BatchesPerPage, options, cancellation);
         if (resolved is null)
         {

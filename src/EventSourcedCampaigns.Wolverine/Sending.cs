@@ -19,9 +19,10 @@ public sealed record SendBatch(Guid CampaignId, int BatchNumber, int Lanes);
 /// The provider's answer for a batch (system): counts, or the error that failed the whole batch. <paramref name="Next"/>:
 /// the next batch of the lane as read by the dispatch step (prepared batches do not change while a campaign sends),
 /// so that recording does not read it while holding the stream's row lock; null when there is none or it is unknown.
+/// <paramref name="Refusals"/>: the recipients the provider named as refused, recorded in the recipient outcomes.
 /// </summary>
 public sealed record BatchSent(Guid CampaignId, int BatchNumber, int Lanes, int Delivered, int Failed, string? Error, BatchShape? Next = null,
-    BatchOutcome Outcome = BatchOutcome.Accepted);
+    BatchOutcome Outcome = BatchOutcome.Accepted, IReadOnlyList<RecipientRefusal>? Refusals = null);
 
 /// <summary>What became of a claimed batch.</summary>
 public enum BatchOutcome
@@ -108,8 +109,8 @@ public static class SendingHandler
             ? (await session.LoadBatchShapesAsync(campaign.Id, [nextNumber], cancellation)).SingleOrDefault()
             : null;
         var request = new DispatchRequest(campaign.Id, session.TenantId, batch.BatchNumber, campaign.Channel, variant, batch.Recipients);
-        BatchSent Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null) =>
-            new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, next, outcome);
+        BatchSent Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null, IReadOnlyList<RecipientRefusal>? refusals = null) =>
+            new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, next, outcome, refusals);
 
         // The rate limits (per campaign, per tenant, on this node): wait for a permit per recipient. Never fails the batch;
         // a cancel meanwhile ends the wait and the gate below releases the batch.
@@ -132,7 +133,7 @@ public static class SendingHandler
             {
                 var result = await call;
                 return result.Delivered >= 0 && result.Failed >= 0 && result.Delivered + (long)result.Failed == batch.Recipients.Length
-                    ? Outcome(BatchOutcome.Accepted, result.Delivered, result.Failed)
+                    ? Outcome(BatchOutcome.Accepted, result.Delivered, result.Failed, refusals: Refused(result))
                     // The provider took the batch: never throw now (a retry would send it again), record what is known.
                     : Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: Truncate(
                         $"The provider reported {result.Delivered} delivered and {result.Failed} failed for a batch of {batch.Recipients.Length}."));
@@ -169,6 +170,11 @@ public static class SendingHandler
     }
 
     private enum Gate { Started, Release, Done }
+
+    /// <summary>The provider's named refusals, each reason kept short (they are stored per recipient).</summary>
+    private static RecipientRefusal[]? Refused(DispatchResult result) => result.Refusals is { Count: > 0 } refusals
+        ? refusals.Select(r => r with { Reason = Truncate(r.Reason) }).ToArray()
+        : null;
 
     private static Task<DispatchResult> StartCall(IMessageDispatcher dispatcher, DispatchRequest request, CancellationToken cancellation)
     {
@@ -229,7 +235,7 @@ public static class SendingHandler
         if (events.Count == 0) return ([], []);
 
         var state = events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
-        Handling.ForgetBatchesWhenFinished(sent.CampaignId, events, session);
+        Handling.ForgetBatchesWhenFinished(sent.CampaignId, events, session, sent.Refusals);
         OutgoingMessages messages = [];
         var next = sent.BatchNumber + sent.Lanes;
         if (state.Phase is CampaignPhase.Sending sending && next <= sending.Plan.Batches)

@@ -1,0 +1,358 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using EventSourcedCampaigns.Ports;
+using Marten;
+using Weasel.Core;
+using Weasel.Core.Migrations;
+using Weasel.Postgresql;
+using Weasel.Postgresql.Tables;
+
+namespace EventSourcedCampaigns.Marten;
+
+/// <summary>What became of one recipient of a campaign.</summary>
+public enum RecipientOutcome
+{
+    /// <summary>The provider accepted the message for this recipient.</summary>
+    Delivered,
+    /// <summary>The provider refused this recipient (a bad address...) or the whole batch failed; the reason says which.</summary>
+    Failed,
+    /// <summary>Never handed to the provider: the campaign was cancelled before this recipient's batch was sent.</summary>
+    NotSent,
+    /// <summary>The provider took the batch but reported fewer refusals by name than it counted: this recipient may or may not have got it.</summary>
+    Unknown,
+}
+
+/// <summary>One recipient's outcome in one campaign.</summary>
+/// <param name="CampaignId">The campaign.</param>
+/// <param name="RecipientId">The recipient's id in the contact base.</param>
+/// <param name="Outcome">What became of the message to this recipient.</param>
+/// <param name="BatchNumber">The batch the recipient was in.</param>
+/// <param name="Variant">The A/B variant the recipient was to get.</param>
+/// <param name="RecordedAt">When the batch's outcome was recorded.</param>
+/// <param name="Reason">The provider's refusal reason, or why the whole batch failed; null when delivered or not sent.</param>
+public sealed record RecipientResult(Guid CampaignId, string RecipientId, RecipientOutcome Outcome, string? Reason,
+    int BatchNumber, string Variant, DateTimeOffset RecordedAt);
+
+/// <summary>Page through a campaign's recipients, optionally of one outcome (in batch order).</summary>
+public sealed record RecipientOutcomeQuery(Guid CampaignId, RecipientOutcome? Outcome = null, int PageNumber = 1, int PageSize = 50);
+
+/// <summary>
+/// Who received a campaign: one row per recorded batch in table <c>cmp_recipient_outcomes</c>, written in the same
+/// transaction as the batch's event (delivered, failed, released) from the batch's <see cref="CampaignBatch"/> document,
+/// and for every batch never claimed when the campaign finishes, before those documents are deleted. A row holds the
+/// batch's recipient ids (<c>text[]</c>), one outcome code per recipient (<c>codes</c>: D, F, N, U), the refusal reasons
+/// (sparse <c>text[]</c>), the whole batch's error, and, for not-sent recipients only, their address and name (what a
+/// clone for the remainder sends to). A GIN index on the ids answers "did X get Y" and the erase of a recipient.
+/// Not event-derived: the events count recipients, they do not name them (10,000,000 names would not belong in a
+/// stream), so this table cannot be rebuilt from the events; it is written once per batch and never updated except by
+/// <see cref="EraseRecipientAsync"/>.
+/// </summary>
+public static class RecipientOutcomes
+{
+    /// <summary>The table's name (in the store's schema).</summary>
+    public const string TableName = "cmp_recipient_outcomes";
+
+    private static string Table(IQuerySession session)
+    {
+        // Created on first use where the store creates its schema objects itself (AutoCreate); a cached check after that.
+        session.Database.EnsureStorageExists(typeof(Storage));
+        return $"{session.DocumentStore.Options.DatabaseSchemaName}.{TableName}";
+    }
+
+    private const string OutcomeName =
+        "case substr(t.codes, x.o::int, 1) when 'D' then 'Delivered' when 'F' then 'Failed' when 'N' then 'NotSent' else 'Unknown' end";
+
+    private static string Code(RecipientOutcome outcome) => outcome switch
+    {
+        RecipientOutcome.Delivered => "D", RecipientOutcome.Failed => "F", RecipientOutcome.NotSent => "N", _ => "U",
+    };
+
+    // ---- writing ----
+
+    /// <summary>
+    /// Record the recipients' outcomes that <paramref name="events"/> settle, in the session's transaction: a delivered
+    /// batch (its recipients delivered, except the <paramref name="refusals"/>, which failed with their reason; when the
+    /// provider counted more failures than it named, the others are <see cref="RecipientOutcome.Unknown"/>), a failed
+    /// batch (all failed with its error), a released batch (all not sent), and, with the event that finishes a send
+    /// (<see cref="SendCompleted"/>, <see cref="Cancelled"/>, <see cref="CancelledDuringSend"/>), every batch not
+    /// recorded yet as not sent. Reads the batches' <see cref="CampaignBatch"/> documents in the database: queue it
+    /// before they are deleted. A batch is recorded once; recording it again does nothing.
+    /// </summary>
+    public static void RecordRecipientOutcomes(this IDocumentSession session, Guid campaignId, IEnumerable<ICampaignEvent> events,
+        IReadOnlyList<RecipientRefusal>? refusals = null)
+    {
+        foreach (var e in events)
+        {
+            switch (e)
+            {
+                case BatchDelivered d:
+                    var named = refusals ?? [];
+                    var all = named.Select(r => r.RecipientId).Distinct().Count() == d.Failed;
+                    Insert(session, campaignId, d.BatchNumber, all || d.Failed == 0 ? "D" : "U", named, null, d.DeliveredAt);
+                    break;
+                case BatchFailed f:
+                    Insert(session, campaignId, f.BatchNumber, "F", [], f.Error, f.FailedAt);
+                    break;
+                case BatchReleased r:
+                    Insert(session, campaignId, r.BatchNumber, "N", [], null, r.ReleasedAt);
+                    break;
+                case SendCompleted s:
+                    Finish(session, campaignId, s.CompletedAt);
+                    break;
+                case Cancelled c:
+                    Finish(session, campaignId, c.CancelledAt);
+                    break;
+                case CancelledDuringSend c:
+                    Finish(session, campaignId, c.CancelledAt);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Every batch not recorded yet is not sent; and the tenant's expired outcomes go.</summary>
+    private static void Finish(IDocumentSession session, Guid campaignId, DateTimeOffset at)
+    {
+        Insert(session, campaignId, null, "N", [], null, at);
+        if (Retention.TryGetValue(session.DocumentStore.Options, out var retention) && retention.Value is { } keep)
+            session.QueueSqlCommand($"delete from {Table(session)} where tenant_id = ? and recorded_at < ?", session.TenantId, (at - keep).ToUniversalTime());
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, StrongBox<TimeSpan?>> Retention = new();
+
+    private static void Insert(IDocumentSession session, Guid campaignId, int? batchNumber, string code,
+        IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at)
+    {
+        var batches = session.DocumentStore.Options.Schema.For<CampaignBatch>();
+        var which = batchNumber is { } n ? "d.id = ?" : "CAST(d.data ->> 'CampaignId' as uuid) = ?";
+        object key = batchNumber is { } number ? CampaignBatch.IdFor(campaignId, number) : campaignId;
+        session.QueueSqlCommand($"""
+            insert into {Table(session)} (tenant_id, campaign_id, batch_number, variant, recorded_at, recipient_ids, codes, reasons, error,
+                addresses, names, delivered, failed, not_sent)
+            select b.tenant_id, b.campaign_id, b.batch_number, b.variant, ?, array_agg(b.rid order by b.o), string_agg(b.code, '' order by b.o),
+                case when count(b.reason) > 0 then array_agg(b.reason order by b.o) end, ?,
+                case when bool_or(b.code = 'N') then array_agg(case when b.code = 'N' then b.address end order by b.o) end,
+                case when bool_or(b.code = 'N' and b.name is not null) then array_agg(case when b.code = 'N' then b.name end order by b.o) end,
+                count(*) filter (where b.code = 'D'), count(*) filter (where b.code = 'F'), count(*) filter (where b.code = 'N')
+            from (
+                select d.tenant_id, CAST(d.data ->> 'CampaignId' as uuid) as campaign_id, (d.data ->> 'BatchNumber')::int as batch_number,
+                    d.data ->> 'Variant' as variant, r.o, r.value ->> 'Id' as rid, r.value ->> 'Address' as address, r.value ->> 'Name' as name,
+                    f.reason, case when f.id is not null then 'F' else ? end as code
+                from {batches} d
+                cross join lateral jsonb_array_elements(d.data -> 'Recipients') with ordinality as r(value, o)
+                left join unnest(?::text[], ?::text[]) as f(id, reason) on f.id = r.value ->> 'Id'
+                where d.tenant_id = ? and {which}
+            ) b
+            group by b.tenant_id, b.campaign_id, b.batch_number, b.variant
+            on conflict (tenant_id, campaign_id, batch_number) do nothing
+            """,
+            at.ToUniversalTime(), (object?)error ?? DBNull.Value, code,
+            refusals.Select(r => r.RecipientId).ToArray(), refusals.Select(r => r.Reason).ToArray(), session.TenantId, key);
+    }
+
+    /// <summary>Delete a campaign's recipient outcomes (its retention has passed).</summary>
+    public static void ForgetRecipientOutcomes(this IDocumentSession session, Guid campaignId) =>
+        session.QueueSqlCommand($"delete from {Table(session)} where tenant_id = ? and campaign_id = ?", session.TenantId, campaignId);
+
+    /// <summary>
+    /// Erase a recipient from the tenant's recipient outcomes across all its campaigns (a GDPR erasure): the id, the
+    /// address, the name and the refusal reason are removed; the campaigns' counts stay (they name nobody). Returns the
+    /// number of campaigns the recipient was erased from. Campaigns still sending record their batches as they finish:
+    /// erase again once they are finished.
+    /// </summary>
+    public static async Task<long> EraseRecipientAsync(this IDocumentStore store, string tenantId, string recipientId, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        ArgumentException.ThrowIfNullOrEmpty(recipientId);
+        await using var session = store.LightweightSession(tenantId);
+        var table = Table(session);
+        var campaigns = (await session.AdvancedSql.QueryAsync<long>(
+            $"select count(distinct campaign_id) from {table} where tenant_id = ? and recipient_ids @> array[?::text]", ct, tenantId, recipientId)).Single();
+        if (campaigns == 0) return 0;
+        const string Position = "array_position(recipient_ids, ?::text)";
+        var where = "where tenant_id = ? and recipient_ids @> array[?::text]";
+        session.QueueSqlCommand($"update {table} set addresses[{Position}] = null {where} and addresses is not null", recipientId, tenantId, recipientId);
+        session.QueueSqlCommand($"update {table} set names[{Position}] = null {where} and names is not null", recipientId, tenantId, recipientId);
+        session.QueueSqlCommand($"update {table} set reasons[{Position}] = null {where} and reasons is not null", recipientId, tenantId, recipientId);
+        session.QueueSqlCommand($"update {table} set recipient_ids[{Position}] = null {where}", recipientId, tenantId, recipientId);
+        await session.SaveChangesAsync(ct);
+        return campaigns;
+    }
+
+    // ---- reading ----
+
+    /// <summary>Did recipient <paramref name="recipientId"/> get campaign <paramref name="campaignId"/>: its outcome, or null when the campaign has no such recipient recorded.</summary>
+    public static async Task<RecipientResult?> LoadRecipientOutcomeAsync(this IQuerySession session, Guid campaignId, string recipientId,
+        CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(recipientId);
+        var rows = await session.AdvancedSql.QueryAsync<RecipientResult>($"""
+            select {Json} from {Table(session)} t cross join lateral (select array_position(t.recipient_ids, ?::text) as o) x
+            where t.tenant_id = ? and t.campaign_id = ? and t.recipient_ids @> array[?::text]
+            """, ct, recipientId, session.TenantId, campaignId, recipientId);
+        return rows.FirstOrDefault();
+    }
+
+    private const string Json =
+        "jsonb_build_object('CampaignId', t.campaign_id, 'RecipientId', t.recipient_ids[x.o], 'Outcome', " + OutcomeName +
+        ", 'Reason', coalesce(t.reasons[x.o], case when substr(t.codes, x.o::int, 1) = 'F' then t.error end), 'BatchNumber', t.batch_number, " +
+        "'Variant', t.variant, 'RecordedAt', t.recorded_at)";
+
+    /// <summary>
+    /// A page of a campaign's recipients and their outcomes, in batch order (for example the recipients not reached:
+    /// <c>Outcome = NotSent</c>). <see cref="Page{T}.Total"/> counts the recorded recipients of that outcome, erased
+    /// ones included (the page leaves those out).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Page number or size out of range.</exception>
+    public static async Task<Page<RecipientResult>> QueryRecipientOutcomesAsync(this IQuerySession session, RecipientOutcomeQuery query,
+        CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.PageNumber, 1, nameof(query.PageNumber));
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.PageSize, 1, nameof(query.PageSize));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.PageSize, CampaignQueries.MaxPageSize, nameof(query.PageSize));
+        var offset = (long)(query.PageNumber - 1) * query.PageSize;
+        var count = CountExpression(query.Outcome);
+        var code = query.Outcome is { } o ? Code(o) : null;
+        // Skip whole batches by their counts, then unnest only from the batch the page starts in.
+        var items = await session.AdvancedSql.QueryAsync<RecipientResult>($"""
+            with counted as (
+                select batch_number, n, coalesce(sum(n) over (order by batch_number rows between unbounded preceding and 1 preceding), 0) as before
+                from (select batch_number, {count} as n from {Table(session)} t where tenant_id = ? and campaign_id = ?) c where n > 0),
+            start as (select batch_number, before from counted where before + n > ? order by batch_number limit 1)
+            select {Json}
+            from {Table(session)} t
+            cross join start
+            cross join lateral generate_series(1, cardinality(t.recipient_ids)) as x(o)
+            where t.tenant_id = ? and t.campaign_id = ? and t.batch_number >= start.batch_number
+              and (?::text is null or substr(t.codes, x.o, 1) = ?::text)
+            order by t.batch_number, x.o
+            offset ? - (select before from start) limit ?
+            """, ct, session.TenantId, query.CampaignId, offset, session.TenantId, query.CampaignId,
+            (object?)code ?? DBNull.Value, (object?)code ?? DBNull.Value, offset, query.PageSize);
+        var total = (await session.AdvancedSql.QueryAsync<long>(
+            $"select coalesce(sum({count}), 0)::bigint from {Table(session)} t where tenant_id = ? and campaign_id = ?", ct, session.TenantId, query.CampaignId)).Single();
+        return new Page<RecipientResult>(items.Where(i => i.RecipientId is not null).ToList(), total, query.PageNumber, query.PageSize);
+    }
+
+    private static string CountExpression(RecipientOutcome? outcome) => outcome switch
+    {
+        null => "cardinality(t.recipient_ids)",
+        RecipientOutcome.Delivered => "t.delivered",
+        RecipientOutcome.Failed => "t.failed",
+        RecipientOutcome.NotSent => "t.not_sent",
+        _ => "(cardinality(t.recipient_ids) - t.delivered - t.failed - t.not_sent)",
+    };
+
+    /// <summary>Every recorded recipient of a campaign (of one outcome, or all), in batch order, read <paramref name="batchesPerRead"/> batches at a time: for exports.</summary>
+    public static async IAsyncEnumerable<RecipientResult> StreamRecipientOutcomesAsync(this IQuerySession session, Guid campaignId,
+        RecipientOutcome? outcome = null, int batchesPerRead = 50, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var code = outcome is { } o ? Code(o) : null;
+        var after = 0;
+        while (true)
+        {
+            var rows = await session.AdvancedSql.QueryAsync<RecipientResult>($"""
+                select {Json} from (select * from {Table(session)} where tenant_id = ? and campaign_id = ? and batch_number > ?
+                    order by batch_number limit ?) t
+                cross join lateral generate_series(1, cardinality(t.recipient_ids)) as x(o)
+                where (?::text is null or substr(t.codes, x.o, 1) = ?::text)
+                order by t.batch_number, x.o
+                """, ct, session.TenantId, campaignId, after, batchesPerRead, (object?)code ?? DBNull.Value, (object?)code ?? DBNull.Value);
+            var last = (await session.AdvancedSql.QueryAsync<int>(
+                $"select coalesce(max(batch_number), -1) from (select batch_number from {Table(session)} where tenant_id = ? and campaign_id = ? and batch_number > ? order by batch_number limit ?) b",
+                ct, session.TenantId, campaignId, after, batchesPerRead)).Single();
+            foreach (var row in rows)
+                if (row.RecipientId is not null) yield return row;
+            if (last < 0) yield break;
+            after = last;
+        }
+    }
+
+    /// <summary>
+    /// A page of the recipients a campaign did not reach (<see cref="RecipientOutcome.NotSent"/>), with the address and name
+    /// they were to be sent to: the audience of a clone for the remainder. The continuation is the position after the
+    /// page (<c>batch:index</c>), stable, so a page read again gives the same recipients.
+    /// </summary>
+    public static async Task<AudiencePage> LoadNotSentPageAsync(this IQuerySession session, Guid campaignId, string? continuation, int pageSize,
+        CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        var (batch, index) = (0, 0L);
+        if (continuation is not null)
+        {
+            var parts = continuation.Split(':');
+            if (parts is not [var b, var i] || !int.TryParse(b, CultureInfo.InvariantCulture, out batch) || !long.TryParse(i, CultureInfo.InvariantCulture, out index))
+                throw new InvalidContinuationException(continuation);
+        }
+        var rows = (await session.AdvancedSql.QueryAsync<string>($"""
+            select jsonb_build_object('Batch', t.batch_number, 'Index', x.o, 'Id', t.recipient_ids[x.o], 'Address', t.addresses[x.o], 'Name', t.names[x.o])::text
+            from {Table(session)} t
+            cross join lateral generate_series(1, cardinality(t.recipient_ids)) as x(o)
+            where t.tenant_id = ? and t.campaign_id = ? and t.not_sent > 0 and (t.batch_number, x.o) > (?, ?)
+              and substr(t.codes, x.o, 1) = 'N' and t.recipient_ids[x.o] is not null
+            order by t.batch_number, x.o
+            limit ?
+            """, ct, session.TenantId, campaignId, batch, index, pageSize + 1))
+            .Select(json => System.Text.Json.JsonSerializer.Deserialize<NotSentRow>(json)!).ToList();
+        var total = (await session.AdvancedSql.QueryAsync<long>(
+            $"select coalesce(sum(not_sent), 0)::bigint from {Table(session)} where tenant_id = ? and campaign_id = ?", ct, session.TenantId, campaignId)).Single();
+        var page = rows.Take(pageSize).ToList();
+        var next = rows.Count > pageSize ? $"{page[^1].Batch}:{page[^1].Index}" : null;
+        return new AudiencePage(page.Select(r => new Recipient(r.Id, r.Address ?? "", r.Name)).ToList(), total, next);
+    }
+
+    private sealed record NotSentRow(int Batch, long Index, string Id, string? Address, string? Name);
+
+    // ---- schema ----
+
+    /// <summary>The table, for Marten's schema management (<c>db-apply</c>, <c>ApplyAllDatabaseChangesOnStartup</c>).</summary>
+    internal sealed class Storage : FeatureSchemaBase
+    {
+        private readonly StoreOptions options;
+
+        public Storage(StoreOptions options, TimeSpan? retention) : base("RecipientOutcomes", options.Advanced.Migrator)
+        {
+            this.options = options;
+            Retention.AddOrUpdate(options, new StrongBox<TimeSpan?>(retention));
+        }
+
+        protected override IEnumerable<ISchemaObject> schemaObjects()
+        {
+            var table = new Table(new PostgresqlObjectName(options.DatabaseSchemaName, TableName, Weasel.Postgresql.SchemaUtils.IdentifierUsage.General));
+            table.AddColumn("tenant_id", "varchar").NotNull().AsPrimaryKey();
+            table.AddColumn("campaign_id", "uuid").NotNull().AsPrimaryKey();
+            table.AddColumn("batch_number", "integer").NotNull().AsPrimaryKey();
+            table.AddColumn("variant", "varchar").NotNull();
+            table.AddColumn("recorded_at", "timestamp with time zone").NotNull();
+            table.AddColumn("delivered", "integer").NotNull();
+            table.AddColumn("failed", "integer").NotNull();
+            table.AddColumn("not_sent", "integer").NotNull();
+            table.AddColumn("codes", "text").NotNull();
+            table.AddColumn("recipient_ids", "text[]").NotNull();
+            table.AddColumn("reasons", "text[]");
+            table.AddColumn("error", "text");
+            table.AddColumn("addresses", "text[]");
+            table.AddColumn("names", "text[]");
+            table.Indexes.Add(new IndexDefinition($"ix_{TableName}_recipient_ids") { Columns = ["recipient_ids"], Method = IndexMethod.gin });
+            table.Indexes.Add(new IndexDefinition($"ix_{TableName}_recorded_at") { Columns = ["tenant_id", "recorded_at"] });
+            yield return table;
+        }
+    }
+}
+
+/// <summary>
+/// The audience of a clone for the remainder: the recipients campaign <paramref name="sourceCampaignId"/> did not reach
+/// (<see cref="RecipientOutcome.NotSent"/>), read from its recipient outcomes, with the addresses they were to be sent
+/// to. The lists of the clone's schedule are not resolved. Failed recipients are not included: a refused address
+/// should not be retried blindly, and a batch the reconciler failed may have gone out.
+/// </summary>
+public sealed class RemainderAudience(IQuerySession session, Guid sourceCampaignId) : IAudienceResolver
+{
+    /// <inheritdoc />
+    public async ValueTask<AudiencePage> ResolvePageAsync(string tenantId, Audience audience, string? continuation, int pageSize,
+        CancellationToken cancellation = default)
+    {
+        if (tenantId != session.TenantId)
+            throw new InvalidOperationException($"The remainder of a campaign of tenant '{session.TenantId}' was asked for tenant '{tenantId}'.");
+        return await session.LoadNotSentPageAsync(sourceCampaignId, continuation, pageSize, cancellation);
+    }
+}

@@ -1,0 +1,59 @@
+using System.Text;
+using EventSourcedCampaigns.Marten;
+using Marten;
+
+namespace EventSourcedCampaigns.Service.Http;
+
+/// <summary>
+/// Who received a campaign: one recipient's outcome, the recipients of an outcome (paged), a CSV export, and the erase of
+/// a recipient across the tenant's campaigns. Outcomes are written with each batch's record, not by the read models, so
+/// <c>?afterSequence=</c> is not needed: a batch's outcomes are visible as soon as its event is.
+/// </summary>
+public static class RecipientEndpoints
+{
+    public static RouteGroupBuilder MapRecipientQueries(this RouteGroupBuilder api)
+    {
+        api.MapGet("/campaigns/{id}/recipients/{recipientId}", async (string id, string recipientId, HttpContext http, IDocumentStore store) =>
+        {
+            if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
+            await using var session = store.QuerySession(http.Tenant());
+            return await session.LoadRecipientOutcomeAsync(campaignId, recipientId, http.RequestAborted) is { } outcome
+                ? Results.Ok(outcome)
+                : Problems.Problem(StatusCodes.Status404NotFound, "RecipientNotFound",
+                    $"Campaign {campaignId} has no recorded outcome for recipient '{recipientId}' (not in its audience, not sent yet, erased, or past retention).");
+        }).WithName("GetRecipientOutcome").WithSummary("Did this recipient get this campaign: delivered, failed (with the reason), not sent.");
+
+        api.MapGet("/campaigns/{id}/recipients", async (string id, HttpContext http, IDocumentStore store, RecipientOutcome? outcome, int? page, int? pageSize) =>
+        {
+            if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
+            await using var session = store.QuerySession(http.Tenant());
+            return Results.Ok(await session.QueryRecipientOutcomesAsync(
+                new RecipientOutcomeQuery(campaignId, outcome, page ?? 1, pageSize ?? 50), http.RequestAborted));
+        }).WithName("ListRecipientOutcomes").WithSummary("A campaign's recipients and their outcomes, in batch order; ?outcome=NotSent for the recipients not reached.");
+
+        api.MapGet("/campaigns/{id}/recipients.csv", async (string id, HttpContext http, IDocumentStore store, RecipientOutcome? outcome) =>
+        {
+            if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
+            return Results.Stream(async body =>
+            {
+                await using var session = store.QuerySession(http.Tenant());
+                await using var writer = new StreamWriter(body, new UTF8Encoding(false), 64 * 1024);
+                await writer.WriteLineAsync("recipient_id,outcome,reason,batch,variant,recorded_at");
+                await foreach (var r in session.StreamRecipientOutcomesAsync(campaignId, outcome, ct: http.RequestAborted))
+                    await writer.WriteLineAsync(string.Join(',', Csv(r.RecipientId), r.Outcome, Csv(r.Reason), r.BatchNumber, Csv(r.Variant), r.RecordedAt.ToString("O")));
+            }, "text/csv", $"campaign-{campaignId:N}-recipients.csv");
+        }).WithName("ExportRecipientOutcomes").WithSummary("Every recorded recipient of a campaign as CSV (streamed).");
+
+        api.MapDelete("/recipients/{recipientId}", async (string recipientId, HttpContext http, IDocumentStore store) =>
+        {
+            if (string.IsNullOrWhiteSpace(recipientId) || recipientId.Length > 500)
+                return Problems.BadRequest("malformed_recipient_id", "Name the recipient to erase by its id (1 to 500 characters).");
+            var campaigns = await store.EraseRecipientAsync(http.Tenant(), recipientId, http.RequestAborted);
+            return Results.Ok(new { recipientId, erasedFromCampaigns = campaigns });
+        }).WithName("EraseRecipient").WithSummary("Erase a recipient (id, address, name, refusal reason) from every campaign of the tenant; counts stay.");
+        return api;
+    }
+
+    private static string Csv(string? value) =>
+        value is null ? "" : value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : $"\"{value.Replace("\"", "\"\"")}\"";
+}

@@ -1,0 +1,118 @@
+using Xunit.Abstractions;
+
+namespace EventSourcedCampaigns.Sending.Tests;
+
+/// <summary>Who received a campaign, and a clone for the remainder, through the real pipeline.</summary>
+public sealed class RecipientOutcomeTests(ITestOutputHelper output)
+{
+    private static CancelCampaign Cancel(Guid id) => new(id, SendingHost.Marketer, new CancelReason(CancelReasonCode.WrongAudience, "Wrong list"));
+
+    [Fact]
+    public async Task A_cancel_mid_send_records_each_recipient_and_a_clone_for_the_remainder_reaches_exactly_the_others()
+    {
+        var dispatcher = new FakeDispatcher(new FakeDispatcherOptions(RecipientFailureRate: 0.05, RememberRecipients: true));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Batches 1-8 go through; from batch 9 on the provider holds them until the cancel is committed.
+        dispatcher.OnDispatch = async (batch, _) => { if (batch.BatchNumber >= 9) await release.Task; };
+        await using var host = await SendingHost.StartAsync(dispatcher, o => o.WithBatchesInFlightPerCampaign(4));
+        var source = await host.SendingAsync(2_000, 50);
+        await host.WaitForAsync(source, s => s.Phase is CampaignPhase.Sending { Progress.InFlight.Count: > 0 } sending
+            && sending.Progress.InFlight.Keys.All(b => b >= 9), "batches 1-8 to be recorded");
+
+        Assert.Equal(CampaignStatus.Cancelling, (await host.RunAcceptedAsync(Cancel(source))).State!.Status);
+        release.SetResult();
+        var cancelled = await host.WaitForAsync(source, s => s.IsFinished, "the cancel to take effect");
+        Assert.Equal(CampaignStatus.CancelledDuringSend, cancelled.Status);
+        await host.WaitUntilIdleAsync();
+        Assert.Equal(0, await host.BatchDocumentsAsync(source)); // deleted, after the not-sent were recorded from them
+
+        var audience = await AudienceOfAsync(host, source);
+        var end = (await host.EventsAsync(source)).Select(e => e.Data).OfType<CancelledDuringSend>().Single();
+        await using var query = host.Store.QuerySession(SendingHost.Tenant);
+        var all = await ToListAsync(query.StreamRecipientOutcomesAsync(source, batchesPerRead: 7));
+        Assert.Equal(audience.Order(), all.Select(r => r.RecipientId).Order()); // every recipient once
+        var byOutcome = all.GroupBy(r => r.Outcome).ToDictionary(g => g.Key, g => g.Select(r => r.RecipientId).ToHashSet());
+        var (delivered1, failed1, notSent1) = (byOutcome[RecipientOutcome.Delivered], byOutcome[RecipientOutcome.Failed], byOutcome[RecipientOutcome.NotSent]);
+        Assert.False(byOutcome.ContainsKey(RecipientOutcome.Unknown));
+        Assert.Equal(dispatcher.DeliveredTo(source).Order(), delivered1.Order());
+        Assert.Equal((end.DeliveredBeforeRequest + end.DeliveredAfterRequest, end.Failed, end.NotSent), ((long)delivered1.Count, (long)failed1.Count, (long)notSent1.Count));
+        Assert.All(all.Where(r => r.Outcome == RecipientOutcome.Failed), r => Assert.Equal(FakeDispatcher.RefusalReason, r.Reason));
+        Assert.All(all.Where(r => r.Outcome != RecipientOutcome.Failed), r => Assert.Null(r.Reason));
+
+        // Did X get Y.
+        var someDelivered = delivered1.First();
+        var someNotSent = notSent1.First();
+        Assert.Equal(RecipientOutcome.Delivered, (await query.LoadRecipientOutcomeAsync(source, someDelivered))!.Outcome);
+        Assert.Equal(RecipientOutcome.NotSent, (await query.LoadRecipientOutcomeAsync(source, someNotSent))!.Outcome);
+        Assert.Null(await query.LoadRecipientOutcomeAsync(source, "nobody"));
+        Assert.Null(await query.LoadRecipientOutcomeAsync(Guid.NewGuid(), someDelivered));
+
+        // Not reached, paged: the pages together are exactly the not-sent recipients.
+        var pages = new List<RecipientResult>();
+        for (var page = 1; ; page++)
+        {
+            var p = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(source, RecipientOutcome.NotSent, page, 170));
+            Assert.Equal(notSent1.Count, p.Total);
+            if (p.Items.Count == 0) break;
+            pages.AddRange(p.Items);
+        }
+        Assert.Equal(notSent1.Order(), pages.Select(r => r.RecipientId).Order());
+        Assert.Equal(pages.Count, pages.Select(r => r.RecipientId).Distinct().Count());
+        var everyone = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(source, PageNumber: 2, PageSize: 500));
+        Assert.Equal((2_000L, 500), (everyone.Total, everyone.Items.Count));
+
+        // The clone for the remainder: scheduled with any list, it goes to exactly the recipients not reached.
+        var clone = Guid.NewGuid();
+        await host.RunAcceptedAsync(new CloneCampaign(source, clone, RemainderOnly: true, SendingHost.Marketer));
+        await host.RunAcceptedAsync(new ScheduleCampaign(clone, host.Clock.Now.AddMinutes(1), Audience.Of("ignored-for-a-remainder"), 50, SendingHost.Marketer));
+        var scheduled = await host.WaitForAsync(clone, s => s.Status == CampaignStatus.Scheduled, "the remainder to be prepared");
+        Assert.Equal(notSent1.Count, ((CampaignPhase.ReadyToSend)scheduled.Phase).Plan.Recipients);
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(clone));
+        await host.WaitForAsync(clone, s => s.Status == CampaignStatus.Sent, "the remainder to be sent");
+        await host.WaitUntilIdleAsync();
+
+        var second = await ToListAsync(query.StreamRecipientOutcomesAsync(clone));
+        Assert.Equal(notSent1.Order(), second.Select(r => r.RecipientId).Order());
+        var delivered2 = dispatcher.DeliveredTo(clone).ToHashSet();
+        Assert.Equal(dispatcher.DeliveredTo(clone).Count, delivered2.Count); // nobody twice
+        Assert.Equal(delivered2.Order(), second.Where(r => r.Outcome == RecipientOutcome.Delivered).Select(r => r.RecipientId).Order());
+        var failed2 = second.Where(r => r.Outcome == RecipientOutcome.Failed).Select(r => r.RecipientId).ToHashSet();
+        Assert.Empty(delivered1.Intersect(delivered2));
+        // Reached by one or the other, or refused by one (not reached by both): the audience exactly, each once.
+        var covered = delivered1.Concat(delivered2).Concat(failed1).Concat(failed2).ToList();
+        Assert.Equal(audience.Order(), covered.Order());
+        output.WriteLine($"source: {delivered1.Count} delivered, {failed1.Count} failed, {notSent1.Count} not sent; " +
+                         $"remainder: {delivered2.Count} delivered, {failed2.Count} failed");
+
+        // Erase a recipient the two campaigns share: gone from both, counts kept.
+        var shared = notSent1.First(delivered2.Contains);
+        Assert.Equal(2, await host.Store.EraseRecipientAsync(SendingHost.Tenant, shared));
+        Assert.Null(await query.LoadRecipientOutcomeAsync(source, shared));
+        Assert.Null(await query.LoadRecipientOutcomeAsync(clone, shared));
+        Assert.DoesNotContain(await ToListAsync(query.StreamRecipientOutcomesAsync(source)), r => r.RecipientId == shared);
+        Assert.Equal(notSent1.Count, (await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(source, RecipientOutcome.NotSent))).Total);
+        Assert.Equal(0, await host.Store.EraseRecipientAsync(SendingHost.Tenant, shared));
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
+    private static async Task<List<string>> AudienceOfAsync(SendingHost host, Guid id)
+    {
+        var ids = new List<string>();
+        string? continuation = null;
+        do
+        {
+            var page = await host.Audiences.ResolvePageAsync(SendingHost.Tenant, Audience.Of("list-" + id.ToString("N")), continuation, 500);
+            ids.AddRange(page.Recipients.Select(r => r.Id));
+            continuation = page.Continuation;
+        } while (continuation is not null);
+        return ids;
+    }
+
+    private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
+    {
+        var list = new List<T>();
+        await foreach (var item in items) list.Add(item);
+        return list;
+    }
+}

@@ -1,0 +1,90 @@
+using System.Net;
+using System.Text.Json;
+using EventSourcedCampaigns.IntegrationTests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Xunit.Abstractions;
+using static EventSourcedCampaigns.Service.Tests.CampaignApi;
+
+namespace EventSourcedCampaigns.Service.Tests;
+
+/// <summary>Who received a campaign, over HTTP, after a cancel mid-send (the service in process, all roles).</summary>
+[Collection("in-process host")]
+public sealed class recipients_over_http(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Contacts = 20_000;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private WebApplicationFactory<Program> _factory = null!;
+    private CampaignApi _api = null!;
+
+    public Task InitializeAsync()
+    {
+        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true;
+        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
+            web.UseSetting("Campaigns:Schema", TestDatabase.UniqueSchema("rcpt"));
+            web.UseSetting("Campaigns:DaemonMode", "Solo");
+            web.UseSetting("Campaigns:Local:Contacts", Contacts.ToString());
+            web.UseSetting("Campaigns:Local:Lists:everyone", "1.0");
+            web.UseSetting("Campaigns:Local:Latency", "00:00:00.100"); // 80 batches, 4 in flight: a few seconds of Sending
+        });
+        var client = _factory.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Tenant-Id", "shop-a");
+        client.DefaultRequestHeaders.Add("X-Actor-Id", "ana@shop.example");
+        _api = new CampaignApi(client);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    [Fact]
+    public async Task after_a_cancel_mid_send_each_recipient_can_be_looked_up_the_not_reached_listed_exported_and_erased()
+    {
+        var id = (await _api.CreateAsync($"rcpt-{Guid.NewGuid():N}"[..20])).CampaignId;
+        await _api.ScheduleAsync(id, DateTimeOffset.UtcNow.AddSeconds(2), "everyone", batchSize: 250);
+        await _api.WaitForReportAsync(id, r => Status(r) == "Sending" && Count(r, "delivered") > 0, Patience, "the first deliveries");
+        await AcceptedAsync(await _api.CancelRawAsync(id, "WrongAudience", "wrong list"), HttpStatusCode.OK, "cancel");
+        var report = await _api.WaitForReportAsync(id, r => Status(r) == "CancelledDuringSend", Patience, "Cancelled During Send");
+        var notSent = Count(report, "notSent");
+        Assert.True(notSent > 0, "the cancel came too late to leave anyone not sent");
+
+        var page = await _api.GetAsync($"/api/campaigns/{id}/recipients?outcome=NotSent&page=1&pageSize=100");
+        Assert.Equal(notSent, page.GetProperty("total").GetInt64());
+        var items = page.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(100, items.Count);
+        Assert.All(items, i => Assert.Equal("NotSent", i.GetProperty("outcome").GetString()));
+
+        var notReached = items[0].GetProperty("recipientId").GetString()!;
+        var one = await _api.GetAsync($"/api/campaigns/{id}/recipients/{Uri.EscapeDataString(notReached)}");
+        Assert.Equal(("NotSent", id), (one.GetProperty("outcome").GetString(), one.GetProperty("campaignId").GetGuid()));
+        var delivered = (await _api.GetAsync($"/api/campaigns/{id}/recipients?outcome=Delivered&pageSize=1"))
+            .GetProperty("items")[0].GetProperty("recipientId").GetString()!;
+        Assert.Equal("Delivered", (await _api.GetAsync($"/api/campaigns/{id}/recipients/{Uri.EscapeDataString(delivered)}")).GetProperty("outcome").GetString());
+
+        var csv = await _api.Http.GetStringAsync($"/api/campaigns/{id}/recipients.csv");
+        var lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("recipient_id,outcome,reason,batch,variant,recorded_at", lines[0]);
+        Assert.Equal(Contacts, lines.Length - 1);
+        Assert.Equal(notSent, lines.Count(l => l.Split(',')[1] == "NotSent"));
+
+        Assert.Equal((HttpStatusCode.NotFound, "RecipientNotFound"), await Problem(await _api.Http.GetAsync($"/api/campaigns/{id}/recipients/nobody")));
+        Assert.Equal((HttpStatusCode.BadRequest, "malformed_id"), await Problem(await _api.Http.GetAsync("/api/campaigns/not-a-guid/recipients")));
+        Assert.Equal((HttpStatusCode.BadRequest, "out_of_range"), await Problem(await _api.Http.GetAsync($"/api/campaigns/{id}/recipients?pageSize=501")));
+
+        var erased = await _api.Http.DeleteAsync($"/api/recipients/{Uri.EscapeDataString(delivered)}");
+        Assert.Equal(HttpStatusCode.OK, erased.StatusCode);
+        Assert.Equal(1, JsonDocument.Parse(await erased.Content.ReadAsStringAsync()).RootElement.GetProperty("erasedFromCampaigns").GetInt64());
+        Assert.Equal((HttpStatusCode.NotFound, "RecipientNotFound"),
+            await Problem(await _api.Http.GetAsync($"/api/campaigns/{id}/recipients/{Uri.EscapeDataString(delivered)}")));
+        output.WriteLine($"cancelled mid-send: {Count(report, "delivered")} delivered, {Count(report, "failed")} failed, {notSent} not sent");
+    }
+
+    private static async Task<(HttpStatusCode Status, string? Code)> Problem(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.Content.Headers.ContentType?.MediaType == "application/problem+json", $"{(int)response.StatusCode} not a problem: {text}");
+        var body = JsonDocument.Parse(text).RootElement;
+        return (response.StatusCode, body.TryGetProperty("code", out var code) ? code.GetString() : null);
+    }
+}
