@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using JasperFx.Events;
 using Marten;
 using Npgsql;
 
@@ -176,6 +177,7 @@ public static class AuditChain
         var serializer = store.Options.Serializer();
         var schema = store.Options.Events.DatabaseSchemaName;
 
+        await store.Storage.Database.EnsureStorageExistsAsync(typeof(IEvent), ct); // a fresh database has no mt_events yet
         await session.BeginTransactionAsync(ct); // opens the session's connection
         await using var command = new NpgsqlCommand(
             $"select seq_id, id, stream_id, type, data::text from {schema}.mt_events where tenant_id = @tenant and type = any(@types) order by seq_id",
@@ -239,6 +241,8 @@ public static class AuditChain
     {
         await using var session = store.LightweightSession();
         var schema = store.Options.Events.DatabaseSchemaName;
+        await store.Storage.Database.EnsureStorageExistsAsync(typeof(IEvent), ct);
+        await store.Storage.Database.EnsureStorageExistsAsync(typeof(AuditChainHead), ct);
         await session.BeginTransactionAsync(ct);
         await using var command = new NpgsqlCommand(
             $"select distinct tenant_id from {schema}.mt_events where type = any(@types) union select distinct tenant_id from {store.Options.Schema.For<AuditChainHead>(qualified: true)} order by 1",
