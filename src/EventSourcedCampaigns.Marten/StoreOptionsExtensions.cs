@@ -61,6 +61,8 @@ public static class StoreOptionsExtensions
         opts.Schema.For<SendReport>().MultiTenanted();
         opts.Schema.For<CancellationAuditEntry>().MultiTenanted()
             .Index(x => x.CampaignId).Index(x => x.RequestedAt).Index(x => x.ActorId);
+        // The head of each tenant's audit hash chain (AuditChain), updated under the tenant's audit lock.
+        opts.Schema.For<AuditChainHead>().MultiTenanted();
         return opts;
     }
 }

@@ -44,14 +44,26 @@ public static class CampaignCommandHandler
 }
 
 /// <summary>
-/// Cancel: the decider's rules, a refused cancel kept in the audit, prepared batches deleted once cancelled. Takes
-/// the stream's row lock, so a cancel queues behind the batch being recorded instead of retrying against the lanes.
+/// Cancel: the decider's rules, every attempt kept in the audit (accepted, repeated, refused), prepared batches deleted
+/// once cancelled. Takes the stream's row lock, so a cancel queues behind the batch being recorded instead of retrying
+/// against the lanes, then the tenant's audit lock to chain the attempt's audit event (<see cref="AuditChain"/>). The
+/// audit event of a cancel of an unknown campaign goes to the tenant's audit stream: there is no campaign stream, and
+/// starting one at the caller's id would take that id.
 /// </summary>
 public static class CancelCampaignHandler
 {
-    public static (CommandResult, Events) Handle(CancelCampaign command,
-        [WriteAggregate(nameof(CancelCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
-        => Handling.Run(command, campaign, clock, session);
+    public static async Task<(CommandResult, Events)> Handle(CancelCampaign command,
+        [WriteAggregate(nameof(CancelCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign,
+        TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
+    {
+        var (result, events) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
+        var linked = await AuditChain.LinkAsync(session, events, cancellation);
+        if (campaign is not null) return (result, linked.ToEvents());
+
+        if (linked.Count > 0)
+            session.Events.Append(AuditChain.TenantAuditStreamId(session.TenantId), linked.Cast<object>().ToArray());
+        return (result, new Events());
+    }
 }
 
 /// <summary>Pause, resume and revert a schedule. Resuming after the send time starts the send at once.</summary>

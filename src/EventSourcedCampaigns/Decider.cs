@@ -40,12 +40,15 @@ public static class Decider
     }
 
     /// <summary>
-    /// What a store appends for a decision: its events; for a refused cancel, the <see cref="CancelRejected"/>
-    /// audit record (it changes no state); for other refusals, nothing.
+    /// What a store appends for a decision: its events, plus for a cancel the audit record of the attempt when the
+    /// events are not one already (<see cref="CancellingRules.AuditOf"/>: <see cref="CancelRepeated"/> for a repeat,
+    /// <see cref="CancelRejected"/> for any refusal; neither changes state). Other refusals append nothing. A
+    /// <see cref="CancelRejected"/> of an unknown campaign has no campaign stream: the store keeps it in the tenant's
+    /// audit stream.
     /// </summary>
     public static IReadOnlyList<ICampaignEvent> EventsToAppend(Decision decision, CampaignCommand command, CampaignState? state, DateTimeOffset now) =>
-        decision.Rejection is { } rejection
-            ? command is CancelCampaign cancel && CancellingRules.AuditRejection(cancel, state, rejection, now) is { } audit ? [audit] : []
+        command is CancelCampaign cancel && CancellingRules.AuditOf(cancel, state, decision, now) is { } audit
+            ? [.. decision.Events, audit]
             : decision.Events;
 
     /// <summary>Decide, then fold the events: the state after the command (for tests and in-memory use).</summary>

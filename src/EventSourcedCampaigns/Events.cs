@@ -101,11 +101,17 @@ public sealed record BatchReleased(
 public sealed record SendCompleted(Guid CampaignId, long Delivered, long Failed, DateTimeOffset CompletedAt) : ICampaignEvent;
 
 /// <summary>Someone asked to cancel. Every accepted cancel starts with this event, whatever the status;
-/// <see cref="Cancelled"/> or <see cref="CancelledDuringSend"/> records when it took effect.</summary>
+/// <see cref="Cancelled"/> or <see cref="CancelledDuringSend"/> records when it took effect.
+/// An audit event (<see cref="ICancelAuditEvent"/>).</summary>
 [StoredEventName("campaign_cancel_requested")]
 public sealed record CancelRequested(
     Guid CampaignId, Actor RequestedBy, CancelReason Reason, CampaignStatus StatusAtRequest,
-    long DeliveredBefore, long FailedBefore, int BatchesInFlight, DateTimeOffset RequestedAt) : ICampaignEvent;
+    long DeliveredBefore, long FailedBefore, int BatchesInFlight, DateTimeOffset RequestedAt,
+    AuditLink? Audit = null) : ICancelAuditEvent
+{
+    DateTimeOffset ICancelAuditEvent.At => RequestedAt;
+    ICancelAuditEvent ICancelAuditEvent.WithAudit(AuditLink link) => this with { Audit = link };
+}
 
 /// <summary>A cancel took effect before anything was sent.</summary>
 [StoredEventName("campaign_cancelled")]
@@ -117,11 +123,59 @@ public sealed record CancelledDuringSend(
     Guid CampaignId, long DeliveredBeforeRequest, long DeliveredAfterRequest, long Failed, long NotSent,
     DateTimeOffset RequestedAt, DateTimeOffset CancelledAt, TimeSpan TimeToStop) : ICampaignEvent;
 
-/// <summary>A cancel was refused (Draft or fully sent). Recorded for the audit history only: it changes no state.</summary>
+/// <summary>
+/// A cancel was refused: by the rules (a draft, a fully sent campaign), as bad input (no actor, an unknown reason, a
+/// text too long: <see cref="RequestedBy"/> and <see cref="Reason"/> are then a truncated, cleaned copy of what was
+/// sent, or null when nothing was), or because the campaign does not exist (<see cref="StatusAtRequest"/> null;
+/// stored in the tenant's audit stream, there being no campaign stream). Recorded for the audit history only: it
+/// changes no state.
+/// </summary>
 [StoredEventName("campaign_cancel_rejected")]
 public sealed record CancelRejected(
+    Guid CampaignId, Actor? RequestedBy, CancelReason? Reason, CampaignStatus? StatusAtRequest,
+    RejectionCode Code, string Message, DateTimeOffset RejectedAt, AuditLink? Audit = null) : ICancelAuditEvent
+{
+    DateTimeOffset ICancelAuditEvent.At => RejectedAt;
+    ICancelAuditEvent ICancelAuditEvent.WithAudit(AuditLink link) => this with { Audit = link };
+}
+
+/// <summary>A cancel of a campaign whose cancel was already accepted (Cancelling, Cancelled, Cancelled During
+/// Send): the same outcome again, recorded for the audit history only; it changes no state.</summary>
+[StoredEventName("campaign_cancel_repeated")]
+public sealed record CancelRepeated(
     Guid CampaignId, Actor RequestedBy, CancelReason Reason, CampaignStatus StatusAtRequest,
-    RejectionCode Code, string Message, DateTimeOffset RejectedAt) : ICampaignEvent;
+    DateTimeOffset RepeatedAt, AuditLink? Audit = null) : ICancelAuditEvent
+{
+    DateTimeOffset ICancelAuditEvent.At => RepeatedAt;
+    ICancelAuditEvent ICancelAuditEvent.WithAudit(AuditLink link) => this with { Audit = link };
+}
+
+/// <summary>
+/// An event of the cancellation audit: one per cancel attempt, whatever its outcome. The store chains a tenant's
+/// audit events (<see cref="Audit"/>); the decider leaves the link null.
+/// </summary>
+public interface ICancelAuditEvent : ICampaignEvent
+{
+    /// <summary>Who asked (null: a malformed request named nobody).</summary>
+    Actor? RequestedBy { get; }
+
+    /// <summary>This event's place in the tenant's audit hash chain; null until the store stamps it (and in
+    /// events stored before the chain existed).</summary>
+    AuditLink? Audit { get; }
+
+    /// <summary>When the attempt was made.</summary>
+    DateTimeOffset At { get; }
+
+    /// <summary>A copy with this link.</summary>
+    ICancelAuditEvent WithAudit(AuditLink link);
+}
+
+/// <summary>
+/// A link of a tenant's audit hash chain: the event's <see cref="Position"/> (1, 2, ... per tenant), the SHA-256
+/// (lower-case hex) of the previous audit event of the tenant (64 zeros for the first), and this event's own hash.
+/// The hash input is documented in docs/security.md ("Audit integrity").
+/// </summary>
+public sealed record AuditLink(long Position, string PreviousHash, string Hash);
 
 /// <summary>This finished campaign was cloned into a new draft (recorded in the source).</summary>
 [StoredEventName("campaign_cloned")]
@@ -141,6 +195,8 @@ public static class CampaignEvents
         typeof(SendCompleted),
         typeof(CancelRequested), typeof(Cancelled), typeof(CancelledDuringSend), typeof(CancelRejected),
         typeof(CampaignCloned),
+        // Added after the first release.
+        typeof(CancelRepeated),
     ];
 
     /// <summary>The stored name of an event type.</summary>

@@ -55,7 +55,7 @@ public sealed class SeedScenarios : IAsyncLifetime
         Assert.Equal(5_000, report.Totals.NotSent);
 
         var audit = (await query.QueryCancellationAuditAsync(new CancellationAuditQuery(CampaignId: id))).Items.Single();
-        Assert.Equal((CancelOutcome.Cancelled, CampaignStatus.Scheduled, CampaignDriver.Marketer.Id, RequestChannel.User),
+        Assert.Equal((CancelOutcome.Cancelled, (CampaignStatus?)CampaignStatus.Scheduled, CampaignDriver.Marketer.Id, RequestChannel.User),
             (audit.Outcome, audit.StatusAtRequest, audit.ActorId, audit.Channel));
         Assert.Equal(TimeSpan.Zero, audit.TimeToStop);
     }
@@ -124,7 +124,7 @@ public sealed class SeedScenarios : IAsyncLifetime
         Assert.Equal(CampaignStatus.Sent, (await ListItem(id)).Status);
         await using var query = _store.QuerySession("shop-a");
         var audit = (await query.QueryCancellationAuditAsync(new CancellationAuditQuery(CampaignId: id))).Items.Single();
-        Assert.Equal((CancelOutcome.Rejected, EventSourcedCampaigns.RejectionCode.NotCancellableSent, CampaignStatus.Sent),
+        Assert.Equal((CancelOutcome.Rejected, EventSourcedCampaigns.RejectionCode.NotCancellableSent, (CampaignStatus?)CampaignStatus.Sent),
             (audit.Outcome, audit.RejectionCode, audit.StatusAtRequest));
         Assert.Contains("fully sent", audit.RejectionMessage);
         Assert.Null((await query.LoadSendReportAsync(id))!.CancelledAt);

@@ -12,14 +12,20 @@ public enum CancelOutcome
     Cancelled,
     /// <summary>Took effect mid-send, once the last in-flight batch was recorded.</summary>
     CancelledDuringSend,
-    /// <summary>Refused (a draft, or a fully sent campaign).</summary>
+    /// <summary>Refused by the rules (a draft, or a fully sent campaign).</summary>
     Rejected,
+    /// <summary>A cancel of a campaign whose cancel was already accepted: the same outcome, nothing changed.</summary>
+    Repeated,
+    /// <summary>Refused as malformed (no actor, an unknown reason, a text too long, ...): nothing changed.</summary>
+    RefusedBadInput,
+    /// <summary>Refused: the tenant has no campaign with this id.</summary>
+    RefusedUnknownCampaign,
 }
 
-/// <summary>One cancel request, accepted or refused, across all campaigns.</summary>
+/// <summary>One cancel attempt, whatever its outcome, across all campaigns.</summary>
 public sealed record CancellationAuditEntry
 {
-    /// <summary>The campaign id for an accepted request (a campaign is cancelled at most once); the event id for a refused one.</summary>
+    /// <summary>The campaign id for an accepted request (a campaign is cancelled at most once); the event id for any other attempt.</summary>
     public Guid Id { get; init; }
     public string TenantId { get; init; } = "";
     public Guid CampaignId { get; init; }
@@ -27,7 +33,8 @@ public sealed record CancellationAuditEntry
     public RequestChannel Channel { get; init; }
     public CancelReasonCode ReasonCode { get; init; }
     public string? ReasonText { get; init; }
-    public CampaignStatus StatusAtRequest { get; init; }
+    /// <summary>Null for a cancel of a campaign that does not exist.</summary>
+    public CampaignStatus? StatusAtRequest { get; init; }
     public CancelOutcome Outcome { get; init; }
     public RejectionCode? RejectionCode { get; init; }
     public string? RejectionMessage { get; init; }
@@ -37,9 +44,11 @@ public sealed record CancellationAuditEntry
     public DateTimeOffset RequestedAt { get; init; }
     public DateTimeOffset? EffectiveAt { get; init; }
     public TimeSpan? TimeToStop { get; init; }
+    /// <summary>The attempt's position in the tenant's audit hash chain (null for attempts stored before the chain existed).</summary>
+    public long? ChainPosition { get; init; }
 }
 
-/// <summary>Builds the cancellation audit: one entry per request, completed when the cancel takes effect.</summary>
+/// <summary>Builds the cancellation audit: one entry per attempt, an accepted one completed when the cancel takes effect.</summary>
 public sealed class CancellationAuditProjection : MultiStreamProjection<CancellationAuditEntry, Guid>
 {
     public CancellationAuditProjection()
@@ -48,6 +57,7 @@ public sealed class CancellationAuditProjection : MultiStreamProjection<Cancella
         Identity<IEvent<Cancelled>>(e => e.StreamId);
         Identity<IEvent<CancelledDuringSend>>(e => e.StreamId);
         Identity<IEvent<CancelRejected>>(e => e.Id);
+        Identity<IEvent<CancelRepeated>>(e => e.Id);
     }
 
     public override CancellationAuditEntry? Evolve(CancellationAuditEntry? entry, Guid id, IEvent e) => (entry, e.Data) switch
@@ -57,12 +67,21 @@ public sealed class CancellationAuditProjection : MultiStreamProjection<Cancella
             Id = id, TenantId = e.TenantId, CampaignId = e.StreamId, ActorId = x.RequestedBy.Id, Channel = x.RequestedBy.Channel,
             ReasonCode = x.Reason.Code, ReasonText = x.Reason.Text, StatusAtRequest = x.StatusAtRequest,
             Outcome = CancelOutcome.Stopping, DeliveredBefore = x.DeliveredBefore, RequestedAt = x.RequestedAt,
+            ChainPosition = x.Audit?.Position,
         },
         (_, CancelRejected x) => new CancellationAuditEntry
         {
-            Id = id, TenantId = e.TenantId, CampaignId = e.StreamId, ActorId = x.RequestedBy.Id, Channel = x.RequestedBy.Channel,
+            // A cancel of an unknown campaign is kept in the tenant's audit stream: the campaign is the one it named.
+            Id = id, TenantId = e.TenantId, CampaignId = x.CampaignId, ActorId = x.RequestedBy?.Id ?? "",
+            Channel = x.RequestedBy?.Channel ?? default, ReasonCode = x.Reason?.Code ?? default, ReasonText = x.Reason?.Text,
+            StatusAtRequest = x.StatusAtRequest, Outcome = OutcomeOf(x.Code), RejectionCode = x.Code, RejectionMessage = x.Message,
+            RequestedAt = x.RejectedAt, ChainPosition = x.Audit?.Position,
+        },
+        (_, CancelRepeated x) => new CancellationAuditEntry
+        {
+            Id = id, TenantId = e.TenantId, CampaignId = x.CampaignId, ActorId = x.RequestedBy.Id, Channel = x.RequestedBy.Channel,
             ReasonCode = x.Reason.Code, ReasonText = x.Reason.Text, StatusAtRequest = x.StatusAtRequest,
-            Outcome = CancelOutcome.Rejected, RejectionCode = x.Code, RejectionMessage = x.Message, RequestedAt = x.RejectedAt,
+            Outcome = CancelOutcome.Repeated, RequestedAt = x.RepeatedAt, ChainPosition = x.Audit?.Position,
         },
         ({ } current, Cancelled x) => current with
         {
@@ -74,5 +93,13 @@ public sealed class CancellationAuditProjection : MultiStreamProjection<Cancella
             NotSent = x.NotSent, EffectiveAt = x.CancelledAt, TimeToStop = x.TimeToStop,
         },
         _ => entry,
+    };
+
+    /// <summary>Refused by the rules, refused as bad input, or refused for want of a campaign.</summary>
+    public static CancelOutcome OutcomeOf(RejectionCode code) => code switch
+    {
+        RejectionCode.NotCancellableDraft or RejectionCode.NotCancellableSent => CancelOutcome.Rejected,
+        RejectionCode.CampaignNotFound => CancelOutcome.RefusedUnknownCampaign,
+        _ => CancelOutcome.RefusedBadInput,
     };
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace EventSourcedCampaigns.Decisions;
 
 /// <summary>
@@ -39,11 +41,50 @@ public static class CancellingRules
         };
     }
 
-    /// <summary>The audit record of a refused cancel, or null when the refusal is not worth auditing (bad input).</summary>
-    public static CancelRejected? AuditRejection(CancelCampaign c, CampaignState? state, Rejection rejection, DateTimeOffset now) =>
-        state is not null && rejection.Code is RejectionCode.NotCancellableDraft or RejectionCode.NotCancellableSent
-            ? new CancelRejected(c.CampaignId, c.RequestedBy, c.Reason, state.Status, rejection.Code, rejection.Message, now)
+    /// <summary>Longest actor id kept in the audit record of a malformed request.</summary>
+    public const int MaxAuditedActorIdLength = 200;
+
+    /// <summary>
+    /// The audit record of a cancel attempt that the decision itself does not record: a repeat of an accepted cancel
+    /// (<see cref="CancelRepeated"/>), or any refusal (<see cref="CancelRejected"/> with the rejection's code: the
+    /// rules, bad input, or an unknown campaign, whose <c>StatusAtRequest</c> is null). Null when the decision's own
+    /// events are the record (an accepted cancel's <see cref="CancelRequested"/>). It changes no state. The actor and
+    /// reason of a refused request are copied in a safe form (<see cref="SafeText"/>).
+    /// </summary>
+    public static ICancelAuditEvent? AuditOf(CancelCampaign c, CampaignState? state, Decision decision, DateTimeOffset now) =>
+        decision.Rejection is { } rejection ? AuditRejection(c, state, rejection, now)
+        : decision.Events.Count == 0 && state?.Status is CampaignStatus.Cancelling or CampaignStatus.Cancelled or CampaignStatus.CancelledDuringSend
+            ? new CancelRepeated(c.CampaignId, c.RequestedBy, c.Reason, state.Status, now)
             : null;
+
+    /// <summary>The audit record of a refused cancel, whatever the refusal (the input is kept in a safe form).</summary>
+    public static CancelRejected AuditRejection(CancelCampaign c, CampaignState? state, Rejection rejection, DateTimeOffset now) =>
+        new(c.CampaignId, SafeActor(c.RequestedBy), SafeReason(c.Reason), state?.Status, rejection.Code, rejection.Message, now);
+
+    private static Actor? SafeActor(Actor? actor) =>
+        actor is null ? null : new Actor(SafeText(actor.Id, MaxAuditedActorIdLength) ?? "", actor.Channel);
+
+    private static CancelReason? SafeReason(CancelReason? reason) =>
+        reason is null ? null : new CancelReason(reason.Code, SafeText(reason.Text, MaxReasonLength));
+
+    /// <summary>
+    /// Text from a request, safe to store and show: control characters and unpaired surrogates (which PostgreSQL's
+    /// jsonb refuses) replaced by U+FFFD, and cut to <paramref name="max"/> characters plus a marker saying how many
+    /// more there were.
+    /// </summary>
+    public static string? SafeText(string? text, int max)
+    {
+        if (text is null) return null;
+        var chars = text.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1])) { i++; continue; }
+            if (char.IsControl(chars[i]) || char.IsSurrogate(chars[i])) chars[i] = '\uFFFD';
+        }
+        if (chars.Length <= max) return new string(chars);
+        var keep = char.IsHighSurrogate(chars[max - 1]) ? max - 1 : max;
+        return new string(chars, 0, keep) + string.Create(CultureInfo.InvariantCulture, $"… [{chars.Length - keep:N0} more characters]");
+    }
 
     /// <summary>The effective end of a mid-send cancel, once nothing is in flight.</summary>
     internal static CancelledDuringSend Stopped(Guid campaignId, CampaignPhase.Cancelling s, DateTimeOffset now) => new(

@@ -140,12 +140,8 @@ public class random_command_sequences(ITestOutputHelper output)
                 Assert.True(decision.Events.Count == 0, $"A rejection carries events; {Where()}");
                 seen.Rejected.Add(decision.Rejection!.Code);
                 if (decision.Rejection.Code == RejectionCode.ClaimLostToCancel) seen.ClaimsLostToCancel++;
-                if (command is CancelCampaign cancel && CancellingRules.AuditRejection(cancel, before, decision.Rejection, now) is { } audit)
-                {
-                    Assert.Contains(before!.Status, new[] { CampaignStatus.Draft, CampaignStatus.Sent });
-                    after = CampaignState.Evolve(after, audit);
-                }
             }
+            CheckEveryCancelIsAudited(command, decision, before, now, Where);
             if (before is not null && command is not CreateCampaign && now < before.LastChangedAt)
                 Assert.True(decision.Rejection?.Code == RejectionCode.TimeWentBackwards, $"Time went backwards unnoticed; {Where()}");
 
@@ -240,6 +236,37 @@ public class random_command_sequences(ITestOutputHelper output)
             Assert.True(_ledger.InFlight.Keys.Order().SequenceEqual(progress.InFlight.Keys.Order()), $"In-flight batches differ; {where()}");
             var notSent = plan.Recipients - _ledger.Delivered - _ledger.Failed - inFlight;
             Assert.True(notSent >= 0 && progress.NotSent(plan) == notSent, $"Not sent is {notSent}; {where()}");
+        }
+
+        /// <summary>A cancel, whatever its outcome, appends exactly one audit event, which is the only one that changes nothing.</summary>
+        private static void CheckEveryCancelIsAudited(CampaignCommand command, Decision decision, CampaignState? before, DateTimeOffset now, Func<string> where)
+        {
+            var appended = Decider.EventsToAppend(decision, command, before, now);
+            var audits = appended.OfType<ICancelAuditEvent>().ToList();
+            if (command is not CancelCampaign)
+            {
+                Assert.True(audits.Count == 0 && appended.SequenceEqual(decision.Events), $"Only a cancel is audited; {where()}");
+                return;
+            }
+            Assert.True(audits.Count == 1, $"A cancel appended {audits.Count} audit events; {where()}");
+            var audit = audits[0];
+            Assert.True(audit.Audit is null && audit.At == now && audit.CampaignId == command.CampaignId, where());
+            switch (audit)
+            {
+                case CancelRequested:
+                    Assert.True(!decision.IsRejected && decision.Events[0] == audit, $"An accepted cancel must start with its request; {where()}");
+                    break;
+                case CancelRepeated r:
+                    Assert.True(!decision.IsRejected && decision.Events.Count == 0 && r.StatusAtRequest == before!.Status
+                        && r.StatusAtRequest is CampaignStatus.Cancelling or CampaignStatus.Cancelled or CampaignStatus.CancelledDuringSend,
+                        $"A repeat outside a cancel; {where()}");
+                    break;
+                case CancelRejected r:
+                    Assert.True(r.Code == decision.Rejection?.Code && r.StatusAtRequest == before?.Status, where());
+                    break;
+            }
+            if (audit is not CancelRequested)
+                Assert.Equal(before, CampaignState.Evolve(before, audit));
         }
 
         /// <summary>Idempotent commands, repeated right away, change nothing and are not refused.</summary>

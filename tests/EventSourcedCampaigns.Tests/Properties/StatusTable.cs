@@ -36,6 +36,7 @@ public class the_status_table
         new CancelledDuringSend(Plan.Id, 990, 0, 10, 3_500, Spec.Now, Spec.Now, TimeSpan.Zero),
         new CancelRejected(Plan.Id, Plan.Marketer, Reason, CampaignStatus.Draft, RejectionCode.NotCancellableDraft, "a draft", Spec.Now),
         new CampaignCloned(Plan.Id, Commands.CloneId, false, Plan.Marketer, Spec.Now),
+        new CancelRepeated(Plan.Id, Plan.Marketer, Reason, CampaignStatus.Cancelled, Spec.Now),
     ];
 
     [Fact]
@@ -68,6 +69,7 @@ public class the_status_table
     [InlineData(CampaignStatus.Cancelling, nameof(BatchReleased), CampaignStatus.Cancelling)]
     [InlineData(CampaignStatus.Cancelling, nameof(CancelledDuringSend), CampaignStatus.CancelledDuringSend)]
     [InlineData(CampaignStatus.Sent, nameof(CancelRejected), CampaignStatus.Sent)]
+    [InlineData(CampaignStatus.Cancelling, nameof(CancelRepeated), CampaignStatus.Cancelling)]
     public void reads_like_the_lifecycle(CampaignStatus before, string @event, CampaignStatus after) =>
         Assert.Equal(after, CampaignState.StatusAfter(before, OneOfEach.Single(e => e.GetType().Name == @event)));
 }

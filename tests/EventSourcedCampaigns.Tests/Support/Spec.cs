@@ -66,6 +66,22 @@ public sealed class Spec
         return new Outcome(state);
     }
 
+    /// <summary>
+    /// What a store appends (<see cref="Decider.EventsToAppend"/>) is exactly these audit events, and they change
+    /// nothing: the decision itself is not refused only when <paramref name="rejected"/> is null.
+    /// </summary>
+    public void ThenAudited(RejectionCode? rejected, params ICampaignEvent[] expected)
+    {
+        if (_command is null) throw new InvalidOperationException("Call When(command) before Then.");
+        var state = CampaignState.From(_history);
+        var decision = Decider.Decide(_command, state, _now);
+        Assert.Equal(rejected, decision.Rejection?.Code);
+        Assert.Empty(decision.Events);
+        var appended = Decider.EventsToAppend(decision, _command, state, _now);
+        Assert.Equal(EventJson.Describe(expected), EventJson.Describe(appended));
+        Assert.Equal(state, appended.Aggregate(state, CampaignState.Evolve));
+    }
+
     private (Decision Decision, CampaignState? State) Run()
     {
         if (_command is null) throw new InvalidOperationException("Call When(command) before Then.");

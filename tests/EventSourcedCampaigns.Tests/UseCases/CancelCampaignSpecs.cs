@@ -98,6 +98,16 @@ public class cancelling_again
             .When(Commands.Cancel(Fake.ApiKey(), new CancelReason(CancelReasonCode.ProviderOutage)))
             .ThenNothing()
             .AndStatus(status);
+
+    [Theory, MemberData(nameof(CancelAlreadyAccepted))]
+    public void is_recorded_in_the_audit_as_a_repeat(CampaignStatus status)
+    {
+        var by = Fake.ApiKey();
+        var reason = new CancelReason(CancelReasonCode.ProviderOutage, "again");
+        Spec.Given(Histories.In(status))
+            .When(Commands.Cancel(by, reason))
+            .ThenAudited(null, new CancelRepeated(Plan.Id, by, reason, status, Spec.Now));
+    }
 }
 
 public class a_cancel_request
@@ -129,7 +139,7 @@ public class a_cancel_request
     }
 }
 
-/// <summary>Refused cancels belong in the audit history (CancellingRules.AuditRejection), without changing the campaign.</summary>
+/// <summary>Every refused cancel belongs in the audit history (CancellingRules.AuditOf), without changing the campaign.</summary>
 public class auditing_a_refused_cancel
 {
     public static TheoryData<CampaignStatus> NotCancellable => Statuses.Only(CampaignStatus.Draft, CampaignStatus.Sent);
@@ -141,31 +151,54 @@ public class auditing_a_refused_cancel
         var cancel = Commands.Cancel(Fake.Marketer(), Fake.Reason());
         var rejection = Decider.Decide(cancel, state, Spec.Now).Rejection!;
 
-        var audit = CancellingRules.AuditRejection(cancel, state, rejection, Spec.Now);
+        Spec.Given(Histories.In(status)).When(cancel).ThenAudited(rejection.Code,
+            new CancelRejected(Plan.Id, cancel.RequestedBy, cancel.Reason, status, rejection.Code, rejection.Message, Spec.Now));
+    }
 
-        Assert.Equal(
-            EventJson.Describe(new CancelRejected(Plan.Id, cancel.RequestedBy, cancel.Reason, status, rejection.Code, rejection.Message, Spec.Now)),
-            EventJson.Describe(audit!));
-        Assert.Equal(state, CampaignState.Evolve(state, audit!));
+    [Theory, MemberData(nameof(Invalid.Actors), MemberType = typeof(Invalid))]
+    public void records_a_request_that_names_nobody_as_bad_input(Actor? by)
+    {
+        var cancel = Commands.Cancel() with { RequestedBy = by! };
+        Spec.Given(Histories.Sent()).When(cancel).ThenAudited(RejectionCode.InvalidActor,
+            new CancelRejected(Plan.Id, by, cancel.Reason, CampaignStatus.Sent, RejectionCode.InvalidActor,
+                "The request must say who is making it.", Spec.Now));
     }
 
     [Fact]
-    public void malformed_requests_are_not_audited()
+    public void keeps_a_huge_or_unprintable_input_only_in_a_truncated_clean_form()
     {
-        var state = CampaignState.From(Histories.Sent());
-        var cancel = Commands.Cancel() with { RequestedBy = null! };
-        var rejection = Decider.Decide(cancel, state, Spec.Now).Rejection!;
-        Assert.Equal(RejectionCode.InvalidActor, rejection.Code);
+        var by = new Actor("eve\u0000" + new string('e', 10_000), RequestChannel.ApiKey);
+        var reason = new CancelReason(CancelReasonCode.Other, "bad\u001b[31m\ud800" + new string('x', 50_000));
+        var decision = Decider.Decide(Commands.Cancel(by, reason), CampaignState.From(Histories.Scheduled()), Spec.Now);
+        var audit = Assert.IsType<CancelRejected>(
+            Assert.Single(Decider.EventsToAppend(decision, Commands.Cancel(by, reason), CampaignState.From(Histories.Scheduled()), Spec.Now)));
 
-        Assert.Null(CancellingRules.AuditRejection(cancel, state, rejection, Spec.Now));
+        Assert.Equal(RejectionCode.InvalidReason, audit.Code);
+        Assert.Equal(CampaignStatus.Scheduled, audit.StatusAtRequest);
+        Assert.StartsWith("eve\uFFFDeee", audit.RequestedBy!.Id);
+        Assert.EndsWith("… [9,804 more characters]", audit.RequestedBy.Id);
+        Assert.Equal(CancellingRules.MaxAuditedActorIdLength + "… [9,804 more characters]".Length, audit.RequestedBy.Id.Length);
+        Assert.StartsWith("bad\uFFFD[31m\uFFFDxxx", audit.Reason!.Text);
+        Assert.True(audit.Reason.Text!.Length < CancellingRules.MaxReasonLength + 40);
+        Assert.DoesNotContain(audit.Reason.Text, char.IsControl);
     }
 
     [Fact]
-    public void a_cancel_of_a_campaign_that_does_not_exist_is_not_audited()
+    public void records_a_cancel_of_a_campaign_that_does_not_exist_without_a_status()
     {
-        var rejection = Decider.Decide(Commands.Cancel(), null, Spec.Now).Rejection!;
-        Assert.Equal(RejectionCode.CampaignNotFound, rejection.Code);
+        var cancel = Commands.Cancel();
+        Spec.GivenNoCampaign().When(cancel).ThenAudited(RejectionCode.CampaignNotFound,
+            new CancelRejected(Plan.Id, cancel.RequestedBy, cancel.Reason, null, RejectionCode.CampaignNotFound,
+                "This campaign doesn't exist.", Spec.Now));
+    }
 
-        Assert.Null(CancellingRules.AuditRejection(Commands.Cancel(), null, rejection, Spec.Now));
+    [Fact]
+    public void an_accepted_cancel_is_its_own_record()
+    {
+        var cancel = Commands.Cancel();
+        var state = CampaignState.From(Histories.Scheduled());
+        var decision = Decider.Decide(cancel, state, Spec.Now);
+        Assert.Equal(decision.Events, Decider.EventsToAppend(decision, cancel, state, Spec.Now));
+        Assert.Null(CancellingRules.AuditOf(cancel, state, decision, Spec.Now));
     }
 }

@@ -1,0 +1,256 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using JasperFx.Events;
+using Marten;
+using Npgsql;
+
+namespace EventSourcedCampaigns.Marten;
+
+/// <summary>
+/// The head of a tenant's cancellation audit chain: the position and hash of its last audit event. One document per
+/// tenant (id: the tenant id), updated in the transaction that appends the event, under the tenant's audit lock.
+/// </summary>
+public sealed record AuditChainHead
+{
+    /// <summary>The tenant id.</summary>
+    public string Id { get; init; } = "";
+    /// <summary>Audit events chained so far (the last one's position).</summary>
+    public long Position { get; init; }
+    /// <summary>The last audit event's hash; <see cref="AuditChain.Genesis"/> before the first.</summary>
+    public string Hash { get; init; } = AuditChain.Genesis;
+    /// <summary>The campaign of the last audit event.</summary>
+    public Guid LastCampaignId { get; init; }
+}
+
+/// <summary>Where a tenant's audit chain first breaks.</summary>
+/// <param name="Sequence">The event's global sequence (mt_events.seq_id); 0 when the break is a missing tail.</param>
+/// <param name="EventId">The event's id (mt_events.id).</param>
+/// <param name="CampaignId">The campaign the audit event is about.</param>
+/// <param name="Position">The chain position at which the break shows.</param>
+/// <param name="Reason">What does not match, in words.</param>
+public sealed record AuditChainBreak(long Sequence, Guid EventId, Guid CampaignId, long Position, string Reason);
+
+/// <summary>The result of recomputing a tenant's audit chain from the stored events.</summary>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Intact">True when every link and every hash matches, and the last event is the recorded head.</param>
+/// <param name="Entries">Audit events that carry a chain link.</param>
+/// <param name="Unchained">Audit events stored before the chain existed (before the first linked one); not covered.</param>
+/// <param name="HeadPosition">The head document's position (0 when there is none).</param>
+/// <param name="HeadHash">The head document's hash: anchor it elsewhere to detect a rewrite of the whole chain.</param>
+/// <param name="FirstBreak">Where the chain first breaks, or null.</param>
+public sealed record AuditChainVerification(
+    string TenantId, bool Intact, long Entries, long Unchained, long HeadPosition, string HeadHash, AuditChainBreak? FirstBreak);
+
+/// <summary>
+/// The per-tenant hash chain of the cancellation audit (see docs/security.md, "Audit integrity"). Every audit event
+/// (<see cref="ICancelAuditEvent"/>) carries an <see cref="AuditLink"/>: its position in the tenant's chain, the hash of
+/// the previous audit event and its own hash, SHA-256 over <see cref="Canonical"/>. Appends serialize per tenant on a
+/// transaction-scoped advisory lock, so concurrent cancels of different campaigns cannot fork the chain.
+/// </summary>
+public static class AuditChain
+{
+    /// <summary>The "previous hash" of a tenant's first audit event.</summary>
+    public static readonly string Genesis = new('0', 64);
+
+    /// <summary>First line of the hash input; a new format gets a new version.</summary>
+    public const string FormatVersion = "campaigns-audit-v1";
+
+    /// <summary>Advisory lock class id of the audit chain ("CAMA"); the object id is a hash of schema and tenant.</summary>
+    public const int LockClassId = 0x43414D41;
+
+    /// <summary>The stored names of the audit event types.</summary>
+    public static IReadOnlyList<string> EventTypeNames { get; } =
+        [CampaignEvents.StoredName(typeof(CancelRequested)), CampaignEvents.StoredName(typeof(CancelRepeated)), CampaignEvents.StoredName(typeof(CancelRejected))];
+
+    private static readonly Dictionary<string, Type> TypesByName = new()
+    {
+        [CampaignEvents.StoredName(typeof(CancelRequested))] = typeof(CancelRequested),
+        [CampaignEvents.StoredName(typeof(CancelRepeated))] = typeof(CancelRepeated),
+        [CampaignEvents.StoredName(typeof(CancelRejected))] = typeof(CancelRejected),
+    };
+
+    /// <summary>
+    /// The stream that keeps a tenant's audit events that have no campaign stream (a cancel of an unknown campaign):
+    /// a name-based id derived from the tenant, never a campaign's.
+    /// </summary>
+    public static Guid TenantAuditStreamId(string tenantId)
+    {
+        var bytes = SHA256.HashData(Encoding.UTF8.GetBytes("campaigns-audit-stream:" + tenantId)).AsSpan(0, 16).ToArray();
+        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x50); // version 5-style (name based), in Guid's little-endian layout
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC 4122 variant
+        return new Guid(bytes);
+    }
+
+    /// <summary>
+    /// The hash input of an audit event: UTF-8 lines "name:value" joined by "\n", in this order: the format version,
+    /// tenant, stored event type, campaign, position, previous hash, then the event's own fields (actor id and
+    /// channel, reason code and text, status at request, then per type: delivered/failed before and batches in flight;
+    /// or rejection code and message; then the time). Text is a JSON string literal (or null), enums their names, times
+    /// UTC with 7 decimals, numbers invariant. The stored JSON is not hashed: PostgreSQL's jsonb reorders it.
+    /// </summary>
+    public static string Canonical(string tenantId, ICancelAuditEvent e, long position, string previousHash)
+    {
+        var lines = new List<string>
+        {
+            FormatVersion,
+            "tenant:" + Text(tenantId),
+            "type:" + CampaignEvents.StoredName(e.GetType()),
+            "campaign:" + e.CampaignId.ToString("D"),
+            "position:" + position.ToString(CultureInfo.InvariantCulture),
+            "previous:" + previousHash,
+            "actor_id:" + Text(e.RequestedBy?.Id),
+            "actor_channel:" + (e.RequestedBy is { } a ? a.Channel.ToString() : "null"),
+        };
+        switch (e)
+        {
+            case CancelRequested x:
+                lines.AddRange([.. Reason(x.Reason), "status:" + x.StatusAtRequest, "delivered_before:" + Number(x.DeliveredBefore),
+                    "failed_before:" + Number(x.FailedBefore), "batches_in_flight:" + Number(x.BatchesInFlight), "at:" + Time(x.RequestedAt)]);
+                break;
+            case CancelRepeated x:
+                lines.AddRange([.. Reason(x.Reason), "status:" + x.StatusAtRequest, "at:" + Time(x.RepeatedAt)]);
+                break;
+            case CancelRejected x:
+                lines.AddRange([.. Reason(x.Reason), "status:" + (x.StatusAtRequest?.ToString() ?? "null"), "code:" + x.Code,
+                    "message:" + Text(x.Message), "at:" + Time(x.RejectedAt)]);
+                break;
+            default:
+                throw new ArgumentException($"{e.GetType().Name} has no canonical audit form.", nameof(e));
+        }
+        return string.Join('\n', lines);
+
+        static string[] Reason(CancelReason? r) =>
+            ["reason_code:" + (r is null ? "null" : r.Code.ToString()), "reason_text:" + Text(r?.Text)];
+        static string Text(string? s) => s is null ? "null" : JsonSerializer.Serialize(s);
+        static string Number(long n) => n.ToString(CultureInfo.InvariantCulture);
+        static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>SHA-256 of <see cref="Canonical"/>, lower-case hex.</summary>
+    public static string HashOf(string tenantId, ICancelAuditEvent e, long position, string previousHash) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical(tenantId, e, position, previousHash))));
+
+    /// <summary>
+    /// Chain the audit events among <paramref name="events"/> for the session's tenant: take the tenant's audit lock
+    /// (transaction-scoped: held until the session commits or rolls back), read the head, stamp each audit event with
+    /// its <see cref="AuditLink"/> and store the new head. Returns the events with the audit ones replaced; without
+    /// audit events, touches nothing.
+    /// </summary>
+    public static async Task<IReadOnlyList<ICampaignEvent>> LinkAsync(IDocumentSession session, IReadOnlyList<ICampaignEvent> events, CancellationToken ct = default)
+    {
+        if (!events.Any(e => e is ICancelAuditEvent)) return events;
+        var tenant = session.TenantId;
+        await session.BeginTransactionAsync(ct);
+        await using (var lockCommand = new NpgsqlCommand("select pg_advisory_xact_lock(@class, hashtext(@key))", session.Connection))
+        {
+            lockCommand.Parameters.AddWithValue("class", LockClassId);
+            lockCommand.Parameters.AddWithValue("key", session.DocumentStore.Options.Events.DatabaseSchemaName + "/" + tenant);
+            await lockCommand.ExecuteNonQueryAsync(ct);
+        }
+
+        var head = await session.LoadAsync<AuditChainHead>(tenant, ct) ?? new AuditChainHead { Id = tenant };
+        var linked = new List<ICampaignEvent>(events.Count);
+        foreach (var e in events)
+        {
+            if (e is not ICancelAuditEvent audit) { linked.Add(e); continue; }
+            var position = head.Position + 1;
+            var hash = HashOf(tenant, audit, position, head.Hash);
+            linked.Add(audit.WithAudit(new AuditLink(position, head.Hash, hash)));
+            head = head with { Position = position, Hash = hash, LastCampaignId = audit.CampaignId };
+        }
+        session.Store(head);
+        return linked;
+    }
+
+    /// <summary>
+    /// Recompute <paramref name="tenantId"/>'s audit chain from the stored events (in append order): each event's
+    /// position follows the previous one, its previous hash is the previous event's hash, its own hash is the hash of
+    /// its stored content, and the last one is the head document. Reports the first break.
+    /// </summary>
+    public static async Task<AuditChainVerification> VerifyAuditChainAsync(this IDocumentStore store, string tenantId, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        await using var session = store.LightweightSession(tenantId);
+        var head = await session.LoadAsync<AuditChainHead>(tenantId, ct);
+        var serializer = store.Options.Serializer();
+        var schema = store.Options.Events.DatabaseSchemaName;
+
+        await store.Storage.Database.EnsureStorageExistsAsync(typeof(IEvent), ct); // a fresh database has no mt_events yet
+        await session.BeginTransactionAsync(ct); // opens the session's connection
+        await using var command = new NpgsqlCommand(
+            $"select seq_id, id, stream_id, type, data::text from {schema}.mt_events where tenant_id = @tenant and type = any(@types) order by seq_id",
+            session.Connection);
+        command.Parameters.AddWithValue("tenant", tenantId);
+        command.Parameters.AddWithValue("types", EventTypeNames.ToArray());
+
+        long entries = 0, unchained = 0, position = 0;
+        var previous = Genesis;
+        AuditChainBreak? broken = null;
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            while (broken is null && await reader.ReadAsync(ct))
+            {
+                var (sequence, id, streamId, type, json) = (reader.GetInt64(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetString(3), reader.GetString(4));
+                AuditChainBreak Break(Guid campaign, long at, string why) => new(sequence, id, campaign, at, why);
+                ICancelAuditEvent e;
+                try
+                {
+                    using var stream = new MemoryStream(Encoding.UTF8.GetBytes(json));
+                    e = (ICancelAuditEvent)serializer.FromJson(TypesByName[type], stream);
+                }
+                catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidCastException or ArgumentException)
+                {
+                    broken = Break(streamId, position + 1, $"The stored event no longer reads as {type}: {ex.Message}");
+                    break;
+                }
+
+                if (e.Audit is not { } link)
+                {
+                    if (entries == 0) { unchained++; continue; } // stored before the chain existed
+                    broken = Break(e.CampaignId, position + 1, "An audit event after the start of the chain carries no chain link.");
+                    break;
+                }
+                if (link.Position != position + 1)
+                    broken = Break(e.CampaignId, link.Position, $"Expected position {position + 1}, the event says {link.Position}: an event was removed, added or renumbered.");
+                else if (link.PreviousHash != previous)
+                    broken = Break(e.CampaignId, link.Position, $"Its previous hash {link.PreviousHash} is not the hash of the audit event before it ({previous}).");
+                else if (HashOf(tenantId, e, link.Position, link.PreviousHash) is var actual && actual != link.Hash)
+                    broken = Break(e.CampaignId, link.Position, $"Its stored content hashes to {actual}, not to the {link.Hash} recorded when it was appended: the event was edited.");
+                else
+                {
+                    entries++;
+                    position = link.Position;
+                    previous = link.Hash;
+                }
+            }
+        }
+
+        if (broken is null && head is not null && (head.Position != position || head.Hash != previous))
+            broken = new AuditChainBreak(0, Guid.Empty, head.LastCampaignId, head.Position,
+                $"The chain head is at position {head.Position} ({head.Hash}), the stored events end at {position} ({previous}): audit events were removed or the head was changed.");
+        if (broken is null && head is null && entries > 0)
+            broken = new AuditChainBreak(0, Guid.Empty, Guid.Empty, position, "The tenant has chained audit events but no chain head.");
+
+        return new AuditChainVerification(tenantId, broken is null, entries, unchained, head?.Position ?? 0, head?.Hash ?? Genesis, broken);
+    }
+
+    /// <summary>Every tenant with audit events or a chain head, for verifying them all.</summary>
+    public static async Task<IReadOnlyList<string>> AuditTenantsAsync(this IDocumentStore store, CancellationToken ct = default)
+    {
+        await using var session = store.LightweightSession();
+        var schema = store.Options.Events.DatabaseSchemaName;
+        await store.Storage.Database.EnsureStorageExistsAsync(typeof(IEvent), ct);
+        await store.Storage.Database.EnsureStorageExistsAsync(typeof(AuditChainHead), ct);
+        await session.BeginTransactionAsync(ct);
+        await using var command = new NpgsqlCommand(
+            $"select distinct tenant_id from {schema}.mt_events where type = any(@types) union select distinct tenant_id from {store.Options.Schema.For<AuditChainHead>(qualified: true)} order by 1",
+            session.Connection);
+        command.Parameters.AddWithValue("types", EventTypeNames.ToArray());
+        var tenants = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) tenants.Add(reader.GetString(0));
+        return tenants;
+    }
+}

@@ -1,0 +1,84 @@
+using System.Globalization;
+using CsvHelper;
+using EventSourcedCampaigns.Marten;
+using EventSourcedCampaigns.Marten.ReadModels;
+using Marten;
+
+namespace EventSourcedCampaigns.Service.Http;
+
+/// <summary>
+/// The cancellation audit's integrity and export, for the caller's tenant: the verification of its hash chain, and
+/// the audit entries as CSV (the filters of <c>GET /api/audit/cancellations</c>).
+/// </summary>
+public static class AuditEndpoints
+{
+    /// <summary>Most rows one CSV export returns; narrow the time range for more.</summary>
+    public const int MaxCsvRows = 100_000;
+
+    public static RouteGroupBuilder MapAuditEndpoints(this RouteGroupBuilder api)
+    {
+        api.MapGet("/audit/verification", async (HttpContext http, IDocumentStore store) =>
+            Results.Ok(await store.VerifyAuditChainAsync(http.Tenant(), http.RequestAborted)))
+            .WithName("VerifyCancellationAudit")
+            .WithSummary("Recompute the tenant's cancellation audit hash chain: intact or not, and where it first breaks.");
+
+        api.MapGet("/audit/cancellations.csv", async (HttpContext http, IDocumentStore store,
+            Guid? campaignId, string? actor, RequestChannel? channel, DateTimeOffset? from, DateTimeOffset? to) =>
+        {
+            if (from > to) return Problems.BadRequest("invalid_range", "The start of the range is after its end.");
+            await using var session = store.QuerySession(http.Tenant());
+            http.Response.ContentType = "text/csv; charset=utf-8";
+            http.Response.Headers.ContentDisposition = "attachment; filename=\"cancellations.csv\"";
+            await WriteCsvAsync(session, new CancellationAuditQuery(campaignId, actor, channel, from, to), http.Response.Body, http.RequestAborted);
+            return Results.Empty;
+        }).WithName("ExportCancellationsCsv")
+            .WithSummary("Every cancel attempt (newest first) as CSV, with the filters of /audit/cancellations.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv");
+        return api;
+    }
+
+    /// <summary>
+    /// Write the audit entries matching <paramref name="query"/> (its paging ignored) as CSV, newest first, at most
+    /// <see cref="MaxCsvRows"/>. Cells that a spreadsheet would run as a formula (=, +, -, @ ...) are escaped: actor ids
+    /// and reasons are the callers' text.
+    /// </summary>
+    public static async Task WriteCsvAsync(IQuerySession session, CancellationAuditQuery query, Stream output, CancellationToken ct)
+    {
+        var options = new CsvWriterOptions { Injection = CsvInjection.Escape, FormatProvider = CultureInfo.InvariantCulture };
+        await using var csv = CsvWriter.Create(output, options, leaveOpen: true);
+        csv.WriteHeader(Columns);
+        var written = 0;
+        for (var page = 1; written < MaxCsvRows; page++)
+        {
+            var items = (await session.QueryCancellationAuditAsync(
+                query with { PageNumber = page, PageSize = CampaignQueries.MaxPageSize, AllTenants = false }, ct)).Items;
+            foreach (var e in items.Take(MaxCsvRows - written))
+            {
+                csv.WriteRecord(Row(e));
+                written++;
+            }
+            await csv.FlushAsync(ct);
+            if (items.Count < CampaignQueries.MaxPageSize) break;
+        }
+    }
+
+    /// <summary>The CSV columns, in order.</summary>
+    public static readonly string[] Columns =
+    [
+        "Id", "CampaignId", "ChainPosition", "Outcome", "RequestedAt", "ActorId", "Channel", "ReasonCode", "ReasonText",
+        "StatusAtRequest", "RejectionCode", "RejectionMessage", "DeliveredBefore", "DeliveredAfter", "NotSent", "EffectiveAt",
+        "TimeToStopSeconds",
+    ];
+
+    /// <summary>One CSV line: enums as names, times in ISO 8601, numbers invariant, nulls empty.</summary>
+    public static string[] Row(CancellationAuditEntry e) =>
+    [
+        e.Id.ToString(), e.CampaignId.ToString(), Invariant(e.ChainPosition), e.Outcome.ToString(), Time(e.RequestedAt),
+        e.ActorId, e.Channel.ToString(), e.ReasonCode.ToString(), e.ReasonText ?? "", e.StatusAtRequest?.ToString() ?? "",
+        e.RejectionCode?.ToString() ?? "", e.RejectionMessage ?? "", Invariant(e.DeliveredBefore), Invariant(e.DeliveredAfter),
+        Invariant(e.NotSent), e.EffectiveAt is { } at ? Time(at) : "", Invariant(e.TimeToStop?.TotalSeconds),
+    ];
+
+    private static string Time(DateTimeOffset t) => t.ToString("O", CultureInfo.InvariantCulture);
+    private static string Invariant(IFormattable? value) => value?.ToString(null, CultureInfo.InvariantCulture) ?? "";
+}

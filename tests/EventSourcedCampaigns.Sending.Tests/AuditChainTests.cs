@@ -1,0 +1,156 @@
+using EventSourcedCampaigns.Marten.ReadModels;
+using JasperFx.Events.Projections;
+using Marten;
+
+namespace EventSourcedCampaigns.Sending.Tests;
+
+/// <summary>
+/// Every cancel attempt through the Wolverine door is an audit event, chained per tenant: cancels of every kind in two
+/// tenants, concurrent cancels in one, each tenant's audit holding exactly its own, and an edit in PostgreSQL named.
+/// </summary>
+public class AuditChainTests
+{
+    private const string Acme = SendingHost.Tenant;
+    private const string Globex = "globex";
+    private const int Concurrent = 12;
+
+    private static CancelCampaign Cancel(Guid id, string text = "Wrong audience") =>
+        new(id, SendingHost.Marketer, new CancelReason(CancelReasonCode.WrongAudience, text));
+
+    [Fact]
+    public async Task Every_cancel_attempt_is_chained_per_tenant_and_an_edited_event_is_named()
+    {
+        await using var host = await SendingHost.StartAsync(readModels: ProjectionLifecycle.Inline);
+        var accepted = new Dictionary<string, Guid>();
+        foreach (var tenant in new[] { Acme, Globex })
+            accepted[tenant] = await CancelEveryWayAsync(host, tenant);
+
+        // Concurrent cancels of different campaigns of one tenant: one chain, no fork.
+        var many = new List<Guid>();
+        for (var i = 0; i < Concurrent; i++) many.Add(await ScheduledAsync(host, Acme));
+        var results = await Task.WhenAll(many.Select(id => Task.Run(() => host.Bus.ExecuteCampaignCommandAsync(Acme, Cancel(id)))));
+        Assert.All(results, r => Assert.False(r.IsRejected));
+
+        var acme = await host.Store.VerifyAuditChainAsync(Acme);
+        var globex = await host.Store.VerifyAuditChainAsync(Globex);
+        Assert.True(acme.Intact, acme.FirstBreak?.Reason);
+        Assert.True(globex.Intact, globex.FirstBreak?.Reason);
+        Assert.Equal((7L + Concurrent, 7L + Concurrent, 0L), (acme.Entries, acme.HeadPosition, acme.Unchained));
+        Assert.Equal((7L, 7L), (globex.Entries, globex.HeadPosition));
+        Assert.Equal([Acme, Globex], (await host.Store.AuditTenantsAsync()).Order());
+
+        // Each tenant's audit holds exactly its own attempts, positions 1..N.
+        foreach (var (tenant, expected) in new[] { (Acme, 7 + Concurrent), (Globex, 7) })
+        {
+            await using var session = host.Store.QuerySession(tenant);
+            var entries = (await session.QueryCancellationAuditAsync(new CancellationAuditQuery(PageSize: 500))).Items;
+            Assert.Equal(expected, entries.Count);
+            Assert.All(entries, e => Assert.Equal(tenant, e.TenantId));
+            Assert.Equal(Enumerable.Range(1, expected).Select(p => (long?)p), entries.Select(e => e.ChainPosition).Order());
+            var outcomes = entries.GroupBy(e => e.Outcome).ToDictionary(g => g.Key, g => g.Count());
+            Assert.Equal(tenant == Acme ? 1 + Concurrent : 1, outcomes[CancelOutcome.Cancelled]);
+            Assert.Equal(1, outcomes[CancelOutcome.Repeated]);
+            Assert.Equal(2, outcomes[CancelOutcome.Rejected]);
+            Assert.Equal(2, outcomes[CancelOutcome.RefusedBadInput]);
+            Assert.Equal(1, outcomes[CancelOutcome.RefusedUnknownCampaign]);
+            var huge = entries.Single(e => e.RejectionCode == RejectionCode.InvalidReason);
+            Assert.True(huge.ReasonText!.Length < CancellingRules.MaxReasonLength + 40, "The huge reason was stored whole.");
+            Assert.All(entries.Where(e => e.Outcome is CancelOutcome.Cancelled), e => Assert.NotEqual(Guid.Empty, e.CampaignId));
+        }
+
+        // Someone with database access edits the reason of one accepted cancel.
+        var victim = accepted[Acme];
+        long sequence;
+        await using (var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var edit = new Npgsql.NpgsqlCommand(
+                $"update {host.Schema}.mt_events set data = jsonb_set(data, '{{Reason,Text}}', '\"changed afterwards\"') " +
+                "where tenant_id = @tenant and stream_id = @stream and type = 'campaign_cancel_requested' returning seq_id", connection);
+            edit.Parameters.AddWithValue("tenant", Acme);
+            edit.Parameters.AddWithValue("stream", victim);
+            sequence = (long)(await edit.ExecuteScalarAsync())!;
+        }
+        await using (var session = host.Store.QuerySession(Acme))
+        {
+            var stored = (await session.Events.FetchStreamAsync(victim)).Select(e => e.Data).OfType<CancelRequested>().Single();
+            Assert.Equal("changed afterwards", stored.Reason.Text);
+        }
+
+        var broken = await host.Store.VerifyAuditChainAsync(Acme);
+        Assert.False(broken.Intact);
+        var at = broken.FirstBreak!;
+        Assert.Equal((sequence, victim), (at.Sequence, at.CampaignId));
+        Assert.Contains("edited", at.Reason);
+        Assert.True((await host.Store.VerifyAuditChainAsync(Globex)).Intact);
+    }
+
+    /// <summary>Accepted, repeated, refused (draft, sent), bad input (no actor, a huge reason), unknown campaign: 7 attempts.</summary>
+    private static async Task<Guid> CancelEveryWayAsync(SendingHost host, string tenant)
+    {
+        var draft = await CreateAsync(host, tenant);
+        var sent = await SentAsync(host, tenant);
+        var scheduled = await ScheduledAsync(host, tenant);
+
+        Task<CommandResult> Run(CampaignCommand c) => host.Bus.ExecuteCampaignCommandAsync(tenant, c);
+        Assert.Equal(RejectionCode.NotCancellableDraft, (await Run(Cancel(draft))).Decision.Rejection?.Code);
+        Assert.Equal(RejectionCode.NotCancellableSent, (await Run(Cancel(sent))).Decision.Rejection?.Code);
+        Assert.False((await Run(Cancel(scheduled))).IsRejected);
+        var again = await Run(Cancel(scheduled, "again"));
+        Assert.False(again.IsRejected);
+        Assert.Equal(RejectionCode.InvalidActor, (await Run(Cancel(scheduled) with { RequestedBy = null! })).Decision.Rejection?.Code);
+        Assert.Equal(RejectionCode.InvalidReason, (await Run(Cancel(scheduled, new string('x', 100_000)))).Decision.Rejection?.Code);
+        var unknown = Guid.NewGuid();
+        Assert.Equal(RejectionCode.CampaignNotFound, (await Run(Cancel(unknown))).Decision.Rejection?.Code);
+
+        await using var session = host.Store.QuerySession(tenant);
+        Assert.Empty(await session.Events.FetchStreamAsync(unknown)); // no stream squats the unknown id
+        Assert.Null(await session.LoadCampaignStateAsync(unknown));
+        Assert.Equal(CampaignStatus.Cancelled, (await session.LoadCampaignStateAsync(scheduled))!.Status);
+        return scheduled;
+    }
+
+    private static async Task<Guid> CreateAsync(SendingHost host, string tenant)
+    {
+        var id = Guid.NewGuid();
+        await Accepted(host, tenant, new CreateCampaign(id, "Audit " + id.ToString("N")[..6], Channel.Email,
+            [new Variant("A", "Winter sale", "Everything -30%", 100)], SendingHost.Marketer));
+        return id;
+    }
+
+    private static async Task<Guid> ScheduledAsync(SendingHost host, string tenant, TimeSpan? sendIn = null)
+    {
+        var id = await CreateAsync(host, tenant);
+        var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 20);
+        await Accepted(host, tenant, new ScheduleCampaign(id, host.Clock.Now + (sendIn ?? TimeSpan.FromDays(1)), audience, 10, SendingHost.Marketer));
+        await WaitForAsync(host, tenant, id, CampaignStatus.Scheduled);
+        return id;
+    }
+
+    private static async Task<Guid> SentAsync(SendingHost host, string tenant)
+    {
+        var id = await ScheduledAsync(host, tenant, TimeSpan.FromMinutes(1));
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await Accepted(host, tenant, new StartSend(id));
+        await WaitForAsync(host, tenant, id, CampaignStatus.Sent);
+        return id;
+    }
+
+    private static async Task Accepted(SendingHost host, string tenant, CampaignCommand command)
+    {
+        var result = await host.Bus.ExecuteCampaignCommandAsync(tenant, command);
+        if (result.Decision.Rejection is { } r) throw new CampaignRejectedException(r);
+    }
+
+    private static async Task WaitForAsync(SendingHost host, string tenant, Guid id, CampaignStatus status)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            await using (var session = host.Store.QuerySession(tenant))
+                if ((await session.LoadCampaignStateAsync(id))?.Status == status) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Campaign {id} of {tenant} never reached {status}.");
+            await Task.Delay(20);
+        }
+    }
+}
