@@ -140,7 +140,7 @@ public sealed class Demo(IMessageBus bus, IDocumentStore store, BogusAudience au
         var names = list.Items.ToDictionary(c => c.Id, c => c.Name);
         foreach (var a in audit.Items)
             auditTable.AddRow($"{a.RequestedAt:HH:mm:ss.fff}", Markup.Escape(names.GetValueOrDefault(a.CampaignId, "?")), Markup.Escape(a.ActorId),
-                a.Channel.ToString(), a.StatusAtRequest.ToDisplay(), a.Outcome == CancelOutcome.Rejected ? $"Rejected ({a.RejectionCode})" : a.Outcome.ToString(),
+                a.Channel.ToString(), a.StatusAtRequest?.ToDisplay() ?? "-", a.Outcome == CancelOutcome.Rejected ? $"Rejected ({a.RejectionCode})" : a.Outcome.ToString(),
                 $"{a.DeliveredBefore:N0} / {a.DeliveredAfter:N0}", a.NotSent is { } n ? $"{n:N0}" : "-", a.TimeToStop is { } t ? $"{t.TotalMilliseconds:N0} ms" : "-");
         AnsiConsole.Write(auditTable);
     }
