@@ -48,6 +48,9 @@ public abstract class DispatchException(string message, Exception? inner = null)
 /// <summary>A failure worth retrying: timeout, throttling, provider outage.</summary>
 public sealed class TransientDispatchException(string message, Exception? inner = null) : DispatchException(message, inner)
 {
+    /// <summary>How long the provider asked us to wait before trying again (an HTTP <c>Retry-After</c>), when it said so.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     /// <inheritdoc />
     public override bool IsTransient => true;
 }
