@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs the library packages (EventSourcedCampaigns, .Marten, .Wolverine, .Testing) with their symbol
+# Packs the library packages (EventSourcedCampaigns, .Marten, .Wolverine, .Testing, .Smtp, .Webhooks) with their symbol
 # packages into artifacts/packages, or into the folder given with -o. Release unless -c says otherwise.
 # Other arguments go to `dotnet pack`. The version comes from Directory.Build.props.
 #

@@ -27,6 +27,8 @@ public sealed class PackagingTests(PackedFeed feed, ITestOutputHelper log) : ICl
     [InlineData("EventSourcedCampaigns.Marten")]
     [InlineData("EventSourcedCampaigns.Wolverine")]
     [InlineData("EventSourcedCampaigns.Testing")]
+    [InlineData("EventSourcedCampaigns.Smtp")]
+    [InlineData("EventSourcedCampaigns.Webhooks")]
     public void Each_package_has_readme_license_docs_symbols_repository_and_the_one_version(string id)
     {
         PackSucceeded();

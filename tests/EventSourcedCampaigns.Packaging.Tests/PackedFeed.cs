@@ -12,7 +12,8 @@ namespace EventSourcedCampaigns.Packaging.Tests;
 public sealed class PackedFeed : IAsyncLifetime
 {
     public static readonly string[] LibraryIds =
-        ["EventSourcedCampaigns", "EventSourcedCampaigns.Marten", "EventSourcedCampaigns.Wolverine", "EventSourcedCampaigns.Testing"];
+        ["EventSourcedCampaigns", "EventSourcedCampaigns.Marten", "EventSourcedCampaigns.Wolverine", "EventSourcedCampaigns.Testing",
+         "EventSourcedCampaigns.Smtp", "EventSourcedCampaigns.Webhooks"];
 
     public string Temp { get; } = Path.Combine(Path.GetTempPath(), $"campaigns-packaging-{Guid.NewGuid():N}");
     public string Folder => Path.Combine(Temp, "feed");

@@ -56,7 +56,7 @@ public sealed class TransientDispatchException(string message, Exception? inner 
     public override bool IsTransient => true;
 
     /// <summary>How long the provider asked to wait before the next attempt; null when it did not say.</summary>
-    public TimeSpan? RetryAfter { get; } = retryAfter;
+    public TimeSpan? RetryAfter { get; init; } = retryAfter;
 }
 
 /// <summary>The provider refused the whole batch for good (for example a rejected sender or template).</summary>

@@ -32,7 +32,8 @@ void Check(bool ok, string what)
 
 // Which builds of the libraries this process runs: the test compares these with the packed assemblies.
 foreach (var assembly in new[] { typeof(Decider).Assembly, typeof(StoreOptionsExtensions).Assembly,
-             typeof(CampaignSendingExtensions).Assembly, typeof(BogusAudience).Assembly })
+             typeof(CampaignSendingExtensions).Assembly, typeof(BogusAudience).Assembly,
+             typeof(EventSourcedCampaigns.Smtp.SmtpDispatcher).Assembly, typeof(EventSourcedCampaigns.Webhooks.WebhookDispatcher).Assembly })
     Console.WriteLine($"assembly {assembly.GetName().Name} mvid {assembly.ManifestModule.ModuleVersionId}");
 
 var schema = $"consumer_{Guid.NewGuid():N}"[..30];

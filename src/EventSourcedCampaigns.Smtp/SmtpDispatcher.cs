@@ -1,0 +1,341 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using EventSourcedCampaigns.Ports;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+
+namespace EventSourcedCampaigns.Smtp;
+
+/// <summary>
+/// Sends email batches through an SMTP server with MailKit. Each batch borrows one connection from a small pool
+/// (at most <see cref="SmtpDispatcherOptions.MaxConnections"/>, kept open across batches; MailKit pipelines
+/// MAIL FROM / RCPT TO / DATA when the server offers PIPELINING) and, by default, sends one message in one SMTP
+/// transaction per recipient, with the recipient in To:.
+/// <para>
+/// Replies: a 5xx to RCPT TO or DATA refuses that recipient (<see cref="DispatchResult.Refusals"/> carries the server's
+/// reply) and the batch goes on; a 4xx to RCPT TO alone (mailbox busy) also refuses only that recipient. A 421, or a 4xx
+/// to MAIL FROM or DATA, is about the connection or the whole transaction: <see cref="TransientDispatchException"/>,
+/// and the pipeline retries the batch. A 5xx to MAIL FROM or a failed authentication: <see cref="PermanentDispatchException"/>.
+/// A dropped connection is reopened and the batch continues with the recipients not accepted yet; after
+/// <see cref="SmtpDispatcherOptions.ReconnectAttempts"/> reconnects without progress it throws <see cref="TransientDispatchException"/>.
+/// </para>
+/// <para>
+/// At least once: a retried batch (after a transient failure, or a connection lost between the end of DATA and the
+/// server's reply) sends again to recipients the server may already have accepted. Every message carries a Message-ID
+/// derived from the batch's idempotency key and the recipient (<see cref="MessageIdFor"/>) and the header
+/// <c>X-Campaign-Idempotency-Key: {IdempotencyKey}/{recipientId}</c>, the same on every attempt, so duplicates can be
+/// detected downstream.
+/// </para>
+/// </summary>
+public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisposable
+{
+    /// <summary>The header naming the batch and recipient of a message, stable across retries.</summary>
+    public const string IdempotencyHeader = "X-Campaign-Idempotency-Key";
+
+    /// <summary>The header naming the variant a message was sent with.</summary>
+    public const string VariantHeader = "X-Campaign-Variant";
+
+    private readonly SmtpDispatcherOptions _options;
+    private readonly SemaphoreSlim _slots;
+    private readonly ConcurrentQueue<PooledClient> _idle = new();
+    private readonly MailboxAddress _from;
+    private readonly string _messageIdDomain;
+    private int _disposed;
+
+    /// <summary>A dispatcher with its own connection pool; dispose it to close the connections.</summary>
+    public SmtpDispatcher(SmtpDispatcherOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _slots = new SemaphoreSlim(options.MaxConnections, options.MaxConnections);
+        _from = new MailboxAddress(options.FromName ?? "", options.FromAddress);
+        _messageIdDomain = string.IsNullOrWhiteSpace(options.MessageIdDomain) ? _from.Domain : options.MessageIdDomain;
+    }
+
+    /// <summary>Connections currently open and idle in the pool.</summary>
+    public int IdleConnections => _idle.Count;
+
+    /// <summary>Connections opened since this dispatcher was created (reconnects included).</summary>
+    public int ConnectionsOpened => _connectionsOpened;
+    private int _connectionsOpened;
+
+    /// <summary>
+    /// The Message-ID (with its angle brackets) of the message for <paramref name="recipientId"/> in the batch with
+    /// <paramref name="idempotencyKey"/>: a hash of both, so every attempt of that message has the same id.
+    /// For <see cref="SmtpTransactionMode.PerBatch"/> the recipient id is null.
+    /// </summary>
+    public static string MessageIdFor(string idempotencyKey, string? recipientId, string domain)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(recipientId is null ? idempotencyKey : $"{idempotencyKey}/{recipientId}"));
+        return $"<{Convert.ToHexStringLower(hash.AsSpan(0, 16))}@{domain}>";
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<DispatchResult> DispatchAsync(DispatchRequest batch, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (batch.Channel != Channel.Email)
+            throw new PermanentDispatchException($"The SMTP provider sends email only; batch {batch.IdempotencyKey} is for {batch.Channel}.");
+
+        await _slots.WaitAsync(cancellation).ConfigureAwait(false);
+        var session = new BatchSession(this, batch, TakeIdle());
+        try
+        {
+            var result = _options.Transaction == SmtpTransactionMode.PerRecipient
+                ? await session.PerRecipientAsync(cancellation).ConfigureAwait(false)
+                : await session.PerBatchAsync(cancellation).ConfigureAwait(false);
+            Return(session.Client);
+            session.Client = null;
+            return result;
+        }
+        finally
+        {
+            // Any other way out (an exception, a cancellation): the connection's state is unknown, close it.
+            Discard(session.Client);
+            _slots.Release();
+        }
+    }
+
+    private PooledClient? TakeIdle()
+    {
+        while (_idle.TryDequeue(out var client))
+        {
+            if (client.IsConnected) return client;
+            client.Dispose();
+        }
+        return null;
+    }
+
+    private void Return(PooledClient? client)
+    {
+        if (client is null) return;
+        if (client.IsConnected && _disposed == 0) _idle.Enqueue(client);
+        else client.Dispose();
+    }
+
+    private static void Discard(PooledClient? client)
+    {
+        if (client is null) return;
+        try { client.Disconnect(false); }
+        catch (Exception e) when (e is IOException or SocketException or ServiceNotConnectedException or SmtpProtocolException or ObjectDisposedException) { }
+        client.Dispose();
+    }
+
+    private async Task<PooledClient> ConnectAsync(CancellationToken cancellation)
+    {
+        var client = new PooledClient { Timeout = (int)Math.Min(int.MaxValue, _options.Timeout.TotalMilliseconds) };
+        if (!string.IsNullOrWhiteSpace(_options.LocalDomain)) client.LocalDomain = _options.LocalDomain;
+        try
+        {
+            Interlocked.Increment(ref _connectionsOpened);
+            await client.ConnectAsync(_options.Host, _options.Port, _options.Security switch
+            {
+                SmtpSecurity.None => SecureSocketOptions.None,
+                SmtpSecurity.StartTlsWhenAvailable => SecureSocketOptions.StartTlsWhenAvailable,
+                SmtpSecurity.StartTls => SecureSocketOptions.StartTls,
+                _ => SecureSocketOptions.SslOnConnect,
+            }, cancellation).ConfigureAwait(false);
+            if (!string.IsNullOrEmpty(_options.UserName))
+                await client.AuthenticateAsync(_options.UserName, _options.Password ?? "", cancellation).ConfigureAwait(false);
+            return client;
+        }
+        catch
+        {
+            Discard(client);
+            throw;
+        }
+    }
+
+    private MimeMessage Message(DispatchRequest batch, Recipient? recipient)
+    {
+        var message = new MimeMessage { Subject = batch.Variant.Subject };
+        message.From.Add(_from);
+        if (recipient is not null) message.To.Add(Mailbox(recipient));
+        else message.To.Add(new GroupAddress("undisclosed-recipients"));
+        message.MessageId = MessageIdFor(batch.IdempotencyKey, recipient?.Id, _messageIdDomain).Trim('<', '>');
+        message.Headers.Add(IdempotencyHeader, recipient is null ? batch.IdempotencyKey : $"{batch.IdempotencyKey}/{recipient.Id}");
+        message.Headers.Add(VariantHeader, batch.Variant.Key);
+        message.Body = new TextPart(_options.ContentIsHtml ? "html" : "plain") { Text = batch.Variant.Content };
+        return message;
+    }
+
+    private static MailboxAddress Mailbox(Recipient recipient) => new(recipient.Name ?? "", recipient.Address);
+
+    /// <summary>The server's reply as it was written: "550 5.1.1 ...".</summary>
+    private static string Reply(SmtpCommandException e) => $"{(int)e.StatusCode} {e.Message}".Trim();
+
+    private static bool IsTransient(SmtpCommandException e) => (int)e.StatusCode is >= 400 and < 500;
+
+    private static bool IsConnectionFailure(Exception e, CancellationToken cancellation) => e switch
+    {
+        OperationCanceledException => !cancellation.IsCancellationRequested, // MailKit's own timeout
+        IOException or SocketException or TimeoutException or ServiceNotConnectedException or SmtpProtocolException or SslHandshakeException => true,
+        _ => false,
+    };
+
+    /// <summary>One batch on one (re)connected client.</summary>
+    private sealed class BatchSession(SmtpDispatcher owner, DispatchRequest batch, PooledClient? client)
+    {
+        public PooledClient? Client = client;
+        private readonly List<RecipientRefusal> _refusals = [];
+        private int _delivered;
+        private int _failuresWithoutProgress;
+
+        public async Task<DispatchResult> PerRecipientAsync(CancellationToken cancellation)
+        {
+            var recipients = batch.Recipients;
+            for (var i = 0; i < recipients.Count;)
+            {
+                var recipient = recipients[i];
+                MimeMessage message;
+                try { message = owner.Message(batch, recipient); }
+                catch (ParseException e)
+                {
+                    _refusals.Add(new RecipientRefusal(recipient.Id, $"Invalid address '{recipient.Address}': {e.Message}"));
+                    i++;
+                    continue;
+                }
+                if (await SendAsync(message, null, cancellation).ConfigureAwait(false) is { } outcome)
+                {
+                    if (outcome.Refusal is { } reason) _refusals.Add(new RecipientRefusal(recipient.Id, reason));
+                    else _delivered++;
+                    i++;
+                }
+            }
+            return Result();
+        }
+
+        public async Task<DispatchResult> PerBatchAsync(CancellationToken cancellation)
+        {
+            var valid = new List<Recipient>();
+            foreach (var recipient in batch.Recipients)
+            {
+                try { _ = Mailbox(recipient); valid.Add(recipient); }
+                catch (ParseException e) { _refusals.Add(new RecipientRefusal(recipient.Id, $"Invalid address '{recipient.Address}': {e.Message}")); }
+            }
+            if (valid.Count == 0) return Result();
+            var message = owner.Message(batch, null);
+            while (true)
+            {
+                var outcome = await SendAsync(message, valid, cancellation).ConfigureAwait(false);
+                if (outcome is null) continue; // reconnected: the transaction was not accepted, send it again
+                if (outcome.Refusal is { } reason)
+                {
+                    foreach (var recipient in valid.Where(r => _refusals.All(f => f.RecipientId != r.Id)))
+                        _refusals.Add(new RecipientRefusal(recipient.Id, reason));
+                }
+                else _delivered = valid.Count(r => _refusals.All(f => f.RecipientId != r.Id));
+                return Result();
+            }
+        }
+
+        private DispatchResult Result() => new(_delivered, _refusals.Count) { Refusals = _refusals };
+
+        private sealed record Outcome(string? Refusal);
+
+        /// <summary>Send one transaction: accepted (null refusal), refused (the reply), or null after a reconnect
+        /// (send it again). Throws for a failure of the connection or of the whole batch.</summary>
+        private async Task<Outcome?> SendAsync(MimeMessage message, List<Recipient>? envelope, CancellationToken cancellation)
+        {
+            try
+            {
+                Client ??= await owner.ConnectAsync(cancellation).ConfigureAwait(false);
+                if (envelope is null)
+                {
+                    Client.Refused = null;
+                    await Client.SendAsync(message, cancellation).ConfigureAwait(false);
+                }
+                else
+                {
+                    // Refusals of single recipients are collected (PooledClient) instead of failing the transaction.
+                    var refused = new List<(MailboxAddress, SmtpResponse)>();
+                    Client.Refused = refused;
+                    try
+                    {
+                        await Client.SendAsync(message, owner._from, envelope.Select(Mailbox), cancellation).ConfigureAwait(false);
+                    }
+                    catch (SmtpCommandException) when (refused.Count == envelope.Count)
+                    {
+                        // MailKit ends a transaction in which no recipient was accepted with an error of its own.
+                    }
+                    finally { Client.Refused = null; }
+                    foreach (var (mailbox, response) in refused)
+                    {
+                        var recipient = envelope.First(r => string.Equals(r.Address, mailbox.Address, StringComparison.OrdinalIgnoreCase) || Mailbox(r).Address == mailbox.Address);
+                        _refusals.Add(new RecipientRefusal(recipient.Id, $"{(int)response.StatusCode} {response.Response}".Trim()));
+                    }
+                }
+                _failuresWithoutProgress = 0;
+                return new Outcome(null);
+            }
+            catch (SmtpCommandException e) when (e.StatusCode == SmtpStatusCode.ServiceNotAvailable
+                                                 || (IsTransient(e) && e.ErrorCode != SmtpErrorCode.RecipientNotAccepted))
+            {
+                // 421 anywhere, or a 4xx to MAIL FROM / DATA: the whole batch is worth another try later.
+                throw new TransientDispatchException(
+                    $"The SMTP server answered {Reply(e)} for batch {batch.IdempotencyKey} after {_delivered} of {batch.Recipients.Count} recipients were accepted; the batch will be retried.", e);
+            }
+            catch (SmtpCommandException e) when (e.ErrorCode is SmtpErrorCode.RecipientNotAccepted or SmtpErrorCode.MessageNotAccepted)
+            {
+                _failuresWithoutProgress = 0;
+                return new Outcome(Reply(e)); // this recipient (or this message) is refused; the connection stays usable
+            }
+            catch (SmtpCommandException e)
+            {
+                // A 5xx to MAIL FROM (or anything else unexpected at 5xx): the sender itself is refused.
+                throw new PermanentDispatchException($"The SMTP server refused the sender {owner._from.Address}: {Reply(e)}.", e);
+            }
+            catch (AuthenticationException e)
+            {
+                throw new PermanentDispatchException($"SMTP authentication as '{owner._options.UserName}' failed: {e.Message}", e);
+            }
+            catch (Exception e) when (IsConnectionFailure(e, cancellation))
+            {
+                Discard(Client);
+                Client = null;
+                if (++_failuresWithoutProgress > owner._options.ReconnectAttempts)
+                    throw new TransientDispatchException(
+                        $"The connection to the SMTP server {owner._options.Host}:{owner._options.Port} failed {_failuresWithoutProgress} times in a row " +
+                        $"({e.GetType().Name}: {e.Message}) after {_delivered} of {batch.Recipients.Count} recipients of batch {batch.IdempotencyKey} were accepted; the batch will be retried.", e);
+                return null;
+            }
+        }
+    }
+
+    /// <summary>An SMTP client that can collect refused recipients instead of failing the transaction.</summary>
+    private sealed class PooledClient : SmtpClient
+    {
+        public List<(MailboxAddress, SmtpResponse)>? Refused { get; set; }
+
+        protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response)
+        {
+            if (Refused is null) base.OnRecipientNotAccepted(message, mailbox, response);
+            else Refused.Add((mailbox, response));
+        }
+    }
+
+    /// <summary>Closes the idle connections (QUIT).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        while (_idle.TryDequeue(out var client))
+        {
+            try { await client.DisconnectAsync(true).ConfigureAwait(false); }
+            catch (Exception e) when (e is IOException or SocketException or ServiceNotConnectedException or SmtpProtocolException or SmtpCommandException) { }
+            client.Dispose();
+        }
+    }
+
+    /// <summary>Closes the idle connections without QUIT.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        while (_idle.TryDequeue(out var client)) Discard(client);
+    }
+}

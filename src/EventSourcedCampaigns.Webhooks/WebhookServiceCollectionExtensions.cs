@@ -1,0 +1,60 @@
+using System.Net;
+using EventSourcedCampaigns.Ports;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Timeout;
+
+namespace EventSourcedCampaigns.Webhooks;
+
+/// <summary>Registration of <see cref="WebhookDispatcher"/> as the campaign provider.</summary>
+public static class WebhookServiceCollectionExtensions
+{
+    /// <summary>POST campaign batches to a gateway with the settings of <paramref name="section"/>
+    /// (<see cref="WebhookDispatcherOptions"/>: <c>Url</c>, <c>Secret</c>, <c>AttemptTimeout</c>, <c>Retries</c>).</summary>
+    public static IServiceCollection AddWebhookDispatcher(this IServiceCollection services, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        services.AddOptions<WebhookDispatcherOptions>().Bind(section);
+        return services.AddWebhookDispatcherCore();
+    }
+
+    /// <summary>POST campaign batches to a gateway with settings given in code.</summary>
+    public static IServiceCollection AddWebhookDispatcher(this IServiceCollection services, Action<WebhookDispatcherOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        services.AddOptions<WebhookDispatcherOptions>().Configure(configure);
+        return services.AddWebhookDispatcherCore();
+    }
+
+    private static IServiceCollection AddWebhookDispatcherCore(this IServiceCollection services)
+    {
+        services.AddHttpClient(WebhookDispatcher.HttpClientName)
+            .AddStandardResilienceHandler()
+            .Configure((HttpStandardResilienceOptions o, IServiceProvider sp) =>
+            {
+                var options = sp.GetRequiredService<IOptions<WebhookDispatcherOptions>>().Value;
+                // A few quick attempts, then the pipeline's own backoff takes over: never retry for long here.
+                o.AttemptTimeout.Timeout = options.AttemptTimeout;
+                o.Retry.MaxRetryAttempts = Math.Max(1, options.Retries);
+                o.Retry.Delay = TimeSpan.FromMilliseconds(200);
+                o.Retry.ShouldRetryAfterHeader = false;
+                o.Retry.ShouldHandle = args => ValueTask.FromResult(options.Retries > 0 && args.Outcome switch
+                {
+                    { Exception: HttpRequestException or TimeoutRejectedException } => true,
+                    // 429 and 503 go back to the pipeline at once, with their Retry-After.
+                    { Result: { } r } => r.StatusCode is HttpStatusCode.RequestTimeout
+                                         || ((int)r.StatusCode >= 500 && r.StatusCode != HttpStatusCode.ServiceUnavailable),
+                    _ => false,
+                });
+                o.TotalRequestTimeout.Timeout = options.AttemptTimeout * (options.Retries + 1) + TimeSpan.FromSeconds(5);
+                o.CircuitBreaker.SamplingDuration = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(30).Ticks, options.AttemptTimeout.Ticks * 2));
+            });
+        services.AddSingleton(sp => new WebhookDispatcher(sp.GetRequiredService<IHttpClientFactory>(),
+            sp.GetRequiredService<IOptions<WebhookDispatcherOptions>>(), sp.GetService<TimeProvider>()));
+        services.AddSingleton<IMessageDispatcher>(sp => sp.GetRequiredService<WebhookDispatcher>());
+        return services;
+    }
+}

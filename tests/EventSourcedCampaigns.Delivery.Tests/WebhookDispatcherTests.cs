@@ -1,0 +1,131 @@
+using System.Text.Json;
+using EventSourcedCampaigns.Webhooks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EventSourcedCampaigns.Delivery.Tests;
+
+/// <summary>The webhook provider against a real Kestrel endpoint started by the test.</summary>
+public sealed class WebhookDispatcherTests : IAsyncLifetime
+{
+    private const string Secret = "whsec_test_0123456789";
+    private WebhookReceiver _receiver = null!;
+    private ServiceProvider _services = null!;
+
+    public async Task InitializeAsync()
+    {
+        _receiver = await WebhookReceiver.StartAsync();
+        _services = new ServiceCollection()
+            .AddWebhookDispatcher(o => { o.Url = _receiver.Url; o.Secret = Secret; o.AttemptTimeout = TimeSpan.FromSeconds(20); o.Retries = 1; })
+            .BuildServiceProvider();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        await _receiver.DisposeAsync();
+    }
+
+    private IMessageDispatcher Dispatcher => _services.GetRequiredService<IMessageDispatcher>();
+
+    private static DispatchRequest Batch(int recipients = 3) =>
+        new(Guid.Parse("0f4b2a6c-1d3e-4f5a-8b9c-0d1e2f3a4b5c"), "acme", 7, Channel.Sms, new Variant("B", "Flash sale", "-50% today only", 50),
+            Enumerable.Range(1, recipients).Select(i => new Recipient($"c{i}", $"+4470000000{i:00}", $"Contact {i}")).ToArray());
+
+    [Fact]
+    public async Task The_batch_is_posted_as_signed_json_that_the_receiver_can_verify()
+    {
+        var batch = Batch();
+
+        var result = await Dispatcher.DispatchAsync(batch);
+
+        Assert.Equal((3, 0), (result.Delivered, result.Failed));
+        var (headers, body) = Assert.Single(_receiver.Requests);
+        Assert.True(WebhookSignature.Verify(Secret, headers[WebhookSignature.Header], body, DateTimeOffset.UtcNow),
+            $"The signature '{headers[WebhookSignature.Header]}' does not verify.");
+        Assert.False(WebhookSignature.Verify("another secret", headers[WebhookSignature.Header], body, DateTimeOffset.UtcNow));
+        Assert.False(WebhookSignature.Verify(Secret, headers[WebhookSignature.Header], [.. body, (byte)' '], DateTimeOffset.UtcNow));
+        Assert.False(WebhookSignature.Verify(Secret, headers[WebhookSignature.Header], body, DateTimeOffset.UtcNow.AddHours(1)),
+            "An hour-old signature must be refused (replay).");
+        Assert.Equal(batch.IdempotencyKey, headers[WebhookDispatcher.IdempotencyHeader]);
+        var sent = JsonSerializer.Deserialize<WebhookBatch>(body, WebhookJson.Options)!;
+        Assert.Equal((batch.CampaignId, "acme", 7, batch.IdempotencyKey, "Sms"), (sent.CampaignId, sent.TenantId, sent.BatchNumber, sent.IdempotencyKey, sent.Channel));
+        Assert.Equal(new WebhookVariant("B", "Flash sale", "-50% today only"), sent.Variant);
+        Assert.Equal(batch.Recipients.Select(r => new WebhookRecipient(r.Id, r.Address, r.Name)), sent.Recipients);
+        using var document = JsonDocument.Parse(body);
+        Assert.True(document.RootElement.TryGetProperty("idempotencyKey", out _), "The body uses camelCase names.");
+    }
+
+    [Fact]
+    public async Task Recipients_the_gateway_refuses_are_reported_with_its_reason()
+    {
+        _receiver.Answer = _ => Results.Json(new { accepted = 2, refused = new[] { new { recipientId = "c2", reason = "21610 unsubscribed" } } });
+
+        var result = await Dispatcher.DispatchAsync(Batch());
+
+        Assert.Equal((2, 1), (result.Delivered, result.Failed));
+        Assert.Equal(new RecipientRefusal("c2", "21610 unsubscribed"), Assert.Single(result.Refusals));
+    }
+
+    [Theory]
+    [InlineData(429)]
+    [InlineData(503)]
+    public async Task Throttling_is_transient_and_carries_the_retry_after_delay(int status)
+    {
+        _receiver.Answer = _ => new Answer(status, retryAfterSeconds: 7);
+
+        var error = await Assert.ThrowsAsync<TransientDispatchException>(() => Dispatcher.DispatchAsync(Batch()).AsTask());
+
+        Assert.Equal(TimeSpan.FromSeconds(7), error.RetryAfter);
+        Assert.Single(_receiver.Requests); // not retried inside the dispatcher: the pipeline waits
+    }
+
+    [Fact]
+    public async Task A_400_is_permanent()
+    {
+        _receiver.Answer = _ => Results.BadRequest(new { error = "unknown sender id" });
+
+        var error = await Assert.ThrowsAsync<PermanentDispatchException>(() => Dispatcher.DispatchAsync(Batch()).AsTask());
+
+        Assert.Contains("400", error.Message);
+        Assert.Contains("unknown sender id", error.Message);
+        Assert.Single(_receiver.Requests);
+    }
+
+    [Fact]
+    public async Task A_500_is_retried_once_then_transient()
+    {
+        _receiver.Answer = _ => Results.StatusCode(500);
+
+        var error = await Assert.ThrowsAsync<TransientDispatchException>(() => Dispatcher.DispatchAsync(Batch()).AsTask());
+
+        Assert.Contains("500", error.Message);
+        Assert.Null(error.RetryAfter);
+        Assert.Equal(2, _receiver.Requests.Count);
+    }
+
+    [Fact]
+    public async Task An_unreachable_gateway_is_transient()
+    {
+        var url = _receiver.Url;
+        await _receiver.DisposeAsync();
+        _receiver = await WebhookReceiver.StartAsync(); // disposed by the test class; the old URL's port is closed now
+
+        await using var services = new ServiceCollection()
+            .AddWebhookDispatcher(o => { o.Url = url; o.Secret = Secret; o.Retries = 0; })
+            .BuildServiceProvider();
+
+        await Assert.ThrowsAsync<TransientDispatchException>(() => services.GetRequiredService<IMessageDispatcher>().DispatchAsync(Batch()).AsTask());
+    }
+
+    /// <summary>A status code with a Retry-After header.</summary>
+    private sealed class Answer(int status, int retryAfterSeconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = status;
+            httpContext.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Task.CompletedTask;
+        }
+    }
+}
