@@ -3,6 +3,7 @@ using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Marten.Telemetry;
 using EventSourcedCampaigns.Ports;
 using EventSourcedCampaigns.Service;
+using EventSourcedCampaigns.Service.Delivery;
 using EventSourcedCampaigns.Service.Http;
 using EventSourcedCampaigns.Service.Operations;
 using EventSourcedCampaigns.Service.Security;
@@ -50,7 +51,8 @@ var local = settings.Local;
 builder.Services.AddSingleton<IAudienceResolver>(local.Lists.Count == 0
     ? BogusAudience.AnyList(local.Contacts, seed: 2026)
     : new BogusAudience(2026, local.Contacts, local.Lists));
-builder.Services.AddSingleton<IMessageDispatcher>(new FakeDispatcher(new FakeDispatcherOptions(
+// The provider: Campaigns:Provider = local (the default), smtp or webhook (docs/delivery.md).
+builder.Services.AddCampaignDelivery(section, () => new FakeDispatcher(new FakeDispatcherOptions(
     Latency: local.Latency, Jitter: local.Latency / 2, TransientFailureRate: local.TransientFailureRate,
     RecipientFailureRate: local.RecipientFailureRate, Seed: Environment.ProcessId)));
 
@@ -127,6 +129,7 @@ if (settings.Has(ServiceRoles.Api))
     var api = app.MapGroup("/api").RequireAuthorization().RequireRateLimiting(SecurityRegistration.TenantRateLimit).RequireTenant();
     api.MapCampaignQueries();
     api.MapRecipientQueries();
+    api.MapAuditEndpoints();
     api.MapCampaignCommands();
 }
 app.Lifetime.ApplicationStarted.Register(() =>

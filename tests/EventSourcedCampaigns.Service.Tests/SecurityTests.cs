@@ -51,6 +51,12 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         { "POST", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/revert" },
         { "POST", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/cancel" },
         { "POST", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/clone" },
+        { "GET", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/recipients" },
+        { "GET", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/recipients/c0000000001" },
+        { "GET", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/recipients.csv" },
+        { "DELETE", "/api/recipients/c0000000001" },
+        { "GET", "/api/audit/verification" },
+        { "GET", "/api/audit/cancellations.csv" },
     };
 
     [Theory, MemberData(nameof(Endpoints))]
@@ -80,6 +86,8 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         Assert.Equal((HttpStatusCode.Forbidden, "insufficient_scope"), await Problem(cancel));
         Assert.Equal((HttpStatusCode.Forbidden, "insufficient_scope"), await Problem(await readOnly.PostAsJsonAsync("/api/campaigns", new { name = "x", channel = "Email", variants = Variants })));
         Assert.Equal((HttpStatusCode.Forbidden, "insufficient_scope"), await Problem(await readOnly.GetAsync("/api/audit/cancellations")));
+        Assert.Equal((HttpStatusCode.Forbidden, "insufficient_scope"), await Problem(await readOnly.GetAsync("/api/audit/verification")));
+        Assert.Equal((HttpStatusCode.Forbidden, "insufficient_scope"), await Problem(await readOnly.DeleteAsync("/api/recipients/c0000000001")));
         Assert.Equal(HttpStatusCode.OK, (await readOnly.GetAsync($"/api/campaigns/{id}/events")).StatusCode);
 
         var writer = service.Client("shop-a", "writer@shop.example", Scopes.CampaignsWrite, Scopes.CampaignsRead);

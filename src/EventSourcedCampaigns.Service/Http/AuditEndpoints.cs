@@ -19,7 +19,7 @@ public static class AuditEndpoints
     {
         api.MapGet("/audit/verification", async (HttpContext http, IDocumentStore store) =>
             Results.Ok(await store.VerifyAuditChainAsync(http.Tenant(), http.RequestAborted)))
-            .WithName("VerifyCancellationAudit")
+            .WithName("VerifyCancellationAudit").RequireAuthorization(Security.Scopes.AuditRead)
             .WithSummary("Recompute the tenant's cancellation audit hash chain: intact or not, and where it first breaks.");
 
         api.MapGet("/audit/cancellations.csv", async (HttpContext http, IDocumentStore store,
@@ -31,7 +31,7 @@ public static class AuditEndpoints
             http.Response.Headers.ContentDisposition = "attachment; filename=\"cancellations.csv\"";
             await WriteCsvAsync(session, new CancellationAuditQuery(campaignId, actor, channel, from, to), http.Response.Body, http.RequestAborted);
             return Results.Empty;
-        }).WithName("ExportCancellationsCsv")
+        }).WithName("ExportCancellationsCsv").RequireAuthorization(Security.Scopes.AuditRead)
             .WithSummary("Every cancel attempt (newest first) as CSV, with the filters of /audit/cancellations.")
             .Produces(StatusCodes.Status200OK, contentType: "text/csv");
         return api;

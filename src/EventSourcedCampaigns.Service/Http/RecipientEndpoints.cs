@@ -21,7 +21,7 @@ public static class RecipientEndpoints
                 ? Results.Ok(outcome)
                 : Problems.Problem(StatusCodes.Status404NotFound, "RecipientNotFound",
                     $"Campaign {campaignId} has no recorded outcome for recipient '{recipientId}' (not in its audience, not sent yet, erased, or past retention).");
-        }).WithName("GetRecipientOutcome").WithSummary("Did this recipient get this campaign: delivered, failed (with the reason), not sent.");
+        }).WithName("GetRecipientOutcome").RequireAuthorization(Security.Scopes.CampaignsRead).WithSummary("Did this recipient get this campaign: delivered, failed (with the reason), not sent.");
 
         api.MapGet("/campaigns/{id}/recipients", async (string id, HttpContext http, IDocumentStore store, RecipientOutcome? outcome, int? page, int? pageSize) =>
         {
@@ -29,7 +29,7 @@ public static class RecipientEndpoints
             await using var session = store.QuerySession(http.Tenant());
             return Results.Ok(await session.QueryRecipientOutcomesAsync(
                 new RecipientOutcomeQuery(campaignId, outcome, page ?? 1, pageSize ?? 50), http.RequestAborted));
-        }).WithName("ListRecipientOutcomes").WithSummary("A campaign's recipients and their outcomes, in batch order; ?outcome=NotSent for the recipients not reached.");
+        }).WithName("ListRecipientOutcomes").RequireAuthorization(Security.Scopes.CampaignsRead).WithSummary("A campaign's recipients and their outcomes, in batch order; ?outcome=NotSent for the recipients not reached.");
 
         api.MapGet("/campaigns/{id}/recipients.csv", async (string id, HttpContext http, IDocumentStore store, RecipientOutcome? outcome) =>
         {
@@ -42,7 +42,7 @@ public static class RecipientEndpoints
                 await foreach (var r in session.StreamRecipientOutcomesAsync(campaignId, outcome, ct: http.RequestAborted))
                     await writer.WriteLineAsync(string.Join(',', Csv(r.RecipientId), r.Outcome, Csv(r.Reason), r.BatchNumber, Csv(r.Variant), r.RecordedAt.ToString("O")));
             }, "text/csv", $"campaign-{campaignId:N}-recipients.csv");
-        }).WithName("ExportRecipientOutcomes").WithSummary("Every recorded recipient of a campaign as CSV (streamed).");
+        }).WithName("ExportRecipientOutcomes").RequireAuthorization(Security.Scopes.CampaignsRead).WithSummary("Every recorded recipient of a campaign as CSV (streamed).");
 
         api.MapDelete("/recipients/{recipientId}", async (string recipientId, HttpContext http, IDocumentStore store) =>
         {
@@ -50,7 +50,7 @@ public static class RecipientEndpoints
                 return Problems.BadRequest("malformed_recipient_id", "Name the recipient to erase by its id (1 to 500 characters).");
             var campaigns = await store.EraseRecipientAsync(http.Tenant(), recipientId, http.RequestAborted);
             return Results.Ok(new { recipientId, erasedFromCampaigns = campaigns });
-        }).WithName("EraseRecipient").WithSummary("Erase a recipient (id, address, name, refusal reason) from every campaign of the tenant; counts stay.");
+        }).WithName("EraseRecipient").RequireAuthorization(Security.Scopes.CampaignsWrite).WithSummary("Erase a recipient (id, address, name, refusal reason) from every campaign of the tenant; counts stay.");
         return api;
     }
 
