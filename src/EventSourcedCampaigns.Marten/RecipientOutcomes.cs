@@ -123,7 +123,11 @@ public static class RecipientOutcomes
         IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at)
     {
         var batches = session.DocumentStore.Options.Schema.For<CampaignBatch>();
-        var which = batchNumber is { } n ? "d.id = ?" : "CAST(d.data ->> 'CampaignId' as uuid) = ?";
+        // A finish settles only the batches not recorded yet: skipping the recorded ones before expanding their
+        // recipients keeps the finish of a fully sent campaign to an index probe per batch.
+        var which = batchNumber is { } n ? "d.id = ?"
+            : $"CAST(d.data ->> 'CampaignId' as uuid) = ? and not exists (select 1 from {Table(session)} o " +
+              "where o.tenant_id = d.tenant_id and o.campaign_id = CAST(d.data ->> 'CampaignId' as uuid) and o.batch_number = (d.data ->> 'BatchNumber')::int)";
         object key = batchNumber is { } number ? CampaignBatch.IdFor(campaignId, number) : campaignId;
         session.QueueSqlCommand($"""
             insert into {Table(session)} (tenant_id, campaign_id, batch_number, variant, recorded_at, recipient_ids, codes, reasons, error,

@@ -1,5 +1,6 @@
 using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 using EventSourcedCampaigns.Marten;
+using EventSourcedCampaigns.Marten.ReadModels;
 using JasperFx.Events.Projections;
 
 namespace EventSourcedCampaigns.IntegrationTests;
@@ -23,7 +24,9 @@ public sealed class tenant_isolation
             Assert.Null(await asB.LoadCampaignStateAsync(campaign));
             Assert.Null(await asB.LoadSendReportAsync(campaign));
             Assert.Empty((await asB.QueryCampaignsAsync(new CampaignListQuery())).Items);
-            Assert.Empty((await asB.QueryCancellationAuditAsync(new CancellationAuditQuery())).Items);
+            // B's attempt is B's to audit (as a cancel of a campaign B does not have), and only B's.
+            var attempt = Assert.Single((await asB.QueryCancellationAuditAsync(new CancellationAuditQuery())).Items);
+            Assert.Equal((CancelOutcome.RefusedUnknownCampaign, "shop-b", campaign), (attempt.Outcome, attempt.TenantId, attempt.CampaignId));
         }
         await using (var asA = store.QuerySession("shop-a"))
         {

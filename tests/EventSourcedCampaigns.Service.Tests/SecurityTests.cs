@@ -110,7 +110,17 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         Assert.Equal((HttpStatusCode.NotFound, "CampaignNotFound"), await Problem(await shopB.PostAsJsonAsync($"/api/campaigns/{id}/pause", new { })));
         var list = await shopB.GetFromJsonAsync<JsonElement>("/api/campaigns?pageSize=500");
         Assert.DoesNotContain(list.GetProperty("items").EnumerateArray(), i => i.GetProperty("id").GetGuid() == id);
-        Assert.Equal(before, await service.EventCountAsync());
+        // The only write is B's own audit of its cancel attempt (a campaign B does not have), in B's audit stream.
+        Assert.Equal(before + 1, await service.EventCountAsync());
+        var events = await service.Client("shop-a").GetFromJsonAsync<JsonElement>($"/api/campaigns/{id}/events");
+        Assert.DoesNotContain(events.EnumerateArray(), e => e.GetProperty("type").GetString()!.StartsWith("campaign_cancel"));
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); ; await Task.Delay(100)) // the audit read model follows the events
+        {
+            var auditB = await shopB.GetFromJsonAsync<JsonElement>("/api/audit/cancellations?pageSize=500");
+            if (auditB.GetProperty("items").EnumerateArray().Any(e => e.GetProperty("outcome").GetString() == "RefusedUnknownCampaign"
+                    && e.GetProperty("actorId").GetString() == "mallory@shop-b.example" && e.GetProperty("campaignId").GetGuid() == id)) break;
+            Assert.True(DateTime.UtcNow < deadline, "B's refused cancel never reached B's audit.");
+        }
     }
 
     [Fact]

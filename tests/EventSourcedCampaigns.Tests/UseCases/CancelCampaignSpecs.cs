@@ -173,7 +173,7 @@ public class auditing_a_refused_cancel
         var audit = Assert.IsType<CancelRejected>(
             Assert.Single(Decider.EventsToAppend(decision, Commands.Cancel(by, reason), CampaignState.From(Histories.Scheduled()), Spec.Now)));
 
-        Assert.Equal(RejectionCode.InvalidReason, audit.Code);
+        Assert.Equal(RejectionCode.InvalidActor, audit.Code); // 10,004 characters is not an actor id; the reason is bad too
         Assert.Equal(CampaignStatus.Scheduled, audit.StatusAtRequest);
         Assert.StartsWith("eve\uFFFDeee", audit.RequestedBy!.Id);
         Assert.EndsWith("… [9,804 more characters]", audit.RequestedBy.Id);
