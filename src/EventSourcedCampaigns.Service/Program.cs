@@ -18,6 +18,8 @@ using OpenTelemetry.Trace;
 using Wolverine;
 using Wolverine.Marten;
 
+if (args.FirstOrDefault() == DevToken.Command) return DevToken.Run(args[1..]);
+
 var builder = WebApplication.CreateBuilder(args);
 builder.Host.ApplyJasperFxExtensions();
 var section = builder.Configuration.GetSection(ServiceSettings.Section);

@@ -3,46 +3,47 @@ using Microsoft.Extensions.Options;
 
 namespace EventSourcedCampaigns.Service.Security;
 
-public sealed class DevTokenInput
-{
-    [Description("The tenant the token belongs to")]
-    public string TenantFlag { get; set; } = "";
-
-    [Description("Who the token speaks for (its subject, recorded in the audit)")]
-    public string ActorFlag { get; set; } = "";
-
-    [Description("Comma-separated scopes (default: all of campaigns:read,campaigns:write,campaigns:cancel,audit:read)")]
-    public string? ScopesFlag { get; set; }
-
-    [Description("Lifetime in hours (default 12)")]
-    public int HoursFlag { get; set; } = 12;
-}
-
 /// <summary>
 /// Prints a development bearer token and nothing else (<c>bash eng/serve.sh token --tenant T --actor A --scopes S1,S2</c>).
-/// Signed with this installation's development key, which the service accepts outside Production only.
+/// Signed with this installation's development key, which the service accepts outside Production only. Runs before the
+/// host is built (it needs no database), so nothing but the token reaches standard output.
 /// </summary>
-[Description("Print a development bearer token (refused by the service in Production)", Name = "dev-token")]
-public sealed class DevTokenCommand : JasperFxCommand<DevTokenInput>
+public static class DevToken
 {
-    public override bool Execute(DevTokenInput input)
+    public const string Command = "dev-token";
+    private const string Usage = "usage: dev-token --tenant T --actor A [--scopes campaigns:read,...] [--hours 12]";
+
+    public static int Run(string[] args)
     {
-        if (string.IsNullOrWhiteSpace(input.TenantFlag) || string.IsNullOrWhiteSpace(input.ActorFlag) || input.HoursFlag is < 1 or > 24 * 30)
+        var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < args.Length; i += 2)
         {
-            Console.Error.WriteLine("usage: dev-token --tenant T --actor A [--scopes campaigns:read,...] [--hours 12]");
-            return false;
+            if (i + 1 >= args.Length || !args[i].StartsWith("--", StringComparison.Ordinal)) return Fail(Usage);
+            options[args[i][2..]] = args[i + 1];
         }
-        var scopes = input.ScopesFlag?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [.. Scopes.All];
-        if (scopes.Except(Scopes.All).ToList() is [_, ..] unknown)
-        {
-            Console.Error.WriteLine($"unknown scope(s) {string.Join(", ", unknown)}; known: {string.Join(", ", Scopes.All)}");
-            return false;
-        }
+        if (options.Keys.Except(["tenant", "actor", "scopes", "hours"], StringComparer.OrdinalIgnoreCase).Any()
+            || !options.TryGetValue("tenant", out var tenant) || string.IsNullOrWhiteSpace(tenant)
+            || !options.TryGetValue("actor", out var actor) || string.IsNullOrWhiteSpace(actor))
+            return Fail(Usage);
+        var hours = options.TryGetValue("hours", out var h) ? int.TryParse(h, out var parsed) ? parsed : -1 : 12;
+        if (hours is < 1 or > 24 * 30) return Fail("--hours must be between 1 and 720.");
+        var scopes = options.TryGetValue("scopes", out var s)
+            ? s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : [.. Scopes.All];
+        if (scopes.Length == 0 || scopes.Except(Scopes.All).ToList() is [_, ..])
+            return Fail($"--scopes must be some of {string.Join(",", Scopes.All)}.");
+
         var auth = new ConfigurationBuilder().AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
             .AddEnvironmentVariables().Build().GetSection("Campaigns:Auth").Get<AuthSettings>() ?? new AuthSettings();
         Console.WriteLine(SigningKeys.Issue(SigningKeys.Development(auth), AuthSettings.DevelopmentIssuer, auth.Audience,
-            input.TenantFlag.Trim(), input.ActorFlag.Trim(), scopes, TimeSpan.FromHours(input.HoursFlag)));
-        return true;
+            tenant.Trim(), actor.Trim(), scopes, TimeSpan.FromHours(hours)));
+        return 0;
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine(message);
+        return 2;
     }
 }
 
