@@ -101,7 +101,8 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         var id = await ScheduledCampaignAsync(service.Client("shop-a"));
         var shopB = service.Client("shop-b", "mallory@shop-b.example");
         shopB.DefaultRequestHeaders.Add("X-Tenant-Id", "shop-a");
-        var before = await service.EventCountAsync();
+        var before = await service.EventCountAsync("shop-a");
+        var beforeB = await service.EventCountAsync("shop-b");
 
         Assert.Equal((HttpStatusCode.NotFound, "CampaignNotFound"), await Problem(await shopB.GetAsync($"/api/campaigns/{id}/report")));
         Assert.Equal((HttpStatusCode.NotFound, "CampaignNotFound"), await Problem(await shopB.GetAsync($"/api/campaigns/{id}/events")));
@@ -110,7 +111,9 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         Assert.Equal((HttpStatusCode.NotFound, "CampaignNotFound"), await Problem(await shopB.PostAsJsonAsync($"/api/campaigns/{id}/pause", new { })));
         var list = await shopB.GetFromJsonAsync<JsonElement>("/api/campaigns?pageSize=500");
         Assert.DoesNotContain(list.GetProperty("items").EnumerateArray(), i => i.GetProperty("id").GetGuid() == id);
-        Assert.Equal(before, await service.EventCountAsync());
+        // Nothing in shop-a; the refused cancel is kept in shop-b's own audit (a cancel of a campaign it does not have), by design.
+        Assert.Equal(before, await service.EventCountAsync("shop-a"));
+        Assert.Equal(beforeB + 1, await service.EventCountAsync("shop-b"));
     }
 
     [Fact]
