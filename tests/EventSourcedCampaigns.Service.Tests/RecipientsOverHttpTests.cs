@@ -28,10 +28,9 @@ public sealed class recipients_over_http(ITestOutputHelper output) : IAsyncLifet
             web.UseSetting("Campaigns:Local:Contacts", Contacts.ToString());
             web.UseSetting("Campaigns:Local:Lists:everyone", "1.0");
             web.UseSetting("Campaigns:Local:Latency", "00:00:00.100"); // 80 batches, 4 in flight: a few seconds of Sending
+            web.TrustTestTokens();
         });
-        var client = _factory.CreateClient();
-        client.DefaultRequestHeaders.Add("X-Tenant-Id", "shop-a");
-        client.DefaultRequestHeaders.Add("X-Actor-Id", "ana@shop.example");
+        var client = _factory.CreateClient().SignedIn("shop-a");
         _api = new CampaignApi(client);
         return Task.CompletedTask;
     }
