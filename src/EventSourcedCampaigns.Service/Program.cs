@@ -105,7 +105,9 @@ switch (settings.TelemetryExporter.ToLowerInvariant())
 
 var app = builder.Build();
 app.UseExceptionHandler();
-app.UseStatusCodePages();
+// A refusal with no body of its own (no route: 404, wrong method: 405, an unreadable body: 400/415 ...) gets problem
+// details with a "code" too, like every refusal of the API.
+app.UseStatusCodePages(context => Problems.StatusCodePage(context.HttpContext).ExecuteAsync(context.HttpContext));
 // A body announced larger than the limit is refused before it is read (Kestrel would stop reading it anyway).
 app.Use(async (http, next) =>
 {

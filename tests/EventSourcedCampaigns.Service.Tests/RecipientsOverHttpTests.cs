@@ -30,8 +30,7 @@ public sealed class recipients_over_http(ITestOutputHelper output) : IAsyncLifet
             web.UseSetting("Campaigns:Local:Lists:everyone", "1.0");
             web.UseSetting("Campaigns:Local:Latency", "00:00:00.100"); // 80 batches, 4 in flight: a few seconds of Sending
         });
-        var client = _factory.CreateClient();
-        client.SignedIn("shop-a");
+        var client = _factory.CreateClient().SignedIn("shop-a");
         _api = new CampaignApi(client);
         return Task.CompletedTask;
     }

@@ -41,12 +41,13 @@ public sealed class SecuredService : IAsyncLifetime
 
     public HttpClient Anonymous() => Factory.CreateClient();
 
-    /// <summary>How many events the schema holds: a refused request must not change it.</summary>
-    public async Task<long> EventCountAsync()
+    /// <summary>How many events the schema holds (of <paramref name="tenant"/> only, when given): a refused request must not change it.</summary>
+    public async Task<long> EventCountAsync(string? tenant = null)
     {
         await using var connection = new NpgsqlConnection(TestDatabase.ConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"select count(*) from {Schema}.mt_events", connection);
+        await using var command = new NpgsqlCommand($"select count(*) from {Schema}.mt_events{(tenant is null ? "" : " where tenant_id = @tenant")}", connection);
+        if (tenant is not null) command.Parameters.AddWithValue("tenant", tenant);
         return (long)(await command.ExecuteScalarAsync())!;
     }
 }

@@ -29,6 +29,23 @@ public static class Problems
         : StatusCodes.Status409Conflict,
         rejection.Code.ToString(), rejection.Message);
 
+    /// <summary>The problem for a response that ended with an error status and no body (routing, binding, Kestrel).</summary>
+    public static IResult StatusCodePage(HttpContext http)
+    {
+        var status = http.Response.StatusCode;
+        var (code, detail) = status switch
+        {
+            StatusCodes.Status400BadRequest => ("bad_request", "The request could not be read: check its body (JSON), its query string and its headers."),
+            StatusCodes.Status404NotFound => ("not_found", "There is no such resource."),
+            StatusCodes.Status405MethodNotAllowed => ("method_not_allowed", $"{http.Request.Method} is not allowed here."),
+            StatusCodes.Status406NotAcceptable => ("not_acceptable", "The response cannot be given in the media type asked for."),
+            StatusCodes.Status413PayloadTooLarge => ("body_too_large", "The request body is too large."),
+            StatusCodes.Status415UnsupportedMediaType => ("unsupported_media_type", "Send the body as application/json."),
+            _ => ($"http_{status}", $"The request failed with status {status}."),
+        };
+        return Problem(status, code, detail);
+    }
+
     /// <summary>Parses a campaign id from the route, or explains why it is not one.</summary>
     public static bool TryParseId(string raw, out Guid id, out IResult? problem)
     {

@@ -7,7 +7,8 @@ namespace EventSourcedCampaigns.Service.Http;
 /// <summary>
 /// Who received a campaign: one recipient's outcome, the recipients of an outcome (paged), a CSV export, and the erase of
 /// a recipient across the tenant's campaigns. Outcomes are written with each batch's record, not by the read models, so
-/// <c>?afterSequence=</c> is not needed: a batch's outcomes are visible as soon as its event is.
+/// <c>?afterSequence=</c> is not needed: a batch's outcomes are visible as soon as its event is. A campaign the caller's
+/// tenant does not have is a 404 (CampaignNotFound), as on every other endpoint that names one, not an empty list.
 /// </summary>
 public static class RecipientEndpoints
 {
@@ -17,6 +18,7 @@ public static class RecipientEndpoints
         {
             if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
             await using var session = store.QuerySession(http.Tenant());
+            if (await session.LoadCampaignStateAsync(campaignId, http.RequestAborted) is null) return Problems.NotFound(campaignId);
             return await session.LoadRecipientOutcomeAsync(campaignId, recipientId, http.RequestAborted) is { } outcome
                 ? Results.Ok(outcome)
                 : Problems.Problem(StatusCodes.Status404NotFound, "RecipientNotFound",
@@ -27,6 +29,7 @@ public static class RecipientEndpoints
         {
             if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
             await using var session = store.QuerySession(http.Tenant());
+            if (await session.LoadCampaignStateAsync(campaignId, http.RequestAborted) is null) return Problems.NotFound(campaignId);
             return Results.Ok(await session.QueryRecipientOutcomesAsync(
                 new RecipientOutcomeQuery(campaignId, outcome, page ?? 1, pageSize ?? 50), http.RequestAborted));
         }).WithName("ListRecipientOutcomes").RequireAuthorization(Security.Scopes.CampaignsRead).WithSummary("A campaign's recipients and their outcomes, in batch order; ?outcome=NotSent for the recipients not reached.");
@@ -34,6 +37,8 @@ public static class RecipientEndpoints
         api.MapGet("/campaigns/{id}/recipients.csv", async (string id, HttpContext http, IDocumentStore store, RecipientOutcome? outcome) =>
         {
             if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
+            await using (var check = store.QuerySession(http.Tenant()))
+                if (await check.LoadCampaignStateAsync(campaignId, http.RequestAborted) is null) return Problems.NotFound(campaignId);
             return Results.Stream(async body =>
             {
                 await using var session = store.QuerySession(http.Tenant());
