@@ -87,7 +87,9 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionMonitor>
 builder.Services.AddHealthChecks().AddCheck<ProjectionReadiness>("projections", tags: ["ready"]);
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<CampaignExceptionHandler>();
-builder.Services.AddOpenApi();
+builder.Services.AddCampaignOpenApi(); // /openapi/v1.json, committed as docs/openapi/v1.json (docs/api.md)
+// A body or query value that does not parse is a 400 problem with the code bad_request in every environment.
+builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
 
 var telemetry = builder.Services.AddOpenTelemetry()
@@ -125,8 +127,9 @@ app.UseRateLimiter();
 app.MapOpenApi();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
-app.MapGet("/ops/projections", (ProjectionMonitor monitor) => monitor.Current).WithName("GetProjectionStatus")
-    .WithSummary("High-water mark, each shard's progress, the lag, and whether this node runs the projections.");
+app.MapGet("/ops/projections", (ProjectionMonitor monitor) => monitor.Current).WithName("GetProjectionStatus").WithTags("Operations")
+    .WithSummary("High-water mark, each shard's progress, the lag, and whether this node runs the projections.")
+    .WithDescription("For operators and probes: no credentials needed, no tenant data. /health/live and /health/ready (plain text) are beside it.");
 
 if (settings.Has(ServiceRoles.Api))
 {

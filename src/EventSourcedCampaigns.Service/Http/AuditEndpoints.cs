@@ -19,21 +19,24 @@ public static class AuditEndpoints
     {
         api.MapGet("/audit/verification", async (HttpContext http, IDocumentStore store) =>
             Results.Ok(await store.VerifyAuditChainAsync(http.Tenant(), http.RequestAborted)))
-            .WithName("VerifyCancellationAudit").RequireAuthorization(Security.Scopes.AuditRead)
-            .WithSummary("Recompute the tenant's cancellation audit hash chain: intact or not, and where it first breaks.");
+            .WithName("VerifyCancellationAudit").RequireAuthorization(Security.Scopes.AuditRead).WithTags("Audit")
+            .WithSummary("Recompute the tenant's cancellation audit hash chain: intact or not, and where it first breaks.")
+            .WithDescription("Each audit entry carries the hash of the one before it; a changed or removed entry breaks the chain from there on.")
+            .Produces<AuditChainVerification>();
 
         api.MapGet("/audit/cancellations.csv", async (HttpContext http, IDocumentStore store,
             Guid? campaignId, string? actor, RequestChannel? channel, DateTimeOffset? from, DateTimeOffset? to) =>
         {
-            if (from > to) return Problems.BadRequest("invalid_range", "The start of the range is after its end.");
+            if (from > to) return Problems.BadRequest(ProblemCodes.InvalidRange, "The start of the range is after its end.");
             await using var session = store.QuerySession(http.Tenant());
             http.Response.ContentType = "text/csv; charset=utf-8";
             http.Response.Headers.ContentDisposition = "attachment; filename=\"cancellations.csv\"";
             await WriteCsvAsync(session, new CancellationAuditQuery(campaignId, actor, channel, from, to), http.Response.Body, http.RequestAborted);
             return Results.Empty;
-        }).WithName("ExportCancellationsCsv").RequireAuthorization(Security.Scopes.AuditRead)
+        }).WithName("ExportCancellationsCsv").RequireAuthorization(Security.Scopes.AuditRead).WithTags("Audit")
             .WithSummary("Every cancel attempt (newest first) as CSV, with the filters of /audit/cancellations.")
-            .Produces(StatusCodes.Status200OK, contentType: "text/csv");
+            .WithDescription($"At most {MaxCsvRows:N0} rows; narrow the time range for more. Cells a spreadsheet would run as a formula are escaped.")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv").CanRefuse(ProblemCodes.InvalidRange);
         return api;
     }
 

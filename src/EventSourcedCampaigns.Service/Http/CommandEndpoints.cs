@@ -22,6 +22,9 @@ public sealed record CancelCampaignBody(CancelReasonCode? ReasonCode, string? Re
 /// <summary>Body of POST /api/campaigns/{id}/clone: the whole audience again, or only the recipients not reached.</summary>
 public sealed record CloneCampaignBody(bool RemainderOnly);
 
+/// <summary>Endpoint metadata: the command creates a campaign (201 with Location; the Idempotency-Key header applies).</summary>
+public sealed record CreatesCampaignMetadata;
+
 /// <summary>What a command answers: the campaign, its status now, how many events it added, and the sequence to wait for.</summary>
 public sealed record CommandAccepted(Guid CampaignId, CampaignStatus? Status, int Events, long Sequence);
 
@@ -39,29 +42,74 @@ public static class CommandEndpoints
     {
         api.MapPost("/campaigns", (CreateCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
                 Run(http, bus, store, null, (id, actor) => new CreateCampaign(id, body.Name, body.Channel, body.Variants, actor)))
-            .WithName("CreateCampaign").RequireAuthorization(Scopes.CampaignsWrite);
+            .WithName("CreateCampaign").RequireAuthorization(Scopes.CampaignsWrite)
+            .Command(StatusCodes.Status201Created, "Create a draft campaign.",
+                "A new draft with its name, channel and message variants (A/B splits adding up to 100%). Answers 201 with the " +
+                "campaign's send report as Location. With an Idempotency-Key header, a retry answers with the campaign the first " +
+                "request made.",
+                RejectionCode.CampaignAlreadyExists, RejectionCode.InvalidName, RejectionCode.InvalidVariants, RejectionCode.InvalidChannel,
+                RejectionCode.InvalidActor);
         api.MapPost("/campaigns/{id}/schedule", (string id, ScheduleCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
                 ParseSendAt(body.SendAt, out var sendAt, out var ambiguous)
                     ? Run(http, bus, store, id, (campaign, actor) => new ScheduleCampaign(campaign, sendAt,
                         new Audience(body.Included ?? [], body.Excluded ?? []), body.BatchSize ?? 1_000, actor))
                     : Task.FromResult(ambiguous!))
-            .WithName("ScheduleCampaign").RequireAuthorization(Scopes.CampaignsWrite);
+            .WithName("ScheduleCampaign").RequireAuthorization(Scopes.CampaignsWrite)
+            .Command(StatusCodes.Status200OK, "Schedule a draft.",
+                "The audience (included lists and segments minus excluded ones) is prepared into batches, then the campaign sends " +
+                "at sendAt, an ISO 8601 time with its offset.",
+                RejectionCode.CampaignNotFound, RejectionCode.NotSchedulable, RejectionCode.InvalidAudience, RejectionCode.InvalidBatchSize,
+                RejectionCode.SendTimeNotInFuture, RejectionCode.InvalidActor)
+            .CanRefuse(ProblemCodes.AmbiguousSendTime);
         api.MapPost("/campaigns/{id}/pause", (string id, HttpContext http, IMessageBus bus, IDocumentStore store) =>
-            Run(http, bus, store, id, (campaign, actor) => new PauseSchedule(campaign, actor))).WithName("PauseCampaign").RequireAuthorization(Scopes.CampaignsWrite);
+                Run(http, bus, store, id, (campaign, actor) => new PauseSchedule(campaign, actor)))
+            .WithName("PauseCampaign").RequireAuthorization(Scopes.CampaignsWrite)
+            .Command(StatusCodes.Status200OK, "Put a scheduled campaign on hold.",
+                "Only a scheduled campaign that has not started sending can be paused; pausing a paused one changes nothing.",
+                RejectionCode.CampaignNotFound, RejectionCode.NotPausable, RejectionCode.InvalidActor);
         api.MapPost("/campaigns/{id}/resume", (string id, HttpContext http, IMessageBus bus, IDocumentStore store) =>
-            Run(http, bus, store, id, (campaign, actor) => new ResumeSchedule(campaign, actor))).WithName("ResumeCampaign").RequireAuthorization(Scopes.CampaignsWrite);
+                Run(http, bus, store, id, (campaign, actor) => new ResumeSchedule(campaign, actor)))
+            .WithName("ResumeCampaign").RequireAuthorization(Scopes.CampaignsWrite)
+            .Command(StatusCodes.Status200OK, "Schedule a paused campaign again.",
+                "Only a paused campaign can be resumed; resuming a scheduled one changes nothing.",
+                RejectionCode.CampaignNotFound, RejectionCode.NotResumable, RejectionCode.InvalidActor);
         api.MapPost("/campaigns/{id}/revert", (string id, HttpContext http, IMessageBus bus, IDocumentStore store) =>
-            Run(http, bus, store, id, (campaign, actor) => new RevertToDraft(campaign, actor))).WithName("RevertCampaignToDraft").RequireAuthorization(Scopes.CampaignsWrite);
+                Run(http, bus, store, id, (campaign, actor) => new RevertToDraft(campaign, actor)))
+            .WithName("RevertCampaignToDraft").RequireAuthorization(Scopes.CampaignsWrite)
+            .Command(StatusCodes.Status200OK, "Withdraw the schedule: back to draft.",
+                "Not a cancellation: nothing is recorded as cancelled. Only a campaign that has not started sending can go back to draft.",
+                RejectionCode.CampaignNotFound, RejectionCode.NotRevertible, RejectionCode.InvalidActor);
         api.MapPost("/campaigns/{id}/cancel", (string id, CancelCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
                 body.ReasonCode is { } code
                     ? Run(http, bus, store, id, (campaign, actor) => new CancelCampaign(campaign, actor, new CancelReason(code, body.Reason)))
                     : Task.FromResult(Problems.BadRequest(nameof(RejectionCode.InvalidReason),
                         $"Say why the campaign is cancelled: reasonCode is one of {string.Join(", ", Enum.GetNames<CancelReasonCode>())}.")))
-            .WithName("CancelCampaign").RequireAuthorization(Scopes.CampaignsCancel);
+            .WithName("CancelCampaign").RequireAuthorization(Scopes.CampaignsCancel)
+            .Command(StatusCodes.Status200OK, "Cancel a campaign, with the reason.",
+                "Scheduling, scheduled and paused campaigns are cancelled at once. A sending campaign stops claiming batches the moment " +
+                "the cancel is recorded (status Cancelling); batches already in flight finish, then it is Cancelled During Send. " +
+                "Every attempt, accepted or refused, is in the cancellation audit. A repeated cancel changes nothing.",
+                RejectionCode.CampaignNotFound, RejectionCode.NotCancellableDraft, RejectionCode.NotCancellableSent, RejectionCode.InvalidReason,
+                RejectionCode.InvalidActor);
         api.MapPost("/campaigns/{id}/clone", (string id, CloneCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
                 Run(http, bus, store, id, (source, actor) => new CloneCampaign(source, NewCampaignId(http, "clone:" + source), body.RemainderOnly, actor)))
-            .WithName("CloneCampaign").RequireAuthorization(Scopes.CampaignsWrite);
+            .WithName("CloneCampaign").RequireAuthorization(Scopes.CampaignsWrite)
+            .Command(StatusCodes.Status201Created, "Clone a sent or cancelled campaign into a new draft.",
+                "The whole audience again, or with remainderOnly only the recipients the source did not reach. Answers 201 with the " +
+                "clone's send report as Location; an Idempotency-Key header makes a retry answer with the same clone.",
+                RejectionCode.CampaignNotFound, RejectionCode.NotCloneable, RejectionCode.InvalidActor);
         return api;
+    }
+
+    /// <summary>What every command endpoint declares: its answer, its words, and what it can refuse.</summary>
+    private static RouteHandlerBuilder Command(this RouteHandlerBuilder endpoint, int status, string summary, string description,
+        params RejectionCode[] rejections)
+    {
+        var refusals = new List<string> { ProblemCodes.BadIdempotencyKey, ProblemCodes.ConcurrencyConflict };
+        if (rejections.Contains(RejectionCode.CampaignNotFound)) refusals.Add(ProblemCodes.MalformedId); // the {id} of the route
+        if (status == StatusCodes.Status201Created) endpoint.WithMetadata(new CreatesCampaignMetadata());
+        return endpoint.WithTags("Campaigns").WithSummary(summary).WithDescription(description)
+            .Produces<CommandAccepted>(status).CanRefuse(rejections).CanRefuse([.. refusals.Distinct()]);
     }
 
     /// <summary>A time with an explicit offset; a local time would mean whatever the server's zone is.</summary>
@@ -71,7 +119,7 @@ public static class CommandEndpoints
         problem = null;
         var hasOffset = raw is { Length: > 10 and <= 40 } && (raw.EndsWith('Z') || raw.EndsWith('z') || raw.LastIndexOfAny(['+', '-']) > raw.IndexOf('T'));
         if (hasOffset && raw!.IndexOf('T') > 0 && DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.None, out sendAt)) return true;
-        problem = Problems.BadRequest("ambiguous_send_time",
+        problem = Problems.BadRequest(ProblemCodes.AmbiguousSendTime,
             $"'{Truncate(raw)}' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2026-12-01T09:00:00+01:00.");
         return false;
     }
@@ -82,7 +130,7 @@ public static class CommandEndpoints
         var campaignId = Guid.Empty;
         if (id is not null && !Problems.TryParseId(id, out campaignId, out var badId)) return badId!;
         if (http.Request.Headers[IdempotencyKeyHeader].FirstOrDefault() is { } key && (key.Length is 0 or > 200))
-            return Problems.BadRequest("bad_idempotency_key", $"The {IdempotencyKeyHeader} header must have 1 to 200 characters.");
+            return Problems.BadRequest(ProblemCodes.BadIdempotencyKey, $"The {IdempotencyKeyHeader} header must have 1 to 200 characters.");
 
         var cmd = command(id is null ? NewCampaignId(http, "create") : campaignId, http.Actor());
         var tenant = http.Tenant();

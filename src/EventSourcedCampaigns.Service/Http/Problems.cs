@@ -23,11 +23,13 @@ public static class Problems
     public static IResult NotFound(Guid id) => Problem(StatusCodes.Status404NotFound, nameof(RejectionCode.CampaignNotFound), $"There is no campaign {id} for this tenant.");
 
     /// <summary>400 for bad input, 404 for an unknown campaign, 409 when the campaign's status does not allow the command.</summary>
-    public static IResult From(Rejection rejection) => Problem(
-        rejection.Code == RejectionCode.CampaignNotFound ? StatusCodes.Status404NotFound
-        : BadInput.Contains(rejection.Code) ? StatusCodes.Status400BadRequest
-        : StatusCodes.Status409Conflict,
-        rejection.Code.ToString(), rejection.Message);
+    public static IResult From(Rejection rejection) => Problem(StatusOf(rejection.Code), rejection.Code.ToString(), rejection.Message);
+
+    /// <summary>The status a rejection is answered with: 400 bad input, 404 unknown campaign, 409 not allowed in its status.</summary>
+    public static int StatusOf(RejectionCode code) =>
+        code == RejectionCode.CampaignNotFound ? StatusCodes.Status404NotFound
+        : BadInput.Contains(code) ? StatusCodes.Status400BadRequest
+        : StatusCodes.Status409Conflict;
 
     /// <summary>The problem for a response that ended with an error status and no body (routing, binding, Kestrel).</summary>
     public static IResult StatusCodePage(HttpContext http)

@@ -1,7 +1,11 @@
 using EventSourcedCampaigns.Marten;
+using EventSourcedCampaigns.Marten.ReadModels;
 using Marten;
 
 namespace EventSourcedCampaigns.Service.Http;
+
+/// <summary>One event of a campaign's history: its global sequence, its version in the stream, its stored type name, its data.</summary>
+public sealed record CampaignEventEnvelope(long Sequence, long Version, string Type, DateTimeOffset Timestamp, object Data);
 
 /// <summary>
 /// Read-side endpoints: the Campaigns list, send reports, the cancellation audit, event history. The read models are
@@ -15,19 +19,19 @@ public static class QueryEndpoints
     public static RouteGroupBuilder MapCampaignQueries(this RouteGroupBuilder api)
     {
         // Read-your-writes: hold a query until the read models have applied the caller's write.
-        api.AddEndpointFilter(async (context, next) =>
+        api.WithMetadata(new ReadYourWritesMetadata()).AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
             if (!HttpMethods.IsGet(http.Request.Method) || http.Request.Query["afterSequence"].FirstOrDefault() is not { } raw) return await next(context);
             if (!long.TryParse(raw, out var sequence) || sequence < 0)
-                return Problems.BadRequest("malformed_sequence", $"'{raw}' is not an event sequence (a whole number, 0 or more).");
+                return Problems.BadRequest(ProblemCodes.MalformedSequence, $"'{raw}' is not an event sequence (a whole number, 0 or more).");
             try
             {
                 await http.RequestServices.GetRequiredService<IDocumentStore>().WaitForReadModelsAsync(sequence, ReadYourWritesTimeout, http.RequestAborted);
             }
             catch (TimeoutException e)
             {
-                return Problems.Problem(StatusCodes.Status503ServiceUnavailable, "read_models_behind", e.Message);
+                return Problems.Problem(StatusCodes.Status503ServiceUnavailable, ProblemCodes.ReadModelsBehind, e.Message);
             }
             return await next(context);
         });
@@ -39,14 +43,20 @@ public static class QueryEndpoints
             await using var session = store.QuerySession(http.Tenant());
             return Results.Ok(await session.QueryCampaignsAsync(new CampaignListQuery(status, name, updatedFrom, updatedTo,
                 sort ?? CampaignSort.UpdatedAt, descending ?? true, page ?? 1, pageSize ?? 50), http.RequestAborted));
-        }).WithName("ListCampaigns").RequireAuthorization(Security.Scopes.CampaignsRead).WithSummary("The Campaigns tab: filter by status, name and update time; sort; page.");
+        }).WithName("ListCampaigns").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Campaigns")
+            .WithSummary("The Campaigns tab: filter by status, name and update time; sort; page.")
+            .WithDescription("The tenant's campaigns, newest update first unless sorted otherwise; pages of 50 unless pageSize says (at most 500).")
+            .Produces<Page<CampaignListItem>>().CanRefuse(ProblemCodes.OutOfRange);
 
         api.MapGet("/campaigns/{id}/report", async (string id, HttpContext http, IDocumentStore store) =>
         {
             if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
             await using var session = store.QuerySession(http.Tenant());
             return await session.LoadSendReportAsync(campaignId, http.RequestAborted) is { } report ? Results.Ok(report) : Problems.NotFound(campaignId);
-        }).WithName("GetSendReport").RequireAuthorization(Security.Scopes.CampaignsRead).WithSummary("Partial-send statistics with scheduled and cancellation dates.");
+        }).WithName("GetSendReport").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Campaigns")
+            .WithSummary("Partial-send statistics with scheduled and cancellation dates.")
+            .WithDescription("Recipients, delivered, failed, in flight and not sent, overall and per variant, with the send time, the cancel request and when it took effect.")
+            .Produces<SendReport>().CanRefuse(ProblemCodes.MalformedId).CanRefuse(RejectionCode.CampaignNotFound);
 
         api.MapGet("/campaigns/{id}/events", async (string id, HttpContext http, IDocumentStore store) =>
         {
@@ -55,8 +65,11 @@ public static class QueryEndpoints
             var events = await session.Events.FetchStreamAsync(campaignId, token: http.RequestAborted);
             return events.Count == 0
                 ? Problems.NotFound(campaignId)
-                : Results.Ok(events.Select(e => new { e.Sequence, e.Version, Type = e.EventTypeName, e.Timestamp, e.Data }));
-        }).WithName("GetCampaignEvents").RequireAuthorization(Security.Scopes.CampaignsRead).WithSummary("A campaign's full event history, oldest first.");
+                : Results.Ok(events.Select(e => new CampaignEventEnvelope(e.Sequence, e.Version, e.EventTypeName, e.Timestamp, e.Data)));
+        }).WithName("GetCampaignEvents").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Campaigns")
+            .WithSummary("A campaign's full event history, oldest first.")
+            .WithDescription("Every event of the campaign's stream with its global sequence, its version in the stream, its stored type name and its data.")
+            .Produces<CampaignEventEnvelope[]>().CanRefuse(ProblemCodes.MalformedId).CanRefuse(RejectionCode.CampaignNotFound);
 
         api.MapGet("/audit/cancellations", async (HttpContext http, IDocumentStore store,
             Guid? campaignId, string? actor, RequestChannel? channel, DateTimeOffset? from, DateTimeOffset? to, int? page, int? pageSize) =>
@@ -64,7 +77,10 @@ public static class QueryEndpoints
             await using var session = store.QuerySession(http.Tenant());
             return Results.Ok(await session.QueryCancellationAuditAsync(
                 new CancellationAuditQuery(campaignId, actor, channel, from, to, false, page ?? 1, pageSize ?? 50), http.RequestAborted));
-        }).WithName("ListCancellations").RequireAuthorization(Security.Scopes.AuditRead).WithSummary("Every cancel request, accepted and refused, newest first.");
+        }).WithName("ListCancellations").RequireAuthorization(Security.Scopes.AuditRead).WithTags("Audit")
+            .WithSummary("Every cancel request, accepted and refused, newest first.")
+            .WithDescription("The tenant's cancellation audit: who asked, through which channel, why, the status at the request, the outcome and how long the send took to stop.")
+            .Produces<Page<CancellationAuditEntry>>().CanRefuse(ProblemCodes.OutOfRange);
         return api;
     }
 }

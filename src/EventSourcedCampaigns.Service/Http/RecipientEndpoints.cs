@@ -4,6 +4,9 @@ using Marten;
 
 namespace EventSourcedCampaigns.Service.Http;
 
+/// <summary>What an erase answers: the recipient and how many of the tenant's campaigns had it.</summary>
+public sealed record RecipientErased(string RecipientId, long ErasedFromCampaigns);
+
 /// <summary>
 /// Who received a campaign: one recipient's outcome, the recipients of an outcome (paged), a CSV export, and the erase of
 /// a recipient across the tenant's campaigns. Outcomes are written with each batch's record, not by the read models, so
@@ -21,9 +24,12 @@ public static class RecipientEndpoints
             if (await session.LoadCampaignStateAsync(campaignId, http.RequestAborted) is null) return Problems.NotFound(campaignId);
             return await session.LoadRecipientOutcomeAsync(campaignId, recipientId, http.RequestAborted) is { } outcome
                 ? Results.Ok(outcome)
-                : Problems.Problem(StatusCodes.Status404NotFound, "RecipientNotFound",
+                : Problems.Problem(StatusCodes.Status404NotFound, ProblemCodes.RecipientNotFound,
                     $"Campaign {campaignId} has no recorded outcome for recipient '{recipientId}' (not in its audience, not sent yet, erased, or past retention).");
-        }).WithName("GetRecipientOutcome").RequireAuthorization(Security.Scopes.CampaignsRead).WithSummary("Did this recipient get this campaign: delivered, failed (with the reason), not sent.");
+        }).WithName("GetRecipientOutcome").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Recipients")
+            .WithSummary("Did this recipient get this campaign: delivered, failed (with the reason), not sent.")
+            .WithDescription("The outcome recorded with the recipient's batch; 404 when it is not in the audience, not sent yet, erased or past retention.")
+            .Produces<RecipientResult>().CanRefuse(ProblemCodes.MalformedId, ProblemCodes.RecipientNotFound);
 
         api.MapGet("/campaigns/{id}/recipients", async (string id, HttpContext http, IDocumentStore store, RecipientOutcome? outcome, int? page, int? pageSize) =>
         {
@@ -32,7 +38,10 @@ public static class RecipientEndpoints
             if (await session.LoadCampaignStateAsync(campaignId, http.RequestAborted) is null) return Problems.NotFound(campaignId);
             return Results.Ok(await session.QueryRecipientOutcomesAsync(
                 new RecipientOutcomeQuery(campaignId, outcome, page ?? 1, pageSize ?? 50), http.RequestAborted));
-        }).WithName("ListRecipientOutcomes").RequireAuthorization(Security.Scopes.CampaignsRead).WithSummary("A campaign's recipients and their outcomes, in batch order; ?outcome=NotSent for the recipients not reached.");
+        }).WithName("ListRecipientOutcomes").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Recipients")
+            .WithSummary("A campaign's recipients and their outcomes, in batch order; ?outcome=NotSent for the recipients not reached.")
+            .WithDescription("Pages of 50 unless pageSize says (at most 500).")
+            .Produces<Page<RecipientResult>>().CanRefuse(ProblemCodes.MalformedId, ProblemCodes.OutOfRange);
 
         api.MapGet("/campaigns/{id}/recipients.csv", async (string id, HttpContext http, IDocumentStore store, RecipientOutcome? outcome) =>
         {
@@ -47,15 +56,21 @@ public static class RecipientEndpoints
                 await foreach (var r in session.StreamRecipientOutcomesAsync(campaignId, outcome, ct: http.RequestAborted))
                     await writer.WriteLineAsync(string.Join(',', Csv(r.RecipientId), r.Outcome, Csv(r.Reason), r.BatchNumber, Csv(r.Variant), r.RecordedAt.ToString("O")));
             }, "text/csv", $"campaign-{campaignId:N}-recipients.csv");
-        }).WithName("ExportRecipientOutcomes").RequireAuthorization(Security.Scopes.CampaignsRead).WithSummary("Every recorded recipient of a campaign as CSV (streamed).");
+        }).WithName("ExportRecipientOutcomes").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Recipients")
+            .WithSummary("Every recorded recipient of a campaign as CSV (streamed).")
+            .WithDescription("Columns recipient_id, outcome, reason, batch, variant, recorded_at; ?outcome= keeps one outcome.")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv").CanRefuse(ProblemCodes.MalformedId);
 
         api.MapDelete("/recipients/{recipientId}", async (string recipientId, HttpContext http, IDocumentStore store) =>
         {
             if (string.IsNullOrWhiteSpace(recipientId) || recipientId.Length > 500)
-                return Problems.BadRequest("malformed_recipient_id", "Name the recipient to erase by its id (1 to 500 characters).");
+                return Problems.BadRequest(ProblemCodes.MalformedRecipientId, "Name the recipient to erase by its id (1 to 500 characters).");
             var campaigns = await store.EraseRecipientAsync(http.Tenant(), recipientId, http.RequestAborted);
-            return Results.Ok(new { recipientId, erasedFromCampaigns = campaigns });
-        }).WithName("EraseRecipient").RequireAuthorization(Security.Scopes.CampaignsWrite).WithSummary("Erase a recipient (id, address, name, refusal reason) from every campaign of the tenant; counts stay.");
+            return Results.Ok(new RecipientErased(recipientId, campaigns));
+        }).WithName("EraseRecipient").RequireAuthorization(Security.Scopes.CampaignsWrite).WithTags("Recipients")
+            .WithSummary("Erase a recipient (id, address, name, refusal reason) from every campaign of the tenant; counts stay.")
+            .WithDescription("Answers how many campaigns had the recipient. Erasing an unknown recipient erases nothing and is not an error.")
+            .Produces<RecipientErased>().CanRefuse(ProblemCodes.MalformedRecipientId);
         return api;
     }
 

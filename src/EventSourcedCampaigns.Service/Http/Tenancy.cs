@@ -16,7 +16,7 @@ public static class Tenancy
     public static Actor Actor(this HttpContext context) => (Actor)context.Items[ActorKey]!;
 
     /// <summary>Refuses with 403 an authenticated caller whose credentials name no tenant or no subject.</summary>
-    public static RouteGroupBuilder RequireTenant(this RouteGroupBuilder group) => group.AddEndpointFilter(async (context, next) =>
+    public static RouteGroupBuilder RequireTenant(this RouteGroupBuilder group) => group.WithMetadata(new TenantScopedMetadata()).AddEndpointFilter(async (context, next) =>
     {
         var http = context.HttpContext;
         var tenant = CampaignIdentity.TenantOf(http.User);
