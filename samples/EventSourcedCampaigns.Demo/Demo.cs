@@ -2,6 +2,7 @@ using System.Diagnostics;
 using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Marten.ReadModels;
+using EventSourcedCampaigns.Smtp;
 using EventSourcedCampaigns.Testing;
 using EventSourcedCampaigns.Wolverine;
 using Marten;
@@ -12,7 +13,7 @@ using Wolverine;
 namespace EventSourcedCampaigns.Demo;
 
 /// <summary>The seed scenarios, run for real, then shown as a marketer and an auditor would see them.</summary>
-public sealed class Demo(IMessageBus bus, IDocumentStore store, BogusAudience audiences, DemoOptions options)
+public sealed class Demo(IMessageBus bus, IDocumentStore store, BogusAudience audiences, DemoOptions options, DemoDispatcher dispatcher, SmtpTarget smtp)
 {
     private const string Tenant = "acme-shop";
     private static readonly Actor Maria = new("maria@acme.example", RequestChannel.User);
@@ -25,6 +26,7 @@ public sealed class Demo(IMessageBus bus, IDocumentStore store, BogusAudience au
         var started = Stopwatch.GetTimestamp();
         AnsiConsole.Write(new Rule("[bold]EventSourcedCampaigns demo[/]").LeftJustified());
         AnsiConsole.MarkupLine($"Tenant [blue]{Tenant}[/], batches of {options.BatchSize:N0}, {options.Parallelism} batches in flight per campaign, provider latency {options.LatencyMs} ms.");
+        AnsiConsole.MarkupLine($"The fully sent campaign goes through the SMTP provider to the capturing server on 127.0.0.1:{smtp.Port} ({Markup.Escape(smtp.Folder)}); the others use the fake provider.");
 
         var large = new Audience(["newsletter", "vip", "recent-buyers"], ["unsubscribed"]);
         var spring = await ScheduleLargeCampaignAsync(large);
@@ -35,6 +37,7 @@ public sealed class Demo(IMessageBus bus, IDocumentStore store, BogusAudience au
         await store.WaitForNonStaleProjectionDataAsync(Patience);
         await ShowAsync(digest);
         await CheckReadModelsAsync(spring, flash, digest, orders, claimsAfterCancel);
+        await ShowDeliveryAsync(orders);
 
         AnsiConsole.Write(new Rule());
         var elapsed = Stopwatch.GetElapsedTime(started);
@@ -101,6 +104,7 @@ public sealed class Demo(IMessageBus bus, IDocumentStore store, BogusAudience au
     private async Task<Guid> RefuseCancelOfSentCampaignAsync()
     {
         var id = await CreateAsync("Order status update");
+        dispatcher.UseSmtpFor(id);
         await RunAsync(new ScheduleCampaign(id, DateTimeOffset.UtcNow.AddSeconds(2), Audience.Of("order-updates"), options.BatchSize, Maria));
         var sent = await ProgressAsync(id, "Sending [bold]Order status update[/] to completion", s => s.IsFinished);
         var refused = await RunAsync(new CancelCampaign(id, Maria, new CancelReason(CancelReasonCode.MarketerRequest, "Too late?")));
@@ -161,6 +165,41 @@ public sealed class Demo(IMessageBus bus, IDocumentStore store, BogusAudience au
         Expect(audit.Count == 3 && audit.Count(a => a.Outcome == CancelOutcome.Rejected) == 1,
             $"The audit holds the two accepted cancels and the refused one ({audit.Count} entries).");
         Expect(claimsAfterCancel == 0, "Zero claims after the cancel commit.");
+    }
+
+    /// <summary>What the capturing SMTP server received for the campaign sent through the SMTP provider.</summary>
+    private async Task ShowDeliveryAsync(Guid orders)
+    {
+        await using var query = store.QuerySession(Tenant);
+        var report = (await query.LoadSendReportAsync(orders))!;
+        var received = CapturedMail.ForCampaign(smtp.Folder, Tenant, orders);
+        AnsiConsole.MarkupLine($"The capturing SMTP server received [bold]{received.Count:N0}[/] messages for [bold]{Markup.Escape(report.Name)}[/] " +
+                               $"over {smtp.Dispatcher.ConnectionsOpened} connection(s); the send report says {report.Totals.Delivered:N0} delivered, {report.Totals.Failed:N0} failed.");
+        if (received.Count > 0)
+        {
+            var sample = received[received.Count / 2];
+            var headers = new Table().Title($"[bold]A message as received ({Markup.Escape(Path.GetFileName(sample.File))})[/]").AddColumns("Header", "Value");
+            foreach (var (name, value) in new (string, string?)[]
+            {
+                ("Envelope", $"MAIL FROM {sample.MailFrom}, RCPT TO {string.Join(", ", sample.RcptTos)}"),
+                ("From", sample.Message.From.ToString()), ("To", sample.Message.To.ToString()), ("Subject", sample.Message.Subject),
+                ("Message-ID", $"<{sample.Message.MessageId}>"), (SmtpDispatcher.IdempotencyHeader, sample.IdempotencyKey),
+                (SmtpDispatcher.VariantHeader, sample.Message.Headers[SmtpDispatcher.VariantHeader]),
+                ("Body", sample.Message.TextBody?.Trim()),
+            })
+                headers.AddRow(Markup.Escape(name), Markup.Escape(value ?? "(missing)"));
+            AnsiConsole.Write(headers);
+        }
+
+        Expect(received.Count > 0 && received.Count == report.Totals.Delivered,
+            $"The SMTP server received exactly the campaign's delivered count: {received.Count:N0} messages, {report.Totals.Delivered:N0} delivered.");
+        var twice = received.GroupBy(m => m.RecipientId).Count(g => g.Count() > 1)
+                    + received.SelectMany(m => m.RcptTos).GroupBy(a => a, StringComparer.OrdinalIgnoreCase).Count(g => g.Count() > 1);
+        Expect(twice == 0 && received.All(m => m.RecipientId is not null && m.RcptTos.Length == 1),
+            $"No recipient received the campaign twice (by idempotency key and by envelope address; {twice} duplicates).");
+        Expect(received.All(m => m.Message.Subject == report.Name && m.Message.MessageId is { Length: > 0 }
+                                 && m.RcptTos[0] == m.Message.To.Mailboxes.Single().Address),
+            "Every message has its variant's subject, a Message-ID and its one recipient in To:.");
     }
 
     private async Task<Guid> CreateAsync(string name)

@@ -2,6 +2,7 @@ using EventSourcedCampaigns;
 using EventSourcedCampaigns.Demo;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Ports;
+using EventSourcedCampaigns.Smtp;
 using EventSourcedCampaigns.Testing;
 using EventSourcedCampaigns.Wolverine;
 using JasperFx.Events.Daemon;
@@ -33,9 +34,21 @@ var audiences = new BogusAudience(seed: 2026, contacts, new Dictionary<string, d
     ["weekly-digest"] = Math.Min(1.0, options.SendAudience / (double)contacts),
     ["order-updates"] = Math.Min(1.0, 5_000.0 / contacts),
 });
-var dispatcher = new FakeDispatcher(new FakeDispatcherOptions(
+var fake = new FakeDispatcher(new FakeDispatcherOptions(
     Latency: TimeSpan.FromMilliseconds(options.LatencyMs), Jitter: TimeSpan.FromMilliseconds(options.LatencyMs / 2.0),
     RecipientFailureRate: 0.002, Seed: 7));
+
+// The capturing SMTP server that eng/demo.sh started (eng/smtp.sh): its folder holds its port and what it received.
+var smtpFolder = Environment.GetEnvironmentVariable("CAMPAIGNS_SMTP_DIR")
+    ?? throw new InvalidOperationException("Set CAMPAIGNS_SMTP_DIR to the folder of a server started by eng/smtp.sh (bash eng/demo.sh does).");
+var smtpPort = int.Parse(File.ReadAllText(Path.Combine(smtpFolder, "port")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+CapturedMail.Clear(smtpFolder);
+await using var smtp = new SmtpDispatcher(new SmtpDispatcherOptions
+{
+    Host = "127.0.0.1", Port = smtpPort, Security = SmtpSecurity.None, // the local capturing server: no TLS, no AUTH
+    FromAddress = "news@acme.example", FromName = "Acme Shop", MaxConnections = 4, LocalDomain = "demo.acme.example",
+});
+var dispatcher = new DemoDispatcher(smtp, fake);
 
 await using (var conn = new NpgsqlConnection(connection))
 {
@@ -68,7 +81,8 @@ builder.Services.AddWolverine(opts =>
 
 using var host = builder.Build();
 await host.StartAsync();
-var demo = new Demo(host.Services.GetRequiredService<IMessageBus>(), host.Services.GetRequiredService<IDocumentStore>(), audiences, options);
+var demo = new Demo(host.Services.GetRequiredService<IMessageBus>(), host.Services.GetRequiredService<IDocumentStore>(), audiences, options,
+    dispatcher, new SmtpTarget(smtpFolder, smtpPort, smtp));
 var failures = await demo.RunAsync();
 await host.StopAsync();
 return failures == 0 ? 0 : 1;

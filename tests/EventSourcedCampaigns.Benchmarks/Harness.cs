@@ -19,10 +19,11 @@ public static class Harness
         "rebuild all read models",
         "projection lag while sending (p50)", "projection lag while sending (p99)",
         "memory: worker peak RSS, rebuild", "memory: sender peak RSS, 16-campaign send",
+        "smtp: recipients/s through SmtpDispatcher", "smtp: capturing server CPU while sending",
     ];
 
     /// <summary>The phases, each run in a child process of its own so that its peak RSS is its own.</summary>
-    public static readonly string[] Phases = ["send", "writemodel", "scheduling", "rebuild"];
+    public static readonly string[] Phases = ["send", "writemodel", "scheduling", "rebuild", "smtp"];
 
     public static async Task<Result[]> RunPhaseAsync(string phase, string connection, bool quick) => phase switch
     {
@@ -30,6 +31,7 @@ public static class Harness
         "writemodel" => await WriteModelLoad.RunAsync(connection, quick),
         "scheduling" => await Scheduling.RunAsync(connection, quick),
         "rebuild" => await Rebuild.RunAsync(connection, quick),
+        "smtp" => await SmtpDelivery.RunAsync(quick),
         _ => throw new ArgumentOutOfRangeException(nameof(phase), phase, "Unknown phase."),
     };
 
