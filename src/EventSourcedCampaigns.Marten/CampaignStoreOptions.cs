@@ -21,6 +21,15 @@ public sealed class CampaignStoreOptions
     /// </summary>
     public TimeSpan? RecipientOutcomeRetention { get; set; } = TimeSpan.FromDays(365);
 
+    /// <summary>
+    /// How long the async daemon waits on a gap in the event sequence (an append that rolled back, such as a lost race)
+    /// while some older transaction is still open in the database before it skips the gap anyway. Marten waits for as
+    /// long as any such transaction lives, and one that never ends (another application's session in the same
+    /// database, a projection leader of another store) would stall the read models for good. Every append of this
+    /// library commits within seconds, so a minute cannot skip a real event. Null: wait as long as Marten does.
+    /// </summary>
+    public TimeSpan? SkipStaleGapsAfter { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Build the read models in the same transaction as the events.</summary>
     public CampaignStoreOptions ReadModelsInline()
     {

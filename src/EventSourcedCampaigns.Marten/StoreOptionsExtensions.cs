@@ -36,6 +36,8 @@ public static class StoreOptionsExtensions
         foreach (var type in CampaignEvents.All)
             opts.Events.MapEventType(type, CampaignEvents.StoredName(type));
 
+        opts.Projections.SkipStaleGapsDespiteLiveTransactionsAfter = options.SkipStaleGapsAfter;
+
         // A failing event stops the projection loudly rather than being skipped and silently lost.
         opts.Projections.Errors.SkipApplyErrors = false;
         opts.Projections.Errors.SkipSerializationErrors = false;

@@ -32,6 +32,9 @@ public sealed class postgres_restarting(ITestOutputHelper output)
             ["Campaigns:Local:Contacts"] = Contacts.ToString(),
             ["Campaigns:Local:Latency"] = "00:00:00.020",
             ["Campaigns:Sending:ReconcileInterval"] = "00:00:05",
+            // A step whose message Wolverine could not reschedule while the database was down is left to the
+            // reconciler: a claim with no result after this long is recorded as failed, and its lane goes on.
+            ["Campaigns:Sending:ClaimTimeout"] = "00:00:30",
         }, cluster.ConnectionString);
         try
         {
