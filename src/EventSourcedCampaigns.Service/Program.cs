@@ -115,7 +115,11 @@ app.Use(async (http, next) =>
     }
     await next(http);
 });
+// The dashboard (docs/dashboard.md): static files under /app, its cookie session checked for an anti-forgery header.
+app.UseDefaultFiles();
+app.UseStaticFiles();
 app.UseAuthentication();
+app.UseDashboardCsrfProtection();
 app.UseAuthorization();
 app.UseRateLimiter();
 app.MapOpenApi();
@@ -132,6 +136,9 @@ if (settings.Has(ServiceRoles.Api))
     api.MapAuditEndpoints();
     api.MapCampaignCommands();
 }
+app.MapDashboardSession(settings.Auth, app.Environment);
+app.MapGet("/", () => Results.Redirect("/app/")).ExcludeFromDescription();
+app.MapFallbackToFile("/app/{**path}", "app/index.html");
 app.Lifetime.ApplicationStarted.Register(() =>
     app.Logger.LogInformation("Campaigns service started with roles {Roles} on schema {Schema}", settings.Roles, settings.Schema));
 
