@@ -25,7 +25,7 @@ const statusBadge = s => `<span class="status status-${esc(s)}">${esc(statusText
 const pad = n => String(n).padStart(2, '0');
 function when(iso) {
   if (!iso) return '—';
-  return new Date(iso).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZoneName: 'short' });
+  return new Date(iso).toLocaleString('en-US', { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
 }
 function duration(span) { // "00:00:03.1234567" or "1.02:03:04"
   if (!span) return '—';
@@ -123,7 +123,7 @@ function renderSignIn(main) {
     <form id="sign-in" class="card" novalidate>
       <p class="hint" id="sign-in-hint">${esc(session.signInHint)}</p>
       <div class="field"><label for="si-tenant">Tenant</label><input id="si-tenant" name="tenant" required autocomplete="organization" value="shop-a"></div>
-      <div class="field"><label for="si-name">Your name or e-mail</label><input id="si-name" name="name" required autocomplete="email" value=""></div>
+      <div class="field"><label for="si-name">Your name or e-mail</label><input id="si-name" name="actor" required autocomplete="email" value=""></div>
       <fieldset><legend>Scopes</legend>${scopes.map(s => `<label class="hint"><input type="checkbox" name="scope" value="${s}" checked> ${s}</label>`).join('')}</fieldset>
       <div id="si-error" class="error" role="alert" hidden></div>
       <button class="primary" type="submit">Sign in</button>
@@ -131,7 +131,7 @@ function renderSignIn(main) {
   $('#sign-in').addEventListener('submit', async e => {
     e.preventDefault();
     const form = e.target;
-    const body = { tenant: form.tenant.value, name: form.name.value, scopes: [...form.querySelectorAll('[name=scope]:checked')].map(c => c.value) };
+    const body = { tenant: form.tenant.value, name: form.actor.value, scopes: [...form.querySelectorAll('[name=scope]:checked')].map(c => c.value) };
     const res = await api('/auth/dev-sign-in', { method: 'POST', body });
     if (!res.ok) { const err = $('#si-error'); err.textContent = problem(res); err.hidden = false; return; }
     await loadSession();
@@ -270,7 +270,7 @@ function wireRow(row, item) {
     else if (e.key === 'Escape' || e.key === 'Tab') { closeMenus(true); }
   });
   for (const b of row.querySelectorAll('[data-act]'))
-    b.addEventListener('click', () => { closeMenus(); runAction(b.dataset.act, item, menuButton); });
+    b.addEventListener('click', () => { closeMenus(); runAction(b.dataset.act, item, b.getAttribute('role') === 'menuitem' ? menuButton : b); });
 }
 
 function openMenu(button, menu) {
@@ -313,8 +313,7 @@ async function clone(id, name, remainderOnly) {
   const res = await api(`/api/campaigns/${id}/clone`, { method: 'POST', body: { remainderOnly }, headers: { 'Idempotency-Key': crypto.randomUUID() } });
   if (!res.ok) { showListError(problem(res)); return; }
   announce(`${name} cloned${remainderOnly ? ' for the recipients it did not reach' : ''}: a new draft.`);
-  listState.status = ''; listState.name = ''; listState.page = 1;
-  if (location.hash.startsWith('#/campaigns') && !location.hash.startsWith('#/campaigns/')) await refreshList(res.data.sequence);
+  if ($('#campaigns')) await refreshList(res.data.sequence);
   else location.hash = '#/campaigns';
 }
 
@@ -336,7 +335,10 @@ async function openCancelDialog(id, name, returnFocus) {
     open = false;
     root.innerHTML = '';
     document.removeEventListener('keydown', onKey, true);
-    (document.contains(returnFocus) ? returnFocus : $('#main'))?.focus();
+    // The row may have been drawn again meanwhile: focus the same control of the new row.
+    const again = returnFocus?.dataset?.act ? $(`tr[data-id="${id}"] .row-actions > [data-act="${returnFocus.dataset.act}"]`) : null;
+    const target = document.contains(returnFocus) ? returnFocus : again ?? $(`tr[data-id="${id}"] .menu-button`) ?? $('#stop:not([hidden])') ?? $('#main');
+    target?.focus();
   };
   const onKey = e => {
     if (e.key === 'Escape') { e.preventDefault(); close(); return; }
@@ -501,7 +503,7 @@ async function renderCreate(main, draftId) {
       <div id="create-error" class="error" role="alert" hidden></div>
       ${draft ? `<input type="hidden" name="draft" value="${esc(draft.id)}">` : `
       <fieldset><legend>Message</legend>
-        <div class="field"><label for="c-name">Name</label><input id="c-name" name="name" required maxlength="200" size="40"></div>
+        <div class="field"><label for="c-name">Name</label><input id="c-name" name="campaignName" required maxlength="200" size="40"></div>
         <div class="field"><label for="c-channel">Channel</label><select id="c-channel" name="channel"><option>Email</option><option>Sms</option><option>Push</option></select></div>
       </fieldset>
       <fieldset id="variants-set"><legend>Variants and split</legend>
@@ -564,11 +566,11 @@ async function submitCreate(form, schedule) {
       key: v.querySelector('[name=v-key]').value.trim(), subject: v.querySelector('[name=v-subject]').value,
       content: v.querySelector('[name=v-content]').value, splitPercent: Number(v.querySelector('[name=v-split]').value || 0),
     }));
-    const res = await api('/api/campaigns', { method: 'POST', body: { name: form.name.value.trim(), channel: form.channel.value, variants },
+    const res = await api('/api/campaigns', { method: 'POST', body: { name: form.campaignName.value.trim(), channel: form.channel.value, variants },
       headers: { 'Idempotency-Key': form.dataset.key ??= crypto.randomUUID() } });
     if (!res.ok) return fail(problem(res));
     id = res.data.campaignId;
-    if (!schedule) { announce(`Draft ${form.name.value} saved.`); location.hash = `#/campaigns/${id}`; return; }
+    if (!schedule) { announce(`Draft ${form.campaignName.value} saved.`); location.hash = `#/campaigns/${id}`; return; }
   }
   const list = s => s.split(',').map(x => x.trim()).filter(Boolean);
   const res = await api(`/api/campaigns/${id}/schedule`, { method: 'POST', body: {
