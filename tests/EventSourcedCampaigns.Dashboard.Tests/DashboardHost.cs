@@ -32,18 +32,45 @@ public sealed class DashboardHost : IAsyncLifetime
     public string BaseUrl { get; private set; } = "";
 
     public static string RepositoryRoot { get; } = FindRoot();
-    public static string Screenshots { get; } = Path.Combine(RepositoryRoot, "docs", "screenshots");
+    /// <summary>
+    /// Where the screenshots go: docs/screenshots/ when CAMPAIGNS_UPDATE_SCREENSHOTS=1 (to refresh the committed ones),
+    /// else screenshots/ beside the test assembly, so that an ordinary test run leaves the working tree clean.
+    /// </summary>
+    public static string Screenshots { get; } = Environment.GetEnvironmentVariable("CAMPAIGNS_UPDATE_SCREENSHOTS") == "1"
+        ? Path.Combine(RepositoryRoot, "docs", "screenshots")
+        : Path.Combine(AppContext.BaseDirectory, "screenshots");
 
     public async Task InitializeAsync()
     {
         var chromium = await ChromiumAsync();
-        var port = FreePort();
-        BaseUrl = $"http://127.0.0.1:{port}";
-        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true; // Program ends in RunJasperFxCommands
-        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        (_factory, BaseUrl) = StartService("Development");
+
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
-            web.UseEnvironment("Development");
-            web.UseUrls(BaseUrl); // UseKestrel(port) alone leaves the default port here: Program builds its own WebApplication
+            ExecutablePath = chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Browser.DisposeAsync();
+        _playwright.Dispose();
+        await _factory.DisposeAsync();
+    }
+
+    /// <summary>The service on a free Kestrel port in <paramref name="environment"/>, with the settings described above.</summary>
+    public static (WebApplicationFactory<Program> Factory, string BaseUrl) StartService(string environment)
+    {
+        var baseUrl = $"http://127.0.0.1:{FreePort()}";
+        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true; // Program ends in RunJasperFxCommands
+        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseEnvironment(environment);
+            web.UseUrls(baseUrl); // UseKestrel(port) alone leaves the default port here: Program builds its own WebApplication
             web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
             web.UseSetting("Campaigns:Schema", TestDatabase.UniqueSchema("dash"));
             web.UseSetting("Campaigns:DaemonMode", "Solo");
@@ -63,24 +90,9 @@ public sealed class DashboardHost : IAsyncLifetime
                     ?? inner.ImplementationFactory!(sp))));
             });
         });
-        _factory.UseKestrel();
-        _factory.StartServer();
-
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"],
-        });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Browser.DisposeAsync();
-        _playwright.Dispose();
-        await _factory.DisposeAsync();
+        factory.UseKestrel();
+        factory.StartServer();
+        return (factory, baseUrl);
     }
 
     /// <summary>A fresh browser (own cookies) of a given width, signed in through the development sign-in page.</summary>
@@ -103,7 +115,7 @@ public sealed class DashboardHost : IAsyncLifetime
         return page;
     }
 
-    /// <summary>Save a screenshot of <paramref name="page"/> as docs/screenshots/<paramref name="name"/>.png.</summary>
+    /// <summary>Save a screenshot of <paramref name="page"/> as <paramref name="name"/>.png in <see cref="Screenshots"/>.</summary>
     public static async Task ScreenshotAsync(IPage page, string name)
     {
         Directory.CreateDirectory(Screenshots);

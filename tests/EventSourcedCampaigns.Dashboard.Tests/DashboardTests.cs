@@ -359,3 +359,36 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         }
     }
 }
+
+/// <summary>In Production the dashboard offers no development sign-in: it sends the marketer to the identity provider.</summary>
+[Collection(DashboardCollection.Name)]
+public sealed class dashboard_in_production(DashboardHost host)
+{
+    [Fact]
+    public async Task the_sign_in_page_says_to_use_the_identity_provider_and_the_development_sign_in_is_refused()
+    {
+        var (factory, baseUrl) = DashboardHost.StartService("Production");
+        await using var _ = factory;
+        var context = await host.Browser.NewContextAsync(new() { BaseURL = baseUrl, ViewportSize = new() { Width = 1280, Height = 600 } });
+        try
+        {
+            var page = await context.NewPageAsync();
+            await page.GotoAsync("/app/");
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in", Exact = true })).ToBeVisibleAsync();
+            await Expect(page.Locator("#sign-in-hint")).ToContainTextAsync("Sign in through your organisation's identity provider");
+            await Expect(page.GetByLabel("Tenant")).ToHaveCountAsync(0);
+            await DashboardHost.ScreenshotAsync(page, "sign-in-production");
+
+            var refused = await context.APIRequest.PostAsync("/auth/dev-sign-in", new()
+            {
+                DataObject = new { tenant = "shop-a", name = "mallory", scopes = new[] { "campaigns:cancel" } },
+            });
+            Assert.Equal(404, refused.Status);
+            Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == "campaigns.session");
+        }
+        finally
+        {
+            await context.CloseAsync();
+        }
+    }
+}

@@ -23,9 +23,10 @@ const num = n => (n ?? 0).toLocaleString('en-US');
 const statusText = s => STATUS_TEXT[s] ?? s ?? '';
 const statusBadge = s => `<span class="status status-${esc(s)}">${esc(statusText(s))}</span>`;
 const pad = n => String(n).padStart(2, '0');
-function when(iso) {
+function when(iso, seconds = false) {
   if (!iso) return '—';
-  return new Date(iso).toLocaleString('en-US', { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+  return new Date(iso).toLocaleString('en-US', { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
+    ...(seconds ? { second: '2-digit' } : {}), timeZoneName: 'short' });
 }
 function duration(span) { // "00:00:03.1234567" or "1.02:03:04"
   if (!span) return '—';
@@ -98,7 +99,7 @@ async function route() {
     if (a.dataset.nav === current) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   const main = $('#main');
   if (parts[0] === 'sign-in') renderSignIn(main);
-  else if (parts[0] === 'campaigns' && parts[1]) await renderReport(main, parts[1]);
+  else if (parts[0] === 'campaigns' && parts[1]) await renderReport(main, parts[1], params.get('after'));
   else if (parts[0] === 'new') await renderCreate(main, params.get('draft'));
   else if (parts[0] === 'audit') await renderAudit(main);
   else await renderList(main, params);
@@ -394,14 +395,14 @@ function cancelEffect(r) {
 }
 
 // ---------- the report ----------
-async function renderReport(main, id) {
+async function renderReport(main, id, afterSequence) {
   setPage(main, `<div id="report" data-id="${esc(id)}">
     <div class="report-head"><div><h1 id="r-name">Report</h1><div id="r-status"></div></div>
       <button type="button" class="danger" id="stop" hidden>Stop campaign</button></div>
     <div id="report-error" class="error" role="alert" hidden></div>
     <div id="r-body"><p>Loading…</p></div></div>`, 'Report');
   $('#stop').addEventListener('click', () => openCancelDialog(id, $('#r-name').textContent, $('#stop')));
-  await refreshReport(id);
+  await refreshReport(id, afterSequence); // after a create or schedule: wait until the report shows it
   poll(() => refreshReport(id));
 }
 
@@ -444,12 +445,12 @@ async function refreshReport(id, afterSequence) {
     </tbody></table>`}
     <h2>Dates and cancellation</h2>
     <dl class="facts" id="facts">
-      <dt>Scheduled on</dt><dd>${when(r.scheduledAt)}</dd>
-      <dt>Send time</dt><dd>${when(r.sendAt)}</dd>
-      <dt>Send started</dt><dd>${when(r.sendStartedAt)}</dd>
-      <dt>Completed</dt><dd>${when(r.completedAt)}</dd>
-      <dt>Cancel requested</dt><dd>${when(r.cancelRequestedAt)}</dd>
-      <dt>Cancel effective</dt><dd>${when(r.cancelledAt)}</dd>
+      <dt>Scheduled on</dt><dd>${when(r.scheduledAt, true)}</dd>
+      <dt>Send time</dt><dd>${when(r.sendAt, true)}</dd>
+      <dt>Send started</dt><dd>${when(r.sendStartedAt, true)}</dd>
+      <dt>Completed</dt><dd>${when(r.completedAt, true)}</dd>
+      <dt>Cancel requested</dt><dd>${when(r.cancelRequestedAt, true)}</dd>
+      <dt>Cancel effective</dt><dd>${when(r.cancelledAt, true)}</dd>
       <dt>Cancelled by</dt><dd>${esc(by)}</dd>
       <dt>Reason</dt><dd>${esc(reason)}</dd>
       <dt>Time to stop</dt><dd>${duration(r.cancelToStop)}</dd>
@@ -570,7 +571,7 @@ async function submitCreate(form, schedule) {
       headers: { 'Idempotency-Key': form.dataset.key ??= crypto.randomUUID() } });
     if (!res.ok) return fail(problem(res));
     id = res.data.campaignId;
-    if (!schedule) { announce(`Draft ${form.campaignName.value} saved.`); location.hash = `#/campaigns/${id}`; return; }
+    if (!schedule) { announce(`Draft ${form.campaignName.value} saved.`); location.hash = `#/campaigns/${id}?after=${res.data.sequence}`; return; }
   }
   const list = s => s.split(',').map(x => x.trim()).filter(Boolean);
   const res = await api(`/api/campaigns/${id}/schedule`, { method: 'POST', body: {
@@ -586,7 +587,7 @@ async function submitCreate(form, schedule) {
     return fail(problem(res));
   }
   announce('Campaign scheduled.');
-  location.hash = `#/campaigns/${id}`;
+  location.hash = `#/campaigns/${id}?after=${res.data.sequence}`;
 }
 
 // ---------- audit ----------
@@ -631,7 +632,7 @@ async function renderAudit(main) {
     const v = res.data;
     chain.className = `chain ${v.intact ? 'intact' : 'broken'}`;
     chain.textContent = v.intact
-      ? `Audit chain verified: intact, ${num(v.entries)} entries${v.unchained ? ` (${num(v.unchained)} older entries not chained)` : ''}.`
+      ? `Audit chain verified: intact, ${num(v.entries)} entr${v.entries === 1 ? 'y' : 'ies'}${v.unchained ? ` (${num(v.unchained)} older entries not chained)` : ''}.`
       : `Audit chain BROKEN at position ${v.firstBreak?.position}: ${v.firstBreak?.reason ?? 'unknown reason'}`;
   });
   await refreshAudit();
@@ -651,7 +652,7 @@ async function refreshAudit() {
   $('#prev').disabled = auditState.page <= 1;
   $('#next').disabled = auditState.page >= pages;
   $('#audit tbody').innerHTML = items.length === 0 ? '<tr><td colspan="11">No cancel attempts match.</td></tr>' : items.map(e => `<tr>
-    <td data-label="Requested">${when(e.requestedAt)}</td>
+    <td data-label="Requested">${when(e.requestedAt, true)}</td>
     <td data-label="Campaign"><a href="#/campaigns/${e.campaignId}">${esc(e.campaignId.slice(0, 8))}…</a></td>
     <td data-label="Actor">${esc(e.actorId)}</td><td data-label="Channel">${esc(e.channel)}</td>
     <td data-label="Reason">${esc((REASONS.find(x => x[0] === e.reasonCode) ?? [0, e.reasonCode])[1])}${e.reasonText ? `: ${esc(e.reasonText)}` : ''}</td>
@@ -659,7 +660,7 @@ async function refreshAudit() {
     <td data-label="Outcome">${esc(statusText(e.outcome))}${e.rejectionMessage ? `<div class="note">${esc(e.rejectionMessage)}</div>` : ''}</td>
     <td data-label="Delivered before / after" class="num">${num(e.deliveredBefore)} / ${num(e.deliveredAfter)}</td>
     <td data-label="Not sent" class="num">${e.notSent === null ? '—' : num(e.notSent)}</td>
-    <td data-label="Effective">${when(e.effectiveAt)}</td><td data-label="Time to stop">${duration(e.timeToStop)}</td></tr>`).join('');
+    <td data-label="Effective">${when(e.effectiveAt, true)}</td><td data-label="Time to stop">${duration(e.timeToStop)}</td></tr>`).join('');
 }
 
 // ---------- start ----------
