@@ -138,7 +138,7 @@ if (settings.Has(ServiceRoles.Api))
 }
 app.MapDashboardSession(settings.Auth, app.Environment);
 app.MapGet("/", () => Results.Redirect("/app/")).ExcludeFromDescription();
-app.MapFallbackToFile("/app/{*path:nonfile}", "app/index.html"); // files (app.js ...) are the static files'
+app.MapFallbackToFile("/app/{*path:nonfile}", "app/index.html").ExcludeFromDescription(); // app.js etc. are static files
 app.Lifetime.ApplicationStarted.Register(() =>
     app.Logger.LogInformation("Campaigns service started with roles {Roles} on schema {Schema}", settings.Roles, settings.Schema));
 
