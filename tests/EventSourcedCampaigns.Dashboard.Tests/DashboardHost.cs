@@ -30,6 +30,7 @@ public sealed class DashboardHost : IAsyncLifetime
     private IPlaywright _playwright = null!;
     public IBrowser Browser { get; private set; } = null!;
     public string BaseUrl { get; private set; } = "";
+    public string Schema { get; } = TestDatabase.UniqueSchema("dash");
 
     public static string RepositoryRoot { get; } = FindRoot();
     /// <summary>
@@ -43,7 +44,7 @@ public sealed class DashboardHost : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var chromium = await ChromiumAsync();
-        (_factory, BaseUrl) = StartService("Development");
+        (_factory, BaseUrl) = StartService("Development", Schema);
 
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -63,7 +64,7 @@ public sealed class DashboardHost : IAsyncLifetime
     }
 
     /// <summary>The service on a free Kestrel port in <paramref name="environment"/>, with the settings described above.</summary>
-    public static (WebApplicationFactory<Program> Factory, string BaseUrl) StartService(string environment)
+    public static (WebApplicationFactory<Program> Factory, string BaseUrl) StartService(string environment, string? schema = null, string? roles = null)
     {
         var baseUrl = $"http://127.0.0.1:{FreePort()}";
         JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true; // Program ends in RunJasperFxCommands
@@ -72,7 +73,8 @@ public sealed class DashboardHost : IAsyncLifetime
             web.UseEnvironment(environment);
             web.UseUrls(baseUrl); // UseKestrel(port) alone leaves the default port here: Program builds its own WebApplication
             web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
-            web.UseSetting("Campaigns:Schema", TestDatabase.UniqueSchema("dash"));
+            web.UseSetting("Campaigns:Schema", schema ?? TestDatabase.UniqueSchema("dash"));
+            if (roles is not null) web.UseSetting("Campaigns:Roles", roles);
             web.UseSetting("Campaigns:DaemonMode", "Solo");
             web.UseSetting("Campaigns:Auth:DevelopmentTokens", "false");
             web.UseSetting("Campaigns:Local:Contacts", Contacts.ToString());

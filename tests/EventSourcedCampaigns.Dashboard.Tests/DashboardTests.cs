@@ -360,6 +360,39 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 }
 
+/// <summary>Several nodes: a session cookie issued by one opens on another (the data-protection keys live in PostgreSQL).</summary>
+[Collection(DashboardCollection.Name)]
+public sealed class dashboard_on_several_nodes(DashboardHost host)
+{
+    [Fact]
+    public async Task a_session_signed_in_on_one_node_is_valid_on_another()
+    {
+        var page = await host.SignedInPageAsync(actor: "bo@shop.example");
+        var (factory, otherNode) = DashboardHost.StartService("Development", host.Schema, roles: "Api");
+        await using var _ = factory;
+        try
+        {
+            // Cookies are per host, not per port: the browser sends the same session to the second node.
+            var session = await page.Context.APIRequest.GetAsync($"{otherNode}/auth/session");
+            var body = System.Text.Json.JsonDocument.Parse(await session.TextAsync()).RootElement;
+            Assert.True(body.GetProperty("signedIn").GetBoolean(), await session.TextAsync());
+            Assert.Equal("bo@shop.example", body.GetProperty("actor").GetString());
+            Assert.Equal(200, (await page.Context.APIRequest.GetAsync($"{otherNode}/api/campaigns")).Status);
+
+            // Both nodes here also share a user profile, where ASP.NET Core keeps keys by default; what makes it work on
+            // separate machines is that the key ring is in the shared database.
+            await using var connection = new Npgsql.NpgsqlConnection(EventSourcedCampaigns.IntegrationTests.Infrastructure.TestDatabase.ConnectionString);
+            await connection.OpenAsync();
+            await using var count = new Npgsql.NpgsqlCommand($"select count(*) from {host.Schema}.mt_doc_dataprotectionkeydocument", connection);
+            Assert.True((long)(await count.ExecuteScalarAsync())! >= 1, "no data-protection key in the database");
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+    }
+}
+
 /// <summary>In Production the dashboard offers no development sign-in: it sends the marketer to the identity provider.</summary>
 [Collection(DashboardCollection.Name)]
 public sealed class dashboard_in_production(DashboardHost host)

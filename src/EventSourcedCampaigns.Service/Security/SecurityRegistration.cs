@@ -20,6 +20,9 @@ public static class SecurityRegistration
         var services = builder.Services;
         services.AddSingleton<ApiKeyStore>();
         services.ConfigureMarten(opts => opts.Schema.For<ApiKey>().Index(k => k.TenantId));
+        // The dashboard's session cookies are sealed with keys every node shares (docs/dashboard.md).
+        services.ConfigureMarten(opts => opts.Schema.For<DataProtectionKeyDocument>());
+        MartenXmlRepository.AddSharedDataProtection(services);
 
         // One scheme per request: an API key, else a bearer token, else the dashboard's session cookie (when the request
         // carries no Authorization header at all).
