@@ -159,6 +159,14 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(row).ToContainTextAsync("Preparing the audience");
         await DashboardHost.ScreenshotAsync(_page, "campaigns-scheduling");
 
+        // The report says the same, with Stop campaign at the top right.
+        await row.GetByRole(AriaRole.Link, new() { Name = name }).ClickAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Scheduling");
+        await Expect(_page.Locator("#r-body progress")).ToBeVisibleAsync();
+        await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" })).ToBeVisibleAsync();
+        await DashboardHost.ScreenshotAsync(_page, "report-scheduling");
+        await _page.GoBackAsync();
+
         await row.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
         await ConfirmCancelAsync("no one will receive this campaign");
         await Expect(row.Locator(".status")).ToHaveTextAsync("Cancelled");

@@ -429,7 +429,7 @@ async function refreshReport(id, afterSequence) {
   const body = $('#r-body');
   const html = `
     ${r.status === 'Sending' || r.status === 'Cancelling' ? `<p><progress max="${t.recipients || 1}" value="${done}" aria-label="Sent so far">${done}</progress> ${num(done)} of ${num(t.recipients)} recorded</p>` : ''}
-    ${r.status === 'Scheduling' ? `<p>Preparing the audience… the totals appear when it is ready.</p>` : ''}
+    ${r.status === 'Scheduling' ? `<p>${await schedulingProgress(r)}</p>` : ''}
     ${r.schedulingFailure ? `<p class="error">Scheduling failed: ${esc(r.schedulingFailure)}</p>` : ''}
     ${r.pausedReason ? `<p class="note">${esc(r.pausedReason)}</p>` : ''}
     ${cancelled ? `<div class="card" data-test="clone-note"><p>This campaign was cancelled. To send it again, clone it.</p>
@@ -461,6 +461,14 @@ async function refreshReport(id, afterSequence) {
     $('#r-clone')?.addEventListener('click', () => clone(id, r.name, false));
     $('#r-clone-rest')?.addEventListener('click', () => clone(id, r.name, true));
   }
+}
+/** The audience preparation's progress, from the campaign's row in the list (the report has no figures yet). */
+async function schedulingProgress(r) {
+  const res = await api(`/api/campaigns?${new URLSearchParams({ name: r.name, status: 'Scheduling', pageSize: 100 })}`);
+  const item = res.ok ? res.data.items.find(i => i.id === r.id) : null;
+  if (!item) return 'Preparing the audience… the totals appear when it is ready.';
+  return `<progress max="100" value="${item.progressPercent}" aria-label="Audience prepared">${item.progressPercent}%</progress>
+    Preparing the audience: ${num(item.recipientsPrepared)}${item.recipients ? ` of ${num(item.recipients)}` : ''} recipients. The totals appear when it is ready.`;
 }
 const stat = (label, value) => `<div class="stat"><dt>${label}</dt><dd>${value === null ? '—' : num(value)}</dd></div>`;
 
