@@ -121,7 +121,11 @@ app.Use(async (http, next) =>
     }
     await next(http);
 });
+// The dashboard (docs/dashboard.md): static files under /app, its cookie session checked for an anti-forgery header.
+app.UseDefaultFiles();
+app.UseStaticFiles();
 app.UseAuthentication();
+app.UseDashboardCsrfProtection();
 app.UseAuthorization();
 app.UseRateLimiter();
 app.MapOpenApi();
@@ -139,6 +143,9 @@ if (settings.Has(ServiceRoles.Api))
     api.MapAuditEndpoints();
     api.MapCampaignCommands();
 }
+app.MapDashboardSession(settings.Auth, app.Environment);
+app.MapGet("/", () => Results.Redirect("/app/")).ExcludeFromDescription();
+app.MapFallbackToFile("/app/{*path:nonfile}", "app/index.html").ExcludeFromDescription(); // app.js etc. are static files
 app.Lifetime.ApplicationStarted.Register(() =>
     app.Logger.LogInformation("Campaigns service started with roles {Roles} on schema {Schema}", settings.Roles, settings.Schema));
 

@@ -25,6 +25,12 @@ public sealed class AuthSettings
     /// </summary>
     public bool DevelopmentTokens { get; set; } = true;
 
+    /// <summary>
+    /// Offer the dashboard's development sign-in (pick a tenant, a name and scopes; docs/dashboard.md). Never in the
+    /// Production environment, whatever this says.
+    /// </summary>
+    public bool DevelopmentSignIn { get; set; } = true;
+
     /// <summary>Where the development signing key lives (created on first use, readable by its owner only).</summary>
     public string DevelopmentKeyFile { get; set; } = Path.Combine(
         Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config", "eventsourcedcampaigns", "dev-signing-key");

@@ -20,12 +20,20 @@ public static class SecurityRegistration
         var services = builder.Services;
         services.AddSingleton<ApiKeyStore>();
         services.ConfigureMarten(opts => opts.Schema.For<ApiKey>().Index(k => k.TenantId));
+        // The dashboard's session cookies are sealed with keys every node shares (docs/dashboard.md).
+        services.ConfigureMarten(opts => opts.Schema.For<DataProtectionKeyDocument>());
+        MartenXmlRepository.AddSharedDataProtection(services);
 
+        // One scheme per request: an API key, else a bearer token, else the dashboard's session cookie (when the request
+        // carries no Authorization header at all).
         services.AddAuthentication(EitherScheme)
-            .AddPolicyScheme(EitherScheme, "Bearer token or API key", o => o.ForwardDefaultSelector = http =>
-                ApiKeyAuthenticationHandler.Presented(http.Request) is not null ? ApiKeyAuthenticationHandler.SchemeName : JwtBearerDefaults.AuthenticationScheme)
+            .AddPolicyScheme(EitherScheme, "Bearer token, API key or dashboard session", o => o.ForwardDefaultSelector = http =>
+                ApiKeyAuthenticationHandler.Presented(http.Request) is not null ? ApiKeyAuthenticationHandler.SchemeName
+                : DashboardSession.Presented(http.Request) ? DashboardSession.SchemeName
+                : JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(o => ConfigureBearer(o, auth, builder.Environment))
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+            .AddDashboardCookie();
 
         services.AddAuthorizationBuilder().SetFallbackPolicy(null).SetDefaultPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         foreach (var scope in Scopes.All)
@@ -90,7 +98,7 @@ internal sealed class ProblemAuthorizationResults : IAuthorizationMiddlewareResu
         {
             context.Response.Headers.WWWAuthenticate = "Bearer, ApiKey";
             await Problems.Problem(StatusCodes.Status401Unauthorized, "unauthenticated",
-                "Sign in: send a bearer token (Authorization: Bearer ...) or an API key (Authorization: ApiKey esc_...).").ExecuteAsync(context);
+                "Sign in: send a bearer token (Authorization: Bearer ...) or an API key (Authorization: ApiKey esc_...), or sign in to the dashboard (/app).").ExecuteAsync(context);
             return;
         }
         if (result.Forbidden)

@@ -1,0 +1,123 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using EventSourcedCampaigns.Service.Http;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+
+namespace EventSourcedCampaigns.Service.Security;
+
+/// <summary>Body of POST /auth/dev-sign-in: who to be, outside Production only.</summary>
+public sealed record DevSignInBody(string? Tenant, string? Name, string[]? Scopes);
+
+/// <summary>What the dashboard learns about its session (GET /auth/session).</summary>
+public sealed record DashboardSessionInfo(bool SignedIn, string? Tenant, string? Actor, IReadOnlyList<string> Scopes, string? CsrfToken,
+    bool DevelopmentSignIn, string SignInHint);
+
+/// <summary>
+/// The dashboard's cookie session (docs/dashboard.md). The cookie carries the same claims a bearer token does
+/// (tenant_id, sub, scope) plus a per-session anti-forgery token; it is HttpOnly and SameSite=Strict, and every
+/// cookie-authenticated request that changes something must also send that token in <see cref="CsrfHeader"/>, which a
+/// page of another site cannot read. In development a sign-in page picks the tenant, name and scopes; in Production the
+/// operator's identity provider is the only way in (no development sign-in, whatever the settings say).
+/// </summary>
+public static class DashboardSession
+{
+    public const string SchemeName = CookieAuthenticationDefaults.AuthenticationScheme;
+    public const string CookieName = "campaigns.session";
+    public const string CsrfHeader = "X-CSRF-Token";
+    public const string CsrfClaim = "csrf";
+
+    /// <summary>Whether this host offers the development sign-in.</summary>
+    public static bool DevelopmentSignInEnabled(AuthSettings auth, IHostEnvironment environment) =>
+        auth.DevelopmentSignIn && !environment.IsProduction();
+
+    /// <summary>The cookie scheme: HttpOnly, SameSite=Strict, 8 hours sliding; 401/403 instead of redirects.</summary>
+    public static AuthenticationBuilder AddDashboardCookie(this AuthenticationBuilder auth) =>
+        auth.AddCookie(SchemeName, o =>
+        {
+            o.Cookie.Name = CookieName;
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.Cookie.Path = "/";
+            o.ExpireTimeSpan = TimeSpan.FromHours(8);
+            o.SlidingExpiration = true;
+            o.Events.OnRedirectToLogin = c => { c.Response.StatusCode = StatusCodes.Status401Unauthorized; return Task.CompletedTask; };
+            o.Events.OnRedirectToAccessDenied = c => { c.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };
+        });
+
+    /// <summary>Whether the request presents the session cookie and no other credentials.</summary>
+    public static bool Presented(HttpRequest request) =>
+        request.Cookies.ContainsKey(CookieName) && !request.Headers.Authorization.Any(h => !string.IsNullOrEmpty(h));
+
+    /// <summary>
+    /// Refuses (403) a cookie-authenticated request that may change something (not GET, HEAD, OPTIONS or TRACE) unless it
+    /// carries the session's anti-forgery token in <see cref="CsrfHeader"/>. Runs after authentication.
+    /// </summary>
+    public static IApplicationBuilder UseDashboardCsrfProtection(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    {
+        if (http.User.Identity is { IsAuthenticated: true, AuthenticationType: SchemeName }
+            && !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)
+                 || HttpMethods.IsOptions(http.Request.Method) || HttpMethods.IsTrace(http.Request.Method))
+            && !CsrfMatches(http))
+        {
+            await Problems.Problem(StatusCodes.Status403Forbidden, "csrf_token_missing",
+                $"A request of the dashboard session that changes something must carry the session's {CsrfHeader} header.").ExecuteAsync(http);
+            return;
+        }
+        await next(http);
+    });
+
+    private static bool CsrfMatches(HttpContext http) =>
+        http.User.FindFirst(CsrfClaim)?.Value is { Length: > 0 } expected
+        && http.Request.Headers[CsrfHeader].FirstOrDefault() is { Length: > 0 } sent
+        && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(sent));
+
+    /// <summary>GET /auth/session, POST /auth/dev-sign-in (development only), POST /auth/sign-out.</summary>
+    public static IEndpointRouteBuilder MapDashboardSession(this IEndpointRouteBuilder app, AuthSettings auth, IHostEnvironment environment)
+    {
+        var development = DevelopmentSignInEnabled(auth, environment);
+        var hint = development
+            ? "Development sign-in: pick a tenant, your name and scopes. In Production you sign in through your organisation's identity provider."
+            : "Sign in through your organisation's identity provider (configured by the operator). The development sign-in is not available here.";
+
+        app.MapGet("/auth/session", (HttpContext http) =>
+        {
+            var user = http.User;
+            var signedIn = user.Identity?.IsAuthenticated == true;
+            var scopes = Scopes.All.Where(s => CampaignIdentity.HasScope(user, s)).ToList();
+            http.Response.Headers.CacheControl = "no-store";
+            return Results.Ok(new DashboardSessionInfo(signedIn, CampaignIdentity.TenantOf(user), CampaignIdentity.ActorOf(user)?.Id,
+                signedIn ? scopes : [], signedIn ? user.FindFirst(CsrfClaim)?.Value : null, development, hint));
+        }).WithName("GetDashboardSession").ExcludeFromDescription();
+
+        app.MapPost("/auth/dev-sign-in", async (DevSignInBody body, HttpContext http) =>
+        {
+            if (!development)
+                return Problems.Problem(StatusCodes.Status404NotFound, "dev_sign_in_disabled", hint);
+            var tenant = body.Tenant?.Trim() ?? "";
+            var name = body.Name?.Trim() ?? "";
+            var scopes = (body.Scopes ?? []).Distinct().ToList();
+            if (tenant.Length is 0 or > 100 || name.Length is 0 or > 320)
+                return Problems.BadRequest("invalid_sign_in", "Give a tenant (1 to 100 characters) and your name (1 to 320 characters).");
+            if (scopes.Count == 0 || scopes.Except(Scopes.All).Any())
+                return Problems.BadRequest("invalid_sign_in", $"Pick one or more scopes of {string.Join(", ", Scopes.All)}.");
+            var identity = new ClaimsIdentity([
+                new Claim(CampaignIdentity.SubjectClaim, name),
+                new Claim(CampaignIdentity.TenantClaim, tenant),
+                new Claim(CampaignIdentity.ScopeClaim, string.Join(' ', scopes)),
+                new Claim(CsrfClaim, Convert.ToHexString(RandomNumberGenerator.GetBytes(32))),
+            ], SchemeName, CampaignIdentity.SubjectClaim, null);
+            await http.SignInAsync(SchemeName, new ClaimsPrincipal(identity));
+            return Results.NoContent();
+        }).WithName("DevelopmentSignIn").ExcludeFromDescription();
+
+        app.MapPost("/auth/sign-out", async (HttpContext http) =>
+        {
+            await http.SignOutAsync(SchemeName);
+            return Results.NoContent();
+        }).WithName("SignOut").ExcludeFromDescription();
+        return app;
+    }
+}

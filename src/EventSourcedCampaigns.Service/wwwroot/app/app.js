@@ -1,0 +1,682 @@
+// The Campaigns dashboard: plain JavaScript over the service's JSON API (docs/dashboard.md).
+// Routes live in the hash: #/sign-in, #/campaigns, #/campaigns/{id}, #/new, #/new?draft={id}, #/audit.
+'use strict';
+
+const POLL_MS = 1000;
+const STATUS_TEXT = { CancelledDuringSend: 'Cancelled During Send' };
+const REASONS = [
+  ['MarketerRequest', 'Changed my mind'], ['WrongAudience', 'Wrong audience'], ['ContentError', 'Mistake in the content'],
+  ['ComplianceHold', 'Compliance hold'], ['ProviderOutage', 'Provider outage'], ['Other', 'Other'],
+];
+const STATUSES = ['Draft', 'Scheduling', 'Scheduled', 'Paused', 'Sending', 'Cancelling', 'Sent', 'Cancelled', 'CancelledDuringSend'];
+const CANCELLABLE = ['Scheduling', 'Scheduled', 'Paused', 'Sending'];
+const LIVE = ['Scheduling', 'Scheduled', 'Sending', 'Cancelling'];
+
+let session = null;
+let pollTimer = null;
+let pageToken = 0; // bumped on every navigation; stale polls stop themselves
+
+// ---------- helpers ----------
+const $ = (sel, root = document) => root.querySelector(sel);
+const esc = s => String(s ?? '').replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const num = n => (n ?? 0).toLocaleString('en-US');
+const statusText = s => STATUS_TEXT[s] ?? s ?? '';
+const statusBadge = s => `<span class="status status-${esc(s)}">${esc(statusText(s))}</span>`;
+const pad = n => String(n).padStart(2, '0');
+function when(iso, seconds = false) {
+  if (!iso) return '—';
+  return new Date(iso).toLocaleString('en-US', { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
+    ...(seconds ? { second: '2-digit' } : {}), timeZoneName: 'short' });
+}
+function duration(span) { // "00:00:03.1234567" or "1.02:03:04"
+  if (!span) return '—';
+  const m = /^(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(span);
+  if (!m) return span;
+  const secs = (+(m[1] || 0)) * 86400 + (+m[2]) * 3600 + (+m[3]) * 60 + (+m[4]);
+  if (secs < 60) return `${secs.toFixed(1)} s`;
+  if (secs < 3600) return `${Math.floor(secs / 60)} min ${Math.round(secs % 60)} s`;
+  return `${Math.floor(secs / 3600)} h ${Math.round((secs % 3600) / 60)} min`;
+}
+function actionsOf(item) {
+  const raw = item.actions ?? 'None';
+  return new Set(String(raw).split(',').map(s => s.trim()).filter(s => s && s !== 'None'));
+}
+function announce(text) {
+  const live = $('#announcer');
+  live.textContent = '';
+  setTimeout(() => { live.textContent = text; }, 50);
+}
+const can = scope => !!session?.scopes?.includes(scope);
+
+async function api(path, { method = 'GET', body, headers = {} } = {}) {
+  const h = { Accept: 'application/json', ...headers };
+  if (method !== 'GET' && session?.csrfToken) h['X-CSRF-Token'] = session.csrfToken;
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  let data = null;
+  const text = await res.text();
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (res.status === 401 && !path.startsWith('/auth/')) { session = null; location.hash = '#/sign-in'; }
+  return { ok: res.ok, status: res.status, data };
+}
+function problem(res) {
+  const d = res.data;
+  if (d && typeof d === 'object') return d.detail || d.title || `The service answered ${res.status}.`;
+  return `The service answered ${res.status}.`;
+}
+function poll(fn) {
+  const token = pageToken;
+  const tick = async () => {
+    if (token !== pageToken) return;
+    try { if (!document.hidden) await fn(); } catch (e) { console.error(e); }
+    if (token === pageToken) pollTimer = setTimeout(tick, POLL_MS);
+  };
+  pollTimer = setTimeout(tick, POLL_MS);
+}
+
+// ---------- session and routing ----------
+async function loadSession() {
+  const res = await api('/auth/session');
+  session = res.ok ? res.data : { signedIn: false, developmentSignIn: false, signInHint: 'The service could not be reached.' };
+  $('#nav').hidden = !session.signedIn;
+  $('#who').hidden = !session.signedIn;
+  $('#nav-audit').hidden = !can('audit:read');
+  if (session.signedIn) $('#who-text').textContent = `${session.actor} · ${session.tenant}`;
+}
+
+async function route() {
+  pageToken++;
+  clearTimeout(pollTimer);
+  closeMenus();
+  if (!session) await loadSession();
+  const hash = location.hash || '#/campaigns';
+  const [path, query] = hash.slice(1).split('?');
+  const params = new URLSearchParams(query ?? '');
+  const parts = path.split('/').filter(Boolean);
+  if (!session.signedIn && parts[0] !== 'sign-in') { location.hash = '#/sign-in'; return; }
+  const current = parts[0] === 'campaigns' && parts[1] ? null : (parts[0] || 'campaigns');
+  for (const a of document.querySelectorAll('[data-nav]'))
+    if (a.dataset.nav === current) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  const main = $('#main');
+  if (parts[0] === 'sign-in') renderSignIn(main);
+  else if (parts[0] === 'campaigns' && parts[1]) await renderReport(main, parts[1], params.get('after'));
+  else if (parts[0] === 'new') await renderCreate(main, params.get('draft'));
+  else if (parts[0] === 'audit') await renderAudit(main);
+  else await renderList(main, params);
+}
+
+function setPage(main, html, title) {
+  main.innerHTML = html;
+  document.title = `${title} · Campaigns`;
+  main.focus({ preventScroll: true });
+}
+
+// ---------- sign-in ----------
+function renderSignIn(main) {
+  if (session.signedIn) { location.hash = '#/campaigns'; return; }
+  if (!session.developmentSignIn) {
+    setPage(main, `<h1>Sign in</h1><div class="card"><p id="sign-in-hint">${esc(session.signInHint)}</p>
+      <p class="hint">Programs call the API with a bearer token or an API key (docs/security.md).</p></div>`, 'Sign in');
+    return;
+  }
+  const scopes = ['campaigns:read', 'campaigns:write', 'campaigns:cancel', 'audit:read'];
+  setPage(main, `<h1>Sign in (development)</h1>
+    <form id="sign-in" class="card" novalidate>
+      <p class="hint" id="sign-in-hint">${esc(session.signInHint)}</p>
+      <div class="field"><label for="si-tenant">Tenant</label><input id="si-tenant" name="tenant" required autocomplete="organization" value="shop-a"></div>
+      <div class="field"><label for="si-name">Your name or e-mail</label><input id="si-name" name="actor" required autocomplete="email" value=""></div>
+      <fieldset><legend>Scopes</legend>${scopes.map(s => `<label class="hint"><input type="checkbox" name="scope" value="${s}" checked> ${s}</label>`).join('')}</fieldset>
+      <div id="si-error" class="error" role="alert" hidden></div>
+      <button class="primary" type="submit">Sign in</button>
+    </form>`, 'Sign in');
+  $('#sign-in').addEventListener('submit', async e => {
+    e.preventDefault();
+    const form = e.target;
+    const body = { tenant: form.tenant.value, name: form.actor.value, scopes: [...form.querySelectorAll('[name=scope]:checked')].map(c => c.value) };
+    const res = await api('/auth/dev-sign-in', { method: 'POST', body });
+    if (!res.ok) { const err = $('#si-error'); err.textContent = problem(res); err.hidden = false; return; }
+    await loadSession();
+    location.hash = '#/campaigns';
+  });
+}
+
+// ---------- Campaigns tab ----------
+let listState = { status: '', name: '', page: 1, pageSize: 20, statuses: new Map() };
+
+async function renderList(main, params) {
+  listState.status = params.get('status') ?? listState.status;
+  setPage(main, `<h1>Campaigns</h1>
+    <form class="filters" id="list-filters" role="search" aria-label="Filter campaigns">
+      <div class="field"><label for="f-status">Status</label><select id="f-status" name="status"><option value="">All statuses</option>
+        ${STATUSES.map(s => `<option value="${s}"${s === listState.status ? ' selected' : ''}>${statusText(s)}</option>`).join('')}</select></div>
+      <div class="field"><label for="f-name">Search by name</label><input id="f-name" name="name" type="search" value="${esc(listState.name)}"></div>
+      <button type="submit">Apply</button>
+      <a class="button primary" href="#/new">Create campaign</a>
+    </form>
+    <div id="list-error" class="error" role="alert" hidden></div>
+    <table class="cards" id="campaigns"><caption class="visually-hidden">Campaigns</caption>
+      <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Send time</th><th scope="col" class="num">Recipients</th><th scope="col" class="num">Delivered</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+      <tbody></tbody></table>
+    <nav class="pager" aria-label="Pages"><button type="button" id="prev">Previous</button><span id="page-info"></span><button type="button" id="next">Next</button></nav>`, 'Campaigns');
+  $('#list-filters').addEventListener('submit', e => {
+    e.preventDefault();
+    listState.status = $('#f-status').value; listState.name = $('#f-name').value.trim(); listState.page = 1;
+    refreshList();
+  });
+  $('#f-status').addEventListener('change', () => { listState.status = $('#f-status').value; listState.page = 1; refreshList(); });
+  $('#prev').addEventListener('click', () => { if (listState.page > 1) { listState.page--; refreshList(); } });
+  $('#next').addEventListener('click', () => { listState.page++; refreshList(); });
+  await refreshList();
+  poll(() => refreshList());
+}
+
+async function refreshList(afterSequence) {
+  const tbody = $('#campaigns tbody');
+  if (!tbody) return;
+  const q = new URLSearchParams({ page: listState.page, pageSize: listState.pageSize });
+  if (listState.status) q.set('status', listState.status);
+  if (listState.name) q.set('name', listState.name);
+  if (afterSequence) q.set('afterSequence', afterSequence);
+  const res = await api(`/api/campaigns?${q}`);
+  const err = $('#list-error');
+  if (!res.ok) { err.textContent = problem(res); err.hidden = false; return; }
+  err.hidden = true;
+  const { items, total } = res.data;
+  const pages = Math.max(1, Math.ceil(total / listState.pageSize));
+  if (listState.page > pages) { listState.page = pages; return refreshList(); }
+  $('#page-info').textContent = `Page ${listState.page} of ${pages} · ${num(total)} campaign${total === 1 ? '' : 's'}`;
+  $('#prev').disabled = listState.page <= 1;
+  $('#next').disabled = listState.page >= pages;
+  if (items.length === 0) { tbody.innerHTML = `<tr><td colspan="6">No campaigns match.</td></tr>`; return; }
+
+  const ids = items.map(i => i.id).join();
+  if (tbody.dataset.ids !== ids) { tbody.innerHTML = items.map(i => `<tr data-id="${i.id}"></tr>`).join(''); tbody.dataset.ids = ids; }
+  for (const item of items) {
+    const row = tbody.querySelector(`tr[data-id="${item.id}"]`);
+    const before = listState.statuses.get(item.id);
+    if (before && before !== item.status) announce(`${item.name}: ${statusText(before)} → ${statusText(item.status)}`);
+    listState.statuses.set(item.id, item.status);
+    renderRow(row, item);
+  }
+}
+
+function rowSignature(item) {
+  return JSON.stringify([item.name, item.status, item.actions, item.sendAt, item.recipients, item.recipientsPrepared, item.delivered,
+    item.progressPercent, item.schedulingFailure, item.pausedReason]);
+}
+
+function renderRow(row, item) {
+  const sig = rowSignature(item);
+  if (row.dataset.sig === sig) return;
+  const menuWasOpen = row.querySelector('.menu:not([hidden])');
+  row.dataset.sig = sig;
+  const actions = actionsOf(item);
+  const cancelled = item.status === 'Cancelled' || item.status === 'CancelledDuringSend';
+  let statusCell = statusBadge(item.status);
+  if (item.status === 'Scheduling') {
+    statusCell += `<div class="note"><progress max="100" value="${item.progressPercent}" aria-label="Audience prepared for ${esc(item.name)}">${item.progressPercent}%</progress>
+      Preparing the audience: ${num(item.recipientsPrepared)}${item.recipients ? ` of ${num(item.recipients)}` : ''} recipients</div>`;
+  } else if (item.status === 'Sending' || item.status === 'Cancelling') {
+    statusCell += `<div class="note"><progress max="100" value="${item.progressPercent}" aria-label="Sent of ${esc(item.name)}">${item.progressPercent}%</progress> ${item.progressPercent}% delivered</div>`;
+  }
+  if (cancelled) statusCell += `<div class="note cancelled" data-test="clone-note">This campaign was cancelled. To send it again, clone it.</div>`;
+  if (item.schedulingFailure) statusCell += `<div class="note cancelled">Scheduling failed: ${esc(item.schedulingFailure)}</div>`;
+  if (item.pausedReason) statusCell += `<div class="note">${esc(item.pausedReason)}</div>`;
+
+  const buttons = [];
+  if (actions.has('Cancel') && can('campaigns:cancel')) buttons.push(`<button type="button" class="danger" data-act="Cancel">Cancel</button>`);
+  if (cancelled && actions.has('Clone') && can('campaigns:write')) {
+    buttons.push(`<button type="button" data-act="Clone">Clone</button>`);
+    buttons.push(`<button type="button" data-act="CloneRemainder">Clone for the remainder</button>`);
+  }
+  const menuItems = menuFor(item, actions);
+  row.innerHTML = `
+    <td class="name-cell" data-label="Name"><a href="#/campaigns/${item.id}">${esc(item.name)}</a><div class="note">${esc(item.channel)}</div></td>
+    <td data-label="Status">${statusCell}</td>
+    <td data-label="Send time">${when(item.sendAt)}</td>
+    <td data-label="Recipients" class="num">${num(item.recipients)}</td>
+    <td data-label="Delivered" class="num">${num(item.delivered)}</td>
+    <td data-label="Actions"><div class="row-actions">${buttons.join('')}
+      <button type="button" class="menu-button" aria-haspopup="menu" aria-expanded="false" aria-label="More actions for ${esc(item.name)}">⋯</button>
+      <ul class="menu" role="menu" hidden aria-label="Actions for ${esc(item.name)}">${menuItems}</ul></div></td>`;
+  wireRow(row, item);
+  if (menuWasOpen) row.querySelector('.menu-button').focus();
+}
+
+function menuFor(item, actions) {
+  const items = [`<li role="none"><button type="button" role="menuitem" data-act="Report">View report</button></li>`];
+  const add = (act, label, cls = '') => items.push(`<li role="none"><button type="button" role="menuitem" data-act="${act}" class="${cls}">${label}</button></li>`);
+  const write = can('campaigns:write');
+  if (actions.has('Schedule') && write) add('Schedule', 'Schedule…');
+  if (actions.has('Pause') && write) add('Pause', 'Pause');
+  if (actions.has('Resume') && write) add('Resume', 'Resume');
+  if (actions.has('RevertToDraft') && write) add('RevertToDraft', 'Revert to draft');
+  if (actions.has('Clone') && write) { add('Clone', 'Clone'); if (item.status !== 'Sent' || item.delivered < item.recipients) add('CloneRemainder', 'Clone for the remainder'); }
+  if (actions.has('Cancel') && can('campaigns:cancel')) add('Cancel', 'Cancel', 'danger-item');
+  return items.join('');
+}
+
+function wireRow(row, item) {
+  const menuButton = row.querySelector('.menu-button');
+  const menu = row.querySelector('.menu');
+  menuButton.addEventListener('click', () => (menu.hidden ? openMenu(menuButton, menu) : closeMenus(true)));
+  menuButton.addEventListener('keydown', e => { if (e.key === 'ArrowDown') { e.preventDefault(); openMenu(menuButton, menu); } });
+  menu.addEventListener('keydown', e => {
+    const items = [...menu.querySelectorAll('[role=menuitem]')];
+    const i = items.indexOf(document.activeElement);
+    if (e.key === 'ArrowDown') { e.preventDefault(); items[(i + 1) % items.length].focus(); }
+    else if (e.key === 'ArrowUp') { e.preventDefault(); items[(i - 1 + items.length) % items.length].focus(); }
+    else if (e.key === 'Home') { e.preventDefault(); items[0].focus(); }
+    else if (e.key === 'End') { e.preventDefault(); items[items.length - 1].focus(); }
+    else if (e.key === 'Escape' || e.key === 'Tab') { closeMenus(true); }
+  });
+  for (const b of row.querySelectorAll('[data-act]'))
+    b.addEventListener('click', () => { closeMenus(); runAction(b.dataset.act, item, b.getAttribute('role') === 'menuitem' ? menuButton : b); });
+}
+
+function openMenu(button, menu) {
+  closeMenus();
+  menu.hidden = false;
+  button.setAttribute('aria-expanded', 'true');
+  menu.querySelector('[role=menuitem]')?.focus();
+}
+function closeMenus(refocus) {
+  for (const m of document.querySelectorAll('.menu:not([hidden])')) {
+    m.hidden = true;
+    const b = m.parentElement.querySelector('.menu-button');
+    b?.setAttribute('aria-expanded', 'false');
+    if (refocus) b?.focus();
+  }
+}
+document.addEventListener('click', e => { if (!e.target.closest('.row-actions')) closeMenus(); });
+
+async function runAction(act, item, returnFocus) {
+  switch (act) {
+    case 'Report': location.hash = `#/campaigns/${item.id}`; return;
+    case 'Schedule': location.hash = `#/new?draft=${item.id}`; return;
+    case 'Cancel': openCancelDialog(item.id, item.name, returnFocus); return;
+    case 'Clone': case 'CloneRemainder': return clone(item.id, item.name, act === 'CloneRemainder');
+    default: {
+      const path = { Pause: 'pause', Resume: 'resume', RevertToDraft: 'revert' }[act];
+      const res = await api(`/api/campaigns/${item.id}/${path}`, { method: 'POST', body: {} });
+      if (!res.ok) { showListError(problem(res)); return; }
+      announce(`${item.name}: ${statusText(res.data.status)}`);
+      await refreshList(res.data.sequence);
+    }
+  }
+}
+function showListError(text) {
+  const err = $('#list-error') ?? $('#report-error');
+  if (err) { err.textContent = text; err.hidden = false; } else alert(text);
+}
+
+async function clone(id, name, remainderOnly) {
+  const res = await api(`/api/campaigns/${id}/clone`, { method: 'POST', body: { remainderOnly }, headers: { 'Idempotency-Key': crypto.randomUUID() } });
+  if (!res.ok) { showListError(problem(res)); return; }
+  announce(`${name} cloned${remainderOnly ? ' for the recipients it did not reach' : ''}: a new draft.`);
+  if ($('#campaigns')) await refreshList(res.data.sequence);
+  else location.hash = '#/campaigns';
+}
+
+// ---------- the cancel dialog ----------
+async function openCancelDialog(id, name, returnFocus) {
+  const root = $('#modal-root');
+  root.innerHTML = `<div class="backdrop"><div role="dialog" aria-modal="true" aria-labelledby="dlg-title" aria-describedby="dlg-effect">
+    <h2 id="dlg-title">Cancel “${esc(name)}”?</h2>
+    <div id="dlg-effect" class="effect" aria-live="polite"><p>Loading the latest numbers…</p></div>
+    <div class="field"><label for="dlg-reason">Reason</label><select id="dlg-reason">${REASONS.map(([v, t]) => `<option value="${v}">${t}</option>`).join('')}</select></div>
+    <div class="field"><label for="dlg-text">Note <span class="hint">(optional, kept in the audit)</span></label><textarea id="dlg-text" rows="2" maxlength="1000"></textarea></div>
+    <div id="dlg-error" class="error" role="alert" hidden></div>
+    <div class="buttons"><button type="button" id="dlg-keep">Keep campaign</button><button type="button" class="danger" id="dlg-confirm">Cancel campaign</button></div>
+  </div></div>`;
+  const dialog = root.querySelector('[role=dialog]');
+  const token = pageToken;
+  let open = true;
+  const close = () => {
+    open = false;
+    root.innerHTML = '';
+    document.removeEventListener('keydown', onKey, true);
+    // The row may have been drawn again meanwhile: focus the same control of the new row.
+    const again = returnFocus?.dataset?.act ? $(`tr[data-id="${id}"] .row-actions > [data-act="${returnFocus.dataset.act}"]`) : null;
+    const target = document.contains(returnFocus) ? returnFocus : again ?? $(`tr[data-id="${id}"] .menu-button`) ?? $('#stop:not([hidden])') ?? $('#main');
+    target?.focus();
+  };
+  const onKey = e => {
+    if (e.key === 'Escape') { e.preventDefault(); close(); return; }
+    if (e.key !== 'Tab') return;
+    const f = [...dialog.querySelectorAll('button, select, textarea, [tabindex]:not([tabindex="-1"])')].filter(x => !x.disabled);
+    if (e.shiftKey && document.activeElement === f[0]) { e.preventDefault(); f[f.length - 1].focus(); }
+    else if (!e.shiftKey && document.activeElement === f[f.length - 1]) { e.preventDefault(); f[0].focus(); }
+  };
+  document.addEventListener('keydown', onKey, true);
+  root.querySelector('.backdrop').addEventListener('click', e => { if (e.target.classList.contains('backdrop')) close(); });
+  $('#dlg-keep').addEventListener('click', close);
+  $('#dlg-reason').focus();
+
+  const preview = async () => {
+    const res = await api(`/api/campaigns/${id}/report`);
+    if (!open || !res.ok) return;
+    $('#dlg-effect').innerHTML = cancelEffect(res.data);
+  };
+  await preview();
+  const refresher = setInterval(() => { if (!open || token !== pageToken) clearInterval(refresher); else preview(); }, POLL_MS);
+
+  $('#dlg-confirm').addEventListener('click', async () => {
+    const confirm = $('#dlg-confirm');
+    confirm.disabled = true;
+    const res = await api(`/api/campaigns/${id}/cancel`, { method: 'POST', body: { reasonCode: $('#dlg-reason').value, reason: $('#dlg-text').value.trim() || null } });
+    if (!res.ok) { const err = $('#dlg-error'); err.textContent = problem(res); err.hidden = false; confirm.disabled = false; return; }
+    clearInterval(refresher);
+    close();
+    announce(`${name}: cancel requested, now ${statusText(res.data.status)}.`);
+    if ($('#campaigns')) await refreshList(res.data.sequence);
+    if ($('#report')) await refreshReport(id, res.data.sequence);
+  });
+}
+
+function cancelEffect(r) {
+  const t = r.totals;
+  const notSent = t.recipients - t.delivered - t.failed - t.inFlight;
+  switch (r.status) {
+    case 'Scheduling':
+      return `<p>The audience is still being prepared. Nothing has been sent: <strong>no one will receive this campaign</strong>.</p>`;
+    case 'Scheduled': case 'Paused':
+      return `<p>Nothing has been sent yet. <strong>None of the ${num(t.recipients)} recipients will receive it.</strong></p>
+        <p>To send it later you will need to clone it.</p>`;
+    case 'Sending':
+      return `<p>${num(t.delivered)} messages already delivered cannot be unsent.</p>
+        <p>${t.inFlight > 0 ? `${num(t.inFlight)} messages in batches already handed to the provider will finish.` : 'No batch is with the provider right now.'}</p>
+        <p><strong>About ${num(notSent)} recipients will not receive it.</strong></p>`;
+    case 'Cancelling':
+      return `<p>This campaign is already being cancelled: ${num(t.inFlight)} messages in flight are finishing.</p>`;
+    default:
+      return `<p>This campaign is ${esc(statusText(r.status))} and can no longer be cancelled.</p>`;
+  }
+}
+
+// ---------- the report ----------
+async function renderReport(main, id, afterSequence) {
+  setPage(main, `<div id="report" data-id="${esc(id)}">
+    <div class="report-head"><div><h1 id="r-name">Report</h1><div id="r-status"></div></div>
+      <button type="button" class="danger" id="stop" hidden>Stop campaign</button></div>
+    <div id="report-error" class="error" role="alert" hidden></div>
+    <div id="r-body"><p>Loading…</p></div></div>`, 'Report');
+  $('#stop').addEventListener('click', () => openCancelDialog(id, $('#r-name').textContent, $('#stop')));
+  await refreshReport(id, afterSequence); // after a create or schedule: wait until the report shows it
+  poll(() => refreshReport(id));
+}
+
+let reportStatus = null;
+async function refreshReport(id, afterSequence) {
+  if (!$('#report')) return;
+  const res = await api(`/api/campaigns/${id}/report${afterSequence ? `?afterSequence=${afterSequence}` : ''}`);
+  const err = $('#report-error');
+  if (!res.ok) { err.textContent = problem(res); err.hidden = false; return; }
+  err.hidden = true;
+  const r = res.data;
+  if (reportStatus && reportStatus.id === id && reportStatus.status !== r.status) announce(`${r.name}: ${statusText(reportStatus.status)} → ${statusText(r.status)}`);
+  reportStatus = { id, status: r.status };
+  document.title = `${r.name} · Campaigns`;
+  $('#r-name').textContent = r.name;
+  $('#r-status').innerHTML = `${statusBadge(r.status)} <span class="hint">${esc(r.channel)}</span>`;
+  $('#stop').hidden = !(CANCELLABLE.includes(r.status) && can('campaigns:cancel'));
+  const t = r.totals;
+  const notSent = t.recipients - t.delivered - t.failed - t.inFlight;
+  const done = t.delivered + t.failed;
+  const cancelled = r.status === 'Cancelled' || r.status === 'CancelledDuringSend';
+  const by = r.cancelledBy ? `${r.cancelledBy.id}${r.cancelledBy.channel === 'ApiKey' ? ' (API key)' : r.cancelledBy.channel === 'System' ? ' (system)' : ''}` : '—';
+  const reason = r.cancelReason ? `${(REASONS.find(x => x[0] === r.cancelReason.code) ?? [0, r.cancelReason.code])[1]}${r.cancelReason.text ? `: ${r.cancelReason.text}` : ''}` : '—';
+  const body = $('#r-body');
+  const html = `
+    ${r.status === 'Sending' || r.status === 'Cancelling' ? `<p><progress max="${t.recipients || 1}" value="${done}" aria-label="Sent so far">${done}</progress> ${num(done)} of ${num(t.recipients)} recorded</p>` : ''}
+    ${r.status === 'Scheduling' ? `<p>${await schedulingProgress(r)}</p>` : ''}
+    ${r.schedulingFailure ? `<p class="error">Scheduling failed: ${esc(r.schedulingFailure)}</p>` : ''}
+    ${r.pausedReason ? `<p class="note">${esc(r.pausedReason)}</p>` : ''}
+    ${cancelled ? `<div class="card" data-test="clone-note"><p>This campaign was cancelled. To send it again, clone it.</p>
+      ${can('campaigns:write') ? `<button type="button" id="r-clone">Clone</button> <button type="button" id="r-clone-rest">Clone for the remainder</button>` : ''}</div>` : ''}
+    <h2>Totals</h2>
+    <dl class="stats" id="totals">
+      ${stat('Recipients', t.recipients)}${stat('Delivered', t.delivered)}${stat('Failed', t.failed)}${stat('In flight', t.inFlight)}${stat('Not sent', notSent)}
+      ${stat('Delivered before the cancel request', r.cancelRequestedAt ? r.deliveredBeforeCancel : null)}${stat('Delivered after the cancel request', r.cancelRequestedAt ? r.deliveredAfterCancel : null)}
+    </dl>
+    <h2>Variants</h2>
+    ${r.variants.length === 0 ? '<p class="hint">No recipients assigned yet.</p>' : `<table class="cards" id="variants"><thead><tr><th scope="col">Variant</th><th scope="col" class="num">Recipients</th><th scope="col" class="num">Delivered</th><th scope="col" class="num">Failed</th><th scope="col" class="num">In flight</th><th scope="col" class="num">Not sent</th><th scope="col" class="num">Delivered %</th></tr></thead><tbody>
+      ${r.variants.map(v => { const c = v.counts; return `<tr><td data-label="Variant">${esc(v.variant)}</td><td class="num" data-label="Recipients">${num(c.recipients)}</td><td class="num" data-label="Delivered">${num(c.delivered)}</td><td class="num" data-label="Failed">${num(c.failed)}</td><td class="num" data-label="In flight">${num(c.inFlight)}</td><td class="num" data-label="Not sent">${num(c.recipients - c.delivered - c.failed - c.inFlight)}</td><td class="num" data-label="Delivered %">${c.recipients ? (100 * c.delivered / c.recipients).toFixed(1) : '0.0'}%</td></tr>`; }).join('')}
+    </tbody></table>`}
+    <h2>Dates and cancellation</h2>
+    <dl class="facts" id="facts">
+      <dt>Scheduled on</dt><dd>${when(r.scheduledAt, true)}</dd>
+      <dt>Send time</dt><dd>${when(r.sendAt, true)}</dd>
+      <dt>Send started</dt><dd>${when(r.sendStartedAt, true)}</dd>
+      <dt>Completed</dt><dd>${when(r.completedAt, true)}</dd>
+      <dt>Cancel requested</dt><dd>${when(r.cancelRequestedAt, true)}</dd>
+      <dt>Cancel effective</dt><dd>${when(r.cancelledAt, true)}</dd>
+      <dt>Cancelled by</dt><dd>${esc(by)}</dd>
+      <dt>Reason</dt><dd>${esc(reason)}</dd>
+      <dt>Time to stop</dt><dd>${duration(r.cancelToStop)}</dd>
+    </dl>`;
+  if (body.dataset.html !== html) {
+    body.innerHTML = html;
+    body.dataset.html = html;
+    $('#r-clone')?.addEventListener('click', () => clone(id, r.name, false));
+    $('#r-clone-rest')?.addEventListener('click', () => clone(id, r.name, true));
+  }
+}
+/** The audience preparation's progress, from the campaign's row in the list (the report has no figures yet). */
+async function schedulingProgress(r) {
+  const res = await api(`/api/campaigns?${new URLSearchParams({ name: r.name, status: 'Scheduling', pageSize: 100 })}`);
+  const item = res.ok ? res.data.items.find(i => i.id === r.id) : null;
+  if (!item) return 'Preparing the audience… the totals appear when it is ready.';
+  return `<progress max="100" value="${item.progressPercent}" aria-label="Audience prepared">${item.progressPercent}%</progress>
+    Preparing the audience: ${num(item.recipientsPrepared)}${item.recipients ? ` of ${num(item.recipients)}` : ''} recipients. The totals appear when it is ready.`;
+}
+const stat = (label, value) => `<div class="stat"><dt>${label}</dt><dd>${value === null ? '—' : num(value)}</dd></div>`;
+
+// ---------- create and schedule ----------
+function zoneOffsetMinutes(zone, utcMs) {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(utcMs));
+  const get = type => +parts.find(p => p.type === type).value;
+  return Math.round((Date.UTC(get('year'), get('month') - 1, get('day'), get('hour') % 24, get('minute'), get('second')) - utcMs) / 60000);
+}
+/** "2026-12-01T09:00" in zone "Europe/Warsaw" → "2026-12-01T09:00:00+01:00" (the API refuses a time without offset). */
+function zonedIso(local, zone) {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(local ?? '')) return local;
+  const [d, t] = local.split('T');
+  const [y, m, day] = d.split('-').map(Number);
+  const [hh, mi] = t.split(':').map(Number);
+  const naive = Date.UTC(y, m - 1, day, hh, mi);
+  let off = zoneOffsetMinutes(zone, naive);
+  off = zoneOffsetMinutes(zone, naive - off * 60000);
+  const a = Math.abs(off);
+  return `${d}T${pad(hh)}:${pad(mi)}:00${off >= 0 ? '+' : '-'}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+}
+function localInZone(utcMs, zone) {
+  const off = zoneOffsetMinutes(zone, utcMs);
+  return new Date(utcMs + off * 60000).toISOString().slice(0, 16);
+}
+
+async function renderCreate(main, draftId) {
+  const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const zones = (Intl.supportedValuesOf?.('timeZone') ?? [browserZone, 'UTC']);
+  if (!zones.includes('UTC')) zones.unshift('UTC');
+  if (!zones.includes(browserZone)) zones.unshift(browserZone);
+  let draft = null;
+  if (draftId) {
+    const res = await api(`/api/campaigns/${draftId}/report`);
+    if (res.ok) draft = res.data;
+  }
+  const title = draft ? `Schedule “${draft.name}”` : 'Create campaign';
+  const start = Math.ceil((Date.now() + 3600_000) / 900_000) * 900_000;
+  setPage(main, `<h1>${esc(title)}</h1>
+    <form id="create" novalidate>
+      <div id="create-error" class="error" role="alert" hidden></div>
+      ${draft ? `<input type="hidden" name="draft" value="${esc(draft.id)}">` : `
+      <fieldset><legend>Message</legend>
+        <div class="field"><label for="c-name">Name</label><input id="c-name" name="campaignName" required maxlength="200" size="40"></div>
+        <div class="field"><label for="c-channel">Channel</label><select id="c-channel" name="channel"><option>Email</option><option>Sms</option><option>Push</option></select></div>
+      </fieldset>
+      <fieldset id="variants-set"><legend>Variants and split</legend>
+        <p class="hint" id="split-hint">One variant with 100% sends the same message to everyone; for an A/B test give each variant its share (the shares add up to 100).</p>
+        <div id="variant-rows"></div>
+        <button type="button" id="add-variant">Add variant</button>
+      </fieldset>`}
+      <fieldset><legend>Audience</legend>
+        <div class="field"><label for="c-include">Lists to include</label><input id="c-include" name="include" size="40" aria-describedby="include-hint" value="everyone">
+          <div class="hint" id="include-hint">Comma-separated list or segment names.</div></div>
+        <div class="field"><label for="c-exclude">Lists to exclude</label><input id="c-exclude" name="exclude" size="40" aria-describedby="exclude-hint">
+          <div class="hint" id="exclude-hint">Recipients of these lists get nothing, even when they are in an included list.</div></div>
+      </fieldset>
+      <fieldset><legend>Send time</legend>
+        <div class="field"><label for="c-when">Date and time</label><input id="c-when" name="when" type="datetime-local" required value="${localInZone(start, browserZone)}"></div>
+        <div class="field"><label for="c-zone">Time zone</label><select id="c-zone" name="zone">${zones.map(z => `<option${z === browserZone ? ' selected' : ''}>${esc(z)}</option>`).join('')}</select></div>
+        <p class="hint" id="c-iso" aria-live="polite"></p>
+      </fieldset>
+      <div class="buttons" style="justify-content:flex-start">
+        <button type="submit" class="primary">${draft ? 'Schedule' : 'Create and schedule'}</button>
+        ${draft ? '' : '<button type="button" id="save-draft">Save as draft</button>'}
+        <a class="button" href="#/campaigns">Back to campaigns</a>
+      </div>
+    </form>`, title);
+  const form = $('#create');
+  const showIso = () => { $('#c-iso').textContent = `Sends at ${zonedIso(form.when.value, form.zone.value)}`; };
+  form.when.addEventListener('input', showIso);
+  form.zone.addEventListener('change', showIso);
+  showIso();
+  if (!draft) {
+    addVariantRow('A', 100);
+    $('#add-variant').addEventListener('click', () => { addVariantRow(String.fromCharCode(65 + $('#variant-rows').children.length), 0); $('#variant-rows').lastElementChild.querySelector('input').focus(); });
+    $('#save-draft').addEventListener('click', () => submitCreate(form, false));
+  }
+  form.addEventListener('submit', e => { e.preventDefault(); submitCreate(form, true); });
+}
+
+function addVariantRow(key, split) {
+  const rows = $('#variant-rows');
+  const n = rows.children.length + 1;
+  const div = document.createElement('div');
+  div.className = 'variant';
+  div.innerHTML = `
+    <div><label for="v-key-${n}">Variant</label><input id="v-key-${n}" name="v-key" value="${esc(key)}" maxlength="20"></div>
+    <div><label for="v-subject-${n}">Subject</label><input id="v-subject-${n}" name="v-subject" value=""></div>
+    <div><label for="v-content-${n}">Content</label><input id="v-content-${n}" name="v-content" value=""></div>
+    <div><label for="v-split-${n}">Split %</label><input id="v-split-${n}" name="v-split" type="number" min="0" max="100" value="${split}"></div>
+    <div><button type="button" class="link" aria-label="Remove variant ${esc(key)}">Remove</button></div>`;
+  div.querySelector('button').addEventListener('click', () => { div.remove(); $('#add-variant').focus(); });
+  rows.appendChild(div);
+}
+
+async function submitCreate(form, schedule) {
+  const err = $('#create-error');
+  err.hidden = true;
+  const fail = text => { err.textContent = text; err.hidden = false; err.focus?.(); };
+  let id = form.draft?.value;
+  if (!id) {
+    const variants = [...document.querySelectorAll('#variant-rows .variant')].map(v => ({
+      key: v.querySelector('[name=v-key]').value.trim(), subject: v.querySelector('[name=v-subject]').value,
+      content: v.querySelector('[name=v-content]').value, splitPercent: Number(v.querySelector('[name=v-split]').value || 0),
+    }));
+    const res = await api('/api/campaigns', { method: 'POST', body: { name: form.campaignName.value.trim(), channel: form.channel.value, variants },
+      headers: { 'Idempotency-Key': form.dataset.key ??= crypto.randomUUID() } });
+    if (!res.ok) return fail(problem(res));
+    id = res.data.campaignId;
+    if (!schedule) { announce(`Draft ${form.campaignName.value} saved.`); location.hash = `#/campaigns/${id}?after=${res.data.sequence}`; return; }
+  }
+  const list = s => s.split(',').map(x => x.trim()).filter(Boolean);
+  const res = await api(`/api/campaigns/${id}/schedule`, { method: 'POST', body: {
+    sendAt: zonedIso(form.when.value, form.zone.value), included: list(form.include.value), excluded: list(form.exclude.value) } });
+  if (!res.ok) {
+    if (!form.draft) { // the campaign exists now: from here on the form schedules that draft
+      const hidden = document.createElement('input');
+      hidden.type = 'hidden'; hidden.name = 'draft'; hidden.value = id;
+      form.appendChild(hidden);
+      $('#variants-set')?.setAttribute('disabled', '');
+      return fail(`The campaign was saved as a draft but not scheduled: ${problem(res)}`);
+    }
+    return fail(problem(res));
+  }
+  announce('Campaign scheduled.');
+  location.hash = `#/campaigns/${id}?after=${res.data.sequence}`;
+}
+
+// ---------- audit ----------
+let auditState = { page: 1, pageSize: 25, filters: {} };
+async function renderAudit(main) {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  setPage(main, `<h1>Cancellation audit</h1>
+    <div id="chain" class="chain" role="status">Verifying the audit chain…</div>
+    <form class="filters" id="audit-filters" aria-label="Filter the audit">
+      <div class="field"><label for="a-campaign">Campaign id</label><input id="a-campaign" name="campaignId" size="36"></div>
+      <div class="field"><label for="a-actor">Actor</label><input id="a-actor" name="actor"></div>
+      <div class="field"><label for="a-channel">Channel</label><select id="a-channel" name="channel"><option value="">Any</option><option>User</option><option value="ApiKey">API key</option><option>System</option></select></div>
+      <div class="field"><label for="a-from">From</label><input id="a-from" name="from" type="datetime-local"></div>
+      <div class="field"><label for="a-to">To</label><input id="a-to" name="to" type="datetime-local"></div>
+      <button type="submit">Apply</button>
+      <a class="button" id="csv" href="/api/audit/cancellations.csv" download>Export CSV</a>
+    </form>
+    <div id="audit-error" class="error" role="alert" hidden></div>
+    <table class="cards" id="audit"><caption class="visually-hidden">Cancel attempts, newest first</caption>
+      <thead><tr><th scope="col">Requested</th><th scope="col">Campaign</th><th scope="col">Actor</th><th scope="col">Channel</th><th scope="col">Reason</th><th scope="col">Status then</th><th scope="col">Outcome</th><th scope="col" class="num">Delivered before / after</th><th scope="col" class="num">Not sent</th><th scope="col">Effective</th><th scope="col">Time to stop</th></tr></thead>
+      <tbody></tbody></table>
+    <nav class="pager" aria-label="Pages"><button type="button" id="prev">Previous</button><span id="page-info"></span><button type="button" id="next">Next</button></nav>`, 'Audit');
+  const form = $('#audit-filters');
+  form.addEventListener('submit', e => {
+    e.preventDefault();
+    const f = {};
+    if (form.campaignId.value.trim()) f.campaignId = form.campaignId.value.trim();
+    if (form.actor.value.trim()) f.actor = form.actor.value.trim();
+    if (form.channel.value) f.channel = form.channel.value;
+    if (form.from.value) f.from = zonedIso(form.from.value, zone);
+    if (form.to.value) f.to = zonedIso(form.to.value, zone);
+    auditState = { ...auditState, page: 1, filters: f };
+    refreshAudit();
+  });
+  $('#prev').addEventListener('click', () => { if (auditState.page > 1) { auditState.page--; refreshAudit(); } });
+  $('#next').addEventListener('click', () => { auditState.page++; refreshAudit(); });
+  api('/api/audit/verification').then(res => {
+    const chain = $('#chain');
+    if (!chain) return;
+    if (res.status === 404) { chain.textContent = 'The audit chain verification is not available on this service.'; return; }
+    if (!res.ok) { chain.textContent = `Could not verify the audit chain: ${problem(res)}`; return; }
+    const v = res.data;
+    chain.className = `chain ${v.intact ? 'intact' : 'broken'}`;
+    chain.textContent = v.intact
+      ? `Audit chain verified: intact, ${num(v.entries)} entr${v.entries === 1 ? 'y' : 'ies'}${v.unchained ? ` (${num(v.unchained)} older entries not chained)` : ''}.`
+      : `Audit chain BROKEN at position ${v.firstBreak?.position}: ${v.firstBreak?.reason ?? 'unknown reason'}`;
+  });
+  await refreshAudit();
+}
+
+async function refreshAudit() {
+  const q = new URLSearchParams(auditState.filters);
+  $('#csv').href = `/api/audit/cancellations.csv${q.toString() ? `?${q}` : ''}`;
+  q.set('page', auditState.page); q.set('pageSize', auditState.pageSize);
+  const res = await api(`/api/audit/cancellations?${q}`);
+  const err = $('#audit-error');
+  if (!res.ok) { err.textContent = problem(res); err.hidden = false; return; }
+  err.hidden = true;
+  const { items, total } = res.data;
+  const pages = Math.max(1, Math.ceil(total / auditState.pageSize));
+  $('#page-info').textContent = `Page ${auditState.page} of ${pages} · ${num(total)} attempt${total === 1 ? '' : 's'}`;
+  $('#prev').disabled = auditState.page <= 1;
+  $('#next').disabled = auditState.page >= pages;
+  $('#audit tbody').innerHTML = items.length === 0 ? '<tr><td colspan="11">No cancel attempts match.</td></tr>' : items.map(e => `<tr>
+    <td data-label="Requested">${when(e.requestedAt, true)}</td>
+    <td data-label="Campaign"><a href="#/campaigns/${e.campaignId}">${esc(e.campaignId.slice(0, 8))}…</a></td>
+    <td data-label="Actor">${esc(e.actorId)}</td><td data-label="Channel">${esc(e.channel)}</td>
+    <td data-label="Reason">${esc((REASONS.find(x => x[0] === e.reasonCode) ?? [0, e.reasonCode])[1])}${e.reasonText ? `: ${esc(e.reasonText)}` : ''}</td>
+    <td data-label="Status then">${e.statusAtRequest ? esc(statusText(e.statusAtRequest)) : '—'}</td>
+    <td data-label="Outcome">${esc(statusText(e.outcome))}${e.rejectionMessage ? `<div class="note">${esc(e.rejectionMessage)}</div>` : ''}</td>
+    <td data-label="Delivered before / after" class="num">${num(e.deliveredBefore)} / ${num(e.deliveredAfter)}</td>
+    <td data-label="Not sent" class="num">${e.notSent === null ? '—' : num(e.notSent)}</td>
+    <td data-label="Effective">${when(e.effectiveAt, true)}</td><td data-label="Time to stop">${duration(e.timeToStop)}</td></tr>`).join('');
+}
+
+// ---------- start ----------
+$('#sign-out').addEventListener('click', async () => {
+  await api('/auth/sign-out', { method: 'POST' });
+  session = null;
+  await loadSession();
+  location.hash = '#/sign-in';
+});
+window.addEventListener('hashchange', route);
+route();

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using EventSourcedCampaigns.IntegrationTests.Infrastructure;
+using EventSourcedCampaigns.Ports;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Xunit;
+
+namespace EventSourcedCampaigns.Dashboard.Tests;
+
+/// <summary>
+/// The service in process on a real Kestrel port (Development, so the development sign-in is offered), every role,
+/// a schema of its own, and Debian's Chromium headless through Playwright. The embedded audience knows the lists
+/// "everyone" (2,000 contacts), "vip" (about 100) and "slow" (everyone, resolved one page a second, so that
+/// scheduling lasts long enough to be seen and cancelled). The local provider takes 300 ms a batch, two batches in
+/// flight per campaign: a campaign of 20-recipient batches sends for about 15 seconds.
+/// </summary>
+public sealed class DashboardHost : IAsyncLifetime
+{
+    public const int Contacts = 2_000;
+    public const string Tenant = "shop-a";
+    public const string Marketer = "ana@shop.example";
+
+    private WebApplicationFactory<Program> _factory = null!;
+    private IPlaywright _playwright = null!;
+    public IBrowser Browser { get; private set; } = null!;
+    public string BaseUrl { get; private set; } = "";
+    public string Schema { get; } = TestDatabase.UniqueSchema("dash");
+
+    public static string RepositoryRoot { get; } = FindRoot();
+    /// <summary>
+    /// Where the screenshots go: docs/screenshots/ when CAMPAIGNS_UPDATE_SCREENSHOTS=1 (to refresh the committed ones),
+    /// else screenshots/ beside the test assembly, so that an ordinary test run leaves the working tree clean.
+    /// </summary>
+    public static string Screenshots { get; } = Environment.GetEnvironmentVariable("CAMPAIGNS_UPDATE_SCREENSHOTS") == "1"
+        ? Path.Combine(RepositoryRoot, "docs", "screenshots")
+        : Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    public async Task InitializeAsync()
+    {
+        var chromium = await ChromiumAsync();
+        (_factory, BaseUrl) = StartService("Development", Schema);
+
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Browser.DisposeAsync();
+        _playwright.Dispose();
+        await _factory.DisposeAsync();
+    }
+
+    /// <summary>The service on a free Kestrel port in <paramref name="environment"/>, with the settings described above.</summary>
+    public static (WebApplicationFactory<Program> Factory, string BaseUrl) StartService(string environment, string? schema = null, string? roles = null)
+    {
+        var baseUrl = $"http://127.0.0.1:{FreePort()}";
+        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true; // Program ends in RunJasperFxCommands
+        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseEnvironment(environment);
+            web.UseUrls(baseUrl); // UseKestrel(port) alone leaves the default port here: Program builds its own WebApplication
+            web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
+            web.UseSetting("Campaigns:Schema", schema ?? TestDatabase.UniqueSchema("dash"));
+            if (roles is not null) web.UseSetting("Campaigns:Roles", roles);
+            web.UseSetting("Campaigns:DaemonMode", "Solo");
+            web.UseSetting("Campaigns:Auth:DevelopmentTokens", "false");
+            web.UseSetting("Campaigns:Local:Contacts", Contacts.ToString());
+            web.UseSetting("Campaigns:Local:Lists:everyone", "1.0");
+            web.UseSetting("Campaigns:Local:Lists:vip", "0.05");
+            web.UseSetting("Campaigns:Local:Lists:slow", "1.0");
+            web.UseSetting("Campaigns:Local:Latency", "00:00:00.300");
+            web.UseSetting("Campaigns:Local:RecipientFailureRate", "0");
+            web.UseSetting("Campaigns:Sending:BatchesInFlightPerCampaign", "2");
+            web.ConfigureTestServices(services =>
+            {
+                var inner = services.Last(d => d.ServiceType == typeof(IAudienceResolver));
+                services.Remove(inner);
+                services.AddSingleton<IAudienceResolver>(sp => new SlowListAudience((IAudienceResolver)(inner.ImplementationInstance
+                    ?? inner.ImplementationFactory!(sp))));
+            });
+        });
+        factory.UseKestrel();
+        factory.StartServer();
+        return (factory, baseUrl);
+    }
+
+    /// <summary>A fresh browser (own cookies) of a given width, signed in through the development sign-in page.</summary>
+    public async Task<IPage> SignedInPageAsync(int width = 1280, int height = 900, string actor = Marketer)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = BaseUrl, ViewportSize = new ViewportSize { Width = width, Height = height },
+            Locale = "en-US", TimezoneId = "Europe/Warsaw",
+        });
+        context.SetDefaultTimeout(20_000);
+        var page = await context.NewPageAsync();
+        page.Console += (_, message) => { if (message.Type is "error" or "warning") Console.WriteLine($"[browser {message.Type}] {message.Text}"); };
+        page.PageError += (_, error) => Console.WriteLine($"[browser page error] {error}");
+        await page.GotoAsync("/app/#/sign-in");
+        await page.GetByLabel("Tenant").FillAsync(Tenant);
+        await page.GetByLabel("Your name or e-mail").FillAsync(actor);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Campaigns", Exact = true }).WaitForAsync();
+        return page;
+    }
+
+    /// <summary>Save a screenshot of <paramref name="page"/> as <paramref name="name"/>.png in <see cref="Screenshots"/>.</summary>
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(Screenshots);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true, Animations = ScreenshotAnimations.Disabled });
+    }
+
+    private static async Task<string> ChromiumAsync()
+    {
+        var start = new ProcessStartInfo("bash", [Path.Combine(RepositoryRoot, "eng", "chromium.sh")]) { RedirectStandardOutput = true };
+        using var process = Process.Start(start)!;
+        var path = (await process.StandardOutput.ReadToEndAsync()).Trim();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0 && File.Exists(path) ? path : throw new InvalidOperationException($"eng/chromium.sh failed ({process.ExitCode}): no Chromium to drive.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "EventSourcedCampaigns.sln"))) return dir.FullName;
+        throw new InvalidOperationException("EventSourcedCampaigns.sln not found above " + AppContext.BaseDirectory);
+    }
+}
+
+/// <summary>The list "slow" resolves one page a second (any other list at full speed).</summary>
+internal sealed class SlowListAudience(IAudienceResolver inner) : IAudienceResolver
+{
+    public async ValueTask<AudiencePage> ResolvePageAsync(string tenantId, Audience audience, string? continuation, int pageSize, CancellationToken cancellation = default)
+    {
+        if (audience.Included.Contains("slow")) await Task.Delay(TimeSpan.FromSeconds(1), cancellation);
+        return await inner.ResolvePageAsync(tenantId, audience, continuation, pageSize, cancellation);
+    }
+}
+
+/// <summary>Set-up through the API with the signed-in browser's own cookie session and anti-forgery token.</summary>
+public static class DashboardApi
+{
+    public static async Task<Guid> CreateAsync(IPage page, string name, string list, TimeSpan sendIn, int batchSize = 20)
+    {
+        var request = page.Context.APIRequest;
+        var session = JsonDocument.Parse(await (await request.GetAsync("/auth/session")).TextAsync()).RootElement;
+        var headers = new Dictionary<string, string> { ["X-CSRF-Token"] = session.GetProperty("csrfToken").GetString()! };
+        var created = await request.PostAsync("/api/campaigns", new()
+        {
+            Headers = headers,
+            DataObject = new { name, channel = "Email", variants = new[] { new { key = "A", subject = "Hello", content = "Hi", splitPercent = 100 } } },
+        });
+        if (!created.Ok) throw new InvalidOperationException($"create: {created.Status} {await created.TextAsync()}");
+        var id = JsonDocument.Parse(await created.TextAsync()).RootElement.GetProperty("campaignId").GetGuid();
+        var scheduled = await request.PostAsync($"/api/campaigns/{id}/schedule", new()
+        {
+            Headers = headers,
+            DataObject = new { sendAt = DateTimeOffset.UtcNow.Add(sendIn).ToString("O"), included = new[] { list }, batchSize },
+        });
+        if (!scheduled.Ok) throw new InvalidOperationException($"schedule: {scheduled.Status} {await scheduled.TextAsync()}");
+        return id;
+    }
+}

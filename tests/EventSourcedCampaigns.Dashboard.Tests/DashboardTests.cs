@@ -1,0 +1,435 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Xunit;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace EventSourcedCampaigns.Dashboard.Tests;
+
+[CollectionDefinition(Name)]
+public sealed class DashboardCollection : ICollectionFixture<DashboardHost>
+{
+    public const string Name = "dashboard";
+}
+
+/// <summary>
+/// What a marketer sees in the dashboard, in Chromium: the Klaviyo flows (cancel a scheduled campaign, cancel while
+/// scheduling, cancel mid-send, a fully sent campaign has no Cancel, clone) and the PushPushGo ones (cancel a Ready
+/// campaign from the list, Stop campaign from the report). Each test saves screenshots into docs/screenshots/.
+/// </summary>
+[Collection(DashboardCollection.Name)]
+public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IAsyncLifetime
+{
+    private IPage _page = null!;
+
+    public async Task InitializeAsync()
+    {
+        SetDefaultExpectTimeout(30_000);
+        _page = await host.SignedInPageAsync();
+        await _page.EvaluateAsync("window.__sameDocument = true"); // a reload would lose it
+    }
+
+    public async Task DisposeAsync() => await _page.Context.CloseAsync();
+
+    private static string Unique(string prefix) => $"{prefix} {Guid.NewGuid().ToString("N")[..6]}";
+
+    private ILocator Row(string name) =>
+        _page.Locator("#campaigns tbody tr").Filter(new() { Has = _page.GetByRole(AriaRole.Link, new() { Name = name, Exact = true }) });
+
+    private async Task ShowInListAsync(string search)
+    {
+        await _page.GotoAsync("/app/#/campaigns");
+        await _page.GetByLabel("Search by name").FillAsync(search);
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await _page.EvaluateAsync("window.__sameDocument = true");
+    }
+
+    private async Task ConfirmCancelAsync(string expectedEffect)
+    {
+        var dialog = _page.GetByRole(AriaRole.Dialog);
+        await Expect(dialog).ToBeVisibleAsync();
+        await Expect(dialog.Locator("#dlg-effect")).ToContainTextAsync(expectedEffect);
+        await Expect(_page.Locator("#dlg-reason")).ToBeFocusedAsync(); // focus moves into the modal
+        await dialog.GetByLabel("Reason").SelectOptionAsync("WrongAudience");
+        await dialog.GetByLabel("Note (optional, kept in the audit)").FillAsync("wrong segment picked");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Cancel campaign" }).ClickAsync();
+        await Expect(dialog).ToHaveCountAsync(0);
+    }
+
+    private async Task AssertNoReloadAsync() => Assert.True(await _page.EvaluateAsync<bool>("window.__sameDocument === true"), "the page was reloaded");
+
+    [Fact]
+    public async Task sign_in_is_a_cookie_session_and_changes_need_the_anti_forgery_header()
+    {
+        var fresh = await host.Browser.NewContextAsync(new() { BaseURL = host.BaseUrl, ViewportSize = new() { Width = 1280, Height = 720 } });
+        var signIn = await fresh.NewPageAsync();
+        await signIn.GotoAsync("/app/");
+        await Expect(signIn.GetByRole(AriaRole.Heading, new() { Name = "Sign in (development)" })).ToBeVisibleAsync();
+        await Expect(signIn.Locator("#sign-in-hint")).ToContainTextAsync("identity provider");
+        await signIn.GetByLabel("Your name or e-mail").FillAsync(DashboardHost.Marketer);
+        await DashboardHost.ScreenshotAsync(signIn, "sign-in");
+        await fresh.CloseAsync();
+
+        await Expect(_page.Locator("#who-text")).ToHaveTextAsync($"{DashboardHost.Marketer} · {DashboardHost.Tenant}");
+        var cookie = (await _page.Context.CookiesAsync()).Single(c => c.Name == "campaigns.session");
+        Assert.True(cookie.HttpOnly);
+        Assert.Equal(SameSiteAttribute.Strict, cookie.SameSite);
+
+        // A request riding on the cookie without the session's X-CSRF-Token is refused; reading is allowed.
+        var refused = await _page.EvaluateAsync<int>("""
+            fetch('/api/campaigns', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify({ name: 'forged', channel: 'Email', variants: [{ key: 'A', subject: 's', content: 'c', splitPercent: 100 }] }) })
+              .then(r => r.status)
+            """);
+        Assert.Equal(403, refused);
+        Assert.Equal(200, await _page.EvaluateAsync<int>("fetch('/api/campaigns').then(r => r.status)"));
+
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = "Sign in (development)" })).ToBeVisibleAsync();
+        Assert.Equal(401, await _page.EvaluateAsync<int>("fetch('/api/campaigns').then(r => r.status)"));
+    }
+
+    [Fact]
+    public async Task klaviyo_create_and_schedule_then_cancel_the_scheduled_campaign_from_the_list()
+    {
+        var name = Unique("Winter sale");
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Create campaign" }).First.ClickAsync();
+        await _page.GetByLabel("Name", new() { Exact = true }).FillAsync(name);
+        await _page.GetByLabel("Subject").First.FillAsync("Winter is here");
+        await _page.GetByLabel("Content").First.FillAsync("Up to 40% off coats.");
+        await _page.GetByLabel("Split %").First.FillAsync("60");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Add variant" }).ClickAsync();
+        await _page.GetByLabel("Subject").Nth(1).FillAsync("Cold days, warm deals");
+        await _page.GetByLabel("Content").Nth(1).FillAsync("Coats, scarves and boots on sale.");
+        await _page.GetByLabel("Split %").Nth(1).FillAsync("30");
+        await _page.GetByLabel("Lists to include").FillAsync("everyone");
+        await _page.GetByLabel("Lists to exclude").FillAsync("vip");
+        await _page.GetByLabel("Date and time").FillAsync($"{DateTime.UtcNow.AddDays(2):yyyy-MM-dd}T09:30");
+        await _page.GetByLabel("Time zone").SelectOptionAsync("America/New_York");
+        await Expect(_page.Locator("#c-iso")).ToHaveTextAsync(new Regex(@"Sends at \d{4}-\d\d-\d\dT09:30:00-0[45]:00"));
+
+        // The API's own words when it refuses: the split does not add up.
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Create and schedule" }).ClickAsync();
+        var error = _page.Locator("#create-error");
+        await Expect(error).ToBeVisibleAsync();
+        output.WriteLine($"validation shown: {await error.TextContentAsync()}");
+        await Expect(error).ToContainTextAsync("add up to 100%");
+        await DashboardHost.ScreenshotAsync(_page, "create-validation");
+
+        await _page.GetByLabel("Split %").Nth(1).FillAsync("40");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Create and schedule" }).ClickAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Scheduled");
+        await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" })).ToBeVisibleAsync();
+        await Expect(_page.Locator("#variants")).ToContainTextAsync("B");
+        await DashboardHost.ScreenshotAsync(_page, "report-scheduled");
+
+        await ShowInListAsync(name);
+        var row = Row(name);
+        await Expect(row).ToContainTextAsync("Scheduled");
+        await row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" }).ClickAsync();
+        var menu = row.GetByRole(AriaRole.Menu);
+        await Expect(menu.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["View report", "Pause", "Revert to draft", "Cancel"]);
+        await Expect(menu.GetByRole(AriaRole.Menuitem).First).ToBeFocusedAsync();
+        await DashboardHost.ScreenshotAsync(_page, "campaigns-menu");
+        await menu.GetByRole(AriaRole.Menuitem, new() { Name = "Cancel" }).ClickAsync();
+        await Expect(_page.Locator("#dlg-effect")).ToContainTextAsync("recipients will receive it");
+        await DashboardHost.ScreenshotAsync(_page, "cancel-confirmation");
+        await ConfirmCancelAsync("Nothing has been sent yet");
+
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Cancelled");
+        await Expect(row).ToContainTextAsync("To send it again, clone it.");
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Clone", Exact = true })).ToBeVisibleAsync();
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Clone for the remainder" })).ToBeVisibleAsync();
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true })).ToHaveCountAsync(0);
+        await Expect(_page.Locator("#announcer")).ToContainTextAsync("Cancelled");
+        await AssertNoReloadAsync();
+        await DashboardHost.ScreenshotAsync(_page, "campaigns-cancelled");
+    }
+
+    [Fact]
+    public async Task klaviyo_cancel_while_the_audience_is_being_prepared()
+    {
+        var name = Unique("Big audience");
+        await DashboardApi.CreateAsync(_page, name, "slow", TimeSpan.FromHours(3));
+        await ShowInListAsync(name);
+        var row = Row(name);
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Scheduling");
+        await Expect(row.Locator("progress")).ToBeVisibleAsync();
+        await Expect(row).ToContainTextAsync("Preparing the audience");
+        await DashboardHost.ScreenshotAsync(_page, "campaigns-scheduling");
+
+        // The report says the same, with Stop campaign at the top right.
+        await row.GetByRole(AriaRole.Link, new() { Name = name }).ClickAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Scheduling");
+        await Expect(_page.Locator("#r-body progress")).ToBeVisibleAsync();
+        await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" })).ToBeVisibleAsync();
+        await DashboardHost.ScreenshotAsync(_page, "report-scheduling");
+        await _page.GoBackAsync();
+
+        await row.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
+        await ConfirmCancelAsync("no one will receive this campaign");
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Cancelled");
+        await Expect(row.Locator("progress")).ToHaveCountAsync(0);
+        await Expect(row).ToContainTextAsync("To send it again, clone it.");
+        await AssertNoReloadAsync();
+    }
+
+    [Fact]
+    public async Task klaviyo_cancel_mid_send_goes_sending_cancelling_cancelled_during_send_then_clone_for_the_remainder()
+    {
+        var name = Unique("Flash sale");
+        var id = await DashboardApi.CreateAsync(_page, name, "everyone", TimeSpan.FromSeconds(1));
+        await ShowInListAsync(name);
+        await _page.EvaluateAsync("""
+            window.__statuses = [];
+            new MutationObserver(() => document.querySelectorAll('#campaigns .status').forEach(s => {
+              if (window.__statuses[window.__statuses.length - 1] !== s.textContent) window.__statuses.push(s.textContent); }))
+              .observe(document.querySelector('#campaigns tbody'), { childList: true, subtree: true, characterData: true });
+            """);
+        var row = Row(name);
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Sending", new() { Timeout = 45_000 });
+        await Expect(row.Locator("td[data-label=Delivered]")).Not.ToHaveTextAsync("0");
+        await row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" }).ClickAsync();
+        await Expect(row.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["View report", "Cancel"]);
+        await row.GetByRole(AriaRole.Menuitem, new() { Name = "Cancel" }).ClickAsync();
+        var effect = _page.Locator("#dlg-effect");
+        await Expect(effect).ToContainTextAsync("already delivered cannot be unsent");
+        await Expect(effect).ToContainTextAsync(new Regex(@"About [\d,]+ recipients will not receive it"));
+        await DashboardHost.ScreenshotAsync(_page, "cancel-mid-send-confirmation");
+        await ConfirmCancelAsync("recipients will not receive it");
+
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Cancelled During Send", new() { Timeout = 30_000 });
+        await Expect(row).ToContainTextAsync("To send it again, clone it.");
+        var seen = await _page.EvaluateAsync<string[]>("window.__statuses");
+        output.WriteLine($"statuses seen in the row: {string.Join(" → ", seen)}");
+        string[] order = ["Scheduled", "Sending", "Cancelling", "Cancelled During Send"];
+        Assert.All(seen, s => Assert.Contains(s, order));
+        Assert.Equal(seen.OrderBy(s => Array.IndexOf(order, s)), seen); // never back
+        Assert.Contains("Sending", seen);
+        Assert.Equal("Cancelled During Send", seen[^1]);
+        await AssertNoReloadAsync();
+
+        // The report: delivered before and after the request, who cancelled and why, how long it took to stop.
+        await row.GetByRole(AriaRole.Link, new() { Name = name }).ClickAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Cancelled During Send");
+        await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" })).ToBeHiddenAsync();
+        var facts = _page.Locator("#facts");
+        await Expect(facts).ToContainTextAsync($"Cancelled by{DashboardHost.Marketer}");
+        await Expect(facts).ToContainTextAsync("Wrong audience: wrong segment picked");
+        await Expect(facts).ToContainTextAsync(new Regex(@"Time to stop[\d.]+ s"));
+        await Expect(_page.Locator("#totals")).ToContainTextAsync("Delivered before the cancel request");
+        Assert.NotEqual("0", (await _page.Locator("#totals .stat").Filter(new() { HasText = "Not sent" }).Locator("dd").TextContentAsync())?.Trim());
+        await DashboardHost.ScreenshotAsync(_page, "report-cancelled-during-send");
+
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Clone for the remainder" }).ClickAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = "Campaigns", Exact = true })).ToBeVisibleAsync();
+        await ShowInListAsync(name);
+        var copy = Row($"{name} (copy)");
+        await Expect(copy.Locator(".status")).ToHaveTextAsync("Draft");
+        await copy.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name} (copy)" }).ClickAsync();
+        await Expect(copy.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["View report", "Schedule…"]);
+        _ = id;
+    }
+
+    [Fact]
+    public async Task klaviyo_a_fully_sent_campaign_offers_no_cancel_only_clone()
+    {
+        var name = Unique("VIP preview");
+        await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromSeconds(1), batchSize: 50);
+        await ShowInListAsync(name);
+        var row = Row(name);
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Sent", new() { Timeout = 45_000 });
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true })).ToHaveCountAsync(0);
+        await row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" }).ClickAsync();
+        var items = row.GetByRole(AriaRole.Menuitem);
+        await Expect(items).ToHaveTextAsync(["View report", "Clone"]);
+        await _page.Keyboard.PressAsync("Escape");
+        await Expect(row.GetByRole(AriaRole.Menu)).ToBeHiddenAsync();
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" })).ToBeFocusedAsync();
+        await DashboardHost.ScreenshotAsync(_page, "campaigns-sent");
+
+        await row.GetByRole(AriaRole.Link, new() { Name = name }).ClickAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Sent");
+        await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" })).ToBeHiddenAsync();
+        await Expect(_page.Locator("#facts")).ToContainTextAsync("Completed");
+        await DashboardHost.ScreenshotAsync(_page, "report-sent");
+
+        // Clone from the menu: a new draft appears in the list.
+        await ShowInListAsync(name);
+        await row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" }).ClickAsync();
+        await row.GetByRole(AriaRole.Menuitem, new() { Name = "Clone" }).ClickAsync();
+        await ShowInListAsync(name);
+        await Expect(Row($"{name} (copy)").Locator(".status")).ToHaveTextAsync("Draft");
+    }
+
+    [Fact]
+    public async Task pushpushgo_cancel_a_ready_campaign_with_the_cancel_button_on_the_list()
+    {
+        var name = Unique("Push: new arrivals");
+        await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(5));
+        await ShowInListAsync(name);
+        var row = Row(name);
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Scheduled");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
+        // Keyboard: Escape keeps the campaign and gives the focus back to the button.
+        await Expect(_page.GetByRole(AriaRole.Dialog)).ToBeVisibleAsync();
+        await _page.Keyboard.PressAsync("Escape");
+        await Expect(_page.GetByRole(AriaRole.Dialog)).ToHaveCountAsync(0);
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true })).ToBeFocusedAsync();
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Scheduled");
+
+        await _page.Keyboard.PressAsync("Enter");
+        await ConfirmCancelAsync("None of the");
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Cancelled");
+        await AssertNoReloadAsync();
+    }
+
+    [Fact]
+    public async Task pushpushgo_stop_campaign_from_the_report_while_it_sends()
+    {
+        var name = Unique("Push: price drop");
+        var id = await DashboardApi.CreateAsync(_page, name, "everyone", TimeSpan.FromSeconds(1));
+        await _page.GotoAsync($"/app/#/campaigns/{id}");
+        await _page.EvaluateAsync("window.__sameDocument = true");
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Sending", new() { Timeout = 45_000 });
+        var stop = _page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" });
+        await Expect(stop).ToBeVisibleAsync();
+        // Live numbers: the delivered count grows without a reload.
+        var delivered = _page.Locator("#totals .stat").Filter(new() { HasTextRegex = new Regex("^Delivered") }).First.Locator("dd");
+        var first = await delivered.TextContentAsync();
+        await Expect(delivered).Not.ToHaveTextAsync(first!);
+        await DashboardHost.ScreenshotAsync(_page, "report-sending");
+
+        var box = await stop.BoundingBoxAsync();
+        Assert.True(box!.X > 1280 / 2, "Stop campaign is at the top right");
+        await stop.ClickAsync();
+        await ConfirmCancelAsync("will not receive it");
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Cancelled During Send", new() { Timeout = 30_000 });
+        await Expect(stop).ToBeHiddenAsync();
+        await Expect(_page.Locator("#facts")).ToContainTextAsync("Cancel effective");
+        await Expect(_page.Locator("[data-test=clone-note]")).ToContainTextAsync("To send it again, clone it.");
+        await AssertNoReloadAsync();
+    }
+
+    [Fact]
+    public async Task the_audit_lists_every_cancel_attempt_with_filters_export_and_the_chain_state()
+    {
+        var name = Unique("Audited");
+        var id = await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(2));
+        await ShowInListAsync(name);
+        await Row(name).GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
+        await ConfirmCancelAsync("None of the");
+        await Expect(Row(name).Locator(".status")).ToHaveTextAsync("Cancelled");
+
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Audit", Exact = true }).ClickAsync();
+        await Expect(_page.Locator("#chain")).ToContainTextAsync("Audit chain verified: intact");
+        await _page.GetByLabel("Campaign id").FillAsync(id.ToString());
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        var rows = _page.Locator("#audit tbody tr");
+        await Expect(rows).ToHaveCountAsync(1);
+        await Expect(rows).ToContainTextAsync(DashboardHost.Marketer);
+        await Expect(rows).ToContainTextAsync("Wrong audience: wrong segment picked");
+        await Expect(rows).ToContainTextAsync("Cancelled");
+        await Expect(_page.GetByRole(AriaRole.Link, new() { Name = "Export CSV" })).ToHaveAttributeAsync("href", $"/api/audit/cancellations.csv?campaignId={id}");
+        var csv = await _page.Context.APIRequest.GetAsync($"/api/audit/cancellations.csv?campaignId={id}");
+        Assert.Equal(200, csv.Status);
+        Assert.Contains(DashboardHost.Marketer, await csv.TextAsync());
+
+        await _page.GetByLabel("Campaign id").FillAsync("");
+        await _page.GetByLabel("Actor").FillAsync(DashboardHost.Marketer);
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(rows.First).ToContainTextAsync(DashboardHost.Marketer);
+        await DashboardHost.ScreenshotAsync(_page, "audit");
+    }
+
+    [Fact]
+    public async Task readable_on_a_phone()
+    {
+        var name = Unique("Phone check");
+        await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(4));
+        var phone = await host.SignedInPageAsync(width: 390, height: 844);
+        try
+        {
+            await phone.GotoAsync("/app/#/campaigns");
+            await phone.GetByLabel("Search by name").FillAsync(name);
+            await phone.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+            var row = phone.Locator("#campaigns tbody tr").First;
+            await Expect(row.Locator(".status")).ToHaveTextAsync("Scheduled");
+            await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true })).ToBeVisibleAsync();
+            var width = await phone.EvaluateAsync<int>("document.documentElement.scrollWidth");
+            Assert.True(width <= 390, $"the page is {width} px wide on a 390 px phone");
+            await DashboardHost.ScreenshotAsync(phone, "campaigns-phone");
+        }
+        finally
+        {
+            await phone.Context.CloseAsync();
+        }
+    }
+}
+
+/// <summary>Several nodes: a session cookie issued by one opens on another (the data-protection keys live in PostgreSQL).</summary>
+[Collection(DashboardCollection.Name)]
+public sealed class dashboard_on_several_nodes(DashboardHost host)
+{
+    [Fact]
+    public async Task a_session_signed_in_on_one_node_is_valid_on_another()
+    {
+        var page = await host.SignedInPageAsync(actor: "bo@shop.example");
+        var (factory, otherNode) = DashboardHost.StartService("Development", host.Schema, roles: "Api");
+        await using var _ = factory;
+        try
+        {
+            // Cookies are per host, not per port: the browser sends the same session to the second node.
+            var session = await page.Context.APIRequest.GetAsync($"{otherNode}/auth/session");
+            var body = System.Text.Json.JsonDocument.Parse(await session.TextAsync()).RootElement;
+            Assert.True(body.GetProperty("signedIn").GetBoolean(), await session.TextAsync());
+            Assert.Equal("bo@shop.example", body.GetProperty("actor").GetString());
+            Assert.Equal(200, (await page.Context.APIRequest.GetAsync($"{otherNode}/api/campaigns")).Status);
+
+            // Both nodes here also share a user profile, where ASP.NET Core keeps keys by default; what makes it work on
+            // separate machines is that the key ring is in the shared database.
+            await using var connection = new Npgsql.NpgsqlConnection(EventSourcedCampaigns.IntegrationTests.Infrastructure.TestDatabase.ConnectionString);
+            await connection.OpenAsync();
+            await using var count = new Npgsql.NpgsqlCommand($"select count(*) from {host.Schema}.mt_doc_dataprotectionkeydocument", connection);
+            Assert.True((long)(await count.ExecuteScalarAsync())! >= 1, "no data-protection key in the database");
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+    }
+}
+
+/// <summary>In Production the dashboard offers no development sign-in: it sends the marketer to the identity provider.</summary>
+[Collection(DashboardCollection.Name)]
+public sealed class dashboard_in_production(DashboardHost host)
+{
+    [Fact]
+    public async Task the_sign_in_page_says_to_use_the_identity_provider_and_the_development_sign_in_is_refused()
+    {
+        var (factory, baseUrl) = DashboardHost.StartService("Production");
+        await using var _ = factory;
+        var context = await host.Browser.NewContextAsync(new() { BaseURL = baseUrl, ViewportSize = new() { Width = 1280, Height = 600 } });
+        try
+        {
+            var page = await context.NewPageAsync();
+            await page.GotoAsync("/app/");
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in", Exact = true })).ToBeVisibleAsync();
+            await Expect(page.Locator("#sign-in-hint")).ToContainTextAsync("Sign in through your organisation's identity provider");
+            await Expect(page.GetByLabel("Tenant")).ToHaveCountAsync(0);
+            await DashboardHost.ScreenshotAsync(page, "sign-in-production");
+
+            var refused = await context.APIRequest.PostAsync("/auth/dev-sign-in", new()
+            {
+                DataObject = new { tenant = "shop-a", name = "mallory", scopes = new[] { "campaigns:cancel" } },
+            });
+            Assert.Equal(404, refused.Status);
+            Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == "campaigns.session");
+        }
+        finally
+        {
+            await context.CloseAsync();
+        }
+    }
+}
