@@ -63,6 +63,14 @@ public sealed class DashboardHost : IAsyncLifetime
         await _factory.DisposeAsync();
     }
 
+    /// <summary>The key the service trusts for bearer tokens, standing in for an identity provider's.</summary>
+    public static readonly string SigningKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>A bearer token as the identity provider would issue it for <paramref name="tenant"/> and <paramref name="actor"/>.</summary>
+    public static string Token(string tenant, string actor) => EventSourcedCampaigns.Service.Security.SigningKeys.Issue(
+        new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(Convert.FromBase64String(SigningKey)), new EventSourcedCampaigns.Service.Security.AuthSettings().Issuer,
+        new EventSourcedCampaigns.Service.Security.AuthSettings().Audience, tenant, actor, EventSourcedCampaigns.Service.Security.Scopes.All, TimeSpan.FromHours(1));
+
     /// <summary>The service on a free Kestrel port in <paramref name="environment"/>, with the settings described above.</summary>
     public static (WebApplicationFactory<Program> Factory, string BaseUrl) StartService(string environment, string? schema = null, string? roles = null)
     {
@@ -77,6 +85,7 @@ public sealed class DashboardHost : IAsyncLifetime
             if (roles is not null) web.UseSetting("Campaigns:Roles", roles);
             web.UseSetting("Campaigns:DaemonMode", "Solo");
             web.UseSetting("Campaigns:Auth:DevelopmentTokens", "false");
+            web.UseSetting("Campaigns:Auth:SigningKeys:0", SigningKey); // as an operator's identity provider would sign
             web.UseSetting("Campaigns:Local:Contacts", Contacts.ToString());
             web.UseSetting("Campaigns:Local:Lists:everyone", "1.0");
             web.UseSetting("Campaigns:Local:Lists:vip", "0.05");
@@ -112,7 +121,7 @@ public sealed class DashboardHost : IAsyncLifetime
         await page.GotoAsync("/app/#/sign-in");
         await page.GetByLabel("Tenant").FillAsync(Tenant);
         await page.GetByLabel("Your name or e-mail").FillAsync(actor);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await page.GetByRole(AriaRole.Heading, new() { Name = "Campaigns", Exact = true }).WaitForAsync();
         return page;
     }

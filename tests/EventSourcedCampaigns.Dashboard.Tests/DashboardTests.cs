@@ -401,12 +401,12 @@ public sealed class dashboard_on_several_nodes(DashboardHost host)
     }
 }
 
-/// <summary>In Production the dashboard offers no development sign-in: it sends the marketer to the identity provider.</summary>
+/// <summary>In Production the dashboard offers no development sign-in: the marketer signs in with the identity provider's token.</summary>
 [Collection(DashboardCollection.Name)]
 public sealed class dashboard_in_production(DashboardHost host)
 {
     [Fact]
-    public async Task the_sign_in_page_says_to_use_the_identity_provider_and_the_development_sign_in_is_refused()
+    public async Task the_sign_in_takes_the_identity_providers_token_and_the_development_sign_in_is_refused()
     {
         var (factory, baseUrl) = DashboardHost.StartService("Production");
         await using var _ = factory;
@@ -416,9 +416,19 @@ public sealed class dashboard_in_production(DashboardHost host)
             var page = await context.NewPageAsync();
             await page.GotoAsync("/app/");
             await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in", Exact = true })).ToBeVisibleAsync();
-            await Expect(page.Locator("#sign-in-hint")).ToContainTextAsync("Sign in through your organisation's identity provider");
+            await Expect(page.Locator("#sign-in-hint")).ToContainTextAsync("Sign in with a token from your organisation's identity provider");
             await Expect(page.GetByLabel("Tenant")).ToHaveCountAsync(0);
             await DashboardHost.ScreenshotAsync(page, "sign-in-production");
+
+            // A token the identity provider issued opens a session: the marketer is in the Campaigns tab of its tenant.
+            await page.GetByLabel("Token or API key").FillAsync("not-a-token");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in with the token" }).ClickAsync();
+            await Expect(page.Locator("#ts-error")).ToContainTextAsync("token");
+            await page.GetByLabel("Token or API key").FillAsync(DashboardHost.Token("shop-prod", "maria@shop.example"));
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in with the token" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Campaigns", Exact = true })).ToBeVisibleAsync();
+            Assert.Contains(await context.CookiesAsync(), c => c.Name == "campaigns.session");
+            await context.ClearCookiesAsync();
 
             var refused = await context.APIRequest.PostAsync("/auth/dev-sign-in", new()
             {

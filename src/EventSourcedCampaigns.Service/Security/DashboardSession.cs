@@ -74,13 +74,13 @@ public static class DashboardSession
         && http.Request.Headers[CsrfHeader].FirstOrDefault() is { Length: > 0 } sent
         && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(sent));
 
-    /// <summary>GET /auth/session, POST /auth/dev-sign-in (development only), POST /auth/sign-out.</summary>
+    /// <summary>GET /auth/session, POST /auth/dev-sign-in (development only), POST /auth/token-sign-in, POST /auth/sign-out.</summary>
     public static IEndpointRouteBuilder MapDashboardSession(this IEndpointRouteBuilder app, AuthSettings auth, IHostEnvironment environment)
     {
         var development = DevelopmentSignInEnabled(auth, environment);
         var hint = development
             ? "Development sign-in: pick a tenant, your name and scopes. In Production you sign in through your organisation's identity provider."
-            : "Sign in through your organisation's identity provider (configured by the operator). The development sign-in is not available here.";
+            : "Sign in with a token from your organisation's identity provider (or an API key). The development sign-in is not available here.";
 
         app.MapGet("/auth/session", (HttpContext http) =>
         {
@@ -112,6 +112,30 @@ public static class DashboardSession
             await http.SignInAsync(SchemeName, new ClaimsPrincipal(identity));
             return Results.NoContent();
         }).WithName("DevelopmentSignIn").ExcludeFromDescription();
+
+        // Signing in with a token the identity provider issued (or an API key): the request authenticates as the API
+        // does, and the session carries the same tenant, subject and scopes. This works in Production too.
+        app.MapPost("/auth/token-sign-in", async (HttpContext http) =>
+        {
+            var user = http.User;
+            if (user.Identity is not { IsAuthenticated: true } || user.Identity.AuthenticationType == SchemeName)
+                return Problems.Problem(StatusCodes.Status401Unauthorized, "unauthenticated",
+                    "Send the token to sign in with in the Authorization header (Bearer ... or ApiKey ...).");
+            if (CampaignIdentity.TenantOf(user) is not { } tenant || CampaignIdentity.ActorOf(user) is not { } actor)
+                return Problems.Problem(StatusCodes.Status403Forbidden, "missing_identity", "The token must name a tenant (tenant_id) and a subject (sub).");
+            var scopes = Scopes.All.Where(s => CampaignIdentity.HasScope(user, s)).ToList();
+            var claims = new List<Claim>
+            {
+                new(CampaignIdentity.SubjectClaim, actor.Id),
+                new(CampaignIdentity.TenantClaim, tenant),
+                new(CampaignIdentity.ScopeClaim, string.Join(' ', scopes)),
+                new(CsrfClaim, Convert.ToHexString(RandomNumberGenerator.GetBytes(32))),
+            };
+            // An API key keeps its channel in the audit.
+            if (user.FindFirst(CampaignIdentity.ApiKeyClaim) is { } key) claims.Add(new Claim(CampaignIdentity.ApiKeyClaim, key.Value));
+            await http.SignInAsync(SchemeName, new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, CampaignIdentity.SubjectClaim, null)));
+            return Results.NoContent();
+        }).WithName("TokenSignIn").ExcludeFromDescription();
 
         app.MapPost("/auth/sign-out", async (HttpContext http) =>
         {

@@ -114,9 +114,25 @@ function setPage(main, html, title) {
 // ---------- sign-in ----------
 function renderSignIn(main) {
   if (session.signedIn) { location.hash = '#/campaigns'; return; }
+  const tokenForm = `<form id="token-sign-in" class="card" novalidate>
+      <h2>Sign in with a token</h2>
+      <p class="hint">Paste a bearer token from your organisation's identity provider, or an API key (esc_...).</p>
+      <div class="field"><label for="ts-token">Token or API key</label><input id="ts-token" name="token" required autocomplete="off" spellcheck="false"></div>
+      <div id="ts-error" class="error" role="alert" hidden></div>
+      <button class="primary" type="submit">Sign in with the token</button>
+    </form>`;
+  const wireTokenForm = () => $('#token-sign-in').addEventListener('submit', async e => {
+    e.preventDefault();
+    const token = e.target.token.value.trim();
+    const scheme = token.startsWith('esc_') ? 'ApiKey' : 'Bearer';
+    const res = await api('/auth/token-sign-in', { method: 'POST', headers: { Authorization: `${scheme} ${token}` } });
+    if (!res.ok) { const err = $('#ts-error'); err.textContent = problem(res); err.hidden = false; return; }
+    await loadSession();
+    location.hash = '#/campaigns';
+  });
   if (!session.developmentSignIn) {
-    setPage(main, `<h1>Sign in</h1><div class="card"><p id="sign-in-hint">${esc(session.signInHint)}</p>
-      <p class="hint">Programs call the API with a bearer token or an API key (docs/security.md).</p></div>`, 'Sign in');
+    setPage(main, `<h1>Sign in</h1><div class="card"><p id="sign-in-hint">${esc(session.signInHint)}</p></div>${tokenForm}`, 'Sign in');
+    wireTokenForm();
     return;
   }
   const scopes = ['campaigns:read', 'campaigns:write', 'campaigns:cancel', 'audit:read'];
@@ -128,7 +144,8 @@ function renderSignIn(main) {
       <fieldset><legend>Scopes</legend>${scopes.map(s => `<label class="hint"><input type="checkbox" name="scope" value="${s}" checked> ${s}</label>`).join('')}</fieldset>
       <div id="si-error" class="error" role="alert" hidden></div>
       <button class="primary" type="submit">Sign in</button>
-    </form>`, 'Sign in');
+    </form>${tokenForm}`, 'Sign in');
+  wireTokenForm();
   $('#sign-in').addEventListener('submit', async e => {
     e.preventDefault();
     const form = e.target;
