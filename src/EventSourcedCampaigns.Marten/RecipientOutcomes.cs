@@ -86,9 +86,7 @@ public static class RecipientOutcomes
             switch (e)
             {
                 case BatchDelivered d:
-                    var named = refusals ?? [];
-                    var all = named.Select(r => r.RecipientId).Distinct().Count() == d.Failed;
-                    Insert(session, campaignId, d.BatchNumber, all || d.Failed == 0 ? "D" : "U", named, null, d.DeliveredAt);
+                    Insert(session, campaignId, d.BatchNumber, DeliveredCode(d.Failed, refusals ?? []), refusals ?? [], null, d.DeliveredAt);
                     break;
                 case BatchFailed f:
                     Insert(session, campaignId, f.BatchNumber, "F", [], f.Error, f.FailedAt);
@@ -109,6 +107,19 @@ public static class RecipientOutcomes
         }
     }
 
+    /// <summary>
+    /// Record the outcome of one batch the provider answered for (delivered with <paramref name="refusals"/>, or failed
+    /// with <paramref name="error"/>), before its event is recorded: the send pipeline does this in its dispatch step,
+    /// outside the transaction that holds the campaign's stream lock. Recording a batch again does nothing.
+    /// </summary>
+    public static void RecordBatchOutcome(this IDocumentSession session, Guid campaignId, int batchNumber, int failed,
+        IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at) =>
+        Insert(session, campaignId, batchNumber, error is null ? DeliveredCode(failed, refusals) : "F", error is null ? refusals : [], error, at);
+
+    // Delivered, unless the provider counted failures without naming them all: then who failed is unknown.
+    private static string DeliveredCode(int failed, IReadOnlyList<RecipientRefusal> refusals) =>
+        failed == 0 || refusals.Select(r => r.RecipientId).Distinct().Count() == failed ? "D" : "U";
+
     /// <summary>Every batch not recorded yet is not sent; and the tenant's expired outcomes go.</summary>
     private static void Finish(IDocumentSession session, Guid campaignId, DateTimeOffset at)
     {
@@ -125,9 +136,12 @@ public static class RecipientOutcomes
         var batches = session.DocumentStore.Options.Schema.For<CampaignBatch>();
         // A finish settles only the batches not recorded yet: skipping the recorded ones before expanding their
         // recipients keeps the finish of a fully sent campaign to an index probe per batch.
-        var which = batchNumber is { } n ? "d.id = ?"
+        // The batch number is read from the document id ({campaign}/{batch}), not from its JSON: reading the JSON of every
+        // batch already recorded would de-TOAST each 1,000-recipient document (seconds per finish, under the stream lock).
+        // (Both forms take the same parameters: a batch ignores the campaign id, which is never null.)
+        var which = batchNumber is { } n ? "d.id = ? and ? is not null"
             : $"CAST(d.data ->> 'CampaignId' as uuid) = ? and not exists (select 1 from {Table(session)} o " +
-              "where o.tenant_id = d.tenant_id and o.campaign_id = CAST(d.data ->> 'CampaignId' as uuid) and o.batch_number = (d.data ->> 'BatchNumber')::int)";
+              "where o.tenant_id = d.tenant_id and o.campaign_id = ? and o.batch_number = split_part(d.id, '/', 2)::int)";
         object key = batchNumber is { } number ? CampaignBatch.IdFor(campaignId, number) : campaignId;
         // The batch documents are read once each (a materialized CTE): with d.data referenced per recipient row, PostgreSQL
         // de-TOASTed each batch's whole document again for every recipient (3 x 1,000 times a batch), and the finish of
@@ -156,7 +170,7 @@ public static class RecipientOutcomes
             group by b.tenant_id, b.campaign_id, b.batch_number, b.variant
             on conflict (tenant_id, campaign_id, batch_number) do nothing
             """,
-            session.TenantId, key, at.ToUniversalTime(), (object?)error ?? DBNull.Value, code,
+            session.TenantId, key, campaignId, at.ToUniversalTime(), (object?)error ?? DBNull.Value, code,
             refusals.Select(r => r.RecipientId).ToArray(), refusals.Select(r => r.Reason).ToArray());
     }
 

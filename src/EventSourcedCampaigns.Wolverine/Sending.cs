@@ -22,7 +22,7 @@ public sealed record SendBatch(Guid CampaignId, int BatchNumber, int Lanes);
 /// <paramref name="Refusals"/>: the recipients the provider named as refused, recorded in the recipient outcomes.
 /// </summary>
 public sealed record BatchSent(Guid CampaignId, int BatchNumber, int Lanes, int Delivered, int Failed, string? Error, BatchShape? Next = null,
-    BatchOutcome Outcome = BatchOutcome.Accepted, IReadOnlyList<RecipientRefusal>? Refusals = null);
+    BatchOutcome Outcome = BatchOutcome.Accepted, IReadOnlyList<RecipientRefusal>? Refusals = null, bool OutcomesRecorded = false);
 
 /// <summary>What became of a claimed batch.</summary>
 public enum BatchOutcome
@@ -92,6 +92,33 @@ public static class SendingHandler
 
     public static async Task<BatchSent?> Handle(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
         CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, Envelope envelope, CancellationToken cancellation)
+    {
+        var sent = await DispatchAsync(send, session, dispatcher, options, throttles, clock, cancellation);
+        return sent is { Outcome: not BatchOutcome.Released } ? await RecordOutcomesAsync(sent, session, clock, cancellation) : sent;
+    }
+
+    /// <summary>
+    /// Who received the batch, written here, in a transaction of its own, rather than with the batch's record: that one
+    /// holds the campaign's stream lock, and every lane of the campaign would wait on this write (it made a send ten times
+    /// slower, docs/benchmarks.md). The write is idempotent; if it fails, the record writes it instead.
+    /// </summary>
+    private static async Task<BatchSent> RecordOutcomesAsync(BatchSent sent, IQuerySession query, TimeProvider clock, CancellationToken cancellation)
+    {
+        try
+        {
+            await using var session = query.DocumentStore.LightweightSession(query.TenantId);
+            session.RecordBatchOutcome(sent.CampaignId, sent.BatchNumber, sent.Failed, sent.Refusals ?? [], sent.Error, clock.GetUtcNow());
+            await session.SaveChangesAsync(cancellation);
+            return sent with { OutcomesRecorded = true };
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return sent; // never throw after the provider took the batch: a retry would send it again
+        }
+    }
+
+    private static async Task<BatchSent?> DispatchAsync(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
+        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, CancellationToken cancellation)
     {
         var query = session.CreateBatchQuery();
         var batchLoad = query.Load<CampaignBatch>(CampaignBatch.IdFor(send.CampaignId, send.BatchNumber));
@@ -235,7 +262,8 @@ public static class SendingHandler
         if (events.Count == 0) return ([], []);
 
         var state = events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
-        Handling.ForgetBatchesWhenFinished(sent.CampaignId, events, session, sent.Refusals);
+        Handling.ForgetBatchesWhenFinished(sent.CampaignId,
+            sent.OutcomesRecorded ? [.. events.Where(e => e is not (BatchDelivered or BatchFailed))] : events, session, sent.Refusals);
         OutgoingMessages messages = [];
         var next = sent.BatchNumber + sent.Lanes;
         if (state.Phase is CampaignPhase.Sending sending && next <= sending.Plan.Batches)
