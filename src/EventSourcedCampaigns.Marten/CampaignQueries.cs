@@ -35,6 +35,7 @@ public static class CampaignQueries
     {
         CheckPaging(query.PageNumber, query.PageSize);
         CheckRange(query.UpdatedFrom, query.UpdatedTo);
+        CheckText(query.NameContains, nameof(query.NameContains));
         var q = session.Query<CampaignListItem>().AsQueryable();
         if (query.Status is { } status) q = q.Where(x => x.Status == status);
         if (!string.IsNullOrWhiteSpace(query.NameContains))
@@ -69,6 +70,7 @@ public static class CampaignQueries
     {
         CheckPaging(query.PageNumber, query.PageSize);
         CheckRange(query.From, query.To);
+        CheckText(query.ActorId, nameof(query.ActorId));
         var q = session.Query<CancellationAuditEntry>().AsQueryable();
         if (query.AllTenants) q = q.Where(x => x.AnyTenant());
         if (query.CampaignId is { } campaign) q = q.Where(x => x.CampaignId == campaign);
@@ -93,6 +95,13 @@ public static class CampaignQueries
         ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, MaxPageSize);
         // The offset is an int in SQL: a page beyond it is a bad request, not an overflow.
         ArgumentOutOfRangeException.ThrowIfGreaterThan((long)(pageNumber - 1) * pageSize, int.MaxValue, nameof(pageNumber));
+    }
+
+    /// <summary>PostgreSQL text cannot hold a NUL character: a filter with one is bad input, not a query to run.</summary>
+    private static void CheckText(string? text, string name)
+    {
+        if (text is not null && (text.Contains('\0') || text.Length > 1_000))
+            throw new ArgumentOutOfRangeException(name, "A text filter must be at most 1,000 characters and contain no NUL character.");
     }
 
     private static void CheckRange(DateTimeOffset? from, DateTimeOffset? to)

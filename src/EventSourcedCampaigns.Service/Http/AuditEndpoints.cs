@@ -28,6 +28,8 @@ public static class AuditEndpoints
             Guid? campaignId, string? actor, RequestChannel? channel, DateTimeOffset? from, DateTimeOffset? to) =>
         {
             if (from > to) return Problems.BadRequest(ProblemCodes.InvalidRange, "The start of the range is after its end.");
+            if (actor is not null && (actor.Length > 1_000 || actor.Contains('\0')))
+                return Problems.BadRequest(ProblemCodes.OutOfRange, "A text filter must be at most 1,000 characters and contain no NUL character.");
             await using var session = store.QuerySession(http.Tenant());
             http.Response.ContentType = "text/csv; charset=utf-8";
             http.Response.Headers.ContentDisposition = "attachment; filename=\"cancellations.csv\"";

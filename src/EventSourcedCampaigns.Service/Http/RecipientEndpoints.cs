@@ -19,6 +19,8 @@ public static class RecipientEndpoints
     {
         api.MapGet("/campaigns/{id}/recipients/{recipientId}", async (string id, string recipientId, HttpContext http, IDocumentStore store) =>
         {
+            if (recipientId.Length > 500 || recipientId.Contains('\0'))
+                return Problems.BadRequest("malformed_recipient_id", "A recipient id has 1 to 500 characters and no NUL character.");
             if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
             await using var session = store.QuerySession(http.Tenant());
             if (await session.LoadCampaignStateAsync(campaignId, http.RequestAborted) is null) return Problems.NotFound(campaignId);
@@ -63,7 +65,7 @@ public static class RecipientEndpoints
 
         api.MapDelete("/recipients/{recipientId}", async (string recipientId, HttpContext http, IDocumentStore store) =>
         {
-            if (string.IsNullOrWhiteSpace(recipientId) || recipientId.Length > 500)
+            if (string.IsNullOrWhiteSpace(recipientId) || recipientId.Length > 500 || recipientId.Contains('\0'))
                 return Problems.BadRequest(ProblemCodes.MalformedRecipientId, "Name the recipient to erase by its id (1 to 500 characters).");
             var campaigns = await store.EraseRecipientAsync(http.Tenant(), recipientId, http.RequestAborted);
             return Results.Ok(new RecipientErased(recipientId, campaigns));
