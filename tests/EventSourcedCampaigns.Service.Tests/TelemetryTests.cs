@@ -36,11 +36,12 @@ public sealed class the_campaign_metrics
         });
         _ = factory.CreateClient(); // starts the host, its daemon and the metrics subscription
         var store = factory.Services.GetRequiredService<IDocumentStore>();
-        await Task.Delay(TimeSpan.FromSeconds(1)); // the subscription starts "from the present"
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the subscription starts "from the present": let it start before the events
         await new CampaignDriver(store, "shop-a", new TestClock(DateTimeOffset.UtcNow.AddDays(-1))).EveryStatusAsync();
 
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (measurements.Count(m => m.Instrument == "campaigns.cancel.to_stop") < 1 && DateTime.UtcNow < deadline)
+        while ((measurements.Count(m => m.Instrument == "campaigns.cancel.to_stop") < 1
+                || measurements.Where(m => m.Instrument == "campaigns.cancels.requested").Sum(m => m.Value) < 3) && DateTime.UtcNow < deadline)
             await Task.Delay(200);
         listener.RecordObservableInstruments();
 
