@@ -225,7 +225,10 @@ function rowSignature(item) {
 function renderRow(row, item) {
   const sig = rowSignature(item);
   if (row.dataset.sig === sig) return;
-  const menuWasOpen = row.querySelector('.menu:not([hidden])');
+  // A refresh must not close a menu the marketer has open: it reopens with the actions possible now.
+  const openMenuBefore = row.querySelector('.menu:not([hidden])');
+  const focusedAct = openMenuBefore?.contains(document.activeElement) ? document.activeElement.dataset.act : null;
+  const rowHadFocus = row.contains(document.activeElement);
   row.dataset.sig = sig;
   const actions = actionsOf(item);
   const cancelled = item.status === 'Cancelled' || item.status === 'CancelledDuringSend';
@@ -257,7 +260,13 @@ function renderRow(row, item) {
       <button type="button" class="menu-button" aria-haspopup="menu" aria-expanded="false" aria-label="More actions for ${esc(item.name)}">⋯</button>
       <ul class="menu" role="menu" hidden aria-label="Actions for ${esc(item.name)}">${menuItems}</ul></div></td>`;
   wireRow(row, item);
-  if (menuWasOpen) row.querySelector('.menu-button').focus();
+  if (openMenuBefore) {
+    const menu = row.querySelector('.menu');
+    menu.hidden = false;
+    row.querySelector('.menu-button').setAttribute('aria-expanded', 'true');
+    if (focusedAct) (menu.querySelector(`[data-act="${focusedAct}"]`) ?? menu.querySelector('[role=menuitem]')).focus();
+    else if (rowHadFocus) row.querySelector('.menu-button').focus();
+  }
 }
 
 function menuFor(item, actions) {
