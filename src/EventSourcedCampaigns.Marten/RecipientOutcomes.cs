@@ -411,6 +411,10 @@ public sealed class RemainderAudience(IQuerySession session, Guid sourceCampaign
     {
         if (tenantId != session.TenantId)
             throw new InvalidOperationException($"The remainder of a campaign of tenant '{session.TenantId}' was asked for tenant '{tenantId}'.");
+        // The source's never-sent batches are recorded a moment after it finished, and its prepared batches deleted in
+        // the same transaction: while any is left, the remainder is not complete yet (the caller tries again).
+        if (continuation is null && await session.Query<CampaignBatch>().AnyAsync(b => b.CampaignId == sourceCampaignId, cancellation))
+            throw new InvalidOperationException($"Campaign {sourceCampaignId} is still recording the recipients it did not reach; its remainder is read once that is done.");
         return await session.LoadNotSentPageAsync(sourceCampaignId, continuation, pageSize, cancellation);
     }
 }
