@@ -216,7 +216,7 @@ public sealed class SendBaseline
             if (((CampaignPhase.Sending)state.Phase).Progress.InFlight.ContainsKey(number) is false)
                 throw new InvalidOperationException($"Batch {number} is not in flight.");
             call = _dispatcher.DispatchAsync(new DispatchRequest(id, Pipeline.Tenant, number, state.Channel, state.Variants[0], doc.Recipients));
-            await gate.CommitAsync();
+            await gate.RollbackAsync(); // nothing was written: ending it releases the share lock without a commit to flush (as the pipeline's gate)
         }
         var result = await call;
         // One transaction: the batch's recipient outcome row (the pipeline's row, built the same way), the BatchSent
