@@ -235,8 +235,16 @@ public static class SendingHandler
 
     private static string Describe(Exception e) => e is DispatchException ? e.Message : $"{e.GetType().Name}: {e.Message}";
 
-    /// <summary>Provider errors are kept in the events; a runaway message must not bloat every claim's write model.</summary>
-    internal static string Truncate(string error) => error.Length <= MaxErrorLength ? error : error[..(MaxErrorLength - 1)] + "…";
+    /// <summary>
+    /// Provider errors are kept in the events; a runaway message must not bloat every claim's write model. NUL characters
+    /// go: PostgreSQL's text and jsonb cannot hold them, and a provider's answer that cannot be stored would fail the
+    /// dispatch step's commit and have the batch sent again.
+    /// </summary>
+    internal static string Truncate(string error)
+    {
+        error = error.Replace("\0", "", StringComparison.Ordinal);
+        return error.Length <= MaxErrorLength ? error : error[..(MaxErrorLength - 1)] + "…";
+    }
 
     /// <summary>Longest provider error kept.</summary>
     public const int MaxErrorLength = 500;
