@@ -142,15 +142,24 @@ public static class AuditChain
     {
         if (!events.Any(e => e is ICancelAuditEvent)) return events;
         var tenant = session.TenantId;
+        await session.Database.EnsureStorageExistsAsync(typeof(AuditChainHead), ct);
         await session.BeginTransactionAsync(ct);
-        await using (var lockCommand = new NpgsqlCommand("select pg_advisory_xact_lock(@class, hashtext(@key))", session.Connection))
+        // The lock, then the head, in one round trip (the lock is held by every cancel of the tenant until it commits).
+        // Two statements: each takes its own snapshot, so the head is read after the lock is granted, as the previous
+        // holder committed it.
+        string? json;
+        await using (var batch = new NpgsqlBatch(session.Connection))
         {
-            lockCommand.Parameters.AddWithValue("class", LockClassId);
-            lockCommand.Parameters.AddWithValue("key", session.DocumentStore.Options.Events.DatabaseSchemaName + "/" + tenant);
-            await lockCommand.ExecuteNonQueryAsync(ct);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("select pg_advisory_xact_lock($1, hashtext($2))")
+                { Parameters = { new() { Value = LockClassId }, new() { Value = session.DocumentStore.Options.Events.DatabaseSchemaName + "/" + tenant } } });
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"select data::text from {session.DocumentStore.Options.Schema.For<AuditChainHead>()} where tenant_id = $1 and id = $1")
+                { Parameters = { new() { Value = tenant } } });
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            await reader.NextResultAsync(ct);
+            json = await reader.ReadAsync(ct) ? reader.GetString(0) : null;
         }
-
-        var head = await session.LoadAsync<AuditChainHead>(tenant, ct) ?? new AuditChainHead { Id = tenant };
+        var head = json is null ? new AuditChainHead { Id = tenant }
+            : session.DocumentStore.Options.Serializer().FromJson<AuditChainHead>(new MemoryStream(Encoding.UTF8.GetBytes(json)));
         var linked = new List<ICampaignEvent>(events.Count);
         foreach (var e in events)
         {

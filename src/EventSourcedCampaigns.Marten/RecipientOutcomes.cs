@@ -37,9 +37,10 @@ public sealed record RecipientResult(Guid CampaignId, string RecipientId, Recipi
 public sealed record RecipientOutcomeQuery(Guid CampaignId, RecipientOutcome? Outcome = null, int PageNumber = 1, int PageSize = 50);
 
 /// <summary>
-/// Who received a campaign: one row per recorded batch in table <c>cmp_recipient_outcomes</c>, written in the same
-/// transaction as the batch's event (delivered, failed, released) from the batch's <see cref="CampaignBatch"/> document,
-/// and for every batch never claimed when the campaign finishes, before those documents are deleted. A row holds the
+/// Who received a campaign: one row per recorded batch in table <c>cmp_recipient_outcomes</c>, written by the send
+/// pipeline's dispatch step with the provider's answer (delivered, failed, released: <see cref="RecordBatchOutcome"/>), or
+/// with the batch's event from its <see cref="CampaignBatch"/> document, and for every batch never claimed once the
+/// campaign has finished (<see cref="RecordNotSentRemainder"/>), before those documents are deleted. A row holds the
 /// batch's recipient ids (<c>text[]</c>), one outcome code per recipient (<c>codes</c>: D, F, N, U), the refusal reasons
 /// (sparse <c>text[]</c>), the whole batch's error, and, for not-sent recipients only, their address and name (what a
 /// clone for the remainder sends to). A GIN index on the ids answers "did X get Y" and the erase of a recipient.
@@ -73,10 +74,9 @@ public static class RecipientOutcomes
     /// Record the recipients' outcomes that <paramref name="events"/> settle, in the session's transaction: a delivered
     /// batch (its recipients delivered, except the <paramref name="refusals"/>, which failed with their reason; when the
     /// provider counted more failures than it named, the others are <see cref="RecipientOutcome.Unknown"/>), a failed
-    /// batch (all failed with its error), a released batch (all not sent), and, with the event that finishes a send
-    /// (<see cref="SendCompleted"/>, <see cref="Cancelled"/>, <see cref="CancelledDuringSend"/>), every batch not
-    /// recorded yet as not sent. Reads the batches' <see cref="CampaignBatch"/> documents in the database: queue it
-    /// before they are deleted. A batch is recorded once; recording it again does nothing.
+    /// batch (all failed with its error), a released batch (all not sent). The events that finish a send settle the
+    /// batches never sent with <see cref="RecordNotSentRemainder"/>. Reads the batches' <see cref="CampaignBatch"/>
+    /// documents in the database: queue it before they are deleted. A batch is recorded once; recording it again does nothing.
     /// </summary>
     public static void RecordRecipientOutcomes(this IDocumentSession session, Guid campaignId, IEnumerable<ICampaignEvent> events,
         IReadOnlyList<RecipientRefusal>? refusals = null)
@@ -94,31 +94,64 @@ public static class RecipientOutcomes
                 case BatchReleased r:
                     Insert(session, campaignId, r.BatchNumber, "N", [], null, r.ReleasedAt);
                     break;
-                case SendCompleted s:
-                    Finish(session, campaignId, s.CompletedAt);
-                    break;
-                case Cancelled c:
-                    Finish(session, campaignId, c.CancelledAt);
-                    break;
-                case CancelledDuringSend c:
-                    Finish(session, campaignId, c.CancelledAt);
-                    break;
             }
         }
     }
 
     /// <summary>
-    /// Record the outcome of one batch the provider answered for (delivered with <paramref name="refusals"/>, or failed
-    /// with <paramref name="error"/>), before its event is recorded: the send pipeline does this in its dispatch step,
-    /// outside the transaction that holds the campaign's stream lock. Recording a batch again does nothing.
+    /// Record the outcome of one batch from its loaded recipients, before its event is recorded: the send pipeline does
+    /// this in its dispatch step, in the transaction that passes the provider's answer on, outside the campaign's stream
+    /// lock. <paramref name="outcome"/>: <see cref="RecipientOutcome.Delivered"/> (except the <paramref name="refusals"/>,
+    /// and <see cref="RecipientOutcome.Unknown"/> when the provider counted more failures than it named),
+    /// <see cref="RecipientOutcome.Failed"/> (all, with <paramref name="error"/>) or <see cref="RecipientOutcome.NotSent"/>
+    /// (all, with their addresses). One row, its arrays built here: the database neither re-reads nor expands the batch's
+    /// JSON. Recording a batch again does nothing.
     /// </summary>
-    public static void RecordBatchOutcome(this IDocumentSession session, Guid campaignId, int batchNumber, int failed,
-        IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at) =>
-        Insert(session, campaignId, batchNumber, error is null ? DeliveredCode(failed, refusals) : "F", error is null ? refusals : [], error, at);
+    public static void RecordBatchOutcome(this IDocumentSession session, CampaignBatch batch, RecipientOutcome outcome, int failed,
+        IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at)
+    {
+        var code = outcome switch
+        {
+            RecipientOutcome.Delivered => DeliveredCode(failed, refusals),
+            RecipientOutcome.Failed or RecipientOutcome.NotSent => Code(outcome),
+            _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "A batch is delivered, failed or not sent."),
+        };
+        var refused = new Dictionary<string, string>();
+        if (outcome is RecipientOutcome.Delivered)
+            foreach (var r in refusals) refused.TryAdd(r.RecipientId, r.Reason);
+        var recipients = batch.Recipients;
+        var (ids, codes, reasons) = (new string[recipients.Length], new char[recipients.Length], new string?[recipients.Length]);
+        for (var i = 0; i < recipients.Length; i++)
+        {
+            ids[i] = recipients[i].Id;
+            var isRefused = refused.TryGetValue(recipients[i].Id, out reasons[i]);
+            codes[i] = isRefused ? 'F' : code[0];
+        }
+        var notSent = code == "N";
+        var (delivered, failedCount) = (codes.Count(c => c == 'D'), codes.Count(c => c == 'F'));
+        session.QueueSqlCommand($"""
+            insert into {Table(session)} (tenant_id, campaign_id, batch_number, variant, recorded_at, recipient_ids, codes, reasons, error,
+                addresses, names, delivered, failed, not_sent)
+            values (?, ?, ?, ?, ?, ?::text[], ?, ?::text[], ?, ?::text[], ?::text[], ?, ?, ?)
+            on conflict (tenant_id, campaign_id, batch_number) do nothing
+            """,
+            session.TenantId, batch.CampaignId, batch.BatchNumber, batch.Variant, at.ToUniversalTime(), ids, new string(codes),
+            reasons.Any(r => r is not null) ? reasons : DBNull.Value, (object?)error ?? DBNull.Value,
+            notSent ? recipients.Select(r => r.Address).ToArray() : DBNull.Value,
+            notSent && recipients.Any(r => r.Name is not null) ? recipients.Select(r => r.Name).ToArray() : DBNull.Value,
+            delivered, failedCount, notSent ? recipients.Length : 0);
+    }
 
     // Delivered, unless the provider counted failures without naming them all: then who failed is unknown.
     private static string DeliveredCode(int failed, IReadOnlyList<RecipientRefusal> refusals) =>
         failed == 0 || refusals.Select(r => r.RecipientId).Distinct().Count() == failed ? "D" : "U";
+
+    /// <summary>
+    /// Record every batch of a finished campaign that has no outcome yet as not sent (the batches never claimed, with the
+    /// addresses they were to go to), and drop the tenant's expired outcomes. Reads the <see cref="CampaignBatch"/>
+    /// documents: queue it before they are deleted, once every recorded batch's outcome is committed.
+    /// </summary>
+    public static void RecordNotSentRemainder(this IDocumentSession session, Guid campaignId, DateTimeOffset at) => Finish(session, campaignId, at);
 
     /// <summary>Every batch not recorded yet is not sent; and the tenant's expired outcomes go.</summary>
     private static void Finish(IDocumentSession session, Guid campaignId, DateTimeOffset at)
@@ -378,6 +411,10 @@ public sealed class RemainderAudience(IQuerySession session, Guid sourceCampaign
     {
         if (tenantId != session.TenantId)
             throw new InvalidOperationException($"The remainder of a campaign of tenant '{session.TenantId}' was asked for tenant '{tenantId}'.");
+        // The source's never-sent batches are recorded a moment after it finished, and its prepared batches deleted in
+        // the same transaction: while any is left, the remainder is not complete yet (the caller tries again).
+        if (continuation is null && await session.Query<CampaignBatch>().AnyAsync(b => b.CampaignId == sourceCampaignId, cancellation))
+            throw new InvalidOperationException($"Campaign {sourceCampaignId} is still recording the recipients it did not reach; its remainder is read once that is done.");
         return await session.LoadNotSentPageAsync(sourceCampaignId, continuation, pageSize, cancellation);
     }
 }

@@ -1,6 +1,7 @@
 using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using Marten;
+using Wolverine;
 using Wolverine.Marten;
 
 namespace EventSourcedCampaigns.Wolverine;
@@ -15,30 +16,30 @@ namespace EventSourcedCampaigns.Wolverine;
 /// </summary>
 public static class CampaignCommandHandler
 {
-    public static (CommandResult, Events) Handle(CreateCampaign command,
+    public static (CommandResult, Events, OutgoingMessages) Handle(CreateCampaign command,
         [WriteAggregate(nameof(CreateCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
         Handling.Run(command, campaign, clock, session);
 
-    public static (CommandResult, Events) Handle(EditCampaign command,
+    public static (CommandResult, Events, OutgoingMessages) Handle(EditCampaign command,
         [WriteAggregate(nameof(EditCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
         Handling.Run(command, campaign, clock, session);
 
-    public static (CommandResult, Events) Handle(RecordSchedulingProgress command,
+    public static (CommandResult, Events, OutgoingMessages) Handle(RecordSchedulingProgress command,
         [WriteAggregate(nameof(RecordSchedulingProgress.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
         Handling.Run(command, campaign, clock, session);
 
     /// <summary>For callers that claim and dispatch batches themselves; the pipeline claims in <see cref="SendingHandler"/>.</summary>
-    public static (CommandResult, Events) Handle(ClaimBatch command,
+    public static (CommandResult, Events, OutgoingMessages) Handle(ClaimBatch command,
         [WriteAggregate(nameof(ClaimBatch.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
         Handling.Run(command, campaign, clock, session);
 
     /// <summary>For callers that dispatch batches themselves; the pipeline records in <see cref="SendingHandler"/>.</summary>
-    public static (CommandResult, Events) Handle(RecordBatchDelivery command,
+    public static (CommandResult, Events, OutgoingMessages) Handle(RecordBatchDelivery command,
         [WriteAggregate(nameof(RecordBatchDelivery.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
         Handling.Run(command, campaign, clock, session);
 
     /// <summary>For callers that dispatch batches themselves; the pipeline records in <see cref="SendingHandler"/>.</summary>
-    public static (CommandResult, Events) Handle(RecordBatchFailure command,
+    public static (CommandResult, Events, OutgoingMessages) Handle(RecordBatchFailure command,
         [WriteAggregate(nameof(RecordBatchFailure.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
         Handling.Run(command, campaign, clock, session);
 }
@@ -52,38 +53,37 @@ public static class CampaignCommandHandler
 /// </summary>
 public static class CancelCampaignHandler
 {
-    public static async Task<(CommandResult, Events)> Handle(CancelCampaign command,
+    public static async Task<(CommandResult, Events, OutgoingMessages)> Handle(CancelCampaign command,
         [WriteAggregate(nameof(CancelCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign,
         TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
     {
-        var (result, events) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
+        var (result, events, followUps) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
         var linked = await AuditChain.LinkAsync(session, events, cancellation);
-        if (campaign is not null) return (result, linked.ToEvents());
+        if (campaign is not null) return (result, linked.ToEvents(), followUps);
 
         if (linked.Count > 0)
             session.Events.Append(AuditChain.TenantAuditStreamId(session.TenantId), linked.Cast<object>().ToArray());
-        return (result, new Events());
+        return (result, new Events(), followUps);
     }
 }
 
 /// <summary>Pause, resume and revert a schedule. Resuming after the send time starts the send at once.</summary>
 public static class PausingHandler
 {
-    public static (CommandResult, Events) Handle(PauseSchedule command,
+    public static (CommandResult, Events, OutgoingMessages) Handle(PauseSchedule command,
         [WriteAggregate(nameof(PauseSchedule.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
         => Handling.Run(command, campaign, clock, session);
 
-    public static (CommandResult, Events) Handle(RevertToDraft command,
+    public static (CommandResult, Events, OutgoingMessages) Handle(RevertToDraft command,
         [WriteAggregate(nameof(RevertToDraft.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
         => Handling.Run(command, campaign, clock, session);
 
     /// <summary>The start message scheduled at the send time did nothing while paused: schedule it again (now, if the time has passed).</summary>
-    public static (CommandResult, Events, global::Wolverine.OutgoingMessages) Handle(ResumeSchedule command,
+    public static (CommandResult, Events, OutgoingMessages) Handle(ResumeSchedule command,
         [WriteAggregate(nameof(ResumeSchedule.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
     {
         var now = Handling.Now(clock, campaign);
-        var (result, events) = Handling.Decide(command, campaign, now, session);
-        global::Wolverine.OutgoingMessages messages = [];
+        var (result, events, messages) = Handling.Decide(command, campaign, now, session);
         if (events.OfType<ScheduleResumed>().Any() && result.State?.Phase is CampaignPhase.ReadyToSend ready)
             messages.Add(Handling.StartSendAt(command.CampaignId, ready.Schedule.SendAt, now));
         return (result, events.ToEvents(), messages);
@@ -93,13 +93,13 @@ public static class PausingHandler
 /// <summary>Clone a finished campaign into a new draft stream (and record the clone in the source).</summary>
 public static class CloneCampaignHandler
 {
-    public static (CommandResult, Events) Handle(CloneCampaign command,
+    public static (CommandResult, Events, OutgoingMessages) Handle(CloneCampaign command,
         [WriteAggregate(nameof(CloneCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
     {
         var now = Handling.Now(clock, campaign);
-        var (result, events) = Handling.Decide(command, campaign, now, session);
+        var (result, events, followUps) = Handling.Decide(command, campaign, now, session);
         if (!result.IsRejected && events.Count > 0)
             session.Events.StartStream<CampaignState>(command.CloneId, Cloning.DraftEvents(campaign!, command, now).Cast<object>().ToArray());
-        return (result, events.ToEvents());
+        return (result, events.ToEvents(), followUps);
     }
 }

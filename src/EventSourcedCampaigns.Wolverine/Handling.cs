@@ -6,6 +6,13 @@ using Wolverine.Marten;
 
 namespace EventSourcedCampaigns.Wolverine;
 
+/// <summary>
+/// Settle campaign <paramref name="CampaignId"/>, whose send finished at <paramref name="At"/> (system): record its
+/// never-sent batches in the recipient outcomes, then delete its prepared batches. Sent by the transaction that appends
+/// <see cref="SendCompleted"/>, <see cref="Cancelled"/> or <see cref="CancelledDuringSend"/>.
+/// </summary>
+public sealed record SettleFinishedSend(Guid CampaignId, DateTimeOffset At);
+
 /// <summary>What every campaign handler does around the decider.</summary>
 internal static class Handling
 {
@@ -21,33 +28,49 @@ internal static class Handling
     }
 
     /// <summary>
-    /// Decide a command and return the events to append with the caller's result. A refused cancel is appended
-    /// as a <see cref="CancelRejected"/> audit event; other refusals append nothing.
+    /// Decide a command and return the events to append with the caller's result, and the follow-up messages. A refused
+    /// cancel is appended as a <see cref="CancelRejected"/> audit event; other refusals append nothing.
     /// </summary>
-    public static (CommandResult Result, IReadOnlyList<ICampaignEvent> Events) Decide(
+    public static (CommandResult Result, IReadOnlyList<ICampaignEvent> Events, OutgoingMessages FollowUps) Decide(
         CampaignCommand command, CampaignState? campaign, DateTimeOffset now, IDocumentSession session)
     {
         var decision = Decider.Decide(command, campaign, now);
         var events = Decider.EventsToAppend(decision, command, campaign, now);
-        ForgetBatchesWhenFinished(command.CampaignId, events, session);
-        return (new CommandResult(decision, events.Aggregate(campaign, CampaignState.Evolve)), events);
+        var followUps = ForgetBatchesWhenFinished(command.CampaignId, events, session);
+        return (new CommandResult(decision, events.Aggregate(campaign, CampaignState.Evolve)), events, followUps);
     }
 
     /// <summary>
-    /// Record who received what (<see cref="RecipientOutcomes"/>: the batches these events settle, and, when the send
-    /// finishes, every batch never sent), then, since prepared batches hold recipients' addresses, delete them once the
-    /// campaign no longer needs them (sent, cancelled, or back to draft). The outcomes read the batches, so they are
-    /// queued first, in the same transaction.
+    /// Record who received what (<see cref="RecipientOutcomes"/>: the batches these events settle), then, since prepared
+    /// batches hold recipients' addresses, delete them once the campaign no longer needs them. A send that ends (sent,
+    /// cancelled) is settled by the returned <see cref="SettleFinishedSend"/> follow-up, after this transaction commits and
+    /// outside the stream lock: recording its never-sent batches reads each of them (10,000 for a campaign of 10,000,000)
+    /// and every lane and cancel of the campaign would wait for it. A finished campaign never gets batches again, so the
+    /// follow-up cannot delete batches it should keep. A schedule that goes back to draft deletes its batches here: a new
+    /// schedule reuses their ids. <paramref name="outcomesRecorded"/>: the batch events' outcomes are already written.
     /// </summary>
-    public static void ForgetBatchesWhenFinished(Guid campaignId, IReadOnlyList<ICampaignEvent> events, IDocumentSession session,
-        IReadOnlyList<Ports.RecipientRefusal>? refusals = null)
+    public static OutgoingMessages ForgetBatchesWhenFinished(Guid campaignId, IReadOnlyList<ICampaignEvent> events, IDocumentSession session,
+        IReadOnlyList<Ports.RecipientRefusal>? refusals = null, bool outcomesRecorded = false)
     {
-        session.RecordRecipientOutcomes(campaignId, events, refusals);
-        if (events.Any(e => e is SendCompleted or Cancelled or CancelledDuringSend or ScheduleReverted or SchedulingFailed))
+        if (!outcomesRecorded) session.RecordRecipientOutcomes(campaignId, events, refusals);
+        OutgoingMessages followUps = [];
+        foreach (var e in events)
         {
-            session.DeleteWhere<CampaignBatch>(b => b.CampaignId == campaignId);
-            session.DeleteWhere<DispatchHeartbeat>(b => b.CampaignId == campaignId);
+            switch (e)
+            {
+                case SendCompleted s: followUps.Add(new SettleFinishedSend(campaignId, s.CompletedAt)); break;
+                case Cancelled c: followUps.Add(new SettleFinishedSend(campaignId, c.CancelledAt)); break;
+                case CancelledDuringSend c: followUps.Add(new SettleFinishedSend(campaignId, c.CancelledAt)); break;
+                case ScheduleReverted or SchedulingFailed: DeleteBatches(campaignId, session); break;
+            }
         }
+        return followUps;
+    }
+
+    internal static void DeleteBatches(Guid campaignId, IDocumentSession session)
+    {
+        session.DeleteWhere<CampaignBatch>(b => b.CampaignId == campaignId);
+        session.DeleteWhere<DispatchHeartbeat>(b => b.CampaignId == campaignId);
     }
 
     /// <summary>The durable message that starts the send at <paramref name="sendAt"/> (now, if that has passed).</summary>
@@ -55,11 +78,26 @@ internal static class Handling
         sendAt <= now ? new StartSend(campaignId) : new StartSend(campaignId).ScheduledAt(sendAt);
 
     /// <summary>The handlers that only decide and append.</summary>
-    public static (CommandResult, Events) Run(CampaignCommand command, CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+    public static (CommandResult, Events, OutgoingMessages) Run(CampaignCommand command, CampaignState? campaign, TimeProvider clock, IDocumentSession session)
     {
-        var (result, events) = Decide(command, campaign, Now(clock, campaign), session);
-        return (result, events.ToEvents());
+        var (result, events, followUps) = Decide(command, campaign, Now(clock, campaign), session);
+        return (result, events.ToEvents(), followUps);
     }
 
     public static Events ToEvents(this IEnumerable<ICampaignEvent> events) => new(events);
+}
+
+/// <summary>The follow-up of a finished send.</summary>
+public static class SettlingHandler
+{
+    /// <summary>
+    /// Settle a finished send: every batch with no outcome yet is recorded as not sent, then the prepared batches go. The
+    /// outcomes of the batches that were sent or released were committed before the event that finished the send (the
+    /// dispatch step writes them, or the batch's record did), so "no outcome yet" means "never sent". Idempotent.
+    /// </summary>
+    public static void Handle(SettleFinishedSend settle, IDocumentSession session)
+    {
+        session.RecordNotSentRemainder(settle.CampaignId, settle.At);
+        Handling.DeleteBatches(settle.CampaignId, session);
+    }
 }

@@ -59,7 +59,7 @@ public static class ReconcilingHandler
             state = after;
         }
 
-        Handling.ForgetBatchesWhenFinished(campaign.Id, events, session);
+        messages.AddRange(Handling.ForgetBatchesWhenFinished(campaign.Id, events, session));
         if (state.Phase is CampaignPhase.Sending or CampaignPhase.Cancelling) messages.Add(NextWatch(campaign.Id, options));
         return (events.ToEvents(), messages);
     }

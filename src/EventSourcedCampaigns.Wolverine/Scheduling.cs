@@ -25,8 +25,8 @@ public static class SchedulingHandler
     public static (CommandResult, Events, OutgoingMessages) Handle(ScheduleCampaign command,
         [WriteAggregate(nameof(ScheduleCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
     {
-        var (result, events) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
-        if (events.OfType<Scheduled>().SingleOrDefault() is not { } scheduled) return (result, events.ToEvents(), []);
+        var (result, events, followUps) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
+        if (events.OfType<Scheduled>().SingleOrDefault() is not { } scheduled) return (result, events.ToEvents(), followUps);
         session.DeleteWhere<CampaignBatch>(b => b.CampaignId == command.CampaignId); // batches of an earlier, reverted schedule
         return (result, events.ToEvents(), [new PrepareAudiencePage(command.CampaignId, scheduled.ScheduledAt, null, 0)]);
     }
@@ -50,8 +50,7 @@ public static class SchedulingHandler
         {
             // Visible, with its reason, instead of a silent 0%: the campaign goes back to Draft to be fixed.
             var failed = Decider.Decide(new FailScheduling(campaign.Id, page.ScheduledAt, failure!), campaign, now).EventsOrThrow();
-            Handling.ForgetBatchesWhenFinished(campaign.Id, failed, session);
-            return (failed.ToEvents(), []);
+            return (failed.ToEvents(), Handling.ForgetBatchesWhenFinished(campaign.Id, failed, session));
         }
         var batches = Batching.Split(campaign.Id, campaign.Variants, resolved.Recipients, scheduling.Prepared, scheduling.BatchesPrepared + 1, batchSize);
         if (batches.Count > 0) session.Store(batches.ToArray());
@@ -68,8 +67,7 @@ public static class SchedulingHandler
         if (prepared == 0)
         {
             events.AddRange(Decider.Decide(new RevertToDraft(campaign.Id, Actor.System), progressed, now).EventsOrThrow());
-            Handling.ForgetBatchesWhenFinished(campaign.Id, events, session);
-            return (events.ToEvents(), []);
+            return (events.ToEvents(), Handling.ForgetBatchesWhenFinished(campaign.Id, events, session));
         }
         events.AddRange(Decider.Decide(new CompleteScheduling(campaign.Id, prepared, batchCount, Batching.Shares(campaign.Variants, prepared)), progressed, now)
             .EventsOrThrow());
@@ -111,8 +109,7 @@ public static class SchedulingHandler
         [WriteAggregate(nameof(CompleteScheduling.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
     {
         var now = Handling.Now(clock, campaign);
-        var (result, events) = Handling.Decide(command, campaign, now, session);
-        OutgoingMessages messages = [];
+        var (result, events, messages) = Handling.Decide(command, campaign, now, session);
         if (events.OfType<SchedulingCompleted>().Any() && result.State?.Phase is CampaignPhase.ReadyToSend ready)
             messages.Add(Handling.StartSendAt(command.CampaignId, ready.Schedule.SendAt, now));
         return (result, events.ToEvents(), messages);

@@ -90,34 +90,28 @@ public static class SendingHandler
         return (events, sends, state);
     }
 
-    public static async Task<BatchSent?> Handle(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
-        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, Envelope envelope, CancellationToken cancellation)
-    {
-        var sent = await DispatchAsync(send, session, dispatcher, options, throttles, clock, cancellation);
-        return sent is { Outcome: not BatchOutcome.Released } ? await RecordOutcomesAsync(sent, session, clock, cancellation) : sent;
-    }
-
     /// <summary>
-    /// Who received the batch, written here, in a transaction of its own, rather than with the batch's record: that one
-    /// holds the campaign's stream lock, and every lane of the campaign would wait on this write (it made a send ten times
-    /// slower, docs/benchmarks.md). The write is idempotent; if it fails, the record writes it instead.
+    /// Hand a claimed batch to the provider and pass its answer on. Who received it (<see cref="RecipientOutcomes"/>) is
+    /// written here, from the recipients already loaded, in the transaction that commits the <see cref="BatchSent"/> and
+    /// marks this message handled: no transaction of its own, and nothing added to the record, which holds the campaign's
+    /// stream lock while every lane of the campaign and a cancel wait for it (that write made a send ten times slower,
+    /// docs/benchmarks.md).
     /// </summary>
-    private static async Task<BatchSent> RecordOutcomesAsync(BatchSent sent, IQuerySession query, TimeProvider clock, CancellationToken cancellation)
+    public static async Task<BatchSent?> Handle(SendBatch send, IDocumentSession session, IMessageDispatcher dispatcher,
+        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, CancellationToken cancellation)
     {
-        try
+        if (await DispatchAsync(send, session, dispatcher, options, throttles, clock, cancellation) is not var (sent, batch)) return null;
+        var outcome = sent.Outcome switch
         {
-            await using var session = query.DocumentStore.LightweightSession(query.TenantId);
-            session.RecordBatchOutcome(sent.CampaignId, sent.BatchNumber, sent.Failed, sent.Refusals ?? [], sent.Error, clock.GetUtcNow());
-            await session.SaveChangesAsync(cancellation);
-            return sent with { OutcomesRecorded = true };
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            return sent; // never throw after the provider took the batch: a retry would send it again
-        }
+            BatchOutcome.Released => RecipientOutcome.NotSent,
+            _ when sent.Error is not null => RecipientOutcome.Failed,
+            _ => RecipientOutcome.Delivered,
+        };
+        session.RecordBatchOutcome(batch, outcome, sent.Failed, sent.Refusals ?? [], sent.Error, clock.GetUtcNow());
+        return sent with { OutcomesRecorded = true };
     }
 
-    private static async Task<BatchSent?> DispatchAsync(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
+    private static async Task<(BatchSent, CampaignBatch)?> DispatchAsync(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
         CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, CancellationToken cancellation)
     {
         var query = session.CreateBatchQuery();
@@ -136,8 +130,9 @@ public static class SendingHandler
             ? (await session.LoadBatchShapesAsync(campaign.Id, [nextNumber], cancellation)).SingleOrDefault()
             : null;
         var request = new DispatchRequest(campaign.Id, session.TenantId, batch.BatchNumber, campaign.Channel, variant, batch.Recipients);
-        BatchSent Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null, IReadOnlyList<RecipientRefusal>? refusals = null) =>
-            new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, next, outcome, refusals);
+        (BatchSent, CampaignBatch) Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null,
+            IReadOnlyList<RecipientRefusal>? refusals = null) =>
+            (new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, next, outcome, refusals), batch);
 
         // The rate limits (per campaign, per tenant, on this node): wait for a permit per recipient. Never fails the batch;
         // a cancel meanwhile ends the wait and the gate below releases the batch.
@@ -240,8 +235,16 @@ public static class SendingHandler
 
     private static string Describe(Exception e) => e is DispatchException ? e.Message : $"{e.GetType().Name}: {e.Message}";
 
-    /// <summary>Provider errors are kept in the events; a runaway message must not bloat every claim's write model.</summary>
-    internal static string Truncate(string error) => error.Length <= MaxErrorLength ? error : error[..(MaxErrorLength - 1)] + "…";
+    /// <summary>
+    /// Provider errors are kept in the events; a runaway message must not bloat every claim's write model. NUL characters
+    /// go: PostgreSQL's text and jsonb cannot hold them, and a provider's answer that cannot be stored would fail the
+    /// dispatch step's commit and have the batch sent again.
+    /// </summary>
+    internal static string Truncate(string error)
+    {
+        error = error.Replace("\0", "", StringComparison.Ordinal);
+        return error.Length <= MaxErrorLength ? error : error[..(MaxErrorLength - 1)] + "…";
+    }
 
     /// <summary>Longest provider error kept.</summary>
     public const int MaxErrorLength = 500;
@@ -262,9 +265,8 @@ public static class SendingHandler
         if (events.Count == 0) return ([], []);
 
         var state = events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
-        Handling.ForgetBatchesWhenFinished(sent.CampaignId,
-            sent.OutcomesRecorded ? [.. events.Where(e => e is not (BatchDelivered or BatchFailed))] : events, session, sent.Refusals);
-        OutgoingMessages messages = [];
+        // The dispatch step wrote the batch's outcome; a message from an older version did not, and it is written here.
+        var messages = Handling.ForgetBatchesWhenFinished(sent.CampaignId, events, session, sent.Refusals, sent.OutcomesRecorded);
         var next = sent.BatchNumber + sent.Lanes;
         if (state.Phase is CampaignPhase.Sending sending && next <= sending.Plan.Batches)
         {

@@ -16,9 +16,12 @@ namespace EventSourcedCampaigns.Benchmarks;
 /// writes (docs/benchmarks.md, "What the pipeline writes per batch"), in the same transactions, with the same
 /// concurrency (lanes per campaign, commands and dispatches in parallel), and no framework. Tables are copies
 /// (<c>like ... including all</c>, plus the events' foreign key) of the pipeline's own Marten and Wolverine tables.
-/// Per batch: dispatch step = 1 read (batch document + write model) and 1 transaction (BatchSent message row in,
-/// SendBatch row handled); record step = 1 transaction (stream row lock + write model read, the events, stream
-/// version, write-model upsert, next SendBatch row, BatchSent row handled, commit).
+/// Per batch: dispatch step = the send gate (a transaction that reads the batch document and the write model under a
+/// share lock of the stream row and starts the provider call before it ends: what makes "no provider call after the
+/// cancel commits" hold) and 1 transaction (the batch's recipient outcome row, BatchSent message row in, SendBatch row
+/// handled); record step = 1 transaction (stream row lock + write model read, the events, stream version, write-model
+/// upsert, next SendBatch row, BatchSent row handled, commit); after the last record, 1 transaction settles the
+/// campaign (never-sent batches recorded as not sent, prepared batches deleted).
 /// </summary>
 public sealed class SendBaseline
 {
@@ -56,7 +59,7 @@ public sealed class SendBaseline
     {
         await using var command = data.CreateCommand($"""
             drop table if exists {schema}.base_events, {schema}.base_streams, {schema}.base_state, {schema}.base_batch, {schema}.base_envelopes,
-              {schema}.base_list, {schema}.base_report;
+              {schema}.base_list, {schema}.base_report, {schema}.base_outcomes;
             drop sequence if exists {schema}.base_events_seq;
             create sequence {schema}.base_events_seq;
             create table {schema}.base_streams (like {schema}.mt_streams including all);
@@ -65,6 +68,7 @@ public sealed class SendBaseline
             create table {schema}.base_state (like {schema}.mt_doc_campaignstate including all);
             create table {schema}.base_batch (like {schema}.mt_doc_campaignbatch including all);
             create table {schema}.base_envelopes (like {schema}.wolverine_incoming_envelopes including all);
+            create table {schema}.base_outcomes (like {schema}.{RecipientOutcomes.TableName} including all);
             create table {schema}.base_list (tenant_id varchar, id uuid, last_event varchar, delivered bigint, updated_at timestamptz, primary key (tenant_id, id));
             create table {schema}.base_report (tenant_id varchar, id uuid, delivered bigint, failed bigint, claimed bigint, updated_at timestamptz, primary key (tenant_id, id));
             """);
@@ -189,31 +193,82 @@ public sealed class SendBaseline
     private async Task<(Guid, DispatchResult)> DispatchAsync(Guid id, int number, Guid sendEnvelope)
     {
         await using var conn = await _data.OpenConnectionAsync();
-        // One round trip: the batch document and the write model (the pipeline's SendBatch handler's batch query).
+        // The send gate, one round trip: the batch document, and the write model under a share lock of the stream row
+        // (both rows locked, as the pipeline's gate does); the provider call starts before the transaction ends.
         CampaignBatch doc;
         CampaignState state;
-        await using (var read = new NpgsqlBatch(conn))
+        ValueTask<DispatchResult> call;
+        await using (var gate = await conn.BeginTransactionAsync())
         {
-            read.BatchCommands.Add(Command($"select data from {_s}.base_batch where tenant_id = @tenant and id = @id",
-                ("tenant", Pipeline.Tenant), ("id", CampaignBatch.IdFor(id, number))));
-            read.BatchCommands.Add(Command($"select data from {_s}.base_state where tenant_id = @tenant and id = @id", ("tenant", Pipeline.Tenant), ("id", id)));
-            await using var reader = await read.ExecuteReaderAsync();
-            await reader.ReadAsync();
-            doc = JsonSerializer.Deserialize<CampaignBatch>(reader.GetString(0), Json)!;
-            await reader.NextResultAsync();
-            await reader.ReadAsync();
-            state = JsonSerializer.Deserialize<CampaignState>(reader.GetString(0), Json)!;
+            await using (var read = new NpgsqlBatch(conn, gate))
+            {
+                read.BatchCommands.Add(Command($"select data from {_s}.base_batch where tenant_id = @tenant and id = @id",
+                    ("tenant", Pipeline.Tenant), ("id", CampaignBatch.IdFor(id, number))));
+                read.BatchCommands.Add(Command($"select d.data from {_s}.base_streams s join {_s}.base_state d on d.id = s.id and d.tenant_id = s.tenant_id " +
+                    "where s.tenant_id = @tenant and s.id = @id for share of s, d", ("tenant", Pipeline.Tenant), ("id", id)));
+                await using var reader = await read.ExecuteReaderAsync();
+                await reader.ReadAsync();
+                doc = JsonSerializer.Deserialize<CampaignBatch>(reader.GetString(0), Json)!;
+                await reader.NextResultAsync();
+                await reader.ReadAsync();
+                state = JsonSerializer.Deserialize<CampaignState>(reader.GetString(0), Json)!;
+            }
+            if (((CampaignPhase.Sending)state.Phase).Progress.InFlight.ContainsKey(number) is false)
+                throw new InvalidOperationException($"Batch {number} is not in flight.");
+            call = _dispatcher.DispatchAsync(new DispatchRequest(id, Pipeline.Tenant, number, state.Channel, state.Variants[0], doc.Recipients));
+            await gate.RollbackAsync(); // nothing was written: ending it releases the share lock without a commit to flush (as the pipeline's gate)
         }
-        if (((CampaignPhase.Sending)state.Phase).Progress.InFlight.ContainsKey(number) is false)
-            throw new InvalidOperationException($"Batch {number} is not in flight.");
-        var result = await _dispatcher.DispatchAsync(new DispatchRequest(id, Pipeline.Tenant, number, state.Channel, state.Variants[0], doc.Recipients));
-        // One transaction: the BatchSent message row in, the SendBatch row handled.
+        var result = await call;
+        // One transaction: the batch's recipient outcome row (the pipeline's row, built the same way), the BatchSent
+        // message row in, the SendBatch row handled.
         var envelope = Guid.NewGuid();
         await using var write = new NpgsqlBatch(conn);
+        write.BatchCommands.Add(OutcomeInsert(doc, result));
         write.BatchCommands.Add(EnvelopeInsert(envelope, new BatchSent(id, number, _lanes, result.Delivered, result.Failed, null), "local://campaigns/"));
         write.BatchCommands.Add(EnvelopeHandled(sendEnvelope));
         await write.ExecuteNonQueryAsync();
         return (envelope, result);
+    }
+
+    /// <summary>A delivered batch's row of the recipient outcomes: its ids, a code per recipient, the refusals' reasons.</summary>
+    private NpgsqlBatchCommand OutcomeInsert(CampaignBatch batch, DispatchResult result)
+    {
+        var refused = new Dictionary<string, string>();
+        foreach (var r in result.Refusals ?? []) refused.TryAdd(r.RecipientId, r.Reason);
+        var reasons = batch.Recipients.Select(r => refused.GetValueOrDefault(r.Id)).ToArray();
+        var codes = new string(batch.Recipients.Select(r => refused.ContainsKey(r.Id) ? 'F' : 'D').ToArray());
+        return Command($"""
+            insert into {_s}.base_outcomes (tenant_id, campaign_id, batch_number, variant, recorded_at, recipient_ids, codes, reasons, error,
+                addresses, names, delivered, failed, not_sent)
+            values (@tenant, @campaign, @batch, @variant, now(), @ids, @codes, @reasons, null, null, null, @delivered, @failed, 0)
+            on conflict (tenant_id, campaign_id, batch_number) do nothing
+            """,
+            ("tenant", Pipeline.Tenant), ("campaign", batch.CampaignId), ("batch", batch.BatchNumber), ("variant", batch.Variant),
+            ("ids", batch.Recipients.Select(r => r.Id).ToArray()), ("codes", codes),
+            ("reasons", new NpgsqlParameter("reasons", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = refused.Count > 0 ? reasons : DBNull.Value }),
+            ("delivered", codes.Count(c => c == 'D')), ("failed", codes.Count(c => c == 'F')));
+    }
+
+    /// <summary>
+    /// A finished campaign, after its last record: every batch with no outcome row is not sent (none, for a campaign sent
+    /// to the end: one index probe per batch), then its prepared batches go. One transaction, outside the stream lock.
+    /// </summary>
+    private async Task SettleAsync(Guid id)
+    {
+        await using var write = _data.CreateBatch();
+        write.BatchCommands.Add(Command($"""
+            insert into {_s}.base_outcomes (tenant_id, campaign_id, batch_number, variant, recorded_at, recipient_ids, codes, addresses, delivered, failed, not_sent)
+            select d.tenant_id, @id, split_part(d.id, '/', 2)::int, d.data ->> 'Variant', now(),
+                array(select r ->> 'Id' from jsonb_array_elements(d.data -> 'Recipients') r), repeat('N', jsonb_array_length(d.data -> 'Recipients')),
+                array(select r ->> 'Address' from jsonb_array_elements(d.data -> 'Recipients') r), 0, 0, jsonb_array_length(d.data -> 'Recipients')
+            from {_s}.base_batch d
+            where d.tenant_id = @tenant and CAST(d.data ->> 'CampaignId' as uuid) = @id and not exists (select 1 from {_s}.base_outcomes o
+                where o.tenant_id = d.tenant_id and o.campaign_id = @id and o.batch_number = split_part(d.id, '/', 2)::int)
+            on conflict (tenant_id, campaign_id, batch_number) do nothing
+            """, ("tenant", Pipeline.Tenant), ("id", id)));
+        write.BatchCommands.Add(Command($"delete from {_s}.base_batch where tenant_id = @tenant and CAST(data ->> 'CampaignId' as uuid) = @id",
+            ("tenant", Pipeline.Tenant), ("id", id)));
+        await write.ExecuteNonQueryAsync();
     }
 
     private async Task<(int, Guid, long)?> RecordAsync(Guid id, int number, Guid sentEnvelope, DispatchResult result)
@@ -237,15 +292,13 @@ public sealed class SendBaseline
             write.BatchCommands.Add(EnvelopeInsert(envelope, new SendBatch(id, n, _lanes), "local://campaign-dispatch/"));
             next = (n, envelope, 0);
         }
-        if (events.Any(e => e is SendCompleted))
-            write.BatchCommands.Add(Command($"delete from {_s}.base_batch where tenant_id = @tenant and CAST(data ->> 'CampaignId' as uuid) = @id",
-                ("tenant", Pipeline.Tenant), ("id", id)));
         write.BatchCommands.Add(EnvelopeHandled(sentEnvelope));
         AddAppend(write, id, version, events, state);
         await write.ExecuteNonQueryAsync();
         await tx.CommitAsync();
         var at = Stopwatch.GetTimestamp();
         lock (_recordLatencies) _recordLatencies.Add(Stopwatch.GetElapsedTime(started, at).TotalMilliseconds);
+        if (events.Any(e => e is SendCompleted)) await SettleAsync(id);
         return next is { } x ? (x.Item1, x.Item2, at) : null;
     }
 

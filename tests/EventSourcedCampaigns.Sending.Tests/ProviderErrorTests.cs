@@ -5,6 +5,33 @@ namespace EventSourcedCampaigns.Sending.Tests;
 public sealed class ProviderErrorTests(ITestOutputHelper output)
 {
     [Fact]
+    public async Task A_provider_error_with_a_NUL_character_is_recorded_without_it_and_the_batch_is_not_sent_again()
+    {
+        // PostgreSQL text cannot hold NUL: an answer stored as is would fail the dispatch step's commit, and its retry would
+        // hand the batch to the provider again.
+        var dispatcher = new FakeDispatcher();
+        await using var host = await SendingHost.StartAsync(dispatcher, o => o.WithBatchesInFlightPerCampaign(2));
+        var id = await host.ScheduledAsync(40, 10, TimeSpan.FromMinutes(1));
+        dispatcher.OnDispatch = (batch, _) => batch.CampaignId == id && batch.BatchNumber == 2
+            ? throw new PermanentDispatchException("Refused:\0bad\0 payload")
+            : ValueTask.CompletedTask;
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(id));
+
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete", TimeSpan.FromSeconds(30));
+        await host.WaitUntilIdleAsync();
+
+        var failure = Assert.Single(new StreamFacts(await host.EventsAsync(id)).Failures).Failure;
+        Assert.Equal((2, "Refused:bad payload"), (failure.BatchNumber, failure.Error));
+        Assert.Equal(1, dispatcher.CallsFor(id, 2));
+        await using var query = host.Store.QuerySession(SendingHost.Tenant);
+        var failed = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Failed));
+        Assert.Equal(10, failed.Total);
+        Assert.All(failed.Items, r => Assert.Equal("Refused:bad payload", r.Reason));
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
+    [Fact]
     public async Task Exceptions_the_provider_adapter_throws_are_retried_then_recorded_as_failed_batches_and_the_send_completes()
     {
         // What each batch's calls throw: some on every attempt, some only on the first; the others are accepted.
