@@ -30,6 +30,16 @@ public sealed class CampaignStoreOptions
     /// </summary>
     public TimeSpan? SkipStaleGapsAfter { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How soon the async daemon looks for new events again after it found some (Marten's FastPollingTime).</summary>
+    public TimeSpan HighWaterPolling { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// How soon the async daemon looks again when it is caught up, or when its high-water mark is held behind an append
+    /// still in flight (Marten's SlowPollingTime, 1 s by default). This bounds how stale the read models can be
+    /// while campaigns send: a cancel shows in the campaign list no sooner than this after the previous poll.
+    /// </summary>
+    public TimeSpan HighWaterPollingWhenIdle { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Build the read models in the same transaction as the events.</summary>
     public CampaignStoreOptions ReadModelsInline()
     {

@@ -37,6 +37,12 @@ public static class StoreOptionsExtensions
             opts.Events.MapEventType(type, CampaignEvents.StoredName(type));
 
         opts.Projections.SkipStaleGapsDespiteLiveTransactionsAfter = options.SkipStaleGapsAfter;
+        // While campaigns send, the daemon's high-water mark is often pinned for one poll behind an append still in
+        // flight (it commits milliseconds later), and Marten then waits SlowPollingTime (1 s by default) before it
+        // looks again; caught up, it waits as long. Shorter polls halve the read models' lag during a send
+        // (docs/benchmarks.md, issue 14); an idle store pays 4 small polls a second instead of 1.
+        opts.Projections.FastPollingTime = options.HighWaterPolling;
+        opts.Projections.SlowPollingTime = options.HighWaterPollingWhenIdle;
 
         // A failing event stops the projection loudly rather than being skipped and silently lost.
         opts.Projections.Errors.SkipApplyErrors = false;

@@ -18,16 +18,18 @@ public static class Harness
         "scheduling ",
         "rebuild all read models",
         "projection lag while sending (p50)", "projection lag while sending (p99)",
+        "projection lag while sending, separate worker (p50)", "projection lag while sending, separate worker (p99)",
         "memory: worker peak RSS, rebuild", "memory: sender peak RSS, 16-campaign send",
         "smtp: recipients/s through SmtpDispatcher", "smtp: capturing server CPU while sending",
     ];
 
     /// <summary>The phases, each run in a child process of its own so that its peak RSS is its own.</summary>
-    public static readonly string[] Phases = ["send", "writemodel", "scheduling", "rebuild", "smtp"];
+    public static readonly string[] Phases = ["send", "lag", "writemodel", "scheduling", "rebuild", "smtp"];
 
     public static async Task<Result[]> RunPhaseAsync(string phase, string connection, bool quick) => phase switch
     {
         "send" => await Send.RunAsync(connection, quick),
+        "lag" => await Lag.RunAsync(connection, quick),
         "writemodel" => await WriteModelLoad.RunAsync(connection, quick),
         "scheduling" => await Scheduling.RunAsync(connection, quick),
         "rebuild" => await Rebuild.RunAsync(connection, quick),

@@ -2,13 +2,16 @@ using System.Text.Json;
 using EventSourcedCampaigns.Benchmarks;
 
 // bash eng/bench.sh [quick]: every figure with its baseline, a table on stdout, benchmark-results.json.
-// --phase X runs one phase and writes its results to --output (the harness runs each phase that way).
+// --phase X runs one phase and writes its results to --output (the harness runs each phase that way);
+// --phase worker --schema S is the lag phase's projection worker (only the async daemon, until stdin closes).
 var quick = args.Contains("--quick");
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 var output = Option("--output") ?? "benchmark-results.json";
 var connection = Environment.GetEnvironmentVariable("CAMPAIGNS_POSTGRES")
     ?? throw new InvalidOperationException("Set CAMPAIGNS_POSTGRES (eng/bench.sh does).");
-if (Option("--phase") is { } phase)
+if (Option("--phase") == "worker")
+    await Lag.WorkerAsync(connection, Option("--schema") ?? throw new InvalidOperationException("--phase worker needs --schema."));
+else if (Option("--phase") is { } phase)
     await File.WriteAllTextAsync(output, JsonSerializer.Serialize(await Harness.RunPhaseAsync(phase, connection, quick)));
 else
     await Harness.RunAsync(connection, quick, output);

@@ -7,8 +7,8 @@ using Npgsql;
 namespace EventSourcedCampaigns.Benchmarks;
 
 /// <summary>
-/// The send pipeline against the hand-written baseline: throughput for 1 and 16 campaigns, projection lag with the
-/// async daemon running, the sender's peak RSS, statements per batch, and cancel-to-stop under load.
+/// The send pipeline against the hand-written baseline: throughput for 1 and 16 campaigns, the sender's peak RSS,
+/// statements per batch, and cancel-to-stop under load (the projection lag while sending is <see cref="Lag"/>).
 /// </summary>
 public static class Send
 {
@@ -54,9 +54,6 @@ public static class Send
         Console.WriteLine($"send: 1 campaign {oneBatches / pipeOne.TotalSeconds:N0} vs {oneBatches / baseOne.TotalSeconds:N0} batches/s; " +
                           $"16 campaigns {16 * manyBatches / pipeMany.TotalSeconds:N0} vs {16 * manyBatches / baseMany.TotalSeconds:N0} batches/s");
 
-        // Projection lag while sending: the async daemon on the pipeline's run, the raw-SQL projector on the baseline's.
-        results.AddRange(await LagAsync(pipeline, baseline, data, manyBatches));
-
         // Cancel-to-stop with 16 campaigns sending.
         var estimate = TimeSpan.FromSeconds(pipeMany.TotalSeconds * cancelBatches / manyBatches); // each campaign's expected send time
         results.AddRange(await CancelAsync(pipeline, baseline, cancelBatches, cancelRounds, estimate));
@@ -82,57 +79,6 @@ public static class Send
         await pipeline.StartSendAsync(ids);
         await pipeline.WaitForAsync(ids, "sent", TimeSpan.FromMilliseconds(10));
         return Stopwatch.GetElapsedTime(started);
-    }
-
-    private static async Task<Result[]> LagAsync(Pipeline pipeline, SendBaseline baseline, NpgsqlDataSource data, int batches)
-    {
-        var s = pipeline.Schema;
-        // The projection worker: Marten's async daemon on the same store, started before the campaigns are prepared.
-        using var daemon = await ((DocumentStore)pipeline.Store).BuildProjectionDaemonAsync();
-        await daemon.StartAllAsync();
-        var ready = await pipeline.ReadyAsync(16, batches);
-        await daemon.WaitForNonStaleData(TimeSpan.FromMinutes(2));
-        var pipeLag = await SampleWhileAsync(data, $"""
-            /*poll*/ select extract(epoch from clock_timestamp() - e.timestamp) * 1000 from {s}.mt_events e
-            where e.seq_id > (select coalesce(min(last_seq_id), 0) from {s}.mt_event_progression where name <> 'HighWaterMark')
-            order by e.seq_id limit 1
-            """, null, () => TimeSendAsync(pipeline, ready));
-        await daemon.StopAllAsync();
-
-        var seeded = await baseline.SeedAsync(16, batches);
-        var progress = new Progress { Value = await Sql.ScalarAsync<long>(pipeline.Connection, $"select coalesce(max(seq_id), 0) from {s}.base_events") };
-        using var stop = new CancellationTokenSource();
-        var projector = baseline.ProjectAsync(progress, stop.Token);
-        var baseLag = await SampleWhileAsync(data, $"""
-            /*poll*/ select extract(epoch from clock_timestamp() - e.timestamp) * 1000 from {s}.base_events e
-            where e.seq_id > @progress order by e.seq_id limit 1
-            """, progress, () => baseline.SendAsync(seeded));
-        await stop.CancelAsync();
-        await projector;
-        Console.WriteLine($"projection lag during the 16-campaign send: daemon p50 {Percentile(pipeLag, 0.5):N0} / p99 {Percentile(pipeLag, 0.99):N0} ms; " +
-                          $"raw SQL projector p50 {Percentile(baseLag, 0.5):N0} / p99 {Percentile(baseLag, 0.99):N0} ms");
-        return
-        [
-            new("projection lag while sending (p50)", Percentile(pipeLag, 0.5), Math.Max(1, Percentile(baseLag, 0.5)), "ms vs raw SQL projector"),
-            new("projection lag while sending (p99)", Percentile(pipeLag, 0.99), Math.Max(1, Percentile(baseLag, 0.99)), "ms vs raw SQL projector"),
-        ];
-    }
-
-    /// <summary>Sample a lag query every 100 ms while <paramref name="work"/> runs (no row: caught up, 0 ms).</summary>
-    private static async Task<List<double>> SampleWhileAsync(NpgsqlDataSource data, string sql, Progress? progress, Func<Task> work)
-    {
-        var samples = new List<double>();
-        var running = work();
-        await using var conn = await data.OpenConnectionAsync();
-        while (!running.IsCompleted)
-        {
-            await using var command = new NpgsqlCommand(sql, conn);
-            if (progress is not null) command.Parameters.AddWithValue("progress", progress.Value);
-            samples.Add(await command.ExecuteScalarAsync() is { } lag and not DBNull ? Convert.ToDouble(lag) : 0);
-            await Task.WhenAny(running, Task.Delay(100));
-        }
-        await running;
-        return samples;
     }
 
     private static async Task<Result[]> CancelAsync(Pipeline pipeline, SendBaseline baseline, int batches, int rounds, TimeSpan estimate)
