@@ -1,0 +1,73 @@
+namespace EventSourcedCampaigns.Soak;
+
+/// <summary>
+/// <c>bash eng/soak.sh [minutes] [options]</c> runs this with CAMPAIGNS_POSTGRES set. Prints the time series as it goes,
+/// then a summary; writes the results as JSON (--output, default soak-results.json); exits 1 if an invariant failed.
+/// </summary>
+public static class SoakProgram
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var server = Environment.GetEnvironmentVariable("CAMPAIGNS_POSTGRES");
+        if (string.IsNullOrEmpty(server))
+        {
+            Console.Error.WriteLine("Set CAMPAIGNS_POSTGRES (eng/soak.sh does).");
+            return 2;
+        }
+        SoakOptions options;
+        try { options = SoakOptions.Parse(args, server); }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            Console.Error.WriteLine($"{e.Message}\nusage: bash eng/soak.sh [minutes] [--campaigns N] [--max-recipients N] [--batch-size N] [--latency-ms N] " +
+                                    "[--rate N] [--kill-every S] [--restart-after S] [--sample-every S] [--settle S] [--claim-timeout S] [--seed N] " +
+                                    "[--port N] [--database NAME] [--output FILE]");
+            return 2;
+        }
+
+        var result = await SoakRun.RunAsync(options, Console.Out);
+        await File.WriteAllTextAsync(options.Output, SoakRun.ToJson(result));
+        Console.WriteLine();
+        Console.WriteLine(Summary(result));
+        Console.WriteLine($"results: {Path.GetFullPath(options.Output)}");
+        return result.Passed ? 0 : 1;
+    }
+
+    /// <summary>The run in a few lines: the time series' ranges, the kills, the outcomes, the invariants.</summary>
+    public static string Summary(SoakResult r)
+    {
+        var lines = new List<string> { $"settings: {r.Settings}" };
+        if (r.Samples.Count > 0)
+        {
+            static string Range(IEnumerable<double> values, string format)
+            {
+                var sorted = values.Order().ToArray();
+                return $"median {sorted[sorted.Length / 2].ToString(format)}, p95 {sorted[(int)(sorted.Length * 0.95)].ToString(format)}, max {sorted[^1].ToString(format)}";
+            }
+            var last = r.Samples[^1];
+            var minutes = last.Minute;
+            lines.Add($"recipients recorded: {last.RecipientsRecorded:N0} in {minutes:N1} min ({last.RecipientsRecorded / (minutes * 60):N0}/s on average); " +
+                      $"per sample: {Range(r.Samples.Select(s => s.RecipientsPerSecond), "N0")} recipients/s");
+            lines.Add($"projection lag (oldest unapplied event): {Range(r.Samples.Select(s => s.LagMs), "N0")} ms; events behind: {Range(r.Samples.Select(s => (double)s.LagEvents), "N0")}");
+            foreach (var (node, rss) in new[] { ("A", r.Samples.Select(s => s.RssAMiB)), ("B", r.Samples.Select(s => s.RssBMiB)) })
+            {
+                var up = rss.OfType<double>().ToArray();
+                if (up.Length > 0)
+                    lines.Add($"RSS node {node}: first {up[0]:N0} MiB, {Range(up, "N0")} MiB, last {up[^1]:N0} MiB");
+            }
+            lines.Add($"events: {last.Events:N0}");
+        }
+        lines.Add($"kills: {r.Kills.Count} ({r.Kills.Count(k => k.WasLeader)} of the projection leader); back up after " +
+                  (r.Kills.Count > 0 ? $"{r.Kills.Min(k => k.DownSeconds):N1}-{r.Kills.Max(k => k.DownSeconds):N1} s" : "-"));
+        lines.Add($"campaigns: {r.Finished} of {r.Campaigns} finished ({r.SettleSeconds:N0} s after the run for the last); " +
+                  string.Join(", ", r.Outcomes.Select(o => $"{o.Key}: {o.Value}")));
+        lines.Add($"requests: {r.TransportFailures:N0} failed on a dead node and went to the other, {r.Retries:N0} retried after 429/5xx, " +
+                  $"{r.ServerErrors.Count} answered 500/502");
+        foreach (var error in r.ServerErrors.Take(10)) lines.Add($"  500/502: {error}");
+        lines.Add($"live read models equal a rebuild: {r.RebuildEqual switch { true => "yes", false => "NO", null => "not compared" }}");
+        lines.Add(r.Passed
+            ? $"invariants: all held ({r.ReportsChecked:N0} reports checked as read; 0 claims after a cancel, no batch claimed or recorded twice, every total adds up, every campaign ended as expected)"
+            : $"invariants: {r.Failures.Count} FAILED");
+        foreach (var failure in r.Failures.Take(50)) lines.Add($"  {failure}");
+        return string.Join(Environment.NewLine, lines);
+    }
+}
