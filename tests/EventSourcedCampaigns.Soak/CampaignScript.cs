@@ -51,7 +51,7 @@ public sealed class CampaignScript(int index, string tenant, string list, Fate f
             name = $"Soak {index:000} {fate}", channel = "Email",
             variants = new[] { new { key = "A", subject = "Soak", content = $"Campaign {index}", splitPercent = 100 } },
         }, idempotencyKey: $"soak-{options.Seed}-{index}");
-        if (created.Status != HttpStatusCode.Created) throw new InvalidOperationException($"campaign {index}: create answered {created}");
+        if (!created.Ok) throw new InvalidOperationException($"campaign {index}: create answered {created}");
         Id = created.Body!.Value.GetProperty("campaignId").GetGuid();
 
         // Pause needs time in Scheduled: a later send time for the fates that pause.
@@ -102,7 +102,7 @@ public sealed class CampaignScript(int index, string tenant, string list, Fate f
         {
             { Ok: true, CampaignStatus: "Cancelled" } => "Cancelled",
             { Ok: true, CampaignStatus: "Cancelling" or "CancelledDuringSend" } => "CancelledDuringSend",
-            { Status: HttpStatusCode.Conflict, Code: "NotCancellable" } => "Sent", // fully sent before the cancel
+            { Status: HttpStatusCode.Conflict, Code: "NotCancellableSent" } => "Sent", // fully sent before the cancel
             _ => throw new InvalidOperationException($"campaign {index} ({Id}): cancel answered {cancel}"),
         };
     }

@@ -61,7 +61,8 @@ public sealed class Invariants(NpgsqlDataSource data, string schema)
 
     /// <summary>
     /// A finished campaign against its events: status as expected, nothing in flight, delivered + failed + not sent =
-    /// recipients (the audience prepared), delivered and failed equal to the batches recorded, every claimed batch recorded.
+    /// recipients (the audience prepared), delivered and failed equal to the batches recorded, every claimed batch
+    /// recorded, no audience page prepared twice.
     /// </summary>
     public async Task CheckFinishedAsync(CampaignScript campaign, JsonElement report)
     {
@@ -92,6 +93,19 @@ public sealed class Invariants(NpgsqlDataSource data, string schema)
         if ((delivered, failed) != (Get("delivered"), Get("failed")))
             Fail($"{what}: the events record {delivered} delivered and {failed} failed, the report {Get("delivered")} and {Get("failed")}");
         if (claimed != recorded) Fail($"{what}: {claimed} batches claimed, {recorded} recorded");
+        await reader.DisposeAsync();
+
+        // No audience page prepared twice: the preparation's progress only rises (a campaign is scheduled once here).
+        await using var pages = data.CreateCommand($"""
+            select count(*) from (
+              select (data->>'RecipientsPrepared')::bigint as prepared,
+                     lag((data->>'RecipientsPrepared')::bigint) over (order by version) as before
+              from {schema}.mt_events where stream_id = $1 and type = 'campaign_scheduling_progressed') x
+            where prepared <= before
+            """);
+        pages.Parameters.AddWithValue(campaign.Id);
+        var twice = Convert.ToInt64(await pages.ExecuteScalarAsync());
+        if (twice > 0) Fail($"{what}: {twice} audience page(s) prepared twice (SchedulingProgressed did not rise)");
     }
 
     private async Task<long> ScalarAsync(string sql)

@@ -63,6 +63,8 @@ public static class SoakProgram
         lines.Add($"requests: {r.TransportFailures:N0} failed on a dead node and went to the other, {r.Retries:N0} retried after 429/5xx, " +
                   $"{r.ServerErrors.Count} answered 500/502");
         foreach (var error in r.ServerErrors.Take(10)) lines.Add($"  500/502: {error}");
+        lines.Add($"errors the nodes logged (retried by the service unless an invariant says otherwise): {r.LoggedErrors.Values.Sum():N0}");
+        foreach (var (error, count) in r.LoggedErrors.Take(12)) lines.Add($"  {count,5} x {error}");
         lines.Add($"live read models equal a rebuild: {r.RebuildEqual switch { true => "yes", false => "NO", null => "not compared" }}");
         lines.Add(r.Passed
             ? $"invariants: all held ({r.ReportsChecked:N0} reports checked as read; 0 claims after a cancel, no batch claimed or recorded twice, every total adds up, every campaign ended as expected)"

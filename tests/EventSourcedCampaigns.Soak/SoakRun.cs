@@ -13,7 +13,8 @@ public sealed record Kill(double Minute, string Node, bool WasLeader, double Dow
 public sealed record SoakResult(
     string Settings, IReadOnlyList<Sample> Samples, IReadOnlyList<Kill> Kills, IReadOnlyDictionary<string, int> Outcomes,
     int Campaigns, int Finished, long ReportsChecked, long EventsChecked, bool? RebuildEqual, double SettleSeconds,
-    long TransportFailures, long Retries, IReadOnlyCollection<string> ServerErrors, IReadOnlyCollection<string> Failures)
+    long TransportFailures, long Retries, IReadOnlyCollection<string> ServerErrors, IReadOnlyDictionary<string, int> LoggedErrors,
+    IReadOnlyCollection<string> Failures)
 {
     public bool Passed => Failures.Count == 0;
 }
@@ -39,6 +40,7 @@ public static class SoakRun
         await using var data = NpgsqlDataSource.Create(connection);
         var logs = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.Output))!, "soak-logs");
         Directory.CreateDirectory(logs);
+        foreach (var old in Directory.GetFiles(logs)) File.Delete(old); // this run's logs only
         log.WriteLine($"soak: {options}");
         log.WriteLine($"soak: database {options.Database}, node logs in {logs}");
 
@@ -99,7 +101,7 @@ public static class SoakRun
             var outcomes = campaigns.GroupBy(c => $"{c.Fate} -> {c.LastStatus ?? "unknown"}").OrderBy(g => g.Key).ToDictionary(g => g.Key, g => g.Count());
             return new SoakResult(options.ToString(), samples, kills, outcomes, campaigns.Count, campaigns.Count(c => c.Finished),
                 invariants.ReportsChecked, last.Events, rebuildEqual, settleSeconds, api.TransportFailures, api.Retries,
-                api.ServerErrors, invariants.Failures);
+                api.ServerErrors, LoggedErrors(logs), invariants.Failures);
         }
         finally
         {
@@ -252,6 +254,44 @@ public static class SoakRun
         invariants.Fail($"the live read models differ from a rebuild at character {at}: live ...{Around(live, at)}... rebuilt ...{Around(rebuilt, at)}... " +
                         $"(both written to {logs})");
         return false;
+    }
+
+    /// <summary>
+    /// The errors the nodes logged ("fail:" lines), counted by logger category and the first exception line after it:
+    /// what the service retried or gave up on (an invariant that held despite them is still worth reading about).
+    /// </summary>
+    private static Dictionary<string, int> LoggedErrors(string logs)
+    {
+        var counts = new Dictionary<string, int>();
+        foreach (var file in Directory.GetFiles(logs, "node-*.log"))
+        {
+            string? category = null;
+            var lookahead = 0;
+            foreach (var line in File.ReadLines(file))
+            {
+                if (line.StartsWith("fail: ", StringComparison.Ordinal))
+                {
+                    if (category is not null) Count(category);
+                    category = line[6..].Split('[')[0];
+                    lookahead = 30;
+                }
+                else if (category is not null && (line.Contains("Exception (", StringComparison.Ordinal) || line.Contains("Exception: ", StringComparison.Ordinal)))
+                {
+                    var text = line.Trim();
+                    Count($"{category}: {(text.Length > 140 ? text[..140] + "..." : text)}");
+                    category = null;
+                }
+                else if (category is not null && --lookahead == 0)
+                {
+                    Count(category);
+                    category = null;
+                }
+            }
+            if (category is not null) Count(category);
+        }
+        return counts.OrderByDescending(c => c.Value).ToDictionary(c => c.Key, c => c.Value);
+
+        void Count(string key) => counts[key] = counts.GetValueOrDefault(key) + 1;
     }
 
     private static string Around(string text, int at) => text.Substring(Math.Max(0, at - 120), Math.Min(240, text.Length - Math.Max(0, at - 120)));
