@@ -3,11 +3,18 @@ namespace EventSourcedCampaigns.Soak;
 /// <summary>
 /// <c>bash eng/soak.sh [minutes] [options]</c> runs this with CAMPAIGNS_POSTGRES set. Prints the time series as it goes,
 /// then a summary; writes the results as JSON (--output, default soak-results.json); exits 1 if an invariant failed.
+/// <c>--summarize soak-results.json</c> prints the summary of a saved run again.
 /// </summary>
 public static class SoakProgram
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args is ["--summarize", var file])
+        {
+            var saved = System.Text.Json.JsonSerializer.Deserialize<SoakResult>(await File.ReadAllTextAsync(file))!;
+            Console.WriteLine(Summary(saved));
+            return saved.Passed ? 0 : 1;
+        }
         var server = Environment.GetEnvironmentVariable("CAMPAIGNS_POSTGRES");
         if (string.IsNullOrEmpty(server))
         {
@@ -30,6 +37,27 @@ public static class SoakProgram
         Console.WriteLine(Summary(result));
         Console.WriteLine($"results: {Path.GetFullPath(options.Output)}");
         return result.Passed ? 0 : 1;
+    }
+
+    /// <summary>The time series in windows (5 minutes for runs of 10 minutes or more, else 1): a Markdown table.</summary>
+    private static IEnumerable<string> Windows(SoakResult r)
+    {
+        var width = r.Samples[^1].Minute >= 10 ? 5 : 1;
+        yield return "";
+        yield return "| minutes | recipients/s (mean) | lag ms (median / max) | events behind (max) | RSS A MiB (max) | RSS B MiB (max) | kills |";
+        yield return "| --- | ---: | ---: | ---: | ---: | ---: | --- |";
+        foreach (var window in r.Samples.GroupBy(s => (int)(s.Minute / width)).OrderBy(g => g.Key))
+        {
+            var from = window.Key * width;
+            var samples = window.ToArray();
+            var lags = samples.Select(s => s.LagMs).Order().ToArray();
+            var kills = r.Kills.Where(k => k.Minute >= from && k.Minute < from + width).Select(k => k.Node + (k.WasLeader ? " (leader)" : "")).ToArray();
+            static string Max(IEnumerable<double?> values) => values.OfType<double>().DefaultIfEmpty().Max().ToString("N0");
+            yield return $"| {from}-{from + width} | {samples.Average(s => s.RecipientsPerSecond):N0} | {lags[lags.Length / 2]:N0} / {lags[^1]:N0} | " +
+                         $"{samples.Max(s => s.LagEvents):N0} | {Max(samples.Select(s => s.RssAMiB))} | {Max(samples.Select(s => s.RssBMiB))} | " +
+                         $"{(kills.Length == 0 ? "" : string.Join(", ", kills))} |";
+        }
+        yield return "";
     }
 
     /// <summary>The run in a few lines: the time series' ranges, the kills, the outcomes, the invariants.</summary>
@@ -55,6 +83,7 @@ public static class SoakProgram
                     lines.Add($"RSS node {node}: first {up[0]:N0} MiB, {Range(up, "N0")} MiB, last {up[^1]:N0} MiB");
             }
             lines.Add($"events: {last.Events:N0}");
+            lines.AddRange(Windows(r));
         }
         lines.Add($"kills: {r.Kills.Count} ({r.Kills.Count(k => k.WasLeader)} of the projection leader); back up after " +
                   (r.Kills.Count > 0 ? $"{r.Kills.Min(k => k.DownSeconds):N1}-{r.Kills.Max(k => k.DownSeconds):N1} s" : "-"));
