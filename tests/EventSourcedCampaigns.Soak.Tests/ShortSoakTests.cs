@@ -29,6 +29,8 @@ public sealed class ShortSoakTests(ITestOutputHelper output)
                 Campaigns = 8,
                 MaxRecipients = 2_000,
                 BatchSize = 100,
+                PauseLead = TimeSpan.FromSeconds(15), // small audiences are Scheduled within seconds
+                MaxPause = TimeSpan.FromSeconds(10),
                 KillEvery = TimeSpan.FromSeconds(20),
                 SampleEvery = TimeSpan.FromSeconds(10),
                 Settle = TimeSpan.FromMinutes(4), // a bound for a loaded CI machine; usually seconds

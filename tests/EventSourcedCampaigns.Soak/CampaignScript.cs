@@ -55,7 +55,9 @@ public sealed class CampaignScript(int index, string tenant, string list, Fate f
         Id = created.Body!.Value.GetProperty("campaignId").GetGuid();
 
         // Pause needs time in Scheduled: a later send time for the fates that pause.
-        var lead = fate is Fate.PauseResume or Fate.PauseCancel ? TimeSpan.FromSeconds(40 + random.Next(40)) : TimeSpan.FromSeconds(10 + random.Next(30));
+        var lead = fate is Fate.PauseResume or Fate.PauseCancel
+            ? options.PauseLead * (1 + random.NextDouble())
+            : TimeSpan.FromSeconds(10 + random.Next(30));
         var schedule = await CommandAsync(api, "schedule", new
         {
             sendAt = DateTimeOffset.UtcNow + lead, included = new[] { list }, excluded = Array.Empty<string>(), batchSize = options.BatchSize,
@@ -70,7 +72,7 @@ public sealed class CampaignScript(int index, string tenant, string list, Fate f
                 var paused = await CommandAsync(api, "pause", new { }, "campaign_schedule_paused");
                 if (paused.Ok)
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(5 + random.Next(40)), stop);
+                    await Task.Delay(TimeSpan.FromSeconds(5) + options.MaxPause * random.NextDouble(), stop);
                     if (fate == Fate.PauseResume)
                     {
                         var resumed = await CommandAsync(api, "resume", new { }, "campaign_schedule_resumed");

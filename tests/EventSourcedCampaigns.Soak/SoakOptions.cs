@@ -27,6 +27,12 @@ public sealed record SoakOptions
     /// <summary>Messages a minute one campaign may go out at, per node (Campaigns:Sending:MessagesPerMinutePerCampaign).</summary>
     public int MessagesPerMinutePerCampaign { get; init; } = 60_000;
 
+    /// <summary>Campaigns that will be paused are scheduled this far ahead plus up to as much again (time to be Scheduled first).</summary>
+    public TimeSpan PauseLead { get; init; } = TimeSpan.FromSeconds(40);
+
+    /// <summary>A paused campaign stays paused 5 s plus up to this long.</summary>
+    public TimeSpan MaxPause { get; init; } = TimeSpan.FromSeconds(40);
+
     /// <summary>One node is SIGKILLed this often (alternating), and restarted after <see cref="RestartAfter"/>.</summary>
     public TimeSpan KillEvery { get; init; } = TimeSpan.FromMinutes(3);
 
@@ -65,6 +71,8 @@ public sealed record SoakOptions
                 "--batch-size" => options with { BatchSize = (int)Number() },
                 "--latency-ms" => options with { ProviderLatency = TimeSpan.FromMilliseconds(Number()) },
                 "--rate" => options with { MessagesPerMinutePerCampaign = (int)Number() },
+                "--pause-lead" => options with { PauseLead = TimeSpan.FromSeconds(Number()) },
+                "--max-pause" => options with { MaxPause = TimeSpan.FromSeconds(Number()) },
                 "--kill-every" => options with { KillEvery = TimeSpan.FromSeconds(Number()) },
                 "--restart-after" => options with { RestartAfter = TimeSpan.FromSeconds(Number()) },
                 "--sample-every" => options with { SampleEvery = TimeSpan.FromSeconds(Number()) },

@@ -25,7 +25,7 @@ public static class SoakProgram
         try { options = SoakOptions.Parse(args, server); }
         catch (Exception e) when (e is ArgumentException or FormatException)
         {
-            Console.Error.WriteLine($"{e.Message}\nusage: bash eng/soak.sh [minutes] [--campaigns N] [--max-recipients N] [--batch-size N] [--latency-ms N] " +
+            Console.Error.WriteLine($"{e.Message}\nusage: bash eng/soak.sh [minutes] [--campaigns N] [--max-recipients N] [--batch-size N] [--latency-ms N] [--pause-lead S] [--max-pause S] " +
                                     "[--rate N] [--kill-every S] [--restart-after S] [--sample-every S] [--settle S] [--claim-timeout S] [--seed N] " +
                                     "[--port N] [--database NAME] [--output FILE]");
             return 2;
