@@ -9,7 +9,10 @@
 # If CAMPAIGNS_POSTGRES is set, that server is used and nothing is started.
 # The cluster lives in .postgres/ (git-ignored). A private cluster, for tests that restart or break the server:
 #   CAMPAIGNS_POSTGRES_DIR=<dir> CAMPAIGNS_POSTGRES_PORT=<port> eng/postgres.sh start|restart|stop|wipe
-# keeps its state in <dir> instead (wipe deletes <dir>) and listens on <port> (start fails if that port is taken). When run as root the server runs as the unprivileged
+# keeps its state in <dir> instead (wipe deletes <dir>) and listens on <port> (start fails if that port is taken).
+# The cluster runs with fsync=off (a throwaway); CAMPAIGNS_POSTGRES_FSYNC=on starts it with fsync on, as a durable
+# server runs (synchronous_commit is on either way). The setting takes effect when the server starts: give such a
+# cluster a CAMPAIGNS_POSTGRES_DIR of its own (eng/bench.sh --fsync on uses .postgres-fsync-on/). When run as root the server runs as the unprivileged
 # `postgres` user; if that user cannot reach the repository (a clone under a private temp folder),
 # the data goes to a folder under /tmp named after the repository path instead.
 set -euo pipefail
@@ -17,6 +20,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 state="${CAMPAIGNS_POSTGRES_DIR:-$repo/.postgres}"
 fixed_port="${CAMPAIGNS_POSTGRES_PORT:-}"
+fsync="${CAMPAIGNS_POSTGRES_FSYNC:-off}"
+if [ "$fsync" != on ] && [ "$fsync" != off ]; then echo "[postgres] CAMPAIGNS_POSTGRES_FSYNC must be on or off" >&2; exit 2; fi
 if [ -n "$fixed_port" ] && ! [[ "$fixed_port" =~ ^[0-9]+$ ]]; then echo "[postgres] CAMPAIGNS_POSTGRES_PORT must be a port number" >&2; exit 2; fi
 log() { echo "[postgres] $*" >&2; }
 
@@ -82,11 +87,11 @@ case "${1:-start}" in
         port=55432
         while ! port_free "$port"; do port=$((port + 1)); done
       fi
-      log "starting on 127.0.0.1:$port"
-      # fsync off: a throwaway test cluster; benchmarks that claim durability use CAMPAIGNS_POSTGRES.
+      log "starting on 127.0.0.1:$port (fsync $fsync)"
+      # fsync off by default: a throwaway test cluster; CAMPAIGNS_POSTGRES_FSYNC=on for the durable figures.
       # pg_stat_statements: the benchmark harness counts statements per batch with it (docs/benchmarks.md).
       "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -l "$home/server.log" -w -t 60 start \
-        -o "-p $port -k $home -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c shared_preload_libraries=pg_stat_statements" >&2
+        -o "-p $port -k $home -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=300 -c shared_preload_libraries=pg_stat_statements" >&2
       echo "$port" > "$state/port"
     fi
     echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"

@@ -69,6 +69,27 @@ public static class Harness
         return report;
     }
 
+    /// <summary>
+    /// Two runs side by side (eng/bench.sh --fsync both): each figure's value and ratio in run A and run B, and B's value
+    /// over A's. The header names each run by its server's fsync and synchronous_commit settings.
+    /// </summary>
+    public static void Compare(Report a, Report b)
+    {
+        static string Name(Report r) =>
+            $"fsync {r.Machine.GetValueOrDefault("postgres fsync", "?")}, synchronous_commit {r.Machine.GetValueOrDefault("postgres synchronous_commit", "?")}";
+        Console.WriteLine();
+        Console.WriteLine($"A: {Name(a)}; B: {Name(b)}");
+        Console.WriteLine($"{"figure",-64} {"value A",14} {"ratio A",7} {"value B",14} {"ratio B",7} {"B / A",7}  unit");
+        foreach (var r in a.Results)
+        {
+            var other = b.Results.FirstOrDefault(x => x.Name == r.Name);
+            var valueB = other is null ? "-" : other.Value.ToString("N2");
+            var ratioB = other is null ? "-" : other.Ratio.ToString("N2");
+            var change = other is null || r.Value == 0 ? "-" : (other.Value / r.Value).ToString("N2");
+            Console.WriteLine($"{r.Name,-64} {r.Value,14:N2} {r.Ratio,7:N2} {valueB,14} {ratioB,7} {change,7}  {r.Unit}");
+        }
+    }
+
     private static async Task<Dictionary<string, string>> MachineAsync(string connection)
     {
         var machine = new Dictionary<string, string>
