@@ -20,7 +20,18 @@ public sealed class BogusAudience : IAudienceResolver
     private readonly ConcurrentDictionary<string, long> _sizes = new();
     private bool _anyList;
 
-    [ThreadStatic] private static Faker? _faker;
+    // Names and domains drawn once by Bogus (fixed seed), then picked per contact by a hash of (seed, index): a
+    // contact costs a few hashes instead of a seeded Faker per contact (~17 µs, which made a 1,000,000-recipient
+    // audience take 17 s to resolve and dominate the scheduling benchmark).
+    private static readonly Lazy<((string Name, string Clean)[] First, (string Name, string Clean)[] Last, string[] Domains)> Pool = new(() =>
+    {
+        var faker = new Faker("en") { Random = new Randomizer(20_261_129) };
+        (string, string)[] Names(Func<string> next, int count) =>
+            Enumerable.Range(0, count * 4).Select(_ => next()).Distinct().Select(n => (n, Clean(n))).Where(n => n.Item2.Length > 0).Take(count).ToArray();
+        return (Names(() => faker.Name.FirstName(), 1_024), Names(() => faker.Name.LastName(), 1_024),
+            Enumerable.Range(0, 1_024).Select(_ => faker.Internet.DomainName()).Distinct().Take(256).ToArray());
+    });
+
 
     /// <param name="seed">The same seed gives the same contacts and memberships.</param>
     /// <param name="contacts">Size of the contact base (contact indexes 0 to contacts - 1).</param>
@@ -82,18 +93,17 @@ public sealed class BogusAudience : IAudienceResolver
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Contacts);
-        var faker = _faker ??= new Faker("en");
-        faker.Random = new Randomizer(unchecked((int)StableHash.Mix((ulong)_seed, (ulong)index)));
-        var first = faker.Name.FirstName();
-        var last = faker.Name.LastName();
+        var (firstNames, lastNames, domains) = Pool.Value;
+        var first = firstNames[StableHash.Mix((ulong)_seed, (ulong)index, 1) % (ulong)firstNames.Length];
+        var last = lastNames[StableHash.Mix((ulong)_seed, (ulong)index, 2) % (ulong)lastNames.Length];
         var id = $"c{index:D10}";
         var address = _channel switch
         {
             Channel.Sms => $"+1555{index:D10}",
             Channel.Push => $"push-{StableHash.Mix((ulong)_seed, (ulong)index, 7):x16}-{index}",
-            _ => $"{Clean(first)}.{Clean(last)}.{index}@{faker.Internet.DomainName()}",
+            _ => $"{first.Clean}.{last.Clean}.{index}@{domains[StableHash.Mix((ulong)_seed, (ulong)index, 3) % (ulong)domains.Length]}",
         };
-        return new Recipient(id, address, $"{first} {last}");
+        return new Recipient(id, address, $"{first.Name} {last.Name}");
     }
 
     /// <inheritdoc />

@@ -5,9 +5,11 @@ public sealed class CampaignSendingOptions
 {
     /// <summary>
     /// Batches prepared per scheduling page: each page resolves <c>BatchSize × BatchesPerPage</c> recipients in
-    /// one durable message and one transaction, so a cancel during scheduling is seen within one page. Default 10.
+    /// one durable message and one transaction, so a cancel during scheduling is seen within one page. Default 50
+    /// (50,000 recipients with batches of 1,000, well under a second): each page has a fixed cost (the message, the
+    /// write model's load and append, the commit), and pages of 10 spent more on it than on the batches.
     /// </summary>
-    public int BatchesPerPage { get; set; } = 10;
+    public int BatchesPerPage { get; set; } = 50;
 
     /// <summary>
     /// How many batches of one campaign may be with the provider at once: a constant, or per campaign (for example

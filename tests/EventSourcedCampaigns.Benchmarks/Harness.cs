@@ -21,10 +21,12 @@ public static class Harness
         "projection lag while sending, separate worker (p50)", "projection lag while sending, separate worker (p99)",
         "memory: worker peak RSS, rebuild", "memory: sender peak RSS, 16-campaign send",
         "smtp: recipients/s through SmtpDispatcher", "smtp: capturing server CPU while sending",
+        "scale: scheduling ", "scale: sending ", "memory: peak RSS, scheduling ", "memory: peak RSS, sending ",
+        "list: Campaigns query, ",
     ];
 
     /// <summary>The phases, each run in a child process of its own so that its peak RSS is its own.</summary>
-    public static readonly string[] Phases = ["send", "lag", "writemodel", "scheduling", "rebuild", "smtp"];
+    public static readonly string[] Phases = ["send", "lag", "writemodel", "scheduling", "rebuild", "smtp", "scale", "list"];
 
     public static async Task<Result[]> RunPhaseAsync(string phase, string connection, bool quick) => phase switch
     {
@@ -34,6 +36,8 @@ public static class Harness
         "scheduling" => await Scheduling.RunAsync(connection, quick),
         "rebuild" => await Rebuild.RunAsync(connection, quick),
         "smtp" => await SmtpDelivery.RunAsync(quick),
+        "scale" => await Scale.RunAsync(connection, quick),
+        "list" => await ListQuery.RunAsync(connection, quick),
         _ => throw new ArgumentOutOfRangeException(nameof(phase), phase, "Unknown phase."),
     };
 

@@ -73,13 +73,13 @@ public sealed class Pipeline : IAsyncDisposable
     }
 
     /// <summary>Create and schedule a campaign of <paramref name="recipients"/>; returns once it is Scheduled.</summary>
-    public async Task<Guid> ScheduledAsync(long recipients, int batchSize = 1_000, TimeSpan? poll = null)
+    public async Task<Guid> ScheduledAsync(long recipients, int batchSize = 1_000, TimeSpan? poll = null, TimeSpan? limit = null)
     {
         var id = Guid.NewGuid();
         var audience = _audiences.Everyone("list-" + id.ToString("N"), recipients);
         await Run(new CreateCampaign(id, "Bench " + id.ToString("N")[..6], Channel.Email, [new Variant("A", "Hello", "Body", 100)], Actor));
         await Run(new ScheduleCampaign(id, Clock.GetUtcNow().AddDays(1), audience, batchSize, Actor));
-        await WaitForAsync([id], "scheduled", poll ?? TimeSpan.FromMilliseconds(20));
+        await WaitForAsync([id], "scheduled", poll ?? TimeSpan.FromMilliseconds(20), limit);
         return id;
     }
 

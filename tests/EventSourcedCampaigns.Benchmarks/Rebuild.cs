@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using EventSourcedCampaigns.Decisions;
+using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Marten.ReadModels;
 using Marten;
 using Npgsql;
@@ -22,9 +23,7 @@ public static class Rebuild
         Memory.ResetPeak();
         var started = Stopwatch.GetTimestamp();
         var timeout = TimeSpan.FromMinutes(20);
-        await daemon.RebuildProjectionAsync<CampaignListProjection>(timeout, CancellationToken.None);
-        await daemon.RebuildProjectionAsync<SendReportProjection>(timeout, CancellationToken.None);
-        await daemon.RebuildProjectionAsync<CancellationAuditProjection>(timeout, CancellationToken.None);
+        await daemon.RebuildReadModelsAsync(timeout); // the three at once, as the library rebuilds them
         var rebuild = Stopwatch.GetElapsedTime(started);
         var rebuildRss = Memory.PeakMiB();
 

@@ -54,6 +54,15 @@ public sealed record SendReport
 /// <summary>Builds <see cref="SendReport"/> from one campaign stream.</summary>
 public sealed class SendReportProjection : SingleStreamProjection<SendReport, Guid>
 {
+    /// <summary>Campaign events that neither change a report nor its status: the daemon does not fetch them.</summary>
+    internal static readonly Type[] Ignored = [typeof(CancelRejected), typeof(CancelRepeated), typeof(CampaignCloned)];
+
+    public SendReportProjection()
+    {
+        // An allow list makes the daemon fetch only these types (with Evolve Marten cannot infer them and reads every event).
+        foreach (var type in CampaignEvents.All.Except(Ignored)) IncludeType(type);
+    }
+
     public override SendReport? Evolve(SendReport? report, Guid id, IEvent e)
     {
         // The status comes from the domain's one event-to-status table; this projection only keeps the report's figures.

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Marten.ReadModels;
 using Marten;
 
@@ -22,8 +23,6 @@ public static class ReadModelSnapshot
     public static async Task RebuildAllAsync(IDocumentStore store, TimeSpan timeout)
     {
         using var daemon = await store.BuildProjectionDaemonAsync();
-        await daemon.RebuildProjectionAsync<CampaignListProjection>(timeout, CancellationToken.None);
-        await daemon.RebuildProjectionAsync<SendReportProjection>(timeout, CancellationToken.None);
-        await daemon.RebuildProjectionAsync<CancellationAuditProjection>(timeout, CancellationToken.None);
+        await daemon.RebuildReadModelsAsync(timeout);
     }
 }
