@@ -92,23 +92,42 @@ public static class SendingHandler
 
     /// <summary>
     /// Hand a claimed batch to the provider and pass its answer on. Who received it (<see cref="RecipientOutcomes"/>) is
-    /// written here, from the recipients already loaded, in the transaction that commits the <see cref="BatchSent"/> and
-    /// marks this message handled: no transaction of its own, and nothing added to the record, which holds the campaign's
-    /// stream lock while every lane of the campaign and a cancel wait for it (that write made a send ten times slower,
-    /// docs/benchmarks.md).
+    /// written here, from the recipients already loaded, rather than with the batch's record: that one holds the
+    /// campaign's stream lock while every lane of the campaign and a cancel wait for it (that write made a send ten times
+    /// slower, docs/benchmarks.md).
     /// </summary>
-    public static async Task<BatchSent?> Handle(SendBatch send, IDocumentSession session, IMessageDispatcher dispatcher,
+    public static async Task<BatchSent?> Handle(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
         CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, CancellationToken cancellation)
     {
         if (await DispatchAsync(send, session, dispatcher, options, throttles, clock, cancellation) is not var (sent, batch)) return null;
+        return await RecordOutcomeAsync(sent, batch, session, clock, cancellation);
+    }
+
+    /// <summary>
+    /// The batch's outcome in a transaction of its own, which may fail without harm: then the record writes it. Never
+    /// in the transaction that marks this step handled: if that commit failed after the provider took the batch, the
+    /// step would run again and the batch would go out twice (a race trial failed with 5 provider calls for 3 batches while the outcome rode on that commit).
+    /// </summary>
+    private static async Task<BatchSent> RecordOutcomeAsync(BatchSent sent, CampaignBatch batch, IQuerySession query, TimeProvider clock,
+        CancellationToken cancellation)
+    {
         var outcome = sent.Outcome switch
         {
             BatchOutcome.Released => RecipientOutcome.NotSent,
             _ when sent.Error is not null => RecipientOutcome.Failed,
             _ => RecipientOutcome.Delivered,
         };
-        session.RecordBatchOutcome(batch, outcome, sent.Failed, sent.Refusals ?? [], sent.Error, clock.GetUtcNow());
-        return sent with { OutcomesRecorded = true };
+        try
+        {
+            await using var session = query.DocumentStore.LightweightSession(query.TenantId);
+            session.RecordBatchOutcome(batch, outcome, sent.Failed, sent.Refusals ?? [], sent.Error, clock.GetUtcNow());
+            await session.SaveChangesAsync(cancellation);
+            return sent with { OutcomesRecorded = true };
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return sent; // never throw after the provider took the batch: a retry would send it again
+        }
     }
 
     private static async Task<(BatchSent, CampaignBatch)?> DispatchAsync(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
