@@ -50,7 +50,9 @@ public sealed class the_campaign_metrics
         Assert.Equal(["Scheduled", "Sending", "Sending"], measurements.Where(m => m.Instrument == "campaigns.cancels.requested").Select(m => m.Tag!).Order());
         Assert.Equal("NotCancellableSent", measurements.Single(m => m.Instrument == "campaigns.cancels.rejected").Tag);
         Assert.Equal(1, measurements.Single(m => m.Instrument == "campaigns.cancel.to_stop").Value); // the test clock moves 1 s a command
-        Assert.True(measurements.Where(m => m.Instrument == "campaigns.events.processed").Sum(m => m.Value) > 50);
+        // At least the four cancel events counted above: the subscription starts "from the present", so on a loaded
+        // machine it may begin after the campaigns' earlier events (a bound of 50 failed a CI run that way).
+        Assert.True(measurements.Where(m => m.Instrument == "campaigns.events.processed").Sum(m => m.Value) >= 4);
         Assert.Contains(measurements, m => m.Instrument == "campaigns.projection.lag");
     }
 
