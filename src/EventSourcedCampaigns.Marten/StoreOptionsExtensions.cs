@@ -40,7 +40,7 @@ public static class StoreOptionsExtensions
         // While campaigns send, the daemon's high-water mark is often pinned for one poll behind an append still in
         // flight (it commits milliseconds later), and Marten then waits SlowPollingTime (1 s by default) before it
         // looks again; caught up, it waits as long. Shorter polls halve the read models' lag during a send
-        // (docs/benchmarks.md, issue 14); an idle store pays 4 small polls a second instead of 1.
+        // (docs/benchmarks.md, issue 14); an idle store pays 10 small polls a second instead of 1.
         opts.Projections.FastPollingTime = options.HighWaterPolling;
         opts.Projections.SlowPollingTime = options.HighWaterPollingWhenIdle;
 

@@ -23,7 +23,8 @@ public static class Lag
         await using var pipeline = await Pipeline.StartAsync(connection, Schema);
         await using var data = NpgsqlDataSource.Create(connection);
         var baseline = await SendBaseline.CreateAsync(data, pipeline.Schema, pipeline.Options);
-        var batches = quick ? 10 : 50;
+        // 150 batches a campaign: a send of ~10-15 s, so that each p99 stands on more than a hundred samples (with 50, on ~40 it was the maximum).
+        var batches = quick ? 10 : 150;
 
         // Warm-up of both sides (code generation, connection pools, JIT).
         var warm = await pipeline.ReadyAsync(2, 4);
