@@ -42,16 +42,10 @@ public static class CampaignSendingExtensions
 
         opts.Discovery.IncludeAssembly(typeof(CampaignSendingExtensions).Assembly);
 
-        // A campaign's batch records run one at a time on a node: they all take its stream's row lock, so in parallel
-        // they only queued in the database, holding command slots, and a cancel waited behind every one of them. The
-        // other steps keep the queue's parallelism.
-        opts.MessagePartitioning.ByMessage<BatchSent>(sent => sent.CampaignId.ToString())
-            .ExemptFromPartitionedProcessing(type => type != typeof(BatchSent) && IsCampaignMessage(type));
-        opts.LocalQueue(options.CommandQueue).UseDurableInbox().MaximumParallelMessages(options.MaxParallelCommands)
-            .PartitionProcessingByGroupId(PartitionSlots.Nine);
+        opts.LocalQueue(options.CommandQueue).UseDurableInbox().MaximumParallelMessages(options.MaxParallelCommands);
         opts.LocalQueue(options.DispatchQueue).UseDurableInbox().MaximumParallelMessages(options.MaxParallelDispatches);
         if (options.HandOffQueue is { } handOff && options.RunPipeline)
-            opts.ListenToPostgresqlQueue(handOff).MaximumParallelMessages(options.MaxParallelCommands).PartitionProcessingByGroupId(PartitionSlots.Nine);
+            opts.ListenToPostgresqlQueue(handOff).MaximumParallelMessages(options.MaxParallelCommands);
         opts.Publish(rule =>
         {
             rule.MessagesImplementing<CampaignCommand>();
@@ -68,9 +62,6 @@ public static class CampaignSendingExtensions
         opts.Policies.Add(new CampaignErrorPolicy());
         return opts;
     }
-
-    private static bool IsCampaignMessage(Type type) =>
-        type.Assembly == typeof(CampaignCommand).Assembly || type.Assembly == typeof(CampaignSendingExtensions).Assembly;
 
     /// <summary>
     /// Run a campaign command now, for <paramref name="tenantId"/>, and return its result: events appended, or a

@@ -20,10 +20,7 @@ public sealed class CampaignSendingOptions
     /// <summary>How many batches, across all campaigns, this node hands to the provider at once. Default 16.</summary>
     public int MaxParallelDispatches { get; set; } = 16;
 
-    /// <summary>
-    /// How many campaign commands and pipeline steps (claims, scheduling pages, settles) this node runs at once. Default 8.
-    /// Batch records run apart from these: one at a time per campaign, up to nine campaigns at once.
-    /// </summary>
+    /// <summary>How many campaign commands and pipeline steps (claims, records, scheduling pages) this node runs at once. Default 8.</summary>
     public int MaxParallelCommands { get; set; } = 8;
 
     /// <summary>
