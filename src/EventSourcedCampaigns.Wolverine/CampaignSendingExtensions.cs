@@ -35,6 +35,7 @@ public static class CampaignSendingExtensions
 
         opts.Services.AddSingleton(options);
         opts.Services.AddSingleton<CampaignThrottles>();
+        opts.Services.AddHostedService<CancelHandlerWarmUp>();
         // A send starts at its time: scheduled messages are found by polling, 5 s apart by default.
         opts.Durability.ScheduledJobPollingTime = options.ScheduledStartPrecision;
         opts.Durability.ScheduledJobFirstExecution = TimeSpan.Zero;

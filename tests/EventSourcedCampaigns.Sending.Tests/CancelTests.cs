@@ -1,4 +1,6 @@
+using System.Reflection;
 using JasperFx.Events.Projections;
+using Wolverine.Runtime.Handlers;
 using Xunit.Abstractions;
 
 namespace EventSourcedCampaigns.Sending.Tests;
@@ -6,6 +8,22 @@ namespace EventSourcedCampaigns.Sending.Tests;
 public sealed class CancelTests(ITestOutputHelper output)
 {
     private static CancelCampaign Cancel(Guid id) => new(id, SendingHost.Marketer, new CancelReason(CancelReasonCode.WrongAudience, "Wrong list"));
+
+    [Fact]
+    public async Task The_cancel_handler_is_built_when_the_node_starts_not_by_the_first_cancel()
+    {
+        // Wolverine generates and compiles a handler on its first message: the first cancel after a start waited for it.
+        await using var host = await SendingHost.StartAsync();
+        var chain = host.Runtime.Handlers.ChainFor<CancelCampaign>() ?? throw new InvalidOperationException("No handler for CancelCampaign.");
+        // A chain keeps its generated code once built; Wolverine has no public flag for it.
+        var generated = typeof(HandlerChain).GetProperty("SourceCode", BindingFlags.NonPublic | BindingFlags.Instance)
+                        ?? throw new InvalidOperationException("Wolverine's HandlerChain no longer has SourceCode: find another way to tell a built handler.");
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (generated.GetValue(chain) is null && DateTime.UtcNow < deadline) await Task.Delay(50);
+
+        Assert.NotNull(generated.GetValue(chain));
+    }
 
     [Fact]
     public async Task Cancelling_while_a_million_recipient_audience_is_being_prepared_stops_scheduling_and_sends_nothing()

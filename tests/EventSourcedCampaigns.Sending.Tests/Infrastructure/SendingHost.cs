@@ -33,6 +33,7 @@ public sealed class SendingHost : IAsyncDisposable
     public AdjustableClock Clock { get; }
     public IDocumentStore Store => _host.Services.GetRequiredService<IDocumentStore>();
     public IMessageBus Bus => _host.Services.GetRequiredService<IMessageBus>();
+    public WolverineRuntime Runtime => (WolverineRuntime)_host.Services.GetRequiredService<IWolverineRuntime>();
 
     public static Task<SendingHost> StartAsync(FakeDispatcher? dispatcher = null, Action<CampaignSendingOptions>? configure = null,
         ProjectionLifecycle readModels = ProjectionLifecycle.Async, string? schema = null, AudienceDirectory? audiences = null, AdjustableClock? clock = null) =>
