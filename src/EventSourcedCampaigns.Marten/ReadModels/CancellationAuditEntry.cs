@@ -51,21 +51,23 @@ public sealed record CancellationAuditEntry
 /// <summary>Builds the cancellation audit: one entry per attempt, an accepted one completed when the cancel takes effect.</summary>
 public sealed class CancellationAuditProjection : MultiStreamProjection<CancellationAuditEntry, Guid>
 {
+    /// <summary>The events the audit reads.</summary>
+    internal static readonly Type[] EventTypes = [typeof(CancelRequested), typeof(Cancelled), typeof(CancelledDuringSend), typeof(CancelRejected), typeof(CancelRepeated)];
+
     public CancellationAuditProjection()
     {
-        Identity<IEvent<CancelRequested>>(e => e.StreamId);
-        Identity<IEvent<Cancelled>>(e => e.StreamId);
-        Identity<IEvent<CancelledDuringSend>>(e => e.StreamId);
-        Identity<IEvent<CancelRejected>>(e => e.Id);
-        Identity<IEvent<CancelRepeated>>(e => e.Id);
+        Identity<IEvent<CancelRequested>>(IdentityOf);
+        Identity<IEvent<Cancelled>>(IdentityOf);
+        Identity<IEvent<CancelledDuringSend>>(IdentityOf);
+        Identity<IEvent<CancelRejected>>(IdentityOf);
+        Identity<IEvent<CancelRepeated>>(IdentityOf);
         // Without an allow list the daemon fetches every event for these five types (with Evolve Marten cannot infer
         // them): a rebuild read the whole store, about 300 events per cancel attempt, to find them.
-        IncludeType<CancelRequested>();
-        IncludeType<Cancelled>();
-        IncludeType<CancelledDuringSend>();
-        IncludeType<CancelRejected>();
-        IncludeType<CancelRepeated>();
+        foreach (var type in EventTypes) IncludeType(type);
     }
+
+    /// <summary>The entry an event belongs to: the campaign's accepted cancel, or an attempt of its own (a refused or repeated cancel).</summary>
+    internal static Guid IdentityOf(IEvent e) => e.Data is CancelRejected or CancelRepeated ? e.Id : e.StreamId;
 
     public override CancellationAuditEntry? Evolve(CancellationAuditEntry? entry, Guid id, IEvent e) => (entry, e.Data) switch
     {
