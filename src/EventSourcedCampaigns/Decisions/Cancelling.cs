@@ -18,8 +18,9 @@ public static class CancellingRules
     internal static Decision Decide(CancelCampaign c, CampaignState state, DateTimeOffset now)
     {
         if (Validate.Actor(c.RequestedBy) is { } badActor) return Decision.Reject(badActor.Code, badActor.Message);
-        if (c.Reason is null || !Enum.IsDefined(c.Reason.Code) || c.Reason.Text?.Length > MaxReasonLength)
-            return Decision.Reject(RejectionCode.InvalidReason, $"A cancel needs a known reason code and at most {MaxReasonLength:N0} characters of text.");
+        if (c.Reason is null || !Enum.IsDefined(c.Reason.Code) || c.Reason.Text?.Length > MaxReasonLength || Validate.HasNul(c.Reason.Text))
+            return Decision.Reject(RejectionCode.InvalidReason,
+                $"A cancel needs a known reason code and at most {MaxReasonLength:N0} characters of text, without NUL characters.");
 
         CancelRequested Requested(long delivered = 0, long failed = 0, int inFlight = 0) =>
             new(c.CampaignId, c.RequestedBy, c.Reason, state.Status, delivered, failed, inFlight, now);

@@ -76,7 +76,9 @@ internal static class SchedulingRules
             return NotScheduling(state);
         if (p.Schedule.ScheduledAt != c.ScheduledAt)
             return Decision.NoChange; // a stale report about an earlier schedule attempt
-        var reason = string.IsNullOrWhiteSpace(c.Reason) ? "unknown error" : c.Reason.Trim();
+        // The resolver's words are kept, less any NUL character (the event could not be stored with one).
+        var reason = string.IsNullOrWhiteSpace(c.Reason) ? "unknown error" : c.Reason.Replace("\0", "", StringComparison.Ordinal).Trim();
+        if (reason.Length == 0) reason = "unknown error";
         if (reason.Length > MaxFailureReasonLength)
             reason = reason[..(char.IsHighSurrogate(reason[MaxFailureReasonLength - 1]) ? MaxFailureReasonLength - 1 : MaxFailureReasonLength)];
         return Decision.Accept(new SchedulingFailed(c.CampaignId, reason, now));
@@ -91,6 +93,7 @@ internal static class SchedulingRules
         if (included.Length + excluded.Length > Validate.MaxLists) return Bad($"A campaign can name at most {Validate.MaxLists} lists and segments.");
         if (included.Concat(excluded).Any(id => id.Length > Validate.MaxListIdLength))
             return Bad($"A list or segment id is longer than {Validate.MaxListIdLength} characters.");
+        if (included.Concat(excluded).Any(Validate.HasNul)) return Bad("A list or segment id contains a NUL character.");
         if (included.Intersect(excluded).Any()) return Bad("A list or segment can't be both included and excluded.");
         return null;
     }

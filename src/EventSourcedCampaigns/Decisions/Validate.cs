@@ -14,9 +14,13 @@ internal static class Validate
     public const int MaxLists = 100;
     public const int MaxListIdLength = 200;
 
+    /// <summary>A NUL character: PostgreSQL's text and jsonb cannot hold it, so an event carrying one could never be stored.</summary>
+    public static bool HasNul(string? text) => text?.Contains('\0') == true;
+
     public static Rejection? Name(string? name) =>
         string.IsNullOrWhiteSpace(name) ? new(RejectionCode.InvalidName, "The campaign needs a name.")
         : name.Length > MaxNameLength ? new(RejectionCode.InvalidName, $"The campaign name is longer than {MaxNameLength} characters.")
+        : HasNul(name) ? new(RejectionCode.InvalidName, "The campaign name contains a NUL character.")
         : null;
 
     public static Rejection? Actor(Actor? actor) =>
@@ -24,6 +28,7 @@ internal static class Validate
             ? new(RejectionCode.InvalidActor, "The request must say who is making it.")
             : actor.Id.Length > MaxActorIdLength
                 ? new(RejectionCode.InvalidActor, $"The actor's id is longer than {MaxActorIdLength} characters.")
+                : HasNul(actor.Id) ? new(RejectionCode.InvalidActor, "The actor's id contains a NUL character.")
                 : null;
 
     public static Rejection? Variants(Variant[]? variants)
@@ -38,6 +43,8 @@ internal static class Validate
             return Bad("Every variant needs a subject and content.");
         if (variants.Any(v => v.Key.Length > MaxVariantKeyLength || v.Subject.Length > MaxSubjectLength || v.Content.Length > MaxContentLength))
             return Bad($"A variant's key, subject or content is too long (at most {MaxVariantKeyLength}, {MaxSubjectLength:N0} and {MaxContentLength:N0} characters).");
+        if (variants.Any(v => HasNul(v.Key) || HasNul(v.Subject) || HasNul(v.Content)))
+            return Bad("A variant's key, subject or content contains a NUL character.");
         if (variants.Any(v => v.SplitPercent is < 1 or > 100)) return Bad("Each variant's split must be between 1% and 100%.");
         if (variants.Sum(v => v.SplitPercent) != 100) return Bad("The variants' splits must add up to 100%.");
         return null;

@@ -121,6 +121,7 @@ public class a_cancel_request
         { "no reason", null },
         { "an unknown reason code", new((CancelReasonCode)99) },
         { "a text over 1,000 characters", new(CancelReasonCode.Other, new string('x', CancellingRules.MaxReasonLength + 1)) },
+        { "a NUL in the text", new(CancelReasonCode.Other, "wrong\0list") },
     };
 
     [Theory, MemberData(nameof(InvalidReasons))]

@@ -37,7 +37,9 @@ public class creating_a_campaign
     [InlineData("")]
     [InlineData("   ")]
     [InlineData(null)]
-    public void needs_a_name(string? name) =>
+    [InlineData("\0")]
+    [InlineData("Spring\0sale")]
+    public void needs_a_name_without_NUL_characters(string? name) =>
         Spec.GivenNoCampaign().When(Commands.Create() with { Name = name! }).ThenRejected(RejectionCode.InvalidName);
 
     [Fact]
@@ -66,6 +68,9 @@ public class creating_a_campaign
         { "a key of 51 characters", [new(new string('k', 51), "Subject", "Body", 100)] },
         { "a subject of 501 characters", [new("A", new string('s', 501), "Body", 100)] },
         { "content of 100,001 characters", [new("A", "Subject", new string('c', 100_001), 100)] },
+        { "a NUL in the key", [new("A\0", "Subject", "Body", 100)] },
+        { "a NUL in the subject", [new("A", "Sub\0ject", "Body", 100)] },
+        { "a NUL in the content", [new("A", "Subject", "Bo\0dy", 100)] },
     };
 
     [Fact]
@@ -86,6 +91,11 @@ public class creating_a_campaign
         Spec.GivenNoCampaign().When(Commands.Create() with { CreatedBy = new Actor(new string('a', 321), RequestChannel.User) })
             .ThenRejected(RejectionCode.InvalidActor);
     }
+
+    [Fact]
+    public void an_actor_id_with_a_NUL_character_is_refused() =>
+        Spec.GivenNoCampaign().When(Commands.Create() with { CreatedBy = new Actor("ann\0@example.com", RequestChannel.User) })
+            .ThenRejected(RejectionCode.InvalidActor);
 
     [Theory, MemberData(nameof(InvalidVariants))]
     public void rejects_variants_with(string _, Variant[]? variants) =>

@@ -35,6 +35,15 @@ public class failing_scheduling
     }
 
     [Fact]
+    public void NUL_characters_are_dropped_from_the_reason()
+    {
+        var history = Histories.Scheduling();
+        Spec.Given(history)
+            .When(Commands.FailScheduling(ScheduledAt(history), "The list\0 service is down"))
+            .Then(new SchedulingFailed(Plan.Id, "The list service is down", Spec.Now));
+    }
+
+    [Fact]
     public void the_reason_is_trimmed()
     {
         var history = Histories.Scheduling();
@@ -47,6 +56,7 @@ public class failing_scheduling
     [InlineData("")]
     [InlineData(" \t ")]
     [InlineData(null)]
+    [InlineData("\0")]
     public void a_failure_without_a_reason_still_says_something(string? reason)
     {
         var history = Histories.Scheduling();

@@ -45,6 +45,8 @@ public class scheduling_a_campaign
         { "a list both included and excluded", new(["seg_newsletter", "seg_vip"], ["seg_vip"]) },
         { "101 lists", new([.. Enumerable.Range(0, 60).Select(i => $"in{i}")], [.. Enumerable.Range(0, 41).Select(i => $"out{i}")]) },
         { "a list id of 201 characters", new([new string('l', 201)], []) },
+        { "a NUL in an included id", new(["seg_\0"], []) },
+        { "a NUL in an excluded id", new(["seg_newsletter"], ["seg_\0vip"]) },
     };
 
     [Fact]
