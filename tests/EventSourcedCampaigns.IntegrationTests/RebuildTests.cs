@@ -9,18 +9,15 @@ public sealed class rebuilding_the_read_models
     public async Task gives_documents_identical_to_the_live_ones()
     {
         await using var store = await TestDatabase.NewStoreAsync("rebuild");
-        using (var daemon = await store.BuildProjectionDaemonAsync())
+        await ReadModelSnapshot.ProjectLiveAsync(store, async () =>
         {
-            await daemon.StartAllAsync();
             foreach (var tenant in new[] { "shop-a", "shop-b" })
             {
                 var driver = new CampaignDriver(store, tenant, new TestClock());
                 await driver.EveryStatusAsync();
                 await driver.ReleasedAndFailedSchedulingAsync();
             }
-            await store.WaitForProjectionsAsync();
-            await daemon.StopAllAsync();
-        }
+        });
         var live = await ReadModelSnapshot.TakeAsync(store);
         Assert.Equal(20, ReadModelSnapshot.CampaignCount(live));
 
@@ -43,13 +40,7 @@ public sealed class rebuilding_the_read_models
         foreach (var model in ReadModelWaiting.ReadModels)
             Assert.Equal(last, progress.Single(p => p.ShardName == model + ":All").Sequence);
 
-        using (var daemon = await store.BuildProjectionDaemonAsync())
-        {
-            await daemon.StartAllAsync();
-            await driver.ReleasedAndFailedSchedulingAsync();
-            await store.WaitForProjectionsAsync();
-            await daemon.StopAllAsync();
-        }
+        await ReadModelSnapshot.ProjectLiveAsync(store, driver.ReleasedAndFailedSchedulingAsync);
         var live = await ReadModelSnapshot.TakeAsync(store);
 
         // The events appended after the rebuild are applied as if it had been the live daemon all along.

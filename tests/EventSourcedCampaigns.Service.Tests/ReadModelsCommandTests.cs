@@ -13,13 +13,7 @@ public sealed class read_models_command
     public async Task rebuild_gives_the_documents_the_live_daemon_built()
     {
         await using var store = await TestDatabase.NewStoreAsync("cli_rebuild");
-        using (var daemon = await store.BuildProjectionDaemonAsync())
-        {
-            await daemon.StartAllAsync();
-            await new CampaignDriver(store, "shop-a", new TestClock()).EveryStatusAsync();
-            await store.WaitForReadModelsAsync((await store.Advanced.FetchEventStoreStatistics()).EventSequenceNumber, TimeSpan.FromMinutes(1));
-            await daemon.StopAllAsync();
-        }
+        await ReadModelSnapshot.ProjectLiveAsync(store, () => new CampaignDriver(store, "shop-a", new TestClock()).EveryStatusAsync());
         var live = await ReadModelSnapshot.TakeAsync(store);
         await store.Advanced.Clean.DeleteDocumentsByTypeAsync(typeof(CampaignListItem));
 

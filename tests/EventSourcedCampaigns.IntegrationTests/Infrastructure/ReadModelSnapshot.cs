@@ -19,6 +19,19 @@ public static class ReadModelSnapshot
 
     public static int CampaignCount(string snapshot) => JsonDocument.Parse(snapshot).RootElement.GetProperty("List").GetArrayLength();
 
+    /// <summary>
+    /// Run the async daemon while <paramref name="append"/> appends events, until the read models have applied every one:
+    /// the live documents a rebuild must equal.
+    /// </summary>
+    public static async Task ProjectLiveAsync(IDocumentStore store, Func<Task> append)
+    {
+        using var daemon = await store.BuildProjectionDaemonAsync();
+        await daemon.StartAllAsync();
+        await append();
+        await store.WaitForReadModelsAsync((await store.Advanced.FetchEventStoreStatistics()).EventSequenceNumber, TimeSpan.FromMinutes(1));
+        await daemon.StopAllAsync();
+    }
+
     /// <summary>Rebuild the three read models from the events alone.</summary>
     public static Task RebuildAllAsync(IDocumentStore store, TimeSpan timeout) => store.RebuildReadModelsAsync(timeout);
 }
