@@ -43,6 +43,8 @@ public static class StoreOptionsExtensions
         // (docs/benchmarks.md, issue 14); an idle store pays 10 small polls a second instead of 1.
         opts.Projections.FastPollingTime = options.HighWaterPolling;
         opts.Projections.SlowPollingTime = options.HighWaterPollingWhenIdle;
+        // ...and with the wakeup the agent does not wait for the poll at all once an append commits.
+        opts.Events.UseListenNotifyForEventAppends = options.WakeDaemonOnAppend && options.ReadModels == ProjectionLifecycle.Async;
 
         // A failing event stops the projection loudly rather than being skipped and silently lost.
         opts.Projections.Errors.SkipApplyErrors = false;

@@ -98,13 +98,16 @@ public static class Lag
         var ready = await pipeline.ReadyAsync(16, batches);
         await WaitCaughtUpAsync(data, sql);
         var rollbacks = await RollbacksAsync(data);
+        var started = Stopwatch.GetTimestamp();
         var samples = await SampleWhileAsync(data, sql, null, async () =>
         {
             await pipeline.StartSendAsync(ready);
             await pipeline.WaitForAsync(ready, "sent", TimeSpan.FromMilliseconds(10));
         });
+        var sent = Stopwatch.GetElapsedTime(started);
         Console.WriteLine($"lag: daemon {where} p50 {Send.Percentile(samples, 0.5):N0} / p99 {Send.Percentile(samples, 0.99):N0} ms " +
-                          $"({samples.Count} samples, {await RollbacksAsync(data) - rollbacks} transactions rolled back in the database meanwhile)");
+                          $"({samples.Count} samples, {await RollbacksAsync(data) - rollbacks} transactions rolled back in the database meanwhile; " +
+                          $"sent in {sent.TotalSeconds:N1} s, {16 * batches / sent.TotalSeconds:N0} batches/s)");
         return samples;
     }
 
