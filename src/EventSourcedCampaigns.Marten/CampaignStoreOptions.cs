@@ -49,7 +49,7 @@ public sealed class CampaignStoreOptions
     /// as the fallback (a notification lost with a connection). On by default: while campaigns send it cut the read
     /// models' lag in a separate worker by a third (docs/benchmarks.md, issue 14). The price is a daemon that works in
     /// smaller, more frequent pages while appends keep coming: on one 2-core machine running the sender, the worker and
-    /// PostgreSQL together, the send was 10-15% slower. Every process of a deployment that appends or projects must
+    /// PostgreSQL together, the send was 10-16% slower. Every process of a deployment that appends or projects must
     /// agree on it: the appenders notify, the daemon listens.
     /// </summary>
     public bool WakeDaemonOnAppend { get; set; } = true;
