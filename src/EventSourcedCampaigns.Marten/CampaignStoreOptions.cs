@@ -30,15 +30,18 @@ public sealed class CampaignStoreOptions
     /// </summary>
     public TimeSpan? SkipStaleGapsAfter { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>How soon the async daemon looks for new events again after it found some (Marten's FastPollingTime).</summary>
+    /// <summary>
+    /// How soon the async daemon looks for new events again after it found some (Marten's FastPollingTime); with
+    /// <see cref="WakeDaemonOnAppend"/>, the longest it waits when no append wakes it sooner.
+    /// </summary>
     public TimeSpan HighWaterPolling { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// How soon the async daemon looks again when it is caught up, or when its high-water mark is held behind an append
     /// still in flight (Marten's SlowPollingTime, 1 s by default). While campaigns send the mark is often held for one
-    /// poll, so this bounds how stale the read models can be: a cancel shows in the campaign list no sooner than this
-    /// after the previous poll. Default 100 ms (250 ms gave a p50 lag about 40 ms longer, docs/benchmarks.md); an idle
-    /// store pays ten small queries a second for it.
+    /// poll; without <see cref="WakeDaemonOnAppend"/> that poll bounds how stale the read models can be (250 ms gave a
+    /// p50 lag about 40 ms longer than 100 ms, docs/benchmarks.md), with it the append's commit wakes the daemon sooner
+    /// and this is the fallback. Default 100 ms; an idle store pays ten small queries a second for it.
     /// </summary>
     public TimeSpan HighWaterPollingWhenIdle { get; set; } = TimeSpan.FromMilliseconds(100);
 

@@ -43,7 +43,7 @@ public static class StoreOptionsExtensions
         // (docs/benchmarks.md, issue 14); an idle store pays 10 small polls a second instead of 1.
         opts.Projections.FastPollingTime = options.HighWaterPolling;
         opts.Projections.SlowPollingTime = options.HighWaterPollingWhenIdle;
-        // ...and with the wakeup the agent does not wait for the poll at all once an append commits.
+        // With the wakeup an append's commit ends the wait at once; the polls remain the fallback.
         opts.Events.UseListenNotifyForEventAppends = options.WakeDaemonOnAppend && options.ReadModels == ProjectionLifecycle.Async;
 
         // A failing event stops the projection loudly rather than being skipped and silently lost.
