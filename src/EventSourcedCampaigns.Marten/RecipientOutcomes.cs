@@ -270,6 +270,11 @@ public static class RecipientOutcomes
         var offset = (long)(query.PageNumber - 1) * query.PageSize;
         var count = CountExpression(query.Outcome);
         var code = query.Outcome is { } o ? Code(o) : null;
+        // The total first: outcomes are only ever added (a batch's when it is recorded, the never-sent ones when the
+        // campaign settles), so a page read after its total holds every recipient the total counts. Read the other way
+        // round, a settle committing in between gave a total of thousands over an empty page.
+        var total = (await session.AdvancedSql.QueryAsync<long>(
+            $"select coalesce(sum({count}), 0)::bigint from {Table(session)} t where tenant_id = ? and campaign_id = ?", ct, session.TenantId, query.CampaignId)).Single();
         // Skip whole batches by their counts, then unnest only from the batch the page starts in.
         var items = await session.AdvancedSql.QueryAsync<RecipientResult>($"""
             with counted as (
@@ -286,8 +291,6 @@ public static class RecipientOutcomes
             offset ? - (select before from start) limit ?
             """, ct, session.TenantId, query.CampaignId, offset, session.TenantId, query.CampaignId,
             (object?)code ?? DBNull.Value, (object?)code ?? DBNull.Value, offset, query.PageSize);
-        var total = (await session.AdvancedSql.QueryAsync<long>(
-            $"select coalesce(sum({count}), 0)::bigint from {Table(session)} t where tenant_id = ? and campaign_id = ?", ct, session.TenantId, query.CampaignId)).Single();
         return new Page<RecipientResult>(items.Where(i => i.RecipientId is not null).ToList(), total, query.PageNumber, query.PageSize);
     }
 
