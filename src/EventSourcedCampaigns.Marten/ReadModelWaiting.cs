@@ -14,11 +14,15 @@ public static class ReadModelWaiting
     public static IReadOnlyList<string> ReadModels { get; } = [nameof(CampaignListItem), nameof(SendReport), nameof(CancellationAuditEntry)];
 
     /// <summary>The last event sequence of a campaign's stream in the session's tenant (0 when it has none).</summary>
-    public static async Task<long> LastSequenceAsync(this IQuerySession session, Guid campaignId, CancellationToken cancellation = default)
+    public static Task<long> LastSequenceAsync(this IQuerySession session, Guid campaignId, CancellationToken cancellation = default) =>
+        session.LastSequenceAsync([campaignId], cancellation);
+
+    /// <summary>The last event sequence of any of these streams in the session's tenant (0 when they have none).</summary>
+    public static async Task<long> LastSequenceAsync(this IQuerySession session, IReadOnlyCollection<Guid> streamIds, CancellationToken cancellation = default)
     {
         var events = $"{session.DocumentStore.Options.Events.DatabaseSchemaName}.mt_events";
         var found = await session.AdvancedSql.QueryAsync<long>(
-            $"select coalesce(max(seq_id), 0) from {events} where stream_id = ? and tenant_id = ?", cancellation, campaignId, session.TenantId);
+            $"select coalesce(max(seq_id), 0) from {events} where stream_id = any(?) and tenant_id = ?", cancellation, streamIds.ToArray(), session.TenantId);
         return found.SingleOrDefault();
     }
 

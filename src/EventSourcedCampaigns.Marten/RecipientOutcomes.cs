@@ -344,15 +344,24 @@ public static class RecipientOutcomes
             if (parts is not [var b, var i] || !int.TryParse(b, CultureInfo.InvariantCulture, out batch) || !long.TryParse(i, CultureInfo.InvariantCulture, out index))
                 throw new InvalidContinuationException(continuation);
         }
+        // Only the batches that can hold the page are unnested: from the continuation's batch, while the not-sent counts
+        // before each are under the page (plus that first batch's own count, some of which the continuation skips).
+        // Unnesting every batch after the continuation and sorting them took 6-24 s a page at 1,100,000 recipients.
         var rows = (await session.AdvancedSql.QueryAsync<string>($"""
             select jsonb_build_object('Batch', t.batch_number, 'Index', x.o, 'Id', t.recipient_ids[x.o], 'Address', t.addresses[x.o], 'Name', t.names[x.o])::text
             from {Table(session)} t
             cross join lateral generate_series(1, cardinality(t.recipient_ids)) as x(o)
-            where t.tenant_id = ? and t.campaign_id = ? and t.not_sent > 0 and (t.batch_number, x.o) > (?, ?)
+            where t.tenant_id = ? and t.campaign_id = ? and (t.batch_number, x.o) > (?, ?)
+              and t.batch_number in (
+                select w.batch_number from (
+                  select batch_number, sum(not_sent) over (order by batch_number) - not_sent as before from {Table(session)}
+                  where tenant_id = ? and campaign_id = ? and batch_number >= ? and not_sent > 0) w
+                where w.before < ? + coalesce((select not_sent from {Table(session)} where tenant_id = ? and campaign_id = ? and batch_number = ?), 0))
               and substr(t.codes, x.o, 1) = 'N' and t.recipient_ids[x.o] is not null
             order by t.batch_number, x.o
             limit ?
-            """, ct, session.TenantId, campaignId, batch, index, pageSize + 1))
+            """, ct, session.TenantId, campaignId, batch, index, session.TenantId, campaignId, batch, pageSize + 1,
+            session.TenantId, campaignId, batch, pageSize + 1))
             .Select(json => System.Text.Json.JsonSerializer.Deserialize<NotSentRow>(json)!).ToList();
         var total = (await session.AdvancedSql.QueryAsync<long>(
             $"select coalesce(sum(not_sent), 0)::bigint from {Table(session)} where tenant_id = ? and campaign_id = ?", ct, session.TenantId, campaignId)).Single();

@@ -11,6 +11,7 @@ using Wolverine;
 using Wolverine.Configuration;
 using Wolverine.ErrorHandling;
 using Wolverine.Postgresql;
+using Wolverine.Runtime;
 using Wolverine.Runtime.Handlers;
 
 namespace EventSourcedCampaigns.Wolverine;
@@ -35,6 +36,7 @@ public static class CampaignSendingExtensions
 
         opts.Services.AddSingleton(options);
         opts.Services.AddSingleton<CampaignThrottles>();
+        opts.Services.AddHostedService<CampaignPortsCheck>();
         opts.Services.AddHostedService<CancelHandlerWarmUp>();
         // A send starts at its time: scheduled messages are found by polling, 5 s apart by default.
         opts.Durability.ScheduledJobPollingTime = options.ScheduledStartPrecision;
@@ -66,23 +68,37 @@ public static class CampaignSendingExtensions
 
     /// <summary>
     /// Run a campaign command now, for <paramref name="tenantId"/>, and return its result: events appended, or a
-    /// typed rejection (<see cref="CommandResult.Decision"/>). A lost race with another command on the same
-    /// campaign is retried by policy; when the retries are used up it surfaces as
-    /// <see cref="CampaignConcurrencyException"/> (HTTP callers: 409 Conflict), with nothing applied.
+    /// typed rejection (<see cref="CommandResult.Decision"/>), with the <see cref="CommandResult.Sequence"/> that the
+    /// read models must reach to show it. A lost race with another command on the same campaign is retried by
+    /// policy; when the retries are used up it surfaces as <see cref="CampaignConcurrencyException"/> (HTTP callers:
+    /// 409 Conflict), with nothing applied.
     /// </summary>
     public static async Task<CommandResult> ExecuteCampaignCommandAsync(this IMessageBus bus, string tenantId, CampaignCommand command,
         CancellationToken cancellation = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         ArgumentNullException.ThrowIfNull(command);
+        CommandResult result;
         try
         {
-            return await bus.InvokeForTenantAsync<CommandResult>(tenantId, command, cancellation);
+            result = await bus.InvokeForTenantAsync<CommandResult>(tenantId, command, cancellation);
         }
         catch (Exception ex) when (CampaignErrorPolicy.IsLostRace(ex))
         {
             throw new CampaignConcurrencyException(command.CampaignId, ex);
         }
+
+        // The handler returns before its transaction commits, so the sequence is read once it has: the last event of
+        // every stream the command can write (a clone's new stream, the tenant's audit stream for an unknown campaign).
+        if (bus is not MessageBus { Runtime.Services: var services } || services.GetService<IDocumentStore>() is not { } store) return result;
+        Guid[] streams = command switch
+        {
+            CloneCampaign clone => [clone.CampaignId, clone.CloneId],
+            CancelCampaign cancel => [cancel.CampaignId, AuditChain.TenantAuditStreamId(tenantId)],
+            _ => [command.CampaignId],
+        };
+        await using var session = store.QuerySession(tenantId);
+        return result with { Sequence = await session.LastSequenceAsync(streams, cancellation) };
     }
 }
 

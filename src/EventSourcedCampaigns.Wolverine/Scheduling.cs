@@ -63,10 +63,13 @@ public static class SchedulingHandler
             return (events.ToEvents(), [new PrepareAudiencePage(campaign.Id, page.ScheduledAt, resolved.Continuation, prepared)]);
 
         var progressed = events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
-        // Nobody left once exclusions apply: there is nothing to send, so the system hands the draft back.
+        // Nobody to send to: the campaign goes back to Draft with the reason shown, never as a silent 0%.
         if (prepared == 0)
         {
-            events.AddRange(Decider.Decide(new RevertToDraft(campaign.Id, Actor.System), progressed, now).EventsOrThrow());
+            var nobody = campaign.ClonedFrom is { RemainderOnly: true } source
+                ? $"Nobody is left to send to: campaign {source.SourceCampaignId} sent to every recipient it had."
+                : "Nobody is left to send to: the audience is empty once its exclusions apply.";
+            events.AddRange(Decider.Decide(new FailScheduling(campaign.Id, page.ScheduledAt, nobody), progressed, now).EventsOrThrow());
             return (events.ToEvents(), Handling.ForgetBatchesWhenFinished(campaign.Id, events, session));
         }
         events.AddRange(Decider.Decide(new CompleteScheduling(campaign.Id, prepared, batchCount, Batching.Shares(campaign.Variants, prepared)), progressed, now)

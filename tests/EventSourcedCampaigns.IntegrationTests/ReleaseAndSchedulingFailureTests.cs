@@ -77,6 +77,7 @@ public sealed class ReleaseAndSchedulingFailureTests : IAsyncLifetime
         var id = await _driver.CreateAsync();
         var scheduled = await _driver.RunAcceptedAsync(new ScheduleCampaign(id, _driver.Clock.Now.AddHours(2), Audience.Of("vip-2025"), 1_000, CampaignDriver.Marketer));
         var scheduledAt = ((CampaignPhase.Scheduling)scheduled.State!.Phase).Schedule.ScheduledAt;
+        await _driver.RunAcceptedAsync(new RecordSchedulingProgress(id, 1_000, 5_000, 1));
         var failed = await _driver.RunAcceptedAsync(new FailScheduling(id, scheduledAt, "  The list 'vip-2025' does not exist.\n"));
         Assert.Equal(CampaignStatus.Draft, failed.State!.Status);
         await _store.WaitForProjectionsAsync();
@@ -85,6 +86,7 @@ public sealed class ReleaseAndSchedulingFailureTests : IAsyncLifetime
         Assert.Equal((CampaignStatus.Draft, "The list 'vip-2025' does not exist."), (item.Status, item.SchedulingFailure));
         Assert.Equal(CampaignActions.Edit | CampaignActions.Schedule, item.Actions);
         Assert.Null(item.SendAt);
+        Assert.Equal((0L, 0L), (item.Recipients, item.RecipientsPrepared)); // a draft has no audience yet
         var report = await Report(id);
         Assert.Equal((CampaignStatus.Draft, "The list 'vip-2025' does not exist."), (report.Status, report.SchedulingFailure));
         Assert.Null(report.ScheduledAt);
@@ -95,6 +97,21 @@ public sealed class ReleaseAndSchedulingFailureTests : IAsyncLifetime
         await _store.WaitForProjectionsAsync();
         Assert.Equal((CampaignStatus.Scheduling, (string?)null), ((await ListItem(id)).Status, (await ListItem(id)).SchedulingFailure));
         Assert.Equal((CampaignStatus.Scheduling, (string?)null), ((await Report(id)).Status, (await Report(id)).SchedulingFailure));
+    }
+
+    [Fact]
+    public async Task a_schedule_withdrawn_to_draft_leaves_no_recipients_in_the_list()
+    {
+        var id = await _driver.ScheduledAsync(batches: 2);
+        await _store.WaitForProjectionsAsync();
+        Assert.Equal(2_000L, (await ListItem(id)).Recipients);
+
+        await _driver.RunAcceptedAsync(new RevertToDraft(id, CampaignDriver.Marketer));
+        await _store.WaitForProjectionsAsync();
+
+        var item = await ListItem(id);
+        Assert.Equal((CampaignStatus.Draft, 0L, 0L), (item.Status, item.Recipients, item.RecipientsPrepared));
+        Assert.Equal(0L, (await Report(id)).Totals.Recipients);
     }
 
     private async Task<SendReport> Report(Guid id)

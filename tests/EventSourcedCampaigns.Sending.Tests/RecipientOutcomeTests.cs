@@ -61,6 +61,20 @@ public sealed class RecipientOutcomeTests(ITestOutputHelper output)
         var everyone = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(source, PageNumber: 2, PageSize: 500));
         Assert.Equal((2_000L, 500), (everyone.Total, everyone.Items.Count));
 
+        // The remainder's audience, in small pages that start mid-batch: every not-sent recipient once, in order.
+        var remainder = new List<string>();
+        string? continuation = null;
+        do
+        {
+            var page = await query.LoadNotSentPageAsync(source, continuation, 37);
+            Assert.True(page.Recipients.Count <= 37);
+            Assert.True(page.Continuation is null || page.Recipients.Count == 37, "only the last page may be short");
+            remainder.AddRange(page.Recipients.Select(r => r.Id));
+            continuation = page.Continuation;
+        } while (continuation is not null);
+        Assert.Equal(notSent1.Order(), remainder.Order());
+        Assert.Equal(remainder.Count, remainder.Distinct().Count());
+
         // The clone for the remainder: scheduled with any list, it goes to exactly the recipients not reached.
         var clone = Guid.NewGuid();
         await host.RunAcceptedAsync(new CloneCampaign(source, clone, RemainderOnly: true, SendingHost.Marketer));

@@ -1,3 +1,11 @@
+using JasperFx.Events.Projections;
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Wolverine;
+using Wolverine.Marten;
+
 namespace EventSourcedCampaigns.Sending.Tests;
 
 public sealed class SendingTests
@@ -29,7 +37,7 @@ public sealed class SendingTests
     }
 
     [Fact]
-    public async Task An_audience_that_resolves_to_nobody_returns_the_campaign_to_draft_and_sends_nothing()
+    public async Task An_audience_that_resolves_to_nobody_returns_the_campaign_to_draft_with_the_reason_and_sends_nothing()
     {
         await using var host = await SendingHost.StartAsync();
         var id = await host.CreateAsync();
@@ -41,9 +49,29 @@ public sealed class SendingTests
 
         Assert.Equal(CampaignStatus.Draft, draft.Status);
         var facts = new StreamFacts(await host.EventsAsync(id));
-        Assert.Equal(Actor.System, facts.Events.Select(e => e.Data).OfType<ScheduleReverted>().Single().RevertedBy);
+        Assert.Equal("Nobody is left to send to: the audience is empty once its exclusions apply.",
+            facts.Events.Select(e => e.Data).OfType<SchedulingFailed>().Single().Reason);
         Assert.Equal(0, facts.Count<SchedulingCompleted>());
         Assert.Equal(0, host.Dispatcher.Calls);
         Assert.Equal(0, await host.DeadLettersAsync());
+    }
+}
+
+public sealed class a_node_without_its_ports
+{
+    [Fact]
+    public async Task does_not_start_and_names_what_is_missing()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IAudienceResolver>(new AudienceDirectory()); // a provider is missing
+        builder.Services.AddMarten(o => TestDatabase.Configure(o, TestDatabase.UniqueSchema("ports"), ProjectionLifecycle.Inline)).IntegrateWithWolverine();
+        builder.Services.AddWolverine(opts => opts.AddCampaignSending());
+        using var host = builder.Build();
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+
+        Assert.Contains("needs IMessageDispatcher", refused.Message);
+        Assert.DoesNotContain("IAudienceResolver", refused.Message);
     }
 }

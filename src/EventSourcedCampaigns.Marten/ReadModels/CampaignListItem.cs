@@ -92,11 +92,15 @@ public sealed class CampaignListProjection : SingleStreamProjection<CampaignList
                 ProgressPercent = Percent(x.RecipientsPrepared, x.RecipientsTotal), UpdatedAt = x.ProgressedAt,
             },
             SchedulingCompleted x => item with { RecipientsPrepared = x.Recipients, Recipients = x.Recipients, ProgressPercent = 0, UpdatedAt = x.CompletedAt },
-            SchedulingFailed x => item with { SendAt = null, ScheduledAt = null, ProgressPercent = 0, SchedulingFailure = x.Reason, UpdatedAt = x.FailedAt },
+            SchedulingFailed x => item with
+            {
+                SendAt = null, ScheduledAt = null, RecipientsPrepared = 0, Recipients = 0, ProgressPercent = 0, SchedulingFailure = x.Reason,
+                UpdatedAt = x.FailedAt,
+            },
             SchedulePaused x => item with { PausedReason = null, UpdatedAt = x.PausedAt },
             SendHeldAsLate x => item with { PausedReason = PausedReasons.HeldAsLate(x), UpdatedAt = x.HeldAt },
             ScheduleResumed x => item with { UpdatedAt = x.ResumedAt },
-            ScheduleReverted x => item with { SendAt = null, ScheduledAt = null, ProgressPercent = 0, UpdatedAt = x.RevertedAt },
+            ScheduleReverted x => item with { SendAt = null, ScheduledAt = null, RecipientsPrepared = 0, Recipients = 0, ProgressPercent = 0, UpdatedAt = x.RevertedAt },
             SendStarted x => item with { UpdatedAt = x.StartedAt },
             BatchDelivered x => Delivered(item, x.Delivered, x.DeliveredAt),
             BatchFailed x => item with { UpdatedAt = x.FailedAt },

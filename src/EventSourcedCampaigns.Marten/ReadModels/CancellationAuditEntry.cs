@@ -31,7 +31,8 @@ public sealed record CancellationAuditEntry
     public Guid CampaignId { get; init; }
     public string ActorId { get; init; } = "";
     public RequestChannel Channel { get; init; }
-    public CancelReasonCode ReasonCode { get; init; }
+    /// <summary>Null for a refused attempt that gave no known reason code.</summary>
+    public CancelReasonCode? ReasonCode { get; init; }
     public string? ReasonText { get; init; }
     /// <summary>Null for a cancel of a campaign that does not exist.</summary>
     public CampaignStatus? StatusAtRequest { get; init; }
@@ -82,7 +83,7 @@ public sealed class CancellationAuditProjection : MultiStreamProjection<Cancella
         {
             // A cancel of an unknown campaign is kept in the tenant's audit stream: the campaign is the one it named.
             Id = id, TenantId = e.TenantId, CampaignId = x.CampaignId, ActorId = x.RequestedBy?.Id ?? "",
-            Channel = x.RequestedBy?.Channel ?? default, ReasonCode = x.Reason?.Code ?? default, ReasonText = x.Reason?.Text,
+            Channel = x.RequestedBy?.Channel ?? default, ReasonCode = x.Reason?.Code, ReasonText = x.Reason?.Text,
             StatusAtRequest = x.StatusAtRequest, Outcome = OutcomeOf(x.Code), RejectionCode = x.Code, RejectionMessage = x.Message,
             RequestedAt = x.RejectedAt, ChainPosition = x.Audit?.Position,
         },

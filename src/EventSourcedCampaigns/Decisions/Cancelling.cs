@@ -5,9 +5,10 @@ namespace EventSourcedCampaigns.Decisions;
 /// <summary>
 /// Cancel a campaign. Scheduling, Scheduled and Paused campaigns are cancelled at once. A sending campaign
 /// stops claiming batches the moment <see cref="CancelRequested"/> is committed; batches already in flight
-/// finish, and <see cref="CancelledDuringSend"/> follows when the last of them is recorded.
+/// finish, and <see cref="CancelledDuringSend"/> follows when the last of them is recorded. A cancel without a
+/// <paramref name="Reason"/> is refused (<see cref="RejectionCode.InvalidReason"/>), and the attempt is audited.
 /// </summary>
-public sealed record CancelCampaign(Guid CampaignId, Actor RequestedBy, CancelReason Reason) : CampaignCommand(CampaignId);
+public sealed record CancelCampaign(Guid CampaignId, Actor RequestedBy, CancelReason? Reason) : CampaignCommand(CampaignId);
 
 /// <summary>The rules of cancelling, in one place.</summary>
 public static class CancellingRules
@@ -18,12 +19,12 @@ public static class CancellingRules
     internal static Decision Decide(CancelCampaign c, CampaignState state, DateTimeOffset now)
     {
         if (Validate.Actor(c.RequestedBy) is { } badActor) return Decision.Reject(badActor.Code, badActor.Message);
-        if (c.Reason is null || !Enum.IsDefined(c.Reason.Code) || c.Reason.Text?.Length > MaxReasonLength || Validate.HasNul(c.Reason.Text))
+        if (c.Reason is not { } reason || !Enum.IsDefined(reason.Code) || reason.Text?.Length > MaxReasonLength || Validate.HasNul(reason.Text))
             return Decision.Reject(RejectionCode.InvalidReason,
                 $"A cancel needs a known reason code and at most {MaxReasonLength:N0} characters of text, without NUL characters.");
 
         CancelRequested Requested(long delivered = 0, long failed = 0, int inFlight = 0) =>
-            new(c.CampaignId, c.RequestedBy, c.Reason, state.Status, delivered, failed, inFlight, now);
+            new(c.CampaignId, c.RequestedBy, reason, state.Status, delivered, failed, inFlight, now);
 
         return state.Phase switch
         {
@@ -54,8 +55,9 @@ public static class CancellingRules
     /// </summary>
     public static ICancelAuditEvent? AuditOf(CancelCampaign c, CampaignState? state, Decision decision, DateTimeOffset now) =>
         decision.Rejection is { } rejection ? AuditRejection(c, state, rejection, now)
-        : decision.Events.Count == 0 && state?.Status is CampaignStatus.Cancelling or CampaignStatus.Cancelled or CampaignStatus.CancelledDuringSend
-            ? new CancelRepeated(c.CampaignId, c.RequestedBy, c.Reason, state.Status, now)
+        : decision.Events.Count == 0 && c.Reason is { } reason
+          && state?.Status is CampaignStatus.Cancelling or CampaignStatus.Cancelled or CampaignStatus.CancelledDuringSend
+            ? new CancelRepeated(c.CampaignId, c.RequestedBy, reason, state.Status, now)
             : null;
 
     /// <summary>The audit record of a refused cancel, whatever the refusal (the input is kept in a safe form).</summary>
@@ -65,8 +67,9 @@ public static class CancellingRules
     private static Actor? SafeActor(Actor? actor) =>
         actor is null ? null : new Actor(SafeText(actor.Id, MaxAuditedActorIdLength) ?? "", actor.Channel);
 
+    /// <summary>A reason with an undefined code (a number from a client) is not kept: only the codes in the enum are ever stored.</summary>
     private static CancelReason? SafeReason(CancelReason? reason) =>
-        reason is null ? null : new CancelReason(reason.Code, SafeText(reason.Text, MaxReasonLength));
+        reason is null || !Enum.IsDefined(reason.Code) ? null : new CancelReason(reason.Code, SafeText(reason.Text, MaxReasonLength));
 
     /// <summary>
     /// Text from a request, safe to store and show: control characters and unpaired surrogates (which PostgreSQL's

@@ -2,7 +2,8 @@ namespace EventSourcedCampaigns.Decisions;
 
 /// <summary>
 /// Clone a finished campaign into a new draft (a cancelled campaign can't be resent; it is cloned).
-/// <paramref name="RemainderOnly"/> makes the clone skip recipients the source already reached.
+/// <paramref name="RemainderOnly"/> makes the clone send only to the recipients the source never sent to: a campaign
+/// cancelled before it sent reached nobody, so its remainder is its whole audience; a fully sent one has none.
 /// </summary>
 public sealed record CloneCampaign(Guid CampaignId, Guid CloneId, bool RemainderOnly, Actor ClonedBy) : CampaignCommand(CampaignId);
 
@@ -17,13 +18,16 @@ public static class Cloning
                 $"Only a sent or cancelled campaign can be cloned; this one is {state.Status.ToDisplay()}.");
         if (c.CloneId == Guid.Empty || c.CloneId == c.CampaignId)
             return Decision.Reject(RejectionCode.NotCloneable, "The clone needs a new campaign id.");
+        if (c.RemainderOnly && state.Phase is CampaignPhase.Sent)
+            return Decision.Reject(RejectionCode.NotCloneable,
+                "This campaign was fully sent: every recipient was sent to, so there is no remainder. Clone the whole campaign instead.");
         return Decision.Accept(new CampaignCloned(c.CampaignId, c.CloneId, c.RemainderOnly, c.ClonedBy, now));
     }
 
     /// <summary>The command that creates the clone's draft, to run alongside <see cref="CloneCampaign"/>.</summary>
     public static CreateCampaign DraftFrom(CampaignState source, CloneCampaign c) => new(
         c.CloneId, Truncate($"{source.Name} (copy)"), source.Channel, source.Variants, c.ClonedBy,
-        new CloneOrigin(source.Id, c.RemainderOnly));
+        new CloneOrigin(source.Id, c.RemainderOnly && source.Phase is not CampaignPhase.Cancelled));
 
     /// <summary>The new draft's events, to start the clone's stream alongside the source's <see cref="CampaignCloned"/>.</summary>
     public static IReadOnlyList<ICampaignEvent> DraftEvents(CampaignState source, CloneCampaign c, DateTimeOffset now) =>

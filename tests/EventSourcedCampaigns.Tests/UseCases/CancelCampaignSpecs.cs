@@ -53,7 +53,7 @@ public class cancelling_a_sending_campaign
         Spec.Given(Histories.Sending(recorded: 2, inFlight: 0))
             .When(Commands.Cancel())
             .Then(
-                new CancelRequested(Plan.Id, Plan.Marketer, Commands.Cancel().Reason, CampaignStatus.Sending,
+                new CancelRequested(Plan.Id, Plan.Marketer, Commands.Cancel().Reason!, CampaignStatus.Sending,
                     DeliveredBefore: 1_980, FailedBefore: 20, BatchesInFlight: 0, Spec.Now),
                 new CancelledDuringSend(Plan.Id, DeliveredBeforeRequest: 1_980, DeliveredAfterRequest: 0, Failed: 20,
                     NotSent: 2_500, Spec.Now, Spec.Now, TimeSpan.Zero))
@@ -64,7 +64,7 @@ public class cancelling_a_sending_campaign
         Spec.Given(Histories.Sending(recorded: 0, inFlight: 0))
             .When(Commands.Cancel())
             .Then(
-                new CancelRequested(Plan.Id, Plan.Marketer, Commands.Cancel().Reason, CampaignStatus.Sending, 0, 0, 0, Spec.Now),
+                new CancelRequested(Plan.Id, Plan.Marketer, Commands.Cancel().Reason!, CampaignStatus.Sending, 0, 0, 0, Spec.Now),
                 new CancelledDuringSend(Plan.Id, 0, 0, 0, NotSent: Plan.Recipients, Spec.Now, Spec.Now, TimeSpan.Zero));
 }
 
@@ -126,7 +126,7 @@ public class a_cancel_request
 
     [Theory, MemberData(nameof(InvalidReasons))]
     public void must_give_a_known_reason(string _, CancelReason? reason) =>
-        Spec.Given(Histories.Scheduled()).When(Commands.Cancel() with { Reason = reason! }).ThenRejected(RejectionCode.InvalidReason);
+        Spec.Given(Histories.Scheduled()).When(Commands.Cancel() with { Reason = reason }).ThenRejected(RejectionCode.InvalidReason);
 
     [Fact]
     public void may_explain_itself_in_up_to_1_000_characters()
@@ -182,6 +182,24 @@ public class auditing_a_refused_cancel
         Assert.StartsWith("bad\uFFFD[31m\uFFFDxxx", audit.Reason!.Text);
         Assert.True(audit.Reason.Text!.Length < CancellingRules.MaxReasonLength + 40);
         Assert.DoesNotContain(audit.Reason.Text, char.IsControl);
+    }
+
+    [Fact]
+    public void keeps_no_reason_whose_code_is_unknown()
+    {
+        var cancel = Commands.Cancel(reason: new CancelReason((CancelReasonCode)99, "a number from a client"));
+        Spec.Given(Histories.Scheduled()).When(cancel).ThenAudited(RejectionCode.InvalidReason,
+            new CancelRejected(Plan.Id, cancel.RequestedBy, null, CampaignStatus.Scheduled, RejectionCode.InvalidReason,
+                "A cancel needs a known reason code and at most 1,000 characters of text, without NUL characters.", Spec.Now));
+    }
+
+    [Fact]
+    public void records_a_cancel_without_a_reason()
+    {
+        var cancel = Commands.Cancel() with { Reason = null };
+        Spec.Given(Histories.Scheduled()).When(cancel).ThenAudited(RejectionCode.InvalidReason,
+            new CancelRejected(Plan.Id, cancel.RequestedBy, null, CampaignStatus.Scheduled, RejectionCode.InvalidReason,
+                "A cancel needs a known reason code and at most 1,000 characters of text, without NUL characters.", Spec.Now));
     }
 
     [Fact]

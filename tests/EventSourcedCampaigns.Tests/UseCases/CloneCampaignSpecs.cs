@@ -33,6 +33,13 @@ public class cloning_a_campaign
         Spec.Given(Histories.Cancelled()).When(Commands.Clone(cloneId: Plan.Id)).ThenRejected(RejectionCode.NotCloneable);
     }
 
+    [Fact]
+    public void a_fully_sent_campaign_has_no_remainder_to_clone()
+    {
+        var refusal = Spec.Given(Histories.Sent()).When(Commands.Clone(remainderOnly: true)).ThenRejected(RejectionCode.NotCloneable);
+        Assert.Contains("no remainder", refusal.Message);
+    }
+
     [Theory, MemberData(nameof(Invalid.Actors), MemberType = typeof(Invalid))]
     public void must_say_who_clones_it(Actor? by) =>
         Spec.Given(Histories.Cancelled()).When(Commands.Clone() with { ClonedBy = by! }).ThenRejected(RejectionCode.InvalidActor);
@@ -54,6 +61,15 @@ public class the_draft_of_a_clone
             .Then(new CampaignCreated(Commands.CloneId, $"{Plan.Name} (copy)", Channel.Email, Plan.Variants,
                 new CloneOrigin(Plan.Id, RemainderOnly: true), clone.ClonedBy, Spec.Now))
             .AndStatus(CampaignStatus.Draft);
+    }
+
+    [Fact]
+    public void of_a_campaign_cancelled_before_it_sent_is_for_the_whole_audience_even_for_the_remainder()
+    {
+        // Nobody was reached: the remainder is everyone, resolved from the lists the clone is scheduled with.
+        var create = Cloning.DraftFrom(CampaignState.From(Histories.Cancelled())!, Commands.Clone(remainderOnly: true));
+
+        Assert.Equal(new CloneOrigin(Plan.Id, RemainderOnly: false), create.ClonedFrom);
     }
 
     [Fact]
