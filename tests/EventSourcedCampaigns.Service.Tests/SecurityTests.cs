@@ -180,6 +180,51 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"), await Problem(await wrong.GetAsync("/api/campaigns")));
     }
 
+    public static TheoryData<string, string[], string> UnusableIdentities => new()
+    {
+        { "a NUL in the tenant", ["a\0b"], "ana@shop.example" },
+        { "a blank tenant", ["  "], "ana@shop.example" },
+        { "two tenants", ["shop-a", "shop-b"], "ana@shop.example" },
+        { "a tenant over 100 characters", [new string('t', 101)], "ana@shop.example" },
+        { "a subject over 320 characters", ["shop-a"], new string('s', 321) },
+        { "a control character in the subject", ["shop-a"], "ana\u001b@shop.example" },
+    };
+
+    [Theory, MemberData(nameof(UnusableIdentities))]
+    public async Task credentials_naming_no_usable_tenant_or_actor_get_403_and_change_nothing(string _, string[] tenants, string subject)
+    {
+        var client = service.Anonymous();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestAuth.TokenWithClaims(
+            [.. tenants.Select(t => (CampaignIdentity.TenantClaim, t)), (CampaignIdentity.SubjectClaim, subject)]));
+        var before = await service.EventCountAsync();
+
+        Assert.Equal((HttpStatusCode.Forbidden, "missing_identity"), await Problem(await client.GetAsync("/api/campaigns")));
+        Assert.Equal((HttpStatusCode.Forbidden, "missing_identity"),
+            await Problem(await client.PostAsJsonAsync("/api/campaigns", new { name = "x", channel = "Email", variants = Variants })));
+        Assert.Equal((HttpStatusCode.Forbidden, "missing_identity"), await Problem(await client.DeleteAsync("/api/recipients/c0000000001")));
+        Assert.Equal(before, await service.EventCountAsync());
+    }
+
+    [Fact]
+    public async Task a_dashboard_session_opened_with_an_api_key_ends_when_the_key_is_revoked()
+    {
+        var keys = service.Factory.Services.GetRequiredService<ApiKeyStore>();
+        var (key, secret) = await keys.CreateAsync("shop-a", "dashboard-kiosk", [Scopes.CampaignsRead]);
+        var browser = service.Anonymous(); // keeps cookies, as a browser does
+        using (var signIn = new HttpRequestMessage(HttpMethod.Post, "/auth/token-sign-in"))
+        {
+            signIn.Headers.Authorization = new AuthenticationHeaderValue("ApiKey", secret);
+            Assert.Equal(HttpStatusCode.NoContent, (await browser.SendAsync(signIn)).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/api/campaigns")).StatusCode); // the cookie alone
+
+        Assert.True(await keys.RevokeAsync(key.Id));
+
+        Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"), await Problem(await browser.GetAsync("/api/campaigns")));
+        var session = await browser.GetFromJsonAsync<JsonElement>("/auth/session");
+        Assert.False(session.GetProperty("signedIn").GetBoolean());
+    }
+
     [Fact]
     public async Task bad_input_is_a_typed_400_and_writes_nothing()
     {
@@ -191,8 +236,12 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         var local = await client.PostAsync($"/api/campaigns/{draft}/schedule",
             new StringContent("""{"sendAt":"2030-12-01T09:00:00","included":["everyone"]}""", Encoding.UTF8, "application/json"));
         Assert.Equal((HttpStatusCode.BadRequest, "ambiguous_send_time"), await Problem(local));
-        var emptyCancel = await client.PostAsync($"/api/campaigns/{id}/cancel", new StringContent("{}", Encoding.UTF8, "application/json"));
-        Assert.Equal((HttpStatusCode.BadRequest, "InvalidReason"), await Problem(emptyCancel));
+        var noChannel = await client.PostAsJsonAsync("/api/campaigns", new { name = "No channel", variants = Variants });
+        Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(noChannel)); // none is assumed
+        var noRemainderChoice = await client.PostAsync($"/api/campaigns/{id}/clone", new StringContent("{}", Encoding.UTF8, "application/json"));
+        Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(noRemainderChoice));
+        var notJson = await client.PostAsync($"/api/campaigns/{id}/cancel", new StringContent("reasonCode=Other", Encoding.UTF8, "text/plain"));
+        Assert.Equal((HttpStatusCode.UnsupportedMediaType, "unsupported_media_type"), await Problem(notJson));
         var noBody = await client.PostAsync($"/api/campaigns/{id}/cancel", new StringContent("", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, (await Problem(noBody)).Status);
         var huge = await client.PostAsync("/api/campaigns", new StringContent(

@@ -119,6 +119,8 @@ public sealed class sending_over_http(ITestOutputHelper output) : IAsyncLifetime
     [InlineData("/api/campaigns/not-a-guid/events", HttpStatusCode.BadRequest, "malformed_id")]
     [InlineData("/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11/report", HttpStatusCode.NotFound, "CampaignNotFound")]
     [InlineData("/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11/events", HttpStatusCode.NotFound, "CampaignNotFound")]
+    [InlineData("/api/campaigns?updatedFrom=2026-12-02T00:00:00Z&updatedTo=2026-12-01T00:00:00Z", HttpStatusCode.BadRequest, "invalid_range")]
+    [InlineData("/api/audit/cancellations?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z", HttpStatusCode.BadRequest, "invalid_range")]
     public async Task refuses_bad_queries(string url, HttpStatusCode status, string code) =>
         Assert.Equal((status, code), await Problem(await _api.Http.GetAsync(url)));
 
@@ -184,13 +186,18 @@ public sealed class sending_over_http(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal((HttpStatusCode.BadRequest, "InvalidReason"), await Problem(unknownNumber));
         var tooLong = await _api.CancelRawAsync(id, "Other", new string('x', 1_001));
         Assert.Equal((HttpStatusCode.BadRequest, "InvalidReason"), await Problem(tooLong));
+        var noCode = await _api.Http.PostAsJsonAsync($"/api/campaigns/{id}/cancel", new { reason = "no code" });
+        Assert.Equal((HttpStatusCode.BadRequest, "InvalidReason"), await Problem(noCode));
 
         // Nothing changed but the audit: each refused attempt that reached the command door is recorded as refused.
         var after = await _api.EventsAsync(id);
         var added = after.Skip(before.Count).ToList();
         Assert.All(added, e => Assert.Equal("campaign_cancel_rejected", Type(e)));
-        Assert.Equal(2, added.Count);
+        Assert.Equal(3, added.Count);
         Assert.All(added, e => Assert.Equal("InvalidReason", e.GetProperty("data").GetProperty("code").GetString()));
+        // An unknown code is not kept (the audit holds only the enum's codes); a missing one is recorded as missing.
+        Assert.Equal(JsonValueKind.Null, added[0].GetProperty("data").GetProperty("reason").ValueKind);
+        Assert.Equal(JsonValueKind.Null, added[2].GetProperty("data").GetProperty("reason").ValueKind);
         Assert.Equal("Scheduled", Status(await _api.ReportAsync(id, after[^1].GetProperty("sequence").GetInt64())));
 
         // It was cancellable all along: a valid cancel goes through.
@@ -198,6 +205,38 @@ public sealed class sending_over_http(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("Cancelled", cancelled.Status);
         Assert.Equal("Cancelled", Status(await _api.ReportAsync(id, cancelled.Sequence)));
         Assert.True(scheduled.Sequence < cancelled.Sequence);
+    }
+
+    [Fact]
+    public async Task a_created_campaign_is_found_at_its_location_at_once_and_edited_as_a_draft_only()
+    {
+        var name = $"edit-{Guid.NewGuid():N}"[..16];
+        var created = await _api.Http.PostAsJsonAsync("/api/campaigns", new
+        {
+            name, channel = "Sms", variants = new[] { new { key = "A", subject = "Hi", content = "-30%", splitPercent = 100 } },
+        });
+        var accepted = await AcceptedAsync(created, HttpStatusCode.Created, "create");
+        Assert.True(accepted.Sequence > 0);
+        // The location waits for the read models (afterSequence): following it at once finds the new campaign.
+        Assert.Equal($"/api/campaigns/{accepted.CampaignId}/report?afterSequence={accepted.Sequence}", created.Headers.Location!.OriginalString);
+        Assert.Equal("Draft", Status(await _api.GetAsync(created.Headers.Location.OriginalString)));
+
+        var edited = await AcceptedAsync(await _api.Http.PostAsJsonAsync($"/api/campaigns/{accepted.CampaignId}/edit", new
+        {
+            name = name + " v2", variants = new[] { new { key = "A", subject = "Hello", content = "-40%", splitPercent = 100 } },
+        }), HttpStatusCode.OK, "edit");
+        Assert.True(edited.Sequence > accepted.Sequence);
+        Assert.Equal(name + " v2", (await _api.ListItemAsync(accepted.CampaignId, name, edited.Sequence)).GetProperty("name").GetString());
+
+        var noName = await _api.Http.PostAsJsonAsync($"/api/campaigns/{accepted.CampaignId}/edit", new { name = " ", variants = Array.Empty<object>() });
+        Assert.Equal((HttpStatusCode.BadRequest, "InvalidName"), await Problem(noName));
+        await _api.ScheduleAsync(accepted.CampaignId, DateTimeOffset.UtcNow.AddHours(1), "vip", batchSize: 1_000);
+        await _api.WaitForReportAsync(accepted.CampaignId, r => Status(r) == "Scheduled", Patience, "Scheduled");
+        var late = await _api.Http.PostAsJsonAsync($"/api/campaigns/{accepted.CampaignId}/edit", new
+        {
+            name = "too late", variants = new[] { new { key = "A", subject = "x", content = "y", splitPercent = 100 } },
+        });
+        Assert.Equal((HttpStatusCode.Conflict, "NotEditable"), await Problem(late));
     }
 
     private static async Task<(HttpStatusCode Status, string? Code)> Problem(HttpResponseMessage response)

@@ -32,6 +32,18 @@ public static class TestAuth
         SigningKeys.Issue(new SymmetricSecurityKey(Convert.FromBase64String(SigningKey)), new AuthSettings().Issuer, new AuthSettings().Audience,
             tenant, actor, scopes.Length > 0 ? scopes : Scopes.All, TimeSpan.FromHours(1));
 
+    /// <summary>A validly signed token with exactly these claims (all scopes): for credentials that name their tenant or subject badly.</summary>
+    public static string TokenWithClaims(params (string Type, string Value)[] claims) =>
+        new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = new AuthSettings().Issuer,
+            Audience = new AuthSettings().Audience,
+            Expires = DateTime.UtcNow.AddHours(1),
+            Subject = new System.Security.Claims.ClaimsIdentity(
+                [.. claims.Select(c => new System.Security.Claims.Claim(c.Type, c.Value)), new(CampaignIdentity.ScopeClaim, string.Join(' ', Scopes.All))]),
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Convert.FromBase64String(SigningKey)), SecurityAlgorithms.HmacSha256),
+        });
+
     /// <summary>Sign <paramref name="client"/> in as <paramref name="actor"/> of <paramref name="tenant"/>.</summary>
     public static HttpClient SignedIn(this HttpClient client, string tenant, string actor = "ana@shop.example", params string[] scopes)
     {

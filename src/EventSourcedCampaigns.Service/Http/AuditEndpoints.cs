@@ -27,7 +27,7 @@ public static class AuditEndpoints
         api.MapGet("/audit/cancellations.csv", async (HttpContext http, IDocumentStore store,
             Guid? campaignId, string? actor, RequestChannel? channel, DateTimeOffset? from, DateTimeOffset? to) =>
         {
-            if (from > to) return Problems.BadRequest(ProblemCodes.InvalidRange, "The start of the range is after its end.");
+            if (from > to) return Problems.InvalidRange();
             if (actor is not null && (actor.Length > 1_000 || actor.Contains('\0')))
                 return Problems.BadRequest(ProblemCodes.OutOfRange, "A text filter must be at most 1,000 characters and contain no NUL character.");
             await using var session = store.QuerySession(http.Tenant());
@@ -38,7 +38,7 @@ public static class AuditEndpoints
         }).WithName("ExportCancellationsCsv").RequireAuthorization(Security.Scopes.AuditRead).WithTags("Audit")
             .WithSummary("Every cancel attempt (newest first) as CSV, with the filters of /audit/cancellations.")
             .WithDescription($"At most {MaxCsvRows:N0} rows; narrow the time range for more. Cells a spreadsheet would run as a formula are escaped.")
-            .Produces<string>(StatusCodes.Status200OK, "text/csv").CanRefuse(ProblemCodes.InvalidRange);
+            .Produces<string>(StatusCodes.Status200OK, "text/csv").CanRefuse(ProblemCodes.InvalidRange, ProblemCodes.OutOfRange);
         return api;
     }
 
@@ -79,7 +79,7 @@ public static class AuditEndpoints
     public static string[] Row(CancellationAuditEntry e) =>
     [
         e.Id.ToString(), e.CampaignId.ToString(), Invariant(e.ChainPosition), e.Outcome.ToString(), Time(e.RequestedAt),
-        e.ActorId, e.Channel.ToString(), e.ReasonCode.ToString(), e.ReasonText ?? "", e.StatusAtRequest?.ToString() ?? "",
+        e.ActorId, e.Channel.ToString(), e.ReasonCode?.ToString() ?? "", e.ReasonText ?? "", e.StatusAtRequest?.ToString() ?? "",
         e.RejectionCode?.ToString() ?? "", e.RejectionMessage ?? "", Invariant(e.DeliveredBefore), Invariant(e.DeliveredAfter),
         Invariant(e.NotSent), e.EffectiveAt is { } at ? Time(at) : "", Invariant(e.TimeToStop?.TotalSeconds),
     ];

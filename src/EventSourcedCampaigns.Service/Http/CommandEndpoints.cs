@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Serialization;
 using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Service.Security;
@@ -10,17 +11,19 @@ using Wolverine;
 
 namespace EventSourcedCampaigns.Service.Http;
 
-/// <summary>Body of POST /api/campaigns.</summary>
-public sealed record CreateCampaignBody(string Name, Channel Channel, Variant[] Variants);
+/// <summary>Body of POST /api/campaigns. The channel is required: no channel is assumed.</summary>
+public sealed record CreateCampaignBody(string Name, [property: JsonRequired] Channel Channel, Variant[] Variants);
+/// <summary>Body of POST /api/campaigns/{id}/edit: the new name and variants (a paused campaign keeps its variants' keys and split).</summary>
+public sealed record EditCampaignBody(string Name, Variant[] Variants);
 /// <summary>
 /// Body of POST /api/campaigns/{id}/schedule. <see cref="SendAt"/> is an ISO 8601 time with its offset
-/// ("2026-12-01T09:00:00+01:00" or "...Z"); a time without one is refused as ambiguous. The batch size defaults to 1,000.
+/// ("2027-12-01T09:00:00+01:00" or "...Z"); a time without one is refused as ambiguous. The batch size defaults to 1,000.
 /// </summary>
 public sealed record ScheduleCampaignBody(string SendAt, string[] Included, string[]? Excluded, int? BatchSize);
 /// <summary>Body of POST /api/campaigns/{id}/cancel: the reason code is required.</summary>
 public sealed record CancelCampaignBody(CancelReasonCode? ReasonCode, string? Reason);
 /// <summary>Body of POST /api/campaigns/{id}/clone: the whole audience again, or only the recipients not reached.</summary>
-public sealed record CloneCampaignBody(bool RemainderOnly);
+public sealed record CloneCampaignBody([property: JsonRequired] bool RemainderOnly);
 
 /// <summary>Endpoint metadata: the command creates a campaign (201 with Location; the Idempotency-Key header applies).</summary>
 public sealed record CreatesCampaignMetadata;
@@ -48,6 +51,14 @@ public static class CommandEndpoints
                 "campaign's send report as Location. With an Idempotency-Key header, a retry answers with the campaign the first " +
                 "request made.",
                 RejectionCode.CampaignAlreadyExists, RejectionCode.InvalidName, RejectionCode.InvalidVariants, RejectionCode.InvalidChannel,
+                RejectionCode.InvalidActor);
+        api.MapPost("/campaigns/{id}/edit", (string id, EditCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
+                Run(http, bus, store, id, (campaign, actor) => new EditCampaign(campaign, body.Name, body.Variants, actor)))
+            .WithName("EditCampaign").RequireAuthorization(Scopes.CampaignsWrite)
+            .Command(StatusCodes.Status200OK, "Change a draft's or a paused campaign's name and content.",
+                "A draft can change its name and variants freely. A paused campaign's audience is already split into batches per " +
+                "variant: it can change its name and each variant's subject and content, but not the variants' keys or split.",
+                RejectionCode.CampaignNotFound, RejectionCode.NotEditable, RejectionCode.InvalidName, RejectionCode.InvalidVariants,
                 RejectionCode.InvalidActor);
         api.MapPost("/campaigns/{id}/schedule", (string id, ScheduleCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
                 ParseSendAt(body.SendAt, out var sendAt, out var ambiguous)
@@ -79,11 +90,10 @@ public static class CommandEndpoints
             .Command(StatusCodes.Status200OK, "Withdraw the schedule: back to draft.",
                 "Not a cancellation: nothing is recorded as cancelled. Only a campaign that has not started sending can go back to draft.",
                 RejectionCode.CampaignNotFound, RejectionCode.NotRevertible, RejectionCode.InvalidActor);
+        // A cancel without a reason code goes through the door too: the rules refuse it, and the attempt is audited.
         api.MapPost("/campaigns/{id}/cancel", (string id, CancelCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
-                body.ReasonCode is { } code
-                    ? Run(http, bus, store, id, (campaign, actor) => new CancelCampaign(campaign, actor, new CancelReason(code, body.Reason)))
-                    : Task.FromResult(Problems.BadRequest(nameof(RejectionCode.InvalidReason),
-                        $"Say why the campaign is cancelled: reasonCode is one of {string.Join(", ", Enum.GetNames<CancelReasonCode>())}.")))
+                Run(http, bus, store, id, (campaign, actor) =>
+                    new CancelCampaign(campaign, actor, body.ReasonCode is { } code ? new CancelReason(code, body.Reason) : null)))
             .WithName("CancelCampaign").RequireAuthorization(Scopes.CampaignsCancel)
             .Command(StatusCodes.Status200OK, "Cancel a campaign, with the reason.",
                 "Scheduling, scheduled and paused campaigns are cancelled at once. A sending campaign stops claiming batches the moment " +
@@ -120,7 +130,7 @@ public static class CommandEndpoints
         var hasOffset = raw is { Length: > 10 and <= 40 } && (raw.EndsWith('Z') || raw.EndsWith('z') || raw.LastIndexOfAny(['+', '-']) > raw.IndexOf('T'));
         if (hasOffset && raw!.IndexOf('T') > 0 && DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.None, out sendAt)) return true;
         problem = Problems.BadRequest(ProblemCodes.AmbiguousSendTime,
-            $"'{Truncate(raw)}' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2026-12-01T09:00:00+01:00.");
+            $"'{Truncate(raw)}' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-12-01T09:00:00+01:00.");
         return false;
     }
 
@@ -140,8 +150,7 @@ public static class CommandEndpoints
         // A retried create or clone (same Idempotency-Key) answers with what the first one made.
         if (created is { } existing && http.Request.Headers.ContainsKey(IdempotencyKeyHeader)
             && await session.LoadCampaignStateAsync(existing, http.RequestAborted) is { } made)
-            return Results.Created($"/api/campaigns/{existing}/report",
-                new CommandAccepted(existing, made.Status, 0, await session.LastSequenceAsync(existing, http.RequestAborted)));
+            return Created(new CommandAccepted(existing, made.Status, 0, await session.LastSequenceAsync(existing, http.RequestAborted)));
 
         CommandResult result;
         try
@@ -158,9 +167,13 @@ public static class CommandEndpoints
 
         var target = created ?? cmd.CampaignId;
         var body = new CommandAccepted(target, created is null ? result.State?.Status : CampaignStatus.Draft, result.Decision.Events.Count,
-            await session.LastSequenceAsync(target, http.RequestAborted));
-        return created is not null ? Results.Created($"/api/campaigns/{target}/report", body) : Results.Ok(body);
+            result.Sequence);
+        return created is not null ? Created(body) : Results.Ok(body);
     }
+
+    /// <summary>201 with the new campaign's send report as Location, read-your-writes: it answers once the report shows it.</summary>
+    private static IResult Created(CommandAccepted body) =>
+        Results.Created($"/api/campaigns/{body.CampaignId}/report?afterSequence={body.Sequence}", body);
 
     /// <summary>
     /// The id of a campaign a request creates: random, or derived from the tenant and the Idempotency-Key so that a

@@ -76,7 +76,7 @@ public static class OpenApiContract
                 if (response is OpenApiResponse created)
                     (created.Headers ??= new Dictionary<string, IOpenApiHeader>())["Location"] = new OpenApiHeader
                     {
-                        Description = "The new campaign's send report, /api/campaigns/{id}/report.",
+                        Description = "The new campaign's send report, /api/campaigns/{id}/report?afterSequence={sequence}: it answers once the report shows the campaign.",
                         Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri-reference" },
                     };
         }
@@ -275,7 +275,8 @@ public static class OpenApiContract
     private static readonly Dictionary<string, string> RequestExamples = new()
     {
         ["CreateCampaign"] = """{"name":"Winter sale","channel":"Email","variants":[{"key":"A","subject":"Hi","content":"-30%","splitPercent":100}]}""",
-        ["ScheduleCampaign"] = """{"sendAt":"2026-12-01T09:00:00+01:00","included":["newsletter"],"excluded":["unsubscribed"],"batchSize":500}""",
+        ["EditCampaign"] = """{"name":"Winter sale (final)","variants":[{"key":"A","subject":"Hi again","content":"-40%","splitPercent":100}]}""",
+        ["ScheduleCampaign"] = """{"sendAt":"2027-12-01T09:00:00+01:00","included":["newsletter"],"excluded":["unsubscribed"],"batchSize":500}""",
         ["CancelCampaign"] = """{"reasonCode":"ContentError","reason":"Wrong discount code"}""",
         ["CloneCampaign"] = """{"remainderOnly":true}""",
     };

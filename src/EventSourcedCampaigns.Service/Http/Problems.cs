@@ -42,11 +42,14 @@ public static class Problems
             StatusCodes.Status405MethodNotAllowed => ("method_not_allowed", $"{http.Request.Method} is not allowed here."),
             StatusCodes.Status406NotAcceptable => ("not_acceptable", "The response cannot be given in the media type asked for."),
             StatusCodes.Status413PayloadTooLarge => ("body_too_large", "The request body is too large."),
-            StatusCodes.Status415UnsupportedMediaType => ("unsupported_media_type", "Send the body as application/json."),
+            StatusCodes.Status415UnsupportedMediaType => (ProblemCodes.UnsupportedMediaType, "Send the body as application/json."),
             _ => ($"http_{status}", $"The request failed with status {status}."),
         };
         return Problem(status, code, detail);
     }
+
+    /// <summary>A time range whose start is after its end (every filter by time refuses it the same way).</summary>
+    public static IResult InvalidRange() => BadRequest(ProblemCodes.InvalidRange, "The start of the range is after its end.");
 
     /// <summary>Parses a campaign id from the route, or explains why it is not one.</summary>
     public static bool TryParseId(string raw, out Guid id, out IResult? problem)

@@ -40,13 +40,14 @@ public static class QueryEndpoints
             CampaignStatus? status, string? name, DateTimeOffset? updatedFrom, DateTimeOffset? updatedTo,
             CampaignSort? sort, bool? descending, int? page, int? pageSize) =>
         {
+            if (updatedFrom > updatedTo) return Problems.InvalidRange();
             await using var session = store.QuerySession(http.Tenant());
             return Results.Ok(await session.QueryCampaignsAsync(new CampaignListQuery(status, name, updatedFrom, updatedTo,
                 sort ?? CampaignSort.UpdatedAt, descending ?? true, page ?? 1, pageSize ?? 50), http.RequestAborted));
         }).WithName("ListCampaigns").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Campaigns")
             .WithSummary("The Campaigns tab: filter by status, name and update time; sort; page.")
             .WithDescription("The tenant's campaigns, newest update first unless sorted otherwise; pages of 50 unless pageSize says (at most 500).")
-            .Produces<Page<CampaignListItem>>().CanRefuse(ProblemCodes.OutOfRange);
+            .Produces<Page<CampaignListItem>>().CanRefuse(ProblemCodes.OutOfRange, ProblemCodes.InvalidRange);
 
         api.MapGet("/campaigns/{id}/report", async (string id, HttpContext http, IDocumentStore store) =>
         {
@@ -74,13 +75,14 @@ public static class QueryEndpoints
         api.MapGet("/audit/cancellations", async (HttpContext http, IDocumentStore store,
             Guid? campaignId, string? actor, RequestChannel? channel, DateTimeOffset? from, DateTimeOffset? to, int? page, int? pageSize) =>
         {
+            if (from > to) return Problems.InvalidRange();
             await using var session = store.QuerySession(http.Tenant());
             return Results.Ok(await session.QueryCancellationAuditAsync(
                 new CancellationAuditQuery(campaignId, actor, channel, from, to, false, page ?? 1, pageSize ?? 50), http.RequestAborted));
         }).WithName("ListCancellations").RequireAuthorization(Security.Scopes.AuditRead).WithTags("Audit")
             .WithSummary("Every cancel request, accepted and refused, newest first.")
             .WithDescription("The tenant's cancellation audit: who asked, through which channel, why, the status at the request, the outcome and how long the send took to stop.")
-            .Produces<Page<CancellationAuditEntry>>().CanRefuse(ProblemCodes.OutOfRange);
+            .Produces<Page<CancellationAuditEntry>>().CanRefuse(ProblemCodes.OutOfRange, ProblemCodes.InvalidRange);
         return api;
     }
 }

@@ -20,7 +20,7 @@ public static class RecipientEndpoints
         api.MapGet("/campaigns/{id}/recipients/{recipientId}", async (string id, string recipientId, HttpContext http, IDocumentStore store) =>
         {
             if (recipientId.Length > 500 || recipientId.Contains('\0'))
-                return Problems.BadRequest("malformed_recipient_id", "A recipient id has 1 to 500 characters and no NUL character.");
+                return Problems.BadRequest(ProblemCodes.MalformedRecipientId, "A recipient id has 1 to 500 characters and no NUL character.");
             if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
             await using var session = store.QuerySession(http.Tenant());
             if (await session.LoadCampaignStateAsync(campaignId, http.RequestAborted) is null) return Problems.NotFound(campaignId);
@@ -31,7 +31,8 @@ public static class RecipientEndpoints
         }).WithName("GetRecipientOutcome").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Recipients")
             .WithSummary("Did this recipient get this campaign: delivered, failed (with the reason), not sent.")
             .WithDescription("The outcome recorded with the recipient's batch; 404 when it is not in the audience, not sent yet, erased or past retention.")
-            .Produces<RecipientResult>().CanRefuse(ProblemCodes.MalformedId, ProblemCodes.RecipientNotFound);
+            .Produces<RecipientResult>().CanRefuse(ProblemCodes.MalformedId, ProblemCodes.MalformedRecipientId, ProblemCodes.RecipientNotFound)
+            .CanRefuse(RejectionCode.CampaignNotFound);
 
         api.MapGet("/campaigns/{id}/recipients", async (string id, HttpContext http, IDocumentStore store, RecipientOutcome? outcome, int? page, int? pageSize) =>
         {
@@ -43,7 +44,7 @@ public static class RecipientEndpoints
         }).WithName("ListRecipientOutcomes").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Recipients")
             .WithSummary("A campaign's recipients and their outcomes, in batch order; ?outcome=NotSent for the recipients not reached.")
             .WithDescription("Pages of 50 unless pageSize says (at most 500).")
-            .Produces<Page<RecipientResult>>().CanRefuse(ProblemCodes.MalformedId, ProblemCodes.OutOfRange);
+            .Produces<Page<RecipientResult>>().CanRefuse(ProblemCodes.MalformedId, ProblemCodes.OutOfRange).CanRefuse(RejectionCode.CampaignNotFound);
 
         api.MapGet("/campaigns/{id}/recipients.csv", async (string id, HttpContext http, IDocumentStore store, RecipientOutcome? outcome) =>
         {
@@ -61,7 +62,7 @@ public static class RecipientEndpoints
         }).WithName("ExportRecipientOutcomes").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Recipients")
             .WithSummary("Every recorded recipient of a campaign as CSV (streamed).")
             .WithDescription("Columns recipient_id, outcome, reason, batch, variant, recorded_at; ?outcome= keeps one outcome.")
-            .Produces<string>(StatusCodes.Status200OK, "text/csv").CanRefuse(ProblemCodes.MalformedId);
+            .Produces<string>(StatusCodes.Status200OK, "text/csv").CanRefuse(ProblemCodes.MalformedId).CanRefuse(RejectionCode.CampaignNotFound);
 
         api.MapDelete("/recipients/{recipientId}", async (string recipientId, HttpContext http, IDocumentStore store) =>
         {

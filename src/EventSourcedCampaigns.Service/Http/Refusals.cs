@@ -22,6 +22,7 @@ public static class ProblemCodes
     public const string RecipientNotFound = "RecipientNotFound";
     public const string ConcurrencyConflict = "concurrency_conflict";
     public const string BodyTooLarge = "body_too_large";
+    public const string UnsupportedMediaType = "unsupported_media_type";
     public const string RateLimited = "rate_limited";
     public const string DatabaseUnavailable = "database_unavailable";
     public const string ReadModelsBehind = "read_models_behind";
@@ -34,14 +35,15 @@ public static class ProblemCodes
         [OutOfRange] = (400, "pageSize ('1000') must be less than or equal to '500'."),
         [InvalidRange] = (400, "The start of the range is after its end."),
         [BadRequest] = (400, "Failed to read parameter \"CancelCampaignBody body\" from the request body as JSON."),
-        [AmbiguousSendTime] = (400, "'2026-12-01T09:00:00' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2026-12-01T09:00:00+01:00."),
+        [AmbiguousSendTime] = (400, "'2027-12-01T09:00:00' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-12-01T09:00:00+01:00."),
         [BadIdempotencyKey] = (400, "The Idempotency-Key header must have 1 to 200 characters."),
         [Unauthenticated] = (401, "Sign in: send a bearer token (Authorization: Bearer ...) or an API key (Authorization: ApiKey esc_...)."),
         [InsufficientScope] = (403, "Your credentials do not allow this: it needs the scope campaigns:cancel."),
-        [MissingIdentity] = (403, "Your credentials must name a tenant (tenant_id claim, at most 100 characters) and a subject (sub claim, at most 320)."),
+        [MissingIdentity] = (403, "Your credentials must name one tenant (tenant_id claim, at most 100 characters) and one subject (sub claim, at most 320), without control characters."),
         [RecipientNotFound] = (404, "Campaign 3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11 has no recorded outcome for recipient 'r-42' (not in its audience, not sent yet, erased, or past retention)."),
         [ConcurrencyConflict] = (409, "Campaign 3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11 was changed by another request at the same time; nothing was applied. Retry."),
         [BodyTooLarge] = (413, "The request body is larger than 1,048,576 bytes."),
+        [UnsupportedMediaType] = (415, "Send the body as application/json."),
         [RateLimited] = (429, "This tenant made more than 1,200 requests in a minute; retry later."),
         [DatabaseUnavailable] = (503, "The campaign database is unreachable right now; nothing was applied. Retry shortly."),
         [ReadModelsBehind] = (503, "The read models did not reach sequence 42 within 10 s."),
@@ -125,7 +127,7 @@ public static class Refusals
 
     /// <summary>
     /// Every code an endpoint can answer: its own, plus those of its conventions (authentication and scope, tenant,
-    /// rate limit, read-your-writes, request parsing and body size).
+    /// rate limit, read-your-writes, request parsing, body size and media type).
     /// </summary>
     public static IReadOnlyList<string> Of(EndpointMetadataCollection metadata, string httpMethod, bool hasBody, bool hasParameters)
     {
@@ -138,7 +140,7 @@ public static class Refusals
         if (ScopesOf(metadata).Count > 0) codes.Add(ProblemCodes.InsufficientScope);
         if (metadata.GetMetadata<TenantScopedMetadata>() is not null) codes.AddRange([ProblemCodes.MissingIdentity, ProblemCodes.DatabaseUnavailable]);
         if (metadata.GetMetadata<Microsoft.AspNetCore.RateLimiting.EnableRateLimitingAttribute>() is not null) codes.Add(ProblemCodes.RateLimited);
-        if (hasBody) codes.Add(ProblemCodes.BodyTooLarge);
+        if (hasBody) codes.AddRange([ProblemCodes.BodyTooLarge, ProblemCodes.UnsupportedMediaType]);
         return [.. codes.Distinct().OrderBy(ProblemCodes.StatusOf).ThenBy(c => c, StringComparer.Ordinal)];
     }
 

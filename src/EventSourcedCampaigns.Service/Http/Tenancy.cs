@@ -21,9 +21,10 @@ public static class Tenancy
         var http = context.HttpContext;
         var tenant = CampaignIdentity.TenantOf(http.User);
         var actor = CampaignIdentity.ActorOf(http.User);
-        if (tenant is null || tenant.Length > 100 || actor is null || actor.Id.Length > 320)
+        if (tenant is null || actor is null)
             return Problems.Problem(StatusCodes.Status403Forbidden, "missing_identity",
-                "Your credentials must name a tenant (tenant_id claim, at most 100 characters) and a subject (sub claim, at most 320).");
+                $"Your credentials must name one tenant (tenant_id claim, at most {CampaignIdentity.MaxTenantLength} characters) and one " +
+                $"subject (sub claim, at most {CampaignIdentity.MaxSubjectLength}), without control characters.");
         http.Items[TenantKey] = tenant;
         http.Items[ActorKey] = actor;
         return await next(context);

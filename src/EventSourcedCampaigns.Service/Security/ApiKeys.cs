@@ -61,6 +61,13 @@ public sealed class ApiKeyStore(IDocumentStore store, TimeProvider clock)
         return true;
     }
 
+    /// <summary>Whether key <paramref name="id"/> exists and is not revoked.</summary>
+    public async Task<bool> IsActiveAsync(string id, CancellationToken cancellation = default)
+    {
+        await using var session = store.QuerySession();
+        return await session.LoadAsync<ApiKey>(id, cancellation) is { IsActive: true };
+    }
+
     /// <summary>The active key <paramref name="presented"/> is, or null.</summary>
     public async Task<ApiKey?> FindAsync(string presented, CancellationToken cancellation = default)
     {

@@ -14,13 +14,29 @@ public static class CampaignIdentity
     /// <summary>Set on principals authenticated with an API key.</summary>
     public const string ApiKeyClaim = "api_key_id";
 
-    /// <summary>The tenant the principal belongs to, or null when its credentials name none.</summary>
-    public static string? TenantOf(ClaimsPrincipal user) => user.FindFirst(TenantClaim)?.Value is { Length: > 0 } tenant ? tenant : null;
+    /// <summary>Longest tenant id a credential may name.</summary>
+    public const int MaxTenantLength = 100;
+    /// <summary>Longest subject (the actor's id) a credential may name.</summary>
+    public const int MaxSubjectLength = 320;
 
-    /// <summary>The actor the audit records: a user by its subject, an API key by its name.</summary>
+    /// <summary>The tenant the principal belongs to, or null when its credentials name no usable one.</summary>
+    public static string? TenantOf(ClaimsPrincipal user) => SingleUsable(user, TenantClaim, MaxTenantLength);
+
+    /// <summary>The actor the audit records: a user by its subject, an API key by its name; null without a usable subject.</summary>
     public static Actor? ActorOf(ClaimsPrincipal user) =>
-        user.FindFirst(SubjectClaim)?.Value is not { Length: > 0 } subject ? null
+        SingleUsable(user, SubjectClaim, MaxSubjectLength) is not { } subject ? null
         : new Actor(subject, user.HasClaim(c => c.Type == ApiKeyClaim) ? RequestChannel.ApiKey : RequestChannel.User);
+
+    /// <summary>
+    /// Whether <paramref name="value"/> can name a tenant or an actor: not blank, at most <paramref name="max"/>
+    /// characters, no control characters (PostgreSQL cannot store a NUL; the others only disguise an id).
+    /// </summary>
+    public static bool IsUsable(string? value, int max) =>
+        !string.IsNullOrWhiteSpace(value) && value.Length <= max && !value.Any(char.IsControl);
+
+    // Exactly one claim: credentials naming two tenants name none we could choose between.
+    private static string? SingleUsable(ClaimsPrincipal user, string type, int max) =>
+        user.FindAll(type).ToList() is [{ Value: var value }] && IsUsable(value, max) ? value : null;
 
     /// <summary>Whether the principal was granted <paramref name="scope"/>.</summary>
     public static bool HasScope(ClaimsPrincipal user, string scope) =>

@@ -43,6 +43,15 @@ public static class DashboardSession
             o.Cookie.Path = "/";
             o.ExpireTimeSpan = TimeSpan.FromHours(8);
             o.SlidingExpiration = true;
+            // A session opened with an API key lasts only as long as the key: revoking it ends the session at its next request.
+            o.Events.OnValidatePrincipal = async c =>
+            {
+                if (c.Principal?.FindFirst(CampaignIdentity.ApiKeyClaim)?.Value is not { } keyId
+                    || await c.HttpContext.RequestServices.GetRequiredService<ApiKeyStore>().IsActiveAsync(keyId, c.HttpContext.RequestAborted))
+                    return;
+                c.RejectPrincipal();
+                await c.HttpContext.SignOutAsync(SchemeName);
+            };
             o.Events.OnRedirectToLogin = c => { c.Response.StatusCode = StatusCodes.Status401Unauthorized; return Task.CompletedTask; };
             o.Events.OnRedirectToAccessDenied = c => { c.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };
         });
@@ -99,8 +108,9 @@ public static class DashboardSession
             var tenant = body.Tenant?.Trim() ?? "";
             var name = body.Name?.Trim() ?? "";
             var scopes = (body.Scopes ?? []).Distinct().ToList();
-            if (tenant.Length is 0 or > 100 || name.Length is 0 or > 320)
-                return Problems.BadRequest("invalid_sign_in", "Give a tenant (1 to 100 characters) and your name (1 to 320 characters).");
+            if (!CampaignIdentity.IsUsable(tenant, CampaignIdentity.MaxTenantLength) || !CampaignIdentity.IsUsable(name, CampaignIdentity.MaxSubjectLength))
+                return Problems.BadRequest("invalid_sign_in",
+                    $"Give a tenant (1 to {CampaignIdentity.MaxTenantLength} characters) and your name (1 to {CampaignIdentity.MaxSubjectLength}), without control characters.");
             if (scopes.Count == 0 || scopes.Except(Scopes.All).Any())
                 return Problems.BadRequest("invalid_sign_in", $"Pick one or more scopes of {string.Join(", ", Scopes.All)}.");
             var identity = new ClaimsIdentity([
