@@ -106,8 +106,11 @@ public sealed class DashboardHost : IAsyncLifetime
         return (factory, baseUrl);
     }
 
-    /// <summary>A fresh browser (own cookies) of a given width, signed in through the development sign-in page.</summary>
-    public async Task<IPage> SignedInPageAsync(int width = 1280, int height = 900, string actor = Marketer)
+    /// <summary>
+    /// A fresh browser (own cookies) of a given width, signed in through the development sign-in page with every scope,
+    /// or only <paramref name="scopes"/>.
+    /// </summary>
+    public async Task<IPage> SignedInPageAsync(int width = 1280, int height = 900, string actor = Marketer, string[]? scopes = null)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
@@ -121,6 +124,12 @@ public sealed class DashboardHost : IAsyncLifetime
         await page.GotoAsync("/app/#/sign-in");
         await page.GetByLabel("Tenant").FillAsync(Tenant);
         await page.GetByLabel("Your name or e-mail").FillAsync(actor);
+        if (scopes is not null)
+            foreach (var box in await page.Locator("input[name=scope]").AllAsync())
+            {
+                var scope = await box.GetAttributeAsync("value");
+                await box.SetCheckedAsync(Array.IndexOf(scopes, scope) >= 0);
+            }
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await page.GetByRole(AriaRole.Heading, new() { Name = "Campaigns", Exact = true }).WaitForAsync();
         return page;
@@ -174,24 +183,30 @@ internal sealed class SlowListAudience(IAudienceResolver inner) : IAudienceResol
 /// <summary>Set-up through the API with the signed-in browser's own cookie session and anti-forgery token.</summary>
 public static class DashboardApi
 {
+    /// <summary>A draft with one variant A (subject "Hello", content "Hi", 100%).</summary>
+    public static async Task<Guid> CreateDraftAsync(IPage page, string name)
+    {
+        var created = await PostAsync(page, "/api/campaigns",
+            new { name, channel = "Email", variants = new[] { new { key = "A", subject = "Hello", content = "Hi", splitPercent = 100 } } });
+        return created.GetProperty("campaignId").GetGuid();
+    }
+
     public static async Task<Guid> CreateAsync(IPage page, string name, string list, TimeSpan sendIn, int batchSize = 20)
+    {
+        var id = await CreateDraftAsync(page, name);
+        await PostAsync(page, $"/api/campaigns/{id}/schedule",
+            new { sendAt = DateTimeOffset.UtcNow.Add(sendIn).ToString("O"), included = new[] { list }, batchSize });
+        return id;
+    }
+
+    /// <summary>A command, as another tab or another marketer would send it; throws when the service refuses it.</summary>
+    public static async Task<JsonElement> PostAsync(IPage page, string path, object body)
     {
         var request = page.Context.APIRequest;
         var session = JsonDocument.Parse(await (await request.GetAsync("/auth/session")).TextAsync()).RootElement;
         var headers = new Dictionary<string, string> { ["X-CSRF-Token"] = session.GetProperty("csrfToken").GetString()! };
-        var created = await request.PostAsync("/api/campaigns", new()
-        {
-            Headers = headers,
-            DataObject = new { name, channel = "Email", variants = new[] { new { key = "A", subject = "Hello", content = "Hi", splitPercent = 100 } } },
-        });
-        if (!created.Ok) throw new InvalidOperationException($"create: {created.Status} {await created.TextAsync()}");
-        var id = JsonDocument.Parse(await created.TextAsync()).RootElement.GetProperty("campaignId").GetGuid();
-        var scheduled = await request.PostAsync($"/api/campaigns/{id}/schedule", new()
-        {
-            Headers = headers,
-            DataObject = new { sendAt = DateTimeOffset.UtcNow.Add(sendIn).ToString("O"), included = new[] { list }, batchSize },
-        });
-        if (!scheduled.Ok) throw new InvalidOperationException($"schedule: {scheduled.Status} {await scheduled.TextAsync()}");
-        return id;
+        var response = await request.PostAsync(path, new() { Headers = headers, DataObject = body });
+        if (!response.Ok) throw new InvalidOperationException($"{path}: {response.Status} {await response.TextAsync()}");
+        return JsonDocument.Parse(await response.TextAsync()).RootElement;
     }
 }

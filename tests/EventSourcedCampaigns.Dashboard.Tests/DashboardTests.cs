@@ -114,6 +114,8 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(error).ToBeVisibleAsync();
         output.WriteLine($"validation shown: {await error.TextContentAsync()}");
         await Expect(error).ToContainTextAsync("add up to 100%");
+        await Expect(error).ToBeFocusedAsync(); // at the top of the form: focused and scrolled into view
+        await Expect(error).ToBeInViewportAsync();
         await DashboardHost.ScreenshotAsync(_page, "create-validation");
 
         await _page.GetByLabel("Split %").Nth(1).FillAsync("40");
@@ -138,6 +140,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await ConfirmCancelAsync("Nothing has been sent yet");
 
         await Expect(row.Locator(".status")).ToHaveTextAsync("Cancelled");
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" })).ToBeFocusedAsync(); // the menu's button
         await Expect(row).ToContainTextAsync("To send it again, clone it.");
         await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Clone", Exact = true })).ToBeVisibleAsync();
         await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Clone for the remainder" })).ToBeVisibleAsync();
@@ -235,7 +238,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         var copy = Row($"{name} (copy)");
         await Expect(copy.Locator(".status")).ToHaveTextAsync("Draft");
         await copy.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name} (copy)" }).ClickAsync();
-        await Expect(copy.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["View report", "Schedule…"]);
+        await Expect(copy.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["View report", "Edit…", "Schedule…"]);
     }
 
     [Fact]
@@ -243,9 +246,20 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     {
         var name = Unique("VIP preview");
         await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromSeconds(1), batchSize: 50);
+        // As if the provider refused 3 addresses: a sent campaign's remainder (recipients never sent to) is still empty,
+        // so there is no Clone for the remainder even when fewer were delivered than addressed.
+        await _page.RouteAsync(new Regex(@"/api/campaigns\?"), async route =>
+        {
+            var response = await route.FetchAsync();
+            var page = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
+            foreach (var item in page["items"]!.AsArray())
+                if ((string?)item!["status"] == "Sent") item["delivered"] = (long)item["recipients"]! - 3;
+            await route.FulfillAsync(new() { Response = response, Body = page.ToJsonString() });
+        });
         await ShowInListAsync(name);
         var row = Row(name);
         await Expect(row.Locator(".status")).ToHaveTextAsync("Sent", new() { Timeout = 45_000 });
+        Assert.NotEqual(await row.Locator("td[data-label=Recipients]").TextContentAsync(), await row.Locator("td[data-label=Delivered]").TextContentAsync());
         await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true })).ToHaveCountAsync(0);
         await row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" }).ClickAsync();
         var items = row.GetByRole(AriaRole.Menuitem);
@@ -259,6 +273,8 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(_page.Locator("#r-status")).ToContainTextAsync("Sent");
         await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" })).ToBeHiddenAsync();
         await Expect(_page.Locator("#facts")).ToContainTextAsync("Completed");
+        await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Clone for the remainder" })).ToHaveCountAsync(0);
+        await Expect(_page.GetByRole(AriaRole.Link, new() { Name = "Edit", Exact = true })).ToHaveCountAsync(0);
         await DashboardHost.ScreenshotAsync(_page, "report-sent");
 
         // Clone from the menu: a new draft appears in the list.
@@ -288,6 +304,8 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await _page.Keyboard.PressAsync("Enter");
         await ConfirmCancelAsync("None of the");
         await Expect(row.Locator(".status")).ToHaveTextAsync("Cancelled");
+        // The Cancel button that opened the dialog is gone: the focus is on the same row's ⋯ button, not lost.
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" })).ToBeFocusedAsync();
         await AssertNoReloadAsync();
     }
 
@@ -312,8 +330,10 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         Assert.True(box!.X > 1280 / 2, "Stop campaign is at the top right");
         await stop.ClickAsync();
         await ConfirmCancelAsync("will not receive it");
-        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Cancelled During Send", new() { Timeout = 30_000 });
         await Expect(stop).ToBeHiddenAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeFocusedAsync(); // Stop campaign hid: the report's heading
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Cancelled During Send", new() { Timeout = 30_000 });
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeFocusedAsync();
         await Expect(_page.Locator("#facts")).ToContainTextAsync("Cancel effective");
         await Expect(_page.Locator("[data-test=clone-note]")).ToContainTextAsync("To send it again, clone it.");
         await AssertNoReloadAsync();
@@ -348,6 +368,218 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
         await Expect(rows.First).ToContainTextAsync(DashboardHost.Marketer);
         await DashboardHost.ScreenshotAsync(_page, "audit");
+
+        // The table shows the id's first characters; the whole id is the link's title, and "Only this campaign" filters by it.
+        var ours = rows.Filter(new() { Has = _page.Locator($"a[title='{id}']") });
+        await Expect(ours.GetByRole(AriaRole.Link)).ToHaveAttributeAsync("href", $"#/campaigns/{id}");
+        await ours.GetByRole(AriaRole.Button, new() { Name = "Only this campaign" }).ClickAsync();
+        await Expect(_page.GetByLabel("Campaign id")).ToHaveValueAsync(id.ToString());
+        await Expect(rows).ToHaveCountAsync(1);
+
+        // What the service would refuse is explained before asking it, and no stale rows stay.
+        var error = _page.Locator("#audit-error");
+        await _page.GetByLabel("Campaign id").FillAsync(id.ToString()[..8]);
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(error).ToContainTextAsync("is not a whole campaign id");
+        await Expect(error).ToBeFocusedAsync();
+        await Expect(rows).ToHaveCountAsync(0);
+        await Expect(_page.Locator("#page-info")).ToHaveTextAsync("");
+        await _page.GetByLabel("Campaign id").FillAsync("");
+        await _page.GetByLabel("From", new() { Exact = true }).FillAsync("2030-01-02T10:00");
+        await _page.GetByLabel("To", new() { Exact = true }).FillAsync("2030-01-01T10:00");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(error).ToContainTextAsync("The “To” time is before the “From” time");
+        await Expect(rows).ToHaveCountAsync(0);
+        await _page.GetByLabel("To", new() { Exact = true }).FillAsync("2030-01-03T10:00");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(error).ToBeHiddenAsync();
+        await Expect(rows).ToHaveTextAsync(["No cancel attempts match."]);
+
+        // "Skip to content" moves the focus to the page, without leaving it.
+        await _page.Locator(".skip").FocusAsync();
+        await _page.Keyboard.PressAsync("Enter");
+        await Expect(_page.Locator("#main")).ToBeFocusedAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = "Cancellation audit" })).ToBeVisibleAsync();
+        Assert.EndsWith("#/audit", _page.Url);
+        await AssertNoReloadAsync();
+    }
+
+    [Fact]
+    public async Task edit_a_draft_its_new_name_and_subject_show_in_the_list_and_the_report()
+    {
+        var name = Unique("Spring draft");
+        await DashboardApi.CreateDraftAsync(_page, name);
+        await ShowInListAsync(name);
+        var row = Row(name);
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Draft");
+        await row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" }).ClickAsync();
+        await Expect(row.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["View report", "Edit…", "Schedule…"]);
+        await row.GetByRole(AriaRole.Menuitem, new() { Name = "Edit…" }).ClickAsync();
+
+        // The form is the create form's, filled with the draft's name and variants; a draft may change everything.
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = $"Edit “{name}”" })).ToBeVisibleAsync();
+        var nameField = _page.GetByLabel("Name", new() { Exact = true });
+        await Expect(nameField).ToHaveValueAsync(name);
+        await Expect(_page.GetByLabel("Variant", new() { Exact = true })).ToHaveValueAsync("A");
+        await Expect(_page.GetByLabel("Variant", new() { Exact = true })).ToBeEditableAsync();
+        await Expect(_page.GetByLabel("Subject")).ToHaveValueAsync("Hello");
+        await Expect(_page.GetByLabel("Content")).ToHaveValueAsync("Hi");
+        await Expect(_page.GetByLabel("Split %")).ToHaveValueAsync("100");
+        await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Add variant" })).ToBeVisibleAsync();
+
+        // A refusal in the API's words, focused.
+        var save = _page.GetByRole(AriaRole.Button, new() { Name = "Save changes" });
+        await _page.GetByLabel("Subject").FillAsync("");
+        await save.ClickAsync();
+        var error = _page.Locator("#edit-error");
+        await Expect(error).ToContainTextAsync("Every variant needs a subject and content.");
+        await Expect(error).ToBeFocusedAsync();
+
+        var renamed = $"{name} (final)";
+        await nameField.FillAsync(renamed);
+        await _page.GetByLabel("Subject").FillAsync("Spring is here");
+        await DashboardHost.ScreenshotAsync(_page, "edit-draft");
+        await save.ClickAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = renamed })).ToBeVisibleAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Draft");
+        await Expect(_page.Locator("#announcer")).ToHaveTextAsync($"{renamed} saved.");
+
+        // The report's Edit opens the form with the new subject; the list shows the new name.
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Edit", Exact = true }).ClickAsync();
+        await Expect(_page.GetByLabel("Subject")).ToHaveValueAsync("Spring is here");
+        await ShowInListAsync(name);
+        await Expect(Row(renamed).Locator(".status")).ToHaveTextAsync("Draft");
+        await Expect(Row(name)).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task a_paused_campaign_changes_only_its_subject_and_content()
+    {
+        var name = Unique("Paused promo");
+        var id = await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(5));
+        await ShowInListAsync(name);
+        var row = Row(name);
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Scheduled");
+        var more = row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" });
+        await more.ClickAsync();
+        await row.GetByRole(AriaRole.Menuitem, new() { Name = "Pause" }).ClickAsync();
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Paused");
+        await more.ClickAsync();
+        await Expect(row.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["View report", "Edit…", "Resume", "Revert to draft", "Cancel"]);
+        await _page.Keyboard.PressAsync("Escape");
+
+        // From the report: the audience is split already, so the variants' keys and split are read-only.
+        await row.GetByRole(AriaRole.Link, new() { Name = name }).ClickAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Paused");
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Edit", Exact = true }).ClickAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = $"Edit “{name}”" })).ToBeVisibleAsync();
+        await Expect(_page.Locator("#split-hint")).ToContainTextAsync("only their subject and content can change");
+        await Expect(_page.GetByLabel("Variant", new() { Exact = true })).Not.ToBeEditableAsync();
+        await Expect(_page.GetByLabel("Split %")).Not.ToBeEditableAsync();
+        await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Add variant" })).ToHaveCountAsync(0);
+        await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Remove variant A" })).ToHaveCountAsync(0);
+        await Expect(_page.GetByLabel("Subject")).ToBeEditableAsync();
+        await _page.GetByLabel("Subject").FillAsync("Last chance");
+        await DashboardHost.ScreenshotAsync(_page, "edit-paused");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Paused");
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Edit", Exact = true }).ClickAsync();
+        await Expect(_page.GetByLabel("Subject")).ToHaveValueAsync("Last chance");
+
+        // Resumed meanwhile (another tab): the service refuses the edit, and the form says why.
+        await DashboardApi.PostAsync(_page, $"/api/campaigns/{id}/resume", new { });
+        await _page.GetByLabel("Content").FillAsync("Only today");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+        var error = _page.Locator("#edit-error");
+        await Expect(error).ToContainTextAsync("can only be edited as a draft or while paused");
+        await Expect(error).ToBeFocusedAsync();
+    }
+
+    [Fact]
+    public async Task a_marketer_who_may_only_read_sees_no_create_nor_edit()
+    {
+        var name = Unique("Read only");
+        var id = await DashboardApi.CreateDraftAsync(_page, name);
+        var reader = await host.SignedInPageAsync(actor: "viewer@shop.example", scopes: ["campaigns:read"]);
+        try
+        {
+            await Expect(reader.GetByRole(AriaRole.Link, new() { Name = "Campaigns", Exact = true })).ToBeVisibleAsync();
+            await Expect(reader.GetByRole(AriaRole.Link, new() { Name = "Create campaign" })).ToHaveCountAsync(0);
+            await Expect(reader.GetByRole(AriaRole.Link, new() { Name = "Audit", Exact = true })).ToHaveCountAsync(0);
+            await reader.GetByLabel("Search by name").FillAsync(name);
+            await reader.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+            var row = reader.Locator("#campaigns tbody tr").Filter(new() { HasText = name });
+            await Expect(row.Locator(".status")).ToHaveTextAsync("Draft");
+            await row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" }).ClickAsync();
+            await Expect(row.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["View report"]);
+
+            await reader.GotoAsync($"/app/#/campaigns/{id}");
+            await Expect(reader.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+            await Expect(reader.GetByRole(AriaRole.Link, new() { Name = "Edit", Exact = true })).ToHaveCountAsync(0);
+            await reader.GotoAsync("/app/#/new");
+            await Expect(reader.Locator("#main")).ToContainTextAsync("Your sign-in does not allow creating or scheduling campaigns");
+            await Expect(reader.GetByRole(AriaRole.Button, new() { Name = "Create and schedule" })).ToHaveCountAsync(0);
+            await reader.GotoAsync($"/app/#/campaigns/{id}/edit");
+            await Expect(reader.Locator("#main")).ToContainTextAsync("Your sign-in does not allow editing campaigns");
+        }
+        finally
+        {
+            await reader.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task the_cancel_dialog_turns_cancel_off_once_the_campaign_is_cancelled_elsewhere()
+    {
+        var name = Unique("Two tabs");
+        var id = await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(6));
+        await ShowInListAsync(name);
+        var row = Row(name);
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Scheduled");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
+        var dialog = _page.GetByRole(AriaRole.Dialog);
+        var confirm = dialog.GetByRole(AriaRole.Button, new() { Name = "Cancel campaign" });
+        await Expect(dialog.Locator("#dlg-effect")).ToContainTextAsync("Nothing has been sent yet");
+        await Expect(confirm).ToBeEnabledAsync();
+
+        await DashboardApi.PostAsync(_page, $"/api/campaigns/{id}/cancel", new { reasonCode = "Other", reason = "cancelled in another tab" });
+        await Expect(dialog.Locator("#dlg-effect")).ToContainTextAsync("This campaign is Cancelled and can no longer be cancelled.");
+        await Expect(confirm).ToBeDisabledAsync();
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Close" }).ClickAsync();
+        await Expect(dialog).ToHaveCountAsync(0);
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Cancelled");
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" })).ToBeFocusedAsync();
+    }
+
+    [Fact]
+    public async Task the_create_form_asks_for_a_send_time_before_saving_anything()
+    {
+        var name = Unique("No time yet");
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Create campaign" }).First.ClickAsync();
+        await _page.GetByLabel("Name", new() { Exact = true }).FillAsync(name);
+        await _page.GetByLabel("Subject").FillAsync("Soon");
+        await _page.GetByLabel("Content").FillAsync("Something is coming.");
+        await _page.GetByLabel("Date and time").FillAsync("");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Create and schedule" }).ClickAsync();
+        var error = _page.Locator("#create-error");
+        await Expect(error).ToHaveTextAsync("Choose a send time: a date and a time.");
+        await Expect(error).ToBeFocusedAsync();
+        await Expect(_page.GetByLabel("Date and time")).ToHaveAttributeAsync("aria-invalid", "true");
+        var found = await _page.Context.APIRequest.GetAsync($"/api/campaigns?name={Uri.EscapeDataString(name)}");
+        Assert.Contains("\"total\":0", await found.TextAsync()); // no draft was made
+    }
+
+    [Fact]
+    public async Task an_unknown_campaigns_report_says_so_once()
+    {
+        var reads = 0;
+        _page.Request += (_, request) => { if (request.Url.Contains("/report")) Interlocked.Increment(ref reads); };
+        await _page.GotoAsync($"/app/#/campaigns/{Guid.NewGuid()}");
+        await Expect(_page.Locator("#report-error")).ToContainTextAsync("There is no campaign");
+        await Expect(_page.Locator("#r-body")).Not.ToContainTextAsync("Loading");
+        await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" })).ToBeHiddenAsync();
+        await _page.WaitForTimeoutAsync(2_500); // the report would have been asked for twice more
+        Assert.Equal(1, reads);
     }
 
     [Fact]

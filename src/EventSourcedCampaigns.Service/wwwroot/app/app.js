@@ -1,5 +1,5 @@
 // The Campaigns dashboard: plain JavaScript over the service's JSON API (docs/dashboard.md).
-// Routes live in the hash: #/sign-in, #/campaigns, #/campaigns/{id}, #/new, #/new?draft={id}, #/audit.
+// Routes live in the hash: #/sign-in, #/campaigns, #/campaigns/{id}, #/campaigns/{id}/edit, #/new, #/new?draft={id}, #/audit.
 'use strict';
 
 const POLL_MS = 1000;
@@ -11,6 +11,8 @@ const REASONS = [
 const STATUSES = ['Draft', 'Scheduling', 'Scheduled', 'Paused', 'Sending', 'Cancelling', 'Sent', 'Cancelled', 'CancelledDuringSend'];
 const CANCELLABLE = ['Scheduling', 'Scheduled', 'Paused', 'Sending'];
 const LIVE = ['Scheduling', 'Scheduled', 'Sending', 'Cancelling'];
+const EDITABLE = ['Draft', 'Paused'];
+const CAMPAIGN_ID = /^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$/i;
 
 let session = null;
 let pollTimer = null;
@@ -47,6 +49,23 @@ function announce(text) {
   setTimeout(() => { live.textContent = text; }, 50);
 }
 const can = scope => !!session?.scopes?.includes(scope);
+const isCancelled = s => s === 'Cancelled' || s === 'CancelledDuringSend';
+/** Clone for the remainder: only a cancelled campaign has recipients it never sent to (a Sent one's remainder is empty). */
+const remainderCloneable = s => isCancelled(s);
+/** The report has no actions of its own: the same rule as the list's actions for Edit. */
+const editable = r => (r.actions === undefined ? EDITABLE.includes(r.status) : actionsOf(r).has('Edit'));
+/** A form's error: shown, focused (it has tabindex="-1") and scrolled into view, for it sits at the top of a long form. */
+function showError(err, text) {
+  err.textContent = text;
+  err.hidden = false;
+  err.focus({ preventScroll: true });
+  err.scrollIntoView({ block: 'center' });
+}
+/** The page for a signed-in user whose scopes do not allow what the route does. */
+function renderNotAllowed(main, title, what) {
+  setPage(main, `<h1>${esc(title)}</h1><div class="card"><p>Your sign-in does not allow ${esc(what)}: it needs the scope campaigns:write.</p>
+    <p><a href="#/campaigns">Back to campaigns</a></p></div>`, title);
+}
 
 async function api(path, { method = 'GET', body, headers = {} } = {}) {
   const h = { Accept: 'application/json', ...headers };
@@ -64,12 +83,14 @@ function problem(res) {
   if (d && typeof d === 'object') return d.detail || d.title || `The service answered ${res.status}.`;
   return `The service answered ${res.status}.`;
 }
+/** Calls fn every second while the page is the same; fn answers false to stop (nothing more will change). */
 function poll(fn) {
   const token = pageToken;
   const tick = async () => {
     if (token !== pageToken) return;
-    try { if (!document.hidden) await fn(); } catch (e) { console.error(e); }
-    if (token === pageToken) pollTimer = setTimeout(tick, POLL_MS);
+    let more = true;
+    try { if (!document.hidden) more = (await fn()) !== false; } catch (e) { console.error(e); }
+    if (more && token === pageToken) pollTimer = setTimeout(tick, POLL_MS);
   };
   pollTimer = setTimeout(tick, POLL_MS);
 }
@@ -81,6 +102,7 @@ async function loadSession() {
   $('#nav').hidden = !session.signedIn;
   $('#who').hidden = !session.signedIn;
   $('#nav-audit').hidden = !can('audit:read');
+  $('#nav-new').hidden = !can('campaigns:write');
   if (session.signedIn) $('#who-text').textContent = `${session.actor} · ${session.tenant}`;
 }
 
@@ -99,6 +121,7 @@ async function route() {
     if (a.dataset.nav === current) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   const main = $('#main');
   if (parts[0] === 'sign-in') renderSignIn(main);
+  else if (parts[0] === 'campaigns' && parts[1] && parts[2] === 'edit') await renderEdit(main, parts[1]);
   else if (parts[0] === 'campaigns' && parts[1]) await renderReport(main, parts[1], params.get('after'));
   else if (parts[0] === 'new') await renderCreate(main, params.get('draft'));
   else if (parts[0] === 'audit') await renderAudit(main);
@@ -168,7 +191,7 @@ async function renderList(main, params) {
         ${STATUSES.map(s => `<option value="${s}"${s === listState.status ? ' selected' : ''}>${statusText(s)}</option>`).join('')}</select></div>
       <div class="field"><label for="f-name">Search by name</label><input id="f-name" name="name" type="search" value="${esc(listState.name)}"></div>
       <button type="submit">Apply</button>
-      <a class="button primary" href="#/new">Create campaign</a>
+      ${can('campaigns:write') ? '<a class="button primary" href="#/new">Create campaign</a>' : ''}
     </form>
     <div id="list-error" class="error" role="alert" hidden></div>
     <table class="cards" id="campaigns"><caption class="visually-hidden">Campaigns</caption>
@@ -190,11 +213,13 @@ async function renderList(main, params) {
 async function refreshList(afterSequence) {
   const tbody = $('#campaigns tbody');
   if (!tbody) return;
+  const token = pageToken;
   const q = new URLSearchParams({ page: listState.page, pageSize: listState.pageSize });
   if (listState.status) q.set('status', listState.status);
   if (listState.name) q.set('name', listState.name);
   if (afterSequence) q.set('afterSequence', afterSequence);
   const res = await api(`/api/campaigns?${q}`);
+  if (token !== pageToken || !tbody.isConnected) return; // the marketer went to another page meanwhile
   const err = $('#list-error');
   if (!res.ok) { err.textContent = problem(res); err.hidden = false; return; }
   err.hidden = true;
@@ -226,12 +251,14 @@ function renderRow(row, item) {
   const sig = rowSignature(item);
   if (row.dataset.sig === sig) return;
   // A refresh must not close a menu the marketer has open: it reopens with the actions possible now.
+  // Nor take the focus away: the same control of the new row gets it back (the ⋯ button when that control is gone).
   const openMenuBefore = row.querySelector('.menu:not([hidden])');
   const focusedAct = openMenuBefore?.contains(document.activeElement) ? document.activeElement.dataset.act : null;
   const rowHadFocus = row.contains(document.activeElement);
+  const focusedControl = rowHadFocus && !openMenuBefore ? focusKey(document.activeElement) : null;
   row.dataset.sig = sig;
   const actions = actionsOf(item);
-  const cancelled = item.status === 'Cancelled' || item.status === 'CancelledDuringSend';
+  const cancelled = isCancelled(item.status);
   let statusCell = statusBadge(item.status);
   if (item.status === 'Scheduling') {
     statusCell += `<div class="note"><progress max="100" value="${item.progressPercent}" aria-label="Audience prepared for ${esc(item.name)}">${item.progressPercent}%</progress>
@@ -247,7 +274,7 @@ function renderRow(row, item) {
   if (actions.has('Cancel') && can('campaigns:cancel')) buttons.push(`<button type="button" class="danger" data-act="Cancel">Cancel</button>`);
   if (cancelled && actions.has('Clone') && can('campaigns:write')) {
     buttons.push(`<button type="button" data-act="Clone">Clone</button>`);
-    buttons.push(`<button type="button" data-act="CloneRemainder">Clone for the remainder</button>`);
+    if (remainderCloneable(item.status)) buttons.push(`<button type="button" data-act="CloneRemainder">Clone for the remainder</button>`);
   }
   const menuItems = menuFor(item, actions);
   row.innerHTML = `
@@ -266,18 +293,27 @@ function renderRow(row, item) {
     row.querySelector('.menu-button').setAttribute('aria-expanded', 'true');
     if (focusedAct) (menu.querySelector(`[data-act="${focusedAct}"]`) ?? menu.querySelector('[role=menuitem]')).focus();
     else if (rowHadFocus) row.querySelector('.menu-button').focus();
+  } else if (focusedControl) {
+    (row.querySelector(focusedControl) ?? row.querySelector('.menu-button')).focus();
   }
+}
+/** A selector for the same control in a row drawn again. */
+function focusKey(el) {
+  if (el.matches('.row-actions > [data-act]')) return `.row-actions > [data-act="${el.dataset.act}"]`;
+  if (el.matches('.name-cell a')) return '.name-cell a';
+  return '.menu-button';
 }
 
 function menuFor(item, actions) {
   const items = [`<li role="none"><button type="button" role="menuitem" data-act="Report">View report</button></li>`];
   const add = (act, label, cls = '') => items.push(`<li role="none"><button type="button" role="menuitem" data-act="${act}" class="${cls}">${label}</button></li>`);
   const write = can('campaigns:write');
+  if (actions.has('Edit') && write) add('Edit', 'Edit…');
   if (actions.has('Schedule') && write) add('Schedule', 'Schedule…');
   if (actions.has('Pause') && write) add('Pause', 'Pause');
   if (actions.has('Resume') && write) add('Resume', 'Resume');
   if (actions.has('RevertToDraft') && write) add('RevertToDraft', 'Revert to draft');
-  if (actions.has('Clone') && write) { add('Clone', 'Clone'); if (item.status !== 'Sent' || item.delivered < item.recipients) add('CloneRemainder', 'Clone for the remainder'); }
+  if (actions.has('Clone') && write) { add('Clone', 'Clone'); if (remainderCloneable(item.status)) add('CloneRemainder', 'Clone for the remainder'); }
   if (actions.has('Cancel') && can('campaigns:cancel')) add('Cancel', 'Cancel', 'danger-item');
   return items.join('');
 }
@@ -319,6 +355,7 @@ document.addEventListener('click', e => { if (!e.target.closest('.row-actions'))
 async function runAction(act, item, returnFocus) {
   switch (act) {
     case 'Report': location.hash = `#/campaigns/${item.id}`; return;
+    case 'Edit': location.hash = `#/campaigns/${item.id}/edit`; return;
     case 'Schedule': location.hash = `#/new?draft=${item.id}`; return;
     case 'Cancel': openCancelDialog(item.id, item.name, returnFocus); return;
     case 'Clone': case 'CloneRemainder': return clone(item.id, item.name, act === 'CloneRemainder');
@@ -358,14 +395,23 @@ async function openCancelDialog(id, name, returnFocus) {
   const dialog = root.querySelector('[role=dialog]');
   const token = pageToken;
   let open = true;
+  let refresher = null;
+  let sending = false; // the cancel request is on its way
+  let cancellable = true; // what the live preview last said
+  // Back to the control that opened the dialog. The row may have been drawn again meanwhile: the same control of the
+  // new row, else the row's ⋯ button; on the report, Stop campaign while it shows, else the campaign's name.
+  const opener = () => {
+    const row = $(`tr[data-id="${id}"]`);
+    const same = row && returnFocus?.dataset?.act ? row.querySelector(`.row-actions > [data-act="${returnFocus.dataset.act}"]`) : null;
+    const still = document.contains(returnFocus) && !returnFocus.closest('[hidden]') ? returnFocus : null;
+    return still ?? same ?? row?.querySelector('.menu-button') ?? $('#stop:not([hidden])') ?? $('#r-name') ?? $('#main');
+  };
   const close = () => {
     open = false;
+    clearInterval(refresher);
     root.innerHTML = '';
     document.removeEventListener('keydown', onKey, true);
-    // The row may have been drawn again meanwhile: focus the same control of the new row.
-    const again = returnFocus?.dataset?.act ? $(`tr[data-id="${id}"] .row-actions > [data-act="${returnFocus.dataset.act}"]`) : null;
-    const target = document.contains(returnFocus) ? returnFocus : again ?? $(`tr[data-id="${id}"] .menu-button`) ?? $('#stop:not([hidden])') ?? $('#main');
-    target?.focus();
+    opener()?.focus();
   };
   const onKey = e => {
     if (e.key === 'Escape') { e.preventDefault(); close(); return; }
@@ -379,25 +425,39 @@ async function openCancelDialog(id, name, returnFocus) {
   $('#dlg-keep').addEventListener('click', close);
   $('#dlg-reason').focus();
 
+  // Cancel campaign only while the campaign can still be cancelled: the effect text says why not.
+  const updateButtons = () => {
+    const confirm = $('#dlg-confirm');
+    const keep = $('#dlg-keep');
+    const hadFocus = document.activeElement === confirm;
+    confirm.disabled = sending || !cancellable;
+    keep.textContent = cancellable ? 'Keep campaign' : 'Close';
+    if (hadFocus && confirm.disabled && !sending) keep.focus();
+  };
   const preview = async () => {
     const res = await api(`/api/campaigns/${id}/report`);
     if (!open || !res.ok) return;
     $('#dlg-effect').innerHTML = cancelEffect(res.data);
+    cancellable = CANCELLABLE.includes(res.data.status);
+    updateButtons();
   };
-  await preview();
-  const refresher = setInterval(() => { if (!open || token !== pageToken) clearInterval(refresher); else preview(); }, POLL_MS);
 
   $('#dlg-confirm').addEventListener('click', async () => {
-    const confirm = $('#dlg-confirm');
-    confirm.disabled = true;
+    sending = true;
+    updateButtons();
     const res = await api(`/api/campaigns/${id}/cancel`, { method: 'POST', body: { reasonCode: $('#dlg-reason').value, reason: $('#dlg-text').value.trim() || null } });
-    if (!res.ok) { const err = $('#dlg-error'); err.textContent = problem(res); err.hidden = false; confirm.disabled = false; return; }
-    clearInterval(refresher);
+    sending = false;
+    if (!open) return;
+    if (!res.ok) { const err = $('#dlg-error'); err.textContent = problem(res); err.hidden = false; updateButtons(); return; }
     close();
     announce(`${name}: cancel requested, now ${statusText(res.data.status)}.`);
     if ($('#campaigns')) await refreshList(res.data.sequence);
     if ($('#report')) await refreshReport(id, res.data.sequence);
+    // Stop campaign hides and the row's Cancel button goes once cancelled: the focus must not fall to the page.
+    if (token === pageToken && !$('#modal-root').hasChildNodes() && (document.activeElement === document.body || !document.activeElement)) opener()?.focus();
   });
+  await preview();
+  refresher = setInterval(() => { if (!open || token !== pageToken) clearInterval(refresher); else preview(); }, POLL_MS);
 }
 
 function cancelEffect(r) {
@@ -414,7 +474,9 @@ function cancelEffect(r) {
         <p>${t.inFlight > 0 ? `${num(t.inFlight)} messages in batches already handed to the provider will finish.` : 'No batch is with the provider right now.'}</p>
         <p><strong>About ${num(notSent)} recipients will not receive it.</strong></p>`;
     case 'Cancelling':
-      return `<p>This campaign is already being cancelled: ${num(t.inFlight)} messages in flight are finishing.</p>`;
+      return `<p>This campaign is already being cancelled: ${num(t.inFlight)} messages in flight are finishing. There is nothing more to cancel.</p>`;
+    case 'Draft':
+      return `<p>This campaign is a draft: nothing is scheduled, so there is nothing to cancel.</p>`;
     default:
       return `<p>This campaign is ${esc(statusText(r.status))} and can no longer be cancelled.</p>`;
   }
@@ -423,21 +485,36 @@ function cancelEffect(r) {
 // ---------- the report ----------
 async function renderReport(main, id, afterSequence) {
   setPage(main, `<div id="report" data-id="${esc(id)}">
-    <div class="report-head"><div><h1 id="r-name">Report</h1><div id="r-status"></div></div>
-      <button type="button" class="danger" id="stop" hidden>Stop campaign</button></div>
+    <div class="report-head"><div><h1 id="r-name" tabindex="-1">Report</h1><div id="r-status"></div></div>
+      <div class="head-actions"><a class="button" id="r-edit" href="#/campaigns/${esc(id)}/edit" hidden>Edit</a>
+        <button type="button" class="danger" id="stop" hidden>Stop campaign</button></div></div>
     <div id="report-error" class="error" role="alert" hidden></div>
     <div id="r-body"><p>Loading…</p></div></div>`, 'Report');
   $('#stop').addEventListener('click', () => openCancelDialog(id, $('#r-name').textContent, $('#stop')));
-  await refreshReport(id, afterSequence); // after a create or schedule: wait until the report shows it
-  poll(() => refreshReport(id));
+  // After a create, schedule or edit: wait until the report shows it. An unknown campaign is not polled for.
+  if (await refreshReport(id, afterSequence) !== false) poll(() => refreshReport(id));
 }
 
 let reportStatus = null;
+/** Draws the report; answers false when there is no such campaign (nothing to poll for). */
 async function refreshReport(id, afterSequence) {
-  if (!$('#report')) return;
+  const report = $('#report');
+  if (!report) return false;
   const res = await api(`/api/campaigns/${id}/report${afterSequence ? `?afterSequence=${afterSequence}` : ''}`);
+  if (!report.isConnected) return false; // the marketer went to another page meanwhile
   const err = $('#report-error');
-  if (!res.ok) { err.textContent = problem(res); err.hidden = false; return; }
+  if (!res.ok) {
+    // The report is a read model a moment behind the events: a campaign created a moment ago has none yet, so a 404
+    // is final only when the campaign's events say it does not exist either.
+    if (res.status === 404 && (await api(`/api/campaigns/${id}/events`)).ok) return report.isConnected;
+    if (!report.isConnected) return false;
+    err.textContent = problem(res);
+    err.hidden = false;
+    if (res.status !== 404 && res.status !== 400) return true; // e.g. the read models are behind: try again
+    $('#r-body').innerHTML = '<p><a href="#/campaigns">Back to campaigns</a></p>';
+    $('#stop').hidden = $('#r-edit').hidden = true;
+    return false;
+  }
   err.hidden = true;
   const r = res.data;
   if (reportStatus && reportStatus.id === id && reportStatus.status !== r.status) announce(`${r.name}: ${statusText(reportStatus.status)} → ${statusText(r.status)}`);
@@ -445,11 +522,12 @@ async function refreshReport(id, afterSequence) {
   document.title = `${r.name} · Campaigns`;
   $('#r-name').textContent = r.name;
   $('#r-status').innerHTML = `${statusBadge(r.status)} <span class="hint">${esc(r.channel)}</span>`;
-  $('#stop').hidden = !(CANCELLABLE.includes(r.status) && can('campaigns:cancel'));
+  showHeadAction($('#stop'), CANCELLABLE.includes(r.status) && can('campaigns:cancel'));
+  showHeadAction($('#r-edit'), editable(r) && can('campaigns:write'));
   const t = r.totals;
   const notSent = t.recipients - t.delivered - t.failed - t.inFlight;
   const done = t.delivered + t.failed;
-  const cancelled = r.status === 'Cancelled' || r.status === 'CancelledDuringSend';
+  const cancelled = isCancelled(r.status);
   const by = r.cancelledBy ? `${r.cancelledBy.id}${r.cancelledBy.channel === 'ApiKey' ? ' (API key)' : r.cancelledBy.channel === 'System' ? ' (system)' : ''}` : '—';
   const reason = r.cancelReason ? `${(REASONS.find(x => x[0] === r.cancelReason.code) ?? [0, r.cancelReason.code])[1]}${r.cancelReason.text ? `: ${r.cancelReason.text}` : ''}` : '—';
   const body = $('#r-body');
@@ -459,7 +537,7 @@ async function refreshReport(id, afterSequence) {
     ${r.schedulingFailure ? `<p class="error">Scheduling failed: ${esc(r.schedulingFailure)}</p>` : ''}
     ${r.pausedReason ? `<p class="note">${esc(r.pausedReason)}</p>` : ''}
     ${cancelled ? `<div class="card" data-test="clone-note"><p>This campaign was cancelled. To send it again, clone it.</p>
-      ${can('campaigns:write') ? `<button type="button" id="r-clone">Clone</button> <button type="button" id="r-clone-rest">Clone for the remainder</button>` : ''}</div>` : ''}
+      ${can('campaigns:write') ? `<button type="button" id="r-clone">Clone</button>${remainderCloneable(r.status) ? ' <button type="button" id="r-clone-rest">Clone for the remainder</button>' : ''}` : ''}</div>` : ''}
     <h2>Totals</h2>
     <dl class="stats" id="totals">
       ${stat('Recipients', t.recipients)}${stat('Delivered', t.delivered)}${stat('Failed', t.failed)}${stat('In flight', t.inFlight)}${stat('Not sent', notSent)}
@@ -487,6 +565,13 @@ async function refreshReport(id, afterSequence) {
     $('#r-clone')?.addEventListener('click', () => clone(id, r.name, false));
     $('#r-clone-rest')?.addEventListener('click', () => clone(id, r.name, true));
   }
+  return true;
+}
+/** Shows or hides Edit or Stop campaign; the focus on one that hides goes to the campaign's name, not to the page. */
+function showHeadAction(button, show) {
+  const hadFocus = document.activeElement === button;
+  button.hidden = !show;
+  if (hadFocus && !show) $('#r-name').focus();
 }
 /** The audience preparation's progress, from the campaign's row in the list (the report has no figures yet). */
 async function schedulingProgress(r) {
@@ -522,30 +607,29 @@ function localInZone(utcMs, zone) {
 }
 
 async function renderCreate(main, draftId) {
+  if (!can('campaigns:write')) return renderNotAllowed(main, 'Create campaign', 'creating or scheduling campaigns');
   const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   const zones = (Intl.supportedValuesOf?.('timeZone') ?? [browserZone, 'UTC']);
   if (!zones.includes('UTC')) zones.unshift('UTC');
   if (!zones.includes(browserZone)) zones.unshift(browserZone);
   let draft = null;
   if (draftId) {
+    const token = pageToken;
     const res = await api(`/api/campaigns/${draftId}/report`);
+    if (token !== pageToken) return; // the marketer went to another page meanwhile
     if (res.ok) draft = res.data;
   }
   const title = draft ? `Schedule “${draft.name}”` : 'Create campaign';
   const start = Math.ceil((Date.now() + 3600_000) / 900_000) * 900_000;
   setPage(main, `<h1>${esc(title)}</h1>
     <form id="create" novalidate>
-      <div id="create-error" class="error" role="alert" hidden></div>
+      <div id="create-error" class="error" role="alert" tabindex="-1" hidden></div>
       ${draft ? `<input type="hidden" name="draft" value="${esc(draft.id)}">` : `
       <fieldset><legend>Message</legend>
-        <div class="field"><label for="c-name">Name</label><input id="c-name" name="campaignName" required maxlength="200" size="40"></div>
+        ${nameField('')}
         <div class="field"><label for="c-channel">Channel</label><select id="c-channel" name="channel"><option>Email</option><option>Sms</option><option>Push</option></select></div>
       </fieldset>
-      <fieldset id="variants-set"><legend>Variants and split</legend>
-        <p class="hint" id="split-hint">One variant with 100% sends the same message to everyone; for an A/B test give each variant its share (the shares add up to 100).</p>
-        <div id="variant-rows"></div>
-        <button type="button" id="add-variant">Add variant</button>
-      </fieldset>`}
+      ${variantsFieldset(false)}`}
       <fieldset><legend>Audience</legend>
         <div class="field"><label for="c-include">Lists to include</label><input id="c-include" name="include" size="40" aria-describedby="include-hint" value="everyone">
           <div class="hint" id="include-hint">Comma-separated list or segment names.</div></div>
@@ -564,44 +648,74 @@ async function renderCreate(main, draftId) {
       </div>
     </form>`, title);
   const form = $('#create');
-  const showIso = () => { $('#c-iso').textContent = `Sends at ${zonedIso(form.when.value, form.zone.value)}`; };
+  const showIso = () => { $('#c-iso').textContent = form.when.value ? `Sends at ${zonedIso(form.when.value, form.zone.value)}` : ''; };
   form.when.addEventListener('input', showIso);
   form.zone.addEventListener('change', showIso);
   showIso();
   if (!draft) {
-    addVariantRow('A', 100);
-    $('#add-variant').addEventListener('click', () => { addVariantRow(String.fromCharCode(65 + $('#variant-rows').children.length), 0); $('#variant-rows').lastElementChild.querySelector('input').focus(); });
+    addVariantRow({ key: 'A', splitPercent: 100 });
+    wireAddVariant();
     $('#save-draft').addEventListener('click', () => submitCreate(form, false));
   }
   form.addEventListener('submit', e => { e.preventDefault(); submitCreate(form, true); });
 }
 
-function addVariantRow(key, split) {
+/** The campaign's name, as the create and the edit forms ask for it. */
+const nameField = value => `<div class="field"><label for="c-name">Name</label><input id="c-name" name="campaignName" required maxlength="200" size="40" value="${esc(value)}"></div>`;
+
+/** The variants and their split. Fixed (a paused campaign): the keys and the split are read-only, none added or removed. */
+function variantsFieldset(fixed) {
+  const hint = fixed
+    ? 'The audience is already split across these variants: only their subject and content can change. To change the variants or the split, revert the campaign to draft.'
+    : 'One variant with 100% sends the same message to everyone; for an A/B test give each variant its share (the shares add up to 100).';
+  return `<fieldset id="variants-set"><legend>Variants and split</legend>
+        <p class="hint" id="split-hint">${hint}</p>
+        <div id="variant-rows"></div>
+        ${fixed ? '' : '<button type="button" id="add-variant">Add variant</button>'}
+      </fieldset>`;
+}
+function wireAddVariant() {
+  $('#add-variant').addEventListener('click', () => {
+    addVariantRow({ key: String.fromCharCode(65 + $('#variant-rows').children.length), splitPercent: 0 });
+    $('#variant-rows').lastElementChild.querySelector('input').focus();
+  });
+}
+
+function addVariantRow({ key = '', subject = '', content = '', splitPercent = 0 }, fixed = false) {
   const rows = $('#variant-rows');
   const n = rows.children.length + 1;
   const div = document.createElement('div');
   div.className = 'variant';
+  const locked = fixed ? ' readonly aria-describedby="split-hint"' : '';
   div.innerHTML = `
-    <div><label for="v-key-${n}">Variant</label><input id="v-key-${n}" name="v-key" value="${esc(key)}" maxlength="20"></div>
-    <div><label for="v-subject-${n}">Subject</label><input id="v-subject-${n}" name="v-subject" value=""></div>
-    <div><label for="v-content-${n}">Content</label><input id="v-content-${n}" name="v-content" value=""></div>
-    <div><label for="v-split-${n}">Split %</label><input id="v-split-${n}" name="v-split" type="number" min="0" max="100" value="${split}"></div>
-    <div><button type="button" class="link" aria-label="Remove variant ${esc(key)}">Remove</button></div>`;
-  div.querySelector('button').addEventListener('click', () => { div.remove(); $('#add-variant').focus(); });
+    <div><label for="v-key-${n}">Variant</label><input id="v-key-${n}" name="v-key" value="${esc(key)}" maxlength="20"${locked}></div>
+    <div><label for="v-subject-${n}">Subject</label><input id="v-subject-${n}" name="v-subject" value="${esc(subject)}"></div>
+    <div><label for="v-content-${n}">Content</label><input id="v-content-${n}" name="v-content" value="${esc(content)}"></div>
+    <div><label for="v-split-${n}">Split %</label><input id="v-split-${n}" name="v-split" type="number" min="0" max="100" value="${esc(splitPercent)}"${locked}></div>
+    <div>${fixed ? '' : `<button type="button" class="link" aria-label="Remove variant ${esc(key)}">Remove</button>`}</div>`;
+  div.querySelector('button')?.addEventListener('click', () => { div.remove(); $('#add-variant').focus(); });
   rows.appendChild(div);
+}
+
+function readVariants() {
+  return [...document.querySelectorAll('#variant-rows .variant')].map(v => ({
+    key: v.querySelector('[name=v-key]').value.trim(), subject: v.querySelector('[name=v-subject]').value,
+    content: v.querySelector('[name=v-content]').value, splitPercent: Number(v.querySelector('[name=v-split]').value || 0),
+  }));
 }
 
 async function submitCreate(form, schedule) {
   const err = $('#create-error');
   err.hidden = true;
-  const fail = text => { err.textContent = text; err.hidden = false; err.focus?.(); };
+  form.when.removeAttribute('aria-invalid');
+  const fail = text => showError(err, text);
+  if (schedule && !form.when.value) { // checked before anything is saved: no draft is made for a form that cannot schedule
+    form.when.setAttribute('aria-invalid', 'true');
+    return fail('Choose a send time: a date and a time.');
+  }
   let id = form.draft?.value;
   if (!id) {
-    const variants = [...document.querySelectorAll('#variant-rows .variant')].map(v => ({
-      key: v.querySelector('[name=v-key]').value.trim(), subject: v.querySelector('[name=v-subject]').value,
-      content: v.querySelector('[name=v-content]').value, splitPercent: Number(v.querySelector('[name=v-split]').value || 0),
-    }));
-    const res = await api('/api/campaigns', { method: 'POST', body: { name: form.campaignName.value.trim(), channel: form.channel.value, variants },
+    const res = await api('/api/campaigns', { method: 'POST', body: { name: form.campaignName.value.trim(), channel: form.channel.value, variants: readVariants() },
       headers: { 'Idempotency-Key': form.dataset.key ??= crypto.randomUUID() } });
     if (!res.ok) return fail(problem(res));
     id = res.data.campaignId;
@@ -624,6 +738,61 @@ async function submitCreate(form, schedule) {
   location.hash = `#/campaigns/${id}?after=${res.data.sequence}`;
 }
 
+// ---------- edit ----------
+/** The name and variants now: the last of the campaign's created or edited events (the report does not carry the content). */
+function currentMessage(events) {
+  const last = events.filter(e => e.type === 'campaign_created' || e.type === 'campaign_edited').pop()?.data;
+  return last ? { name: last.name, variants: last.variants ?? [] } : null;
+}
+
+async function renderEdit(main, id) {
+  if (!can('campaigns:write')) return renderNotAllowed(main, 'Edit campaign', 'editing campaigns');
+  const token = pageToken;
+  const [report, events] = await Promise.all([api(`/api/campaigns/${id}/report`), api(`/api/campaigns/${id}/events`)]);
+  if (token !== pageToken) return; // the marketer went to another page meanwhile
+  const message = events.ok ? currentMessage(events.data) : null;
+  if (!report.ok || !message) {
+    setPage(main, `<h1>Edit campaign</h1><div class="error" role="alert">${esc(problem(report.ok ? events : report))}</div>
+      <p><a href="#/campaigns">Back to campaigns</a></p>`, 'Edit campaign');
+    return;
+  }
+  const r = report.data;
+  const title = `Edit “${message.name}”`;
+  if (!editable(r)) {
+    setPage(main, `<h1>${esc(title)}</h1><div class="card"><p>This campaign is ${esc(statusText(r.status))}: only a draft or a paused campaign can be edited.
+      ${r.status === 'Sent' || isCancelled(r.status) ? 'Clone it to make changes.' : ''}</p>
+      <p><a href="#/campaigns/${esc(id)}">Back to the report</a></p></div>`, title);
+    return;
+  }
+  const fixed = r.status === 'Paused';
+  setPage(main, `<h1>${esc(title)}</h1>
+    <form id="edit" novalidate>
+      <div id="edit-error" class="error" role="alert" tabindex="-1" hidden></div>
+      <fieldset><legend>Message</legend>
+        ${nameField(message.name)}
+        <p class="hint">Channel: ${esc(r.channel)} (a campaign keeps its channel)</p>
+      </fieldset>
+      ${variantsFieldset(fixed)}
+      <div class="buttons" style="justify-content:flex-start">
+        <button type="submit" class="primary">Save changes</button>
+        <a class="button" href="#/campaigns/${esc(id)}">Back to the report</a>
+      </div>
+    </form>`, title);
+  for (const v of message.variants) addVariantRow(v, fixed);
+  if (!fixed) wireAddVariant();
+  const form = $('#edit');
+  form.addEventListener('submit', async e => {
+    e.preventDefault();
+    const err = $('#edit-error');
+    err.hidden = true;
+    const name = form.campaignName.value.trim();
+    const res = await api(`/api/campaigns/${id}/edit`, { method: 'POST', body: { name, variants: readVariants() } });
+    if (!res.ok) { showError(err, problem(res)); return; }
+    announce(`${name} saved.`);
+    location.hash = `#/campaigns/${id}?after=${res.data.sequence}`;
+  });
+}
+
 // ---------- audit ----------
 let auditState = { page: 1, pageSize: 25, filters: {} };
 async function renderAudit(main) {
@@ -631,7 +800,7 @@ async function renderAudit(main) {
   setPage(main, `<h1>Cancellation audit</h1>
     <div id="chain" class="chain" role="status">Verifying the audit chain…</div>
     <form class="filters" id="audit-filters" aria-label="Filter the audit">
-      <div class="field"><label for="a-campaign">Campaign id</label><input id="a-campaign" name="campaignId" size="36"></div>
+      <div class="field"><label for="a-campaign">Campaign id</label><input id="a-campaign" name="campaignId" size="36" spellcheck="false" autocomplete="off"></div>
       <div class="field"><label for="a-actor">Actor</label><input id="a-actor" name="actor"></div>
       <div class="field"><label for="a-channel">Channel</label><select id="a-channel" name="channel"><option value="">Any</option><option>User</option><option value="ApiKey">API key</option><option>System</option></select></div>
       <div class="field"><label for="a-from">From</label><input id="a-from" name="from" type="datetime-local"></div>
@@ -639,7 +808,7 @@ async function renderAudit(main) {
       <button type="submit">Apply</button>
       <a class="button" id="csv" href="/api/audit/cancellations.csv" download>Export CSV</a>
     </form>
-    <div id="audit-error" class="error" role="alert" hidden></div>
+    <div id="audit-error" class="error" role="alert" tabindex="-1" hidden></div>
     <table class="cards" id="audit"><caption class="visually-hidden">Cancel attempts, newest first</caption>
       <thead><tr><th scope="col">Requested</th><th scope="col">Campaign</th><th scope="col">Actor</th><th scope="col">Channel</th><th scope="col">Reason</th><th scope="col">Status then</th><th scope="col">Outcome</th><th scope="col" class="num">Delivered before / after</th><th scope="col" class="num">Not sent</th><th scope="col">Effective</th><th scope="col">Time to stop</th></tr></thead>
       <tbody></tbody></table>
@@ -647,14 +816,17 @@ async function renderAudit(main) {
   const form = $('#audit-filters');
   form.addEventListener('submit', e => {
     e.preventDefault();
-    const f = {};
-    if (form.campaignId.value.trim()) f.campaignId = form.campaignId.value.trim();
-    if (form.actor.value.trim()) f.actor = form.actor.value.trim();
-    if (form.channel.value) f.channel = form.channel.value;
-    if (form.from.value) f.from = zonedIso(form.from.value, zone);
-    if (form.to.value) f.to = zonedIso(form.to.value, zone);
+    const f = auditFilters(form, zone);
+    if (!f) return;
     auditState = { ...auditState, page: 1, filters: f };
     refreshAudit();
+  });
+  // "Only this campaign" in a row: the full id into the filter, applied.
+  $('#audit tbody').addEventListener('click', e => {
+    const only = e.target.closest('[data-campaign]');
+    if (!only) return;
+    form.campaignId.value = only.dataset.campaign;
+    form.requestSubmit();
   });
   $('#prev').addEventListener('click', () => { if (auditState.page > 1) { auditState.page--; refreshAudit(); } });
   $('#next').addEventListener('click', () => { auditState.page++; refreshAudit(); });
@@ -672,13 +844,39 @@ async function renderAudit(main) {
   await refreshAudit();
 }
 
+/** The filters of the form, checked: null (and the reason shown) when the service would refuse them. */
+function auditFilters(form, zone) {
+  const err = $('#audit-error');
+  for (const field of [form.campaignId, form.from, form.to]) field.removeAttribute('aria-invalid');
+  const refuse = (field, text) => { field.setAttribute('aria-invalid', 'true'); clearAudit(); showError(err, text); return null; };
+  const f = {};
+  const campaignId = form.campaignId.value.trim();
+  if (campaignId && !CAMPAIGN_ID.test(campaignId))
+    return refuse(form.campaignId, `“${campaignId}” is not a whole campaign id. A campaign id has 36 characters, like 3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11: use “Only this campaign” in the table, or copy it from the report's address.`);
+  if (campaignId) f.campaignId = campaignId;
+  if (form.actor.value.trim()) f.actor = form.actor.value.trim();
+  if (form.channel.value) f.channel = form.channel.value;
+  if (form.from.value) f.from = zonedIso(form.from.value, zone);
+  if (form.to.value) f.to = zonedIso(form.to.value, zone);
+  if (f.from && f.to && Date.parse(f.from) > Date.parse(f.to)) return refuse(form.to, 'The “To” time is before the “From” time: choose a To after From.');
+  return f;
+}
+/** No rows, no count: what is shown must match the filters, and the last ones did not run. */
+function clearAudit() {
+  $('#audit tbody').innerHTML = '';
+  $('#page-info').textContent = '';
+  $('#prev').disabled = $('#next').disabled = true;
+}
+
 async function refreshAudit() {
   const q = new URLSearchParams(auditState.filters);
   $('#csv').href = `/api/audit/cancellations.csv${q.toString() ? `?${q}` : ''}`;
   q.set('page', auditState.page); q.set('pageSize', auditState.pageSize);
+  const token = pageToken;
   const res = await api(`/api/audit/cancellations?${q}`);
+  if (token !== pageToken || !$('#audit')) return; // the marketer went to another page meanwhile
   const err = $('#audit-error');
-  if (!res.ok) { err.textContent = problem(res); err.hidden = false; return; }
+  if (!res.ok) { clearAudit(); showError(err, problem(res)); return; }
   err.hidden = true;
   const { items, total } = res.data;
   const pages = Math.max(1, Math.ceil(total / auditState.pageSize));
@@ -687,7 +885,8 @@ async function refreshAudit() {
   $('#next').disabled = auditState.page >= pages;
   $('#audit tbody').innerHTML = items.length === 0 ? '<tr><td colspan="11">No cancel attempts match.</td></tr>' : items.map(e => `<tr>
     <td data-label="Requested">${when(e.requestedAt, true)}</td>
-    <td data-label="Campaign"><a href="#/campaigns/${e.campaignId}">${esc(e.campaignId.slice(0, 8))}…</a></td>
+    <td data-label="Campaign"><a href="#/campaigns/${esc(e.campaignId)}" title="${esc(e.campaignId)}" aria-label="Report of campaign ${esc(e.campaignId)}">${esc(e.campaignId.slice(0, 8))}…</a>
+      <div><button type="button" class="link" data-campaign="${esc(e.campaignId)}">Only this campaign</button></div></td>
     <td data-label="Actor">${esc(e.actorId)}</td><td data-label="Channel">${esc(e.channel)}</td>
     <td data-label="Reason">${esc((REASONS.find(x => x[0] === e.reasonCode) ?? [0, e.reasonCode])[1])}${e.reasonText ? `: ${esc(e.reasonText)}` : ''}</td>
     <td data-label="Status then">${e.statusAtRequest ? esc(statusText(e.statusAtRequest)) : '—'}</td>
@@ -703,6 +902,11 @@ $('#sign-out').addEventListener('click', async () => {
   session = null;
   await loadSession();
   location.hash = '#/sign-in';
+});
+// "Skip to content" moves the focus to the page's main region; its #main is not a route.
+$('.skip').addEventListener('click', e => {
+  e.preventDefault();
+  $('#main').focus();
 });
 window.addEventListener('hashchange', route);
 route();
