@@ -256,14 +256,10 @@ public static class SendingHandler
 
     /// <summary>
     /// Provider errors are kept in the events; a runaway message must not bloat every claim's write model. NUL characters
-    /// go: PostgreSQL's text and jsonb cannot hold them, and a provider's answer that cannot be stored would fail the
+    /// and unpaired surrogates go (<see cref="StorableText"/>): a provider's answer that cannot be stored would fail the
     /// dispatch step's commit and have the batch sent again.
     /// </summary>
-    internal static string Truncate(string error)
-    {
-        error = error.Replace("\0", "", StringComparison.Ordinal);
-        return error.Length <= MaxErrorLength ? error : error[..(MaxErrorLength - 1)] + "…";
-    }
+    internal static string Truncate(string error) => StorableText.Of(error, MaxErrorLength, "…");
 
     /// <summary>Longest provider error kept.</summary>
     public const int MaxErrorLength = 500;

@@ -76,11 +76,9 @@ internal static class SchedulingRules
             return NotScheduling(state);
         if (p.Schedule.ScheduledAt != c.ScheduledAt)
             return Decision.NoChange; // a stale report about an earlier schedule attempt
-        // The resolver's words are kept, less any NUL character (the event could not be stored with one).
-        var reason = string.IsNullOrWhiteSpace(c.Reason) ? "unknown error" : c.Reason.Replace("\0", "", StringComparison.Ordinal).Trim();
+        // The resolver's words are kept, in a form the event can be stored with.
+        var reason = StorableText.Of(StorableText.Of(c.Reason ?? "").Trim(), MaxFailureReasonLength);
         if (reason.Length == 0) reason = "unknown error";
-        if (reason.Length > MaxFailureReasonLength)
-            reason = reason[..(char.IsHighSurrogate(reason[MaxFailureReasonLength - 1]) ? MaxFailureReasonLength - 1 : MaxFailureReasonLength)];
         return Decision.Accept(new SchedulingFailed(c.CampaignId, reason, now));
     }
 

@@ -81,7 +81,7 @@ internal static class SendingRules
     public static Decision Decide(RecordBatchFailure c, CampaignState state, DateTimeOffset now) =>
         Record(c.CampaignId, c.BatchNumber, state, now, batch =>
             new BatchFailed(c.CampaignId, c.BatchNumber, batch.Variant, batch.Recipients,
-                string.IsNullOrWhiteSpace(c.Error) ? "unknown provider error" : c.Error, state.Phase is CampaignPhase.Cancelling, now));
+                string.IsNullOrWhiteSpace(c.Error) ? "unknown provider error" : StorableText.Of(c.Error), state.Phase is CampaignPhase.Cancelling, now));
 
     public static Decision Decide(ReleaseBatch c, CampaignState state, DateTimeOffset now) =>
         state.Phase is CampaignPhase.Sending

@@ -17,6 +17,25 @@ public class any_command
         Spec.Given(history).At(history.Clock.AddTicks(-1)).When(Commands.AllButCreate[command]).ThenRejected(RejectionCode.TimeWentBackwards);
     }
 
+    /// <summary>The send pipeline and the scheduler act as Actor.System, stored as such.</summary>
+    [Fact]
+    public void may_be_made_by_the_system_itself() =>
+        Spec.Given(Histories.Scheduled())
+            .When(Commands.Pause(Actor.System))
+            .Then(new SchedulePaused(Plan.Id, new Actor("system", RequestChannel.System), Spec.Now));
+
+    [Fact]
+    public void of_a_kind_the_decider_does_not_know_is_a_programming_error()
+    {
+        var thrown = Assert.Throws<ArgumentOutOfRangeException>(() => Decider.Decide(new ArchiveCampaign(Plan.Id), Histories.Draft().State, Spec.Now));
+
+        Assert.Equal("command", thrown.ParamName);
+        Assert.Equal(nameof(ArchiveCampaign), thrown.ActualValue);
+        Assert.StartsWith("Unknown campaign command.", thrown.Message);
+    }
+
+    private sealed record ArchiveCampaign(Guid CampaignId) : CampaignCommand(CampaignId);
+
     [Fact]
     public void dated_at_the_very_moment_of_the_last_change_is_fine()
     {

@@ -212,6 +212,42 @@ public class auditing_a_refused_cancel
     }
 
     [Fact]
+    public void records_an_actor_without_an_id_with_an_empty_one()
+    {
+        var cancel = Commands.Cancel(by: new Actor(null!, RequestChannel.ApiKey));
+        Spec.Given(Histories.Scheduled()).When(cancel).ThenAudited(RejectionCode.InvalidActor,
+            new CancelRejected(Plan.Id, new Actor("", RequestChannel.ApiKey), cancel.Reason, CampaignStatus.Scheduled,
+                RejectionCode.InvalidActor, "The request must say who is making it.", Spec.Now));
+    }
+
+    /// <summary>An actor id may be up to 320 characters; the audit of a refusal keeps at most 200 of them.</summary>
+    [Fact]
+    public void keeps_an_actor_id_of_200_characters_whole_and_cuts_a_longer_one()
+    {
+        var exactly = new Actor(new string('a', CancellingRules.MaxAuditedActorIdLength), RequestChannel.ApiKey);
+        Assert.Equal(exactly, AuditOfCancellingADraft(exactly).RequestedBy);
+
+        var longer = new Actor(new string('a', CancellingRules.MaxAuditedActorIdLength + 1), RequestChannel.ApiKey);
+        Assert.Equal(new Actor(new string('a', 200) + "… [1 more characters]", RequestChannel.ApiKey), AuditOfCancellingADraft(longer).RequestedBy);
+    }
+
+    [Fact]
+    public void keeps_a_reason_of_1_000_characters_whole()
+    {
+        var reason = new CancelReason(CancelReasonCode.Other, new string('r', CancellingRules.MaxReasonLength));
+        Assert.Equal(reason, AuditOfCancellingADraft(Plan.Marketer, reason).Reason);
+    }
+
+    private static CancelRejected AuditOfCancellingADraft(Actor by, CancelReason? reason = null)
+    {
+        var cancel = Commands.Cancel(by, reason);
+        var draft = CampaignState.From(Histories.Draft());
+        var decision = Decider.Decide(cancel, draft, Spec.Now);
+        Assert.Equal(RejectionCode.NotCancellableDraft, decision.Rejection?.Code);
+        return Assert.IsType<CancelRejected>(Assert.Single(Decider.EventsToAppend(decision, cancel, draft, Spec.Now)));
+    }
+
+    [Fact]
     public void an_accepted_cancel_is_its_own_record()
     {
         var cancel = Commands.Cancel();
@@ -220,4 +256,65 @@ public class auditing_a_refused_cancel
         Assert.Equal(decision.Events, Decider.EventsToAppend(decision, cancel, state, Spec.Now));
         Assert.Null(CancellingRules.AuditOf(cancel, state, decision, Spec.Now));
     }
+}
+
+/// <summary>
+/// CancellingRules.SafeText: what the audit keeps of a refused request's free text. Control characters and unpaired
+/// surrogates become U+FFFD; a character outside the BMP (a surrogate pair) is kept, and never cut in half.
+/// </summary>
+public class the_text_kept_of_a_refused_cancel
+{
+    private const string Mail = "\U0001F4E7"; // one character outside the BMP: a surrogate pair
+    private const string HighHalf = "\uD83D";
+    private const string LowHalf = "\uDCE7";
+    private const string Replaced = "\uFFFD";
+
+    [Fact]
+    public void of_no_text_is_none() => Assert.Null(CancellingRules.SafeText(null, 10));
+
+    [Fact]
+    public void keeps_characters_outside_the_BMP_anywhere_in_the_text()
+    {
+        Assert.Equal($"{Mail} inbox {Mail}", CancellingRules.SafeText($"{Mail} inbox {Mail}", 100));
+        Assert.Equal(Mail, CancellingRules.SafeText(Mail, 100));
+        Assert.Equal($"{Mail}{Mail}", CancellingRules.SafeText($"{Mail}{Mail}", 100));
+    }
+
+    [Fact]
+    public void replaces_an_unpaired_surrogate_wherever_it_is()
+    {
+        Assert.Equal($"a{Replaced}b", CancellingRules.SafeText($"a{LowHalf}b", 100));
+        Assert.Equal($"a{Replaced}", CancellingRules.SafeText($"a{LowHalf}", 100));
+        Assert.Equal($"x{Replaced}", CancellingRules.SafeText($"x{HighHalf}", 100));
+        Assert.Equal(Replaced, CancellingRules.SafeText(HighHalf, 100));
+        Assert.Equal($"{Replaced}x", CancellingRules.SafeText($"{HighHalf}x", 100));
+        Assert.Equal($"{Replaced}{Mail}", CancellingRules.SafeText($"{HighHalf}{Mail}", 100));
+        Assert.Equal($"{Replaced}{Replaced}", CancellingRules.SafeText($"{LowHalf}{HighHalf}", 100));
+    }
+
+    [Fact]
+    public void replaces_control_characters()
+    {
+        Assert.Equal($"a{Replaced}b{Replaced}", CancellingRules.SafeText("a\u001bb\n", 100));
+    }
+
+    [Fact]
+    public void keeps_a_text_of_exactly_the_limit_whole_and_cuts_one_character_more()
+    {
+        Assert.Equal(new string('x', 10), CancellingRules.SafeText(new string('x', 10), 10));
+        Assert.Equal(new string('x', 10) + "… [1 more characters]", CancellingRules.SafeText(new string('x', 11), 10));
+    }
+
+    [Fact]
+    public void never_cuts_a_character_outside_the_BMP_in_half()
+    {
+        // The pair would straddle the cut: it goes entirely.
+        Assert.Equal(new string('x', 9) + "… [4 more characters]", CancellingRules.SafeText(new string('x', 9) + Mail + "yz", 10));
+        // The pair ends right at the cut: it stays.
+        Assert.Equal(new string('x', 8) + Mail + "… [2 more characters]", CancellingRules.SafeText(new string('x', 8) + Mail + "yz", 10));
+    }
+
+    [Fact]
+    public void counts_the_characters_cut_with_a_thousands_separator() =>
+        Assert.Equal("xx… [1,234 more characters]", CancellingRules.SafeText(new string('x', 1_236), 2));
 }

@@ -68,6 +68,13 @@ public class claiming_a_batch
         Spec.Given(Histories.Sending()).When(Commands.Claim(4, recipients: recipients)).ThenRejected(RejectionCode.InvalidCount);
 
     [Fact]
+    public void the_refusal_says_how_many_recipients_the_batch_may_hold()
+    {
+        var refusal = Spec.Given(Histories.Sending(recorded: 1, inFlight: 3)).When(Commands.Claim(5, recipients: 501)).ThenRejected(RejectionCode.InvalidCount);
+        Assert.Equal("Batch 5 must hold between 1 and 500 recipients, not 501.", refusal.Message);
+    }
+
+    [Fact]
     public void a_batch_cannot_hold_more_recipients_than_are_left() =>
         Spec.Given(Histories.Sending(recorded: 1, inFlight: 3)).When(Commands.Claim(5, recipients: 501)).ThenRejected(RejectionCode.InvalidCount);
 }

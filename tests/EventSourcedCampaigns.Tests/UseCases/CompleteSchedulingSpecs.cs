@@ -31,6 +31,13 @@ public class completing_scheduling
     public void an_audience_that_excludes_everyone_cannot_be_sent() =>
         Spec.Given(Histories.Scheduling()).When(Commands.Complete(recipients: 0, batches: 0, shares: [])).ThenRejected(RejectionCode.InvalidAudience);
 
+    [Fact]
+    public void a_single_recipient_is_an_audience() =>
+        Spec.Given(Histories.Scheduling())
+            .When(Commands.Complete(recipients: 1, batches: 1, shares: [new("A", 1), new("B", 0)]))
+            .Then(new SchedulingCompleted(Plan.Id, 1, 1, [new("A", 1), new("B", 0)], Spec.Now))
+            .AndStatus(CampaignStatus.Scheduled);
+
     [Theory]
     [InlineData(4_500, 4)] // 4,500 recipients need at least 5 batches of 1,000
     [InlineData(10, 11)] // more batches than recipients

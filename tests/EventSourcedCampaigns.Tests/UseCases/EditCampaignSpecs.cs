@@ -36,6 +36,26 @@ public class editing_a_campaign
             .ThenRejected(RejectionCode.InvalidVariants);
     }
 
+    [Fact]
+    public void the_refusal_names_the_split_that_stays()
+    {
+        var refusal = Spec.Given(Histories.Paused()).When(Commands.Edit(variants: Fake.Variants(70, 30))).ThenRejected(RejectionCode.InvalidVariants);
+        Assert.Equal("The audience is already split across variants A (50%), B (50%): " +
+            "edit their subject and content, or revert to draft to change the variants.", refusal.Message);
+    }
+
+    /// <summary>Variant A alone keeps its 50%, but variant B's batches are already prepared.</summary>
+    [Fact]
+    public void refuses_to_drop_a_variant_of_a_paused_campaign()
+    {
+        var refusal = Spec.Given(Histories.Paused()).When(Commands.Edit(variants: [Plan.Variants[0]])).ThenRejected(RejectionCode.InvalidVariants);
+        Assert.StartsWith("The audience is already split across variants", refusal.Message);
+    }
+
+    [Fact]
+    public void refuses_an_edit_of_a_paused_campaign_without_variants() =>
+        Spec.Given(Histories.Paused()).When(Commands.Edit() with { Variants = null! }).ThenRejected(RejectionCode.InvalidVariants);
+
     [Theory, MemberData(nameof(NotEditable))]
     public void is_refused_in_any_other_status(CampaignStatus status)
     {

@@ -44,6 +44,15 @@ public class failing_scheduling
     }
 
     [Fact]
+    public void an_unpaired_surrogate_in_the_reason_is_replaced_so_the_event_can_be_stored()
+    {
+        var history = Histories.Scheduling();
+        Spec.Given(history)
+            .When(Commands.FailScheduling(ScheduledAt(history), "The list \ud83d service is down"))
+            .Then(new SchedulingFailed(Plan.Id, "The list \ufffd service is down", Spec.Now));
+    }
+
+    [Fact]
     public void the_reason_is_trimmed()
     {
         var history = Histories.Scheduling();

@@ -16,6 +16,14 @@ public class recording_a_batch_delivery
             .Then(new BatchDelivered(Plan.Id, 2, "B", 980, 20, AfterCancelRequest: false, Spec.Now))
             .AndStatus(CampaignStatus.Sending);
 
+    [Theory]
+    [InlineData(0, 1_000)]
+    [InlineData(1_000, 0)]
+    public void every_message_of_a_batch_may_have_failed_or_none(int delivered, int failed) =>
+        Spec.Given(Histories.Sending())
+            .When(Commands.Deliver(2, delivered, failed))
+            .Then(new BatchDelivered(Plan.Id, 2, "B", delivered, failed, AfterCancelRequest: false, Spec.Now));
+
     [Fact]
     public void the_last_batch_completes_the_send() =>
         Spec.Given(Histories.Sending(recorded: 4, inFlight: 1))

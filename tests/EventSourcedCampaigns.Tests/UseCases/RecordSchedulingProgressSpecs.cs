@@ -23,6 +23,19 @@ public class recording_scheduling_progress
             .Then(new SchedulingProgressed(Plan.Id, 2_000, 9_000, 2, Spec.Now));
 
     [Fact]
+    public void the_first_report_may_have_prepared_nothing_yet() =>
+        Spec.Given(Histories.Draft().Then(Commands.Schedule(Histories.SendAt)))
+            .When(Commands.Progress(0, total: Plan.Recipients, batches: 0))
+            .Then(new SchedulingProgressed(Plan.Id, 0, Plan.Recipients, 0, Spec.Now))
+            .AndStatus(CampaignStatus.Scheduling);
+
+    [Fact]
+    public void every_recipient_may_be_prepared() =>
+        Spec.Given(Histories.Scheduling())
+            .When(Commands.Progress(Plan.Recipients, batches: Plan.Batches))
+            .Then(new SchedulingProgressed(Plan.Id, Plan.Recipients, Plan.Recipients, Plan.Batches, Spec.Now));
+
+    [Fact]
     public void the_same_progress_again_changes_nothing() =>
         Spec.Given(Histories.Scheduling()).When(Commands.Progress(2_000, batches: 2)).ThenNothing();
 

@@ -45,6 +45,8 @@ public class scheduling_a_campaign
         { "a list both included and excluded", new(["seg_newsletter", "seg_vip"], ["seg_vip"]) },
         { "101 lists", new([.. Enumerable.Range(0, 60).Select(i => $"in{i}")], [.. Enumerable.Range(0, 41).Select(i => $"out{i}")]) },
         { "a list id of 201 characters", new([new string('l', 201)], []) },
+        { "one list id of 201 characters among others", new(["seg_newsletter", new string('l', 201)], []) },
+        { "an excluded list id of 201 characters", new(["seg_newsletter"], [new string('l', 201)]) },
         { "a NUL in an included id", new(["seg_\0"], []) },
         { "a NUL in an excluded id", new(["seg_newsletter"], ["seg_\0vip"]) },
     };
@@ -65,6 +67,15 @@ public class scheduling_a_campaign
     public void an_audience_may_include_several_lists_and_exclude_none()
     {
         var audience = Audience.Of("seg_newsletter", "seg_vip");
+        Spec.Given(Histories.Draft())
+            .When(Commands.Schedule(Tomorrow, audience: audience))
+            .Then(new Scheduled(Plan.Id, Tomorrow, audience, Plan.BatchSize, Plan.Marketer, Spec.Now));
+    }
+
+    [Fact]
+    public void an_audience_without_an_exclusion_list_excludes_nobody()
+    {
+        var audience = new Audience(["seg_newsletter"], null!);
         Spec.Given(Histories.Draft())
             .When(Commands.Schedule(Tomorrow, audience: audience))
             .Then(new Scheduled(Plan.Id, Tomorrow, audience, Plan.BatchSize, Plan.Marketer, Spec.Now));
