@@ -70,7 +70,7 @@ builder.Host.UseWolverine(opts =>
         o.MaxParallelDispatches = settings.Sending.MaxParallelDispatches;
         o.ClaimTimeout = settings.Sending.ClaimTimeout;
         o.ReconcileInterval = settings.Sending.ReconcileInterval;
-        o.DispatchRetryDelays = settings.Sending.DispatchRetryDelays;
+        if (settings.Sending.DispatchRetryDelays is { } retryDelays) o.DispatchRetryDelays = retryDelays;
         o.WithMessagesPerMinutePerCampaign(settings.Sending.MessagesPerMinutePerCampaign);
         o.MessagesPerMinutePerTenant = settings.Sending.MessagesPerMinutePerTenant;
         o.MaxThrottleWait = settings.Sending.MaxThrottleWait;

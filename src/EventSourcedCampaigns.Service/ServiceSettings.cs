@@ -100,8 +100,12 @@ public sealed class SendingSettings
     /// <summary>How often the reconciler looks at each sending campaign.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Waits between provider attempts for a failure worth retrying; then the batch is recorded as failed.</summary>
-    public TimeSpan[] DispatchRetryDelays { get; set; } = [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)];
+    /// <summary>
+    /// Waits between provider attempts for a failure worth retrying; then the batch is recorded as failed. Null: the
+    /// pipeline's default (250 ms, 1 s, 5 s). No default here: configuration binding adds to an array it finds, so a
+    /// configured list would have been appended to the default instead of replacing it.
+    /// </summary>
+    public TimeSpan[]? DispatchRetryDelays { get; set; }
 
     /// <summary>Messages a minute one campaign may hand to the provider from this node; null: no limit.</summary>
     public int? MessagesPerMinutePerCampaign { get; set; }

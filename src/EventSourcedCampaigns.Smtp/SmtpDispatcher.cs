@@ -295,6 +295,12 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
             {
                 throw new PermanentDispatchException($"SMTP authentication as '{owner._options.UserName}' failed: {e.Message}", e);
             }
+            catch (NotSupportedException e)
+            {
+                // The server lacks what the settings require (STARTTLS, AUTH): no retry changes that, every batch would fail.
+                throw new PermanentDispatchException(
+                    $"The SMTP server {owner._options.Host}:{owner._options.Port} cannot be used with these settings: {e.Message}", e);
+            }
             catch (Exception e) when (IsConnectionFailure(e, cancellation))
             {
                 Discard(Client);

@@ -157,6 +157,21 @@ public sealed class SmtpDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_without_the_starttls_or_auth_the_settings_require_is_permanent_and_sends_nothing()
+    {
+        // The capturing server offers neither: no retry would change that, so no batch waits out the retries for it.
+        await using var tls = Dispatcher(o => o.Security = SmtpSecurity.StartTls);
+        var noTls = await Assert.ThrowsAsync<PermanentDispatchException>(() => tls.DispatchAsync(Batch(3)).AsTask());
+        Assert.Contains("cannot be used with these settings", noTls.Message);
+        Assert.Contains("STARTTLS", noTls.Message);
+
+        await using var auth = Dispatcher(o => { o.Security = SmtpSecurity.StartTlsWhenAvailable; o.UserName = "campaigns"; o.Password = "secret"; });
+        var noAuth = await Assert.ThrowsAsync<PermanentDispatchException>(() => auth.DispatchAsync(Batch(3)).AsTask());
+        Assert.Contains("authentication", noAuth.Message);
+        Assert.Empty(_server.Messages());
+    }
+
+    [Fact]
     public async Task An_unreachable_server_makes_the_batch_transient_after_its_reconnect_attempts()
     {
         await using var dispatcher = Dispatcher(o => { o.Port = FreePort(); o.ReconnectAttempts = 1; });

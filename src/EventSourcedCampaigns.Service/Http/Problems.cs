@@ -70,13 +70,21 @@ public sealed class CampaignExceptionHandler : IExceptionHandler
             ArgumentOutOfRangeException e => Problems.BadRequest("out_of_range", e.Message),
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } e => Problems.Problem(e.StatusCode, "body_too_large", e.Message),
             BadHttpRequestException e => Problems.BadRequest("bad_request", e.Message),
-            // The database is restarting or unreachable: nothing was applied; the caller may retry.
-            Npgsql.NpgsqlException => Problems.Problem(StatusCodes.Status503ServiceUnavailable, "database_unavailable",
+            // The database is restarting or unreachable: nothing was applied; the caller may retry. Marten wraps what
+            // Npgsql throws (MartenCommandException), so the cause is looked for along the chain.
+            _ when FromDatabase(exception) => Problems.Problem(StatusCodes.Status503ServiceUnavailable, "database_unavailable",
                 "The campaign database is unreachable right now; nothing was applied. Retry shortly."),
             _ => null,
         };
         if (problem is null) return false;
         await problem.ExecuteAsync(http);
         return true;
+    }
+
+    private static bool FromDatabase(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+            if (exception is Npgsql.NpgsqlException) return true;
+        return false;
     }
 }
