@@ -97,8 +97,16 @@ public static class SendingHandler
     /// slower, docs/benchmarks.md).
     /// </summary>
     public static async Task<BatchSent?> Handle(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
-        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, CancellationToken cancellation)
+        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, IMessageBus bus, CancellationToken cancellation)
     {
+        // A node that does not run the pipeline gets a batch only when Wolverine's durability agent, which may run on any
+        // node, recovers a dead sender's inbox onto it: it hands the batch to the senders (its routing sends SendBatch to
+        // the hand-off queue) instead of calling its own provider.
+        if (!options.RunPipeline)
+        {
+            await bus.PublishAsync(send);
+            return null;
+        }
         if (await DispatchAsync(send, session, dispatcher, options, throttles, clock, cancellation) is not var (sent, batch)) return null;
         return await RecordOutcomeAsync(sent, batch, session, clock, cancellation);
     }

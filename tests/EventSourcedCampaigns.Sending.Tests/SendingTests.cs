@@ -75,3 +75,41 @@ public sealed class a_node_without_its_ports
         Assert.DoesNotContain("IAudienceResolver", refused.Message);
     }
 }
+
+public sealed class a_node_that_does_not_run_the_pipeline
+{
+    [Fact]
+    public async Task hands_a_batch_found_in_its_inbox_to_the_senders_instead_of_calling_its_provider()
+    {
+        // After a sender dies, Wolverine's durability agent may recover the sender's inbox onto any node, an API node too.
+        var dispatcher = new FakeDispatcher();
+        var schema = TestDatabase.UniqueSchema("apinode");
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IAudienceResolver>(new AudienceDirectory());
+        builder.Services.AddSingleton<IMessageDispatcher>(dispatcher);
+        builder.Services.AddMarten(o => TestDatabase.Configure(o, schema, ProjectionLifecycle.Inline))
+            .IntegrateWithWolverine(w => { w.MessageStorageSchemaName = schema; w.TransportSchemaName = schema; });
+        builder.Services.AddWolverine(opts =>
+        {
+            opts.Durability.Mode = DurabilityMode.Solo;
+            opts.Policies.AutoApplyTransactions();
+            opts.AddCampaignSending(o => { o.RunPipeline = false; o.HandOffQueue = "campaign_handoff"; });
+        });
+        using var host = builder.Build();
+        await host.StartAsync();
+
+        await host.Services.GetRequiredService<IMessageBus>().InvokeAsync(new SendBatch(Guid.NewGuid(), 1, 1));
+
+        Assert.Equal(0, dispatcher.Calls);
+        await using var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString);
+        await connection.OpenAsync();
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); ; await Task.Delay(50))
+        {
+            await using var count = new Npgsql.NpgsqlCommand($"select count(*) from {schema}.wolverine_queue_campaign_handoff", connection);
+            if ((long)(await count.ExecuteScalarAsync())! == 1) break; // handed over, once
+            Assert.True(DateTime.UtcNow < deadline, "The batch never reached the hand-off queue.");
+        }
+        await host.StopAsync();
+    }
+}
