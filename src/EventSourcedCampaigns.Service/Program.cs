@@ -23,7 +23,17 @@ if (args.FirstOrDefault() == DevToken.Command) return DevToken.Run(args[1..]);
 var builder = WebApplication.CreateBuilder(args);
 builder.Host.ApplyJasperFxExtensions();
 var section = builder.Configuration.GetSection(ServiceSettings.Section);
-var settings = section.Get<ServiceSettings>() ?? new ServiceSettings();
+ServiceSettings settings;
+try
+{
+    settings = ServiceSettings.Load(section);
+}
+catch (InvalidSettingsException e)
+{
+    // A setting the service cannot run with: its name and why, not a stack trace.
+    Console.Error.WriteLine($"The campaigns service cannot start: {e.Message}");
+    return 2;
+}
 builder.Services.Configure<ServiceSettings>(section);
 builder.Services.AddSingleton<TimeProvider>(settings.ClockOffset == TimeSpan.Zero ? TimeProvider.System : new OffsetClock(settings.ClockOffset));
 
@@ -66,15 +76,7 @@ builder.Host.UseWolverine(opts =>
     {
         o.RunPipeline = settings.Has(ServiceRoles.Sender);
         o.HandOffQueue = "campaign_handoff";
-        o.WithBatchesInFlightPerCampaign(settings.Sending.BatchesInFlightPerCampaign);
-        o.MaxParallelDispatches = settings.Sending.MaxParallelDispatches;
-        o.ClaimTimeout = settings.Sending.ClaimTimeout;
-        o.ReconcileInterval = settings.Sending.ReconcileInterval;
-        if (settings.Sending.DispatchRetryDelays is { } retryDelays) o.DispatchRetryDelays = retryDelays;
-        o.WithMessagesPerMinutePerCampaign(settings.Sending.MessagesPerMinutePerCampaign);
-        o.MessagesPerMinutePerTenant = settings.Sending.MessagesPerMinutePerTenant;
-        o.MaxThrottleWait = settings.Sending.MaxThrottleWait;
-        o.MaxStartLateness = settings.Sending.MaxStartLateness;
+        settings.Sending.ApplyTo(o);
     });
 });
 

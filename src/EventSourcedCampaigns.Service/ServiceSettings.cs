@@ -1,3 +1,4 @@
+using EventSourcedCampaigns.Wolverine;
 using JasperFx.Events.Daemon;
 using Npgsql;
 
@@ -15,10 +16,49 @@ public enum ServiceRoles
     Projections = 4,
 }
 
+/// <summary>A setting the service cannot run with; the message names it and says why.</summary>
+public sealed class InvalidSettingsException(string message, Exception? inner = null) : Exception(message, inner);
+
 /// <summary>The service's settings, section "Campaigns" (appsettings.json, CAMPAIGNS__* environment variables, --Campaigns:* arguments).</summary>
 public sealed class ServiceSettings
 {
     public const string Section = "Campaigns";
+
+    /// <summary>The providers <c>Campaigns:Provider</c> may name.</summary>
+    public static readonly IReadOnlyList<string> Providers = ["local", "smtp", "webhook"];
+
+    /// <summary>
+    /// The settings of <paramref name="section"/>, checked: a value the service cannot run with fails here, naming the
+    /// setting, instead of as a stack trace at start or at its first use.
+    /// </summary>
+    /// <exception cref="InvalidSettingsException">A setting does not parse or is out of range.</exception>
+    public static ServiceSettings Load(IConfigurationSection section)
+    {
+        ServiceSettings settings;
+        try
+        {
+            settings = section.Get<ServiceSettings>() ?? new ServiceSettings();
+        }
+        catch (InvalidOperationException e) // the binder's "Failed to convert configuration value 'x' at 'Campaigns:...'"
+        {
+            throw new InvalidSettingsException(e.InnerException is { } why ? $"{e.Message} {why.Message}" : e.Message, e);
+        }
+        if (settings.Roles == 0)
+            throw new InvalidSettingsException($"{Section}:Roles names no role: give api, sender, projections, or several separated by commas.");
+        if (settings.TelemetryExporter.Trim().ToLowerInvariant() is not ("none" or "console" or "otlp"))
+            throw new InvalidSettingsException($"{Section}:TelemetryExporter is '{settings.TelemetryExporter}'; use none, console or otlp.");
+        if (section["Provider"] is { Length: > 0 } provider && !Providers.Contains(provider.Trim().ToLowerInvariant()))
+            throw new InvalidSettingsException($"{Section}:Provider is '{provider}'; use {string.Join(", ", Providers)}.");
+        try
+        {
+            settings.Sending.ApplyTo(new CampaignSendingOptions()).Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidSettingsException($"A {Section}:Sending setting is out of range: {e.Message}", e);
+        }
+        return settings;
+    }
 
     /// <summary>What this node does: "api", "sender", "projections", or several separated by commas. Default: all three.</summary>
     public ServiceRoles Roles { get; set; } = ServiceRoles.Api | ServiceRoles.Sender | ServiceRoles.Projections;
@@ -88,6 +128,21 @@ public sealed class ServiceSettings
 /// <summary>Settings of the send pipeline.</summary>
 public sealed class SendingSettings
 {
+    /// <summary>Sets the pipeline's options from these settings (they throw for a value the pipeline cannot run with).</summary>
+    public CampaignSendingOptions ApplyTo(CampaignSendingOptions o)
+    {
+        o.WithBatchesInFlightPerCampaign(BatchesInFlightPerCampaign);
+        o.MaxParallelDispatches = MaxParallelDispatches;
+        o.ClaimTimeout = ClaimTimeout;
+        o.ReconcileInterval = ReconcileInterval;
+        if (DispatchRetryDelays is { } retryDelays) o.DispatchRetryDelays = retryDelays;
+        o.WithMessagesPerMinutePerCampaign(MessagesPerMinutePerCampaign);
+        o.MessagesPerMinutePerTenant = MessagesPerMinutePerTenant;
+        o.MaxThrottleWait = MaxThrottleWait;
+        o.MaxStartLateness = MaxStartLateness;
+        return o;
+    }
+
     /// <summary>Batches of one campaign with the provider at once.</summary>
     public int BatchesInFlightPerCampaign { get; set; } = 4;
 

@@ -129,7 +129,7 @@ public sealed class CampaignSendingOptions
         return lanes >= 1 ? lanes : throw new InvalidOperationException($"{nameof(BatchesInFlightPerCampaign)} returned {lanes} for campaign {campaign.Id}; it must be at least 1.");
     }
 
-    internal void Validate()
+    public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchesPerPage, 1, nameof(BatchesPerPage));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxParallelDispatches, 1, nameof(MaxParallelDispatches));

@@ -6,8 +6,32 @@ namespace EventSourcedCampaigns.Service.Tests;
 public sealed class the_service_settings
 {
     private static ServiceSettings Bind(params (string Key, string Value)[] values) =>
-        new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build()
-            .GetSection(ServiceSettings.Section).Get<ServiceSettings>() ?? new ServiceSettings();
+        ServiceSettings.Load(new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)))
+            .Build().GetSection(ServiceSettings.Section));
+
+    public static TheoryData<string, string, string> Unusable => new()
+    {
+        { "Campaigns:Roles", "foo", "Campaigns:Roles" },
+        { "Campaigns:Roles", "", "Campaigns:Roles" },
+        { "Campaigns:Roles", "0", "Campaigns:Roles names no role" },
+        { "Campaigns:DaemonMode", "bogus", "Campaigns:DaemonMode" },
+        { "Campaigns:MaxReadyLag", "abc", "Campaigns:MaxReadyLag" },
+        { "Campaigns:TelemetryExporter", "otlpx", "Campaigns:TelemetryExporter is 'otlpx'" },
+        { "Campaigns:Provider", "bogus", "Campaigns:Provider is 'bogus'" },
+        { "Campaigns:Sending:BatchesInFlightPerCampaign", "0", "Campaigns:Sending" },
+        { "Campaigns:Sending:ClaimTimeout", "-00:00:01", "Campaigns:Sending" },
+    };
+
+    [Theory, MemberData(nameof(Unusable))]
+    public void a_value_the_service_cannot_run_with_is_refused_naming_the_setting(string key, string value, string named)
+    {
+        var refused = Assert.Throws<InvalidSettingsException>(() => Bind((key, value)));
+        Assert.Contains(named, refused.Message);
+    }
+
+    [Fact]
+    public void the_defaults_are_usable() =>
+        Assert.Equal(ServiceRoles.Api | ServiceRoles.Sender | ServiceRoles.Projections, Bind().Roles);
 
     [Fact]
     public void a_configured_list_of_retry_delays_replaces_the_default_instead_of_adding_to_it()
