@@ -1,3 +1,6 @@
+using Marten;
+using Marten.Services;
+
 namespace EventSourcedCampaigns.Marten;
 
 /// <summary>
@@ -9,11 +12,33 @@ public sealed record CommandResult(Decision Decision, CampaignState? State)
     /// <summary>True when the command was refused (see <see cref="Decision.Rejection"/>).</summary>
     public bool IsRejected => Decision.IsRejected;
 
+    private long _sequence;
+
     /// <summary>
     /// The campaign stream's last event sequence once the command committed (0 when the campaign has no events);
     /// pass it to <see cref="ReadModelWaiting.WaitForReadModelsAsync"/> to read your own write.
     /// </summary>
-    public long Sequence { get; init; }
+    public long Sequence { get => _sequence; init => _sequence = value; }
+
+    /// <summary>
+    /// Take <see cref="Sequence"/> from the events <paramref name="session"/> commits, as it commits: the handler
+    /// returns this result before its transaction commits, and reading the sequence afterwards costs the caller one
+    /// more round trip. Stays 0 when the session commits no event.
+    /// </summary>
+    internal CommandResult SequencedOnCommit(IDocumentSession session)
+    {
+        session.Listeners.Add(new SequenceOnCommit(this));
+        return this;
+    }
+
+    private sealed class SequenceOnCommit(CommandResult result) : DocumentSessionListenerBase
+    {
+        public override Task AfterCommitAsync(IDocumentSession session, IChangeSet commit, CancellationToken token)
+        {
+            foreach (var e in commit.GetEvents()) result._sequence = Math.Max(result._sequence, e.Sequence);
+            return Task.CompletedTask;
+        }
+    }
 }
 
 /// <summary>

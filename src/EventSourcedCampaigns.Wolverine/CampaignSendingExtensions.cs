@@ -88,8 +88,10 @@ public static class CampaignSendingExtensions
             throw new CampaignConcurrencyException(command.CampaignId, ex);
         }
 
-        // The handler returns before its transaction commits, so the sequence is read once it has: the last event of
-        // every stream the command can write (a clone's new stream, the tenant's audit stream for an unknown campaign).
+        // Most handlers take the sequence from their commit. Otherwise (a refusal appends nothing, some handlers do not
+        // take it) it is read now the command has committed: the last event of every stream the command can write (a
+        // clone's new stream, the tenant's audit stream for an unknown campaign).
+        if (result.Sequence > 0) return result;
         if (bus is not MessageBus { Runtime.Services: var services } || services.GetService<IDocumentStore>() is not { } store) return result;
         Guid[] streams = command switch
         {

@@ -37,7 +37,7 @@ internal static class Handling
         var decision = Decider.Decide(command, campaign, now);
         var events = Decider.EventsToAppend(decision, command, campaign, now);
         var followUps = ForgetBatchesWhenFinished(command.CampaignId, events, session);
-        return (new CommandResult(decision, events.Aggregate(campaign, CampaignState.Evolve)), events, followUps);
+        return (new CommandResult(decision, events.Aggregate(campaign, CampaignState.Evolve)).SequencedOnCommit(session), events, followUps);
     }
 
     /// <summary>

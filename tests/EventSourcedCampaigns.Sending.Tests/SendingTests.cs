@@ -113,3 +113,25 @@ public sealed class a_node_that_does_not_run_the_pipeline
         await host.StopAsync();
     }
 }
+
+public sealed class the_command_door
+{
+    [Fact]
+    public async Task Returns_the_sequence_of_the_last_event_each_command_committed_or_of_the_campaign_when_it_appended_nothing()
+    {
+        await using var host = await SendingHost.StartAsync();
+        var id = Guid.NewGuid();
+
+        var created = await host.RunAsync(new CreateCampaign(id, "Winter sale", Channel.Email, [new Variant("A", "Hi", "-30%", 100)], SendingHost.Marketer));
+        Assert.Equal((await host.EventsAsync(id))[^1].Sequence, created.Sequence);
+
+        var cancelled = await host.RunAsync(new CancelCampaign(id, SendingHost.Marketer, new CancelReason(CancelReasonCode.Other, "Draft")));
+        Assert.True(cancelled.IsRejected); // a draft cannot be cancelled; the refusal is audited in its stream
+        Assert.Equal((await host.EventsAsync(id))[^1].Sequence, cancelled.Sequence);
+        Assert.True(cancelled.Sequence > created.Sequence);
+
+        var paused = await host.RunAsync(new PauseSchedule(id, SendingHost.Marketer));
+        Assert.True(paused.IsRejected); // appends nothing: the campaign's last event
+        Assert.Equal(cancelled.Sequence, paused.Sequence);
+    }
+}
