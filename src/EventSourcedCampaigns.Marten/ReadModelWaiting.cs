@@ -1,3 +1,4 @@
+using System.Globalization;
 using EventSourcedCampaigns.Marten.ReadModels;
 using JasperFx.Events.Projections;
 using Marten;
@@ -45,7 +46,8 @@ public static class ReadModelWaiting
             var behind = ReadModels.Where(name => !shards.Any(s => s.Key.StartsWith(name + ":", StringComparison.Ordinal) && s.Value >= sequence)).ToList();
             if (behind.Count == 0) return;
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"The read models {string.Join(", ", behind)} had not reached event {sequence} after {timeout.TotalSeconds:0.#} s. Is a projection worker running?");
+                throw new TimeoutException(string.Create(CultureInfo.InvariantCulture,
+                    $"The read models {string.Join(", ", behind)} had not reached event {sequence} after {timeout.TotalSeconds:0.#} s. Is a projection worker running?"));
             await Task.Delay(TimeSpan.FromMilliseconds(20), cancellation);
         }
     }

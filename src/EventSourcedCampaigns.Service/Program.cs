@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Marten.Telemetry;
@@ -92,7 +93,9 @@ builder.Services.AddExceptionHandler<CampaignExceptionHandler>();
 builder.Services.AddCampaignOpenApi(); // /openapi/v1.json, committed as docs/openapi/v1.json (docs/api.md)
 // A body or query value that does not parse is a 400 problem with the code bad_request in every environment.
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+// Enums are their names (docs/api.md), read in any case: a number or a numeric string ("channel": 0, "2") does not parse,
+// like an unknown name, rather than reaching the campaign as a value it has no name for.
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(allowIntegerValues: false)));
 
 var telemetry = builder.Services.AddOpenTelemetry()
     .WithTracing(t => t.AddSource("Marten", "Wolverine").AddAspNetCoreInstrumentation())
@@ -118,7 +121,7 @@ app.Use(async (http, next) =>
     if (http.Request.ContentLength > settings.MaxRequestBodyBytes)
     {
         await Problems.Problem(StatusCodes.Status413PayloadTooLarge, "body_too_large",
-            $"The request body is larger than {settings.MaxRequestBodyBytes:N0} bytes.").ExecuteAsync(http);
+            string.Create(CultureInfo.InvariantCulture, $"The request body is larger than {settings.MaxRequestBodyBytes:N0} bytes.")).ExecuteAsync(http);
         return;
     }
     await next(http);
@@ -139,7 +142,9 @@ app.MapGet("/ops/projections", (ProjectionMonitor monitor) => monitor.Current).W
 
 if (settings.Has(ServiceRoles.Api))
 {
-    var api = app.MapGroup("/api").RequireAuthorization().RequireRateLimiting(SecurityRegistration.TenantRateLimit).RequireTenant();
+    // First of the filters: ?status=2 is refused like ?status=Bogus, which does not bind, before anything else is checked.
+    var api = app.MapGroup("/api").RequireAuthorization().RequireRateLimiting(SecurityRegistration.TenantRateLimit)
+        .AddEndpointFilterFactory(EnumNames.RefuseAnythingButNames).RequireTenant();
     api.MapCampaignQueries();
     api.MapRecipientQueries();
     api.MapAuditEndpoints();

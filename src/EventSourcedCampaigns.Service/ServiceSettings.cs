@@ -49,6 +49,16 @@ public sealed class ServiceSettings
             throw new InvalidSettingsException($"{Section}:TelemetryExporter is '{settings.TelemetryExporter}'; use none, console or otlp.");
         if (section["Provider"] is { Length: > 0 } provider && !Providers.Contains(provider.Trim().ToLowerInvariant()))
             throw new InvalidSettingsException($"{Section}:Provider is '{provider}'; use {string.Join(", ", Providers)}.");
+        IReadOnlyList<string> deliveryProblems;
+        try
+        {
+            deliveryProblems = Delivery.DeliveryProvider.SettingsProblems(section);
+        }
+        catch (InvalidOperationException e) // "Failed to convert configuration value 'x' at 'Campaigns:Smtp:Port'"
+        {
+            throw new InvalidSettingsException(e.InnerException is { } why ? $"{e.Message} {why.Message}" : e.Message, e);
+        }
+        if (deliveryProblems.Count > 0) throw new InvalidSettingsException(string.Join(" ", deliveryProblems));
         try
         {
             settings.Sending.ApplyTo(new CampaignSendingOptions()).Validate();

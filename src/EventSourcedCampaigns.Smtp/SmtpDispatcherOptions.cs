@@ -1,4 +1,5 @@
-using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using MimeKit;
 
 namespace EventSourcedCampaigns.Smtp;
 
@@ -29,10 +30,10 @@ public enum SmtpTransactionMode
 public sealed class SmtpDispatcherOptions
 {
     /// <summary>The SMTP server's host name.</summary>
-    [Required] public string Host { get; set; } = "";
+    public string Host { get; set; } = "";
 
     /// <summary>The server's port: 25 (relay), 587 (submission with STARTTLS) or 465 (TLS).</summary>
-    [Range(1, 65535)] public int Port { get; set; } = 587;
+    public int Port { get; set; } = 587;
 
     /// <summary>TLS; <see cref="SmtpSecurity.StartTls"/> unless set.</summary>
     public SmtpSecurity Security { get; set; } = SmtpSecurity.StartTls;
@@ -44,7 +45,7 @@ public sealed class SmtpDispatcherOptions
     public string? Password { get; set; }
 
     /// <summary>The sender's address (MAIL FROM and From:).</summary>
-    [Required] public string FromAddress { get; set; } = "";
+    public string FromAddress { get; set; } = "";
 
     /// <summary>The sender's display name in From:.</summary>
     public string? FromName { get; set; }
@@ -53,7 +54,7 @@ public sealed class SmtpDispatcherOptions
     public string? MessageIdDomain { get; set; }
 
     /// <summary>Connections this dispatcher keeps open and uses at once (one batch uses one connection at a time).</summary>
-    [Range(1, 1000)] public int MaxConnections { get; set; } = 4;
+    public int MaxConnections { get; set; } = 4;
 
     /// <summary>One transaction per recipient (default) or one per batch.</summary>
     public SmtpTransactionMode Transaction { get; set; } = SmtpTransactionMode.PerRecipient;
@@ -63,7 +64,7 @@ public sealed class SmtpDispatcherOptions
 
     /// <summary>Times a batch reconnects after a dropped connection without any recipient accepted in between,
     /// before it gives up with a <c>TransientDispatchException</c> (the pipeline then retries the batch).</summary>
-    [Range(0, 100)] public int ReconnectAttempts { get; set; } = 2;
+    public int ReconnectAttempts { get; set; } = 2;
 
     /// <summary>Send the variant's content as HTML (text/html) instead of plain text.</summary>
     public bool ContentIsHtml { get; set; }
@@ -71,14 +72,54 @@ public sealed class SmtpDispatcherOptions
     /// <summary>Name of the client in EHLO; MailKit's default (the machine's name) when empty.</summary>
     public string? LocalDomain { get; set; }
 
+    /// <summary>
+    /// What these settings cannot be used with: one message per unusable setting, naming it as
+    /// <paramref name="settingPrefix"/> followed by the property (the service passes its configuration section,
+    /// <c>Campaigns:Smtp:</c>); empty when every setting is usable. These are the only rules: a host with
+    /// <c>AddSmtpDispatcher</c> applies them when it starts (<see cref="OptionsValidationException"/>), the
+    /// <see cref="SmtpDispatcher"/> constructor when it is called directly.
+    /// </summary>
+    public IReadOnlyList<string> Problems(string settingPrefix = nameof(SmtpDispatcherOptions) + ".")
+    {
+        List<string> problems = [];
+        if (string.IsNullOrWhiteSpace(Host)) problems.Add($"{settingPrefix}{nameof(Host)} is required.");
+        if (Port is < 1 or > 65535) problems.Add($"{settingPrefix}{nameof(Port)} must be 1-65535.");
+        if (!Enum.IsDefined(Security))
+            problems.Add($"{settingPrefix}{nameof(Security)} is {Security}; use {string.Join(", ", Enum.GetNames<SmtpSecurity>())}.");
+        if (!IsEmailAddress(FromAddress)) problems.Add($"{settingPrefix}{nameof(FromAddress)} must be an email address.");
+        if (MaxConnections is < 1 or > 1000) problems.Add($"{settingPrefix}{nameof(MaxConnections)} must be 1-1000.");
+        if (!Enum.IsDefined(Transaction))
+            problems.Add($"{settingPrefix}{nameof(Transaction)} is {Transaction}; use {string.Join(", ", Enum.GetNames<SmtpTransactionMode>())}.");
+        if (Timeout <= TimeSpan.Zero) problems.Add($"{settingPrefix}{nameof(Timeout)} must be positive.");
+        if (ReconnectAttempts is < 0 or > 100) problems.Add($"{settingPrefix}{nameof(ReconnectAttempts)} must be 0-100.");
+        return problems;
+    }
+
+    // For a dispatcher made directly (new SmtpDispatcher(options)), which the host's start did not check.
     internal void Validate()
     {
-        if (string.IsNullOrWhiteSpace(Host)) throw new InvalidOperationException("SmtpDispatcherOptions.Host is required.");
-        if (string.IsNullOrWhiteSpace(FromAddress) || !FromAddress.Contains('@'))
-            throw new InvalidOperationException("SmtpDispatcherOptions.FromAddress must be an email address.");
-        if (Port is < 1 or > 65535) throw new InvalidOperationException("SmtpDispatcherOptions.Port must be 1-65535.");
-        if (MaxConnections < 1) throw new InvalidOperationException("SmtpDispatcherOptions.MaxConnections must be at least 1.");
-        if (Timeout <= TimeSpan.Zero) throw new InvalidOperationException("SmtpDispatcherOptions.Timeout must be positive.");
-        if (ReconnectAttempts < 0) throw new InvalidOperationException("SmtpDispatcherOptions.ReconnectAttempts must not be negative.");
+        if (Problems() is { Count: > 0 } problems) throw new InvalidOperationException(string.Join(" ", problems));
     }
+
+    // As the dispatcher reads it (MAIL FROM and From:), with a domain for the Message-IDs.
+    private static bool IsEmailAddress(string? address)
+    {
+        if (string.IsNullOrWhiteSpace(address)) return false;
+        try
+        {
+            return new MailboxAddress("", address).Domain.Length > 0;
+        }
+        catch (ParseException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>Applies <see cref="SmtpDispatcherOptions.Problems"/> to the options a container makes (at the host's start
+/// with <c>AddSmtpDispatcher</c>).</summary>
+internal sealed class SmtpDispatcherOptionsValidator : IValidateOptions<SmtpDispatcherOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SmtpDispatcherOptions options) =>
+        options.Problems() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
 }

@@ -2,6 +2,7 @@ using System.Net;
 using EventSourcedCampaigns.Ports;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -13,29 +14,40 @@ namespace EventSourcedCampaigns.Webhooks;
 public static class WebhookServiceCollectionExtensions
 {
     /// <summary>POST campaign batches to a gateway with the settings of <paramref name="section"/>
-    /// (<see cref="WebhookDispatcherOptions"/>: <c>Url</c>, <c>Secret</c>, <c>AttemptTimeout</c>, <c>Retries</c>).</summary>
+    /// (<see cref="WebhookDispatcherOptions"/>: <c>Url</c>, <c>Secret</c>, <c>AttemptTimeout</c>, <c>Retries</c>). The settings
+    /// are checked when the host starts (<see cref="WebhookDispatcherOptions.Problems"/>): unusable ones fail
+    /// <c>StartAsync</c> with an <see cref="OptionsValidationException"/> naming them, before any batch is sent.</summary>
     public static IServiceCollection AddWebhookDispatcher(this IServiceCollection services, IConfiguration section)
     {
         ArgumentNullException.ThrowIfNull(section);
-        services.AddOptions<WebhookDispatcherOptions>().Bind(section);
+        services.AddOptions<WebhookDispatcherOptions>().Bind(section).ValidateOnStart();
         return services.AddWebhookDispatcherCore();
     }
 
-    /// <summary>POST campaign batches to a gateway with settings given in code.</summary>
+    /// <summary>POST campaign batches to a gateway with settings given in code, checked when the host starts.</summary>
     public static IServiceCollection AddWebhookDispatcher(this IServiceCollection services, Action<WebhookDispatcherOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        services.AddOptions<WebhookDispatcherOptions>().Configure(configure);
+        services.AddOptions<WebhookDispatcherOptions>().Configure(configure).ValidateOnStart();
         return services.AddWebhookDispatcherCore();
     }
 
     private static IServiceCollection AddWebhookDispatcherCore(this IServiceCollection services)
     {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebhookDispatcherOptions>, WebhookDispatcherOptionsValidator>());
         services.AddHttpClient(WebhookDispatcher.HttpClientName)
             .AddStandardResilienceHandler()
             .Configure((HttpStandardResilienceOptions o, IServiceProvider sp) =>
             {
-                var options = sp.GetRequiredService<IOptions<WebhookDispatcherOptions>>().Value;
+                WebhookDispatcherOptions options;
+                try
+                {
+                    options = sp.GetRequiredService<IOptions<WebhookDispatcherOptions>>().Value;
+                }
+                catch (OptionsValidationException)
+                {
+                    return; // unusable settings fail the host's start once, naming them, not again from here
+                }
                 // A few quick attempts, then the pipeline's own backoff takes over: never retry for long here.
                 o.AttemptTimeout.Timeout = options.AttemptTimeout;
                 o.Retry.MaxRetryAttempts = Math.Max(1, options.Retries);

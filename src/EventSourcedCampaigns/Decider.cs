@@ -1,4 +1,5 @@
 using EventSourcedCampaigns.Decisions;
+using static System.FormattableString;
 
 namespace EventSourcedCampaigns;
 
@@ -16,7 +17,7 @@ public static class Decider
             return Decision.Reject(RejectionCode.CampaignNotFound, "This campaign doesn't exist.");
         if (now < state.LastChangedAt)
             return Decision.Reject(RejectionCode.TimeWentBackwards,
-                $"The request is dated {now:O}, before the campaign's last change at {state.LastChangedAt:O}.");
+                Invariant($"The request is dated {now:O}, before the campaign's last change at {state.LastChangedAt:O}."));
 
         return command switch
         {

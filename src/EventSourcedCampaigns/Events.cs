@@ -113,9 +113,11 @@ public sealed record CancelRequested(
     ICancelAuditEvent ICancelAuditEvent.WithAudit(AuditLink link) => this with { Audit = link };
 }
 
-/// <summary>A cancel took effect before anything was sent.</summary>
+/// <summary>A cancel took effect before anything was sent. <see cref="NotSent"/>: the recipients the campaign had at
+/// the cancel, none of whom it reached (those prepared so far when cancelled while Scheduling, the whole prepared
+/// audience when Scheduled or Paused); null in events stored before it was recorded.</summary>
 [StoredEventName("campaign_cancelled")]
-public sealed record Cancelled(Guid CampaignId, DateTimeOffset RequestedAt, DateTimeOffset CancelledAt) : ICampaignEvent;
+public sealed record Cancelled(Guid CampaignId, DateTimeOffset RequestedAt, DateTimeOffset CancelledAt, long? NotSent = null) : ICampaignEvent;
 
 /// <summary>A mid-send cancel took effect: the last batch in flight was recorded.</summary>
 [StoredEventName("campaign_cancelled_during_send")]

@@ -16,10 +16,11 @@ public sealed class rebuilding_the_read_models
                 var driver = new CampaignDriver(store, tenant, new TestClock());
                 await driver.EveryStatusAsync();
                 await driver.ReleasedAndFailedSchedulingAsync();
+                await driver.CancelledBeforeSendAsync();
             }
         });
         var live = await ReadModelSnapshot.TakeAsync(store);
-        Assert.Equal(20, ReadModelSnapshot.CampaignCount(live));
+        Assert.Equal(26, ReadModelSnapshot.CampaignCount(live));
 
         await ReadModelSnapshot.RebuildAllAsync(store, TimeSpan.FromMinutes(1));
 

@@ -107,9 +107,24 @@ public sealed class CampaignListProjection : SingleStreamProjection<CampaignList
             BatchReleased x => item with { UpdatedAt = x.ReleasedAt },
             SendCompleted x => item with { UpdatedAt = x.CompletedAt },
             CancelRequested x => item with { UpdatedAt = x.RequestedAt },
-            Cancelled x => item with { UpdatedAt = x.CancelledAt },
+            Cancelled x => CancelledBeforeSend(item, x),
             CancelledDuringSend x => item with { UpdatedAt = x.CancelledAt },
             _ => item,
+        };
+    }
+
+    /// <summary>
+    /// A cancel before the send: the campaign's recipients are the ones it had at the cancel (those prepared so far when
+    /// it was cancelled while Scheduling, not the audience it was still resolving), none of them sent, as in the report and
+    /// the audit; the progress is the send's, 0 %. An event stored before <see cref="Cancelled.NotSent"/> existed: the
+    /// recipients prepared.
+    /// </summary>
+    private static CampaignListItem CancelledBeforeSend(CampaignListItem item, Cancelled cancelled)
+    {
+        var recipients = cancelled.NotSent ?? item.RecipientsPrepared;
+        return item with
+        {
+            RecipientsPrepared = recipients, Recipients = recipients, ProgressPercent = Percent(item.Delivered, recipients), UpdatedAt = cancelled.CancelledAt,
         };
     }
 

@@ -93,9 +93,13 @@ public sealed class CancellationAuditProjection : MultiStreamProjection<Cancella
             ReasonCode = x.Reason.Code, ReasonText = x.Reason.Text, StatusAtRequest = x.StatusAtRequest,
             Outcome = CancelOutcome.Repeated, RequestedAt = x.RepeatedAt, ChainPosition = x.Audit?.Position,
         },
+        // Before the send: nothing delivered before or after the request (DeliveredBefore is CancelRequested's 0), and
+        // every recipient the campaign had is not sent, the figure the report and the list show (null in events stored
+        // before Cancelled recorded it).
         ({ } current, Cancelled x) => current with
         {
-            Outcome = CancelOutcome.Cancelled, NotSent = null, EffectiveAt = x.CancelledAt, TimeToStop = x.CancelledAt - x.RequestedAt,
+            Outcome = CancelOutcome.Cancelled, DeliveredAfter = 0, NotSent = x.NotSent, EffectiveAt = x.CancelledAt,
+            TimeToStop = x.CancelledAt - x.RequestedAt,
         },
         ({ } current, CancelledDuringSend x) => current with
         {

@@ -104,11 +104,20 @@ public sealed class SendReportProjection : SingleStreamProjection<SendReport, Gu
                 CancelRequestedAt = x.RequestedAt, CancelledBy = x.RequestedBy, CancelReason = x.Reason,
                 DeliveredBeforeCancel = x.DeliveredBefore,
             },
-            Cancelled x => report with { CancelledAt = x.CancelledAt, CancelToStop = x.CancelledAt - x.RequestedAt },
+            Cancelled x => CancelledBeforeSend(report, x.NotSent) with { CancelledAt = x.CancelledAt, CancelToStop = x.CancelledAt - x.RequestedAt },
             CancelledDuringSend x => report with { CancelledAt = x.CancelledAt, CancelToStop = x.TimeToStop },
             _ => report,
         };
     }
+
+    /// <summary>
+    /// A cancel before the send: nothing was delivered, so the recipients are the ones the campaign had at the cancel
+    /// (those prepared so far when it was cancelled while Scheduling) and every one of them is not sent, as in the list
+    /// and the audit. The variants keep their prepared audiences (none while Scheduling: the split is known once the
+    /// whole audience is prepared). An event stored before <see cref="Cancelled.NotSent"/> existed leaves the figures as they are.
+    /// </summary>
+    private static SendReport CancelledBeforeSend(SendReport report, long? notSent) =>
+        notSent is { } recipients ? report with { Totals = DeliveryCounts.None with { Recipients = recipients } } : report;
 
     private static SendReport Count(SendReport report, string variant, Func<DeliveryCounts, DeliveryCounts> change) => report with
     {

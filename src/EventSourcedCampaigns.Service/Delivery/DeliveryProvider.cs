@@ -15,8 +15,7 @@ internal static class DeliveryProvider
     /// <paramref name="local"/> makes the embedded one. An unknown name fails the start with the names allowed.</summary>
     public static IServiceCollection AddCampaignDelivery(this IServiceCollection services, IConfiguration campaigns, Func<IMessageDispatcher> local)
     {
-        var provider = campaigns["Provider"] is { Length: > 0 } name ? name.Trim().ToLowerInvariant() : "local";
-        return provider switch
+        return ProviderName(campaigns) switch
         {
             "local" => services.AddSingleton(local()),
             "smtp" => services.AddSmtpDispatcher(campaigns.GetSection("Smtp")),
@@ -24,4 +23,21 @@ internal static class DeliveryProvider
             _ => throw new InvalidOperationException($"Campaigns:Provider is '{campaigns["Provider"]}'; use local, smtp or webhook."),
         };
     }
+
+    /// <summary>
+    /// What the settings of the provider that <c>Provider</c> in <paramref name="campaigns"/> names cannot be used with,
+    /// each naming its configuration key (<c>Campaigns:Smtp:Host is required.</c>): the providers' own rules
+    /// (<see cref="SmtpDispatcherOptions.Problems"/>, <see cref="WebhookDispatcherOptions.Problems"/>), applied to the
+    /// section as configuration binds it. Empty for the local provider and for usable settings.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A setting does not convert to its type (the binder's message names it).</exception>
+    public static IReadOnlyList<string> SettingsProblems(IConfigurationSection campaigns) => ProviderName(campaigns) switch
+    {
+        "smtp" => (campaigns.GetSection("Smtp").Get<SmtpDispatcherOptions>() ?? new()).Problems($"{campaigns.Path}:Smtp:"),
+        "webhook" => (campaigns.GetSection("Webhook").Get<WebhookDispatcherOptions>() ?? new()).Problems($"{campaigns.Path}:Webhook:"),
+        _ => [],
+    };
+
+    private static string ProviderName(IConfiguration campaigns) =>
+        campaigns["Provider"] is { Length: > 0 } name ? name.Trim().ToLowerInvariant() : "local";
 }

@@ -1,5 +1,8 @@
+using System.Globalization;
 using EventSourcedCampaigns.Marten;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.Extensions.Primitives;
 
 namespace EventSourcedCampaigns.Service.Http;
 
@@ -57,6 +60,66 @@ public static class Problems
         problem = Guid.TryParse(raw, out id) && id != Guid.Empty ? null : BadRequest("malformed_id", $"'{raw}' is not a campaign id (a GUID).");
         return problem is null;
     }
+}
+
+/// <summary>
+/// Enums in the query string and the route are their names only (docs/api.md), as in JSON bodies. Minimal APIs bind them
+/// with <c>Enum.TryParse</c>, which also reads a number (<c>?status=2</c>, <c>99</c>, <c>-1</c>) and names joined by
+/// commas (<c>Draft,Sent</c>, their values OR-ed, which is also what a repeated <c>?status=</c> binds as): such a value is
+/// refused with the problem an unknown name gets (400 bad_request) before the endpoint runs. Names match in their case,
+/// as the binding matches them.
+/// </summary>
+public static class EnumNames
+{
+    private enum Source { RouteOrQuery, Route, Query, Header }
+
+    private sealed record Check(string Name, Source From, bool Many, Type Enum, HashSet<string> Names);
+
+    /// <summary>An endpoint filter factory: a check of each enum parameter bound from the route, the query or a header.</summary>
+    public static EndpointFilterDelegate RefuseAnythingButNames(EndpointFilterFactoryContext context, EndpointFilterDelegate next)
+    {
+        var checks = new List<Check>();
+        foreach (var parameter in context.MethodInfo.GetParameters())
+        {
+            var many = parameter.ParameterType.IsArray;
+            var type = many ? parameter.ParameterType.GetElementType()! : parameter.ParameterType;
+            type = Nullable.GetUnderlyingType(type) ?? type;
+            if (!type.IsEnum || parameter.Name is null) continue;
+            var attributes = parameter.GetCustomAttributes(true);
+            (string Name, Source From)? bound =
+                attributes.OfType<IFromRouteMetadata>().FirstOrDefault() is { } route ? (route.Name ?? parameter.Name, Source.Route)
+                : attributes.OfType<IFromQueryMetadata>().FirstOrDefault() is { } query ? (query.Name ?? parameter.Name, Source.Query)
+                : attributes.OfType<IFromHeaderMetadata>().FirstOrDefault() is { } header ? (header.Name ?? parameter.Name, Source.Header)
+                : attributes.Any(a => a is IFromBodyMetadata or IFromServiceMetadata or IFromFormMetadata) ? null // JSON: its converter's
+                : (parameter.Name, Source.RouteOrQuery);
+            if (bound is { } b) checks.Add(new Check(b.Name, b.From, many, type, [.. Enum.GetNames(type)]));
+        }
+        if (checks.Count == 0) return next;
+        return invocation =>
+        {
+            var request = invocation.HttpContext.Request;
+            foreach (var check in checks)
+            {
+                var values = check.From switch
+                {
+                    Source.Route => Route(request, check.Name),
+                    Source.Query => request.Query[check.Name],
+                    Source.Header => request.Headers[check.Name],
+                    _ => request.RouteValues.ContainsKey(check.Name) ? Route(request, check.Name) : request.Query[check.Name],
+                };
+                // One parameter bound from repeated values gets them joined by commas: check what it binds.
+                foreach (var value in check.Many ? values.ToArray() : [values.ToString()])
+                    if (!string.IsNullOrEmpty(value) && !check.Names.Contains(value)) // empty: the binding's to refuse or skip
+                        return ValueTask.FromResult<object?>(Problems.BadRequest(ProblemCodes.BadRequest, string.Create(CultureInfo.InvariantCulture,
+                            $"{check.Name} must be one of {string.Join(", ", Enum.GetNames(check.Enum))}, by name, not '{Shown(value)}'.")));
+            }
+            return next(invocation);
+        };
+    }
+
+    private static StringValues Route(HttpRequest request, string name) => request.RouteValues[name]?.ToString() ?? StringValues.Empty;
+
+    private static string Shown(string? value) => value is null ? "" : value.Length <= 40 ? value : value[..40] + "…";
 }
 
 /// <summary>Maps the library's typed failures that surface as exceptions.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Threading.RateLimiting;
 using EventSourcedCampaigns.Service.Http;
 using Marten;
@@ -51,7 +52,8 @@ public static class SecurityRegistration
                 if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
                     context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString();
                 await Problems.Problem(StatusCodes.Status429TooManyRequests, "rate_limited",
-                    $"This tenant made more than {auth.RequestsPerMinutePerTenant:N0} requests in a minute; retry later.").ExecuteAsync(context.HttpContext);
+                    string.Create(CultureInfo.InvariantCulture, $"This tenant made more than {auth.RequestsPerMinutePerTenant:N0} requests in a minute; retry later."))
+                    .ExecuteAsync(context.HttpContext);
             };
         });
         return builder;

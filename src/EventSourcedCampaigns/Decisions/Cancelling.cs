@@ -1,4 +1,5 @@
 using System.Globalization;
+using static System.FormattableString;
 
 namespace EventSourcedCampaigns.Decisions;
 
@@ -21,7 +22,7 @@ public static class CancellingRules
         if (Validate.Actor(c.RequestedBy) is { } badActor) return Decision.Reject(badActor.Code, badActor.Message);
         if (c.Reason is not { } reason || !Enum.IsDefined(reason.Code) || reason.Text?.Length > MaxReasonLength || Validate.HasNul(reason.Text))
             return Decision.Reject(RejectionCode.InvalidReason,
-                $"A cancel needs a known reason code and at most {MaxReasonLength:N0} characters of text, without NUL characters.");
+                Invariant($"A cancel needs a known reason code and at most {MaxReasonLength:N0} characters of text, without NUL characters."));
 
         CancelRequested Requested(long delivered = 0, long failed = 0, int inFlight = 0) =>
             new(c.CampaignId, c.RequestedBy, reason, state.Status, delivered, failed, inFlight, now);
@@ -32,8 +33,10 @@ public static class CancellingRules
                 "This campaign is a draft: nothing is scheduled, so there is nothing to cancel. Delete it or keep editing it."),
             CampaignPhase.Sent => Decision.Reject(RejectionCode.NotCancellableSent,
                 "This campaign has already been fully sent. Campaigns that are fully sent can't be cancelled."),
-            CampaignPhase.Scheduling or CampaignPhase.ReadyToSend or CampaignPhase.Paused =>
-                Decision.Accept(Requested(), new Cancelled(c.CampaignId, now, now)),
+            // Nothing was sent: every recipient prepared so far (the whole audience once scheduled) is not sent.
+            CampaignPhase.Scheduling { Prepared: var prepared } => Decision.Accept(Requested(), new Cancelled(c.CampaignId, now, now, prepared)),
+            CampaignPhase.ReadyToSend { Plan: var plan } => Decision.Accept(Requested(), new Cancelled(c.CampaignId, now, now, plan.Recipients)),
+            CampaignPhase.Paused { Plan: var plan } => Decision.Accept(Requested(), new Cancelled(c.CampaignId, now, now, plan.Recipients)),
             CampaignPhase.Sending { Progress: var p, Plan: var plan } when p.InFlight.IsEmpty =>
                 Decision.Accept(Requested(p.Delivered, p.Failed), new CancelledDuringSend(
                     c.CampaignId, p.Delivered, 0, p.Failed, p.NotSent(plan), now, now, TimeSpan.Zero)),

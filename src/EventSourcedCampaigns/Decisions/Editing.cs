@@ -1,3 +1,5 @@
+using static System.FormattableString;
+
 namespace EventSourcedCampaigns.Decisions;
 
 /// <summary>Change name and content. Allowed in Draft and Paused only.</summary>
@@ -24,6 +26,6 @@ internal static class Editing
         && edited.All(e => e is not null && planned.Any(p => p.Key == e.Key && p.SplitPercent == e.SplitPercent))
             ? null
             : Decision.Reject(RejectionCode.InvalidVariants,
-                $"The audience is already split across variants {string.Join(", ", planned.Select(p => $"{p.Key} ({p.SplitPercent}%)"))}: " +
+                $"The audience is already split across variants {string.Join(", ", planned.Select(p => Invariant($"{p.Key} ({p.SplitPercent}%)")))}: " +
                 "edit their subject and content, or revert to draft to change the variants.");
 }

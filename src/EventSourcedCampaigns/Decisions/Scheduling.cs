@@ -1,3 +1,5 @@
+using static System.FormattableString;
+
 namespace EventSourcedCampaigns.Decisions;
 
 /// <summary>Schedule a draft: the audience is prepared into batches of <paramref name="BatchSize"/>, then it sends at <paramref name="SendAt"/>.</summary>
@@ -31,7 +33,7 @@ internal static class SchedulingRules
                 $"Only a draft can be scheduled; this campaign is {state.Status.ToDisplay()}.");
         return Validate.AsDecision(Validate.Actor(c.ScheduledBy), Audience(c.Audience),
                    c.BatchSize is < 1 or > Validate.MaxBatchSize
-                       ? new(RejectionCode.InvalidBatchSize, $"The batch size must be between 1 and {Validate.MaxBatchSize:N0}.")
+                       ? new(RejectionCode.InvalidBatchSize, Invariant($"The batch size must be between 1 and {Validate.MaxBatchSize:N0}."))
                        : null,
                    c.SendAt <= now ? new(RejectionCode.SendTimeNotInFuture, "The send time must be in the future.") : null)
                ?? Decision.Accept(new Scheduled(c.CampaignId, c.SendAt, c.Audience, c.BatchSize, c.ScheduledBy, now));
@@ -61,7 +63,7 @@ internal static class SchedulingRules
         var fewestBatches = c.Recipients / p.Schedule.BatchSize + (c.Recipients % p.Schedule.BatchSize == 0 ? 0 : 1); // no overflow near long.MaxValue
         if (c.Batches < fewestBatches || c.Batches > c.Recipients)
             return Decision.Reject(RejectionCode.InvalidCount,
-                $"{c.Recipients:N0} recipients in batches of {p.Schedule.BatchSize:N0} need between {fewestBatches:N0} and {c.Recipients:N0} batches, not {c.Batches:N0}.");
+                Invariant($"{c.Recipients:N0} recipients in batches of {p.Schedule.BatchSize:N0} need between {fewestBatches:N0} and {c.Recipients:N0} batches, not {c.Batches:N0}."));
         var keys = state.Variants.Select(v => v.Key).ToHashSet();
         if (c.Variants is null || c.Variants.Any(s => s is null || !keys.Contains(s.Variant)) || c.Variants.Select(s => s.Variant).Distinct().Count() != c.Variants.Length)
             return Decision.Reject(RejectionCode.UnknownVariant, "The recipients were split over variants this campaign doesn't have.");
@@ -88,9 +90,9 @@ internal static class SchedulingRules
         if (audience?.Included is not { Length: > 0 } included) return Bad("Choose at least one list or segment to send to.");
         var excluded = audience.Excluded ?? [];
         if (included.Concat(excluded).Any(string.IsNullOrWhiteSpace)) return Bad("A list or segment id is empty.");
-        if (included.Length + excluded.Length > Validate.MaxLists) return Bad($"A campaign can name at most {Validate.MaxLists} lists and segments.");
+        if (included.Length + excluded.Length > Validate.MaxLists) return Bad(Invariant($"A campaign can name at most {Validate.MaxLists} lists and segments."));
         if (included.Concat(excluded).Any(id => id.Length > Validate.MaxListIdLength))
-            return Bad($"A list or segment id is longer than {Validate.MaxListIdLength} characters.");
+            return Bad(Invariant($"A list or segment id is longer than {Validate.MaxListIdLength} characters."));
         if (included.Concat(excluded).Any(Validate.HasNul)) return Bad("A list or segment id contains a NUL character.");
         if (included.Intersect(excluded).Any()) return Bad("A list or segment can't be both included and excluded.");
         return null;

@@ -1,3 +1,5 @@
+using static System.FormattableString;
+
 namespace EventSourcedCampaigns.Decisions;
 
 /// <summary>
@@ -31,7 +33,7 @@ internal static class SendingRules
         _ when c.MaxLateness < TimeSpan.Zero =>
             Decision.Reject(RejectionCode.InvalidLateness, "The longest a send may start late can't be negative."),
         CampaignPhase.ReadyToSend p when now < p.Schedule.SendAt =>
-            Decision.Reject(RejectionCode.SendTimeNotReached, $"The campaign is scheduled to send at {p.Schedule.SendAt:O}."),
+            Decision.Reject(RejectionCode.SendTimeNotReached, Invariant($"The campaign is scheduled to send at {p.Schedule.SendAt:O}.")),
         CampaignPhase.ReadyToSend p when Lateness(p, state, now) is var late && late > c.MaxLateness =>
             Decision.Accept(new SendHeldAsLate(c.CampaignId, p.Schedule.SendAt, late, c.MaxLateness.Value, now)),
         CampaignPhase.ReadyToSend p => Decision.Accept(new SendStarted(c.CampaignId, p.Plan.Recipients, p.Plan.Batches, now)),
@@ -53,20 +55,20 @@ internal static class SendingRules
         {
             case CampaignPhase.Cancelling or CampaignPhase.Cancelled or CampaignPhase.CancelledDuringSend:
                 return Decision.Reject(RejectionCode.ClaimLostToCancel,
-                    $"The campaign was cancelled; batch {c.BatchNumber} will not be sent.");
+                    Invariant($"The campaign was cancelled; batch {c.BatchNumber} will not be sent."));
             case not CampaignPhase.Sending:
                 return Decision.Reject(RejectionCode.NotSending, $"The campaign is not sending; it is {state.Status.ToDisplay()}.");
         }
         var (plan, progress, batchSize) = ((CampaignPhase.Sending)state.Phase) is var p ? (p.Plan, p.Progress, p.Schedule.BatchSize) : default;
         if (OutOfRange(c.BatchNumber, plan) is { } outOfRange) return outOfRange;
         if (progress.Recorded.Contains(c.BatchNumber))
-            return Decision.Reject(RejectionCode.BatchAlreadyRecorded, $"Batch {c.BatchNumber} was already sent and recorded.");
+            return Decision.Reject(RejectionCode.BatchAlreadyRecorded, Invariant($"Batch {c.BatchNumber} was already sent and recorded."));
         if (progress.InFlight.ContainsKey(c.BatchNumber)) return Decision.NoChange;
         if (state.Variants.All(v => v.Key != c.Variant))
             return Decision.Reject(RejectionCode.UnknownVariant, $"The campaign has no variant '{c.Variant}'.");
         if (c.Recipients < 1 || c.Recipients > batchSize || c.Recipients > progress.NotSent(plan))
             return Decision.Reject(RejectionCode.InvalidCount,
-                $"Batch {c.BatchNumber} must hold between 1 and {Math.Min(batchSize, progress.NotSent(plan)):N0} recipients, not {c.Recipients:N0}.");
+                Invariant($"Batch {c.BatchNumber} must hold between 1 and {Math.Min(batchSize, progress.NotSent(plan)):N0} recipients, not {c.Recipients:N0}."));
         return Decision.Accept(new BatchClaimed(c.CampaignId, c.BatchNumber, c.Variant, c.Recipients, now));
     }
 
@@ -86,7 +88,7 @@ internal static class SendingRules
     public static Decision Decide(ReleaseBatch c, CampaignState state, DateTimeOffset now) =>
         state.Phase is CampaignPhase.Sending
             ? Decision.Reject(RejectionCode.NotCancelling,
-                $"The campaign was not cancelled, so batch {c.BatchNumber} must be sent, not released.")
+                Invariant($"The campaign was not cancelled, so batch {c.BatchNumber} must be sent, not released."))
             : Record(c.CampaignId, c.BatchNumber, state, now, batch =>
                 new BatchReleased(c.CampaignId, c.BatchNumber, batch.Variant, batch.Recipients, now));
 
@@ -106,9 +108,9 @@ internal static class SendingRules
         if (OutOfRange(batchNumber, plan) is { } outOfRange) return outOfRange;
         if (progress.Recorded.Contains(batchNumber)) return Decision.NoChange; // at-least-once delivery: count once
         if (!progress.InFlight.TryGetValue(batchNumber, out var batch))
-            return Decision.Reject(RejectionCode.BatchNotClaimed, $"Batch {batchNumber} was never claimed, so it can't have been sent.");
+            return Decision.Reject(RejectionCode.BatchNotClaimed, Invariant($"Batch {batchNumber} was never claimed, so it can't have been sent."));
         if (outcome(batch) is not { } recorded)
-            return Decision.Reject(RejectionCode.InvalidCount, $"Delivered plus failed must equal the batch's {batch.Recipients:N0} recipients.");
+            return Decision.Reject(RejectionCode.InvalidCount, Invariant($"Delivered plus failed must equal the batch's {batch.Recipients:N0} recipients."));
 
         var after = CampaignState.Evolve(state, recorded)!;
         return after.Phase switch
@@ -122,6 +124,6 @@ internal static class SendingRules
 
     private static Decision? OutOfRange(int batchNumber, SendPlan plan) =>
         batchNumber < 1 || batchNumber > plan.Batches
-            ? Decision.Reject(RejectionCode.BatchOutOfRange, $"Batch {batchNumber} doesn't exist; the campaign has batches 1 to {plan.Batches:N0}.")
+            ? Decision.Reject(RejectionCode.BatchOutOfRange, Invariant($"Batch {batchNumber} doesn't exist; the campaign has batches 1 to {plan.Batches:N0}."))
             : null;
 }

@@ -1,3 +1,5 @@
+using static System.FormattableString;
+
 namespace EventSourcedCampaigns.Decisions;
 
 /// <summary>Input checks shared by several commands. Each returns null when the input is fine.</summary>
@@ -19,7 +21,7 @@ internal static class Validate
 
     public static Rejection? Name(string? name) =>
         string.IsNullOrWhiteSpace(name) ? new(RejectionCode.InvalidName, "The campaign needs a name.")
-        : name.Length > MaxNameLength ? new(RejectionCode.InvalidName, $"The campaign name is longer than {MaxNameLength} characters.")
+        : name.Length > MaxNameLength ? new(RejectionCode.InvalidName, Invariant($"The campaign name is longer than {MaxNameLength} characters."))
         : HasNul(name) ? new(RejectionCode.InvalidName, "The campaign name contains a NUL character.")
         : null;
 
@@ -27,7 +29,7 @@ internal static class Validate
         actor is null || string.IsNullOrWhiteSpace(actor.Id) || !Enum.IsDefined(actor.Channel)
             ? new(RejectionCode.InvalidActor, "The request must say who is making it.")
             : actor.Id.Length > MaxActorIdLength
-                ? new(RejectionCode.InvalidActor, $"The actor's id is longer than {MaxActorIdLength} characters.")
+                ? new(RejectionCode.InvalidActor, Invariant($"The actor's id is longer than {MaxActorIdLength} characters."))
                 : HasNul(actor.Id) ? new(RejectionCode.InvalidActor, "The actor's id contains a NUL character.")
                 : null;
 
@@ -36,13 +38,13 @@ internal static class Validate
         static Rejection Bad(string why) => new(RejectionCode.InvalidVariants, why);
         if (variants is null || variants.Length == 0) return Bad("The campaign needs at least one message variant.");
         if (variants.Any(v => v is null)) return Bad("A message variant is missing.");
-        if (variants.Length > MaxVariants) return Bad($"A campaign has at most {MaxVariants} variants.");
+        if (variants.Length > MaxVariants) return Bad(Invariant($"A campaign has at most {MaxVariants} variants."));
         if (variants.Any(v => string.IsNullOrWhiteSpace(v.Key))) return Bad("Every variant needs a key (A, B, ...).");
         if (variants.Select(v => v.Key).Distinct().Count() != variants.Length) return Bad("Variant keys must be unique.");
         if (variants.Any(v => string.IsNullOrWhiteSpace(v.Subject) || string.IsNullOrWhiteSpace(v.Content)))
             return Bad("Every variant needs a subject and content.");
         if (variants.Any(v => v.Key.Length > MaxVariantKeyLength || v.Subject.Length > MaxSubjectLength || v.Content.Length > MaxContentLength))
-            return Bad($"A variant's key, subject or content is too long (at most {MaxVariantKeyLength}, {MaxSubjectLength:N0} and {MaxContentLength:N0} characters).");
+            return Bad(Invariant($"A variant's key, subject or content is too long (at most {MaxVariantKeyLength}, {MaxSubjectLength:N0} and {MaxContentLength:N0} characters)."));
         if (variants.Any(v => HasNul(v.Key) || HasNul(v.Subject) || HasNul(v.Content)))
             return Bad("A variant's key, subject or content contains a NUL character.");
         if (variants.Any(v => v.SplitPercent is < 1 or > 100)) return Bad("Each variant's split must be between 1% and 100%.");

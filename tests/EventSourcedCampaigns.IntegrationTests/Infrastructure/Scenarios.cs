@@ -56,4 +56,25 @@ public static class Scenarios
         await driver.RunAcceptedAsync(new FailScheduling(failed, scheduledAt, "The list 'no-such-list' does not exist."));
         return [released, failed];
     }
+
+    /// <summary>
+    /// Cancels before the send: while the audience is prepared (400 of 1,000), when Scheduled (a repeated cancel too),
+    /// and when paused for a late start.
+    /// </summary>
+    public static async Task<IReadOnlyList<Guid>> CancelledBeforeSendAsync(this CampaignDriver driver)
+    {
+        var preparing = await driver.CreateAsync("Cancelled while preparing");
+        await driver.RunAcceptedAsync(new ScheduleCampaign(preparing, driver.Clock.Now.AddHours(2), Audience.Of("newsletter"), 200, CampaignDriver.Marketer));
+        await driver.RunAcceptedAsync(new RecordSchedulingProgress(preparing, 400, 1_000, 2));
+        await driver.CancelAsync(preparing);
+
+        var scheduled = await driver.ScheduledAsync(batches: 3, batchSize: 100, name: "Cancelled when scheduled");
+        await driver.CancelAsync(scheduled);
+        await driver.CancelAsync(scheduled); // repeated: audited, nothing changed
+
+        var late = await driver.ScheduledAsync(batches: 2, batchSize: 100, name: "Cancelled when held as late");
+        await driver.RunAcceptedAsync(new StartSend(late, MaxLateness: TimeSpan.FromMinutes(5)), after: TimeSpan.FromHours(3));
+        await driver.CancelAsync(late);
+        return [preparing, scheduled, late];
+    }
 }

@@ -213,6 +213,17 @@ public class random_command_sequences(ITestOutputHelper output)
                     Assert.True(_ledger.Recorded.Count == plan.Batches && _ledger.InFlight.Count == 0, $"Sent with batches unrecorded; {where()}");
                     Assert.Equal((_ledger.Delivered, _ledger.Failed), (done.Delivered, done.Failed));
                     break;
+                case Cancelled cancelled:
+                    // Before the send nothing was delivered: not sent = every recipient the campaign had prepared.
+                    Assert.True(_ledger.Delivered == 0 && _ledger.Failed == 0 && _ledger.InFlight.Count == 0, $"Cancelled before the send after sending; {where()}");
+                    Assert.Equal(before!.Phase switch
+                    {
+                        CampaignPhase.Scheduling p => p.Prepared,
+                        CampaignPhase.ReadyToSend p => p.Plan.Recipients,
+                        CampaignPhase.Paused p => p.Plan.Recipients,
+                        _ => (long?)null,
+                    }, cancelled.NotSent);
+                    break;
                 case CancelledDuringSend stop:
                     Assert.True(_ledger.InFlight.Count == 0, $"Cancelled during send with batches in flight; {where()}");
                     Assert.True(stop.NotSent >= 0 && stop.TimeToStop == stop.CancelledAt - stop.RequestedAt && stop.TimeToStop >= TimeSpan.Zero, where());

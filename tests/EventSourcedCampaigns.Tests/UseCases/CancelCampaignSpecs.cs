@@ -18,9 +18,20 @@ public class cancelling_a_campaign_before_it_sends
             .When(Commands.Cancel(by, reason))
             .Then(
                 new CancelRequested(Plan.Id, by, reason, status, DeliveredBefore: 0, FailedBefore: 0, BatchesInFlight: 0, Spec.Now),
-                new Cancelled(Plan.Id, RequestedAt: Spec.Now, CancelledAt: Spec.Now))
+                new Cancelled(Plan.Id, RequestedAt: Spec.Now, CancelledAt: Spec.Now,
+                    // Nothing was sent: every recipient the campaign had is not sent (Histories.Scheduling() prepared 2,000 so far).
+                    NotSent: status == CampaignStatus.Scheduling ? 2_000 : Plan.Recipients))
             .AndStatus(CampaignStatus.Cancelled);
     }
+
+    [Fact]
+    public void cancelled_before_any_recipient_was_prepared_leaves_nobody_not_sent() =>
+        Spec.Given(Histories.Draft().Then(Commands.Schedule(Histories.SendAt)))
+            .When(Commands.Cancel())
+            .Then(
+                new CancelRequested(Plan.Id, Plan.Marketer, Commands.Cancel().Reason!, CampaignStatus.Scheduling, 0, 0, 0, Spec.Now),
+                new Cancelled(Plan.Id, Spec.Now, Spec.Now, NotSent: 0))
+            .AndStatus(CampaignStatus.Cancelled);
 
     [Fact]
     public void cancelling_while_the_audience_is_prepared_stops_the_preparation() =>
@@ -136,7 +147,7 @@ public class a_cancel_request
             .When(Commands.Cancel(reason: reason))
             .Then(
                 new CancelRequested(Plan.Id, Plan.Marketer, reason, CampaignStatus.Scheduled, 0, 0, 0, Spec.Now),
-                new Cancelled(Plan.Id, Spec.Now, Spec.Now));
+                new Cancelled(Plan.Id, Spec.Now, Spec.Now, NotSent: Plan.Recipients));
     }
 }
 

@@ -1,0 +1,160 @@
+using EventSourcedCampaigns.Decisions;
+using EventSourcedCampaigns.IntegrationTests.Infrastructure;
+using EventSourcedCampaigns.Marten;
+using EventSourcedCampaigns.Marten.ReadModels;
+using Marten;
+
+namespace EventSourcedCampaigns.IntegrationTests;
+
+/// <summary>
+/// A campaign cancelled before it sent (while its audience was being prepared, when Scheduled, when Paused): the send
+/// report, the Campaigns list and the cancellation audit give the same figure for its recipients, every one of them
+/// not sent, end to end through the store and the async projections.
+/// </summary>
+public sealed class CancelBeforeSendReportListAndAuditTests : IAsyncLifetime
+{
+    private DocumentStore _store = null!;
+    private JasperFx.Events.Daemon.IProjectionDaemon _daemon = null!;
+    private CampaignDriver _driver = null!;
+
+    public async Task InitializeAsync()
+    {
+        _store = await TestDatabase.NewStoreAsync("cancel_before_send");
+        _daemon = await _store.BuildProjectionDaemonAsync();
+        await _daemon.StartAllAsync();
+        _driver = new CampaignDriver(_store, "shop-a", new TestClock());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _daemon.StopAllAsync();
+        _daemon.Dispose();
+        await _store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task cancelled_while_the_audience_is_prepared_the_prepared_recipients_are_not_sent_in_the_report_the_list_and_the_audit()
+    {
+        var id = await _driver.CreateAsync();
+        // A cancel of the draft is refused: its audit entry has no count to give.
+        await _driver.CancelAsync(id);
+        await _driver.RunAcceptedAsync(new ScheduleCampaign(id, _driver.Clock.Now.AddHours(2), Audience.Of("newsletter"), 200, CampaignDriver.Marketer));
+        await _driver.RunAcceptedAsync(new RecordSchedulingProgress(id, 200, 1_000, 1));
+        await _driver.RunAcceptedAsync(new RecordSchedulingProgress(id, 400, 1_000, 2));
+        await _store.WaitForProjectionsAsync();
+        var preparing = await ListItem(id);
+        Assert.Equal((CampaignStatus.Scheduling, 400L, 1_000L, 40.0), (preparing.Status, preparing.RecipientsPrepared, preparing.Recipients, preparing.ProgressPercent));
+
+        var cancel = await _driver.CancelAsync(id);
+        Assert.Equal(CampaignStatus.Cancelled, cancel.State!.Status);
+        // A second cancel: the same outcome, audited as a repeat, nothing changed.
+        Assert.Empty((await _driver.CancelAsync(id)).Decision.Events);
+        await _store.WaitForProjectionsAsync();
+
+        var report = await Report(id);
+        Assert.Equal(CampaignStatus.Cancelled, report.Status);
+        Assert.Equal(new DeliveryCounts(400, 0, 0, 0), report.Totals);
+        Assert.Equal((400L, 0.0), (report.Totals.NotSent, report.Totals.PercentDelivered));
+        Assert.Empty(report.Variants); // the split per variant is known once the whole audience is prepared
+        Assert.Equal((0L, 0L), (report.DeliveredBeforeCancel, report.DeliveredAfterCancel));
+
+        var item = await ListItem(id);
+        Assert.Equal((CampaignStatus.Cancelled, 400L, 400L, 0L, 0.0), (item.Status, item.RecipientsPrepared, item.Recipients, item.Delivered, item.ProgressPercent));
+
+        var audit = await Audit(id);
+        var accepted = audit.Single(e => e.Outcome == CancelOutcome.Cancelled);
+        Assert.Equal(((CampaignStatus?)CampaignStatus.Scheduling, 0L, 0L, (long?)400L), (accepted.StatusAtRequest, accepted.DeliveredBefore, accepted.DeliveredAfter, accepted.NotSent));
+        var repeated = audit.Single(e => e.Outcome == CancelOutcome.Repeated);
+        Assert.Equal(((CampaignStatus?)CampaignStatus.Cancelled, 0L, 0L, (long?)null), (repeated.StatusAtRequest, repeated.DeliveredBefore, repeated.DeliveredAfter, repeated.NotSent));
+        var refused = audit.Single(e => e.Outcome == CancelOutcome.Rejected);
+        Assert.Equal(((CampaignStatus?)CampaignStatus.Draft, RejectionCode.NotCancellableDraft, 0L, 0L, (long?)null),
+            (refused.StatusAtRequest, refused.RejectionCode, refused.DeliveredBefore, refused.DeliveredAfter, refused.NotSent));
+
+        // One figure on every screen.
+        Assert.Equal(report.Totals.Recipients, item.Recipients);
+        Assert.Equal(report.Totals.NotSent, accepted.NotSent);
+    }
+
+    [Fact]
+    public async Task cancelled_before_any_recipient_was_prepared_nobody_is_counted_anywhere()
+    {
+        var id = await _driver.CreateAsync();
+        await _driver.RunAcceptedAsync(new ScheduleCampaign(id, _driver.Clock.Now.AddHours(2), Audience.Of("newsletter"), 200, CampaignDriver.Marketer));
+        await _driver.CancelAsync(id);
+        await _store.WaitForProjectionsAsync();
+
+        Assert.Equal(DeliveryCounts.None, (await Report(id)).Totals);
+        var item = await ListItem(id);
+        Assert.Equal((CampaignStatus.Cancelled, 0L, 0L), (item.Status, item.RecipientsPrepared, item.Recipients));
+        // Zero, not null: nobody was prepared, so nobody is left unsent.
+        Assert.Equal((long?)0L, (await Audit(id)).Single().NotSent);
+    }
+
+    [Fact]
+    public async Task cancelled_when_scheduled_the_whole_audience_is_not_sent_in_the_report_the_list_and_the_audit()
+    {
+        var id = await _driver.ScheduledAsync(batches: 3, batchSize: 100);
+        await _driver.CancelAsync(id);
+        await _store.WaitForProjectionsAsync();
+
+        await AssertAllNotSentAsync(id, CampaignStatus.Scheduled, recipients: 300);
+    }
+
+    [Fact]
+    public async Task cancelled_when_paused_by_someone_the_whole_audience_is_not_sent_in_the_report_the_list_and_the_audit()
+    {
+        var id = await _driver.ScheduledAsync(batches: 2, batchSize: 100);
+        await _driver.RunAcceptedAsync(new PauseSchedule(id, CampaignDriver.Marketer));
+        await _driver.CancelAsync(id);
+        await _store.WaitForProjectionsAsync();
+
+        await AssertAllNotSentAsync(id, CampaignStatus.Paused, recipients: 200);
+    }
+
+    [Fact]
+    public async Task cancelled_when_paused_for_a_late_start_the_whole_audience_is_not_sent_in_the_report_the_list_and_the_audit()
+    {
+        var id = await _driver.ScheduledAsync(batches: 2, batchSize: 100);
+        // The start comes an hour after the send time, more than the 5 minutes allowed: paused, nothing sent.
+        var held = await _driver.RunAcceptedAsync(new StartSend(id, MaxLateness: TimeSpan.FromMinutes(5)), after: TimeSpan.FromHours(3));
+        Assert.IsType<SendHeldAsLate>(Assert.Single(held.Decision.Events));
+        await _driver.CancelAsync(id);
+        await _store.WaitForProjectionsAsync();
+
+        await AssertAllNotSentAsync(id, CampaignStatus.Paused, recipients: 200);
+    }
+
+    private async Task AssertAllNotSentAsync(Guid id, CampaignStatus statusAtRequest, long recipients)
+    {
+        var report = await Report(id);
+        Assert.Equal(CampaignStatus.Cancelled, report.Status);
+        Assert.Equal(new DeliveryCounts(recipients, 0, 0, 0), report.Totals);
+        Assert.Equal(recipients, report.Totals.NotSent);
+        Assert.Equal(report.Totals, report.Variants.Single().Counts);
+
+        var item = await ListItem(id);
+        Assert.Equal((CampaignStatus.Cancelled, recipients, recipients, 0L, 0.0), (item.Status, item.RecipientsPrepared, item.Recipients, item.Delivered, item.ProgressPercent));
+
+        var audit = (await Audit(id)).Single();
+        Assert.Equal((CancelOutcome.Cancelled, (CampaignStatus?)statusAtRequest, 0L, 0L, (long?)recipients),
+            (audit.Outcome, audit.StatusAtRequest, audit.DeliveredBefore, audit.DeliveredAfter, audit.NotSent));
+    }
+
+    private async Task<SendReport> Report(Guid id)
+    {
+        await using var query = _store.QuerySession("shop-a");
+        return (await query.LoadSendReportAsync(id))!;
+    }
+
+    private async Task<CampaignListItem> ListItem(Guid id)
+    {
+        await using var query = _store.QuerySession("shop-a");
+        return (await query.QueryCampaignsAsync(new CampaignListQuery(PageSize: 100))).Items.Single(x => x.Id == id);
+    }
+
+    private async Task<IReadOnlyList<CancellationAuditEntry>> Audit(Guid id)
+    {
+        await using var query = _store.QuerySession("shop-a");
+        return (await query.QueryCancellationAuditAsync(new CancellationAuditQuery(CampaignId: id))).Items;
+    }
+}

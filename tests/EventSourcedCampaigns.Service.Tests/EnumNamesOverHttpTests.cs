@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace EventSourcedCampaigns.Service.Tests;
+
+/// <summary>
+/// The API's enums (channel, reasonCode, the status, sort, channel and outcome filters) are their documented names only:
+/// a number or a numeric string (and in the query string, names joined by commas) is refused like an unknown name
+/// (400 bad_request) and changes nothing. Names are read in any case in a JSON body, in their case in the query string,
+/// as before.
+/// </summary>
+public sealed class enum_values_over_http(SecuredService service) : IClassFixture<SecuredService>
+{
+    private const string Tenant = "enum-shop";
+    private const string Variants = """[{"key":"A","subject":"Hi","content":"-30%","splitPercent":100}]""";
+
+    private static async Task<(HttpStatusCode Status, string? Code)> Problem(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.Content.Headers.ContentType?.MediaType == "application/problem+json", $"{(int)response.StatusCode}: {text}");
+        var body = JsonDocument.Parse(text).RootElement;
+        return (response.StatusCode, body.TryGetProperty("code", out var code) ? code.GetString() : null);
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static async Task<Accepted> CreateAsync(HttpClient client) => await CampaignApi.AcceptedAsync(
+        await client.PostAsync("/api/campaigns", Json($$"""{"name":"A draft","channel":"Email","variants":{{Variants}}}""")), HttpStatusCode.Created, "create");
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1")]
+    [InlineData("99")]
+    [InlineData("-1")]
+    [InlineData("\"0\"")]
+    [InlineData("\"2\"")]
+    [InlineData("\"99\"")]
+    public async Task a_channel_that_is_not_a_name_is_refused_and_creates_nothing(string channel)
+    {
+        var client = service.Client(Tenant);
+        await CreateAsync(client); // the tenant has events to count, whichever test runs first
+        var before = await service.EventCountAsync(Tenant);
+        var response = await client.PostAsync("/api/campaigns", Json($$"""{"name":"Numbers","channel":{{channel}},"variants":{{Variants}}}"""));
+        Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(response));
+        Assert.Equal(before, await service.EventCountAsync(Tenant));
+    }
+
+    [Theory]
+    [InlineData("Sms")]
+    [InlineData("sms")] // JSON names are read in any case, as before
+    public async Task a_channel_name_is_accepted(string channel)
+    {
+        var response = await service.Client(Tenant).PostAsync("/api/campaigns", Json($$"""{"name":"Names","channel":"{{channel}}","variants":{{Variants}}}"""));
+        var created = await CampaignApi.AcceptedAsync(response, HttpStatusCode.Created, $"create with channel {channel}");
+        var events = await service.Client(Tenant).GetFromJsonAsync<JsonElement>($"/api/campaigns/{created.CampaignId}/events");
+        Assert.Equal("Sms", events[0].GetProperty("data").GetProperty("channel").GetString());
+    }
+
+    [Fact]
+    public async Task a_reason_code_that_is_not_a_name_is_refused_before_the_command_and_is_not_audited()
+    {
+        var client = service.Client(Tenant);
+        var created = await CreateAsync(client);
+        var before = await service.EventCountAsync(Tenant);
+
+        foreach (var code in new[] { "3", "0", "99", "-1", "\"3\"", "\"99\"" })
+        {
+            var response = await client.PostAsync($"/api/campaigns/{created.CampaignId}/cancel", Json($$"""{"reasonCode":{{code}},"reason":"typo"}"""));
+            Assert.True((HttpStatusCode.BadRequest, "bad_request") == await Problem(response), $"reasonCode {code}");
+        }
+        Assert.Equal(before, await service.EventCountAsync(Tenant)); // not even a refused-cancel audit entry
+
+        // A name reaches the rules (a draft can't be cancelled), and that attempt is audited: the count above would have seen it.
+        var named = await client.PostAsync($"/api/campaigns/{created.CampaignId}/cancel", Json("""{"reasonCode":"contentError","reason":"typo"}"""));
+        Assert.Equal((HttpStatusCode.Conflict, "NotCancellableDraft"), await Problem(named));
+        Assert.Equal(before + 1, await service.EventCountAsync(Tenant));
+    }
+
+    [Theory]
+    [InlineData("/api/campaigns?status=2")]
+    [InlineData("/api/campaigns?status=99")]
+    [InlineData("/api/campaigns?status=-1")]
+    [InlineData("/api/campaigns?status=%2B2")]
+    [InlineData("/api/campaigns?status=%202")]
+    [InlineData("/api/campaigns?status=Scheduling,Scheduled")]
+    [InlineData("/api/campaigns?status=Draft&status=Sent")]
+    [InlineData("/api/campaigns?sort=1")]
+    [InlineData("/api/audit/cancellations?channel=0")]
+    [InlineData("/api/audit/cancellations?channel=7")]
+    [InlineData("/api/audit/cancellations.csv?channel=1")]
+    [InlineData("/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11/recipients?outcome=1")]
+    [InlineData("/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11/recipients.csv?outcome=2")]
+    public async Task a_query_filter_that_is_not_a_name_is_refused(string url)
+    {
+        var response = await service.Client(Tenant).GetAsync(url);
+        Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(response));
+        Assert.Contains("by name, not '", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("/api/campaigns?status=Scheduled")]
+    [InlineData("/api/campaigns?status=CancelledDuringSend&sort=Name")]
+    [InlineData("/api/audit/cancellations?channel=ApiKey")]
+    [InlineData("/api/audit/cancellations.csv?channel=User")]
+    public async Task a_query_filter_that_is_a_name_is_accepted(string url)
+    {
+        var response = await service.Client(Tenant).GetAsync(url);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+
+    [Fact]
+    public async Task a_query_filter_name_is_matched_in_its_case_only_as_before()
+    {
+        Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(await service.Client(Tenant).GetAsync("/api/campaigns?status=scheduled")));
+    }
+}
