@@ -207,7 +207,9 @@ public static class AuditChain
                 try
                 {
                     using var stream = new MemoryStream(Encoding.UTF8.GetBytes(json));
-                    e = (ICancelAuditEvent)serializer.FromJson(TypesByName[type], stream);
+                    // JSON null reads as no event at all: a break to report, not a NullReferenceException (a 500).
+                    e = serializer.FromJson(TypesByName[type], stream) as ICancelAuditEvent
+                        ?? throw new JsonException("The stored data is null, not an event.");
                 }
                 catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidCastException or ArgumentException)
                 {

@@ -28,6 +28,7 @@ ServiceSettings settings;
 try
 {
     settings = ServiceSettings.Load(section);
+    settings.ResolveConnectionString(); // none, or one that does not parse: the same one line as any other setting
 }
 catch (InvalidSettingsException e)
 {
@@ -66,7 +67,7 @@ builder.Services.AddSingleton<IAudienceResolver>(local.Lists.Count == 0
     : new BogusAudience(2026, local.Contacts, local.Lists));
 // The provider: Campaigns:Provider = local (the default), smtp or webhook (docs/delivery.md).
 builder.Services.AddCampaignDelivery(section, () => new FakeDispatcher(new FakeDispatcherOptions(
-    Latency: local.Latency, Jitter: local.Latency / 2, TransientFailureRate: local.TransientFailureRate,
+    Latency: local.Latency, Jitter: local.Latency / 2, TransientFailureRate: local.TransientFailureRate, PermanentFailureRate: local.PermanentFailureRate,
     RecipientFailureRate: local.RecipientFailureRate, Seed: Environment.ProcessId)));
 
 builder.Host.UseWolverine(opts =>

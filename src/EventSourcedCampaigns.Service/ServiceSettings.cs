@@ -59,6 +59,8 @@ public sealed class ServiceSettings
             throw new InvalidSettingsException(e.InnerException is { } why ? $"{e.Message} {why.Message}" : e.Message, e);
         }
         if (deliveryProblems.Count > 0) throw new InvalidSettingsException(string.Join(" ", deliveryProblems));
+        if (settings.Local.Problems($"{Section}:Local:") is { Count: > 0 } localProblems)
+            throw new InvalidSettingsException(string.Join(" ", localProblems));
         try
         {
             settings.Sending.ApplyTo(new CampaignSendingOptions()).Validate();
@@ -125,8 +127,17 @@ public sealed class ServiceSettings
     {
         var raw = ConnectionString is { Length: > 0 } configured ? configured
             : Environment.GetEnvironmentVariable("CAMPAIGNS_POSTGRES") is { Length: > 0 } fromEnvironment ? fromEnvironment
-            : throw new InvalidOperationException("Set Campaigns:ConnectionString (or CAMPAIGNS_POSTGRES) to an Npgsql connection string.");
-        var builder = new NpgsqlConnectionStringBuilder(raw);
+            : throw new InvalidSettingsException($"{Section}:ConnectionString is required (or CAMPAIGNS_POSTGRES): an Npgsql connection string.");
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(raw);
+        }
+        catch (ArgumentException e)
+        {
+            // Its text is not echoed: it may hold a password.
+            throw new InvalidSettingsException($"{Section}:ConnectionString is not an Npgsql connection string ({e.GetType().Name}).", e);
+        }
         // The HotCold leader holds its lock in a session that runs pg_sleep(60) to watch for failover; without
         // this, PostgreSQL notices a crashed leader only when that sleep ends, delaying takeover by up to a minute.
         if (builder.Options?.Contains("client_connection_check_interval") != true)
@@ -204,6 +215,27 @@ public sealed class LocalSettings
     /// <summary>Share of provider calls that fail transiently (retried).</summary>
     public double TransientFailureRate { get; set; }
 
+    /// <summary>Share of batches the local provider refuses for good (recorded as failed batches, not retried).</summary>
+    public double PermanentFailureRate { get; set; }
+
     /// <summary>Share of recipients the local provider refuses.</summary>
     public double RecipientFailureRate { get; set; } = 0.002;
+
+    /// <summary>What these settings cannot be used with, each naming its setting after <paramref name="prefix"/>; empty when usable.</summary>
+    public IReadOnlyList<string> Problems(string prefix)
+    {
+        List<string> problems = [];
+        if (Contacts < 0) problems.Add($"{prefix}{nameof(Contacts)} must not be negative.");
+        foreach (var (list, fraction) in Lists)
+            if (string.IsNullOrWhiteSpace(list) || !(fraction is > 0 and <= 1))
+                problems.Add($"{prefix}{nameof(Lists)}:{list} must be a fraction of the contacts in (0, 1].");
+        if (Latency < TimeSpan.Zero) problems.Add($"{prefix}{nameof(Latency)} must not be negative.");
+        foreach (var (name, rate) in new[]
+                 {
+                     (nameof(TransientFailureRate), TransientFailureRate), (nameof(PermanentFailureRate), PermanentFailureRate),
+                     (nameof(RecipientFailureRate), RecipientFailureRate),
+                 })
+            if (!(rate is >= 0 and <= 1)) problems.Add($"{prefix}{name} must be a share from 0 to 1.");
+        return problems;
+    }
 }

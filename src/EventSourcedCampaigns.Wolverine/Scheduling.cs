@@ -123,41 +123,68 @@ public static class SchedulingHandler
 public static class Batching
 {
     /// <summary>
-    /// The variant of the audience's recipient number <paramref name="ordinal"/> (0-based, in resolution order):
-    /// the one whose cumulative split covers <c>(ordinal × 37) mod 100</c>. Every run of 100 recipients is split
-    /// exactly by the percentages, with the variants interleaved, and no state is needed across pages.
+    /// The variant of the audience's recipient number <paramref name="ordinal"/> (0-based, in resolution order). Every run
+    /// of 100 recipients is split exactly by the percentages, with the variants interleaved, and no state is needed across
+    /// pages. Within a run, the first n recipients give each variant its share of n rounded down or up, never further
+    /// off (50/50 of 5 recipients is 3 and 2, not 4 and 1; 1% of 3 recipients is none, 99% all 3).
     /// </summary>
-    public static int VariantIndex(Variant[] variants, long ordinal)
+    public static int VariantIndex(Variant[] variants, long ordinal) => Order(variants)[ordinal % 100];
+
+    /// <summary>
+    /// The variant of each position of a run of 100: the next recipient goes to a variant still below its share rounded
+    /// up, the one whose share rounded down would be missed soonest (earliest deadline first), the first on a tie.
+    /// </summary>
+    private static int[] Order(Variant[] variants)
     {
-        var position = (int)(ordinal % 100) * 37 % 100;
-        var cumulative = 0;
-        for (var i = 0; i < variants.Length; i++)
+        var counts = new int[variants.Length];
+        var order = new int[100];
+        for (var n = 1; n <= 100; n++)
         {
-            cumulative += variants[i].SplitPercent;
-            if (position < cumulative) return i;
+            int best = -1, bestDue = int.MaxValue;
+            for (var i = 0; i < variants.Length; i++)
+            {
+                var split = variants[i].SplitPercent;
+                if (split <= 0 || 100 * counts[i] >= n * split) continue; // at its share rounded up already
+                var due = (100 * (counts[i] + 1) + split - 1) / split; // the position by which its next recipient is due
+                if (due < bestDue) (best, bestDue) = (i, due);
+            }
+            if (best < 0) best = variants.Length - 1; // splits that do not add up to 100 (refused when the campaign is created)
+            counts[best]++;
+            order[n - 1] = best;
         }
-        return variants.Length - 1;
+        return order;
     }
 
     /// <summary>How many of the first <paramref name="recipients"/> go to each variant.</summary>
     public static VariantShare[] Shares(Variant[] variants, long recipients)
     {
+        var order = Order(variants);
         var counts = variants.Select(v => recipients / 100 * v.SplitPercent).ToArray();
-        for (var n = recipients / 100 * 100; n < recipients; n++) counts[VariantIndex(variants, n)]++;
+        for (var n = recipients / 100 * 100; n < recipients; n++) counts[order[n % 100]]++;
         return variants.Select((v, i) => new VariantShare(v.Key, counts[i])).ToArray();
     }
 
-    /// <summary>One page of recipients as batches of at most <paramref name="batchSize"/>, one variant per batch.</summary>
+    /// <summary>
+    /// One page of recipients as batches of at most <paramref name="batchSize"/>, one variant per batch. The variants'
+    /// batches are interleaved in proportion to their number (A, B, C, A, B, C... for an even split), not one variant's
+    /// after another's, so a send stopped part way (a cancel) has reached every variant alike.
+    /// </summary>
     public static List<CampaignBatch> Split(Guid campaignId, Variant[] variants, IReadOnlyList<Recipient> recipients,
         long firstOrdinal, int firstBatchNumber, int batchSize)
     {
+        var order = Order(variants);
         var groups = variants.Select(_ => new List<Recipient>()).ToArray();
-        for (var i = 0; i < recipients.Count; i++) groups[VariantIndex(variants, firstOrdinal + i)].Add(recipients[i]);
+        for (var i = 0; i < recipients.Count; i++) groups[order[(firstOrdinal + i) % 100]].Add(recipients[i]);
+        var interleaved = new List<(double At, int Variant, Recipient[] Chunk)>();
+        for (var v = 0; v < variants.Length; v++)
+        {
+            var chunks = groups[v].Chunk(batchSize).ToArray();
+            for (var k = 0; k < chunks.Length; k++) interleaved.Add(((k + 0.5) / chunks.Length, v, chunks[k]));
+        }
         var batches = new List<CampaignBatch>();
         var number = firstBatchNumber;
-        for (var v = 0; v < variants.Length; v++)
-            foreach (var chunk in groups[v].Chunk(batchSize))
-                batches.Add(new CampaignBatch(CampaignBatch.IdFor(campaignId, number), campaignId, number++, variants[v].Key, chunk));
+        foreach (var (_, v, chunk) in interleaved.OrderBy(b => b.At).ThenBy(b => b.Variant))
+            batches.Add(new CampaignBatch(CampaignBatch.IdFor(campaignId, number), campaignId, number++, variants[v].Key, chunk));
         return batches;
     }
 }

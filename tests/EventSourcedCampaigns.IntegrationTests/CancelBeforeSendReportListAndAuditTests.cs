@@ -64,6 +64,7 @@ public sealed class CancelBeforeSendReportListAndAuditTests : IAsyncLifetime
         var audit = await Audit(id);
         var accepted = audit.Single(e => e.Outcome == CancelOutcome.Cancelled);
         Assert.Equal(((CampaignStatus?)CampaignStatus.Scheduling, 0L, 0L, (long?)400L), (accepted.StatusAtRequest, accepted.DeliveredBefore, accepted.DeliveredAfter, accepted.NotSent));
+        Assert.Equal(0L, accepted.Failed); // nothing was sent, so nothing failed
         var repeated = audit.Single(e => e.Outcome == CancelOutcome.Repeated);
         Assert.Equal(((CampaignStatus?)CampaignStatus.Cancelled, 0L, 0L, (long?)null), (repeated.StatusAtRequest, repeated.DeliveredBefore, repeated.DeliveredAfter, repeated.NotSent));
         var refused = audit.Single(e => e.Outcome == CancelOutcome.Rejected);

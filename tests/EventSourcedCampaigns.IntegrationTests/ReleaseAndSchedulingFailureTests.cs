@@ -69,6 +69,9 @@ public sealed class ReleaseAndSchedulingFailureTests : IAsyncLifetime
         var audit = (await query.QueryCancellationAuditAsync(new CancellationAuditQuery(CampaignId: id))).Items.Single();
         Assert.Equal((CancelOutcome.CancelledDuringSend, 98L, 100L, 200L), (audit.Outcome, audit.DeliveredBefore, audit.DeliveredAfter, audit.NotSent));
         Assert.Equal(stoppedAt - requestedAt, audit.TimeToStop);
+        // The audit's counts add up to the report's recipients: the failed ones are in it too.
+        Assert.Equal(2L, audit.Failed);
+        Assert.Equal(report.Totals.Recipients, audit.DeliveredBefore + audit.DeliveredAfter + audit.Failed + audit.NotSent);
     }
 
     [Fact]

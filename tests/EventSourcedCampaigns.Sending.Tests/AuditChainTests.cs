@@ -85,6 +85,35 @@ public class AuditChainTests
         Assert.True((await host.Store.VerifyAuditChainAsync(Globex)).Intact);
     }
 
+    [Fact]
+    public async Task An_audit_event_whose_data_was_replaced_by_null_is_a_named_break_not_a_crash()
+    {
+        await using var host = await SendingHost.StartAsync(readModels: ProjectionLifecycle.Inline);
+        var first = await ScheduledAsync(host, Acme);
+        var victim = await ScheduledAsync(host, Acme);
+        await Accepted(host, Acme, Cancel(first));
+        await Accepted(host, Acme, Cancel(victim));
+
+        long sequence;
+        await using (var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var edit = new Npgsql.NpgsqlCommand(
+                $"update {host.Schema}.mt_events set data = 'null'::jsonb " +
+                "where tenant_id = @tenant and stream_id = @stream and type = 'campaign_cancel_requested' returning seq_id", connection);
+            edit.Parameters.AddWithValue("tenant", Acme);
+            edit.Parameters.AddWithValue("stream", victim);
+            sequence = (long)(await edit.ExecuteScalarAsync())!;
+        }
+
+        var broken = await host.Store.VerifyAuditChainAsync(Acme);
+        Assert.False(broken.Intact);
+        Assert.Equal(1, broken.Entries);
+        var at = broken.FirstBreak!;
+        Assert.Equal((sequence, victim, 2L), (at.Sequence, at.CampaignId, at.Position));
+        Assert.Contains("no longer reads", at.Reason);
+    }
+
     /// <summary>Accepted, repeated, refused (draft, sent), bad input (no actor, a huge reason), unknown campaign: 7 attempts.</summary>
     private static async Task<Guid> CancelEveryWayAsync(SendingHost host, string tenant)
     {

@@ -115,4 +115,60 @@ public sealed class FakesTests
         Assert.Equal(Enumerable.Range(0, 1_234).Count(n => Batching.VariantIndex(variants, n) == 1), shares[1].Recipients);
         Assert.NotEqual([0, 0, 0], first300.Take(3)); // interleaved, not blocks
     }
+
+    [Theory]
+    [InlineData(new[] { 50, 50 }, 5, new long[] { 3, 2 })] // not 4 and 1
+    [InlineData(new[] { 1, 99 }, 3, new long[] { 0, 3 })] // not a third of them for 1%
+    [InlineData(new[] { 99, 1 }, 3, new long[] { 3, 0 })]
+    [InlineData(new[] { 33, 33, 34 }, 3, new long[] { 1, 1, 1 })]
+    [InlineData(new[] { 20, 20, 20, 20, 20 }, 45, new long[] { 9, 9, 9, 9, 9 })] // not 9, 9, 10, 7, 10
+    [InlineData(new[] { 49, 1, 50 }, 23, new long[] { 11, 0, 12 })]
+    public void A_small_audience_gives_each_variant_its_share_rounded_down_or_up(int[] splits, long recipients, long[] expected)
+    {
+        var variants = splits.Select((split, i) => new Variant(((char)('A' + i)).ToString(), "s", "c", split)).ToArray();
+
+        Assert.Equal(expected, Batching.Shares(variants, recipients).Select(s => s.Recipients));
+    }
+
+    [Fact]
+    public void Every_first_n_recipients_give_each_variant_its_share_of_n_rounded_down_or_up()
+    {
+        var random = new Random(5);
+        for (var trial = 0; trial < 2_000; trial++)
+        {
+            // A random split of 100 into 1 to 12 variants of at least 1%.
+            var cuts = Enumerable.Range(1, 99).OrderBy(_ => random.Next()).Take(random.Next(0, 12)).Order().ToList();
+            var splits = cuts.Append(100).Zip(cuts.Prepend(0), (end, start) => end - start).ToArray();
+            var variants = splits.Select((split, i) => new Variant($"V{i}", "s", "c", split)).ToArray();
+            var counts = new long[splits.Length];
+            for (var n = 1; n <= 250; n++)
+            {
+                counts[Batching.VariantIndex(variants, n - 1)]++;
+                for (var v = 0; v < splits.Length; v++)
+                    Assert.True(counts[v] >= n * splits[v] / 100 && counts[v] <= (n * splits[v] + 99) / 100,
+                        $"split {string.Join('/', splits)}: variant {v} has {counts[v]} of the first {n}");
+                Assert.Equal(counts, Batching.Shares(variants, n).Select(s => s.Recipients));
+            }
+        }
+    }
+
+    [Fact]
+    public void A_page_interleaves_the_variants_batches_so_a_send_stopped_part_way_reached_each_variant_alike()
+    {
+        Variant[] variants = [new("A", "s", "c", 50), new("B", "s", "c", 25), new("C", "s", "c", 25)];
+        var recipients = Enumerable.Range(0, 2_000).Select(i => new Recipient($"r{i}", $"r{i}@example.com", null)).ToList();
+
+        var batches = Batching.Split(Guid.NewGuid(), variants, recipients, 0, 1, 50);
+
+        Assert.Equal(Enumerable.Range(1, 40), batches.Select(b => b.BatchNumber));
+        Assert.Equal([20, 10, 10], variants.Select(v => batches.Count(b => b.Variant == v.Key)));
+        // Any first batches hold each variant's share of them, rounded down or up: A, B, C, A, A, B, C, A...
+        for (var n = 1; n <= batches.Count; n++)
+        {
+            var first = batches.Take(n).ToList();
+            Assert.InRange(first.Count(b => b.Variant == "A"), n / 2, (n + 1) / 2 + 1);
+            Assert.InRange(first.Count(b => b.Variant == "B"), n / 4 - 1, (n + 3) / 4 + 1);
+        }
+        Assert.Equal(recipients.Select(r => r.Id).Order(), batches.SelectMany(b => b.Recipients).Select(r => r.Id).Order());
+    }
 }

@@ -66,7 +66,7 @@ public sealed class recipients_over_http(ITestOutputHelper output) : IAsyncLifet
         Assert.Equal("Delivered", (await _api.GetAsync($"/api/campaigns/{id}/recipients/{Uri.EscapeDataString(delivered)}")).GetProperty("outcome").GetString());
 
         var csv = await _api.Http.GetStringAsync($"/api/campaigns/{id}/recipients.csv");
-        var lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = csv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("recipient_id,outcome,reason,batch,variant,recorded_at", lines[0]);
         Assert.Equal(Contacts, lines.Length - 1);
         Assert.Equal(notSent, lines.Count(l => l.Split(',')[1] == "NotSent"));

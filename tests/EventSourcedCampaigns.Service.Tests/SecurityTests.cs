@@ -315,6 +315,28 @@ public sealed class the_api_limits
     }
 
     [Theory]
+    [InlineData("Development", HttpStatusCode.NoContent)]
+    [InlineData("Staging", HttpStatusCode.NotFound)]
+    [InlineData("Production", HttpStatusCode.NotFound)]
+    public async Task the_development_sign_in_asks_for_no_secret_so_only_a_development_host_offers_it(string environment, HttpStatusCode expected)
+    {
+        // Any tenant, any name, every scope: a Staging host reachable by others would let anyone act for any tenant.
+        await using var factory = SecuredService.Start(TestDatabase.UniqueSchema("devsign"), new Dictionary<string, string?>
+        {
+            ["Campaigns:Auth:DevelopmentSignIn"] = "true",
+        }, environment);
+        var client = factory.CreateClient();
+
+        var signIn = await client.PostAsJsonAsync("/auth/dev-sign-in", new { tenant = "shop-a", name = "mallory", scopes = Scopes.All });
+
+        Assert.Equal(expected, signIn.StatusCode);
+        var session = await client.GetFromJsonAsync<JsonElement>("/auth/session");
+        Assert.Equal(expected == HttpStatusCode.NoContent, session.GetProperty("developmentSignIn").GetBoolean());
+        Assert.Equal(expected == HttpStatusCode.NoContent, session.GetProperty("signedIn").GetBoolean());
+        if (expected == HttpStatusCode.NotFound) Assert.Contains("dev_sign_in_disabled", await signIn.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
     [InlineData("Development", HttpStatusCode.OK)]
     [InlineData("Production", HttpStatusCode.Unauthorized)]
     public async Task development_tokens_work_outside_production_only(string environment, HttpStatusCode expected)

@@ -134,5 +134,14 @@ public sealed class CampaignListProjection : SingleStreamProjection<CampaignList
         return item with { Delivered = total, ProgressPercent = Percent(total, item.Recipients), UpdatedAt = at };
     }
 
-    internal static double Percent(long part, long whole) => whole <= 0 ? 0 : Math.Round(100.0 * part / whole, 2);
+    /// <summary>
+    /// <paramref name="part"/> of <paramref name="whole"/> in percent with 2 decimals, never 100 while some are left nor 0
+    /// once some are: 99,999 of 100,000 is 99.99 %, not 100 %; 1 of 1,000,000 is 0.01 %, not 0 %.
+    /// </summary>
+    internal static double Percent(long part, long whole)
+    {
+        if (whole <= 0) return 0;
+        var percent = Math.Round(100.0 * part / whole, 2, MidpointRounding.AwayFromZero);
+        return part <= 0 || part >= whole ? percent : Math.Clamp(percent, 0.01, 99.99);
+    }
 }

@@ -41,6 +41,8 @@ public sealed record CancellationAuditEntry
     public string? RejectionMessage { get; init; }
     public long DeliveredBefore { get; init; }
     public long DeliveredAfter { get; init; }
+    /// <summary>Recipients whose delivery failed, once the cancel took effect (0 before the send); null otherwise. With it the counts add up to the recipients.</summary>
+    public long? Failed { get; init; }
     public long? NotSent { get; init; }
     public DateTimeOffset RequestedAt { get; init; }
     public DateTimeOffset? EffectiveAt { get; init; }
@@ -98,13 +100,13 @@ public sealed class CancellationAuditProjection : MultiStreamProjection<Cancella
         // before Cancelled recorded it).
         ({ } current, Cancelled x) => current with
         {
-            Outcome = CancelOutcome.Cancelled, DeliveredAfter = 0, NotSent = x.NotSent, EffectiveAt = x.CancelledAt,
+            Outcome = CancelOutcome.Cancelled, DeliveredAfter = 0, Failed = 0, NotSent = x.NotSent, EffectiveAt = x.CancelledAt,
             TimeToStop = x.CancelledAt - x.RequestedAt,
         },
         ({ } current, CancelledDuringSend x) => current with
         {
             Outcome = CancelOutcome.CancelledDuringSend, DeliveredBefore = x.DeliveredBeforeRequest, DeliveredAfter = x.DeliveredAfterRequest,
-            NotSent = x.NotSent, EffectiveAt = x.CancelledAt, TimeToStop = x.TimeToStop,
+            Failed = x.Failed, NotSent = x.NotSent, EffectiveAt = x.CancelledAt, TimeToStop = x.TimeToStop,
         },
         _ => entry,
     };

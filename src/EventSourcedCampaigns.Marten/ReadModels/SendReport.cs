@@ -19,7 +19,13 @@ public sealed record DeliveryCounts(long Recipients, long Delivered, long Failed
 }
 
 /// <summary>A variant's share of the send.</summary>
-public sealed record VariantReport(string Variant, DeliveryCounts Counts);
+public sealed record VariantReport(string Variant, DeliveryCounts Counts)
+{
+    /// <summary>Delivered to this variant's recipients before the cancel request (0 without a cancel).</summary>
+    public long DeliveredBeforeCancel { get; init; }
+    /// <summary>Delivered to this variant's recipients by batches in flight at the cancel request.</summary>
+    public long DeliveredAfterCancel { get; init; }
+}
 
 /// <summary>The send report of one campaign: partial-send statistics with the dates a marketer and an auditor ask for.</summary>
 public sealed record SendReport
@@ -92,7 +98,7 @@ public sealed class SendReportProjection : SingleStreamProjection<SendReport, Gu
             SendHeldAsLate x => report with { PausedReason = PausedReasons.HeldAsLate(x) },
             SendStarted x => report with { SendStartedAt = x.StartedAt },
             BatchClaimed x => Count(report, x.Variant, c => c.Claimed(x.Recipients)),
-            BatchDelivered x => Count(report, x.Variant, c => c.Recorded(x.Delivered, x.Failed)) with
+            BatchDelivered x => Count(report, x.Variant, c => c.Recorded(x.Delivered, x.Failed), x.AfterCancelRequest ? x.Delivered : 0) with
             {
                 DeliveredAfterCancel = report.DeliveredAfterCancel + (x.AfterCancelRequest ? x.Delivered : 0),
             },
@@ -103,6 +109,8 @@ public sealed class SendReportProjection : SingleStreamProjection<SendReport, Gu
             {
                 CancelRequestedAt = x.RequestedAt, CancelledBy = x.RequestedBy, CancelReason = x.Reason,
                 DeliveredBeforeCancel = x.DeliveredBefore,
+                // Each variant's share of what was delivered before the request (the variants' sum is the total's).
+                Variants = [.. report.Variants.Select(v => v with { DeliveredBeforeCancel = v.Counts.Delivered })],
             },
             Cancelled x => CancelledBeforeSend(report, x.NotSent) with { CancelledAt = x.CancelledAt, CancelToStop = x.CancelledAt - x.RequestedAt },
             CancelledDuringSend x => report with { CancelledAt = x.CancelledAt, CancelToStop = x.TimeToStop },
@@ -119,9 +127,11 @@ public sealed class SendReportProjection : SingleStreamProjection<SendReport, Gu
     private static SendReport CancelledBeforeSend(SendReport report, long? notSent) =>
         notSent is { } recipients ? report with { Totals = DeliveryCounts.None with { Recipients = recipients } } : report;
 
-    private static SendReport Count(SendReport report, string variant, Func<DeliveryCounts, DeliveryCounts> change) => report with
+    private static SendReport Count(SendReport report, string variant, Func<DeliveryCounts, DeliveryCounts> change, long deliveredAfterCancel = 0) => report with
     {
         Totals = change(report.Totals),
-        Variants = [.. report.Variants.Select(v => v.Variant == variant ? v with { Counts = change(v.Counts) } : v)],
+        Variants = [.. report.Variants.Select(v => v.Variant == variant
+            ? v with { Counts = change(v.Counts), DeliveredAfterCancel = v.DeliveredAfterCancel + deliveredAfterCancel }
+            : v)],
     };
 }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using CsvHelper;
+using System.Runtime.CompilerServices;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Marten.ReadModels;
 using Marten;
@@ -47,11 +47,16 @@ public static class AuditEndpoints
     /// <see cref="MaxCsvRows"/>. Cells that a spreadsheet would run as a formula (=, +, -, @ ...) are escaped: actor ids
     /// and reasons are the callers' text.
     /// </summary>
-    public static async Task WriteCsvAsync(IQuerySession session, CancellationAuditQuery query, Stream output, CancellationToken ct)
+    public static Task WriteCsvAsync(IQuerySession session, CancellationAuditQuery query, Stream output, CancellationToken ct) =>
+        WriteCsvAsync(Entries(session, query, ct), output, ct);
+
+    /// <summary>Write <paramref name="entries"/> as CSV (<see cref="CsvExport"/>: formulas and quotes escaped).</summary>
+    public static Task WriteCsvAsync(IAsyncEnumerable<CancellationAuditEntry> entries, Stream output, CancellationToken ct) =>
+        CsvExport.WriteAsync(output, Columns, entries, Row, ct);
+
+    private static async IAsyncEnumerable<CancellationAuditEntry> Entries(IQuerySession session, CancellationAuditQuery query,
+        [EnumeratorCancellation] CancellationToken ct)
     {
-        var options = new CsvWriterOptions { Injection = CsvInjection.Escape, FormatProvider = CultureInfo.InvariantCulture };
-        await using var csv = CsvWriter.Create(output, options, leaveOpen: true);
-        csv.WriteHeader(Columns);
         var written = 0;
         for (var page = 1; written < MaxCsvRows; page++)
         {
@@ -59,11 +64,10 @@ public static class AuditEndpoints
                 query with { PageNumber = page, PageSize = CampaignQueries.MaxPageSize, AllTenants = false }, ct)).Items;
             foreach (var e in items.Take(MaxCsvRows - written))
             {
-                csv.WriteRecord(Row(e));
+                yield return e;
                 written++;
             }
-            await csv.FlushAsync(ct);
-            if (items.Count < CampaignQueries.MaxPageSize) break;
+            if (items.Count < CampaignQueries.MaxPageSize) yield break;
         }
     }
 
@@ -71,7 +75,7 @@ public static class AuditEndpoints
     public static readonly string[] Columns =
     [
         "Id", "CampaignId", "ChainPosition", "Outcome", "RequestedAt", "ActorId", "Channel", "ReasonCode", "ReasonText",
-        "StatusAtRequest", "RejectionCode", "RejectionMessage", "DeliveredBefore", "DeliveredAfter", "NotSent", "EffectiveAt",
+        "StatusAtRequest", "RejectionCode", "RejectionMessage", "DeliveredBefore", "DeliveredAfter", "Failed", "NotSent", "EffectiveAt",
         "TimeToStopSeconds",
     ];
 
@@ -81,7 +85,7 @@ public static class AuditEndpoints
         e.Id.ToString(), e.CampaignId.ToString(), Invariant(e.ChainPosition), e.Outcome.ToString(), Time(e.RequestedAt),
         e.ActorId, e.Channel.ToString(), e.ReasonCode?.ToString() ?? "", e.ReasonText ?? "", e.StatusAtRequest?.ToString() ?? "",
         e.RejectionCode?.ToString() ?? "", e.RejectionMessage ?? "", Invariant(e.DeliveredBefore), Invariant(e.DeliveredAfter),
-        Invariant(e.NotSent), e.EffectiveAt is { } at ? Time(at) : "", Invariant(e.TimeToStop?.TotalSeconds),
+        Invariant(e.Failed), Invariant(e.NotSent), e.EffectiveAt is { } at ? Time(at) : "", Invariant(e.TimeToStop?.TotalSeconds),
     ];
 
     private static string Time(DateTimeOffset t) => t.ToString("O", CultureInfo.InvariantCulture);

@@ -1,4 +1,4 @@
-using System.Text;
+using System.Globalization;
 using EventSourcedCampaigns.Marten;
 using Marten;
 
@@ -54,10 +54,7 @@ public static class RecipientEndpoints
             return Results.Stream(async body =>
             {
                 await using var session = store.QuerySession(http.Tenant());
-                await using var writer = new StreamWriter(body, new UTF8Encoding(false), 64 * 1024);
-                await writer.WriteLineAsync("recipient_id,outcome,reason,batch,variant,recorded_at");
-                await foreach (var r in session.StreamRecipientOutcomesAsync(campaignId, outcome, ct: http.RequestAborted))
-                    await writer.WriteLineAsync(string.Join(',', Csv(r.RecipientId), r.Outcome, Csv(r.Reason), r.BatchNumber, Csv(r.Variant), r.RecordedAt.ToString("O")));
+                await WriteCsvAsync(session.StreamRecipientOutcomesAsync(campaignId, outcome, ct: http.RequestAborted), body, http.RequestAborted);
             }, "text/csv", $"campaign-{campaignId:N}-recipients.csv");
         }).WithName("ExportRecipientOutcomes").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Recipients")
             .WithSummary("Every recorded recipient of a campaign as CSV (streamed).")
@@ -77,6 +74,17 @@ public static class RecipientEndpoints
         return api;
     }
 
-    private static string Csv(string? value) =>
-        value is null ? "" : value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : $"\"{value.Replace("\"", "\"\"")}\"";
+    /// <summary>Write <paramref name="recipients"/> as CSV (<see cref="CsvExport"/>: formulas and quotes escaped).</summary>
+    public static Task WriteCsvAsync(IAsyncEnumerable<RecipientResult> recipients, Stream output, CancellationToken ct) =>
+        CsvExport.WriteAsync(output, CsvColumns, recipients, CsvRow, ct);
+
+    /// <summary>The recipients CSV's columns, in order.</summary>
+    public static readonly string[] CsvColumns = ["recipient_id", "outcome", "reason", "batch", "variant", "recorded_at"];
+
+    /// <summary>One recipient's CSV line (written by <see cref="CsvExport"/>, which escapes formulas and quotes).</summary>
+    public static string[] CsvRow(RecipientResult r) =>
+    [
+        r.RecipientId, r.Outcome.ToString(), r.Reason ?? "", r.BatchNumber.ToString(CultureInfo.InvariantCulture), r.Variant ?? "",
+        r.RecordedAt.ToString("O", CultureInfo.InvariantCulture),
+    ];
 }

@@ -18,6 +18,7 @@ public static class ProblemCodes
     public const string BadIdempotencyKey = "bad_idempotency_key";
     public const string Unauthenticated = "unauthenticated";
     public const string InsufficientScope = "insufficient_scope";
+    public const string CsrfTokenMissing = "csrf_token_missing";
     public const string MissingIdentity = "missing_identity";
     public const string RecipientNotFound = "RecipientNotFound";
     public const string ConcurrencyConflict = "concurrency_conflict";
@@ -39,6 +40,7 @@ public static class ProblemCodes
         [BadIdempotencyKey] = (400, "The Idempotency-Key header must have 1 to 200 characters."),
         [Unauthenticated] = (401, "Sign in: send a bearer token (Authorization: Bearer ...) or an API key (Authorization: ApiKey esc_...)."),
         [InsufficientScope] = (403, "Your credentials do not allow this: it needs the scope campaigns:cancel."),
+        [CsrfTokenMissing] = (403, "A request of the dashboard session that changes something must carry the session's X-CSRF-Token header."),
         [MissingIdentity] = (403, "Your credentials must name one tenant (tenant_id claim, at most 100 characters) and one subject (sub claim, at most 320), without control characters."),
         [RecipientNotFound] = (404, "Campaign 3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11 has no recorded outcome for recipient 'r-42' (not in its audience, not sent yet, erased, or past retention)."),
         [ConcurrencyConflict] = (409, "Campaign 3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11 was changed by another request at the same time; nothing was applied. Retry."),
@@ -136,11 +138,18 @@ public static class Refusals
         if (hasParameters || hasBody) codes.Add(ProblemCodes.BadRequest);
         if (metadata.GetMetadata<ReadYourWritesMetadata>() is not null && HttpMethods.IsGet(httpMethod))
             codes.AddRange([ProblemCodes.MalformedSequence, ProblemCodes.ReadModelsBehind]);
-        if (metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>() is not null) codes.Add(ProblemCodes.Unauthenticated);
+        if (metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>() is not null)
+        {
+            codes.Add(ProblemCodes.Unauthenticated);
+            // A dashboard session (cookie) must prove each change with its anti-forgery token.
+            if (!HttpMethods.IsGet(httpMethod) && !HttpMethods.IsHead(httpMethod)) codes.Add(ProblemCodes.CsrfTokenMissing);
+        }
         if (ScopesOf(metadata).Count > 0) codes.Add(ProblemCodes.InsufficientScope);
         if (metadata.GetMetadata<TenantScopedMetadata>() is not null) codes.AddRange([ProblemCodes.MissingIdentity, ProblemCodes.DatabaseUnavailable]);
         if (metadata.GetMetadata<Microsoft.AspNetCore.RateLimiting.EnableRateLimitingAttribute>() is not null) codes.Add(ProblemCodes.RateLimited);
-        if (hasBody) codes.AddRange([ProblemCodes.BodyTooLarge, ProblemCodes.UnsupportedMediaType]);
+        // The size is checked before routing, so any request can be refused for its body's size.
+        codes.Add(ProblemCodes.BodyTooLarge);
+        if (hasBody) codes.Add(ProblemCodes.UnsupportedMediaType);
         return [.. codes.Distinct().OrderBy(ProblemCodes.StatusOf).ThenBy(c => c, StringComparer.Ordinal)];
     }
 

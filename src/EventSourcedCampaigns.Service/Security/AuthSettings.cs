@@ -26,8 +26,8 @@ public sealed class AuthSettings
     public bool DevelopmentTokens { get; set; } = true;
 
     /// <summary>
-    /// Offer the dashboard's development sign-in (pick a tenant, a name and scopes; docs/dashboard.md). Never in the
-    /// Production environment, whatever this says.
+    /// Offer the dashboard's development sign-in (pick a tenant, a name and scopes; docs/dashboard.md). Only in the
+    /// Development environment, whatever this says.
     /// </summary>
     public bool DevelopmentSignIn { get; set; } = true;
 

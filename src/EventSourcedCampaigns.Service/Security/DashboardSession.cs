@@ -28,9 +28,12 @@ public static class DashboardSession
     public const string CsrfHeader = "X-CSRF-Token";
     public const string CsrfClaim = "csrf";
 
-    /// <summary>Whether this host offers the development sign-in.</summary>
+    /// <summary>
+    /// Whether this host offers the development sign-in: in the Development environment only. It asks for no secret (any
+    /// tenant, any name), so a Staging or QA host reachable by others must not offer it either.
+    /// </summary>
     public static bool DevelopmentSignInEnabled(AuthSettings auth, IHostEnvironment environment) =>
-        auth.DevelopmentSignIn && !environment.IsProduction();
+        auth.DevelopmentSignIn && environment.IsDevelopment();
 
     /// <summary>The cookie scheme: HttpOnly, SameSite=Strict, 8 hours sliding; 401/403 instead of redirects.</summary>
     public static AuthenticationBuilder AddDashboardCookie(this AuthenticationBuilder auth) =>
@@ -71,7 +74,7 @@ public static class DashboardSession
                  || HttpMethods.IsOptions(http.Request.Method) || HttpMethods.IsTrace(http.Request.Method))
             && !CsrfMatches(http))
         {
-            await Problems.Problem(StatusCodes.Status403Forbidden, "csrf_token_missing",
+            await Problems.Problem(StatusCodes.Status403Forbidden, ProblemCodes.CsrfTokenMissing,
                 $"A request of the dashboard session that changes something must carry the session's {CsrfHeader} header.").ExecuteAsync(http);
             return;
         }
