@@ -11,45 +11,26 @@ namespace EventSourcedCampaigns.IntegrationTests;
 /// report, the Campaigns list and the cancellation audit give the same figure for its recipients, every one of them
 /// not sent, end to end through the store and the async projections.
 /// </summary>
-public sealed class CancelBeforeSendReportListAndAuditTests : IAsyncLifetime
+public sealed class CancelBeforeSendReportListAndAuditTests() : LiveReadModels("cancel_before_send")
 {
-    private DocumentStore _store = null!;
-    private JasperFx.Events.Daemon.IProjectionDaemon _daemon = null!;
-    private CampaignDriver _driver = null!;
-
-    public async Task InitializeAsync()
-    {
-        _store = await TestDatabase.NewStoreAsync("cancel_before_send");
-        _daemon = await _store.BuildProjectionDaemonAsync();
-        await _daemon.StartAllAsync();
-        _driver = new CampaignDriver(_store, "shop-a", new TestClock());
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _daemon.StopAllAsync();
-        _daemon.Dispose();
-        await _store.DisposeAsync();
-    }
-
     [Fact]
     public async Task cancelled_while_the_audience_is_prepared_the_prepared_recipients_are_not_sent_in_the_report_the_list_and_the_audit()
     {
-        var id = await _driver.CreateAsync();
+        var id = await Driver.CreateAsync();
         // A cancel of the draft is refused: its audit entry has no count to give.
-        await _driver.CancelAsync(id);
-        await _driver.RunAcceptedAsync(new ScheduleCampaign(id, _driver.Clock.Now.AddHours(2), Audience.Of("newsletter"), 200, CampaignDriver.Marketer));
-        await _driver.RunAcceptedAsync(new RecordSchedulingProgress(id, 200, 1_000, 1));
-        await _driver.RunAcceptedAsync(new RecordSchedulingProgress(id, 400, 1_000, 2));
-        await _store.WaitForProjectionsAsync();
+        await Driver.CancelAsync(id);
+        await Driver.RunAcceptedAsync(new ScheduleCampaign(id, Driver.Clock.Now.AddHours(2), Audience.Of("newsletter"), 200, CampaignDriver.Marketer));
+        await Driver.RunAcceptedAsync(new RecordSchedulingProgress(id, 200, 1_000, 1));
+        await Driver.RunAcceptedAsync(new RecordSchedulingProgress(id, 400, 1_000, 2));
+        await Store.WaitForProjectionsAsync();
         var preparing = await ListItem(id);
         Assert.Equal((CampaignStatus.Scheduling, 400L, 1_000L, 40.0), (preparing.Status, preparing.RecipientsPrepared, preparing.Recipients, preparing.ProgressPercent));
 
-        var cancel = await _driver.CancelAsync(id);
+        var cancel = await Driver.CancelAsync(id);
         Assert.Equal(CampaignStatus.Cancelled, cancel.State!.Status);
         // A second cancel: the same outcome, audited as a repeat, nothing changed.
-        Assert.Empty((await _driver.CancelAsync(id)).Decision.Events);
-        await _store.WaitForProjectionsAsync();
+        Assert.Empty((await Driver.CancelAsync(id)).Decision.Events);
+        await Store.WaitForProjectionsAsync();
 
         var report = await Report(id);
         Assert.Equal(CampaignStatus.Cancelled, report.Status);
@@ -79,10 +60,10 @@ public sealed class CancelBeforeSendReportListAndAuditTests : IAsyncLifetime
     [Fact]
     public async Task cancelled_before_any_recipient_was_prepared_nobody_is_counted_anywhere()
     {
-        var id = await _driver.CreateAsync();
-        await _driver.RunAcceptedAsync(new ScheduleCampaign(id, _driver.Clock.Now.AddHours(2), Audience.Of("newsletter"), 200, CampaignDriver.Marketer));
-        await _driver.CancelAsync(id);
-        await _store.WaitForProjectionsAsync();
+        var id = await Driver.CreateAsync();
+        await Driver.RunAcceptedAsync(new ScheduleCampaign(id, Driver.Clock.Now.AddHours(2), Audience.Of("newsletter"), 200, CampaignDriver.Marketer));
+        await Driver.CancelAsync(id);
+        await Store.WaitForProjectionsAsync();
 
         Assert.Equal(DeliveryCounts.None, (await Report(id)).Totals);
         var item = await ListItem(id);
@@ -94,9 +75,9 @@ public sealed class CancelBeforeSendReportListAndAuditTests : IAsyncLifetime
     [Fact]
     public async Task cancelled_when_scheduled_the_whole_audience_is_not_sent_in_the_report_the_list_and_the_audit()
     {
-        var id = await _driver.ScheduledAsync(batches: 3, batchSize: 100);
-        await _driver.CancelAsync(id);
-        await _store.WaitForProjectionsAsync();
+        var id = await Driver.ScheduledAsync(batches: 3, batchSize: 100);
+        await Driver.CancelAsync(id);
+        await Store.WaitForProjectionsAsync();
 
         await AssertAllNotSentAsync(id, CampaignStatus.Scheduled, recipients: 300);
     }
@@ -104,10 +85,10 @@ public sealed class CancelBeforeSendReportListAndAuditTests : IAsyncLifetime
     [Fact]
     public async Task cancelled_when_paused_by_someone_the_whole_audience_is_not_sent_in_the_report_the_list_and_the_audit()
     {
-        var id = await _driver.ScheduledAsync(batches: 2, batchSize: 100);
-        await _driver.RunAcceptedAsync(new PauseSchedule(id, CampaignDriver.Marketer));
-        await _driver.CancelAsync(id);
-        await _store.WaitForProjectionsAsync();
+        var id = await Driver.ScheduledAsync(batches: 2, batchSize: 100);
+        await Driver.RunAcceptedAsync(new PauseSchedule(id, CampaignDriver.Marketer));
+        await Driver.CancelAsync(id);
+        await Store.WaitForProjectionsAsync();
 
         await AssertAllNotSentAsync(id, CampaignStatus.Paused, recipients: 200);
     }
@@ -115,12 +96,12 @@ public sealed class CancelBeforeSendReportListAndAuditTests : IAsyncLifetime
     [Fact]
     public async Task cancelled_when_paused_for_a_late_start_the_whole_audience_is_not_sent_in_the_report_the_list_and_the_audit()
     {
-        var id = await _driver.ScheduledAsync(batches: 2, batchSize: 100);
+        var id = await Driver.ScheduledAsync(batches: 2, batchSize: 100);
         // The start comes an hour after the send time, more than the 5 minutes allowed: paused, nothing sent.
-        var held = await _driver.RunAcceptedAsync(new StartSend(id, MaxLateness: TimeSpan.FromMinutes(5)), after: TimeSpan.FromHours(3));
+        var held = await Driver.RunAcceptedAsync(new StartSend(id, MaxLateness: TimeSpan.FromMinutes(5)), after: TimeSpan.FromHours(3));
         Assert.IsType<SendHeldAsLate>(Assert.Single(held.Decision.Events));
-        await _driver.CancelAsync(id);
-        await _store.WaitForProjectionsAsync();
+        await Driver.CancelAsync(id);
+        await Store.WaitForProjectionsAsync();
 
         await AssertAllNotSentAsync(id, CampaignStatus.Paused, recipients: 200);
     }
@@ -143,19 +124,19 @@ public sealed class CancelBeforeSendReportListAndAuditTests : IAsyncLifetime
 
     private async Task<SendReport> Report(Guid id)
     {
-        await using var query = _store.QuerySession("shop-a");
+        await using var query = Store.QuerySession("shop-a");
         return (await query.LoadSendReportAsync(id))!;
     }
 
     private async Task<CampaignListItem> ListItem(Guid id)
     {
-        await using var query = _store.QuerySession("shop-a");
+        await using var query = Store.QuerySession("shop-a");
         return (await query.QueryCampaignsAsync(new CampaignListQuery(PageSize: 100))).Items.Single(x => x.Id == id);
     }
 
     private async Task<IReadOnlyList<CancellationAuditEntry>> Audit(Guid id)
     {
-        await using var query = _store.QuerySession("shop-a");
+        await using var query = Store.QuerySession("shop-a");
         return (await query.QueryCancellationAuditAsync(new CancellationAuditQuery(CampaignId: id))).Items;
     }
 }

@@ -7,52 +7,33 @@ using Marten;
 namespace EventSourcedCampaigns.IntegrationTests;
 
 /// <summary>A batch released after a cancel, and a scheduling failure, end to end through the store and the async projections.</summary>
-public sealed class ReleaseAndSchedulingFailureTests : IAsyncLifetime
+public sealed class ReleaseAndSchedulingFailureTests() : LiveReadModels("release")
 {
-    private DocumentStore _store = null!;
-    private JasperFx.Events.Daemon.IProjectionDaemon _daemon = null!;
-    private CampaignDriver _driver = null!;
-
-    public async Task InitializeAsync()
-    {
-        _store = await TestDatabase.NewStoreAsync("release");
-        _daemon = await _store.BuildProjectionDaemonAsync();
-        await _daemon.StartAllAsync();
-        _driver = new CampaignDriver(_store, "shop-a", new TestClock());
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _daemon.StopAllAsync();
-        _daemon.Dispose();
-        await _store.DisposeAsync();
-    }
-
     [Fact]
     public async Task a_batch_released_after_a_cancel_shows_as_not_sent_in_the_report_and_the_list()
     {
-        var id = await _driver.SendingAsync(batches: 4, batchSize: 100);
-        await _driver.ClaimAsync(id, 1, recipients: 100);
-        await _driver.DeliverAsync(id, 1, delivered: 98, failed: 2);
-        await _driver.ClaimAsync(id, 2, recipients: 100);
-        await _driver.ClaimAsync(id, 3, recipients: 100);
-        await _driver.CancelAsync(id);
-        var requestedAt = _driver.Clock.Now;
+        var id = await Driver.SendingAsync(batches: 4, batchSize: 100);
+        await Driver.ClaimAsync(id, 1, recipients: 100);
+        await Driver.DeliverAsync(id, 1, delivered: 98, failed: 2);
+        await Driver.ClaimAsync(id, 2, recipients: 100);
+        await Driver.ClaimAsync(id, 3, recipients: 100);
+        await Driver.CancelAsync(id);
+        var requestedAt = Driver.Clock.Now;
 
-        var release = await _driver.RunAcceptedAsync(new ReleaseBatch(id, 2));
+        var release = await Driver.RunAcceptedAsync(new ReleaseBatch(id, 2));
         Assert.Equal(CampaignStatus.Cancelling, release.State!.Status);
-        await _store.WaitForProjectionsAsync();
+        await Store.WaitForProjectionsAsync();
         Assert.Equal(new DeliveryCounts(400, 98, 2, 100), (await Report(id)).Totals);
         Assert.Equal(200, (await Report(id)).Totals.NotSent);
         Assert.Equal(CampaignStatus.Cancelling, (await ListItem(id)).Status);
 
-        var last = await _driver.DeliverAsync(id, 3, delivered: 100);
+        var last = await Driver.DeliverAsync(id, 3, delivered: 100);
         Assert.Equal(CampaignStatus.CancelledDuringSend, last.State!.Status);
-        var stoppedAt = _driver.Clock.Now;
+        var stoppedAt = Driver.Clock.Now;
         // At-least-once: the release again, and a late provider answer for the released batch, change nothing.
-        Assert.Empty((await _driver.RunAcceptedAsync(new ReleaseBatch(id, 2))).Decision.Events);
-        Assert.Empty((await _driver.DeliverAsync(id, 2, delivered: 100)).Decision.Events);
-        await _store.WaitForProjectionsAsync();
+        Assert.Empty((await Driver.RunAcceptedAsync(new ReleaseBatch(id, 2))).Decision.Events);
+        Assert.Empty((await Driver.DeliverAsync(id, 2, delivered: 100)).Decision.Events);
+        await Store.WaitForProjectionsAsync();
 
         var report = await Report(id);
         Assert.Equal(CampaignStatus.CancelledDuringSend, report.Status);
@@ -65,7 +46,7 @@ public sealed class ReleaseAndSchedulingFailureTests : IAsyncLifetime
         var item = await ListItem(id);
         Assert.Equal((CampaignStatus.CancelledDuringSend, 198L, CampaignActions.Clone), (item.Status, item.Delivered, item.Actions));
 
-        await using var query = _store.QuerySession("shop-a");
+        await using var query = Store.QuerySession("shop-a");
         var audit = (await query.QueryCancellationAuditAsync(new CancellationAuditQuery(CampaignId: id))).Items.Single();
         Assert.Equal((CancelOutcome.CancelledDuringSend, 98L, 100L, 200L), (audit.Outcome, audit.DeliveredBefore, audit.DeliveredAfter, audit.NotSent));
         Assert.Equal(stoppedAt - requestedAt, audit.TimeToStop);
@@ -77,13 +58,13 @@ public sealed class ReleaseAndSchedulingFailureTests : IAsyncLifetime
     [Fact]
     public async Task a_scheduling_failure_shows_its_reason_until_the_campaign_is_scheduled_again()
     {
-        var id = await _driver.CreateAsync();
-        var scheduled = await _driver.RunAcceptedAsync(new ScheduleCampaign(id, _driver.Clock.Now.AddHours(2), Audience.Of("vip-2025"), 1_000, CampaignDriver.Marketer));
+        var id = await Driver.CreateAsync();
+        var scheduled = await Driver.RunAcceptedAsync(new ScheduleCampaign(id, Driver.Clock.Now.AddHours(2), Audience.Of("vip-2025"), 1_000, CampaignDriver.Marketer));
         var scheduledAt = ((CampaignPhase.Scheduling)scheduled.State!.Phase).Schedule.ScheduledAt;
-        await _driver.RunAcceptedAsync(new RecordSchedulingProgress(id, 1_000, 5_000, 1));
-        var failed = await _driver.RunAcceptedAsync(new FailScheduling(id, scheduledAt, "  The list 'vip-2025' does not exist.\n"));
+        await Driver.RunAcceptedAsync(new RecordSchedulingProgress(id, 1_000, 5_000, 1));
+        var failed = await Driver.RunAcceptedAsync(new FailScheduling(id, scheduledAt, "  The list 'vip-2025' does not exist.\n"));
         Assert.Equal(CampaignStatus.Draft, failed.State!.Status);
-        await _store.WaitForProjectionsAsync();
+        await Store.WaitForProjectionsAsync();
 
         var item = await ListItem(id);
         Assert.Equal((CampaignStatus.Draft, "The list 'vip-2025' does not exist."), (item.Status, item.SchedulingFailure));
@@ -94,10 +75,10 @@ public sealed class ReleaseAndSchedulingFailureTests : IAsyncLifetime
         Assert.Equal((CampaignStatus.Draft, "The list 'vip-2025' does not exist."), (report.Status, report.SchedulingFailure));
         Assert.Null(report.ScheduledAt);
 
-        await _driver.RunAcceptedAsync(new ScheduleCampaign(id, _driver.Clock.Now.AddHours(2), Audience.Of("vip"), 1_000, CampaignDriver.Marketer));
+        await Driver.RunAcceptedAsync(new ScheduleCampaign(id, Driver.Clock.Now.AddHours(2), Audience.Of("vip"), 1_000, CampaignDriver.Marketer));
         // A late failure of the first attempt changes nothing.
-        Assert.Empty((await _driver.RunAcceptedAsync(new FailScheduling(id, scheduledAt, "The list 'vip-2025' does not exist."))).Decision.Events);
-        await _store.WaitForProjectionsAsync();
+        Assert.Empty((await Driver.RunAcceptedAsync(new FailScheduling(id, scheduledAt, "The list 'vip-2025' does not exist."))).Decision.Events);
+        await Store.WaitForProjectionsAsync();
         Assert.Equal((CampaignStatus.Scheduling, (string?)null), ((await ListItem(id)).Status, (await ListItem(id)).SchedulingFailure));
         Assert.Equal((CampaignStatus.Scheduling, (string?)null), ((await Report(id)).Status, (await Report(id)).SchedulingFailure));
     }
@@ -105,12 +86,12 @@ public sealed class ReleaseAndSchedulingFailureTests : IAsyncLifetime
     [Fact]
     public async Task a_schedule_withdrawn_to_draft_leaves_no_recipients_in_the_list()
     {
-        var id = await _driver.ScheduledAsync(batches: 2);
-        await _store.WaitForProjectionsAsync();
+        var id = await Driver.ScheduledAsync(batches: 2);
+        await Store.WaitForProjectionsAsync();
         Assert.Equal(2_000L, (await ListItem(id)).Recipients);
 
-        await _driver.RunAcceptedAsync(new RevertToDraft(id, CampaignDriver.Marketer));
-        await _store.WaitForProjectionsAsync();
+        await Driver.RunAcceptedAsync(new RevertToDraft(id, CampaignDriver.Marketer));
+        await Store.WaitForProjectionsAsync();
 
         var item = await ListItem(id);
         Assert.Equal((CampaignStatus.Draft, 0L, 0L), (item.Status, item.Recipients, item.RecipientsPrepared));
@@ -119,13 +100,13 @@ public sealed class ReleaseAndSchedulingFailureTests : IAsyncLifetime
 
     private async Task<SendReport> Report(Guid id)
     {
-        await using var query = _store.QuerySession("shop-a");
+        await using var query = Store.QuerySession("shop-a");
         return (await query.LoadSendReportAsync(id))!;
     }
 
     private async Task<CampaignListItem> ListItem(Guid id)
     {
-        await using var query = _store.QuerySession("shop-a");
+        await using var query = Store.QuerySession("shop-a");
         return (await query.QueryCampaignsAsync(new CampaignListQuery(PageSize: 100))).Items.Single(x => x.Id == id);
     }
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace EventSourcedCampaigns.Service.Tests;
 
 /// <summary>
@@ -14,32 +12,10 @@ public sealed class the_connection_settings
     [InlineData("Host=127.0.0.1;Password=s3cret;NoSuchKeyword=1", "Campaigns:ConnectionString is not an Npgsql connection string (ArgumentException).")]
     public async Task a_missing_or_unreadable_connection_string_stops_the_service_with_exit_code_2_and_one_line(string? connectionString, string named)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "EventSourcedCampaigns.Service.dll"), "api-keys", "list", "--tenant", "shop"])
+        var line = await RefusedStart.RunAsync(["api-keys", "list", "--tenant", "shop"], new Dictionary<string, string?>
         {
-            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory,
-        };
-        foreach (var inherited in start.Environment.Keys.Where(k => k.StartsWith("Campaigns__", StringComparison.OrdinalIgnoreCase)).ToList())
-            start.Environment.Remove(inherited);
-        start.Environment.Remove("CAMPAIGNS_POSTGRES");
-        if (connectionString is not null) start.Environment["Campaigns__ConnectionString"] = connectionString;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"The service did not stop within 60 s. Its output: {await stdout}{await stderr}");
-        }
-
-        await stdout; // JasperFx's assembly discovery may write there; the refusal goes to stderr
-        var lines = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Equal(2, process.ExitCode);
-        var line = Assert.Single(lines);
+            ["CAMPAIGNS_POSTGRES"] = null, ["Campaigns__ConnectionString"] = connectionString,
+        });
         Assert.Equal($"The campaigns service cannot start: {named}", line);
         Assert.DoesNotContain("s3cret", line);
     }

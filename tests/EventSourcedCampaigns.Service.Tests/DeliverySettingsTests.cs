@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 
 namespace EventSourcedCampaigns.Service.Tests;
@@ -81,33 +80,11 @@ public sealed class the_delivery_settings
     [InlineData("webhook", "Campaigns__Webhook__Url", "https://gateway.example/campaigns", "Campaigns:Webhook:Secret is required.")]
     public async Task the_service_stops_at_start_with_exit_code_2_and_one_line(string provider, string key, string value, string named)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "EventSourcedCampaigns.Service.dll"), "--urls", "http://127.0.0.1:0"])
+        var line = await RefusedStart.RunAsync(["--urls", "http://127.0.0.1:0"], new Dictionary<string, string?>
         {
-            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory,
-        };
-        foreach (var inherited in start.Environment.Keys.Where(k => k.StartsWith("Campaigns__", StringComparison.OrdinalIgnoreCase)).ToList())
-            start.Environment.Remove(inherited);
-        start.Environment["Campaigns__ConnectionString"] = "Host=127.0.0.1;Port=1;Username=nobody"; // never reached
-        start.Environment["Campaigns__Provider"] = provider;
-        start.Environment[key] = value;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"The service did not stop within 60 s. Its output: {await stdout}{await stderr}");
-        }
-
-        await stdout; // JasperFx's assembly discovery may write there; the refusal goes to stderr
-        var lines = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Equal(2, process.ExitCode);
-        var line = Assert.Single(lines);
+            ["Campaigns__ConnectionString"] = "Host=127.0.0.1;Port=1;Username=nobody", // never reached
+            ["Campaigns__Provider"] = provider, [key] = value,
+        });
         Assert.Equal($"The campaigns service cannot start: {named}", line);
     }
 }
