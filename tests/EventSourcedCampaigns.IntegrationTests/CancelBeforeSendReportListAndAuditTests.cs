@@ -122,18 +122,6 @@ public sealed class CancelBeforeSendReportListAndAuditTests() : LiveReadModels("
             (audit.Outcome, audit.StatusAtRequest, audit.DeliveredBefore, audit.DeliveredAfter, audit.NotSent));
     }
 
-    private async Task<SendReport> Report(Guid id)
-    {
-        await using var query = Store.QuerySession("shop-a");
-        return (await query.LoadSendReportAsync(id))!;
-    }
-
-    private async Task<CampaignListItem> ListItem(Guid id)
-    {
-        await using var query = Store.QuerySession("shop-a");
-        return (await query.QueryCampaignsAsync(new CampaignListQuery(PageSize: 100))).Items.Single(x => x.Id == id);
-    }
-
     private async Task<IReadOnlyList<CancellationAuditEntry>> Audit(Guid id)
     {
         await using var query = Store.QuerySession("shop-a");

@@ -97,16 +97,4 @@ public sealed class ReleaseAndSchedulingFailureTests() : LiveReadModels("release
         Assert.Equal((CampaignStatus.Draft, 0L, 0L), (item.Status, item.Recipients, item.RecipientsPrepared));
         Assert.Equal(0L, (await Report(id)).Totals.Recipients);
     }
-
-    private async Task<SendReport> Report(Guid id)
-    {
-        await using var query = Store.QuerySession("shop-a");
-        return (await query.LoadSendReportAsync(id))!;
-    }
-
-    private async Task<CampaignListItem> ListItem(Guid id)
-    {
-        await using var query = Store.QuerySession("shop-a");
-        return (await query.QueryCampaignsAsync(new CampaignListQuery(PageSize: 100))).Items.Single(x => x.Id == id);
-    }
 }

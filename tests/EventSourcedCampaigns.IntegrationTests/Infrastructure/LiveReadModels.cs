@@ -1,3 +1,5 @@
+using EventSourcedCampaigns.Marten;
+using EventSourcedCampaigns.Marten.ReadModels;
 using JasperFx.Events.Daemon;
 using Marten;
 
@@ -27,5 +29,19 @@ public abstract class LiveReadModels(string schema) : IAsyncLifetime
         await _daemon.StopAllAsync();
         _daemon.Dispose();
         await Store.DisposeAsync();
+    }
+
+    /// <summary>The send report of campaign <paramref name="id"/> of shop-a.</summary>
+    protected async Task<SendReport> Report(Guid id)
+    {
+        await using var query = Store.QuerySession("shop-a");
+        return (await query.LoadSendReportAsync(id))!;
+    }
+
+    /// <summary>The Campaigns list's item of campaign <paramref name="id"/> of shop-a.</summary>
+    protected async Task<CampaignListItem> ListItem(Guid id)
+    {
+        await using var query = Store.QuerySession("shop-a");
+        return (await query.QueryCampaignsAsync(new CampaignListQuery(PageSize: 100))).Items.Single(x => x.Id == id);
     }
 }
