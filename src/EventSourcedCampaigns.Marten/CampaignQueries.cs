@@ -69,6 +69,22 @@ public static class CampaignQueries
     public static Task<Page<CancellationAuditEntry>> QueryCancellationAuditAsync(this IQuerySession session, CancellationAuditQuery query, CancellationToken ct = default)
     {
         CheckPaging(query.PageNumber, query.PageSize);
+        var q = AuditEntries(session, query);
+        return PageAsync(q, NewestFirst(q), query.PageNumber, query.PageSize, ct);
+    }
+
+    /// <summary>
+    /// The first <paramref name="limit"/> cancel requests of <paramref name="query"/> (its paging ignored), newest first,
+    /// read by one statement: an export sees the audit as it was when it started, where pages would repeat or skip the
+    /// entries that new ones push across a page boundary.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An inverted time range.</exception>
+    public static IAsyncEnumerable<CancellationAuditEntry> StreamCancellationAudit(this IQuerySession session, CancellationAuditQuery query, int limit,
+        CancellationToken ct = default) =>
+        NewestFirst(AuditEntries(session, query)).Take(limit).ToAsyncEnumerable(ct);
+
+    private static IQueryable<CancellationAuditEntry> AuditEntries(IQuerySession session, CancellationAuditQuery query)
+    {
         CheckRange(query.From, query.To);
         CheckText(query.ActorId, nameof(query.ActorId));
         var q = session.Query<CancellationAuditEntry>().AsQueryable();
@@ -78,8 +94,11 @@ public static class CampaignQueries
         if (query.Channel is { } channel) q = q.Where(x => x.Channel == channel);
         if (query.From is { } from) q = q.Where(x => x.RequestedAt >= from);
         if (query.To is { } to) q = q.Where(x => x.RequestedAt < to);
-        return PageAsync(q, q.OrderByDescending(x => x.RequestedAt).ThenBy(x => x.Id), query.PageNumber, query.PageSize, ct);
+        return q;
     }
+
+    private static IQueryable<CancellationAuditEntry> NewestFirst(IQueryable<CancellationAuditEntry> entries) =>
+        entries.OrderByDescending(x => x.RequestedAt).ThenBy(x => x.Id);
 
     /// <summary>
     /// The page and the total as two statements. Marten's <c>Stats()</c> counts with <c>count(*) over ()</c>, which sorts

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Marten.ReadModels;
 using Marten;
@@ -48,28 +47,11 @@ public static class AuditEndpoints
     /// and reasons are the callers' text.
     /// </summary>
     public static Task WriteCsvAsync(IQuerySession session, CancellationAuditQuery query, Stream output, CancellationToken ct) =>
-        WriteCsvAsync(Entries(session, query, ct), output, ct);
+        WriteCsvAsync(session.StreamCancellationAudit(query with { AllTenants = false }, MaxCsvRows, ct), output, ct);
 
     /// <summary>Write <paramref name="entries"/> as CSV (<see cref="CsvExport"/>: formulas and quotes escaped).</summary>
     public static Task WriteCsvAsync(IAsyncEnumerable<CancellationAuditEntry> entries, Stream output, CancellationToken ct) =>
         CsvExport.WriteAsync(output, Columns, entries, Row, ct);
-
-    private static async IAsyncEnumerable<CancellationAuditEntry> Entries(IQuerySession session, CancellationAuditQuery query,
-        [EnumeratorCancellation] CancellationToken ct)
-    {
-        var written = 0;
-        for (var page = 1; written < MaxCsvRows; page++)
-        {
-            var items = (await session.QueryCancellationAuditAsync(
-                query with { PageNumber = page, PageSize = CampaignQueries.MaxPageSize, AllTenants = false }, ct)).Items;
-            foreach (var e in items.Take(MaxCsvRows - written))
-            {
-                yield return e;
-                written++;
-            }
-            if (items.Count < CampaignQueries.MaxPageSize) yield break;
-        }
-    }
 
     /// <summary>The CSV columns, in order.</summary>
     public static readonly string[] Columns =
