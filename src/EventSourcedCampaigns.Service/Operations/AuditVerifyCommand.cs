@@ -54,6 +54,8 @@ public sealed class AuditVerifyCommand : JasperFxAsyncCommand<AuditInput>
 
     /// <summary>One line per tenant (two when broken), for people and for grep.</summary>
     public static string Describe(AuditChainVerification r) => r.FirstBreak is not { } b
-        ? $"tenant {r.TenantId}: INTACT, {r.Entries} chained entries ({r.Unchained} older unchained), head {r.HeadPosition} {r.HeadHash}"
+        ? r.Entries == 0 && r.Unchained == 0
+            ? $"tenant {r.TenantId}: no cancellation audit events, nothing to verify (is the tenant id right?)"
+            : $"tenant {r.TenantId}: INTACT, {r.Entries} chained entries ({r.Unchained} older unchained), head {r.HeadPosition} {r.HeadHash}"
         : $"tenant {r.TenantId}: BROKEN at position {b.Position} (event sequence {b.Sequence}, id {b.EventId}, campaign {b.CampaignId}) after {r.Entries} intact entries\n  {b.Reason}";
 }
