@@ -143,9 +143,10 @@ app.MapGet("/ops/projections", (ProjectionMonitor monitor) => monitor.Current).W
 
 if (settings.Has(ServiceRoles.Api))
 {
-    // First of the filters: ?status=2 is refused like ?status=Bogus, which does not bind, before anything else is checked.
+    // First of the filters: ?status=2 is refused like ?status=Bogus, which does not bind, and a time without its offset
+    // like one that does not parse, before anything else is checked.
     var api = app.MapGroup("/api").RequireAuthorization().RequireRateLimiting(SecurityRegistration.TenantRateLimit)
-        .AddEndpointFilterFactory(EnumNames.RefuseAnythingButNames).RequireTenant();
+        .AddEndpointFilterFactory(StrictValues.RefuseUnclearValues).RequireTenant();
     api.MapCampaignQueries();
     api.MapRecipientQueries();
     api.MapAuditEndpoints();

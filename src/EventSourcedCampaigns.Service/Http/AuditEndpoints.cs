@@ -37,7 +37,7 @@ public static class AuditEndpoints
         }).WithName("ExportCancellationsCsv").RequireAuthorization(Security.Scopes.AuditRead).WithTags("Audit")
             .WithSummary("Every cancel attempt (newest first) as CSV, with the filters of /audit/cancellations.")
             .WithDescription(string.Create(CultureInfo.InvariantCulture, $"At most {MaxCsvRows:N0} rows; narrow the time range for more. Cells a spreadsheet would run as a formula are escaped."))
-            .Produces<string>(StatusCodes.Status200OK, "text/csv").CanRefuse(ProblemCodes.InvalidRange, ProblemCodes.OutOfRange);
+            .Produces<string>(StatusCodes.Status200OK, "text/csv").CanRefuse(ProblemCodes.InvalidRange, ProblemCodes.OutOfRange, ProblemCodes.AmbiguousTime);
         return api;
     }
 

@@ -127,8 +127,7 @@ public static class CommandEndpoints
     {
         sendAt = default;
         problem = null;
-        var hasOffset = raw is { Length: > 10 and <= 40 } && (raw.EndsWith('Z') || raw.EndsWith('z') || raw.LastIndexOfAny(['+', '-']) > raw.IndexOf('T'));
-        if (hasOffset && raw!.IndexOf('T') > 0 && DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.None, out sendAt)) return true;
+        if (IsoTime.HasOffset(raw) && DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.None, out sendAt)) return true;
         problem = Problems.BadRequest(ProblemCodes.AmbiguousSendTime,
             $"'{Truncate(raw)}' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-12-01T09:00:00+01:00.");
         return false;

@@ -63,20 +63,26 @@ public static class Problems
 }
 
 /// <summary>
-/// Enums in the query string and the route are their names only (docs/api.md), as in JSON bodies. Minimal APIs bind them
-/// with <c>Enum.TryParse</c>, which also reads a number (<c>?status=2</c>, <c>99</c>, <c>-1</c>) and names joined by
-/// commas (<c>Draft,Sent</c>, their values OR-ed, which is also what a repeated <c>?status=</c> binds as): such a value is
-/// refused with the problem an unknown name gets (400 bad_request) before the endpoint runs. Names match in their case,
-/// as the binding matches them.
+/// Values of the query string, the route and headers mean one thing only (docs/api.md), as in JSON bodies:
+/// <list type="bullet">
+/// <item>Enums are their names. Minimal APIs bind them with <c>Enum.TryParse</c>, which also reads a number
+/// (<c>?status=2</c>, <c>99</c>, <c>-1</c>) and names joined by commas (<c>Draft,Sent</c>, their values OR-ed, which is
+/// also what a repeated <c>?status=</c> binds as): refused with the problem an unknown name gets (400 bad_request). Names
+/// match in their case, as the binding matches them.</item>
+/// <item>Times carry their offset (<c>Z</c> or <c>±hh:mm</c>): one without would be read in the server's zone, so it is
+/// refused (400 ambiguous_time), as a send time without one is.</item>
+/// </list>
+/// Checked before the endpoint runs.
 /// </summary>
-public static class EnumNames
+public static class StrictValues
 {
     private enum Source { RouteOrQuery, Route, Query, Header }
 
-    private sealed record Check(string Name, Source From, bool Many, Type Enum, HashSet<string> Names);
+    /// <summary>A parameter's check: the problem a value gets, or null when it is clear.</summary>
+    private sealed record Check(string Name, Source From, bool Many, Func<string, string, IResult?> Refusal);
 
-    /// <summary>An endpoint filter factory: a check of each enum parameter bound from the route, the query or a header.</summary>
-    public static EndpointFilterDelegate RefuseAnythingButNames(EndpointFilterFactoryContext context, EndpointFilterDelegate next)
+    /// <summary>An endpoint filter factory: a check of each enum and time parameter bound from the route, the query or a header.</summary>
+    public static EndpointFilterDelegate RefuseUnclearValues(EndpointFilterFactoryContext context, EndpointFilterDelegate next)
     {
         var checks = new List<Check>();
         foreach (var parameter in context.MethodInfo.GetParameters())
@@ -84,7 +90,8 @@ public static class EnumNames
             var many = parameter.ParameterType.IsArray;
             var type = many ? parameter.ParameterType.GetElementType()! : parameter.ParameterType;
             type = Nullable.GetUnderlyingType(type) ?? type;
-            if (!type.IsEnum || parameter.Name is null) continue;
+            Func<string, string, IResult?>? refusal = type.IsEnum ? NameOf(type) : type == typeof(DateTimeOffset) ? WithOffset : null;
+            if (refusal is null || parameter.Name is null) continue;
             var attributes = parameter.GetCustomAttributes(true);
             (string Name, Source From)? bound =
                 attributes.OfType<IFromRouteMetadata>().FirstOrDefault() is { } route ? (route.Name ?? parameter.Name, Source.Route)
@@ -92,7 +99,7 @@ public static class EnumNames
                 : attributes.OfType<IFromHeaderMetadata>().FirstOrDefault() is { } header ? (header.Name ?? parameter.Name, Source.Header)
                 : attributes.Any(a => a is IFromBodyMetadata or IFromServiceMetadata or IFromFormMetadata) ? null // JSON: its converter's
                 : (parameter.Name, Source.RouteOrQuery);
-            if (bound is { } b) checks.Add(new Check(b.Name, b.From, many, type, [.. Enum.GetNames(type)]));
+            if (bound is { } b) checks.Add(new Check(b.Name, b.From, many, refusal));
         }
         if (checks.Count == 0) return next;
         return invocation =>
@@ -109,17 +116,39 @@ public static class EnumNames
                 };
                 // One parameter bound from repeated values gets them joined by commas: check what it binds.
                 foreach (var value in check.Many ? values.ToArray() : [values.ToString()])
-                    if (!string.IsNullOrEmpty(value) && !check.Names.Contains(value)) // empty: the binding's to refuse or skip
-                        return ValueTask.FromResult<object?>(Problems.BadRequest(ProblemCodes.BadRequest, string.Create(CultureInfo.InvariantCulture,
-                            $"{check.Name} must be one of {string.Join(", ", Enum.GetNames(check.Enum))}, by name, not '{Shown(value)}'.")));
+                    if (!string.IsNullOrEmpty(value) && check.Refusal(check.Name, value) is { } problem) // empty: the binding's to refuse or skip
+                        return ValueTask.FromResult<object?>(problem);
             }
             return next(invocation);
         };
     }
 
+    private static Func<string, string, IResult?> NameOf(Type enumType)
+    {
+        HashSet<string> names = [.. Enum.GetNames(enumType)];
+        return (name, value) => names.Contains(value) ? null : Problems.BadRequest(ProblemCodes.BadRequest, string.Create(CultureInfo.InvariantCulture,
+            $"{name} must be one of {string.Join(", ", names)}, by name, not '{Shown(value)}'."));
+    }
+
+    private static IResult? WithOffset(string name, string value) => IsoTime.HasOffset(value) ? null
+        : Problems.BadRequest(ProblemCodes.AmbiguousTime, string.Create(CultureInfo.InvariantCulture,
+            $"{name} '{Shown(value)}' is not a time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-01-01T00:00:00Z."));
+
     private static StringValues Route(HttpRequest request, string name) => request.RouteValues[name]?.ToString() ?? StringValues.Empty;
 
     private static string Shown(string? value) => value is null ? "" : value.Length <= 40 ? value : value[..40] + "…";
+}
+
+/// <summary>ISO 8601 times as the API takes them.</summary>
+public static class IsoTime
+{
+    /// <summary>
+    /// Whether <paramref name="raw"/> is a date and time that says its offset (<c>Z</c> or <c>±hh:mm</c> after the time):
+    /// without one, parsing would take the server's zone.
+    /// </summary>
+    public static bool HasOffset(string? raw) =>
+        raw is { Length: > 10 and <= 40 } && raw.IndexOf('T') > 0
+        && (raw.EndsWith('Z') || raw.EndsWith('z') || raw.LastIndexOfAny(['+', '-']) > raw.IndexOf('T'));
 }
 
 /// <summary>Maps the library's typed failures that surface as exceptions.</summary>

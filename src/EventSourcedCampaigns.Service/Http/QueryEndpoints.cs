@@ -47,7 +47,7 @@ public static class QueryEndpoints
         }).WithName("ListCampaigns").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Campaigns")
             .WithSummary("The Campaigns tab: filter by status, name and update time; sort; page.")
             .WithDescription("The tenant's campaigns, newest update first unless sorted otherwise; pages of 50 unless pageSize says (at most 500).")
-            .Produces<Page<CampaignListItem>>().CanRefuse(ProblemCodes.OutOfRange, ProblemCodes.InvalidRange);
+            .Produces<Page<CampaignListItem>>().CanRefuse(ProblemCodes.OutOfRange, ProblemCodes.InvalidRange, ProblemCodes.AmbiguousTime);
 
         api.MapGet("/campaigns/{id}/report", async (string id, HttpContext http, IDocumentStore store) =>
         {
@@ -82,7 +82,7 @@ public static class QueryEndpoints
         }).WithName("ListCancellations").RequireAuthorization(Security.Scopes.AuditRead).WithTags("Audit")
             .WithSummary("Every cancel request, accepted and refused, newest first.")
             .WithDescription("The tenant's cancellation audit: who asked, through which channel, why, the status at the request, the outcome and how long the send took to stop.")
-            .Produces<Page<CancellationAuditEntry>>().CanRefuse(ProblemCodes.OutOfRange, ProblemCodes.InvalidRange);
+            .Produces<Page<CancellationAuditEntry>>().CanRefuse(ProblemCodes.OutOfRange, ProblemCodes.InvalidRange, ProblemCodes.AmbiguousTime);
         return api;
     }
 }

@@ -15,6 +15,7 @@ public static class ProblemCodes
     public const string InvalidRange = "invalid_range";
     public const string BadRequest = "bad_request";
     public const string AmbiguousSendTime = "ambiguous_send_time";
+    public const string AmbiguousTime = "ambiguous_time";
     public const string BadIdempotencyKey = "bad_idempotency_key";
     public const string Unauthenticated = "unauthenticated";
     public const string InsufficientScope = "insufficient_scope";
@@ -37,6 +38,7 @@ public static class ProblemCodes
         [InvalidRange] = (400, "The start of the range is after its end."),
         [BadRequest] = (400, "Failed to read parameter \"CancelCampaignBody body\" from the request body as JSON."),
         [AmbiguousSendTime] = (400, "'2027-12-01T09:00:00' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-12-01T09:00:00+01:00."),
+        [AmbiguousTime] = (400, "from '2027-01-01T00:00:00' is not a time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-01-01T00:00:00Z."),
         [BadIdempotencyKey] = (400, "The Idempotency-Key header must have 1 to 200 characters."),
         [Unauthenticated] = (401, "Sign in: send a bearer token (Authorization: Bearer ...) or an API key (Authorization: ApiKey esc_...)."),
         [InsufficientScope] = (403, "Your credentials do not allow this: it needs the scope campaigns:cancel."),

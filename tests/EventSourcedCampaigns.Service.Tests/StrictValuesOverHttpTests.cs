@@ -9,9 +9,9 @@ namespace EventSourcedCampaigns.Service.Tests;
 /// The API's enums (channel, reasonCode, the status, sort, channel and outcome filters) are their documented names only:
 /// a number or a numeric string (and in the query string, names joined by commas) is refused like an unknown name
 /// (400 bad_request) and changes nothing. Names are read in any case in a JSON body, in their case in the query string,
-/// as before.
+/// as before. Time filters carry their offset (400 ambiguous_time otherwise), as send times do.
 /// </summary>
-public sealed class enum_values_over_http(SecuredService service) : IClassFixture<SecuredService>
+public sealed class strict_values_over_http(SecuredService service) : IClassFixture<SecuredService>
 {
     private const string Tenant = "enum-shop";
     private const string Variants = """[{"key":"A","subject":"Hi","content":"-30%","splitPercent":100}]""";
@@ -114,5 +114,26 @@ public sealed class enum_values_over_http(SecuredService service) : IClassFixtur
     public async Task a_query_filter_name_is_matched_in_its_case_only_as_before()
     {
         Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(await service.Client(Tenant).GetAsync("/api/campaigns?status=scheduled")));
+    }
+
+    [Theory]
+    [InlineData("/api/campaigns?updatedFrom=2027-01-01T00:00:00")]
+    [InlineData("/api/campaigns?updatedTo=2027-01-01")]
+    [InlineData("/api/audit/cancellations?from=2027-01-01T09:00:00")]
+    [InlineData("/api/audit/cancellations.csv?from=2027-01-01T09:00")]
+    public async Task a_time_filter_without_its_offset_is_refused_rather_than_read_in_the_servers_zone(string url)
+    {
+        var response = await service.Client(Tenant).GetAsync(url);
+        Assert.Equal((HttpStatusCode.BadRequest, "ambiguous_time"), await Problem(response));
+    }
+
+    [Theory]
+    [InlineData("/api/campaigns?updatedFrom=2027-01-01T00:00:00Z")]
+    [InlineData("/api/audit/cancellations?from=2027-01-01T09:00:00%2B01:00&to=2027-01-02T09:00:00-05:00")]
+    [InlineData("/api/audit/cancellations.csv?to=2027-01-01T09:00:00.123z")]
+    public async Task a_time_filter_with_its_offset_is_accepted(string url)
+    {
+        var response = await service.Client(Tenant).GetAsync(url);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 }
