@@ -30,9 +30,11 @@ public static class CampaignQueries
     public const int MaxPageSize = 500;
 
     /// <summary>The Campaigns tab of the session's tenant.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="query"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">Page number or size out of range, or an inverted date range.</exception>
     public static Task<Page<CampaignListItem>> QueryCampaignsAsync(this IQuerySession session, CampaignListQuery query, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(query);
         CheckPaging(query.PageNumber, query.PageSize);
         CheckRange(query.UpdatedFrom, query.UpdatedTo);
         CheckText(query.NameContains, nameof(query.NameContains));
@@ -65,9 +67,11 @@ public static class CampaignQueries
         session.LoadAsync<CampaignState>(campaignId, ct);
 
     /// <summary>Cancel requests, accepted and refused, newest first.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="query"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">Page number or size out of range, or an inverted time range.</exception>
     public static Task<Page<CancellationAuditEntry>> QueryCancellationAuditAsync(this IQuerySession session, CancellationAuditQuery query, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(query);
         CheckPaging(query.PageNumber, query.PageSize);
         var q = AuditEntries(session, query);
         return PageAsync(q, NewestFirst(q), query.PageNumber, query.PageSize, ct);
@@ -78,10 +82,15 @@ public static class CampaignQueries
     /// read by one statement: an export sees the audit as it was when it started, where pages would repeat or skip the
     /// entries that new ones push across a page boundary.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">An inverted time range.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="query"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative <paramref name="limit"/>, or an inverted time range.</exception>
     public static IAsyncEnumerable<CancellationAuditEntry> StreamCancellationAudit(this IQuerySession session, CancellationAuditQuery query, int limit,
-        CancellationToken ct = default) =>
-        NewestFirst(AuditEntries(session, query)).Take(limit).ToAsyncEnumerable(ct);
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return NewestFirst(AuditEntries(session, query)).Take(limit).ToAsyncEnumerable(ct);
+    }
 
     private static IQueryable<CancellationAuditEntry> AuditEntries(IQuerySession session, CancellationAuditQuery query)
     {

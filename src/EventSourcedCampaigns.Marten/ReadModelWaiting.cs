@@ -32,13 +32,16 @@ public static class ReadModelWaiting
     /// <paramref name="sequence"/> (returns at once when they are built inline). A projection worker must be
     /// running somewhere (the async daemon in any process on this database).
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative, other than
+    /// <see cref="Timeout.InfiniteTimeSpan"/>, which waits until they catch up or <paramref name="cancellation"/> is cancelled.</exception>
     /// <exception cref="TimeoutException">They did not catch up within <paramref name="timeout"/>.</exception>
     public static async Task WaitForReadModelsAsync(this IDocumentStore store, long sequence, TimeSpan timeout,
         CancellationToken cancellation = default)
     {
+        if (timeout != Timeout.InfiniteTimeSpan) ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
         if (sequence <= 0 || store.Options is StoreOptions { Projections: var projections } && !projections.HasAnyAsyncProjections())
             return;
-        var deadline = DateTime.UtcNow + timeout;
+        var deadline = timeout == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + timeout;
         while (true)
         {
             var progress = await store.Advanced.AllProjectionProgress(token: cancellation);

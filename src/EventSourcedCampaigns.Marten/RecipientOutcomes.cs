@@ -33,6 +33,9 @@ public enum RecipientOutcome
 public sealed record RecipientResult(Guid CampaignId, string RecipientId, RecipientOutcome Outcome, string? Reason,
     int BatchNumber, string Variant, DateTimeOffset RecordedAt);
 
+/// <summary>A batch's recorded outcome in counts (<see cref="RecipientOutcomes.LoadRecordedBatchOutcomesAsync"/>).</summary>
+public sealed record RecordedBatchOutcome(int BatchNumber, int Recipients, int Delivered, int Failed, int NotSent, int Unknown, string? Error);
+
 /// <summary>Page through a campaign's recipients, optionally of one outcome (in batch order).</summary>
 public sealed record RecipientOutcomeQuery(Guid CampaignId, RecipientOutcome? Outcome = null, int PageNumber = 1, int PageSize = 50);
 
@@ -145,6 +148,25 @@ public static class RecipientOutcomes
     // Delivered, unless the provider counted failures without naming them all: then who failed is unknown.
     private static string DeliveredCode(int failed, IReadOnlyList<RecipientRefusal> refusals) =>
         failed == 0 || refusals.Select(r => r.RecipientId).Distinct().Count() == failed ? "D" : "U";
+
+    /// <summary>
+    /// The outcomes already written for batches <paramref name="batchNumbers"/> of a campaign (by the dispatch step, with
+    /// the provider's answer): per batch its size and how many recipients were delivered, failed, not sent or unknown,
+    /// and the whole batch's error. A batch with no row has none yet. The reconciler reads this before it records a
+    /// claim with no result as lost: a row means the provider answered and only the batch's record went missing.
+    /// </summary>
+    public static async Task<IReadOnlyList<RecordedBatchOutcome>> LoadRecordedBatchOutcomesAsync(this IQuerySession session, Guid campaignId,
+        int[] batchNumbers, CancellationToken ct = default)
+    {
+        if (batchNumbers.Length == 0) return [];
+        return await session.AdvancedSql.QueryAsync<RecordedBatchOutcome>($"""
+            select jsonb_build_object('BatchNumber', batch_number, 'Recipients', length(codes),
+                'Delivered', length(codes) - length(replace(codes, 'D', '')), 'Failed', length(codes) - length(replace(codes, 'F', '')),
+                'NotSent', length(codes) - length(replace(codes, 'N', '')), 'Unknown', length(codes) - length(replace(codes, 'U', '')),
+                'Error', error)
+            from {Table(session)} where tenant_id = ? and campaign_id = ? and batch_number = any(?)
+            """, ct, session.TenantId, campaignId, batchNumbers);
+    }
 
     /// <summary>
     /// Record every batch of a finished campaign that has no outcome yet as not sent (the batches never claimed, with the
@@ -260,10 +282,12 @@ public static class RecipientOutcomes
     /// <c>Outcome = NotSent</c>). <see cref="Page{T}.Total"/> counts the recorded recipients of that outcome, erased
     /// ones included (the page leaves those out).
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="query"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">Page number or size out of range.</exception>
     public static async Task<Page<RecipientResult>> QueryRecipientOutcomesAsync(this IQuerySession session, RecipientOutcomeQuery query,
         CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(query);
         ArgumentOutOfRangeException.ThrowIfLessThan(query.PageNumber, 1, nameof(query.PageNumber));
         ArgumentOutOfRangeException.ThrowIfLessThan(query.PageSize, 1, nameof(query.PageSize));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(query.PageSize, CampaignQueries.MaxPageSize, nameof(query.PageSize));
@@ -304,9 +328,12 @@ public static class RecipientOutcomes
     };
 
     /// <summary>Every recorded recipient of a campaign (of one outcome, or all), in batch order, read <paramref name="batchesPerRead"/> batches at a time: for exports.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchesPerRead"/> is less than 1 (thrown when enumeration starts).</exception>
     public static async IAsyncEnumerable<RecipientResult> StreamRecipientOutcomesAsync(this IQuerySession session, Guid campaignId,
         RecipientOutcome? outcome = null, int batchesPerRead = 50, [EnumeratorCancellation] CancellationToken ct = default)
     {
+        // Zero read nothing and ended the export as if it were complete.
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchesPerRead, 1);
         var code = outcome is { } o ? Code(o) : null;
         var after = 0;
         while (true)

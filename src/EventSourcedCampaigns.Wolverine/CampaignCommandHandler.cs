@@ -90,14 +90,22 @@ public static class PausingHandler
     }
 }
 
-/// <summary>Clone a finished campaign into a new draft stream (and record the clone in the source).</summary>
+/// <summary>
+/// Clone a finished campaign into a new draft stream (and record the clone in the source). A clone id the tenant already
+/// uses is refused (<see cref="RejectionCode.CampaignAlreadyExists"/>), as a create with that id is: starting the stream
+/// would collide for good, and a collision reads as a lost race that a retry cannot win.
+/// </summary>
 public static class CloneCampaignHandler
 {
-    public static (CommandResult, Events, OutgoingMessages) Handle(CloneCampaign command,
-        [WriteAggregate(nameof(CloneCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+    public static async Task<(CommandResult, Events, OutgoingMessages)> Handle(CloneCampaign command,
+        [WriteAggregate(nameof(CloneCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session,
+        CancellationToken cancellation)
     {
         var now = Handling.Now(clock, campaign);
         var (result, events, followUps) = Handling.Decide(command, campaign, now, session);
+        if (!result.IsRejected && events.Count > 0 && await session.Events.FetchStreamStateAsync(command.CloneId, cancellation) is not null)
+            return (new CommandResult(Decision.Reject(RejectionCode.CampaignAlreadyExists, "A campaign with the clone's id already exists."), campaign),
+                new Events(), []);
         if (!result.IsRejected && events.Count > 0)
             session.Events.StartStream<CampaignState>(command.CloneId, Cloning.DraftEvents(campaign!, command, now).Cast<object>().ToArray());
         return (result, events.ToEvents(), followUps);

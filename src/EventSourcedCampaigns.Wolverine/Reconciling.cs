@@ -16,7 +16,8 @@ public sealed record ReconcileSend(Guid CampaignId);
 /// The reconciler: nothing stays stranded when a node dies or a message is lost. A claim with no result after
 /// <see cref="CampaignSendingOptions.ClaimTimeout"/> (and no <see cref="DispatchHeartbeat"/> within that long: a batch
 /// waiting for a rate limit is alive) is recorded as failed (whether its messages went out is
-/// unknown, and the reason says so); a lane with no batch in flight but batches left is opened again. So every
+/// unknown, and the reason says so), unless its recipient outcomes were written (the provider answered, the node died before
+/// the batch was recorded): then it is recorded as they say; a lane with no batch in flight but batches left is opened again. So every
 /// campaign reaches Sent or Cancelled During Send. Runs on whichever node holds the durable scheduled message,
 /// under the campaign stream's row lock, and is idempotent: running it twice changes nothing more.
 /// </summary>
@@ -36,11 +37,24 @@ public static class ReconcilingHandler
         var alive = stale.Count == 0 ? [] : (await session.LoadManyAsync<DispatchHeartbeat>(cancellation,
                 stale.Select(b => CampaignBatch.IdFor(campaign.Id, b.Key)).ToArray()))
             .Where(h => h.At + options.ClaimTimeout > now).Select(h => h.Id).ToHashSet();
-        foreach (var (number, batch) in stale.Where(b => !alive.Contains(CampaignBatch.IdFor(campaign.Id, b.Key))))
+        var lost = stale.Where(b => !alive.Contains(CampaignBatch.IdFor(campaign.Id, b.Key))).ToList();
+        // The dispatch step writes a batch's recipient outcomes before it passes the provider's answer on: a lost claim with
+        // outcomes had its answer, and only its record went missing (its node died in between). It is recorded as the
+        // outcomes say, so the report agrees with the recipients and a delivered batch is not counted as failed.
+        var answered = (await session.LoadRecordedBatchOutcomesAsync(campaign.Id, lost.Select(b => b.Key).ToArray(), cancellation))
+            .ToDictionary(o => o.BatchNumber);
+        foreach (var (number, batch) in lost)
         {
-            var failed = Decider.Decide(new RecordBatchFailure(campaign.Id, number,
-                $"No result from the provider {options.ClaimTimeout.TotalSeconds:0.#} s after the claim (claimed at {batch.ClaimedAt:O}): " +
-                "the node sending it was lost. Whether these messages went out is unknown."), state, now).EventsOrThrow();
+            CampaignCommand record = answered.TryGetValue(number, out var known) && known.Unknown == 0 && known.Recipients == batch.Recipients
+                ? known switch
+                {
+                    { NotSent: > 0 } when state.Phase is CampaignPhase.Cancelling => new ReleaseBatch(campaign.Id, number),
+                    { NotSent: 0, Error: { } error } => new RecordBatchFailure(campaign.Id, number, error),
+                    { NotSent: 0 } => new RecordBatchDelivery(campaign.Id, number, known.Delivered, known.Failed),
+                    _ => Lost(campaign.Id, number, batch, options),
+                }
+                : Lost(campaign.Id, number, batch, options);
+            var failed = Decider.Decide(record, state, now).EventsOrThrow();
             events.AddRange(failed);
             state = failed.Aggregate((CampaignState?)state, CampaignState.Evolve)!;
         }
@@ -63,6 +77,11 @@ public static class ReconcilingHandler
         if (state.Phase is CampaignPhase.Sending or CampaignPhase.Cancelling) messages.Add(NextWatch(campaign.Id, options));
         return (events.ToEvents(), messages);
     }
+
+    private static RecordBatchFailure Lost(Guid campaignId, int number, InFlightBatch batch, CampaignSendingOptions options) =>
+        new(campaignId, number,
+            $"No result from the provider {options.ClaimTimeout.TotalSeconds:0.#} s after the claim (claimed at {batch.ClaimedAt:O}): " +
+            "the node sending it was lost. Whether these messages went out is unknown.");
 
     /// <summary>The next look at a sending campaign.</summary>
     internal static object NextWatch(Guid campaignId, CampaignSendingOptions options) =>

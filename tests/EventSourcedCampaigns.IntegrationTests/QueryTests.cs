@@ -96,4 +96,24 @@ public sealed class querying_the_read_models : IAsyncLifetime
         var now = _driver.Clock.Now;
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.QueryCampaignsAsync(new CampaignListQuery(UpdatedFrom: now, UpdatedTo: now.AddDays(-1))));
     }
+
+    [Fact]
+    public async Task bad_arguments_throw_the_documented_exceptions_not_null_reference_or_database_errors()
+    {
+        await using var session = _store.QuerySession("shop-a");
+        await Assert.ThrowsAsync<ArgumentNullException>(() => session.QueryCampaignsAsync(null!));
+        await Assert.ThrowsAsync<ArgumentNullException>(() => session.QueryCancellationAuditAsync(null!));
+        await Assert.ThrowsAsync<ArgumentNullException>(() => session.QueryRecipientOutcomesAsync(null!));
+        Assert.Throws<ArgumentNullException>(() => session.StreamCancellationAudit(null!, 10));
+        // A negative limit was a PostgresException ("LIMIT must not be negative").
+        Assert.Throws<ArgumentOutOfRangeException>(() => session.StreamCancellationAudit(new CancellationAuditQuery(), -1));
+        // Zero batches per read ended the export at once, empty, as if the campaign had no recipients.
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () =>
+        {
+            await foreach (var _ in session.StreamRecipientOutcomesAsync(_ids[0], batchesPerRead: 0)) { }
+        });
+        // A negative timeout timed out at once; Timeout.InfiniteTimeSpan (.NET's "no timeout") did too.
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _store.WaitForReadModelsAsync(1, TimeSpan.FromSeconds(-1)));
+        await _store.WaitForReadModelsAsync(1, Timeout.InfiniteTimeSpan); // inline read models: at once
+    }
 }

@@ -110,6 +110,28 @@ public sealed class RecipientOutcomeTests(ITestOutputHelper output)
         Assert.Equal(0, await host.DeadLettersAsync());
     }
 
+    [Fact]
+    public async Task A_clone_into_an_id_the_tenant_already_uses_is_refused_not_a_lost_race_to_retry()
+    {
+        // Starting the clone's stream collided with the existing one: CampaignConcurrencyException ("Retry"), which no
+        // retry could ever get past.
+        await using var host = await SendingHost.StartAsync();
+        var source = await host.ScheduledAsync(20, 10, TimeSpan.FromHours(1));
+        await host.RunAcceptedAsync(Cancel(source));
+        var other = await host.CreateAsync();
+        var clone = Guid.NewGuid();
+        await host.RunAcceptedAsync(new CloneCampaign(source, clone, RemainderOnly: false, SendingHost.Marketer));
+
+        foreach (var taken in new[] { clone, other })
+        {
+            var again = await host.RunAsync(new CloneCampaign(source, taken, RemainderOnly: false, SendingHost.Marketer));
+            Assert.Equal(RejectionCode.CampaignAlreadyExists, again.Decision.Rejection?.Code);
+            Assert.Equal(CampaignStatus.Cancelled, again.State!.Status);
+        }
+        Assert.Equal(CampaignStatus.Draft, (await host.StateAsync(other)).Status);
+        Assert.Single((await host.EventsAsync(source)).Select(e => e.Data).OfType<CampaignCloned>());
+    }
+
     private static async Task<List<string>> AudienceOfAsync(SendingHost host, Guid id)
     {
         var ids = new List<string>();

@@ -49,4 +49,53 @@ public sealed class ReconcilerTests
         Assert.Equal(eventsBefore, (await host.EventsAsync(id)).Count);
         Assert.Equal(0, await host.DeadLettersAsync());
     }
+
+    [Fact]
+    public async Task A_lost_claim_whose_outcomes_the_dispatch_step_wrote_is_recorded_as_they_say_not_as_failed()
+    {
+        // The node that sent batch 2 wrote its recipient outcomes (the provider took it) and died before the batch's record:
+        // the reconciler must record it as delivered, as the recipients say, not as a lost batch of unknown fate.
+        var dispatcher = new FakeDispatcher();
+        var unblock = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await SendingHost.StartAsync(dispatcher, o =>
+        {
+            o.WithBatchesInFlightPerCampaign(2);
+            o.ClaimTimeout = TimeSpan.FromSeconds(2);
+            o.ReconcileInterval = TimeSpan.FromMilliseconds(500);
+        });
+        var id = await host.CreateAsync();
+        var called = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        dispatcher.OnDispatch = async (batch, cancellation) =>
+        {
+            if (batch.CampaignId != id || batch.BatchNumber != 2) return;
+            called.TrySetResult();
+            await unblock.Task.WaitAsync(cancellation);
+        };
+        var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 100);
+        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(1), audience, 10, SendingHost.Marketer));
+        await called.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await using (var session = host.Store.LightweightSession(SendingHost.Tenant))
+        {
+            var batch = (await session.LoadAsync<CampaignBatch>(CampaignBatch.IdFor(id, 2)))!;
+            session.RecordBatchOutcome(batch, RecipientOutcome.Delivered, 0, [], null, host.Clock.Now);
+            await session.SaveChangesAsync();
+        }
+
+        var sent = await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the reconciler to settle the stuck batch and the send to complete",
+            TimeSpan.FromSeconds(30));
+
+        var facts = new StreamFacts(await host.EventsAsync(id));
+        facts.AssertEveryClaimRecordedOnce();
+        Assert.Empty(facts.Failures);
+        Assert.Contains(facts.Deliveries, d => d.Delivery.BatchNumber == 2 && d.Delivery.Delivered == 10);
+        var progress = ((CampaignPhase.Sent)sent.Phase).Progress;
+        Assert.Equal((100L, 0L), (progress.Delivered, progress.Failed));
+        await using var query = host.Store.QuerySession(SendingHost.Tenant);
+        var failed = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Failed));
+        var delivered = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Delivered));
+        Assert.Equal((0L, 100L), (failed.Total, delivered.Total));
+        unblock.SetResult();
+        await host.WaitUntilIdleAsync();
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
 }
