@@ -13,8 +13,9 @@ namespace EventSourcedCampaigns.Webhooks;
 /// <see cref="WebhookDispatcherOptions.Url"/>, signed (<see cref="WebhookSignature"/>), with the batch's idempotency key
 /// in <c>Idempotency-Key</c>. The answer: 2xx with an optional <see cref="WebhookResponse"/> naming refused recipients;
 /// 429 or 503 → <see cref="TransientDispatchException"/> carrying <c>Retry-After</c>; 408, other 5xx, network errors and
-/// timeouts → <see cref="TransientDispatchException"/>; any other 4xx → <see cref="PermanentDispatchException"/>.
-/// At least once: a retried batch is POSTed again with the same idempotency key, which the gateway should use to drop
+/// timeouts → <see cref="TransientDispatchException"/>; any other 4xx → <see cref="PermanentDispatchException"/>. When
+/// the client's circuit breaker rests a failing gateway, <see cref="TransientDispatchException"/> carrying
+/// <see cref="CircuitBreakDuration"/> as its <c>Retry-After</c>. At least once: a retried batch is POSTed again with the same idempotency key, which the gateway should use to drop
 /// the duplicate.
 /// </summary>
 public sealed class WebhookDispatcher : IMessageDispatcher
@@ -24,6 +25,9 @@ public sealed class WebhookDispatcher : IMessageDispatcher
 
     /// <summary>The request header carrying the batch's idempotency key.</summary>
     public const string IdempotencyHeader = "Idempotency-Key";
+
+    /// <summary>How long the client's circuit breaker rests a gateway that failed too often (the standard handler's 5 s).</summary>
+    public static readonly TimeSpan CircuitBreakDuration = TimeSpan.FromSeconds(5);
 
     private readonly IHttpClientFactory _clients;
     private readonly WebhookDispatcherOptions _options;
@@ -56,7 +60,16 @@ public sealed class WebhookDispatcher : IMessageDispatcher
         {
             response = await _clients.CreateClient(HttpClientName).SendAsync(request, cancellation).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is HttpRequestException or TimeoutRejectedException or BrokenCircuitException
+        catch (BrokenCircuitException e)
+        {
+            // After many failures the HTTP client rests the gateway for a while without calling it: like the gateway's own
+            // 503, the batch waits that out (the pipeline does, without using up its retries) instead of failing for good.
+            throw new TransientDispatchException($"The webhook {_options.Url} is rested after repeated failures, batch {batch.IdempotencyKey} waits: {e.Message}", e)
+            {
+                RetryAfter = CircuitBreakDuration,
+            };
+        }
+        catch (Exception e) when (e is HttpRequestException or TimeoutRejectedException
                                   || (e is OperationCanceledException && !cancellation.IsCancellationRequested))
         {
             throw new TransientDispatchException($"The webhook {_options.Url} could not be reached for batch {batch.IdempotencyKey}: {e.Message}", e);

@@ -63,6 +63,7 @@ public static class WebhookServiceCollectionExtensions
                 });
                 o.TotalRequestTimeout.Timeout = options.AttemptTimeout * (options.Retries + 1) + TimeSpan.FromSeconds(5);
                 o.CircuitBreaker.SamplingDuration = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(30).Ticks, options.AttemptTimeout.Ticks * 2));
+                o.CircuitBreaker.BreakDuration = WebhookDispatcher.CircuitBreakDuration; // what a rested batch waits
             });
         services.AddSingleton(sp => new WebhookDispatcher(sp.GetRequiredService<IHttpClientFactory>(),
             sp.GetRequiredService<IOptions<WebhookDispatcherOptions>>(), sp.GetService<TimeProvider>()));

@@ -118,6 +118,29 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
         await Assert.ThrowsAsync<TransientDispatchException>(() => services.GetRequiredService<IMessageDispatcher>().DispatchAsync(Batch()).AsTask());
     }
 
+    [Fact]
+    public async Task A_gateway_rested_by_the_circuit_breaker_is_waited_out_not_failed_for_good()
+    {
+        // The standard handler opens its circuit after 100 calls in its window with 10 % failing; while open, every call
+        // failed at once, and the pipeline spent a batch's retries on it: 20 % of one audit's recipients failed for good.
+        _receiver.Answer = _ => Results.StatusCode(500);
+        await using var services = new ServiceCollection()
+            .AddWebhookDispatcher(o => { o.Url = _receiver.Url; o.Secret = Secret; o.Retries = 0; })
+            .BuildServiceProvider();
+        var dispatcher = services.GetRequiredService<IMessageDispatcher>();
+
+        TransientDispatchException? rested = null;
+        for (var call = 0; call < 150 && rested is null; call++)
+        {
+            var error = await Assert.ThrowsAsync<TransientDispatchException>(() => dispatcher.DispatchAsync(Batch()).AsTask());
+            if (error.RetryAfter is not null) rested = error;
+        }
+
+        Assert.NotNull(rested);
+        Assert.Equal(WebhookDispatcher.CircuitBreakDuration, rested.RetryAfter);
+        Assert.True(_receiver.Requests.Count < 150, "The rested call reached the gateway.");
+    }
+
     /// <summary>A status code with a Retry-After header.</summary>
     private sealed class Answer(int status, int retryAfterSeconds) : IResult
     {
