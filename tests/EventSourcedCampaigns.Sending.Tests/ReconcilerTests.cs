@@ -2,17 +2,20 @@ namespace EventSourcedCampaigns.Sending.Tests;
 
 public sealed class ReconcilerTests
 {
-    [Fact]
-    public async Task A_batch_whose_provider_call_never_returns_is_recorded_as_failed_after_the_claim_timeout_and_its_lane_goes_on()
-    {
-        var dispatcher = new FakeDispatcher();
-        var unblock = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = await SendingHost.StartAsync(dispatcher, o =>
+    private static Task<SendingHost> StartWithTwoLanesAndAShortClaimTimeoutAsync(FakeDispatcher dispatcher) =>
+        SendingHost.StartAsync(dispatcher, o =>
         {
             o.WithBatchesInFlightPerCampaign(2);
             o.ClaimTimeout = TimeSpan.FromSeconds(2);
             o.ReconcileInterval = TimeSpan.FromMilliseconds(500);
         });
+
+    [Fact]
+    public async Task A_batch_whose_provider_call_never_returns_is_recorded_as_failed_after_the_claim_timeout_and_its_lane_goes_on()
+    {
+        var dispatcher = new FakeDispatcher();
+        var unblock = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await StartWithTwoLanesAndAShortClaimTimeoutAsync(dispatcher);
         var id = await host.CreateAsync();
         // Batch 2 (head of lane 2) is lost at the provider: its call never answers (until the test lets it, at the end),
         // as if its node or its answer had vanished. The token is honoured so the host can still stop.
@@ -57,12 +60,7 @@ public sealed class ReconcilerTests
         // the reconciler must record it as delivered, as the recipients say, not as a lost batch of unknown fate.
         var dispatcher = new FakeDispatcher();
         var unblock = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = await SendingHost.StartAsync(dispatcher, o =>
-        {
-            o.WithBatchesInFlightPerCampaign(2);
-            o.ClaimTimeout = TimeSpan.FromSeconds(2);
-            o.ReconcileInterval = TimeSpan.FromMilliseconds(500);
-        });
+        await using var host = await StartWithTwoLanesAndAShortClaimTimeoutAsync(dispatcher);
         var id = await host.CreateAsync();
         var called = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         dispatcher.OnDispatch = async (batch, cancellation) =>
