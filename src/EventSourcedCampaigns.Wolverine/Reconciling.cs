@@ -1,3 +1,4 @@
+using System.Globalization;
 using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using Marten;
@@ -79,9 +80,11 @@ public static class ReconcilingHandler
     }
 
     private static RecordBatchFailure Lost(Guid campaignId, int number, InFlightBatch batch, CampaignSendingOptions options) =>
-        new(campaignId, number,
-            $"No result from the provider {options.ClaimTimeout.TotalSeconds:0.#} s after the claim (claimed at {batch.ClaimedAt:O}): " +
-            "the node sending it was lost. Whether these messages went out is unknown.");
+        new(campaignId, number, LostReason(options.ClaimTimeout, batch.ClaimedAt));
+
+    /// <summary>Why a lost claim failed: stored in its event, so in the same words whatever the node's culture.</summary>
+    internal static string LostReason(TimeSpan claimTimeout, DateTimeOffset claimedAt) => string.Create(CultureInfo.InvariantCulture,
+        $"No result from the provider {claimTimeout.TotalSeconds:0.#} s after the claim (claimed at {claimedAt:O}): the node sending it was lost. Whether these messages went out is unknown.");
 
     /// <summary>The next look at a sending campaign.</summary>
     internal static object NextWatch(Guid campaignId, CampaignSendingOptions options) =>

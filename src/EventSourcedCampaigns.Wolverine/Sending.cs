@@ -1,3 +1,4 @@
+using System.Globalization;
 using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Ports;
@@ -184,8 +185,8 @@ public static class SendingHandler
                 return result.Delivered >= 0 && result.Failed >= 0 && result.Delivered + (long)result.Failed == batch.Recipients.Length
                     ? Outcome(BatchOutcome.Accepted, result.Delivered, result.Failed, refusals: Refused(result))
                     // The provider took the batch: never throw now (a retry would send it again), record what is known.
-                    : Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: Truncate(
-                        $"The provider reported {result.Delivered} delivered and {result.Failed} failed for a batch of {batch.Recipients.Length}."));
+                    : Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: Truncate(string.Create(CultureInfo.InvariantCulture,
+                        $"The provider reported {result.Delivered} delivered and {result.Failed} failed for a batch of {batch.Recipients.Length}.")));
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
             {
@@ -197,9 +198,8 @@ public static class SendingHandler
                 // retries meant for errors, up to MaxThrottleWait in total for this batch; then it fails with the reason.
                 var wait = retryAfter > options.CancelCheckInterval ? retryAfter : options.CancelCheckInterval;
                 if (throttledFor + wait > options.MaxThrottleWait)
-                    return Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: Truncate(
-                        $"The provider kept asking to slow down for {throttledFor.TotalSeconds:0} s (asked for {retryAfter.TotalSeconds:0.#} s more; " +
-                        $"at most {options.MaxThrottleWait.TotalSeconds:0} s are waited): {e.Message}"));
+                    return Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length,
+                        error: Truncate(ThrottledTooLong(throttledFor, retryAfter, options.MaxThrottleWait, e.Message)));
                 throttledFor += wait;
                 var watch = new WaitWatch(session.DocumentStore, session.TenantId, send.CampaignId, send.BatchNumber, options, clock);
                 await BackoffAsync(session.DocumentStore, session.TenantId, send.CampaignId, wait, options, cancellation, watch);
@@ -267,6 +267,11 @@ public static class SendingHandler
     /// and unpaired surrogates go (<see cref="StorableText"/>): a provider's answer that cannot be stored would fail the
     /// dispatch step's commit and have the batch sent again.
     /// </summary>
+    /// <summary>Why a batch throttled too long failed: stored in its event, so in the same words whatever the node's culture.</summary>
+    internal static string ThrottledTooLong(TimeSpan throttledFor, TimeSpan retryAfter, TimeSpan maxWait, string reason) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"The provider kept asking to slow down for {throttledFor.TotalSeconds:0} s (asked for {retryAfter.TotalSeconds:0.#} s more; at most {maxWait.TotalSeconds:0} s are waited): {reason}");
+
     internal static string Truncate(string error) => StorableText.Of(error, MaxErrorLength, "…");
 
     /// <summary>Longest provider error kept.</summary>

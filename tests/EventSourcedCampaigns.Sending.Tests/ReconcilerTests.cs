@@ -97,3 +97,25 @@ public sealed class ReconcilerTests
         Assert.Equal(0, await host.DeadLettersAsync());
     }
 }
+
+public sealed class the_pipelines_stored_reasons
+{
+    [Fact]
+    public void read_the_same_whatever_the_nodes_culture()
+    {
+        // They are stored in events: a node in Germany wrote "2,5 s" where another wrote "2.5 s".
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");
+        try
+        {
+            Assert.StartsWith("No result from the provider 2.5 s after the claim (claimed at 2027-01-02T03:04:05.0000000+00:00)",
+                ReconcilingHandler.LostReason(TimeSpan.FromSeconds(2.5), new DateTimeOffset(2027, 1, 2, 3, 4, 5, TimeSpan.Zero)));
+            Assert.Equal("The provider kept asking to slow down for 1200 s (asked for 7.5 s more; at most 1200 s are waited): busy",
+                SendingHandler.ThrottledTooLong(TimeSpan.FromSeconds(1200), TimeSpan.FromSeconds(7.5), TimeSpan.FromSeconds(1200), "busy"));
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
+    }
+}
