@@ -9,6 +9,7 @@ namespace EventSourcedCampaigns.Service.Tests;
 /// The served OpenAPI document is the committed one (docs/openapi/v1.json), which the generated client of
 /// <see cref="the_generated_client"/> is built from. A deliberate change: <c>bash eng/openapi.sh update</c> (docs/api.md).
 /// </summary>
+[Collection("in-process host")] // its service's metrics would feed the process-wide meter the_campaign_metrics reads
 public sealed class the_openapi_document(SecuredService service) : IClassFixture<SecuredService>
 {
     public const string CommittedPath = "docs/openapi/v1.json";

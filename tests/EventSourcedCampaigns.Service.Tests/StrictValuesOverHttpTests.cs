@@ -11,6 +11,7 @@ namespace EventSourcedCampaigns.Service.Tests;
 /// (400 bad_request) and changes nothing. Names are read in any case in a JSON body, in their case in the query string,
 /// as before. Time filters carry their offset (400 ambiguous_time otherwise), as send times do.
 /// </summary>
+[Collection("in-process host")] // its service's metrics would feed the process-wide meter the_campaign_metrics reads
 public sealed class strict_values_over_http(SecuredService service) : IClassFixture<SecuredService>
 {
     private const string Tenant = "enum-shop";

@@ -49,7 +49,10 @@ public sealed class the_campaign_metrics
         Assert.Equal(3, measurements.Where(m => m.Instrument == "campaigns.cancels.requested").Sum(m => m.Value));
         Assert.Equal(["Scheduled", "Sending", "Sending"], measurements.Where(m => m.Instrument == "campaigns.cancels.requested").Select(m => m.Tag!).Order());
         Assert.Equal("NotCancellableSent", measurements.Single(m => m.Instrument == "campaigns.cancels.rejected").Tag);
-        Assert.Equal(1, measurements.Single(m => m.Instrument == "campaigns.cancel.to_stop").Value); // the test clock moves 1 s a command
+        // The test clock moves 1 s a command. A subscription page may be delivered again (at least once: a CI run saw this
+        // stop recorded twice), so every recording is checked, not their number.
+        Assert.Contains(measurements, m => m.Instrument == "campaigns.cancel.to_stop");
+        Assert.All(measurements.Where(m => m.Instrument == "campaigns.cancel.to_stop"), m => Assert.Equal(1, m.Value));
         // At least the four cancel events counted above: the subscription starts "from the present", so on a loaded
         // machine it may begin after the campaigns' earlier events (a bound of 50 failed a CI run that way).
         Assert.True(measurements.Where(m => m.Instrument == "campaigns.events.processed").Sum(m => m.Value) >= 4);
