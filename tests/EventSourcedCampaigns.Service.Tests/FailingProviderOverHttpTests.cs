@@ -1,5 +1,3 @@
-using EventSourcedCampaigns.IntegrationTests.Infrastructure;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using static EventSourcedCampaigns.Service.Tests.CampaignApi;
 
@@ -15,18 +13,8 @@ public sealed class a_local_provider_refusing_batches_over_http : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true;
-        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
-        {
-            web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
-            web.UseSetting("Campaigns:Schema", TestDatabase.UniqueSchema("refusing"));
-            web.TrustTestTokens();
-            web.UseSetting("Campaigns:DaemonMode", "Solo");
-            web.UseSetting("Campaigns:Local:Contacts", Contacts.ToString());
-            web.UseSetting("Campaigns:Local:Lists:everyone", "1.0");
-            web.UseSetting("Campaigns:Local:PermanentFailureRate", "1");
-            web.UseSetting("Campaigns:Local:RecipientFailureRate", "0");
-        });
+        _factory = LocalService.Start("refusing", Contacts,
+            ("Campaigns:Local:PermanentFailureRate", "1"), ("Campaigns:Local:RecipientFailureRate", "0"));
         _api = new CampaignApi(_factory.CreateClient().SignedIn("shop-a"));
         return Task.CompletedTask;
     }

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using EventSourcedCampaigns.IntegrationTests.Infrastructure;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Xunit.Abstractions;
 using static EventSourcedCampaigns.Service.Tests.CampaignApi;
@@ -20,17 +18,8 @@ public sealed class recipients_over_http(ITestOutputHelper output) : IAsyncLifet
 
     public Task InitializeAsync()
     {
-        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true;
-        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
-        {
-            web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
-            web.UseSetting("Campaigns:Schema", TestDatabase.UniqueSchema("rcpt"));
-            web.TrustTestTokens();
-            web.UseSetting("Campaigns:DaemonMode", "Solo");
-            web.UseSetting("Campaigns:Local:Contacts", Contacts.ToString());
-            web.UseSetting("Campaigns:Local:Lists:everyone", "1.0");
-            web.UseSetting("Campaigns:Local:Latency", "00:00:00.100"); // 80 batches, 4 in flight: a few seconds of Sending
-        });
+        _factory = LocalService.Start("rcpt", Contacts,
+            ("Campaigns:Local:Latency", "00:00:00.100")); // 80 batches, 4 in flight: a few seconds of Sending
         var client = _factory.CreateClient().SignedIn("shop-a");
         _api = new CampaignApi(client);
         return Task.CompletedTask;

@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using EventSourcedCampaigns.IntegrationTests.Infrastructure;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Xunit.Abstractions;
 using static EventSourcedCampaigns.Service.Tests.CampaignApi;
@@ -25,19 +23,10 @@ public sealed class sending_over_http(ITestOutputHelper output) : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true; // Program ends in RunJasperFxCommands
-        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
-        {
-            web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
-            web.UseSetting("Campaigns:Schema", TestDatabase.UniqueSchema("e2e"));
-            web.TrustTestTokens();
-            web.UseSetting("Campaigns:DaemonMode", "Solo");
-            web.UseSetting("Campaigns:Local:Contacts", Contacts.ToString());
-            web.UseSetting("Campaigns:Local:Lists:everyone", "1.0");
-            web.UseSetting("Campaigns:Local:Lists:vip", "0.5");
+        _factory = LocalService.Start("e2e", Contacts,
+            ("Campaigns:Local:Lists:vip", "0.5"),
             // Slow enough that Sending lasts a few seconds: 80 batches, 4 in flight, 100-150 ms each.
-            web.UseSetting("Campaigns:Local:Latency", "00:00:00.100");
-        });
+            ("Campaigns:Local:Latency", "00:00:00.100"));
         var client = _factory.CreateClient();
         client.SignedIn("shop-a");
         _api = new CampaignApi(client);
