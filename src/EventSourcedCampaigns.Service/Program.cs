@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Serialization;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Marten.Telemetry;
 using EventSourcedCampaigns.Ports;
@@ -94,9 +93,9 @@ builder.Services.AddExceptionHandler<CampaignExceptionHandler>();
 builder.Services.AddCampaignOpenApi(); // /openapi/v1.json, committed as docs/openapi/v1.json (docs/api.md)
 // A body or query value that does not parse is a 400 problem with the code bad_request in every environment.
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-// Enums are their names (docs/api.md), read in any case: a number or a numeric string ("channel": 0, "2") does not parse,
-// like an unknown name, rather than reaching the campaign as a value it has no name for.
-builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(allowIntegerValues: false)));
+// Enums are their names (docs/api.md), one name read in any case: a number or a numeric string ("channel": 0, "2"), or names
+// joined by commas ("Email, Sms"), does not parse, like an unknown name, rather than reaching the campaign as another value.
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new StrictEnumConverter()));
 
 var telemetry = builder.Services.AddOpenTelemetry()
     .WithTracing(t => t.AddSource("Marten", "Wolverine").AddAspNetCoreInstrumentation())

@@ -7,9 +7,9 @@ namespace EventSourcedCampaigns.Service.Tests;
 
 /// <summary>
 /// The API's enums (channel, reasonCode, the status, sort, channel and outcome filters) are their documented names only:
-/// a number or a numeric string (and in the query string, names joined by commas) is refused like an unknown name
-/// (400 bad_request) and changes nothing. Names are read in any case in a JSON body, in their case in the query string,
-/// as before. Time filters carry their offset (400 ambiguous_time otherwise), as send times do.
+/// a number, a numeric string or names joined by commas is refused like an unknown name (400 bad_request) and changes
+/// nothing. One name is read in any case in a JSON body, in its case in the query string, as before. Time filters carry
+/// their offset (400 ambiguous_time otherwise), as send times do.
 /// </summary>
 [Collection("in-process host")] // its service's metrics would feed the process-wide meter the_campaign_metrics reads
 public sealed class strict_values_over_http(SecuredService service) : IClassFixture<SecuredService>
@@ -38,6 +38,13 @@ public sealed class strict_values_over_http(SecuredService service) : IClassFixt
     [InlineData("\"0\"")]
     [InlineData("\"2\"")]
     [InlineData("\"99\"")]
+    [InlineData("\"Email, Sms\"")] // names joined by commas: their values OR-ed, Sms
+    [InlineData("\"Sms,Push\"")] // 3, no channel at all
+    [InlineData("\"sms, push\"")]
+    [InlineData("\"Sms,Sms\"")]
+    [InlineData("\"Sms,\"")]
+    [InlineData("\" Sms\"")]
+    [InlineData("\"Fax\"")]
     public async Task a_channel_that_is_not_a_name_is_refused_and_creates_nothing(string channel)
     {
         var client = service.Client(Tenant);
@@ -66,7 +73,9 @@ public sealed class strict_values_over_http(SecuredService service) : IClassFixt
         var created = await CreateAsync(client);
         var before = await service.EventCountAsync(Tenant);
 
-        foreach (var code in new[] { "3", "0", "99", "-1", "\"3\"", "\"99\"" })
+        // Names joined by commas would be their values OR-ed: WrongAudience | ContentError is ComplianceHold, a code not given.
+        foreach (var code in new[] { "3", "0", "99", "-1", "\"3\"", "\"99\"", "\"WrongAudience, ContentError\"", "\"MarketerRequest,Other\"",
+                     "\"contentError, other\"", "\"Other,Other\"", "\"Other,\"", "\"Duplicate\"", "\"Duplicate, Other\"" })
         {
             var response = await client.PostAsync($"/api/campaigns/{created.CampaignId}/cancel", Json($$"""{"reasonCode":{{code}},"reason":"typo"}"""));
             Assert.True((HttpStatusCode.BadRequest, "bad_request") == await Problem(response), $"reasonCode {code}");

@@ -38,6 +38,18 @@ public static class OpenApiContract
             Describe(operation, context);
             return Task.CompletedTask;
         });
+        // The exporter describes the enums of JsonStringEnumConverter only: those StrictEnumConverter reads get their names here,
+        // a string enum as before (the committed document does not change).
+        o.AddSchemaTransformer((schema, context, _) =>
+        {
+            var type = Nullable.GetUnderlyingType(context.JsonTypeInfo.Type) ?? context.JsonTypeInfo.Type;
+            if (StrictEnumConverter.ReadsOneName(type) && schema is { Enum: not { Count: > 0 }, OneOf: null, AnyOf: null, AllOf: null })
+            {
+                schema.Enum = [.. Enum.GetNames(type).Select(n => (JsonNode)n)];
+                schema.Type = JsonSchemaType.String;
+            }
+            return Task.CompletedTask;
+        });
         o.AddDocumentTransformer((document, _, _) =>
         {
             Describe(document);
