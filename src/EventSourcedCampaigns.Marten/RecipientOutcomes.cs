@@ -169,6 +169,13 @@ public static class RecipientOutcomes
     }
 
     /// <summary>
+    /// SQL that is true when batch <c>?</c> (the one parameter) of the campaign in columns <paramref name="tenantId"/> and
+    /// <paramref name="campaignId"/> has its outcome row: the send gate reads it in its statement (<see cref="SendGate"/>).
+    /// </summary>
+    internal static string IsRecordedSql(IQuerySession session, string tenantId, string campaignId) =>
+        $"exists (select 1 from {Table(session)} o where o.tenant_id = {tenantId} and o.campaign_id = {campaignId} and o.batch_number = ?)";
+
+    /// <summary>
     /// Record every batch of a finished campaign that has no outcome yet as not sent (the batches never claimed, with the
     /// addresses they were to go to), and drop the tenant's expired outcomes. Reads the <see cref="CampaignBatch"/>
     /// documents: queue it before they are deleted, once every recorded batch's outcome is committed.

@@ -109,7 +109,8 @@ public static class SendingHandler
             return null;
         }
         if (await DispatchAsync(send, session, dispatcher, options, throttles, clock, cancellation) is not var (sent, batch)) return null;
-        return await RecordOutcomeAsync(sent, batch, session, clock, cancellation);
+        // An answer read back from the batch's outcome row (this step ran before and wrote it) is passed on as it is.
+        return sent.OutcomesRecorded ? sent : await RecordOutcomeAsync(sent, batch, session, clock, cancellation);
     }
 
     /// <summary>
@@ -163,19 +164,24 @@ public static class SendingHandler
             (new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, next, outcome, refusals), batch);
 
         // The rate limits (per campaign, per tenant, on this node): wait for a permit per recipient. Never fails the batch;
-        // a cancel meanwhile ends the wait and the gate below releases the batch.
+        // a cancel meanwhile ends the wait and the gate below releases the batch. Whether the batch goes to the provider is
+        // the gate's to say, after this wait and after every backoff below.
         await throttles.WaitForPermitsAsync(session.DocumentStore, session.TenantId, campaign, batch.BatchNumber, batch.Recipients.Length, clock, cancellation);
 
         var (attempt, throttledFor) = (0, TimeSpan.Zero);
         while (true)
         {
-            // The gate orders this provider call against a cancel: released if the cancel committed first.
-            var (call, gate) = await session.DocumentStore.PassAsync(session.TenantId, send.CampaignId, current => current?.Phase switch
+            // The gate orders this provider call against a cancel: released if the cancel committed first. A batch with its
+            // outcome row but still in flight is this step run again (its node died, or its commit failed, after that row
+            // was written): the provider answered for it, or it was released, so it is never handed over again.
+            var (call, gate) = await session.DocumentStore.PassAsync(session.TenantId, send.CampaignId, send.BatchNumber, (current, recorded) => current?.Phase switch
             {
+                CampaignPhase.Sending or CampaignPhase.Cancelling when recorded && IsInFlight(current, send.BatchNumber) => (null, Gate.Recorded),
                 CampaignPhase.Sending when IsInFlight(current, send.BatchNumber) => ((Task<DispatchResult>?)StartCall(dispatcher, request, cancellation), Gate.Started),
                 CampaignPhase.Cancelling when IsInFlight(current, send.BatchNumber) => (null, Gate.Release),
                 _ => (null, Gate.Done),
             }, cancellation);
+            if (gate == Gate.Recorded) return await RecordedAnswerAsync(session, batch, next, send.Lanes, cancellation);
             if (gate == Gate.Release) return Outcome(BatchOutcome.Released);
             if (call is null) return null;
 
@@ -218,7 +224,27 @@ public static class SendingHandler
         }
     }
 
-    private enum Gate { Started, Release, Done }
+    private enum Gate { Started, Release, Recorded, Done }
+
+    /// <summary>
+    /// The answer written in the outcome row of a batch still in flight (<see cref="RecipientOutcomes.LoadRecordedBatchOutcomesAsync"/>),
+    /// to pass on instead of calling the provider again. Null when the row cannot say it: the provider counted failures it
+    /// did not name (who got it is unknown); the reconciler then records the claim after <see cref="CampaignSendingOptions.ClaimTimeout"/>.
+    /// </summary>
+    private static async Task<(BatchSent, CampaignBatch)?> RecordedAnswerAsync(IQuerySession session, CampaignBatch batch, BatchShape? next, int lanes,
+        CancellationToken cancellation)
+    {
+        var known = (await session.LoadRecordedBatchOutcomesAsync(batch.CampaignId, [batch.BatchNumber], cancellation)).SingleOrDefault();
+        if (known is null || known.Unknown > 0 || known.Recipients != batch.Recipients.Length) return null;
+        BatchSent Sent(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null) =>
+            new(batch.CampaignId, batch.BatchNumber, lanes, delivered, failed, error, next, outcome, OutcomesRecorded: true);
+        return (known switch
+        {
+            { NotSent: > 0 } => Sent(BatchOutcome.Released),
+            { Error: { } error } => Sent(BatchOutcome.Failed, failed: known.Recipients, error: error),
+            _ => Sent(BatchOutcome.Accepted, known.Delivered, known.Failed),
+        }, batch);
+    }
 
     /// <summary>The provider's named refusals, each reason kept short (they are stored per recipient).</summary>
     private static RecipientRefusal[]? Refused(DispatchResult result) => result.Refusals is { Count: > 0 } refusals

@@ -16,10 +16,10 @@ namespace EventSourcedCampaigns.Benchmarks;
 /// writes (docs/benchmarks.md, "What the pipeline writes per batch"), in the same transactions, with the same
 /// concurrency (lanes per campaign, commands and dispatches in parallel), and no framework. Tables are copies
 /// (<c>like ... including all</c>, plus the events' foreign key) of the pipeline's own Marten and Wolverine tables.
-/// Per batch: dispatch step = the send gate (a transaction that reads the batch document and the write model under a
-/// share lock of the stream row and starts the provider call before it ends: what makes "no provider call after the
-/// cancel commits" hold) and 1 transaction (the batch's recipient outcome row, BatchSent message row in, SendBatch row
-/// handled); record step = 1 transaction (stream row lock + write model read, the events, stream version, write-model
+/// Per batch: dispatch step = the send gate (a transaction that reads the batch document, and the write model under a
+/// share lock of the stream row with whether the batch's outcome row exists, and starts the provider call before it ends:
+/// what makes "no provider call after the cancel commits" hold, nor a second one for a batch already answered) and
+/// 1 transaction (the batch's recipient outcome row, BatchSent message row in, SendBatch row handled); record step = 1 transaction (stream row lock + write model read, the events, stream version, write-model
 /// upsert, next SendBatch row, BatchSent row handled, commit); after the last record, 1 transaction settles the
 /// campaign (never-sent batches recorded as not sent, prepared batches deleted).
 /// </summary>
@@ -194,9 +194,11 @@ public sealed class SendBaseline
     {
         await using var conn = await _data.OpenConnectionAsync();
         // The send gate, one round trip: the batch document, and the write model under a share lock of the stream row
-        // (both rows locked, as the pipeline's gate does); the provider call starts before the transaction ends.
+        // (both rows locked, as the pipeline's gate does) with whether the batch's outcome row exists; the provider call
+        // starts before the transaction ends.
         CampaignBatch doc;
         CampaignState state;
+        bool recorded;
         ValueTask<DispatchResult> call;
         await using (var gate = await conn.BeginTransactionAsync())
         {
@@ -204,17 +206,20 @@ public sealed class SendBaseline
             {
                 read.BatchCommands.Add(Command($"select data from {_s}.base_batch where tenant_id = @tenant and id = @id",
                     ("tenant", Pipeline.Tenant), ("id", CampaignBatch.IdFor(id, number))));
-                read.BatchCommands.Add(Command($"select d.data from {_s}.base_streams s join {_s}.base_state d on d.id = s.id and d.tenant_id = s.tenant_id " +
-                    "where s.tenant_id = @tenant and s.id = @id for share of s, d", ("tenant", Pipeline.Tenant), ("id", id)));
+                read.BatchCommands.Add(Command($"select d.data, exists (select 1 from {_s}.base_outcomes o where o.tenant_id = s.tenant_id " +
+                    $"and o.campaign_id = s.id and o.batch_number = @number) from {_s}.base_streams s join {_s}.base_state d on d.id = s.id " +
+                    "and d.tenant_id = s.tenant_id where s.tenant_id = @tenant and s.id = @id for share of s, d",
+                    ("tenant", Pipeline.Tenant), ("id", id), ("number", number)));
                 await using var reader = await read.ExecuteReaderAsync();
                 await reader.ReadAsync();
                 doc = JsonSerializer.Deserialize<CampaignBatch>(reader.GetString(0), Json)!;
                 await reader.NextResultAsync();
                 await reader.ReadAsync();
                 state = JsonSerializer.Deserialize<CampaignState>(reader.GetString(0), Json)!;
+                recorded = reader.GetBoolean(1);
             }
-            if (((CampaignPhase.Sending)state.Phase).Progress.InFlight.ContainsKey(number) is false)
-                throw new InvalidOperationException($"Batch {number} is not in flight.");
+            if (((CampaignPhase.Sending)state.Phase).Progress.InFlight.ContainsKey(number) is false || recorded)
+                throw new InvalidOperationException($"Batch {number} is not in flight, or its outcome is recorded.");
             call = _dispatcher.DispatchAsync(new DispatchRequest(id, Pipeline.Tenant, number, state.Channel, state.Variants[0], doc.Recipients));
             await gate.RollbackAsync(); // nothing was written: ending it releases the share lock without a commit to flush (as the pipeline's gate)
         }

@@ -38,6 +38,59 @@ public sealed class CrashTests
         Assert.Equal(0, await successor.DeadLettersAsync());
     }
 
+    [Fact]
+    public async Task A_batch_whose_answer_was_written_before_its_node_died_is_not_handed_to_the_provider_again_by_the_node_that_recovers_it()
+    {
+        // The dispatch step's crash window: the provider answered for batch 2 (one recipient refused) and the batch's
+        // recipient outcomes are committed, but the node dies before its SendBatch is marked handled. The node that recovers
+        // the SendBatch finds the batch still in flight; it must pass the written answer on, not call the provider again.
+        var schema = TestDatabase.UniqueSchema("answered");
+        var (audiences, clock) = (new AudienceDirectory(), new AdjustableClock());
+        var first = new FakeDispatcher();
+        var dying = await SendingHost.StartAsync(first, o => o.WithBatchesInFlightPerCampaign(1), schema: schema, audiences: audiences, clock: clock);
+        var id = await dying.ScheduledAsync(30, 10, TimeSpan.FromMinutes(1));
+        var answered = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        first.OnDispatch = async (request, cancellation) =>
+        {
+            if (request.CampaignId != id || request.BatchNumber != 2) return;
+            // What the step writes once the provider has answered; then the node hangs until it is killed.
+            await using (var session = dying.Store.LightweightSession(SendingHost.Tenant))
+            {
+                var batch = (await session.LoadAsync<CampaignBatch>(CampaignBatch.IdFor(id, 2), cancellation))!;
+                session.RecordBatchOutcome(batch, RecipientOutcome.Delivered, 1, [new RecipientRefusal(batch.Recipients[0].Id, "Mailbox full")], null,
+                    clock.Now);
+                await session.SaveChangesAsync(cancellation);
+                answered.SetResult(batch.Recipients[0].Id);
+            }
+            await Task.Delay(Timeout.Infinite, cancellation);
+        };
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await dying.RunAcceptedAsync(new StartSend(id));
+        var refused = await answered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await dying.CrashAsync();
+        var crashedAt = await WaitForAsync(schema, id, _ => true, "the state after the crash");
+        Assert.Equal([2], ((CampaignPhase.Sending)crashedAt.Phase).Progress.InFlight.Keys); // answered, not recorded
+
+        var second = new FakeDispatcher();
+        await using var successor = await SendingHost.StartAsync(second, o => o.WithBatchesInFlightPerCampaign(1), schema: schema, audiences: audiences, clock: clock);
+        var sent = await successor.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the successor to finish the send");
+        await successor.WaitUntilIdleAsync();
+
+        Assert.Equal(1, first.CallsFor(id, 2) + second.CallsFor(id, 2));
+        Assert.All(Enumerable.Range(1, 3), n => Assert.Equal(1, first.CallsFor(id, n) + second.CallsFor(id, n)));
+        var facts = new StreamFacts(await successor.EventsAsync(id));
+        facts.AssertEveryClaimRecordedOnce();
+        Assert.Equal((9L, 1L), facts.Records.Where(r => r.Batch == 2).Select(r => (r.Delivered, r.Failed)).Single());
+        var progress = ((CampaignPhase.Sent)sent.Phase).Progress;
+        Assert.Equal((29L, 1L), (progress.Delivered, progress.Failed));
+        await using var query = successor.Store.QuerySession(SendingHost.Tenant);
+        var failed = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Failed));
+        var delivered = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Delivered));
+        Assert.Equal((1L, 29L), (failed.Total, delivered.Total));
+        Assert.Equal((refused, "Mailbox full"), (failed.Items.Single().RecipientId, failed.Items.Single().Reason));
+        Assert.Equal(0, await successor.DeadLettersAsync());
+    }
+
     private static Process StartWorker(string schema, int latencyMs, int lanes)
     {
         var dll = Path.Combine(AppContext.BaseDirectory.Replace("EventSourcedCampaigns.Sending.Tests", "EventSourcedCampaigns.Sending.Worker"),

@@ -155,6 +155,7 @@ public sealed class SendingHost : IAsyncDisposable
     /// <summary>Stop as a crash would: no waiting for in-flight work to finish.</summary>
     public async Task CrashAsync()
     {
+        Runtime.Options.Durability.DrainTimeout = TimeSpan.Zero; // a handler that never returns held the stop for 30 s
         using var now = new CancellationTokenSource();
         await now.CancelAsync();
         try { await _host.StopAsync(now.Token); }
