@@ -1,3 +1,4 @@
+using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Wolverine;
 using JasperFx.Events.Daemon;
 using Npgsql;
@@ -142,7 +143,7 @@ public sealed class ServiceSettings
         // this, PostgreSQL notices a crashed leader only when that sleep ends, delaying takeover by up to a minute.
         if (builder.Options?.Contains("client_connection_check_interval") != true)
             builder.Options = $"{builder.Options} -c client_connection_check_interval=1000".Trim();
-        return builder.ConnectionString;
+        return CampaignConnectionStrings.WithAutoPrepare(builder.ConnectionString);
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EventSourcedCampaigns.Benchmarks;
+using EventSourcedCampaigns.Marten;
 
 // bash eng/bench.sh [quick]: every figure with its baseline, a table on stdout, benchmark-results.json.
 // --phase X runs one phase and writes its results to --output (the harness runs each phase that way);
@@ -14,8 +15,9 @@ if (args.FirstOrDefault() == "--compare" && args.Length == 3)
     return;
 }
 var output = Option("--output") ?? "benchmark-results.json";
-var connection = Environment.GetEnvironmentVariable("CAMPAIGNS_POSTGRES")
-    ?? throw new InvalidOperationException("Set CAMPAIGNS_POSTGRES (eng/bench.sh does).");
+// Both sides (the library and the hand-written baselines) connect as the service does: with Npgsql's automatic preparation.
+var connection = CampaignConnectionStrings.WithAutoPrepare(Environment.GetEnvironmentVariable("CAMPAIGNS_POSTGRES")
+    ?? throw new InvalidOperationException("Set CAMPAIGNS_POSTGRES (eng/bench.sh does)."));
 if (Option("--phase") == "worker")
     await Lag.WorkerAsync(connection, Option("--schema") ?? throw new InvalidOperationException("--phase worker needs --schema."));
 else if (Option("--phase") is { } phase)

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Configuration;
+using Npgsql;
+
 namespace EventSourcedCampaigns.Service.Tests;
 
 /// <summary>
@@ -18,5 +21,16 @@ public sealed class the_connection_settings
         });
         Assert.Equal($"The campaigns service cannot start: {named}", line);
         Assert.DoesNotContain("s3cret", line);
+    }
+
+    [Theory]
+    [InlineData("Host=db;Username=app", 128)]
+    [InlineData("Host=db;Username=app;Max Auto Prepare=0", 0)]
+    public void the_service_connects_with_automatic_preparation_unless_the_connection_string_turns_it_off(string given, int prepared)
+    {
+        var settings = ServiceSettings.Load(new ConfigurationBuilder()
+            .AddInMemoryCollection([new KeyValuePair<string, string?>("Campaigns:ConnectionString", given)]).Build().GetSection(ServiceSettings.Section));
+
+        Assert.Equal(prepared, new NpgsqlConnectionStringBuilder(settings.ResolveConnectionString()).MaxAutoPrepare);
     }
 }
