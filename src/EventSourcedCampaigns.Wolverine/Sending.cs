@@ -288,16 +288,16 @@ public static class SendingHandler
 
     private static string Describe(Exception e) => e is DispatchException ? e.Message : $"{e.GetType().Name}: {e.Message}";
 
-    /// <summary>
-    /// Provider errors are kept in the events; a runaway message must not bloat every claim's write model. NUL characters
-    /// and unpaired surrogates go (<see cref="StorableText"/>): a provider's answer that cannot be stored would fail the
-    /// dispatch step's commit and have the batch sent again.
-    /// </summary>
     /// <summary>Why a batch throttled too long failed: stored in its event, so in the same words whatever the node's culture.</summary>
     internal static string ThrottledTooLong(TimeSpan throttledFor, TimeSpan retryAfter, TimeSpan maxWait, string reason) =>
         string.Create(CultureInfo.InvariantCulture,
             $"The provider kept asking to slow down for {throttledFor.TotalSeconds:0} s (asked for {retryAfter.TotalSeconds:0.#} s more; at most {maxWait.TotalSeconds:0} s are waited): {reason}");
 
+    /// <summary>
+    /// Provider errors are kept in the events; a runaway message must not bloat every claim's write model. NUL characters
+    /// and unpaired surrogates go (<see cref="StorableText"/>): a provider's answer that cannot be stored would fail the
+    /// dispatch step's commit and have the batch sent again.
+    /// </summary>
     internal static string Truncate(string error) => StorableText.Of(error, MaxErrorLength, "…");
 
     /// <summary>Longest provider error kept.</summary>
