@@ -99,7 +99,11 @@ public sealed class WebhookDispatcher : IMessageDispatcher
             _ = e;
             return new DispatchResult(batch.Recipients.Count, 0);
         }
-        var refusals = (answer?.Refused ?? []).Select(r => new RecipientRefusal(r.RecipientId, r.Reason)).ToArray();
+        var refused = answer?.Refused ?? [];
+        // A refusal without a recipient or a reason is not the answer above either: the gateway took the batch, so every
+        // recipient is accepted rather than a throw (the pipeline would retry, and send the batch again).
+        if (refused.Any(r => r is null || string.IsNullOrEmpty(r.RecipientId) || r.Reason is null)) return new DispatchResult(batch.Recipients.Count, 0);
+        var refusals = refused.Select(r => new RecipientRefusal(r.RecipientId, r.Reason)).ToArray();
         return new DispatchResult(answer?.Accepted ?? batch.Recipients.Count - refusals.Length, refusals.Length) { Refusals = refusals };
     }
 

@@ -68,6 +68,23 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("<html>OK</html>")]
+    [InlineData("{\"refused\": [null]}")]
+    [InlineData("{\"accepted\": 2, \"refused\": [{\"reason\": \"21610 unsubscribed\"}]}")]
+    [InlineData("{\"accepted\": 2, \"refused\": [{\"recipientId\": \"c2\"}]}")]
+    public async Task A_2xx_whose_body_is_not_the_answer_accepts_every_recipient(string body)
+    {
+        // The gateway took the batch: a throw here would have the pipeline retry it, and send it again.
+        _receiver.Answer = _ => Results.Text(body, "application/json");
+
+        var result = await Dispatcher.DispatchAsync(Batch());
+
+        Assert.Equal((3, 0), (result.Delivered, result.Failed));
+        Assert.Empty(result.Refusals);
+        Assert.Single(_receiver.Requests);
+    }
+
+    [Theory]
     [InlineData(429)]
     [InlineData(503)]
     public async Task Throttling_is_transient_and_carries_the_retry_after_delay(int status)

@@ -74,7 +74,10 @@ public sealed class the_send_report_per_variant
     public void percent_delivered_never_rounds_a_partial_send_to_100_or_0(long recipients, long delivered, double percent) =>
         Assert.Equal(percent, new DeliveryCounts(recipients, delivered, 0, 0).PercentDelivered);
 
-    [Fact]
-    public void percent_delivered_rounds_half_up_not_to_even() =>
-        Assert.Equal(0.13, new DeliveryCounts(800, 1, 0, 0).PercentDelivered); // 0.125 %
+    [Theory]
+    [InlineData(800, 1, 0.13)] // 0.125 %
+    [InlineData(20_000, 201, 1.01)] // 1.005 %: 1.00499... as a double
+    [InlineData(200_000, 2_001, 1.0)] // 1.0005 %
+    public void percent_delivered_rounds_half_up_not_to_even(long recipients, long delivered, double percent) =>
+        Assert.Equal(percent, new DeliveryCounts(recipients, delivered, 0, 0).PercentDelivered);
 }

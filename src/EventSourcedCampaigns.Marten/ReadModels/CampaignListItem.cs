@@ -141,7 +141,8 @@ public sealed class CampaignListProjection : SingleStreamProjection<CampaignList
     internal static double Percent(long part, long whole)
     {
         if (whole <= 0) return 0;
-        var percent = Math.Round(100.0 * part / whole, 2, MidpointRounding.AwayFromZero);
+        // In decimal: a half such as 1.005 % (201 of 20,000) is exact there, where a double reads 1.00499... and rounds down.
+        var percent = (double)Math.Round(100m * part / whole, 2, MidpointRounding.AwayFromZero);
         return part <= 0 || part >= whole ? percent : Math.Clamp(percent, 0.01, 99.99);
     }
 }
