@@ -189,7 +189,7 @@ public static class SendingHandler
             {
                 var result = await call;
                 return result.Delivered >= 0 && result.Failed >= 0 && result.Delivered + (long)result.Failed == batch.Recipients.Length
-                    ? Outcome(BatchOutcome.Accepted, result.Delivered, result.Failed, refusals: Refused(result))
+                    ? Outcome(BatchOutcome.Accepted, result.Delivered, result.Failed, refusals: Refused(result, batch))
                     // The provider took the batch: never throw now (a retry would send it again), record what is known.
                     : Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: Truncate(string.Create(CultureInfo.InvariantCulture,
                         $"The provider reported {result.Delivered} delivered and {result.Failed} failed for a batch of {batch.Recipients.Length}.")));
@@ -246,10 +246,21 @@ public static class SendingHandler
         }, batch);
     }
 
-    /// <summary>The provider's named refusals, each reason kept short (they are stored per recipient).</summary>
-    private static RecipientRefusal[]? Refused(DispatchResult result) => result.Refusals is { Count: > 0 } refusals
-        ? refusals.Select(r => r with { Reason = Truncate(r.Reason) }).ToArray()
-        : null;
+    /// <summary>
+    /// The provider's named refusals, each reason kept short (they are stored per recipient). An adapter's answer is not
+    /// trusted further, since a throw here, after the provider took the batch, would have it sent again: a refusal without
+    /// a recipient, of a recipient not in the batch, or repeated, is dropped (its recipient is among the failed nobody
+    /// named), one without a reason keeps an empty one, and names that outnumber the failed count are all dropped (who
+    /// failed is then unknown; the counts stand).
+    /// </summary>
+    internal static RecipientRefusal[]? Refused(DispatchResult result, CampaignBatch batch)
+    {
+        if (result.Refusals is not { Count: > 0 } refusals) return null;
+        var unnamed = batch.Recipients.Select(r => r.Id).ToHashSet();
+        var named = refusals.Where(r => r?.RecipientId is { } id && unnamed.Remove(id))
+            .Select(r => r with { Reason = Truncate(r.Reason ?? "") }).ToArray();
+        return named.Length is > 0 && named.Length <= result.Failed ? named : null;
+    }
 
     private static Task<DispatchResult> StartCall(IMessageDispatcher dispatcher, DispatchRequest request, CancellationToken cancellation)
     {
