@@ -60,6 +60,12 @@ public sealed class FakeDispatcher : IMessageDispatcher
     /// <summary>Runs just before each call's outcome is decided (tests use it to act while a batch is with the provider).</summary>
     public Func<DispatchRequest, CancellationToken, ValueTask>? OnDispatch { get; set; }
 
+    /// <summary>
+    /// Rewrites the answer the fake gives for a batch it accepted (it may return null): tests of what the pipeline makes of
+    /// an adapter that answers oddly.
+    /// </summary>
+    public Func<DispatchRequest, DispatchResult, DispatchResult?>? OnAnswer { get; set; }
+
     /// <summary>Every call, successful or not.</summary>
     public long Calls => Interlocked.Read(ref _callCount);
 
@@ -128,6 +134,7 @@ public sealed class FakeDispatcher : IMessageDispatcher
             var no = refused.Select(r => r.RecipientId).ToHashSet();
             _deliveries.Enqueue((batch.CampaignId, batch.Recipients.Where(r => !no.Contains(r.Id)).Select(r => r.Id).ToArray()));
         }
-        return new DispatchResult(batch.Recipients.Count - refused.Length, refused.Length) { Refusals = refused };
+        var answer = new DispatchResult(batch.Recipients.Count - refused.Length, refused.Length) { Refusals = refused };
+        return OnAnswer is { } rewrite ? rewrite(batch, answer)! : answer;
     }
 }

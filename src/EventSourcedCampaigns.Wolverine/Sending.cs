@@ -187,7 +187,9 @@ public static class SendingHandler
 
             try
             {
-                var result = await call;
+                // An adapter that answers null gave no counts: what became of the batch is unknown, and asking again could send it twice.
+                if (await call is not { } result)
+                    return Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: "The provider gave no answer for the batch.");
                 return result.Delivered >= 0 && result.Failed >= 0 && result.Delivered + (long)result.Failed == batch.Recipients.Length
                     ? Outcome(BatchOutcome.Accepted, result.Delivered, result.Failed, refusals: Refused(result, batch))
                     // The provider took the batch: never throw now (a retry would send it again), record what is known.

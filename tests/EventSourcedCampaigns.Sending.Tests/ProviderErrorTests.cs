@@ -31,6 +31,37 @@ public sealed class ProviderErrorTests(ITestOutputHelper output)
         Assert.Equal(0, await host.DeadLettersAsync());
     }
 
+    public static TheoryData<string> OddAnswers => ["no answer", "refusals naming no one"];
+
+    [Theory]
+    [MemberData(nameof(OddAnswers))]
+    public async Task An_adapter_answering_oddly_after_taking_the_batch_never_gets_it_again_and_the_send_completes(string odd)
+    {
+        // The provider took the batch: whatever the adapter then answers, a throw would have the step retried and the
+        // batch sent again.
+        var dispatcher = new FakeDispatcher();
+        await using var host = await SendingHost.StartAsync(dispatcher, o => o.WithBatchesInFlightPerCampaign(2));
+        var id = await host.ScheduledAsync(40, 10, TimeSpan.FromMinutes(1));
+        dispatcher.OnAnswer = (batch, answer) => batch.CampaignId != id || batch.BatchNumber != 2 ? answer
+            : odd == "no answer" ? null
+            : new DispatchResult(8, 2) { Refusals = [null!, new(null!, "no one"), new(batch.Recipients[3].Id, null!)] };
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(id));
+
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete", TimeSpan.FromSeconds(30));
+        await host.WaitUntilIdleAsync();
+
+        Assert.Equal(1, dispatcher.CallsFor(id, 2));
+        var facts = new StreamFacts(await host.EventsAsync(id));
+        if (odd == "no answer")
+        {
+            var failure = Assert.Single(facts.Failures).Failure;
+            Assert.Equal((2, "The provider gave no answer for the batch."), (failure.BatchNumber, failure.Error));
+        }
+        else Assert.Empty(facts.Failures);
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
     [Fact]
     public async Task Exceptions_the_provider_adapter_throws_are_retried_then_recorded_as_failed_batches_and_the_send_completes()
     {
