@@ -25,6 +25,8 @@ public sealed class ServiceSettings
 {
     public const string Section = "Campaigns";
 
+    private const ServiceRoles AllRoles = ServiceRoles.Api | ServiceRoles.Sender | ServiceRoles.Projections;
+
     /// <summary>The providers <c>Campaigns:Provider</c> may name.</summary>
     public static readonly IReadOnlyList<string> Providers = ["local", "smtp", "webhook"];
 
@@ -46,8 +48,17 @@ public sealed class ServiceSettings
         }
         if (settings.Roles == 0)
             throw new InvalidSettingsException($"{Section}:Roles names no role: give api, sender, projections, or several separated by commas.");
-        if (settings.TelemetryExporter.Trim().ToLowerInvariant() is not ("none" or "console" or "otlp"))
+        // The binder reads a number as an enum value: "8" or "-1" is no role of ours, and a daemon mode "7" none of Marten's.
+        if ((settings.Roles & ~AllRoles) != 0)
+            throw new InvalidSettingsException($"{Section}:Roles is '{section["Roles"]}'; give api, sender, projections, or several separated by commas.");
+        if (!Enum.IsDefined(settings.DaemonMode))
+            throw new InvalidSettingsException($"{Section}:DaemonMode is '{section["DaemonMode"]}'; use HotCold, Solo or Disabled.");
+        if (settings.MaxRequestBodyBytes < 0)
+            throw new InvalidSettingsException($"{Section}:MaxRequestBodyBytes must not be negative.");
+        var exporter = settings.TelemetryExporter.Trim().ToLowerInvariant();
+        if (exporter is not ("none" or "console" or "otlp"))
             throw new InvalidSettingsException($"{Section}:TelemetryExporter is '{settings.TelemetryExporter}'; use none, console or otlp.");
+        settings.TelemetryExporter = exporter; // " OTLP" is accepted, so it must also choose the OTLP exporter
         if (section["Provider"] is { Length: > 0 } provider && !Providers.Contains(provider.Trim().ToLowerInvariant()))
             throw new InvalidSettingsException($"{Section}:Provider is '{provider}'; use {string.Join(", ", Providers)}.");
         IReadOnlyList<string> deliveryProblems;
@@ -74,7 +85,7 @@ public sealed class ServiceSettings
     }
 
     /// <summary>What this node does: "api", "sender", "projections", or several separated by commas. Default: all three.</summary>
-    public ServiceRoles Roles { get; set; } = ServiceRoles.Api | ServiceRoles.Sender | ServiceRoles.Projections;
+    public ServiceRoles Roles { get; set; } = AllRoles;
 
     /// <summary>Whether this node has <paramref name="role"/>.</summary>
     public bool Has(ServiceRoles role) => (Roles & role) == role;

@@ -14,7 +14,11 @@ public sealed class the_service_settings
         { "Campaigns:Roles", "foo", "Campaigns:Roles" },
         { "Campaigns:Roles", "", "Campaigns:Roles" },
         { "Campaigns:Roles", "0", "Campaigns:Roles names no role" },
+        { "Campaigns:Roles", "8", "Campaigns:Roles is '8'" },
+        { "Campaigns:Roles", "-1", "Campaigns:Roles is '-1'" },
         { "Campaigns:DaemonMode", "bogus", "Campaigns:DaemonMode" },
+        { "Campaigns:DaemonMode", "7", "Campaigns:DaemonMode is '7'" },
+        { "Campaigns:MaxRequestBodyBytes", "-1", "Campaigns:MaxRequestBodyBytes must not be negative" },
         { "Campaigns:MaxReadyLag", "abc", "Campaigns:MaxReadyLag" },
         { "Campaigns:TelemetryExporter", "otlpx", "Campaigns:TelemetryExporter is 'otlpx'" },
         { "Campaigns:Provider", "bogus", "Campaigns:Provider is 'bogus'" },
@@ -38,6 +42,10 @@ public sealed class the_service_settings
     [Fact]
     public void the_defaults_are_usable() =>
         Assert.Equal(ServiceRoles.Api | ServiceRoles.Sender | ServiceRoles.Projections, Bind().Roles);
+
+    [Fact]
+    public void an_exporter_accepted_in_any_case_or_padding_is_the_one_used() =>
+        Assert.Equal("otlp", Bind(("Campaigns:TelemetryExporter", " OTLP ")).TelemetryExporter);
 
     [Fact]
     public void a_configured_list_of_retry_delays_replaces_the_default_instead_of_adding_to_it()
