@@ -64,7 +64,7 @@ builder.Services.AddSingleton<IAudienceResolver>(audiences);
 builder.Services.AddSingleton<IMessageDispatcher>(dispatcher);
 builder.Services.AddMarten((StoreOptions o) =>
     {
-        o.Connection(connection);
+        o.Connection(CampaignConnectionStrings.WithAutoPrepare(connection)); // prepared statements, as the service connects
         o.DatabaseSchemaName = options.Schema;
         o.AddCampaigns();
     })

@@ -54,7 +54,7 @@ builder.Services.AddSingleton<IAudienceResolver>(contacts);
 builder.Services.AddSingleton<IMessageDispatcher>(dispatcher);
 builder.Services.AddMarten(opts =>
     {
-        opts.Connection(connection);
+        opts.Connection(CampaignConnectionStrings.WithAutoPrepare(connection));
         opts.DatabaseSchemaName = schema;
         opts.AutoCreateSchemaObjects = AutoCreate.All;
         opts.AddCampaigns(c => c.ReadModelsInline());
