@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MimeKit;
@@ -19,11 +20,34 @@ public sealed class SmtpServer : IAsyncDisposable
     public static async Task<SmtpServer> StartAsync()
     {
         var folder = Path.Combine(Path.GetTempPath(), $"campaigns-smtp-{Guid.NewGuid():N}");
-        var (code, output) = await RunAsync(folder, "start");
-        return code == 0 && int.TryParse(output.Trim(), out var port)
-            ? new SmtpServer(folder, port)
+        return new SmtpServer(folder, await StartInAsync(folder, port: 0));
+    }
+
+    /// <summary>The server goes away at once (SIGKILL: open connections are cut, no reply is finished); its messages stay.</summary>
+    public void Kill()
+    {
+        using var process = Process.GetProcessById(int.Parse(File.ReadAllText(Path.Combine(Folder, "pid")), CultureInfo.InvariantCulture));
+        process.Kill();
+        process.WaitForExit();
+    }
+
+    /// <summary>Start the server again on the same port, with the same messages and faults.</summary>
+    public async Task RestartAsync()
+    {
+        var port = await StartInAsync(Folder, Port);
+        if (port != Port) throw new InvalidOperationException($"The SMTP server came back on port {port} instead of {Port}.");
+    }
+
+    private static async Task<int> StartInAsync(string folder, int port)
+    {
+        var (code, output) = await RunAsync(folder, "start", port);
+        return code == 0 && int.TryParse(output.Trim(), out var actual)
+            ? actual
             : throw new InvalidOperationException($"eng/smtp.sh start failed ({code}): {output}");
     }
+
+    /// <summary>How many messages the server accepted so far (without reading them).</summary>
+    public int MessageCount() => Directory.GetFiles(Path.Combine(Folder, "messages"), "*.json").Length;
 
     /// <summary>Faults for the next transactions (see eng/smtp/capture_server.py); counters start again.</summary>
     public void Inject(object faults) => File.WriteAllText(Path.Combine(Folder, "faults.json"), JsonSerializer.Serialize(faults));
@@ -50,11 +74,13 @@ public sealed class SmtpServer : IAsyncDisposable
         catch (IOException) { }
     }
 
-    private static async Task<(int Code, string Output)> RunAsync(string folder, string command)
+    /// <param name="port">For start: the port to listen on (0: any free port).</param>
+    private static async Task<(int Code, string Output)> RunAsync(string folder, string command, int port = 0)
     {
         var start = new ProcessStartInfo("bash", [Path.Combine(RepositoryRoot(), "eng", "smtp.sh"), command])
         {
-            RedirectStandardOutput = true, RedirectStandardError = true, Environment = { ["CAMPAIGNS_SMTP_DIR"] = folder },
+            RedirectStandardOutput = true, RedirectStandardError = true,
+            Environment = { ["CAMPAIGNS_SMTP_DIR"] = folder, ["CAMPAIGNS_SMTP_PORT"] = port.ToString(CultureInfo.InvariantCulture) },
         };
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();

@@ -35,13 +35,16 @@ public sealed class SendingHost : IAsyncDisposable
     public IMessageBus Bus => _host.Services.GetRequiredService<IMessageBus>();
     public WolverineRuntime Runtime => (WolverineRuntime)_host.Services.GetRequiredService<IWolverineRuntime>();
 
+    /// <param name="services">Runs after the host's own registrations: a real provider registered here
+    /// (<c>AddSmtpDispatcher</c>) replaces <paramref name="dispatcher"/>.</param>
     public static Task<SendingHost> StartAsync(FakeDispatcher? dispatcher = null, Action<CampaignSendingOptions>? configure = null,
-        ProjectionLifecycle readModels = ProjectionLifecycle.Async, string? schema = null, AudienceDirectory? audiences = null, AdjustableClock? clock = null) =>
+        ProjectionLifecycle readModels = ProjectionLifecycle.Async, string? schema = null, AudienceDirectory? audiences = null, AdjustableClock? clock = null,
+        Action<IServiceCollection>? services = null) =>
         StartAsync(schema ?? TestDatabase.UniqueSchema("send"), audiences ?? new AudienceDirectory(), dispatcher ?? new FakeDispatcher(),
-            clock ?? new AdjustableClock(), configure, readModels);
+            clock ?? new AdjustableClock(), configure, readModels, services);
 
     private static async Task<SendingHost> StartAsync(string schema, AudienceDirectory audiences, FakeDispatcher dispatcher, AdjustableClock clock,
-        Action<CampaignSendingOptions>? configure, ProjectionLifecycle readModels)
+        Action<CampaignSendingOptions>? configure, ProjectionLifecycle readModels, Action<IServiceCollection>? services)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -60,6 +63,7 @@ public sealed class SendingHost : IAsyncDisposable
                 configure?.Invoke(o);
             });
         });
+        services?.Invoke(builder.Services);
         var host = builder.Build();
         await host.StartAsync();
         return new SendingHost(host, schema, audiences, dispatcher, clock);
