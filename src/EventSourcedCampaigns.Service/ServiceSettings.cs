@@ -55,6 +55,15 @@ public sealed class ServiceSettings
             throw new InvalidSettingsException($"{Section}:DaemonMode is '{section["DaemonMode"]}'; use HotCold, Solo or Disabled.");
         if (settings.MaxRequestBodyBytes < 0)
             throw new InvalidSettingsException($"{Section}:MaxRequestBodyBytes must not be negative.");
+        // The schema is written into every statement unquoted (Marten's and Wolverine's): one plain identifier.
+        if (!System.Text.RegularExpressions.Regex.IsMatch(settings.Schema, "^[A-Za-z_][A-Za-z0-9_]{0,62}$"))
+            throw new InvalidSettingsException($"{Section}:Schema is '{settings.Schema}'; use a PostgreSQL identifier: letters, digits and _, at most 63, not starting with a digit.");
+        if (settings.LeadershipPollingTime <= TimeSpan.Zero)
+            throw new InvalidSettingsException($"{Section}:LeadershipPollingTime must be positive.");
+        if (settings.DrainTime < TimeSpan.Zero)
+            throw new InvalidSettingsException($"{Section}:DrainTime must not be negative.");
+        if (settings.MaxReadyLag < 0)
+            throw new InvalidSettingsException($"{Section}:MaxReadyLag must not be negative.");
         var exporter = settings.TelemetryExporter.Trim().ToLowerInvariant();
         if (exporter is not ("none" or "console" or "otlp"))
             throw new InvalidSettingsException($"{Section}:TelemetryExporter is '{settings.TelemetryExporter}'; use none, console or otlp.");
