@@ -22,10 +22,12 @@ namespace EventSourcedCampaigns.Smtp;
 /// and the pipeline retries the batch. A 5xx to MAIL FROM or a failed authentication: <see cref="PermanentDispatchException"/>.
 /// A dropped connection is reopened and the batch continues with the recipients not accepted yet; after
 /// <see cref="SmtpDispatcherOptions.ReconnectAttempts"/> reconnects without progress it throws <see cref="TransientDispatchException"/>.
+/// Every exception it throws mid-batch names the recipients already accepted and refused (<see cref="DispatchException.Accepted"/>,
+/// <see cref="DispatchException.Refused"/>): the pipeline retries only the others, and records those as delivered.
 /// </para>
 /// <para>
-/// At least once: a retried batch (after a transient failure, or a connection lost between the end of DATA and the
-/// server's reply) sends again to recipients the server may already have accepted. Every message carries a Message-ID
+/// At least once: a retried batch (after a connection lost between the end of DATA and the server's reply, or one sent as
+/// one transaction) sends again to recipients the server may already have accepted. Every message carries a Message-ID
 /// derived from the batch's idempotency key and the recipient (<see cref="MessageIdFor"/>) and the header
 /// <c>X-Campaign-Idempotency-Key: {IdempotencyKey}/{recipientId}</c>, the same on every attempt, so duplicates can be
 /// detected downstream.
@@ -184,6 +186,7 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
     {
         public PooledClient? Client = client;
         private readonly List<RecipientRefusal> _refusals = [];
+        private readonly List<string> _accepted = [];
         private int _delivered;
         private int _failuresWithoutProgress;
 
@@ -204,7 +207,11 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
                 if (await SendAsync(message, null, cancellation).ConfigureAwait(false) is { } outcome)
                 {
                     if (outcome.Refusal is { } reason) _refusals.Add(new RecipientRefusal(recipient.Id, reason));
-                    else _delivered++;
+                    else
+                    {
+                        _delivered++;
+                        _accepted.Add(recipient.Id);
+                    }
                     i++;
                 }
             }
@@ -279,7 +286,8 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
             {
                 // 421 anywhere, or a 4xx to MAIL FROM / DATA: the whole batch is worth another try later.
                 throw new TransientDispatchException(
-                    $"The SMTP server answered {Reply(e)} for batch {batch.IdempotencyKey} after {_delivered} of {batch.Recipients.Count} recipients were accepted; the batch will be retried.", e);
+                    $"The SMTP server answered {Reply(e)} for batch {batch.IdempotencyKey} after {_delivered} of {batch.Recipients.Count} recipients were accepted; the rest will be retried.", e)
+                    { Accepted = [.. _accepted], Refused = [.. _refusals] };
             }
             catch (SmtpCommandException e) when (e.ErrorCode is SmtpErrorCode.RecipientNotAccepted or SmtpErrorCode.MessageNotAccepted)
             {
@@ -289,7 +297,8 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
             catch (SmtpCommandException e)
             {
                 // A 5xx to MAIL FROM (or anything else unexpected at 5xx): the sender itself is refused.
-                throw new PermanentDispatchException($"The SMTP server refused the sender {owner._from.Address}: {Reply(e)}.", e);
+                throw new PermanentDispatchException($"The SMTP server refused the sender {owner._from.Address}: {Reply(e)}.", e)
+                    { Accepted = [.. _accepted], Refused = [.. _refusals] };
             }
             catch (AuthenticationException e)
             {
@@ -308,7 +317,8 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
                 if (++_failuresWithoutProgress > owner._options.ReconnectAttempts)
                     throw new TransientDispatchException(
                         $"The connection to the SMTP server {owner._options.Host}:{owner._options.Port} failed {_failuresWithoutProgress} times in a row " +
-                        $"({e.GetType().Name}: {e.Message}) after {_delivered} of {batch.Recipients.Count} recipients of batch {batch.IdempotencyKey} were accepted; the batch will be retried.", e);
+                        $"({e.GetType().Name}: {e.Message}) after {_delivered} of {batch.Recipients.Count} recipients of batch {batch.IdempotencyKey} were accepted; the rest will be retried.", e)
+                        { Accepted = [.. _accepted], Refused = [.. _refusals] };
                 return null;
             }
         }

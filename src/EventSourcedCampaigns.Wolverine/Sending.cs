@@ -162,6 +162,12 @@ public static class SendingHandler
         (BatchSent, CampaignBatch) Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null,
             IReadOnlyList<RecipientRefusal>? refusals = null) =>
             (new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, next, outcome, refusals), batch);
+        // What earlier attempts got through (an adapter that names them): never handed over again, and delivered whatever
+        // becomes of the rest, which fails with the reason.
+        var settled = new Settled(batch);
+        (BatchSent, CampaignBatch) Fail(string error) => settled.Any
+            ? Outcome(BatchOutcome.Accepted, settled.Accepted, batch.Recipients.Length - settled.Accepted, refusals: settled.RefusedWithTheRest(error))
+            : Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: error);
 
         // The rate limits (per campaign, per tenant, on this node): wait for a permit per recipient. Never fails the batch;
         // a cancel meanwhile ends the wait and the gate below releases the batch. Whether the batch goes to the provider is
@@ -171,30 +177,33 @@ public static class SendingHandler
         var (attempt, throttledFor) = (0, TimeSpan.Zero);
         while (true)
         {
+            var open = settled.Any ? request with { Recipients = settled.Open() } : request;
+            if (open.Recipients.Count == 0) return Outcome(BatchOutcome.Accepted, settled.Accepted, settled.Refused.Count, refusals: settled.Refused);
             // The gate orders this provider call against a cancel: released if the cancel committed first. A batch with its
             // outcome row but still in flight is this step run again (its node died, or its commit failed, after that row
             // was written): the provider answered for it, or it was released, so it is never handed over again.
             var (call, gate) = await session.DocumentStore.PassAsync(session.TenantId, send.CampaignId, send.BatchNumber, (current, recorded) => current?.Phase switch
             {
                 CampaignPhase.Sending or CampaignPhase.Cancelling when recorded && IsInFlight(current, send.BatchNumber) => (null, Gate.Recorded),
-                CampaignPhase.Sending when IsInFlight(current, send.BatchNumber) => ((Task<DispatchResult>?)StartCall(dispatcher, request, cancellation), Gate.Started),
+                CampaignPhase.Sending when IsInFlight(current, send.BatchNumber) => ((Task<DispatchResult>?)StartCall(dispatcher, open, cancellation), Gate.Started),
                 CampaignPhase.Cancelling when IsInFlight(current, send.BatchNumber) => (null, Gate.Release),
                 _ => (null, Gate.Done),
             }, cancellation);
             if (gate == Gate.Recorded) return await RecordedAnswerAsync(session, batch, next, send.Lanes, cancellation);
-            if (gate == Gate.Release) return Outcome(BatchOutcome.Released);
+            if (gate == Gate.Release)
+                return settled.Any ? Fail("Not sent: the campaign was cancelled before the rest of the batch was tried again.") : Outcome(BatchOutcome.Released);
             if (call is null) return null;
 
             try
             {
                 // An adapter that answers null gave no counts: what became of the batch is unknown, and asking again could send it twice.
-                if (await call is not { } result)
-                    return Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: "The provider gave no answer for the batch.");
-                return result.Delivered >= 0 && result.Failed >= 0 && result.Delivered + (long)result.Failed == batch.Recipients.Length
-                    ? Outcome(BatchOutcome.Accepted, result.Delivered, result.Failed, refusals: Refused(result, batch))
+                if (await call is not { } result) return Fail("The provider gave no answer for the batch.");
+                return result.Delivered >= 0 && result.Failed >= 0 && result.Delivered + (long)result.Failed == open.Recipients.Count
+                    ? Outcome(BatchOutcome.Accepted, settled.Accepted + result.Delivered, settled.Refused.Count + result.Failed,
+                        refusals: [.. settled.Refused, .. Refused(result, open.Recipients) ?? []])
                     // The provider took the batch: never throw now (a retry would send it again), record what is known.
-                    : Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: Truncate(string.Create(CultureInfo.InvariantCulture,
-                        $"The provider reported {result.Delivered} delivered and {result.Failed} failed for a batch of {batch.Recipients.Length}.")));
+                    : Fail(Truncate(string.Create(CultureInfo.InvariantCulture,
+                        $"The provider reported {result.Delivered} delivered and {result.Failed} failed for a batch of {open.Recipients.Count}.")));
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
             {
@@ -205,9 +214,9 @@ public static class SendingHandler
                 // The provider's own "slow down": wait what it asks (at least CancelCheckInterval), without using up the
                 // retries meant for errors, up to MaxThrottleWait in total for this batch; then it fails with the reason.
                 var wait = retryAfter > options.CancelCheckInterval ? retryAfter : options.CancelCheckInterval;
+                settled.Add(e);
                 if (throttledFor + wait > options.MaxThrottleWait)
-                    return Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length,
-                        error: Truncate(ThrottledTooLong(throttledFor, retryAfter, options.MaxThrottleWait, e.Message)));
+                    return Fail(Truncate(ThrottledTooLong(throttledFor, retryAfter, options.MaxThrottleWait, e.Message)));
                 throttledFor += wait;
                 var watch = new WaitWatch(session.DocumentStore, session.TenantId, send.CampaignId, send.BatchNumber, options, clock);
                 await BackoffAsync(session.DocumentStore, session.TenantId, send.CampaignId, wait, options, cancellation, watch);
@@ -216,17 +225,49 @@ public static class SendingHandler
             {
                 // Worth another try (a transient refusal, a timeout, an adapter's HttpRequestException...): wait, but
                 // stop waiting as soon as the campaign is cancelled, so a batch in backoff is released at once.
+                settled.Add(e);
                 await BackoffAsync(session.DocumentStore, session.TenantId, send.CampaignId, options.DispatchRetryDelays[attempt++], options, cancellation);
             }
             catch (Exception e)
             {
                 // Permanent, or out of retries: the batch is recorded as failed with the provider's reason, never lost.
-                return Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: Truncate(Describe(e)));
+                settled.Add(e);
+                return Fail(Truncate(Describe(e)));
             }
         }
     }
 
     private enum Gate { Started, Release, Recorded, Done }
+
+    /// <summary>
+    /// The recipients of a batch the provider took or refused on attempts that then failed (<see cref="DispatchException.Accepted"/>,
+    /// <see cref="DispatchException.Refused"/>), each once and only if it is one of the batch's.
+    /// </summary>
+    private sealed class Settled(CampaignBatch batch)
+    {
+        private readonly HashSet<string> _open = batch.Recipients.Select(r => r.Id).ToHashSet();
+
+        /// <summary>How many were taken.</summary>
+        public int Accepted { get; private set; }
+
+        /// <summary>Those refused, reasons kept short.</summary>
+        public List<RecipientRefusal> Refused { get; } = [];
+
+        public bool Any => Accepted + Refused.Count > 0;
+
+        public void Add(Exception failure)
+        {
+            if (failure is not DispatchException e) return;
+            Accepted += e.Accepted.Count(id => id is not null && _open.Remove(id));
+            Refused.AddRange(e.Refused.Where(r => r?.RecipientId is { } id && _open.Remove(id)).Select(r => r with { Reason = Truncate(r.Reason ?? "") }));
+        }
+
+        /// <summary>The recipients still to hand over, in the batch's order.</summary>
+        public Recipient[] Open() => batch.Recipients.Where(r => _open.Contains(r.Id)).ToArray();
+
+        /// <summary>The refusals, with every recipient still open refused for <paramref name="error"/>.</summary>
+        public RecipientRefusal[] RefusedWithTheRest(string error) => [.. Refused, .. Open().Select(r => new RecipientRefusal(r.Id, error))];
+    }
 
     /// <summary>
     /// The answer written in the outcome row of a batch still in flight (<see cref="RecipientOutcomes.LoadRecordedBatchOutcomesAsync"/>),
@@ -255,10 +296,10 @@ public static class SendingHandler
     /// named), one without a reason keeps an empty one, and names that outnumber the failed count are all dropped (who
     /// failed is then unknown; the counts stand).
     /// </summary>
-    internal static RecipientRefusal[]? Refused(DispatchResult result, CampaignBatch batch)
+    internal static RecipientRefusal[]? Refused(DispatchResult result, IEnumerable<Recipient> handedOver)
     {
         if (result.Refusals is not { Count: > 0 } refusals) return null;
-        var unnamed = batch.Recipients.Select(r => r.Id).ToHashSet();
+        var unnamed = handedOver.Select(r => r.Id).ToHashSet();
         var named = refusals.Where(r => r?.RecipientId is { } id && unnamed.Remove(id))
             .Select(r => r with { Reason = Truncate(r.Reason ?? "") }).ToArray();
         return named.Length is > 0 && named.Length <= result.Failed ? named : null;

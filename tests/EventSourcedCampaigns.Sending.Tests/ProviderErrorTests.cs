@@ -62,6 +62,53 @@ public sealed class ProviderErrorTests(ITestOutputHelper output)
         Assert.Equal(0, await host.DeadLettersAsync());
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Recipients_an_adapter_names_as_taken_before_it_failed_are_not_handed_over_again_and_count_as_delivered(bool restSucceeds)
+    {
+        // An SMTP connection that drops after some messages: the adapter says which recipients the server took or refused.
+        var dispatcher = new FakeDispatcher();
+        await using var host = await SendingHost.StartAsync(dispatcher, o =>
+        {
+            o.WithBatchesInFlightPerCampaign(2);
+            o.DispatchRetryDelays = [TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(20)];
+        });
+        var id = await host.ScheduledAsync(40, 10, TimeSpan.FromMinutes(1));
+        var handedOver = new System.Collections.Concurrent.ConcurrentQueue<string[]>();
+        dispatcher.OnDispatch = (batch, _) =>
+        {
+            if (batch.CampaignId != id || batch.BatchNumber != 2) return ValueTask.CompletedTask;
+            handedOver.Enqueue(batch.Recipients.Select(r => r.Id).ToArray());
+            if (handedOver.Count == 1)
+                throw new TransientDispatchException("Connection reset after 5 of 10 recipients.")
+                {
+                    Accepted = [.. batch.Recipients.Take(4).Select(r => r.Id), "not-of-this-batch"],
+                    Refused = [new(batch.Recipients[4].Id, "550 5.1.1 no such user")],
+                };
+            return restSucceeds ? ValueTask.CompletedTask : throw new TransientDispatchException("Connection refused.");
+        };
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(id));
+
+        var sent = await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete", TimeSpan.FromSeconds(30));
+        await host.WaitUntilIdleAsync();
+
+        var calls = handedOver.ToArray();
+        Assert.Equal(restSucceeds ? 2 : 3, calls.Length);
+        Assert.Equal(10, calls[0].Length);
+        Assert.All(calls.Skip(1), retried => Assert.Equal(calls[0][5..], retried)); // only the five not taken nor refused
+        var progress = ((CampaignPhase.Sent)sent.Phase).Progress;
+        Assert.Equal(restSucceeds ? (39L, 1L) : (34L, 6L), (progress.Delivered, progress.Failed));
+        await using var query = host.Store.QuerySession(SendingHost.Tenant);
+        var failed = (await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Failed))).Items;
+        Assert.Equal("550 5.1.1 no such user", failed.Single(r => r.RecipientId == calls[0][4]).Reason);
+        if (!restSucceeds)
+            Assert.All(calls[0][5..], rest => Assert.Contains("Connection refused.", failed.Single(r => r.RecipientId == rest).Reason));
+        Assert.Equal(restSucceeds ? 39 : 34, (await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Delivered))).Total);
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
     [Fact]
     public async Task Exceptions_the_provider_adapter_throws_are_retried_then_recorded_as_failed_batches_and_the_send_completes()
     {

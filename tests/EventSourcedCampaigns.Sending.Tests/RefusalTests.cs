@@ -12,7 +12,7 @@ public sealed class the_providers_named_refusals
         [new("r1", "r1@example.com"), new("r2", "r2@example.com"), new("r3", "r3@example.com"), new("r4", "r4@example.com")]);
 
     private static RecipientRefusal[]? Refused(int failed, params RecipientRefusal?[] refusals) =>
-        SendingHandler.Refused(new DispatchResult(Batch.Recipients.Length - failed, failed) { Refusals = refusals! }, Batch);
+        SendingHandler.Refused(new DispatchResult(Batch.Recipients.Length - failed, failed) { Refusals = refusals! }, Batch.Recipients);
 
     [Fact]
     public void keep_each_refused_recipient_of_the_batch_once_with_its_reason() =>

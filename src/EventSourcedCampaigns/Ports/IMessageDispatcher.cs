@@ -43,6 +43,16 @@ public abstract class DispatchException(string message, Exception? inner = null)
 {
     /// <summary>Whether trying again later may succeed.</summary>
     public abstract bool IsTransient { get; }
+
+    /// <summary>
+    /// The recipients (ids) the provider took before the failure, when the adapter knows them (an SMTP connection that
+    /// dropped after some messages): the pipeline hands only the others over on the next attempt, and records these as
+    /// delivered whatever becomes of the rest. Empty: none, or unknown.
+    /// </summary>
+    public IReadOnlyList<string> Accepted { get; init; } = [];
+
+    /// <summary>The recipients the provider refused before the failure, as <see cref="DispatchResult.Refusals"/>: not handed over again.</summary>
+    public IReadOnlyList<RecipientRefusal> Refused { get; init; } = [];
 }
 
 /// <summary>
