@@ -83,9 +83,7 @@ public sealed class CrashTests
         Assert.Equal((9L, 1L), facts.Records.Where(r => r.Batch == 2).Select(r => (r.Delivered, r.Failed)).Single());
         var progress = ((CampaignPhase.Sent)sent.Phase).Progress;
         Assert.Equal((29L, 1L), (progress.Delivered, progress.Failed));
-        await using var query = successor.Store.QuerySession(SendingHost.Tenant);
-        var failed = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Failed));
-        var delivered = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Delivered));
+        var (failed, delivered) = (await successor.OutcomesAsync(id, RecipientOutcome.Failed), await successor.OutcomesAsync(id, RecipientOutcome.Delivered));
         Assert.Equal((1L, 29L), (failed.Total, delivered.Total));
         Assert.Equal((refused, "Mailbox full"), (failed.Items.Single().RecipientId, failed.Items.Single().Reason));
         Assert.Equal(0, await successor.DeadLettersAsync());

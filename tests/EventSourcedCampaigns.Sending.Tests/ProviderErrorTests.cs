@@ -24,8 +24,7 @@ public sealed class ProviderErrorTests(ITestOutputHelper output)
         var failure = Assert.Single(new StreamFacts(await host.EventsAsync(id)).Failures).Failure;
         Assert.Equal((2, "Refused:bad payload"), (failure.BatchNumber, failure.Error));
         Assert.Equal(1, dispatcher.CallsFor(id, 2));
-        await using var query = host.Store.QuerySession(SendingHost.Tenant);
-        var failed = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Failed));
+        var failed = await host.OutcomesAsync(id, RecipientOutcome.Failed);
         Assert.Equal(10, failed.Total);
         Assert.All(failed.Items, r => Assert.Equal("Refused:bad payload", r.Reason));
         Assert.Equal(0, await host.DeadLettersAsync());
@@ -100,12 +99,11 @@ public sealed class ProviderErrorTests(ITestOutputHelper output)
         Assert.All(calls.Skip(1), retried => Assert.Equal(calls[0][5..], retried)); // only the five not taken nor refused
         var progress = ((CampaignPhase.Sent)sent.Phase).Progress;
         Assert.Equal(restSucceeds ? (39L, 1L) : (34L, 6L), (progress.Delivered, progress.Failed));
-        await using var query = host.Store.QuerySession(SendingHost.Tenant);
-        var failed = (await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Failed))).Items;
+        var failed = (await host.OutcomesAsync(id, RecipientOutcome.Failed)).Items;
         Assert.Equal("550 5.1.1 no such user", failed.Single(r => r.RecipientId == calls[0][4]).Reason);
         if (!restSucceeds)
             Assert.All(calls[0][5..], rest => Assert.Contains("Connection refused.", failed.Single(r => r.RecipientId == rest).Reason));
-        Assert.Equal(restSucceeds ? 39 : 34, (await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Delivered))).Total);
+        Assert.Equal(restSucceeds ? 39 : 34, (await host.OutcomesAsync(id, RecipientOutcome.Delivered)).Total);
         Assert.Equal(0, await host.DeadLettersAsync());
     }
 

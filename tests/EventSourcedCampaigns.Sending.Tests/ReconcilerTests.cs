@@ -88,9 +88,7 @@ public sealed class ReconcilerTests
         Assert.Contains(facts.Deliveries, d => d.Delivery.BatchNumber == 2 && d.Delivery.Delivered == 10);
         var progress = ((CampaignPhase.Sent)sent.Phase).Progress;
         Assert.Equal((100L, 0L), (progress.Delivered, progress.Failed));
-        await using var query = host.Store.QuerySession(SendingHost.Tenant);
-        var failed = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Failed));
-        var delivered = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Delivered));
+        var (failed, delivered) = (await host.OutcomesAsync(id, RecipientOutcome.Failed), await host.OutcomesAsync(id, RecipientOutcome.Delivered));
         Assert.Equal((0L, 100L), (failed.Total, delivered.Total));
         unblock.SetResult();
         await host.WaitUntilIdleAsync();

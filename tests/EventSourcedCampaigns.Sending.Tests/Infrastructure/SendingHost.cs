@@ -116,6 +116,13 @@ public sealed class SendingHost : IAsyncDisposable
         return await session.Events.FetchStreamAsync(id);
     }
 
+    /// <summary>The first page (up to 500) of a campaign's recipients with <paramref name="outcome"/>, and their total.</summary>
+    public async Task<Page<RecipientResult>> OutcomesAsync(Guid id, RecipientOutcome outcome)
+    {
+        await using var session = Store.QuerySession(Tenant);
+        return await session.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, outcome, PageSize: 500));
+    }
+
     public async Task<int> BatchDocumentsAsync(Guid id)
     {
         await using var session = Store.QuerySession(Tenant);
