@@ -349,8 +349,25 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await ConfirmCancelAsync("None of the");
         await Expect(Row(name).Locator(".status")).ToHaveTextAsync("Cancelled");
 
+        // As if the page opened while the cancel still waited for batches in flight: the row shows the outcome once
+        // it is known, without Apply or a reload.
+        var stopping = true;
+        await _page.RouteAsync(new Regex(@"/api/audit/cancellations\?"), async route =>
+        {
+            var response = await route.FetchAsync();
+            var page = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
+            if (stopping)
+                foreach (var item in page["items"]!.AsArray())
+                    if ((string?)item!["campaignId"] == id.ToString()) { item["outcome"] = "Stopping"; item["effectiveAt"] = null; }
+            await route.FulfillAsync(new() { Response = response, Body = page.ToJsonString() });
+        });
         await _page.GetByRole(AriaRole.Link, new() { Name = "Audit", Exact = true }).ClickAsync();
         await Expect(_page.Locator("#chain")).ToContainTextAsync("Audit chain verified: intact");
+        var outcome = _page.Locator("#audit tbody tr").Filter(new() { Has = _page.Locator($"a[title='{id}']") }).Locator("td[data-label=Outcome]");
+        await Expect(outcome).ToHaveTextAsync("Stopping");
+        stopping = false; // the batches in flight are recorded
+        await Expect(outcome).ToHaveTextAsync("Cancelled");
+        await _page.UnrouteAllAsync();
         await _page.GetByLabel("Campaign id").FillAsync(id.ToString());
         await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
         var rows = _page.Locator("#audit tbody tr");
@@ -368,6 +385,24 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
         await Expect(rows.First).ToContainTextAsync(DashboardHost.Marketer);
         await DashboardHost.ScreenshotAsync(_page, "audit");
+
+        // A refused attempt (a draft: nothing to cancel) delivered nothing before or after it: no counts, not "0 / 0".
+        var draft = await DashboardApi.CreateDraftAsync(_page, Unique("Audited draft"));
+        var refused = await _page.Context.APIRequest.PostAsync($"/api/campaigns/{draft}/cancel", new()
+        {
+            Headers = new Dictionary<string, string> { ["X-CSRF-Token"] = await _page.EvaluateAsync<string>("fetch('/auth/session').then(r => r.json()).then(s => s.csrfToken)") },
+            DataObject = new { reasonCode = "Other" },
+        });
+        Assert.Equal(409, refused.Status);
+        for (var i = 0; i < 100 && !(await (await _page.Context.APIRequest.GetAsync($"/api/audit/cancellations?campaignId={draft}")).TextAsync()).Contains("\"total\":1"); i++)
+            await _page.WaitForTimeoutAsync(100); // the audit is a read model a moment behind
+        await _page.GetByLabel("Campaign id").FillAsync(draft.ToString());
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(rows.Locator("td[data-label=Outcome]")).ToContainTextAsync("Rejected");
+        await Expect(rows.Locator("td[data-label='Delivered before / after']")).ToHaveTextAsync("—");
+        await _page.GetByLabel("Campaign id").FillAsync("");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(rows.First).ToContainTextAsync(DashboardHost.Marketer);
 
         // The table shows the id's first characters; the whole id is the link's title, and "Only this campaign" filters by it.
         var ours = rows.Filter(new() { Has = _page.Locator($"a[title='{id}']") });
@@ -493,6 +528,21 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         var error = _page.Locator("#edit-error");
         await Expect(error).ToContainTextAsync("can only be edited as a draft or while paused");
         await Expect(error).ToBeFocusedAsync();
+
+        // A menu action refused because another tab got there first: the refusal stays on screen after the refresh.
+        await ShowInListAsync(name);
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Scheduled");
+        await more.ClickAsync();
+        await _page.EvaluateAsync("Object.defineProperty(document, 'hidden', { configurable: true, get: () => true })"); // no refresh meanwhile
+        await DashboardApi.PostAsync(_page, $"/api/campaigns/{id}/revert", new { });
+        await row.GetByRole(AriaRole.Menuitem, new() { Name = "Pause" }).ClickAsync();
+        var refusal = _page.Locator("#list-error");
+        await Expect(refusal).ToContainTextAsync("this one is Draft");
+        await _page.EvaluateAsync("delete document.hidden");
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Draft");
+        await _page.WaitForTimeoutAsync(1_500); // another refresh or two
+        await Expect(refusal).ToBeVisibleAsync();
+        await Expect(refusal).ToContainTextAsync("this one is Draft");
     }
 
     [Fact]

@@ -221,8 +221,8 @@ async function refreshList(afterSequence) {
   const res = await api(`/api/campaigns?${q}`);
   if (token !== pageToken || !tbody.isConnected) return; // the marketer went to another page meanwhile
   const err = $('#list-error');
-  if (!res.ok) { err.textContent = problem(res); err.hidden = false; return; }
-  err.hidden = true;
+  if (!res.ok) { err.textContent = problem(res); err.hidden = false; delete err.dataset.refusal; return; }
+  if (!('refusal' in err.dataset)) err.hidden = true; // a refused action's message stays until the next action
   const { items, total } = res.data;
   const pages = Math.max(1, Math.ceil(total / listState.pageSize));
   if (listState.page > pages) { listState.page = pages; return refreshList(); }
@@ -361,6 +361,7 @@ async function runAction(act, item, returnFocus) {
     case 'Clone': case 'CloneRemainder': return clone(item.id, item.name, act === 'CloneRemainder');
     default: {
       const path = { Pause: 'pause', Resume: 'resume', RevertToDraft: 'revert' }[act];
+      hideListError();
       const res = await api(`/api/campaigns/${item.id}/${path}`, { method: 'POST', body: {} });
       if (!res.ok) { showListError(problem(res)); return; }
       announce(`${item.name}: ${statusText(res.data.status)}`);
@@ -368,12 +369,18 @@ async function runAction(act, item, returnFocus) {
     }
   }
 }
+/** A refused action's message: the every-second refresh leaves it on screen until the next action. */
 function showListError(text) {
   const err = $('#list-error') ?? $('#report-error');
-  if (err) { err.textContent = text; err.hidden = false; } else alert(text);
+  if (err) { err.textContent = text; err.hidden = false; err.dataset.refusal = ''; } else alert(text);
+}
+function hideListError() {
+  const err = $('#list-error') ?? $('#report-error');
+  if (err && 'refusal' in err.dataset) { err.hidden = true; delete err.dataset.refusal; }
 }
 
 async function clone(id, name, remainderOnly) {
+  hideListError();
   const res = await api(`/api/campaigns/${id}/clone`, { method: 'POST', body: { remainderOnly }, headers: { 'Idempotency-Key': crypto.randomUUID() } });
   if (!res.ok) { showListError(problem(res)); return; }
   announce(`${name} cloned${remainderOnly ? ' for the recipients it did not reach' : ''}: a new draft.`);
@@ -510,12 +517,13 @@ async function refreshReport(id, afterSequence) {
     if (!report.isConnected) return false;
     err.textContent = problem(res);
     err.hidden = false;
+    delete err.dataset.refusal;
     if (res.status !== 404 && res.status !== 400) return true; // e.g. the read models are behind: try again
     $('#r-body').innerHTML = '<p><a href="#/campaigns">Back to campaigns</a></p>';
     $('#stop').hidden = $('#r-edit').hidden = true;
     return false;
   }
-  err.hidden = true;
+  if (!('refusal' in err.dataset)) err.hidden = true; // a refused clone's message stays until the next action
   const r = res.data;
   if (reportStatus && reportStatus.id === id && reportStatus.status !== r.status) announce(`${r.name}: ${statusText(reportStatus.status)} → ${statusText(r.status)}`);
   reportStatus = { id, status: r.status };
@@ -842,6 +850,8 @@ async function renderAudit(main) {
       : `Audit chain BROKEN at position ${v.firstBreak?.position}: ${v.firstBreak?.reason ?? 'unknown reason'}`;
   });
   await refreshAudit();
+  // A cancel mid-send is Stopping until its batches in flight are recorded: the rows refresh until none is.
+  poll(async () => { if (auditState.stopping) await refreshAudit(); });
 }
 
 /** The filters of the form, checked: null (and the reason shown) when the service would refuse them. */
@@ -863,6 +873,7 @@ function auditFilters(form, zone) {
 }
 /** No rows, no count: what is shown must match the filters, and the last ones did not run. */
 function clearAudit() {
+  auditState.stopping = false;
   $('#audit tbody').innerHTML = '';
   $('#page-info').textContent = '';
   $('#prev').disabled = $('#next').disabled = true;
@@ -879,6 +890,7 @@ async function refreshAudit() {
   if (!res.ok) { clearAudit(); showError(err, problem(res)); return; }
   err.hidden = true;
   const { items, total } = res.data;
+  auditState.stopping = items.some(e => e.outcome === 'Stopping');
   const pages = Math.max(1, Math.ceil(total / auditState.pageSize));
   $('#page-info').textContent = `Page ${auditState.page} of ${pages} · ${num(total)} attempt${total === 1 ? '' : 's'}`;
   $('#prev').disabled = auditState.page <= 1;
@@ -891,7 +903,7 @@ async function refreshAudit() {
     <td data-label="Reason">${esc((REASONS.find(x => x[0] === e.reasonCode) ?? [0, e.reasonCode])[1])}${e.reasonText ? `: ${esc(e.reasonText)}` : ''}</td>
     <td data-label="Status then">${e.statusAtRequest ? esc(statusText(e.statusAtRequest)) : '—'}</td>
     <td data-label="Outcome">${esc(statusText(e.outcome))}${e.rejectionMessage ? `<div class="note">${esc(e.rejectionMessage)}</div>` : ''}</td>
-    <td data-label="Delivered before / after" class="num">${num(e.deliveredBefore)} / ${num(e.deliveredAfter)}</td>
+    <td data-label="Delivered before / after" class="num">${e.outcome === 'Rejected' ? '—' : `${num(e.deliveredBefore)} / ${num(e.deliveredAfter)}`}</td>
     <td data-label="Not sent" class="num">${e.notSent === null ? '—' : num(e.notSent)}</td>
     <td data-label="Effective">${when(e.effectiveAt, true)}</td><td data-label="Time to stop">${duration(e.timeToStop)}</td></tr>`).join('');
 }
