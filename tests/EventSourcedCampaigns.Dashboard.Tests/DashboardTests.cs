@@ -418,6 +418,8 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(error).ToContainTextAsync("is not a whole campaign id");
         await Expect(error).ToBeFocusedAsync();
         await Expect(rows).ToHaveCountAsync(0);
+        var export = _page.GetByRole(AriaRole.Link, new() { Name = "Export CSV" });
+        await Expect(export).ToBeHiddenAsync(); // it would export the last filters, which are not the ones shown
         await Expect(_page.Locator("#page-info")).ToHaveTextAsync("");
         await _page.GetByLabel("Campaign id").FillAsync("");
         await _page.GetByLabel("From", new() { Exact = true }).FillAsync("2030-01-02T10:00");
@@ -429,6 +431,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
         await Expect(error).ToBeHiddenAsync();
         await Expect(rows).ToHaveTextAsync(["No cancel attempts match."]);
+        await Expect(export).ToHaveAttributeAsync("href", new System.Text.RegularExpressions.Regex(@"cancellations\.csv\?.*from=[^&]+&to="));
 
         // "Skip to content" moves the focus to the page, without leaving it.
         await _page.Locator(".skip").FocusAsync();

@@ -874,6 +874,8 @@ function auditFilters(form, zone) {
 /** No rows, no count: what is shown must match the filters, and the last ones did not run. */
 function clearAudit() {
   auditState.stopping = false;
+  $('#csv').hidden = true; // its link holds the filters that did not run
+
   $('#audit tbody').innerHTML = '';
   $('#page-info').textContent = '';
   $('#prev').disabled = $('#next').disabled = true;
@@ -889,6 +891,7 @@ async function refreshAudit() {
   const err = $('#audit-error');
   if (!res.ok) { clearAudit(); showError(err, problem(res)); return; }
   err.hidden = true;
+  $('#csv').hidden = false;
   const { items, total } = res.data;
   auditState.stopping = items.some(e => e.outcome === 'Stopping');
   const pages = Math.max(1, Math.ceil(total / auditState.pageSize));
