@@ -132,6 +132,22 @@ public sealed class RecipientOutcomeTests(ITestOutputHelper output)
         Assert.Single((await host.EventsAsync(source)).Select(e => e.Data).OfType<CampaignCloned>());
     }
 
+    [Fact]
+    public async Task The_arrays_of_the_outcome_table_are_compressed_with_lz4_where_the_server_has_it()
+    {
+        await using var host = await SendingHost.StartAsync();
+        await using var query = host.Store.QuerySession(SendingHost.Tenant);
+        Assert.Null(await query.LoadRecipientOutcomeAsync(Guid.NewGuid(), "anyone")); // the first use creates the table
+        var lz4 = (await query.AdvancedSql.QueryAsync<bool>(
+            "select exists (select 1 from pg_settings where name = 'default_toast_compression' and 'lz4' = any(enumvals))", CancellationToken.None)).Single();
+        var compression = await query.AdvancedSql.QueryAsync<string>(
+            "select attname || ':' || attcompression::text from pg_attribute where attrelid = to_regclass(?) and attname = any(?) order by attname",
+            CancellationToken.None, $"{host.Schema}.{RecipientOutcomes.TableName}", new[] { "addresses", "codes", "names", "reasons", "recipient_ids" });
+        // Where the server has no lz4, the columns keep its default (an empty attcompression).
+        var expected = lz4 ? "l" : "";
+        Assert.Equal(new[] { "addresses", "codes", "names", "reasons", "recipient_ids" }.Select(c => $"{c}:{expected}"), compression);
+    }
+
     private static async Task<List<string>> AudienceOfAsync(SendingHost host, Guid id)
     {
         var ids = new List<string>();
