@@ -208,6 +208,8 @@ public static class RecipientOutcomes
         // The batch documents are read once each (a materialized CTE): with d.data referenced per recipient row, PostgreSQL
         // de-TOASTed each batch's whole document again for every recipient (3 x 1,000 times a batch), and the finish of
         // a cancel during the scheduling of 300,000 recipients took minutes, holding the campaign's stream row.
+        // Each batch's recipients are aggregated on their own (lateral): one sort of all the batches' recipients together
+        // spilled to disk and made the finish of a cancelled campaign ~30% slower. (An empty batch writes no row, as before.)
         session.QueueSqlCommand($"""
             with d as materialized (
                 select d.tenant_id, CAST(d.data ->> 'CampaignId' as uuid) as campaign_id, (d.data ->> 'BatchNumber')::int as batch_number,
@@ -217,19 +219,23 @@ public static class RecipientOutcomes
             )
             insert into {Table(session)} (tenant_id, campaign_id, batch_number, variant, recorded_at, recipient_ids, codes, reasons, error,
                 addresses, names, delivered, failed, not_sent)
-            select b.tenant_id, b.campaign_id, b.batch_number, b.variant, ?, array_agg(b.rid order by b.o), string_agg(b.code, '' order by b.o),
-                case when count(b.reason) > 0 then array_agg(b.reason order by b.o) end, ?,
-                case when bool_or(b.code = 'N') then array_agg(case when b.code = 'N' then b.address end order by b.o) end,
-                case when bool_or(b.code = 'N' and b.name is not null) then array_agg(case when b.code = 'N' then b.name end order by b.o) end,
-                count(*) filter (where b.code = 'D'), count(*) filter (where b.code = 'F'), count(*) filter (where b.code = 'N')
-            from (
-                select d.tenant_id, d.campaign_id, d.batch_number, d.variant, r.o, r.value ->> 'Id' as rid, r.value ->> 'Address' as address,
-                    r.value ->> 'Name' as name, f.reason, case when f.id is not null then 'F' else ? end as code
-                from d
-                cross join lateral jsonb_array_elements(d.recipients) with ordinality as r(value, o)
-                left join unnest(?::text[], ?::text[]) as f(id, reason) on f.id = r.value ->> 'Id'
+            select d.tenant_id, d.campaign_id, d.batch_number, d.variant, ?, b.ids, b.codes, b.reasons, ?, b.addresses, b.names,
+                b.delivered, b.failed, b.not_sent
+            from d cross join lateral (
+                select array_agg(r.rid order by r.o) as ids, string_agg(r.code, '' order by r.o) as codes,
+                    case when count(r.reason) > 0 then array_agg(r.reason order by r.o) end as reasons,
+                    case when bool_or(r.code = 'N') then array_agg(case when r.code = 'N' then r.address end order by r.o) end as addresses,
+                    case when bool_or(r.code = 'N' and r.name is not null) then array_agg(case when r.code = 'N' then r.name end order by r.o) end as names,
+                    count(*) filter (where r.code = 'D') as delivered, count(*) filter (where r.code = 'F') as failed,
+                    count(*) filter (where r.code = 'N') as not_sent
+                from (
+                    select e.o, e.value ->> 'Id' as rid, e.value ->> 'Address' as address, e.value ->> 'Name' as name, f.reason,
+                        case when f.id is not null then 'F' else ? end as code
+                    from jsonb_array_elements(d.recipients) with ordinality as e(value, o)
+                    left join unnest(?::text[], ?::text[]) as f(id, reason) on f.id = e.value ->> 'Id'
+                ) r
             ) b
-            group by b.tenant_id, b.campaign_id, b.batch_number, b.variant
+            where b.ids is not null
             on conflict (tenant_id, campaign_id, batch_number) do nothing
             """,
             session.TenantId, key, campaignId, at.ToUniversalTime(), (object?)error ?? DBNull.Value, code,
