@@ -2,6 +2,7 @@ using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using Marten;
 using Wolverine;
+using Wolverine.Attributes;
 using Wolverine.Marten;
 
 namespace EventSourcedCampaigns.Wolverine;
@@ -94,7 +95,11 @@ public static class SettlingHandler
     /// Settle a finished send: every batch with no outcome yet is recorded as not sent, then the prepared batches go. The
     /// outcomes of the batches that were sent or released were committed before the event that finished the send (the
     /// dispatch step writes them, or the batch's record did), so "no outcome yet" means "never sent". Idempotent.
+    /// Transactional of its own: the aggregate handlers commit by their workflow, but this one's session would otherwise be
+    /// saved only in hosts that set <c>AutoApplyTransactions()</c>, and elsewhere the remainder went unrecorded and the
+    /// prepared batches (recipients' addresses) stayed for good.
     /// </summary>
+    [Transactional]
     public static void Handle(SettleFinishedSend settle, IDocumentSession session)
     {
         session.RecordNotSentRemainder(settle.CampaignId, settle.At);

@@ -111,6 +111,22 @@ public sealed class RecipientOutcomeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_finished_send_is_settled_in_a_host_without_AutoApplyTransactions()
+    {
+        // The Wolverine README wires AddWolverine(opts => opts.AddCampaignSending()) and nothing else. The settle of a
+        // finished send (not sent recorded, prepared batches deleted) was saved only under AutoApplyTransactions: without
+        // it the recipients never sent had no outcome, a remainder clone found nobody, and the batches kept the addresses.
+        await using var host = await SendingHost.StartAsync(autoApplyTransactions: false);
+        var source = await host.ScheduledAsync(200, 50, TimeSpan.FromHours(1));
+        Assert.Equal(CampaignStatus.Cancelled, (await host.RunAcceptedAsync(Cancel(source))).State!.Status);
+        await host.WaitUntilIdleAsync();
+
+        Assert.Equal(200, (await host.OutcomesAsync(source, RecipientOutcome.NotSent)).Total);
+        Assert.Equal(0, await host.BatchDocumentsAsync(source));
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
+    [Fact]
     public async Task A_clone_into_an_id_the_tenant_already_uses_is_refused_not_a_lost_race_to_retry()
     {
         // Starting the clone's stream collided with the existing one: CampaignConcurrencyException ("Retry"), which no

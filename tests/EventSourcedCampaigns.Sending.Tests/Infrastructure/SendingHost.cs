@@ -37,14 +37,16 @@ public sealed class SendingHost : IAsyncDisposable
 
     /// <param name="services">Runs after the host's own registrations: a real provider registered here
     /// (<c>AddSmtpDispatcher</c>) replaces <paramref name="dispatcher"/>.</param>
+    /// <param name="autoApplyTransactions">Wolverine's <c>AutoApplyTransactions()</c> policy; false wires Wolverine as the
+    /// package README does, with <c>AddCampaignSending()</c> alone.</param>
     public static Task<SendingHost> StartAsync(FakeDispatcher? dispatcher = null, Action<CampaignSendingOptions>? configure = null,
         ProjectionLifecycle readModels = ProjectionLifecycle.Async, string? schema = null, AudienceDirectory? audiences = null, AdjustableClock? clock = null,
-        Action<IServiceCollection>? services = null) =>
+        Action<IServiceCollection>? services = null, bool autoApplyTransactions = true) =>
         StartAsync(schema ?? TestDatabase.UniqueSchema("send"), audiences ?? new AudienceDirectory(), dispatcher ?? new FakeDispatcher(),
-            clock ?? new AdjustableClock(), configure, readModels, services);
+            clock ?? new AdjustableClock(), configure, readModels, services, autoApplyTransactions);
 
     private static async Task<SendingHost> StartAsync(string schema, AudienceDirectory audiences, FakeDispatcher dispatcher, AdjustableClock clock,
-        Action<CampaignSendingOptions>? configure, ProjectionLifecycle readModels, Action<IServiceCollection>? services)
+        Action<CampaignSendingOptions>? configure, ProjectionLifecycle readModels, Action<IServiceCollection>? services, bool autoApplyTransactions)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -56,7 +58,7 @@ public sealed class SendingHost : IAsyncDisposable
         {
             // One node: on start it owns whatever a previous (crashed) node left in the durable inbox.
             opts.Durability.Mode = DurabilityMode.Solo;
-            opts.Policies.AutoApplyTransactions();
+            if (autoApplyTransactions) opts.Policies.AutoApplyTransactions();
             opts.AddCampaignSending(o =>
             {
                 o.DispatchRetryDelays = [TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(40)];
