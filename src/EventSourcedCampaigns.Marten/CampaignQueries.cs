@@ -50,8 +50,9 @@ public static class CampaignQueries
             (CampaignSort.CreatedAt, true) => q.OrderByDescending(x => x.CreatedAt).ThenBy(x => x.Id),
             (CampaignSort.SendAt, false) => q.OrderBy(x => x.SendAt).ThenBy(x => x.Id),
             (CampaignSort.SendAt, true) => q.OrderByDescending(x => x.SendAt).ThenBy(x => x.Id),
-            (CampaignSort.Name, false) => q.OrderBy(x => x.Name).ThenBy(x => x.Id),
-            (CampaignSort.Name, true) => q.OrderByDescending(x => x.Name).ThenBy(x => x.Id),
+            // Alphabetical as a marketer reads it: "apple" before "Zebra" whatever the database's collation (lower(), indexed).
+            (CampaignSort.Name, false) => q.OrderBy(x => x.Name, StringComparer.OrdinalIgnoreCase).ThenBy(x => x.Id),
+            (CampaignSort.Name, true) => q.OrderByDescending(x => x.Name, StringComparer.OrdinalIgnoreCase).ThenBy(x => x.Id),
             (_, false) => q.OrderBy(x => x.UpdatedAt).ThenBy(x => x.Id),
             _ => q.OrderByDescending(x => x.UpdatedAt).ThenBy(x => x.Id),
         };
@@ -99,7 +100,13 @@ public static class CampaignQueries
         var q = session.Query<CancellationAuditEntry>().AsQueryable();
         if (query.AllTenants) q = q.Where(x => x.AnyTenant());
         if (query.CampaignId is { } campaign) q = q.Where(x => x.CampaignId == campaign);
-        if (!string.IsNullOrWhiteSpace(query.ActorId)) q = q.Where(x => x.ActorId == query.ActorId);
+        // An actor id is an e-mail or a key name, which people write in any case: the whole id, matched ignoring case
+        // (lower(ActorId) in SQL, the expression the index is built on).
+        if (!string.IsNullOrWhiteSpace(query.ActorId))
+        {
+            var actor = query.ActorId.ToLowerInvariant();
+            q = q.Where(x => x.ActorId.ToLowerInvariant() == actor);
+        }
         if (query.Channel is { } channel) q = q.Where(x => x.Channel == channel);
         if (query.From is { } from) q = q.Where(x => x.RequestedAt >= from);
         if (query.To is { } to) q = q.Where(x => x.RequestedAt < to);

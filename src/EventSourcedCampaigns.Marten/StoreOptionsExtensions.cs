@@ -2,6 +2,8 @@ using EventSourcedCampaigns.Marten.ReadModels;
 using JasperFx.Events;
 using JasperFx.Events.Projections;
 using Marten;
+using Marten.Schema;
+using Marten.Schema.Indexing.Unique;
 using JasperFx.MultiTenancy;
 using Weasel.Core;
 
@@ -66,13 +68,21 @@ public static class StoreOptionsExtensions
         opts.Schema.For<DispatchHeartbeat>().MultiTenanted().Index(x => x.CampaignId);
         // Who received each campaign: one row per recorded batch, written with the batch's event (not event-derived).
         opts.Storage.Add(new RecipientOutcomes.Storage(opts, options.RecipientOutcomeRetention));
+        // The name sort and the actor filter ignore case: their queries read lower(...), and so do these indexes.
         opts.Schema.For<CampaignListItem>().MultiTenanted()
-            .Index(x => x.Status).Index(x => x.UpdatedAt).Index(x => x.SendAt);
+            .Index(x => x.Status).Index(x => x.UpdatedAt).Index(x => x.SendAt).Index(x => x.Name, IgnoringCase);
         opts.Schema.For<SendReport>().MultiTenanted();
         opts.Schema.For<CancellationAuditEntry>().MultiTenanted()
-            .Index(x => x.CampaignId).Index(x => x.RequestedAt).Index(x => x.ActorId);
+            .Index(x => x.CampaignId).Index(x => x.RequestedAt).Index(x => x.ActorId, IgnoringCase);
         // The head of each tenant's audit hash chain (AuditChain), updated under the tenant's audit lock.
         opts.Schema.For<AuditChainHead>().MultiTenanted();
         return opts;
+    }
+
+    /// <summary>An index on lower(member), with the tenant beside it so that one tenant's rows are found in the index alone.</summary>
+    private static void IgnoringCase(ComputedIndex index)
+    {
+        index.Casing = ComputedIndex.Casings.Lower;
+        index.TenancyScope = TenancyScope.PerTenant;
     }
 }

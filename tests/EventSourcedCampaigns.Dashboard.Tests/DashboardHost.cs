@@ -107,15 +107,16 @@ public sealed class DashboardHost : IAsyncLifetime
     }
 
     /// <summary>
-    /// A fresh browser (own cookies) of a given width, signed in through the development sign-in page with every scope,
-    /// or only <paramref name="scopes"/>.
+    /// A fresh browser (own cookies) of a given width and time zone, signed in through the development sign-in page with
+    /// every scope, or only <paramref name="scopes"/>.
     /// </summary>
-    public async Task<IPage> SignedInPageAsync(int width = 1280, int height = 900, string actor = Marketer, string[]? scopes = null)
+    public async Task<IPage> SignedInPageAsync(int width = 1280, int height = 900, string actor = Marketer, string[]? scopes = null,
+        string timeZone = "Europe/Warsaw")
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = BaseUrl, ViewportSize = new ViewportSize { Width = width, Height = height },
-            Locale = "en-US", TimezoneId = "Europe/Warsaw",
+            Locale = "en-US", TimezoneId = timeZone,
         });
         context.SetDefaultTimeout(20_000);
         var page = await context.NewPageAsync();

@@ -623,6 +623,50 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 
     [Fact]
+    public async Task a_send_time_the_clocks_skip_moves_forward_and_one_they_repeat_is_the_first()
+    {
+        // Next year's changes: New York skips 02:00-03:00 on March's second Sunday and repeats 01:00-02:00 on November's
+        // first; Warsaw repeats 02:00-03:00 on October's last Sunday.
+        var year = DateTime.UtcNow.Year + 1;
+        string[] Sundays(int month) => Enumerable.Range(1, DateTime.DaysInMonth(year, month)).Select(day => new DateOnly(year, month, day))
+            .Where(day => day.DayOfWeek == DayOfWeek.Sunday).Select(day => day.ToString("yyyy-MM-dd")).ToArray();
+        var (springForward, fallBack, warsawFallBack) = (Sundays(3)[1], Sundays(11)[0], Sundays(10)[^1]);
+
+        var page = await host.SignedInPageAsync(timeZone: "America/New_York");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Create campaign" }).First.ClickAsync();
+        await Expect(page.GetByLabel("Time zone")).ToHaveValueAsync("America/New_York"); // the browser's zone
+        var sendTime = page.GetByLabel("Date and time");
+        var shown = page.Locator("#c-iso");
+
+        // 02:30 does not exist that night: it moves forward by the hour skipped, to 03:30 EDT (not 01:30 EST, an hour early).
+        await sendTime.FillAsync($"{springForward}T02:30");
+        await Expect(shown).ToHaveTextAsync($"Sends at {springForward}T03:30:00-04:00. 02:30 does not exist in America/New_York on {springForward} " +
+                                            "(the clocks skip ahead), so it sends at 03:30 instead.");
+        // 01:30 happens twice: the first, in EDT, whichever side of UTC the zone is on.
+        await sendTime.FillAsync($"{fallBack}T01:30");
+        await Expect(shown).ToHaveTextAsync($"Sends at {fallBack}T01:30:00-04:00. 01:30 happens twice in America/New_York on {fallBack} " +
+                                            "(the clocks go back): it sends at the first, UTC-04:00.");
+        await page.GetByLabel("Time zone").SelectOptionAsync("Europe/Warsaw");
+        await sendTime.FillAsync($"{warsawFallBack}T02:30");
+        await Expect(shown).ToContainTextAsync($"Sends at {warsawFallBack}T02:30:00+02:00. 02:30 happens twice");
+        await sendTime.FillAsync($"{warsawFallBack}T03:30");
+        await Expect(shown).ToHaveTextAsync($"Sends at {warsawFallBack}T03:30:00+01:00"); // an ordinary time: nothing to say
+
+        // Scheduled at the skipped time, the campaign sends at 03:30 New York time.
+        var name = Unique("Spring forward");
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync(name);
+        await page.GetByLabel("Subject").FillAsync("Daylight");
+        await page.GetByLabel("Content").FillAsync("An hour less of sleep, a day more of sale.");
+        await page.GetByLabel("Time zone").SelectOptionAsync("America/New_York");
+        await sendTime.FillAsync($"{springForward}T02:30");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create and schedule" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+        var expected = DateOnly.ParseExact(springForward, "yyyy-MM-dd").ToString("MMM d, yyyy", System.Globalization.CultureInfo.InvariantCulture);
+        await Expect(page.Locator("#facts dt:text-is('Send time') + dd")).ToHaveTextAsync($"{expected}, 03:30:00 AM EDT");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task an_unknown_campaigns_report_says_so_once()
     {
         var reads = 0;

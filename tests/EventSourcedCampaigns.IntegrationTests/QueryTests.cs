@@ -39,13 +39,33 @@ public sealed class querying_the_read_models : IAsyncLifetime
     public async Task the_list_sorts_and_pages_with_a_total()
     {
         var byName = (await List(new(SortBy: CampaignSort.Name, Descending: false, PageSize: 100))).Items.Select(x => x.Name).ToList();
-        Assert.Equal(byName.Order(StringComparer.Ordinal), byName);
+        Assert.Equal(byName.Order(StringComparer.OrdinalIgnoreCase), byName);
 
         var first = await List(new(SortBy: CampaignSort.CreatedAt, Descending: false, PageNumber: 1, PageSize: 3));
         var third = await List(new(SortBy: CampaignSort.CreatedAt, Descending: false, PageNumber: 3, PageSize: 3));
         Assert.Equal(8, first.Total);
         Assert.Equal(_ids.Take(3), first.Items.Select(x => x.Id));
         Assert.Equal(_ids.Skip(6), third.Items.Select(x => x.Id));
+    }
+
+    [Fact]
+    public async Task the_list_sorts_by_name_alphabetically_whatever_the_case_and_ties_by_id()
+    {
+        // The test cluster's collation is C.UTF-8: byte order, which put every capital before every small letter ("Zebra" < "apple").
+        var shop = new CampaignDriver(_store, "shop-names", _driver.Clock);
+        var zebra = await shop.CreateAsync("Zebra");
+        var apples = new[] { await shop.CreateAsync("apple"), await shop.CreateAsync("Apple") }.OrderBy(id => id.ToString(), StringComparer.Ordinal);
+        var banana = await shop.CreateAsync("banana");
+        await using var session = _store.QuerySession("shop-names");
+        async Task<IEnumerable<Guid>> Sorted(bool descending, int page = 1, int pageSize = 50) =>
+            (await session.QueryCampaignsAsync(new(SortBy: CampaignSort.Name, Descending: descending, PageNumber: page, PageSize: pageSize))).Items.Select(x => x.Id);
+
+        Assert.Equal([.. apples, banana, zebra], await Sorted(descending: false));
+        Assert.Equal([zebra, banana, .. apples], await Sorted(descending: true)); // the tie still in id order
+        // Stable: pages of one campaign each list every campaign once, in the same order.
+        var paged = new List<Guid>();
+        for (var page = 1; page <= 4; page++) paged.AddRange(await Sorted(descending: false, page, pageSize: 1));
+        Assert.Equal(await Sorted(descending: false), paged);
     }
 
     [Fact]
@@ -76,6 +96,24 @@ public sealed class querying_the_read_models : IAsyncLifetime
         Assert.Equal(audit.Items.OrderByDescending(x => x.RequestedAt).Select(x => x.Id), audit.Items.Select(x => x.Id));
         Assert.Empty((await session.QueryCancellationAuditAsync(new CancellationAuditQuery(Channel: RequestChannel.ApiKey))).Items);
         Assert.Empty((await session.QueryCancellationAuditAsync(new CancellationAuditQuery(From: _driver.Clock.Now.AddSeconds(1)))).Items);
+    }
+
+    [Fact]
+    public async Task the_audit_filters_by_the_whole_actor_id_whatever_its_case()
+    {
+        var campaign = await _driver.ScheduledAsync(batches: 1);
+        await _driver.CancelAsync(campaign, new Actor("Alice@Example.com", RequestChannel.User));
+        await using var session = _store.QuerySession("shop-a");
+        async Task<IEnumerable<Guid>> ByActor(string actor) =>
+            (await session.QueryCancellationAuditAsync(new CancellationAuditQuery(ActorId: actor))).Items.Select(x => x.CampaignId);
+
+        Assert.Equal([campaign], await ByActor("alice@example.com"));
+        Assert.Equal([campaign], await ByActor("ALICE@EXAMPLE.COM"));
+        Assert.Equal([campaign], await ByActor("Alice@Example.com"));
+        Assert.Empty(await ByActor("alice")); // the whole id, not a part of it
+        Assert.Empty(await ByActor("alice@example.co_")); // nor a pattern
+        var export = await session.StreamCancellationAudit(new CancellationAuditQuery(ActorId: "alice@example.com"), 10).ToListAsync();
+        Assert.Equal([campaign], export.Select(x => x.CampaignId));
     }
 
     [Theory]

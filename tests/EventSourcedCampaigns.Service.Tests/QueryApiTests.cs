@@ -84,6 +84,20 @@ public sealed class the_http_api : IAsyncLifetime
         Assert.Equal(4, byChannel.GetProperty("total").GetInt32());
     }
 
+    [Fact]
+    public async Task filters_the_audit_and_its_csv_export_by_actor_whatever_the_case()
+    {
+        var cancel = await Client("shop-a", "Alice@Example.com").PostAsJsonAsync($"/api/campaigns/{_campaigns[1]}/cancel", new { reasonCode = "WrongAudience" });
+        var sequence = (await cancel.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("sequence").GetInt64();
+
+        var audit = await _shopA.GetFromJsonAsync<JsonElement>($"/api/audit/cancellations?actor=alice@example.com&afterSequence={sequence}");
+        Assert.Equal(1, audit.GetProperty("total").GetInt32());
+        Assert.Equal("Alice@Example.com", audit.GetProperty("items")[0].GetProperty("actorId").GetString()); // kept as written
+        var csv = (await _shopA.GetStringAsync("/api/audit/cancellations.csv?actor=ALICE@EXAMPLE.COM")).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, csv.Length); // the header and the one cancel
+        Assert.Contains($"{_campaigns[1]},", csv[1]);
+    }
+
     [Theory]
     [InlineData("/api/campaigns/not-a-guid/report", HttpStatusCode.BadRequest, "malformed_id")]
     [InlineData("/api/campaigns/00000000-0000-0000-0000-000000000000/events", HttpStatusCode.BadRequest, "malformed_id")]

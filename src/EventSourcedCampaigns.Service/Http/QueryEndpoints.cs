@@ -46,7 +46,9 @@ public static class QueryEndpoints
                 sort ?? CampaignSort.UpdatedAt, descending ?? true, page ?? 1, pageSize ?? 50), http.RequestAborted));
         }).WithName("ListCampaigns").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Campaigns")
             .WithSummary("The Campaigns tab: filter by status, name and update time; sort; page.")
-            .WithDescription("The tenant's campaigns, newest update first unless sorted otherwise; pages of 50 unless pageSize says (at most 500).")
+            .WithDescription("The tenant's campaigns, newest update first unless sorted otherwise (sort=Name is alphabetical ignoring case; equal " +
+                             "values in id order, so pages neither repeat nor skip one); name matches any part of the name, ignoring case; pages " +
+                             "of 50 unless pageSize says (at most 500).")
             .Produces<Page<CampaignListItem>>().CanRefuse(ProblemCodes.OutOfRange, ProblemCodes.InvalidRange, ProblemCodes.AmbiguousTime);
 
         api.MapGet("/campaigns/{id}/report", async (string id, HttpContext http, IDocumentStore store) =>
@@ -81,7 +83,8 @@ public static class QueryEndpoints
                 new CancellationAuditQuery(campaignId, actor, channel, from, to, false, page ?? 1, pageSize ?? 50), http.RequestAborted));
         }).WithName("ListCancellations").RequireAuthorization(Security.Scopes.AuditRead).WithTags("Audit")
             .WithSummary("Every cancel request, accepted and refused, newest first.")
-            .WithDescription("The tenant's cancellation audit: who asked, through which channel, why, the status at the request, the outcome and how long the send took to stop.")
+            .WithDescription("The tenant's cancellation audit: who asked, through which channel, why, the status at the request, the outcome and how long the send took to stop. " +
+                             "The actor filter matches a whole actor id, ignoring case (alice@example.com finds Alice@Example.com).")
             .Produces<Page<CancellationAuditEntry>>().CanRefuse(ProblemCodes.OutOfRange, ProblemCodes.InvalidRange, ProblemCodes.AmbiguousTime);
         return api;
     }

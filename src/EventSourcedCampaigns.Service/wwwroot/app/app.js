@@ -597,18 +597,37 @@ function zoneOffsetMinutes(zone, utcMs) {
   const get = type => +parts.find(p => p.type === type).value;
   return Math.round((Date.UTC(get('year'), get('month') - 1, get('day'), get('hour') % 24, get('minute'), get('second')) - utcMs) / 60000);
 }
-/** "2026-12-01T09:00" in zone "Europe/Warsaw" → "2026-12-01T09:00:00+01:00" (the API refuses a time without offset). */
-function zonedIso(local, zone) {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(local ?? '')) return local;
+const offsetText = minutes => `${minutes >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(minutes) / 60))}:${pad(Math.abs(minutes) % 60)}`;
+/**
+ * A date and time as read on the clocks of a zone → `iso`: "2026-12-01T09:00" in "Europe/Warsaw" is
+ * "2026-12-01T09:00:00+01:00" (the API refuses a time without offset), and `note`: what was chosen for a time the clocks
+ * skip or repeat, else ''. As calendar apps do: a skipped time (02:30 on the night the clocks jump from 02:00 to 03:00)
+ * moves forward by the jump, to 03:30; a repeated one (01:30 on the night they go back from 02:00 to 01:00) is the first.
+ */
+function resolveLocalTime(local, zone) {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(local ?? '')) return { iso: local, note: '' };
   const [d, t] = local.split('T');
   const [y, m, day] = d.split('-').map(Number);
   const [hh, mi] = t.split(':').map(Number);
-  const naive = Date.UTC(y, m - 1, day, hh, mi);
-  let off = zoneOffsetMinutes(zone, naive);
-  off = zoneOffsetMinutes(zone, naive - off * 60000);
-  const a = Math.abs(off);
-  return `${d}T${pad(hh)}:${pad(mi)}:00${off >= 0 ? '+' : '-'}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+  const wall = Date.UTC(y, m - 1, day, hh, mi); // the clock reading, as if it were UTC
+  // A zone changes its offset at most once within a day either side: the offset before and after any change nearby.
+  const before = zoneOffsetMinutes(zone, wall - 86_400_000);
+  const after = zoneOffsetMinutes(zone, wall + 86_400_000);
+  const fits = offset => zoneOffsetMinutes(zone, wall - offset * 60_000) === offset;
+  const [fitsBefore, fitsAfter] = [fits(before), fits(after)];
+  const skipped = !fitsBefore && !fitsAfter;
+  const repeated = before !== after && fitsBefore && fitsAfter;
+  // A skipped time read with the offset from before the jump lands as far after the jump; a repeated time is the first.
+  const instant = wall - (fitsBefore || skipped ? before : after) * 60_000;
+  const offset = zoneOffsetMinutes(zone, instant);
+  const shown = localInZone(instant, zone);
+  const asked = `${pad(hh)}:${pad(mi)}`;
+  const note = skipped ? `${asked} does not exist in ${zone} on ${d} (the clocks skip ahead), so it sends at ${shown.slice(11)} instead.`
+    : repeated ? `${asked} happens twice in ${zone} on ${d} (the clocks go back): it sends at the first, UTC${offsetText(offset)}.`
+      : '';
+  return { iso: `${shown}:00${offsetText(offset)}`, note };
 }
+const zonedIso = (local, zone) => resolveLocalTime(local, zone).iso;
 function localInZone(utcMs, zone) {
   const off = zoneOffsetMinutes(zone, utcMs);
   return new Date(utcMs + off * 60000).toISOString().slice(0, 16);
@@ -656,7 +675,10 @@ async function renderCreate(main, draftId) {
       </div>
     </form>`, title);
   const form = $('#create');
-  const showIso = () => { $('#c-iso').textContent = form.when.value ? `Sends at ${zonedIso(form.when.value, form.zone.value)}` : ''; };
+  const showIso = () => {
+    const { iso, note } = resolveLocalTime(form.when.value, form.zone.value);
+    $('#c-iso').textContent = form.when.value ? `Sends at ${iso}${note ? `. ${note}` : ''}` : '';
+  };
   form.when.addEventListener('input', showIso);
   form.zone.addEventListener('change', showIso);
   showIso();
