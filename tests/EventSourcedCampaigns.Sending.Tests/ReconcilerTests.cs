@@ -25,7 +25,7 @@ public sealed class ReconcilerTests
         };
         // The clock is not moved: the reconciler's watches are scheduled by it, and Wolverine fires them by real time.
         var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 100);
-        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(1), audience, 10, SendingHost.Marketer));
+        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(3), audience, 10, SendingHost.Marketer));
 
         var sent = await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the reconciler to settle the stuck batch and the send to complete",
             TimeSpan.FromSeconds(30));
@@ -70,7 +70,7 @@ public sealed class ReconcilerTests
             await unblock.Task.WaitAsync(cancellation);
         };
         var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 100);
-        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(1), audience, 10, SendingHost.Marketer));
+        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(3), audience, 10, SendingHost.Marketer));
         await called.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await using (var session = host.Store.LightweightSession(SendingHost.Tenant))
         {

@@ -111,7 +111,7 @@ await using (var query = store.QuerySession(tenant))
 }
 
 // 2. A fully sent campaign cannot be cancelled; the refusal is audited.
-var sent = await ScheduledCampaign("Summer sale", DateTimeOffset.UtcNow.AddSeconds(1), batches: 4);
+var sent = await ScheduledCampaign("Summer sale", DateTimeOffset.UtcNow.AddSeconds(3), batches: 4);
 Check(await WaitFor(sent, s => s == CampaignStatus.Sent) == CampaignStatus.Sent, "the pipeline started the send at its time and sent it: Sent");
 Check(dispatcher.AcceptedBatches == 4, $"the provider got each of the 4 batches once ({dispatcher.AcceptedBatches})");
 var refused = await Run(new CancelCampaign(sent, marketer, new CancelReason(CancelReasonCode.ContentError, "Typo")));
