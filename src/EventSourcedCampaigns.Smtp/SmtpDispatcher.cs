@@ -156,7 +156,7 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
 
     private MimeMessage Message(DispatchRequest batch, Recipient? recipient)
     {
-        var message = new MimeMessage { Subject = batch.Variant.Subject };
+        var message = new MimeMessage { Subject = batch.Variant.Subject ?? "" }; // the rules give every email one
         message.From.Add(_from);
         if (recipient is not null) message.To.Add(Mailbox(recipient));
         else message.To.Add(new GroupAddress("undisclosed-recipients"));

@@ -5,13 +5,14 @@ namespace EventSourcedCampaigns.Webhooks;
 
 /// <summary>
 /// The JSON body POSTed for one batch (camelCase): <c>{"campaignId", "tenantId", "batchNumber", "idempotencyKey",
-/// "channel", "variant": {"key", "subject", "content"}, "recipients": [{"id", "address", "name"}]}</c>.
+/// "channel", "variant": {"key", "subject", "content"}, "recipients": [{"id", "address", "name"}]}</c>; "subject" only when the
+/// variant has one (an SMS may not).
 /// </summary>
 public sealed record WebhookBatch(Guid CampaignId, string? TenantId, int BatchNumber, string IdempotencyKey, string Channel,
     WebhookVariant Variant, IReadOnlyList<WebhookRecipient> Recipients);
 
-/// <summary>The variant of a <see cref="WebhookBatch"/>.</summary>
-public sealed record WebhookVariant(string Key, string Subject, string Content);
+/// <summary>The variant of a <see cref="WebhookBatch"/>. An SMS variant may have no subject: then the body has no "subject".</summary>
+public sealed record WebhookVariant(string Key, string? Subject, string Content);
 
 /// <summary>One recipient of a <see cref="WebhookBatch"/>: the campaign's recipient id, the address (phone number,
 /// device token...) and the name if known.</summary>

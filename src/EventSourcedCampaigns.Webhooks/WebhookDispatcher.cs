@@ -46,8 +46,10 @@ public sealed class WebhookDispatcher : IMessageDispatcher
     public async ValueTask<DispatchResult> DispatchAsync(DispatchRequest batch, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        // An SMS variant may have no subject (null or blank): the body then has none, rather than an empty one.
+        var subject = string.IsNullOrWhiteSpace(batch.Variant.Subject) ? null : batch.Variant.Subject;
         var body = JsonSerializer.SerializeToUtf8Bytes(new WebhookBatch(batch.CampaignId, batch.TenantId, batch.BatchNumber, batch.IdempotencyKey,
-            batch.Channel.ToString(), new WebhookVariant(batch.Variant.Key, batch.Variant.Subject, batch.Variant.Content),
+            batch.Channel.ToString(), new WebhookVariant(batch.Variant.Key, subject, batch.Variant.Content),
             batch.Recipients.Select(r => new WebhookRecipient(r.Id, r.Address, r.Name)).ToArray()), WebhookJson.Options);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, _options.Url) { Content = new ByteArrayContent(body) };

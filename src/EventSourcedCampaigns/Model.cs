@@ -28,7 +28,11 @@ public sealed record Audience(string[] Included, string[] Excluded)
 }
 
 /// <summary>One A/B variant of a campaign's message. A campaign without a test has a single variant with 100%.</summary>
-public sealed record Variant(string Key, string Subject, string Content, int SplitPercent);
+/// <param name="Key">A, B, ...: unique within the campaign.</param>
+/// <param name="Subject">An email's subject line or a push notification's title, required for those; an SMS has none (null or empty).</param>
+/// <param name="Content">The message itself.</param>
+/// <param name="SplitPercent">This variant's share of the audience; the shares add up to 100.</param>
+public sealed record Variant(string Key, string? Subject, string Content, int SplitPercent);
 
 /// <summary>How many recipients scheduling assigned to a variant.</summary>
 public sealed record VariantShare(string Variant, long Recipients);

@@ -114,7 +114,7 @@ public static class SmtpDelivery
                 var batch = batches[i];
                 foreach (var recipient in batch.Recipients)
                 {
-                    var message = new MimeMessage { Subject = batch.Variant.Subject };
+                    var message = new MimeMessage { Subject = batch.Variant.Subject ?? "" };
                     message.From.Add(from);
                     message.To.Add(new MailboxAddress(recipient.Name, recipient.Address));
                     message.MessageId = SmtpDispatcher.MessageIdFor(batch.IdempotencyKey, recipient.Id, "shop.example").Trim('<', '>');

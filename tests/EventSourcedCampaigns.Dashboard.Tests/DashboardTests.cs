@@ -235,10 +235,10 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await _page.GetByRole(AriaRole.Button, new() { Name = "Clone for the remainder" }).ClickAsync();
         await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = "Campaigns", Exact = true })).ToBeVisibleAsync();
         await ShowInListAsync(name);
-        var copy = Row($"{name} (copy)");
-        await Expect(copy.Locator(".status")).ToHaveTextAsync("Draft");
-        await copy.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name} (copy)" }).ClickAsync();
-        await Expect(copy.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["View report", "Edit…", "Schedule…"]);
+        var remainder = Row($"{name} (remainder)"); // told apart from a whole clone, "(copy)", in the list
+        await Expect(remainder.Locator(".status")).ToHaveTextAsync("Draft");
+        await remainder.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name} (remainder)" }).ClickAsync();
+        await Expect(remainder.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["View report", "Edit…", "Schedule…"]);
     }
 
     [Fact]
@@ -470,7 +470,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await _page.GetByLabel("Subject").FillAsync("");
         await save.ClickAsync();
         var error = _page.Locator("#edit-error");
-        await Expect(error).ToContainTextAsync("Every variant needs a subject and content.");
+        await Expect(error).ToContainTextAsync("Every email variant needs a subject.");
         await Expect(error).ToBeFocusedAsync();
 
         var renamed = $"{name} (final)";
@@ -664,6 +664,36 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         var expected = DateOnly.ParseExact(springForward, "yyyy-MM-dd").ToString("MMM d, yyyy", System.Globalization.CultureInfo.InvariantCulture);
         await Expect(page.Locator("#facts dt:text-is('Send time') + dd")).ToHaveTextAsync($"{expected}, 03:30:00 AM EDT");
         await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task an_sms_asks_for_no_subject_an_email_for_one_and_a_push_notification_for_a_title()
+    {
+        static Task<bool> Required(ILocator field) => field.EvaluateAsync<bool>("e => e.required");
+        var name = Unique("Flash SMS");
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Create campaign" }).First.ClickAsync();
+        Assert.True(await Required(_page.GetByLabel("Subject", new() { Exact = true })));
+        await _page.GetByLabel("Channel").SelectOptionAsync("Push");
+        Assert.True(await Required(_page.GetByLabel("Title", new() { Exact = true })));
+
+        // Every row follows the channel, one added after the choice too.
+        await _page.GetByLabel("Channel").SelectOptionAsync("Sms");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Add variant" }).ClickAsync();
+        var optional = _page.GetByLabel("Subject (optional)");
+        await Expect(optional).ToHaveCountAsync(2);
+        Assert.False(await Required(optional.First));
+        Assert.False(await Required(optional.Nth(1)));
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Remove variant B" }).ClickAsync();
+
+        await _page.GetByLabel("Name", new() { Exact = true }).FillAsync(name);
+        await _page.GetByLabel("Content").FillAsync("Flash sale: -50% today only.");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Save as draft" }).ClickAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Draft");
+
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Edit", Exact = true }).ClickAsync();
+        await Expect(_page.GetByLabel("Subject (optional)")).ToHaveValueAsync("");
+        Assert.False(await Required(_page.GetByLabel("Subject (optional)")));
     }
 
     [Fact]

@@ -56,6 +56,24 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
         Assert.True(document.RootElement.TryGetProperty("idempotencyKey", out _), "The body uses camelCase names.");
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("  ")]
+    public async Task An_sms_without_a_subject_is_posted_without_one(string? subject)
+    {
+        var batch = Batch() with { Variant = new Variant("A", subject, "Flash sale: -50% today only", 100) };
+
+        var result = await Dispatcher.DispatchAsync(batch);
+
+        Assert.Equal((3, 0), (result.Delivered, result.Failed));
+        var (_, body) = Assert.Single(_receiver.Requests);
+        using var document = JsonDocument.Parse(body);
+        var variant = document.RootElement.GetProperty("variant");
+        Assert.False(variant.TryGetProperty("subject", out _), $"An SMS without a subject has no \"subject\": {variant}");
+        Assert.Equal(new WebhookVariant("A", null, "Flash sale: -50% today only"), JsonSerializer.Deserialize<WebhookBatch>(body, WebhookJson.Options)!.Variant);
+    }
+
     [Fact]
     public async Task Recipients_the_gateway_refuses_are_reported_with_its_reason()
     {

@@ -21,8 +21,9 @@ public sealed class cloning_a_cancelled_campaign
         Assert.Equal(CampaignStatus.Cancelled, result.State!.Status);
         await using var query = store.QuerySession("shop-a");
         var clone = (await query.LoadCampaignStateAsync(cloneId))!;
-        // Cancelled before it sent: nobody was reached, so the remainder is the whole audience (the clone's own lists).
-        Assert.Equal((CampaignStatus.Draft, "Autumn sale (copy)", new CloneOrigin(source, false)), (clone.Status, clone.Name, clone.ClonedFrom));
+        // Cancelled before it sent: nobody was reached, so the remainder is the whole audience (the clone's own lists);
+        // the name says what the marketer asked for.
+        Assert.Equal((CampaignStatus.Draft, "Autumn sale (remainder)", new CloneOrigin(source, false)), (clone.Status, clone.Name, clone.ClonedFrom));
         var sourceEvents = await query.Events.FetchStreamAsync(source);
         Assert.Equal(cloneId, Assert.IsType<CampaignCloned>(sourceEvents[^1].Data).CloneId);
         var list = await query.QueryCampaignsAsync(new CampaignListQuery(Status: CampaignStatus.Draft));

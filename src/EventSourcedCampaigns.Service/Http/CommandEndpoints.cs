@@ -47,7 +47,8 @@ public static class CommandEndpoints
                 Run(http, bus, store, null, (id, actor) => new CreateCampaign(id, body.Name, body.Channel, body.Variants, actor)))
             .WithName("CreateCampaign").RequireAuthorization(Scopes.CampaignsWrite)
             .Command(StatusCodes.Status201Created, "Create a draft campaign.",
-                "A new draft with its name, channel and message variants (A/B splits adding up to 100%). Answers 201 with the " +
+                "A new draft with its name, channel and message variants (A/B splits adding up to 100%). Every variant has content; " +
+                "an email's variants need a subject and a push's a title (its subject), an SMS has none. Answers 201 with the " +
                 "campaign's send report as Location. With an Idempotency-Key header, a retry answers with the campaign the first " +
                 "request made.",
                 RejectionCode.CampaignAlreadyExists, RejectionCode.InvalidName, RejectionCode.InvalidVariants, RejectionCode.InvalidChannel,

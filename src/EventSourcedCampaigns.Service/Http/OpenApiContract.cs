@@ -16,7 +16,7 @@ public static class OpenApiContract
 {
     public const string DocumentName = "v1";
     /// <summary>The API's version: the major is the document's name (v1); minor and patch grow with additive changes.</summary>
-    public const string Version = "1.1.1";
+    public const string Version = "1.2.0";
     public const string BearerScheme = "Bearer";
     public const string ApiKeyScheme = "ApiKey";
     private const string ProblemsKey = "campaigns:problem-codes";
@@ -186,7 +186,9 @@ public static class OpenApiContract
         };
 
         var schemas = components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
-        foreach (var (name, schema) in schemas) Normalize(schema, requestBody: name.EndsWith("Body", StringComparison.Ordinal));
+        // A variant is only ever sent (create, edit), never answered: its nullable subject is optional as a body's fields are.
+        foreach (var (name, schema) in schemas)
+            Normalize(schema, requestBody: name.EndsWith("Body", StringComparison.Ordinal) || name == nameof(Variant));
         foreach (var operation in document.Paths.Values.SelectMany(p => p.Operations?.Values ?? Enumerable.Empty<OpenApiOperation>()))
         {
             foreach (var parameter in operation.Parameters ?? []) if (parameter.Schema is { } s) Normalize(s, false);

@@ -30,7 +30,7 @@ public static class CancellingRules
         return state.Phase switch
         {
             CampaignPhase.Draft => Decision.Reject(RejectionCode.NotCancellableDraft,
-                "This campaign is a draft: nothing is scheduled, so there is nothing to cancel. Delete it or keep editing it."),
+                "This campaign is a draft: nothing is scheduled, so there is nothing to cancel. Keep editing it, or schedule it when it is ready."),
             CampaignPhase.Sent => Decision.Reject(RejectionCode.NotCancellableSent,
                 "This campaign has already been fully sent. Campaigns that are fully sent can't be cancelled."),
             // Nothing was sent: every recipient prepared so far (the whole audience once scheduled) is not sent.

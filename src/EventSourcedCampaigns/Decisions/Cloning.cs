@@ -26,12 +26,22 @@ public static class Cloning
 
     /// <summary>The command that creates the clone's draft, to run alongside <see cref="CloneCampaign"/>.</summary>
     public static CreateCampaign DraftFrom(CampaignState source, CloneCampaign c) => new(
-        c.CloneId, Truncate($"{source.Name} (copy)"), source.Channel, source.Variants, c.ClonedBy,
+        c.CloneId, CloneName(source.Name, c.RemainderOnly), source.Channel, source.Variants, c.ClonedBy,
         new CloneOrigin(source.Id, c.RemainderOnly && source.Phase is not CampaignPhase.Cancelled));
 
     /// <summary>The new draft's events, to start the clone's stream alongside the source's <see cref="CampaignCloned"/>.</summary>
     public static IReadOnlyList<ICampaignEvent> DraftEvents(CampaignState source, CloneCampaign c, DateTimeOffset now) =>
         Decider.Decide(DraftFrom(source, c), null, now).EventsOrThrow();
 
-    private static string Truncate(string name) => name.Length <= Validate.MaxNameLength ? name : name[..Validate.MaxNameLength];
+    /// <summary>
+    /// "Spring sale (copy)", or "Spring sale (remainder)" when the marketer asked for the remainder, so the two tell
+    /// apart in the Campaigns list. A long source name is cut to make room: the suffix always shows.
+    /// </summary>
+    private static string CloneName(string sourceName, bool remainderOnly)
+    {
+        var suffix = remainderOnly ? " (remainder)" : " (copy)";
+        var keep = Math.Min(sourceName.Length, Validate.MaxNameLength - suffix.Length);
+        if (char.IsHighSurrogate(sourceName[keep - 1])) keep--; // never half of a surrogate pair
+        return sourceName[..keep].TrimEnd() + suffix; // a cut after a space leaves none before the suffix
+    }
 }

@@ -13,7 +13,7 @@ internal static class Creating
             return Decision.Reject(RejectionCode.CampaignAlreadyExists, "A campaign with this id already exists.");
         if (c.CampaignId == Guid.Empty)
             return Decision.Reject(RejectionCode.InvalidCampaignId, "A campaign id is required.");
-        return Validate.AsDecision(Validate.Name(c.Name), Validate.Variants(c.Variants), Validate.Actor(c.CreatedBy),
+        return Validate.AsDecision(Validate.Name(c.Name), Validate.Variants(c.Channel, c.Variants), Validate.Actor(c.CreatedBy),
                    Enum.IsDefined(c.Channel) ? null : new(RejectionCode.InvalidChannel, "Choose email, SMS or push as the channel."))
                ?? Decision.Accept(new CampaignCreated(c.CampaignId, c.Name.Trim(), c.Channel, c.Variants, c.ClonedFrom, c.CreatedBy, now));
     }

@@ -9,15 +9,16 @@ internal static class Editing
 {
     public static Decision Decide(EditCampaign c, CampaignState state, DateTimeOffset now) => state.Phase switch
     {
-        CampaignPhase.Draft => Edit(c, now),
-        CampaignPhase.Paused => KeepsTheSplit(c.Variants, state.Variants) ?? Edit(c, now),
+        CampaignPhase.Draft => Edit(c, state.Channel, now),
+        CampaignPhase.Paused => KeepsTheSplit(c.Variants, state.Variants) ?? Edit(c, state.Channel, now),
         CampaignPhase.Sent => Decision.Reject(RejectionCode.NotEditable, "A sent campaign can't be edited. Clone it to make changes."),
         _ => Decision.Reject(RejectionCode.NotEditable,
             $"A campaign can only be edited as a draft or while paused; this one is {state.Status.ToDisplay()}."),
     };
 
-    private static Decision Edit(EditCampaign c, DateTimeOffset now) =>
-        Validate.AsDecision(Validate.Name(c.Name), Validate.Variants(c.Variants), Validate.Actor(c.EditedBy))
+    // The channel is the campaign's (an edit keeps it): it decides whether a variant needs a subject.
+    private static Decision Edit(EditCampaign c, Channel channel, DateTimeOffset now) =>
+        Validate.AsDecision(Validate.Name(c.Name), Validate.Variants(channel, c.Variants), Validate.Actor(c.EditedBy))
         ?? Decision.Accept(new CampaignEdited(c.CampaignId, c.Name.Trim(), c.Variants, c.EditedBy, now));
 
     /// <summary>A paused campaign's audience is already split into batches per variant: content may change, the split may not.</summary>

@@ -33,7 +33,10 @@ internal static class Validate
                 : HasNul(actor.Id) ? new(RejectionCode.InvalidActor, "The actor's id contains a NUL character.")
                 : null;
 
-    public static Rejection? Variants(Variant[]? variants)
+    /// <summary>An email has a subject line and a push notification a title (its subject); a text message has neither.</summary>
+    private static bool NeedsSubject(Channel channel) => channel is Channel.Email or Channel.Push;
+
+    public static Rejection? Variants(Channel channel, Variant[]? variants)
     {
         static Rejection Bad(string why) => new(RejectionCode.InvalidVariants, why);
         if (variants is null || variants.Length == 0) return Bad("The campaign needs at least one message variant.");
@@ -41,9 +44,10 @@ internal static class Validate
         if (variants.Length > MaxVariants) return Bad(Invariant($"A campaign has at most {MaxVariants} variants."));
         if (variants.Any(v => string.IsNullOrWhiteSpace(v.Key))) return Bad("Every variant needs a key (A, B, ...).");
         if (variants.Select(v => v.Key).Distinct().Count() != variants.Length) return Bad("Variant keys must be unique.");
-        if (variants.Any(v => string.IsNullOrWhiteSpace(v.Subject) || string.IsNullOrWhiteSpace(v.Content)))
-            return Bad("Every variant needs a subject and content.");
-        if (variants.Any(v => v.Key.Length > MaxVariantKeyLength || v.Subject.Length > MaxSubjectLength || v.Content.Length > MaxContentLength))
+        if (variants.Any(v => string.IsNullOrWhiteSpace(v.Content))) return Bad("Every variant needs content.");
+        if (NeedsSubject(channel) && variants.Any(v => string.IsNullOrWhiteSpace(v.Subject)))
+            return Bad(channel is Channel.Push ? "Every push variant needs a title (its subject)." : "Every email variant needs a subject.");
+        if (variants.Any(v => v.Key.Length > MaxVariantKeyLength || v.Subject?.Length > MaxSubjectLength || v.Content.Length > MaxContentLength))
             return Bad(Invariant($"A variant's key, subject or content is too long (at most {MaxVariantKeyLength}, {MaxSubjectLength:N0} and {MaxContentLength:N0} characters)."));
         if (variants.Any(v => HasNul(v.Key) || HasNul(v.Subject) || HasNul(v.Content)))
             return Bad("A variant's key, subject or content contains a NUL character.");

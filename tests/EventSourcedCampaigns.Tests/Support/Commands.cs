@@ -29,8 +29,8 @@ public static class Plan
 /// <summary>Valid commands for <see cref="Plan"/>'s campaign; a spec overrides only what it is about.</summary>
 public static class Commands
 {
-    public static CreateCampaign Create(string? name = null, Variant[]? variants = null, Actor? by = null) =>
-        new(Plan.Id, name ?? Plan.Name, Channel.Email, variants ?? Plan.Variants, by ?? Plan.Marketer);
+    public static CreateCampaign Create(string? name = null, Variant[]? variants = null, Actor? by = null, Channel channel = Channel.Email) =>
+        new(Plan.Id, name ?? Plan.Name, channel, variants ?? Plan.Variants, by ?? Plan.Marketer);
 
     public static EditCampaign Edit(string? name = null, Variant[]? variants = null, Actor? by = null) =>
         new(Plan.Id, name ?? "Spring Sale (final)", variants ?? Plan.Variants, by ?? Plan.Marketer);

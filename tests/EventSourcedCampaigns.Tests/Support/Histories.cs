@@ -46,15 +46,16 @@ public static class Histories
     public static readonly DateTimeOffset Start = Spec.Now.AddDays(-1);
     public static readonly DateTimeOffset SendAt = Start.AddHours(1);
 
-    public static Story Draft() => new Story().Then(Commands.Create());
+    /// <summary>A draft of <see cref="Plan"/>'s variants: an email unless <paramref name="channel"/> says otherwise.</summary>
+    public static Story Draft(Channel channel = Channel.Email) => new Story().Then(Commands.Create(channel: channel));
 
-    public static Story Scheduling(DateTimeOffset? sendAt = null) =>
-        Draft().Then(Commands.Schedule(sendAt ?? SendAt)).Then(Commands.Progress(2_000, batches: 2));
+    public static Story Scheduling(DateTimeOffset? sendAt = null, Channel channel = Channel.Email) =>
+        Draft(channel).Then(Commands.Schedule(sendAt ?? SendAt)).Then(Commands.Progress(2_000, batches: 2));
 
-    public static Story Scheduled(DateTimeOffset? sendAt = null) =>
-        Scheduling(sendAt).Then(Commands.Progress(Plan.Recipients, batches: Plan.Batches)).Then(Commands.Complete());
+    public static Story Scheduled(DateTimeOffset? sendAt = null, Channel channel = Channel.Email) =>
+        Scheduling(sendAt, channel).Then(Commands.Progress(Plan.Recipients, batches: Plan.Batches)).Then(Commands.Complete());
 
-    public static Story Paused() => Scheduled().Then(Commands.Pause());
+    public static Story Paused(Channel channel = Channel.Email) => Scheduled(channel: channel).Then(Commands.Pause());
 
     /// <summary>Sending: batches 1..<paramref name="recorded"/> delivered, the next <paramref name="inFlight"/> with the provider.</summary>
     public static Story Sending(int recorded = 1, int inFlight = 2)

@@ -85,8 +85,9 @@ public class cancelling_a_campaign_that_cannot_be_cancelled
     public void a_draft_has_nothing_to_cancel()
     {
         var refusal = Spec.Given(Histories.Draft()).When(Commands.Cancel()).ThenRejected(RejectionCode.NotCancellableDraft);
-        Assert.Contains("draft", refusal.Message);
-        Assert.Contains("nothing to cancel", refusal.Message);
+        // Only what a draft offers (edit, schedule): the product has no delete.
+        Assert.Equal("This campaign is a draft: nothing is scheduled, so there is nothing to cancel. Keep editing it, or schedule it when it is ready.",
+            refusal.Message);
     }
 
     [Fact]

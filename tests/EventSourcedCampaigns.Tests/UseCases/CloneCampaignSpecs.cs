@@ -52,13 +52,28 @@ public class the_draft_of_a_clone
     [Fact]
     public void is_created_with_the_source_content_and_where_it_came_from()
     {
-        var clone = Commands.Clone(remainderOnly: true, by: Fake.Marketer());
+        var clone = Commands.Clone(by: Fake.Marketer());
 
         var create = Cloning.DraftFrom(CancelledMidSend, clone);
 
         Spec.GivenNoCampaign()
             .When(create)
             .Then(new CampaignCreated(Commands.CloneId, $"{Plan.Name} (copy)", Channel.Email, Plan.Variants,
+                new CloneOrigin(Plan.Id, RemainderOnly: false), clone.ClonedBy, Spec.Now))
+            .AndStatus(CampaignStatus.Draft);
+    }
+
+    /// <summary>In the Campaigns list a clone for the remainder is told apart from a whole clone by its name.</summary>
+    [Fact]
+    public void for_the_remainder_is_named_so()
+    {
+        var clone = Commands.Clone(remainderOnly: true, by: Fake.Marketer());
+
+        var create = Cloning.DraftFrom(CancelledMidSend, clone);
+
+        Spec.GivenNoCampaign()
+            .When(create)
+            .Then(new CampaignCreated(Commands.CloneId, $"{Plan.Name} (remainder)", Channel.Email, Plan.Variants,
                 new CloneOrigin(Plan.Id, RemainderOnly: true), clone.ClonedBy, Spec.Now))
             .AndStatus(CampaignStatus.Draft);
     }
@@ -70,18 +85,54 @@ public class the_draft_of_a_clone
         var create = Cloning.DraftFrom(CampaignState.From(Histories.Cancelled())!, Commands.Clone(remainderOnly: true));
 
         Assert.Equal(new CloneOrigin(Plan.Id, RemainderOnly: false), create.ClonedFrom);
+        Assert.Equal($"{Plan.Name} (remainder)", create.Name); // what the marketer asked for
     }
 
     [Fact]
-    public void keeps_a_long_name_within_the_limit()
+    public void of_an_sms_without_subjects_is_an_sms_draft_without_them()
     {
-        var longName = new string('x', 198);
+        Variant[] variants = [new("A", null, "Flash sale: -50% today only", 100)];
+        var source = new Story().Then(Commands.Create(variants: variants, channel: Channel.Sms))
+            .Then(Commands.Schedule(Histories.SendAt)).Then(Commands.Cancel()).State!;
 
-        var create = Cloning.DraftFrom(CancelledMidSend with { Name = longName }, Commands.Clone());
+        var events = Cloning.DraftEvents(source, Commands.Clone(), Spec.Now);
+
+        Assert.Equal(EventJson.Describe([new CampaignCreated(Commands.CloneId, $"{Plan.Name} (copy)", Channel.Sms, variants,
+            new CloneOrigin(Plan.Id, RemainderOnly: false), Plan.Marketer, Spec.Now)]), EventJson.Describe(events));
+    }
+
+    /// <summary>A source name of the longest length is cut to make room for the suffix, which always shows.</summary>
+    [Theory]
+    [InlineData(false, " (copy)")]
+    [InlineData(true, " (remainder)")]
+    public void keeps_a_long_name_within_the_limit_and_its_suffix_whole(bool remainderOnly, string suffix)
+    {
+        var longest = new string('x', 200); // the longest name a campaign may have
+
+        var create = Cloning.DraftFrom(CancelledMidSend with { Name = longest }, Commands.Clone(remainderOnly: remainderOnly));
 
         Spec.GivenNoCampaign()
             .When(create)
-            .Then(new CampaignCreated(Commands.CloneId, longName + " (", Channel.Email, Plan.Variants,
-                new CloneOrigin(Plan.Id, RemainderOnly: false), Plan.Marketer, Spec.Now));
+            .Then(new CampaignCreated(Commands.CloneId, longest[..(200 - suffix.Length)] + suffix, Channel.Email, Plan.Variants,
+                new CloneOrigin(Plan.Id, RemainderOnly: remainderOnly), Plan.Marketer, Spec.Now));
+        Assert.Equal(200, create.Name.Length);
+    }
+
+    [Theory]
+    [InlineData(193, 193)] // 193 + " (copy)" is exactly the longest name: nothing is cut
+    [InlineData(194, 193)]
+    public void cuts_only_a_name_too_long_for_the_suffix(int length, int kept) =>
+        Assert.Equal(new string('x', kept) + " (copy)",
+            Cloning.DraftFrom(CancelledMidSend with { Name = new string('x', length) }, Commands.Clone()).Name);
+
+    [Fact]
+    public void never_cuts_a_character_in_half_nor_leaves_a_space_before_the_suffix()
+    {
+        // The cut at 193 would fall inside the rocket (a surrogate pair), then after a space.
+        var rocket = new string('x', 191) + " \U0001F680" + "yy";
+        var spaced = new string('x', 192) + " yyyy";
+
+        Assert.Equal(new string('x', 191) + " (copy)", Cloning.DraftFrom(CancelledMidSend with { Name = rocket }, Commands.Clone()).Name);
+        Assert.Equal(new string('x', 192) + " (copy)", Cloning.DraftFrom(CancelledMidSend with { Name = spaced }, Commands.Clone()).Name);
     }
 }

@@ -108,6 +108,69 @@ public class creating_a_campaign
         Spec.GivenNoCampaign().When(Commands.Create() with { Variants = variants! })
             .ThenRejected(RejectionCode.InvalidVariants);
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("   ")]
+    public void an_sms_needs_no_subject(string? subject)
+    {
+        Variant[] variants = [new("A", subject, "Flash sale: -50% today only", 60), new("B", "Flash sale", "Everything -50% today", 40)];
+        Spec.GivenNoCampaign()
+            .When(Commands.Create(variants: variants, channel: Channel.Sms))
+            .Then(new CampaignCreated(Plan.Id, Plan.Name, Channel.Sms, variants, null, Plan.Marketer, Spec.Now))
+            .AndStatus(CampaignStatus.Draft);
+    }
+
+    public static TheoryData<string, Variant[]> InvalidSmsVariants => new()
+    {
+        { "blank content", [new("A", null, " ", 100)] },
+        { "a subject of 501 characters", [new("A", new string('s', 501), "Body", 100)] },
+        { "a NUL in the subject", [new("A", "Sub\0ject", "Body", 100)] },
+        { "a NUL in one subject of two, the other without", [new("A", null, "Body", 50), new("B", "Sub\0ject", "Body", 50)] },
+        { "a key of 51 characters without a subject", [new(new string('k', 51), null, "Body", 100)] },
+    };
+
+    [Theory, MemberData(nameof(InvalidSmsVariants))]
+    public void an_sms_subject_is_checked_when_there_is_one_and_its_content_always(string _, Variant[] variants) =>
+        Spec.GivenNoCampaign().When(Commands.Create(variants: variants, channel: Channel.Sms)).ThenRejected(RejectionCode.InvalidVariants);
+
+    [Fact]
+    public void an_sms_subject_of_500_characters_is_the_longest_kept()
+    {
+        Variant[] variants = [new("A", new string('s', 500), "Body", 100)];
+        Spec.GivenNoCampaign().When(Commands.Create(variants: variants, channel: Channel.Sms))
+            .Then(new CampaignCreated(Plan.Id, Plan.Name, Channel.Sms, variants, null, Plan.Marketer, Spec.Now));
+    }
+
+    [Theory]
+    [InlineData(Channel.Email, null, "Every email variant needs a subject.")]
+    [InlineData(Channel.Email, " ", "Every email variant needs a subject.")]
+    [InlineData(Channel.Push, null, "Every push variant needs a title (its subject).")]
+    [InlineData(Channel.Push, "", "Every push variant needs a title (its subject).")]
+    public void an_email_needs_a_subject_and_a_push_notification_a_title(Channel channel, string? subject, string message)
+    {
+        Variant[] variants = [new("A", "Spring sale", "Body", 50), new("B", subject, "Body", 50)];
+        var refusal = Spec.GivenNoCampaign().When(Commands.Create(variants: variants, channel: channel)).ThenRejected(RejectionCode.InvalidVariants);
+        Assert.Equal(message, refusal.Message);
+    }
+
+    [Theory]
+    [InlineData(Channel.Email)]
+    [InlineData(Channel.Sms)]
+    [InlineData(Channel.Push)]
+    public void every_channel_needs_content(Channel channel)
+    {
+        var refusal = Spec.GivenNoCampaign().When(Commands.Create(variants: [new("A", "Spring sale", "", 100)], channel: channel))
+            .ThenRejected(RejectionCode.InvalidVariants);
+        Assert.Equal("Every variant needs content.", refusal.Message);
+    }
+
+    /// <summary>Whether a variant needs a subject depends on the channel: an unknown one is refused for what it is.</summary>
+    [Fact]
+    public void an_unknown_channel_is_refused_as_such_when_a_variant_has_no_subject() =>
+        Spec.GivenNoCampaign().When(Commands.Create(variants: [new("A", null, "Body", 100)], channel: (Channel)42))
+            .ThenRejected(RejectionCode.InvalidChannel);
+
     [Fact]
     public void rejects_an_unknown_channel() =>
         Spec.GivenNoCampaign().When(Commands.Create() with { Channel = (Channel)42 }).ThenRejected(RejectionCode.InvalidChannel);

@@ -28,6 +28,44 @@ public class editing_a_campaign
     }
 
     [Fact]
+    public void an_sms_draft_may_drop_its_subjects()
+    {
+        var withoutSubjects = Plan.Variants.Select(v => v with { Subject = null }).ToArray();
+        Spec.Given(Histories.Draft(Channel.Sms))
+            .When(Commands.Edit(variants: withoutSubjects))
+            .Then(new CampaignEdited(Plan.Id, "Spring Sale (final)", withoutSubjects, Plan.Marketer, Spec.Now))
+            .AndStatus(CampaignStatus.Draft);
+    }
+
+    [Fact]
+    public void a_paused_sms_may_drop_its_subjects_keeping_its_split()
+    {
+        var withoutSubjects = Plan.Variants.Select(v => v with { Subject = "" }).ToArray();
+        Spec.Given(Histories.Paused(Channel.Sms))
+            .When(Commands.Edit(variants: withoutSubjects))
+            .Then(new CampaignEdited(Plan.Id, "Spring Sale (final)", withoutSubjects, Plan.Marketer, Spec.Now))
+            .AndStatus(CampaignStatus.Paused);
+    }
+
+    /// <summary>The campaign's channel decides, not the edit's: an edit keeps the channel.</summary>
+    [Theory]
+    [InlineData(Channel.Email, "Every email variant needs a subject.")]
+    [InlineData(Channel.Push, "Every push variant needs a title (its subject).")]
+    public void an_email_or_a_push_notification_keeps_a_subject(Channel channel, string message)
+    {
+        var withoutSubjects = Plan.Variants.Select(v => v with { Subject = null }).ToArray();
+        Assert.Equal(message, Spec.Given(Histories.Draft(channel)).When(Commands.Edit(variants: withoutSubjects))
+            .ThenRejected(RejectionCode.InvalidVariants).Message);
+        Assert.Equal(message, Spec.Given(Histories.Paused(channel)).When(Commands.Edit(variants: withoutSubjects))
+            .ThenRejected(RejectionCode.InvalidVariants).Message);
+    }
+
+    [Fact]
+    public void an_sms_subject_is_still_bounded() =>
+        Spec.Given(Histories.Draft(Channel.Sms)).When(Commands.Edit(variants: [new("A", "Sub\0ject", "Body", 100)]))
+            .ThenRejected(RejectionCode.InvalidVariants);
+
+    [Fact]
     public void refuses_to_change_the_split_of_a_paused_campaign_whose_audience_is_already_split()
     {
         var refusal = Spec.Given(Histories.Paused()).When(Commands.Edit(variants: Fake.Variants(70, 30))).ThenRejected(RejectionCode.InvalidVariants);

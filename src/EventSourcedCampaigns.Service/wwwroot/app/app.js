@@ -12,6 +12,8 @@ const STATUSES = ['Draft', 'Scheduling', 'Scheduled', 'Paused', 'Sending', 'Canc
 const CANCELLABLE = ['Scheduling', 'Scheduled', 'Paused', 'Sending'];
 const LIVE = ['Scheduling', 'Scheduled', 'Sending', 'Cancelling'];
 const EDITABLE = ['Draft', 'Paused'];
+// A variant's subject is an email's subject line and a push notification's title; a text message has none.
+const SUBJECT_LABELS = { Email: 'Subject', Push: 'Title', Sms: 'Subject (optional)' };
 const CAMPAIGN_ID = /^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$/i;
 
 let session = null;
@@ -656,7 +658,7 @@ async function renderCreate(main, draftId) {
         ${nameField('')}
         <div class="field"><label for="c-channel">Channel</label><select id="c-channel" name="channel"><option>Email</option><option>Sms</option><option>Push</option></select></div>
       </fieldset>
-      ${variantsFieldset(false)}`}
+      ${variantsFieldset(false, 'Email')}`}
       <fieldset><legend>Audience</legend>
         <div class="field"><label for="c-include">Lists to include</label><input id="c-include" name="include" size="40" aria-describedby="include-hint" value="everyone">
           <div class="hint" id="include-hint">Comma-separated list or segment names.</div></div>
@@ -685,6 +687,10 @@ async function renderCreate(main, draftId) {
   if (!draft) {
     addVariantRow({ key: 'A', splitPercent: 100 });
     wireAddVariant();
+    form.channel.addEventListener('change', () => {
+      $('#variant-rows').dataset.channel = form.channel.value;
+      for (const input of document.querySelectorAll('#variant-rows [name=v-subject]')) labelSubject(input, form.channel.value);
+    });
     $('#save-draft').addEventListener('click', () => submitCreate(form, false));
   }
   form.addEventListener('submit', e => { e.preventDefault(); submitCreate(form, true); });
@@ -694,13 +700,13 @@ async function renderCreate(main, draftId) {
 const nameField = value => `<div class="field"><label for="c-name">Name</label><input id="c-name" name="campaignName" required maxlength="200" size="40" value="${esc(value)}"></div>`;
 
 /** The variants and their split. Fixed (a paused campaign): the keys and the split are read-only, none added or removed. */
-function variantsFieldset(fixed) {
+function variantsFieldset(fixed, channel) {
   const hint = fixed
     ? 'The audience is already split across these variants: only their subject and content can change. To change the variants or the split, revert the campaign to draft.'
     : 'One variant with 100% sends the same message to everyone; for an A/B test give each variant its share (the shares add up to 100).';
   return `<fieldset id="variants-set"><legend>Variants and split</legend>
         <p class="hint" id="split-hint">${hint}</p>
-        <div id="variant-rows"></div>
+        <div id="variant-rows" data-channel="${esc(channel)}"></div>
         ${fixed ? '' : '<button type="button" id="add-variant">Add variant</button>'}
       </fieldset>`;
 }
@@ -725,6 +731,13 @@ function addVariantRow({ key = '', subject = '', content = '', splitPercent = 0 
     <div>${fixed ? '' : `<button type="button" class="link" aria-label="Remove variant ${esc(key)}">Remove</button>`}</div>`;
   div.querySelector('button')?.addEventListener('click', () => { div.remove(); $('#add-variant').focus(); });
   rows.appendChild(div);
+  labelSubject(div.querySelector('[name=v-subject]'), rows.dataset.channel);
+}
+
+/** Labels a variant's subject for the channel, required unless the channel has none (SMS). */
+function labelSubject(input, channel) {
+  input.labels[0].textContent = SUBJECT_LABELS[channel] ?? 'Subject';
+  input.required = channel !== 'Sms';
 }
 
 function readVariants() {
@@ -802,7 +815,7 @@ async function renderEdit(main, id) {
         ${nameField(message.name)}
         <p class="hint">Channel: ${esc(r.channel)} (a campaign keeps its channel)</p>
       </fieldset>
-      ${variantsFieldset(fixed)}
+      ${variantsFieldset(fixed, r.channel)}
       <div class="buttons" style="justify-content:flex-start">
         <button type="submit" class="primary">Save changes</button>
         <a class="button" href="#/campaigns/${esc(id)}">Back to the report</a>

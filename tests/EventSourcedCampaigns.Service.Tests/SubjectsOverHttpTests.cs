@@ -1,0 +1,78 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace EventSourcedCampaigns.Service.Tests;
+
+/// <summary>
+/// A variant's subject over HTTP: an SMS has none (null, left out or empty), an email needs one and a push notification
+/// its title. A missing one is a typed 400 that writes nothing, never a 500.
+/// </summary>
+[Collection("in-process host")] // its service's metrics would feed the process-wide meter the_campaign_metrics reads
+public sealed class subjects_over_http(SecuredService service) : IClassFixture<SecuredService>
+{
+    private const string Tenant = "subject-shop";
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static string Create(string channel, string variant) =>
+        $$"""{"name":"Flash sale","channel":"{{channel}}","variants":[{{variant}}]}""";
+
+    private static async Task<(HttpStatusCode Status, string? Code, string? Detail)> Problem(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.Content.Headers.ContentType?.MediaType == "application/problem+json", $"{(int)response.StatusCode}: {text}");
+        var body = JsonDocument.Parse(text).RootElement;
+        return (response.StatusCode, body.GetProperty("code").GetString(), body.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"key":"A","subject":null,"content":"-50% today only","splitPercent":100}""")]
+    [InlineData("""{"key":"A","content":"-50% today only","splitPercent":100}""")]
+    [InlineData("""{"key":"A","subject":"","content":"-50% today only","splitPercent":100}""")]
+    public async Task an_sms_is_created_and_edited_without_a_subject(string variant)
+    {
+        var api = new CampaignApi(service.Client(Tenant));
+
+        var created = await CampaignApi.AcceptedAsync(await api.Http.PostAsync("/api/campaigns", Json(Create("Sms", variant))),
+            HttpStatusCode.Created, "create an SMS without a subject");
+        var edited = await CampaignApi.AcceptedAsync(await api.Http.PostAsync($"/api/campaigns/{created.CampaignId}/edit",
+            Json($$"""{"name":"Flash sale (final)","variants":[{{variant}}]}""")), HttpStatusCode.OK, "edit an SMS without a subject");
+
+        Assert.Equal(("Draft", "Draft"), (created.Status, edited.Status));
+        var stored = (await api.EventsAsync(created.CampaignId))[^1].GetProperty("data").GetProperty("variants")[0];
+        Assert.True(!stored.TryGetProperty("subject", out var subject) || subject.ValueKind == JsonValueKind.Null || subject.GetString() == "",
+            $"The SMS variant was stored with a subject: {stored}");
+    }
+
+    [Theory]
+    [InlineData("Email", """{"key":"A","subject":null,"content":"-50% today only","splitPercent":100}""", "Every email variant needs a subject.")]
+    [InlineData("Email", """{"key":"A","content":"-50% today only","splitPercent":100}""", "Every email variant needs a subject.")]
+    [InlineData("Push", """{"key":"A","subject":" ","content":"-50% today only","splitPercent":100}""", "Every push variant needs a title (its subject).")]
+    [InlineData("Sms", """{"key":"A","subject":null,"content":null,"splitPercent":100}""", "Every variant needs content.")]
+    public async Task a_missing_subject_or_content_is_a_typed_400_that_writes_nothing(string channel, string variant, string detail)
+    {
+        var client = service.Client(Tenant);
+        var before = await service.EventCountAsync(Tenant);
+
+        var response = await client.PostAsync("/api/campaigns", Json(Create(channel, variant)));
+
+        Assert.Equal((HttpStatusCode.BadRequest, "InvalidVariants", detail), await Problem(response));
+        Assert.Equal(before, await service.EventCountAsync(Tenant));
+    }
+
+    [Fact]
+    public async Task an_sms_subject_given_is_still_checked()
+    {
+        var client = service.Client(Tenant);
+        var tooLong = await client.PostAsync("/api/campaigns", Json(Create("Sms",
+            $$"""{"key":"A","subject":"{{new string('s', 501)}}","content":"-50% today only","splitPercent":100}""")));
+        var nul = await client.PostAsync("/api/campaigns", Json(Create("Sms",
+            """{"key":"A","subject":"Flash\u0000sale","content":"-50% today only","splitPercent":100}""")));
+
+        var (status, code, _) = await Problem(tooLong);
+        Assert.Equal((HttpStatusCode.BadRequest, "InvalidVariants"), (status, code));
+        (status, code, _) = await Problem(nul);
+        Assert.Equal((HttpStatusCode.BadRequest, "InvalidVariants"), (status, code));
+    }
+}
