@@ -229,7 +229,8 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(facts).ToContainTextAsync("Wrong audience: wrong segment picked");
         await Expect(facts).ToContainTextAsync(new Regex(@"Time to stop[\d.]+ s"));
         await Expect(_page.Locator("#totals")).ToContainTextAsync("Delivered before the cancel request");
-        Assert.NotEqual("0", (await _page.Locator("#totals .stat").Filter(new() { HasText = "Not sent" }).Locator("dd").TextContentAsync())?.Trim());
+        var notSent = (await _page.Locator("#totals .stat").Filter(new() { HasText = "Not sent" }).Locator("dd").TextContentAsync())!.Trim();
+        Assert.NotEqual("0", notSent);
         await DashboardHost.ScreenshotAsync(_page, "report-cancelled-during-send");
 
         await _page.GetByRole(AriaRole.Button, new() { Name = "Clone for the remainder" }).ClickAsync();
@@ -239,6 +240,16 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(remainder.Locator(".status")).ToHaveTextAsync("Draft");
         await remainder.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name} (remainder)" }).ClickAsync();
         await Expect(remainder.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["View report", "Edit…", "Schedule…"]);
+
+        // Scheduled, it goes to the recipients the source did not reach, not to lists: the form says so and asks for none.
+        await remainder.GetByRole(AriaRole.Menuitem, new() { Name = "Schedule…" }).ClickAsync();
+        await Expect(_page.Locator("#remainder-note")).ToHaveTextAsync($"A clone for the remainder: it goes to the {notSent} recipients {name} did not reach, not to lists.");
+        await Expect(_page.GetByLabel("Lists to include")).ToHaveCountAsync(0);
+        await Expect(_page.GetByRole(AriaRole.Link, new() { Name = "Create campaign", Exact = true }).First).Not.ToHaveAttributeAsync("aria-current", "page");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Schedule", Exact = true }).ClickAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = $"{name} (remainder)" })).ToBeVisibleAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Scheduled");
+        await Expect(_page.Locator("#totals .stat").Filter(new() { HasText = "Recipients" }).Locator("dd")).ToHaveTextAsync(notSent);
     }
 
     [Fact]
@@ -375,6 +386,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(rows).ToContainTextAsync(DashboardHost.Marketer);
         await Expect(rows).ToContainTextAsync("Wrong audience: wrong segment picked");
         await Expect(rows).ToContainTextAsync("Cancelled");
+        await Expect(rows.Locator("td[data-label=Failed]")).ToHaveTextAsync("0"); // with before / after and not sent: every recipient
         await Expect(_page.GetByRole(AriaRole.Link, new() { Name = "Export CSV" })).ToHaveAttributeAsync("href", $"/api/audit/cancellations.csv?campaignId={id}");
         var csv = await _page.Context.APIRequest.GetAsync($"/api/audit/cancellations.csv?campaignId={id}");
         Assert.Equal(200, csv.Status);
@@ -400,6 +412,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
         await Expect(rows.Locator("td[data-label=Outcome]")).ToContainTextAsync("Rejected");
         await Expect(rows.Locator("td[data-label='Delivered before / after']")).ToHaveTextAsync("—");
+        await Expect(rows.Locator("td[data-label=Failed]")).ToHaveTextAsync("—");
         await _page.GetByLabel("Campaign id").FillAsync("");
         await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
         await Expect(rows.First).ToContainTextAsync(DashboardHost.Marketer);
@@ -431,6 +444,14 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
         await Expect(error).ToBeHiddenAsync();
         await Expect(rows).ToHaveTextAsync(["No cancel attempts match."]);
+        await Expect(export).ToHaveAttributeAsync("href", new System.Text.RegularExpressions.Regex(@"cancellations\.csv\?.*from=[^&]+&to="));
+
+        // Back from another tab, the form shows the filters that the rows and the export still follow.
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Campaigns", Exact = true }).ClickAsync();
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Audit", Exact = true }).ClickAsync();
+        await Expect(rows).ToHaveTextAsync(["No cancel attempts match."]);
+        await Expect(_page.GetByLabel("From", new() { Exact = true })).ToHaveValueAsync("2030-01-02T10:00");
+        await Expect(_page.GetByLabel("To", new() { Exact = true })).ToHaveValueAsync("2030-01-03T10:00");
         await Expect(export).ToHaveAttributeAsync("href", new System.Text.RegularExpressions.Regex(@"cancellations\.csv\?.*from=[^&]+&to="));
 
         // "Skip to content" moves the focus to the page, without leaving it.
@@ -623,6 +644,87 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 
     [Fact]
+    public async Task the_create_form_refuses_a_past_time_and_a_split_in_fractions_before_saving_and_a_refused_schedule_keeps_the_draft_as_saved()
+    {
+        var name = Unique("Careful form");
+        var campaigns = async () => await (await _page.Context.APIRequest.GetAsync($"/api/campaigns?name={Uri.EscapeDataString(name)}")).TextAsync();
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Create campaign" }).First.ClickAsync();
+        await _page.GetByLabel("Name", new() { Exact = true }).FillAsync(name);
+        await _page.GetByLabel("Subject").FillAsync("Soon");
+        await _page.GetByLabel("Content").FillAsync("Something is coming.");
+        var create = _page.GetByRole(AriaRole.Button, new() { Name = "Create and schedule" });
+        var error = _page.Locator("#create-error");
+
+        // A time that has passed is caught before anything is saved, as an empty one is.
+        await _page.GetByLabel("Date and time").FillAsync($"{DateTime.UtcNow.AddDays(-1):yyyy-MM-dd}T10:00");
+        await create.ClickAsync();
+        await Expect(error).ToContainTextAsync("The send time must be in the future");
+        await Expect(error).ToBeFocusedAsync();
+        await Expect(_page.GetByLabel("Date and time")).ToHaveAttributeAsync("aria-invalid", "true");
+        Assert.Contains("\"total\":0", await campaigns());
+
+        // A split of 50.5% is said in words (the API could only refuse a body it cannot read).
+        await _page.GetByLabel("Date and time").FillAsync($"{DateTime.UtcNow.AddDays(2):yyyy-MM-dd}T10:00");
+        await _page.GetByLabel("Split %").FillAsync("50.5");
+        await create.ClickAsync();
+        await Expect(error).ToHaveTextAsync("Each variant's split is a whole number of percent, from 1 to 100.");
+        Assert.Contains("\"total\":0", await campaigns());
+
+        // The draft is saved but the schedule refused: from then on the form schedules that draft as it was saved. Its
+        // name and variants are locked and Save as draft is gone (it scheduled the campaign).
+        await _page.GetByLabel("Split %").FillAsync("100");
+        await _page.GetByLabel("Lists to include").FillAsync("everyone");
+        await _page.GetByLabel("Lists to exclude").FillAsync("everyone");
+        await create.ClickAsync();
+        await Expect(error).ToContainTextAsync("The campaign was saved as a draft but not scheduled: A list or segment can't be both included and excluded.");
+        await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Save as draft" })).ToHaveCountAsync(0);
+        await Expect(_page.GetByLabel("Name", new() { Exact = true })).ToBeDisabledAsync();
+        await Expect(_page.GetByLabel("Subject")).ToBeDisabledAsync();
+        await _page.GetByLabel("Lists to exclude").FillAsync("vip");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Schedule", Exact = true }).ClickAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync(new Regex("Schedul(ing|ed)"));
+        Assert.Contains("\"total\":1", await campaigns()); // the one draft, scheduled
+    }
+
+    [Fact]
+    public async Task the_list_sorts_and_keeps_its_rows_and_the_focus_when_campaigns_come_and_go()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        await DashboardApi.CreateDraftAsync(_page, $"{tag} banana");
+        await DashboardApi.CreateDraftAsync(_page, $"{tag} Apple");
+        await ShowInListAsync(tag);
+        var names = _page.Locator("#campaigns tbody .name-cell a");
+        await Expect(names).ToHaveTextAsync([$"{tag} Apple", $"{tag} banana"]); // newest first
+        var sort = _page.GetByLabel("Sort by");
+        await sort.SelectOptionAsync(new SelectOptionValue { Label = "Name, A to Z" });
+        await Expect(names).ToHaveTextAsync([$"{tag} Apple", $"{tag} banana"]);
+        await sort.SelectOptionAsync(new SelectOptionValue { Label = "Name, Z to A" });
+        await Expect(names).ToHaveTextAsync([$"{tag} banana", $"{tag} Apple"]);
+
+        // A search that finds nothing, then the search cleared: the rows come back.
+        await _page.GetByLabel("Search by name").FillAsync($"{tag} nothing like it");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(_page.Locator("#campaigns tbody tr")).ToHaveTextAsync(["No campaigns match."]);
+        await _page.GetByLabel("Search by name").FillAsync(tag);
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(names).ToHaveTextAsync([$"{tag} banana", $"{tag} Apple"]);
+
+        // A campaign created in another tab joins the list: the keyboard's place (and an open menu) stays where it was.
+        var more = Row($"{tag} Apple").GetByRole(AriaRole.Button, new() { Name = $"More actions for {tag} Apple" });
+        await more.FocusAsync();
+        await DashboardApi.CreateDraftAsync(_page, $"{tag} cherry");
+        await Expect(names).ToHaveTextAsync([$"{tag} cherry", $"{tag} banana", $"{tag} Apple"]);
+        await Expect(more).ToBeFocusedAsync();
+        await _page.Keyboard.PressAsync("ArrowDown");
+        await Expect(Row($"{tag} Apple").GetByRole(AriaRole.Menuitem, new() { Name = "View report" })).ToBeFocusedAsync();
+        await DashboardApi.CreateDraftAsync(_page, $"{tag} apricot");
+        await Expect(names).ToHaveCountAsync(4);
+        await Expect(Row($"{tag} Apple").GetByRole(AriaRole.Menuitem, new() { Name = "View report" })).ToBeFocusedAsync();
+        await AssertNoReloadAsync();
+    }
+
+    [Fact]
     public async Task a_send_time_the_clocks_skip_moves_forward_and_one_they_repeat_is_the_first()
     {
         // Next year's changes: New York skips 02:00-03:00 on March's second Sunday and repeats 01:00-02:00 on November's
@@ -690,6 +792,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await _page.GetByRole(AriaRole.Button, new() { Name = "Save as draft" }).ClickAsync();
         await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
         await Expect(_page.Locator("#r-status")).ToContainTextAsync("Draft");
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("SMS"); // as a marketer writes it, not the API's Sms
 
         await _page.GetByRole(AriaRole.Link, new() { Name = "Edit", Exact = true }).ClickAsync();
         await Expect(_page.GetByLabel("Subject (optional)")).ToHaveValueAsync("");

@@ -69,7 +69,8 @@ public static class CommandEndpoints
             .WithName("ScheduleCampaign").RequireAuthorization(Scopes.CampaignsWrite)
             .Command(StatusCodes.Status200OK, "Schedule a draft.",
                 "The audience (included lists and segments minus excluded ones) is prepared into batches, then the campaign sends " +
-                "at sendAt, an ISO 8601 time with its offset.",
+                "at sendAt, an ISO 8601 time with its offset. A clone for the remainder goes to the recipients its source did not " +
+                "reach, whatever lists it names, and may name none (included: []).",
                 RejectionCode.CampaignNotFound, RejectionCode.NotSchedulable, RejectionCode.InvalidAudience, RejectionCode.InvalidBatchSize,
                 RejectionCode.SendTimeNotInFuture, RejectionCode.InvalidActor)
             .CanRefuse(ProblemCodes.AmbiguousSendTime);

@@ -31,7 +31,7 @@ internal static class SchedulingRules
         if (state.Phase is not CampaignPhase.Draft)
             return Decision.Reject(RejectionCode.NotSchedulable,
                 $"Only a draft can be scheduled; this campaign is {state.Status.ToDisplay()}.");
-        return Validate.AsDecision(Validate.Actor(c.ScheduledBy), Audience(c.Audience),
+        return Validate.AsDecision(Validate.Actor(c.ScheduledBy), Audience(c.Audience, remainder: state.ClonedFrom is { RemainderOnly: true }),
                    c.BatchSize is < 1 or > Validate.MaxBatchSize
                        ? new(RejectionCode.InvalidBatchSize, Invariant($"The batch size must be between 1 and {Validate.MaxBatchSize:N0}."))
                        : null,
@@ -84,10 +84,14 @@ internal static class SchedulingRules
         return Decision.Accept(new SchedulingFailed(c.CampaignId, reason, now));
     }
 
-    private static Rejection? Audience(Audience? audience)
+    /// <summary>
+    /// The lists are checked as given; a clone for the remainder may name none, for it goes to the recipients its source
+    /// did not reach whatever lists it names.
+    /// </summary>
+    private static Rejection? Audience(Audience? audience, bool remainder)
     {
         static Rejection Bad(string why) => new(RejectionCode.InvalidAudience, why);
-        if (audience?.Included is not { Length: > 0 } included) return Bad("Choose at least one list or segment to send to.");
+        if (audience?.Included is not { } included || (included.Length == 0 && !remainder)) return Bad("Choose at least one list or segment to send to.");
         var excluded = audience.Excluded ?? [];
         if (included.Concat(excluded).Any(string.IsNullOrWhiteSpace)) return Bad("A list or segment id is empty.");
         if (included.Length + excluded.Length > Validate.MaxLists) return Bad(Invariant($"A campaign can name at most {Validate.MaxLists} lists and segments."));

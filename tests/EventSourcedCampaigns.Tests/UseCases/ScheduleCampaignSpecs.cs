@@ -81,6 +81,23 @@ public class scheduling_a_campaign
             .Then(new Scheduled(Plan.Id, Tomorrow, audience, Plan.BatchSize, Plan.Marketer, Spec.Now));
     }
 
+    [Fact]
+    public void a_clone_for_the_remainder_may_name_no_list()
+    {
+        // It goes to the recipients its source did not reach, whatever lists it names.
+        var remainder = new Story().Then(Commands.Create() with { ClonedFrom = new CloneOrigin(Guid.NewGuid(), RemainderOnly: true) });
+        var noLists = new Audience([], []);
+        Spec.Given(remainder).When(Commands.Schedule(Tomorrow, audience: noLists))
+            .Then(new Scheduled(Plan.Id, Tomorrow, noLists, Plan.BatchSize, Plan.Marketer, Spec.Now)).AndStatus(CampaignStatus.Scheduling);
+    }
+
+    [Fact]
+    public void a_whole_clone_needs_a_list_as_any_draft_does()
+    {
+        var copy = new Story().Then(Commands.Create() with { ClonedFrom = new CloneOrigin(Guid.NewGuid(), RemainderOnly: false) });
+        Spec.Given(copy).When(Commands.Schedule(Tomorrow, audience: new Audience([], []))).ThenRejected(RejectionCode.InvalidAudience);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(-1_000)]

@@ -4,12 +4,19 @@
 
 const POLL_MS = 1000;
 const STATUS_TEXT = { CancelledDuringSend: 'Cancelled During Send' };
+const CHANNEL_TEXT = { Sms: 'SMS', ApiKey: 'API key' }; // campaign channels (Email, SMS, Push) and audit channels (User, API key, System)
 const REASONS = [
   ['MarketerRequest', 'Changed my mind'], ['WrongAudience', 'Wrong audience'], ['ContentError', 'Mistake in the content'],
   ['ComplianceHold', 'Compliance hold'], ['ProviderOutage', 'Provider outage'], ['Other', 'Other'],
 ];
 const STATUSES = ['Draft', 'Scheduling', 'Scheduled', 'Paused', 'Sending', 'Cancelling', 'Sent', 'Cancelled', 'CancelledDuringSend'];
 const CANCELLABLE = ['Scheduling', 'Scheduled', 'Paused', 'Sending'];
+// The list's orders (the API's sort and direction). Newest first by default: an order by the last change would move a
+// sending campaign's row every second, under the pointer and the keyboard.
+const SORTS = [
+  ['CreatedAt:desc', 'Newest first'], ['CreatedAt:asc', 'Oldest first'], ['SendAt:asc', 'Send time, earliest first'],
+  ['SendAt:desc', 'Send time, latest first'], ['Name:asc', 'Name, A to Z'], ['Name:desc', 'Name, Z to A'], ['UpdatedAt:desc', 'Last changed first'],
+];
 const LIVE = ['Scheduling', 'Scheduled', 'Sending', 'Cancelling'];
 const EDITABLE = ['Draft', 'Paused'];
 // A variant's subject is an email's subject line and a push notification's title; a text message has none.
@@ -24,7 +31,10 @@ let pageToken = 0; // bumped on every navigation; stale polls stop themselves
 const $ = (sel, root = document) => root.querySelector(sel);
 const esc = s => String(s ?? '').replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const num = n => (n ?? 0).toLocaleString('en-US');
+/** The API's percentages (two decimals at most) with two always, so that a column of them lines up: 6.70%, not 6.7%. */
+const pct = n => `${(n ?? 0).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}%`;
 const statusText = s => STATUS_TEXT[s] ?? s ?? '';
+const channelText = c => CHANNEL_TEXT[c] ?? c ?? '';
 const statusBadge = s => `<span class="status status-${esc(s)}">${esc(statusText(s))}</span>`;
 const pad = n => String(n).padStart(2, '0');
 function when(iso, seconds = false) {
@@ -118,7 +128,8 @@ async function route() {
   const params = new URLSearchParams(query ?? '');
   const parts = path.split('/').filter(Boolean);
   if (!session.signedIn && parts[0] !== 'sign-in') { location.hash = '#/sign-in'; return; }
-  const current = parts[0] === 'campaigns' && parts[1] ? null : (parts[0] || 'campaigns');
+  // A campaign's own pages (its report, edit, schedule) are none of the tabs.
+  const current = (parts[0] === 'campaigns' && parts[1]) || (parts[0] === 'new' && params.has('draft')) ? null : (parts[0] || 'campaigns');
   for (const a of document.querySelectorAll('[data-nav]'))
     if (a.dataset.nav === current) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   const main = $('#main');
@@ -183,15 +194,18 @@ function renderSignIn(main) {
 }
 
 // ---------- Campaigns tab ----------
-let listState = { status: '', name: '', page: 1, pageSize: 20, statuses: new Map() };
+let listState = { status: '', name: '', sort: SORTS[0][0], page: 1, pageSize: 20, statuses: new Map() };
 
 async function renderList(main, params) {
   listState.status = params.get('status') ?? listState.status;
+  if (SORTS.some(([v]) => v === params.get('sort'))) listState.sort = params.get('sort');
   setPage(main, `<h1>Campaigns</h1>
     <form class="filters" id="list-filters" role="search" aria-label="Filter campaigns">
       <div class="field"><label for="f-status">Status</label><select id="f-status" name="status"><option value="">All statuses</option>
         ${STATUSES.map(s => `<option value="${s}"${s === listState.status ? ' selected' : ''}>${statusText(s)}</option>`).join('')}</select></div>
       <div class="field"><label for="f-name">Search by name</label><input id="f-name" name="name" type="search" value="${esc(listState.name)}"></div>
+      <div class="field"><label for="f-sort">Sort by</label><select id="f-sort" name="sort">
+        ${SORTS.map(([v, t]) => `<option value="${v}"${v === listState.sort ? ' selected' : ''}>${t}</option>`).join('')}</select></div>
       <button type="submit">Apply</button>
       ${can('campaigns:write') ? '<a class="button primary" href="#/new">Create campaign</a>' : ''}
     </form>
@@ -202,10 +216,11 @@ async function renderList(main, params) {
     <nav class="pager" aria-label="Pages"><button type="button" id="prev">Previous</button><span id="page-info"></span><button type="button" id="next">Next</button></nav>`, 'Campaigns');
   $('#list-filters').addEventListener('submit', e => {
     e.preventDefault();
-    listState.status = $('#f-status').value; listState.name = $('#f-name').value.trim(); listState.page = 1;
+    listState.status = $('#f-status').value; listState.name = $('#f-name').value.trim(); listState.sort = $('#f-sort').value; listState.page = 1;
     refreshList();
   });
   $('#f-status').addEventListener('change', () => { listState.status = $('#f-status').value; listState.page = 1; refreshList(); });
+  $('#f-sort').addEventListener('change', () => { listState.sort = $('#f-sort').value; listState.page = 1; refreshList(); });
   $('#prev').addEventListener('click', () => { if (listState.page > 1) { listState.page--; refreshList(); } });
   $('#next').addEventListener('click', () => { listState.page++; refreshList(); });
   await refreshList();
@@ -216,7 +231,8 @@ async function refreshList(afterSequence) {
   const tbody = $('#campaigns tbody');
   if (!tbody) return;
   const token = pageToken;
-  const q = new URLSearchParams({ page: listState.page, pageSize: listState.pageSize });
+  const [sort, direction] = listState.sort.split(':');
+  const q = new URLSearchParams({ sort, descending: direction === 'desc', page: listState.page, pageSize: listState.pageSize });
   if (listState.status) q.set('status', listState.status);
   if (listState.name) q.set('name', listState.name);
   if (afterSequence) q.set('afterSequence', afterSequence);
@@ -231,10 +247,19 @@ async function refreshList(afterSequence) {
   $('#page-info').textContent = `Page ${listState.page} of ${pages} · ${num(total)} campaign${total === 1 ? '' : 's'}`;
   $('#prev').disabled = listState.page <= 1;
   $('#next').disabled = listState.page >= pages;
-  if (items.length === 0) { tbody.innerHTML = `<tr><td colspan="6">No campaigns match.</td></tr>`; return; }
+  if (items.length === 0) { tbody.innerHTML = `<tr><td colspan="6">No campaigns match.</td></tr>`; tbody.dataset.ids = ''; return; }
 
   const ids = items.map(i => i.id).join();
-  if (tbody.dataset.ids !== ids) { tbody.innerHTML = items.map(i => `<tr data-id="${i.id}"></tr>`).join(''); tbody.dataset.ids = ids; }
+  if (tbody.dataset.ids !== ids) {
+    // A campaign added or gone, or a new order: the rows still listed move (an open menu stays open) and the control
+    // that had the focus gets it back, for moving its row took it away.
+    const focused = tbody.contains(document.activeElement) ? document.activeElement : null;
+    const rows = new Map([...tbody.querySelectorAll('tr[data-id]')].map(r => [r.dataset.id, r]));
+    tbody.replaceChildren(...items.map(i => rows.get(i.id) ?? newRow(i.id)));
+    tbody.dataset.ids = ids;
+    if (focused?.isConnected) focused.focus();
+    else if (focused) $('#main').focus(); // its campaign left the page (another filter's status now): not lost to the body
+  }
   for (const item of items) {
     const row = tbody.querySelector(`tr[data-id="${item.id}"]`);
     const before = listState.statuses.get(item.id);
@@ -242,6 +267,12 @@ async function refreshList(afterSequence) {
     listState.statuses.set(item.id, item.status);
     renderRow(row, item);
   }
+}
+
+function newRow(id) {
+  const row = document.createElement('tr');
+  row.dataset.id = id;
+  return row;
 }
 
 function rowSignature(item) {
@@ -266,7 +297,7 @@ function renderRow(row, item) {
     statusCell += `<div class="note"><progress max="100" value="${item.progressPercent}" aria-label="Audience prepared for ${esc(item.name)}">${item.progressPercent}%</progress>
       Preparing the audience: ${num(item.recipientsPrepared)}${item.recipients ? ` of ${num(item.recipients)}` : ''} recipients</div>`;
   } else if (item.status === 'Sending' || item.status === 'Cancelling') {
-    statusCell += `<div class="note"><progress max="100" value="${item.progressPercent}" aria-label="Sent of ${esc(item.name)}">${item.progressPercent}%</progress> ${item.progressPercent}% delivered</div>`;
+    statusCell += `<div class="note"><progress max="100" value="${item.progressPercent}" aria-label="Sent of ${esc(item.name)}">${item.progressPercent}%</progress> ${pct(item.progressPercent)} delivered</div>`;
   }
   if (cancelled) statusCell += `<div class="note cancelled" data-test="clone-note">This campaign was cancelled. To send it again, clone it.</div>`;
   if (item.schedulingFailure) statusCell += `<div class="note cancelled">Scheduling failed: ${esc(item.schedulingFailure)}</div>`;
@@ -280,7 +311,7 @@ function renderRow(row, item) {
   }
   const menuItems = menuFor(item, actions);
   row.innerHTML = `
-    <td class="name-cell" data-label="Name"><a href="#/campaigns/${item.id}">${esc(item.name)}</a><div class="note">${esc(item.channel)}</div></td>
+    <td class="name-cell" data-label="Name"><a href="#/campaigns/${item.id}">${esc(item.name)}</a><div class="note">${esc(channelText(item.channel))}</div></td>
     <td data-label="Status">${statusCell}</td>
     <td data-label="Send time">${when(item.sendAt)}</td>
     <td data-label="Recipients" class="num">${num(item.recipients)}</td>
@@ -531,7 +562,7 @@ async function refreshReport(id, afterSequence) {
   reportStatus = { id, status: r.status };
   document.title = `${r.name} · Campaigns`;
   $('#r-name').textContent = r.name;
-  $('#r-status').innerHTML = `${statusBadge(r.status)} <span class="hint">${esc(r.channel)}</span>`;
+  $('#r-status').innerHTML = `${statusBadge(r.status)} <span class="hint">${esc(channelText(r.channel))}</span>`;
   showHeadAction($('#stop'), CANCELLABLE.includes(r.status) && can('campaigns:cancel'));
   showHeadAction($('#r-edit'), editable(r) && can('campaigns:write'));
   const t = r.totals;
@@ -554,8 +585,8 @@ async function refreshReport(id, afterSequence) {
       ${stat('Delivered before the cancel request', r.cancelRequestedAt ? r.deliveredBeforeCancel : null)}${stat('Delivered after the cancel request', r.cancelRequestedAt ? r.deliveredAfterCancel : null)}
     </dl>
     <h2>Variants</h2>
-    ${r.variants.length === 0 ? '<p class="hint">No recipients assigned yet.</p>' : `<table class="cards" id="variants"><thead><tr><th scope="col">Variant</th><th scope="col" class="num">Recipients</th><th scope="col" class="num">Delivered</th><th scope="col" class="num">Failed</th><th scope="col" class="num">In flight</th><th scope="col" class="num">Not sent</th><th scope="col" class="num">Delivered %</th>${r.cancelRequestedAt ? '<th scope="col" class="num">Delivered before / after the cancel request</th>' : ''}</tr></thead><tbody>
-      ${r.variants.map(v => { const c = v.counts; return `<tr><td data-label="Variant">${esc(v.variant)}</td><td class="num" data-label="Recipients">${num(c.recipients)}</td><td class="num" data-label="Delivered">${num(c.delivered)}</td><td class="num" data-label="Failed">${num(c.failed)}</td><td class="num" data-label="In flight">${num(c.inFlight)}</td><td class="num" data-label="Not sent">${num(c.recipients - c.delivered - c.failed - c.inFlight)}</td><td class="num" data-label="Delivered %">${c.percentDelivered}%</td>${r.cancelRequestedAt ? `<td class="num" data-label="Delivered before / after the cancel request">${num(v.deliveredBeforeCancel)} / ${num(v.deliveredAfterCancel)}</td>` : ''}</tr>`; }).join('')}
+    ${r.variants.length === 0 ? `<p class="hint">${cancelled ? 'None: the campaign was cancelled before its audience was split across the variants.' : 'No recipients assigned yet.'}</p>` : `<table class="cards" id="variants"><thead><tr><th scope="col">Variant</th><th scope="col" class="num">Recipients</th><th scope="col" class="num">Delivered</th><th scope="col" class="num">Failed</th><th scope="col" class="num">In flight</th><th scope="col" class="num">Not sent</th><th scope="col" class="num">Delivered %</th>${r.cancelRequestedAt ? '<th scope="col" class="num">Delivered before / after the cancel request</th>' : ''}</tr></thead><tbody>
+      ${r.variants.map(v => { const c = v.counts; return `<tr><td data-label="Variant">${esc(v.variant)}</td><td class="num" data-label="Recipients">${num(c.recipients)}</td><td class="num" data-label="Delivered">${num(c.delivered)}</td><td class="num" data-label="Failed">${num(c.failed)}</td><td class="num" data-label="In flight">${num(c.inFlight)}</td><td class="num" data-label="Not sent">${num(c.recipients - c.delivered - c.failed - c.inFlight)}</td><td class="num" data-label="Delivered %">${pct(c.percentDelivered)}</td>${r.cancelRequestedAt ? `<td class="num" data-label="Delivered before / after the cancel request">${num(v.deliveredBeforeCancel)} / ${num(v.deliveredAfterCancel)}</td>` : ''}</tr>`; }).join('')}
     </tbody></table>`}
     <h2>Dates and cancellation</h2>
     <dl class="facts" id="facts">
@@ -642,11 +673,15 @@ async function renderCreate(main, draftId) {
   if (!zones.includes('UTC')) zones.unshift('UTC');
   if (!zones.includes(browserZone)) zones.unshift(browserZone);
   let draft = null;
+  let remainderOf = null; // a clone for the remainder: the report of the campaign whose unreached recipients it sends to
   if (draftId) {
     const token = pageToken;
-    const res = await api(`/api/campaigns/${draftId}/report`);
+    const [res, events] = await Promise.all([api(`/api/campaigns/${draftId}/report`), api(`/api/campaigns/${draftId}/events`)]);
+    const origin = events.ok ? events.data.find(e => e.type === 'campaign_created')?.data?.clonedFrom : null;
+    const source = origin?.remainderOnly ? await api(`/api/campaigns/${origin.sourceCampaignId}/report`) : null;
     if (token !== pageToken) return; // the marketer went to another page meanwhile
     if (res.ok) draft = res.data;
+    if (origin?.remainderOnly) remainderOf = source.ok ? source.data : { id: origin.sourceCampaignId, name: 'its source' };
   }
   const title = draft ? `Schedule “${draft.name}”` : 'Create campaign';
   const start = Math.ceil((Date.now() + 3600_000) / 900_000) * 900_000;
@@ -654,16 +689,18 @@ async function renderCreate(main, draftId) {
     <form id="create" novalidate>
       <div id="create-error" class="error" role="alert" tabindex="-1" hidden></div>
       ${draft ? `<input type="hidden" name="draft" value="${esc(draft.id)}">` : `
-      <fieldset><legend>Message</legend>
+      <fieldset id="message-set"><legend>Message</legend>
         ${nameField('')}
-        <div class="field"><label for="c-channel">Channel</label><select id="c-channel" name="channel"><option>Email</option><option>Sms</option><option>Push</option></select></div>
+        <div class="field"><label for="c-channel">Channel</label><select id="c-channel" name="channel"><option>Email</option><option value="Sms">SMS</option><option>Push</option></select></div>
       </fieldset>
       ${variantsFieldset(false, 'Email')}`}
       <fieldset><legend>Audience</legend>
+        ${remainderOf ? `<p id="remainder-note">A clone for the remainder: it goes to the ${remainderOf.totals ? `${num(remainderOf.totals.notSent)} ` : ''}recipients
+          <a href="#/campaigns/${esc(remainderOf.id)}">${esc(remainderOf.name)}</a> did not reach, not to lists.</p>` : `
         <div class="field"><label for="c-include">Lists to include</label><input id="c-include" name="include" size="40" aria-describedby="include-hint" value="everyone">
           <div class="hint" id="include-hint">Comma-separated list or segment names.</div></div>
         <div class="field"><label for="c-exclude">Lists to exclude</label><input id="c-exclude" name="exclude" size="40" aria-describedby="exclude-hint">
-          <div class="hint" id="exclude-hint">Recipients of these lists get nothing, even when they are in an included list.</div></div>
+          <div class="hint" id="exclude-hint">Recipients of these lists get nothing, even when they are in an included list.</div></div>`}
       </fieldset>
       <fieldset><legend>Send time</legend>
         <div class="field"><label for="c-when">Date and time</label><input id="c-when" name="when" type="datetime-local" required value="${localInZone(start, browserZone)}"></div>
@@ -740,6 +777,11 @@ function labelSubject(input, channel) {
   input.required = channel !== 'Sms';
 }
 
+/** What the API could only refuse as a body it cannot read (a split of 50.5), in words; else null. */
+function variantsProblem(variants) {
+  return variants.some(v => !Number.isInteger(v.splitPercent)) ? 'Each variant\'s split is a whole number of percent, from 1 to 100.' : null;
+}
+
 function readVariants() {
   return [...document.querySelectorAll('#variant-rows .variant')].map(v => ({
     key: v.querySelector('[name=v-key]').value.trim(), subject: v.querySelector('[name=v-subject]').value,
@@ -752,27 +794,37 @@ async function submitCreate(form, schedule) {
   err.hidden = true;
   form.when.removeAttribute('aria-invalid');
   const fail = text => showError(err, text);
-  if (schedule && !form.when.value) { // checked before anything is saved: no draft is made for a form that cannot schedule
+  // The send time is checked before anything is saved: no draft is made for a form that cannot schedule.
+  const sendAt = zonedIso(form.when.value, form.zone.value);
+  if (schedule && !form.when.value) {
     form.when.setAttribute('aria-invalid', 'true');
     return fail('Choose a send time: a date and a time.');
   }
+  if (schedule && Date.parse(sendAt) <= Date.now()) {
+    form.when.setAttribute('aria-invalid', 'true');
+    return fail(`The send time must be in the future: ${when(sendAt)} has passed.`);
+  }
   let id = form.draft?.value;
   if (!id) {
-    const res = await api('/api/campaigns', { method: 'POST', body: { name: form.campaignName.value.trim(), channel: form.channel.value, variants: readVariants() },
+    const variants = readVariants();
+    if (variantsProblem(variants)) return fail(variantsProblem(variants));
+    const res = await api('/api/campaigns', { method: 'POST', body: { name: form.campaignName.value.trim(), channel: form.channel.value, variants },
       headers: { 'Idempotency-Key': form.dataset.key ??= crypto.randomUUID() } });
     if (!res.ok) return fail(problem(res));
     id = res.data.campaignId;
     if (!schedule) { announce(`Draft ${form.campaignName.value} saved.`); location.hash = `#/campaigns/${id}?after=${res.data.sequence}`; return; }
   }
-  const list = s => s.split(',').map(x => x.trim()).filter(Boolean);
-  const res = await api(`/api/campaigns/${id}/schedule`, { method: 'POST', body: {
-    sendAt: zonedIso(form.when.value, form.zone.value), included: list(form.include.value), excluded: list(form.exclude.value) } });
+  // A clone for the remainder names no list: it goes to the recipients its source did not reach.
+  const list = field => (field?.value ?? '').split(',').map(x => x.trim()).filter(Boolean);
+  const res = await api(`/api/campaigns/${id}/schedule`, { method: 'POST', body: { sendAt, included: list(form.include), excluded: list(form.exclude) } });
   if (!res.ok) {
-    if (!form.draft) { // the campaign exists now: from here on the form schedules that draft
+    if (!form.draft) { // the campaign exists now: from here on the form schedules that draft, as it was saved
       const hidden = document.createElement('input');
       hidden.type = 'hidden'; hidden.name = 'draft'; hidden.value = id;
       form.appendChild(hidden);
-      $('#variants-set')?.setAttribute('disabled', '');
+      $('#message-set').disabled = $('#variants-set').disabled = true;
+      $('#save-draft').remove(); // saved already: Save as draft would only schedule it
+      form.querySelector('[type=submit]').textContent = 'Schedule';
       return fail(`The campaign was saved as a draft but not scheduled: ${problem(res)}`);
     }
     return fail(problem(res));
@@ -813,7 +865,7 @@ async function renderEdit(main, id) {
       <div id="edit-error" class="error" role="alert" tabindex="-1" hidden></div>
       <fieldset><legend>Message</legend>
         ${nameField(message.name)}
-        <p class="hint">Channel: ${esc(r.channel)} (a campaign keeps its channel)</p>
+        <p class="hint">Channel: ${esc(channelText(r.channel))} (a campaign keeps its channel)</p>
       </fieldset>
       ${variantsFieldset(fixed, r.channel)}
       <div class="buttons" style="justify-content:flex-start">
@@ -829,7 +881,9 @@ async function renderEdit(main, id) {
     const err = $('#edit-error');
     err.hidden = true;
     const name = form.campaignName.value.trim();
-    const res = await api(`/api/campaigns/${id}/edit`, { method: 'POST', body: { name, variants: readVariants() } });
+    const variants = readVariants();
+    if (variantsProblem(variants)) { showError(err, variantsProblem(variants)); return; }
+    const res = await api(`/api/campaigns/${id}/edit`, { method: 'POST', body: { name, variants } });
     if (!res.ok) { showError(err, problem(res)); return; }
     announce(`${name} saved.`);
     location.hash = `#/campaigns/${id}?after=${res.data.sequence}`;
@@ -837,7 +891,9 @@ async function renderEdit(main, id) {
 }
 
 // ---------- audit ----------
-let auditState = { page: 1, pageSize: 25, filters: {} };
+// The filters as the API takes them, and as the marketer typed them (shown again on the next visit: the rows and the
+// export follow the filters, so the form must show them).
+let auditState = { page: 1, pageSize: 25, filters: {}, typed: {} };
 async function renderAudit(main) {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   setPage(main, `<h1>Cancellation audit</h1>
@@ -853,15 +909,16 @@ async function renderAudit(main) {
     </form>
     <div id="audit-error" class="error" role="alert" tabindex="-1" hidden></div>
     <table class="cards" id="audit"><caption class="visually-hidden">Cancel attempts, newest first</caption>
-      <thead><tr><th scope="col">Requested</th><th scope="col">Campaign</th><th scope="col">Actor</th><th scope="col">Channel</th><th scope="col">Reason</th><th scope="col">Status then</th><th scope="col">Outcome</th><th scope="col" class="num">Delivered before / after</th><th scope="col" class="num">Not sent</th><th scope="col">Effective</th><th scope="col">Time to stop</th></tr></thead>
+      <thead><tr><th scope="col">Requested</th><th scope="col">Campaign</th><th scope="col">Actor</th><th scope="col">Channel</th><th scope="col">Reason</th><th scope="col">Status then</th><th scope="col">Outcome</th><th scope="col" class="num">Delivered before / after</th><th scope="col" class="num">Failed</th><th scope="col" class="num">Not sent</th><th scope="col">Effective</th><th scope="col">Time to stop</th></tr></thead>
       <tbody></tbody></table>
     <nav class="pager" aria-label="Pages"><button type="button" id="prev">Previous</button><span id="page-info"></span><button type="button" id="next">Next</button></nav>`, 'Audit');
   const form = $('#audit-filters');
+  for (const [name, value] of Object.entries(auditState.typed)) form.elements[name].value = value;
   form.addEventListener('submit', e => {
     e.preventDefault();
     const f = auditFilters(form, zone);
     if (!f) return;
-    auditState = { ...auditState, page: 1, filters: f };
+    auditState = { ...auditState, page: 1, filters: f, typed: Object.fromEntries(new FormData(form)) };
     refreshAudit();
   });
   // "Only this campaign" in a row: the full id into the filter, applied.
@@ -933,15 +990,16 @@ async function refreshAudit() {
   $('#page-info').textContent = `Page ${auditState.page} of ${pages} · ${num(total)} attempt${total === 1 ? '' : 's'}`;
   $('#prev').disabled = auditState.page <= 1;
   $('#next').disabled = auditState.page >= pages;
-  $('#audit tbody').innerHTML = items.length === 0 ? '<tr><td colspan="11">No cancel attempts match.</td></tr>' : items.map(e => `<tr>
+  $('#audit tbody').innerHTML = items.length === 0 ? '<tr><td colspan="12">No cancel attempts match.</td></tr>' : items.map(e => `<tr>
     <td data-label="Requested">${when(e.requestedAt, true)}</td>
     <td data-label="Campaign"><a href="#/campaigns/${esc(e.campaignId)}" title="${esc(e.campaignId)}" aria-label="Report of campaign ${esc(e.campaignId)}">${esc(e.campaignId.slice(0, 8))}…</a>
       <div><button type="button" class="link" data-campaign="${esc(e.campaignId)}">Only this campaign</button></div></td>
-    <td data-label="Actor">${esc(e.actorId)}</td><td data-label="Channel">${esc(e.channel)}</td>
+    <td data-label="Actor">${esc(e.actorId)}</td><td data-label="Channel">${esc(channelText(e.channel))}</td>
     <td data-label="Reason">${esc((REASONS.find(x => x[0] === e.reasonCode) ?? [0, e.reasonCode])[1])}${e.reasonText ? `: ${esc(e.reasonText)}` : ''}</td>
     <td data-label="Status then">${e.statusAtRequest ? esc(statusText(e.statusAtRequest)) : '—'}</td>
     <td data-label="Outcome">${esc(statusText(e.outcome))}${e.rejectionMessage ? `<div class="note">${esc(e.rejectionMessage)}</div>` : ''}</td>
     <td data-label="Delivered before / after" class="num">${e.outcome === 'Rejected' ? '—' : `${num(e.deliveredBefore)} / ${num(e.deliveredAfter)}`}</td>
+    <td data-label="Failed" class="num">${e.outcome === 'Rejected' ? '—' : num(e.failed)}</td>
     <td data-label="Not sent" class="num">${e.notSent === null ? '—' : num(e.notSent)}</td>
     <td data-label="Effective">${when(e.effectiveAt, true)}</td><td data-label="Time to stop">${duration(e.timeToStop)}</td></tr>`).join('');
 }
