@@ -267,9 +267,11 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
                     {
                         await Client.SendAsync(message, owner._from, envelope.Select(Mailbox), cancellation).ConfigureAwait(false);
                     }
-                    catch (SmtpCommandException) when (refused.Count == envelope.Count)
+                    catch (SmtpCommandException e) when (e.ErrorCode != SmtpErrorCode.SenderNotAccepted && refused.Count == envelope.Count)
                     {
-                        // MailKit ends a transaction in which no recipient was accepted with an error of its own.
+                        // MailKit ends a transaction in which no recipient was accepted with an error of its own. Not so
+                        // for a refused MAIL FROM: pipelined, every RCPT TO then got a 503 about the missing transaction,
+                        // which refuses nobody; the reply to MAIL FROM decides (421 or 4xx transient, 5xx permanent).
                     }
                     finally { Client.Refused = null; }
                     foreach (var (mailbox, response) in refused)
@@ -286,7 +288,7 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
             {
                 // 421 anywhere, or a 4xx to MAIL FROM / DATA: the whole batch is worth another try later.
                 throw new TransientDispatchException(
-                    $"The SMTP server answered {Reply(e)} for batch {batch.IdempotencyKey} after {_delivered} of {batch.Recipients.Count} recipients were accepted; the rest will be retried.", e)
+                    $"The SMTP server answered {Reply(e)} for batch {batch.IdempotencyKey} after {_delivered} of {batch.Recipients.Count} recipients were accepted.", e)
                     { Accepted = [.. _accepted], Refused = [.. _refusals] };
             }
             catch (SmtpCommandException e) when (e.ErrorCode is SmtpErrorCode.RecipientNotAccepted or SmtpErrorCode.MessageNotAccepted)
@@ -317,7 +319,7 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
                 if (++_failuresWithoutProgress > owner._options.ReconnectAttempts)
                     throw new TransientDispatchException(
                         $"The connection to the SMTP server {owner._options.Host}:{owner._options.Port} failed {_failuresWithoutProgress} times in a row " +
-                        $"({e.GetType().Name}: {e.Message}) after {_delivered} of {batch.Recipients.Count} recipients of batch {batch.IdempotencyKey} were accepted; the rest will be retried.", e)
+                        $"({e.GetType().Name}: {e.Message}) after {_delivered} of {batch.Recipients.Count} recipients of batch {batch.IdempotencyKey} were accepted.", e)
                         { Accepted = [.. _accepted], Refused = [.. _refusals] };
                 return null;
             }

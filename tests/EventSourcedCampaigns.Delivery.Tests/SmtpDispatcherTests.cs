@@ -105,6 +105,7 @@ public sealed class SmtpDispatcherTests : IAsyncLifetime
 
         var error = await Assert.ThrowsAsync<TransientDispatchException>(() => _dispatcher.DispatchAsync(batch).AsTask());
         Assert.Contains(reply, error.Message);
+        Assert.DoesNotContain("retried", error.Message);
         var retry = await _dispatcher.DispatchAsync(batch);
 
         Assert.Equal((5, 0), (retry.Delivered, retry.Failed));
@@ -179,6 +180,9 @@ public sealed class SmtpDispatcherTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<TransientDispatchException>(() => dispatcher.DispatchAsync(Batch(3)).AsTask());
 
         Assert.Contains("failed 2 times in a row", error.Message);
+        // The message is the batch's recorded reason once the pipeline's retries run out: it says what happened, not
+        // what the pipeline may do next (a failed recipient's reason read "the rest will be retried").
+        Assert.DoesNotContain("retried", error.Message);
     }
 
     [Fact]
@@ -216,6 +220,52 @@ public sealed class SmtpDispatcherTests : IAsyncLifetime
         var message = Assert.Single(_server.Messages());
         Assert.Equal(["r1@example.test", "r3@example.test", "r4@example.test"], message.RcptTos);
         Assert.Equal(batch.IdempotencyKey, message.IdempotencyKey);
+    }
+
+    [Fact]
+    public async Task A_per_batch_transaction_whose_every_recipient_is_refused_names_them_all_and_sends_nothing()
+    {
+        _server.Inject(new { refuse = new Dictionary<string, string> { ["r1@example.test"] = "550 5.1.1 No such user", ["r2@example.test"] = "550 5.1.1 No such user" } });
+        await using var dispatcher = Dispatcher(o => o.Transaction = SmtpTransactionMode.PerBatch);
+
+        var result = await dispatcher.DispatchAsync(Batch(2));
+
+        Assert.Equal((0, 2), (result.Delivered, result.Failed));
+        Assert.Equal(["r1", "r2"], result.Refusals.Select(r => r.RecipientId).Order());
+        Assert.Empty(_server.Messages());
+    }
+
+    [Theory]
+    [InlineData("mail", "421 4.3.2 Service shutting down")]
+    [InlineData("mail", "451 4.3.0 Local error in processing")]
+    [InlineData("data", "451 4.3.0 Try again later")]
+    public async Task A_4xx_for_a_per_batch_transaction_is_transient_refuses_nobody_and_a_retry_delivers_everyone(string at, string reply)
+    {
+        // Pipelined, a refused MAIL FROM makes the server answer every RCPT TO with 503 (no transaction): those replies
+        // are about the transaction, not the recipients, who must not be recorded as refused.
+        _server.Inject(new { transient_first = 1, transient_at = at, transient_reply = reply });
+        await using var dispatcher = Dispatcher(o => o.Transaction = SmtpTransactionMode.PerBatch);
+        var batch = Batch(4);
+
+        var error = await Assert.ThrowsAsync<TransientDispatchException>(() => dispatcher.DispatchAsync(batch).AsTask());
+        Assert.Contains(reply, error.Message);
+        Assert.Empty(error.Refused);
+        var retry = await dispatcher.DispatchAsync(batch);
+
+        Assert.Equal((4, 0), (retry.Delivered, retry.Failed));
+        Assert.Equal(batch.IdempotencyKey, Assert.Single(_server.Messages()).IdempotencyKey);
+    }
+
+    [Fact]
+    public async Task A_5xx_to_mail_from_of_a_per_batch_transaction_is_permanent()
+    {
+        _server.Inject(new { mail_reply = "550 5.7.1 Sender address rejected: not owned by user" });
+        await using var dispatcher = Dispatcher(o => o.Transaction = SmtpTransactionMode.PerBatch);
+
+        var error = await Assert.ThrowsAsync<PermanentDispatchException>(() => dispatcher.DispatchAsync(Batch(3)).AsTask());
+
+        Assert.Contains("550 5.7.1 Sender address rejected", error.Message);
+        Assert.Empty(_server.Messages());
     }
 
     [Fact]
