@@ -115,6 +115,12 @@ public sealed record CampaignState(
     /// <summary>The status a marketer sees.</summary>
     [JsonIgnore] public CampaignStatus Status => Phase.Status;
 
+    /// <summary>
+    /// The clone made for this campaign's remainder (the recipients a send cancelled midway did not reach), once there is
+    /// one: a second would send to the same recipients again.
+    /// </summary>
+    public Guid? RemainderClone { get; init; }
+
     /// <summary>Sent, Cancelled and Cancelled During Send never change again (only clones come from them).</summary>
     [JsonIgnore] public bool IsFinished => Status is CampaignStatus.Sent or CampaignStatus.Cancelled or CampaignStatus.CancelledDuringSend;
 
@@ -180,6 +186,7 @@ public sealed record CampaignState(
         Cancelled e when Phase is CampaignPhase.Cancelled p => Move(p with { CancelledAt = e.CancelledAt }, e.CancelledAt),
         CancelledDuringSend e when Phase is CampaignPhase.Cancelling p =>
             Move(new CampaignPhase.CancelledDuringSend(p.Schedule, p.Plan, p.Progress, p.Request, e.CancelledAt), e.CancelledAt),
+        CampaignCloned { RemainderOnly: true } e when Phase is CampaignPhase.CancelledDuringSend => this with { RemainderClone = e.CloneId },
         // Audit-only events, and events that do not fit the phase (never produced by the decider).
         _ => this,
     };

@@ -31,6 +31,27 @@ public sealed class cloning_a_cancelled_campaign
     }
 
     [Fact]
+    public async Task clones_the_remainder_of_a_send_cancelled_midway_once()
+    {
+        await using var store = await TestDatabase.NewStoreAsync("cloning_remainder", ProjectionLifecycle.Inline);
+        var driver = new CampaignDriver(store, "shop-a", new TestClock());
+        var source = await driver.SendingAsync(batches: 2);
+        await driver.ClaimAsync(source, 1);
+        await driver.DeliverAsync(source, 1, 1_000);
+        Assert.Equal(CampaignStatus.CancelledDuringSend, (await driver.CancelAsync(source)).State!.Status);
+        var first = Guid.NewGuid();
+        await driver.RunAcceptedAsync(new CloneCampaign(source, first, RemainderOnly: true, CampaignDriver.Marketer));
+
+        // The write model kept the first clone (a stored snapshot, read back): a second would reach the same recipients again.
+        var second = await driver.RunAsync(new CloneCampaign(source, Guid.NewGuid(), RemainderOnly: true, CampaignDriver.Marketer));
+
+        Assert.Equal(RejectionCode.NotCloneable, second.Decision.Rejection?.Code);
+        Assert.Contains(first.ToString(), second.Decision.Rejection!.Message);
+        await using var query = store.QuerySession("shop-a");
+        Assert.Equal(first, (await query.LoadCampaignStateAsync(source))!.RemainderClone);
+    }
+
+    [Fact]
     public async Task is_refused_while_the_campaign_is_not_finished()
     {
         await using var store = await TestDatabase.NewStoreAsync("cloning_refused", ProjectionLifecycle.Inline);

@@ -21,6 +21,10 @@ public static class Cloning
         if (c.RemainderOnly && state.Phase is CampaignPhase.Sent)
             return Decision.Reject(RejectionCode.NotCloneable,
                 "This campaign was fully sent: every recipient was sent to, so there is no remainder. Clone the whole campaign instead.");
+        if (c.RemainderOnly && state.RemainderClone is { } earlier)
+            return Decision.Reject(RejectionCode.NotCloneable,
+                $"This campaign's remainder was already cloned, into campaign {earlier}: a second clone would send to the same recipients again. " +
+                "Send that clone, or clone its own remainder if it was cancelled too.");
         return Decision.Accept(new CampaignCloned(c.CampaignId, c.CloneId, c.RemainderOnly, c.ClonedBy, now));
     }
 

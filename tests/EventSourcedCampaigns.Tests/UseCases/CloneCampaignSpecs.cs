@@ -40,6 +40,33 @@ public class cloning_a_campaign
         Assert.Contains("no remainder", refusal.Message);
     }
 
+    [Fact]
+    public void the_remainder_of_a_send_cancelled_midway_is_cloned_once()
+    {
+        var once = Histories.CancelledDuringSend().Then(Commands.Clone(remainderOnly: true));
+        var second = Guid.NewGuid();
+
+        var refusal = Spec.Given(once).When(Commands.Clone(second, remainderOnly: true)).ThenRejected(RejectionCode.NotCloneable);
+        Assert.Contains(Commands.CloneId.ToString(), refusal.Message);
+        // A whole clone is the marketer's choice to send to everyone again.
+        Spec.Given(once).When(Commands.Clone(second))
+            .Then(new CampaignCloned(Plan.Id, second, RemainderOnly: false, Plan.Marketer, Spec.Now));
+        // Cloning the whole campaign first leaves its remainder to clone.
+        Spec.Given(Histories.CancelledDuringSend().Then(Commands.Clone())).When(Commands.Clone(second, remainderOnly: true))
+            .Then(new CampaignCloned(Plan.Id, second, RemainderOnly: true, Plan.Marketer, Spec.Now));
+    }
+
+    [Fact]
+    public void a_campaign_cancelled_before_it_sent_is_cloned_for_its_whole_audience_as_often_as_asked()
+    {
+        // Its "remainder" is everyone, re-resolved from the clone's own lists: an ordinary clone, not a remainder.
+        var once = Histories.Cancelled().Then(Commands.Clone(remainderOnly: true));
+        var second = Guid.NewGuid();
+
+        Spec.Given(once).When(Commands.Clone(second, remainderOnly: true))
+            .Then(new CampaignCloned(Plan.Id, second, RemainderOnly: true, Plan.Marketer, Spec.Now));
+    }
+
     [Theory, MemberData(nameof(Invalid.Actors), MemberType = typeof(Invalid))]
     public void must_say_who_clones_it(Actor? by) =>
         Spec.Given(Histories.Cancelled()).When(Commands.Clone() with { ClonedBy = by! }).ThenRejected(RejectionCode.InvalidActor);
