@@ -48,6 +48,7 @@ public class cloning_a_campaign
 
         var refusal = Spec.Given(once).When(Commands.Clone(second, remainderOnly: true)).ThenRejected(RejectionCode.NotCloneable);
         Assert.Contains(Commands.CloneId.ToString(), refusal.Message);
+        Assert.Contains("Send that clone, or clone its own remainder", refusal.Message); // what to do instead
         // A whole clone is the marketer's choice to send to everyone again.
         Spec.Given(once).When(Commands.Clone(second))
             .Then(new CampaignCloned(Plan.Id, second, RemainderOnly: false, Plan.Marketer, Spec.Now));
