@@ -182,6 +182,7 @@ public sealed class SendingSettings
         o.MessagesPerMinutePerTenant = MessagesPerMinutePerTenant;
         o.MaxThrottleWait = MaxThrottleWait;
         o.MaxStartLateness = MaxStartLateness;
+        o.MaxWaitBehindCancels = MaxWaitBehindCancels;
         return o;
     }
 
@@ -215,6 +216,9 @@ public sealed class SendingSettings
 
     /// <summary>A start later than this after its send time pauses the campaign instead of sending; null: no bound.</summary>
     public TimeSpan? MaxStartLateness { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long a pipeline step waits, each time, for the cancels running on this node; zero: never.</summary>
+    public TimeSpan MaxWaitBehindCancels { get; set; } = TimeSpan.FromMilliseconds(250);
 }
 
 /// <summary>

@@ -36,6 +36,9 @@ public static class CampaignSendingExtensions
 
         opts.Services.AddSingleton(options);
         opts.Services.AddSingleton<CampaignThrottles>();
+        opts.Services.AddSingleton<CancelPrecedence>();
+        opts.Policies.AddMiddleware(typeof(CancelPrecedenceMiddleware),
+            chain => chain is HandlerChain handler && CancelPrecedenceMiddleware.Steps.Contains(handler.MessageType));
         opts.Services.AddHostedService<CampaignPortsCheck>();
         opts.Services.AddHostedService<CancelHandlerWarmUp>();
         // A send starts at its time: scheduled messages are found by polling, 5 s apart by default.
@@ -79,6 +82,8 @@ public static class CampaignSendingExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         ArgumentNullException.ThrowIfNull(command);
         CommandResult result;
+        // A cancel goes before the send on this node (CancelPrecedence).
+        using var precedence = command is CancelCampaign && bus is MessageBus { Runtime.Services: var node } ? node.GetService<CancelPrecedence>()?.Enter() : null;
         try
         {
             result = await bus.InvokeForTenantAsync<CommandResult>(tenantId, command, cancellation);

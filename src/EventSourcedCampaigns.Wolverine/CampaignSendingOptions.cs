@@ -50,6 +50,12 @@ public sealed class CampaignSendingOptions
     /// </summary>
     public TimeSpan MaxThrottleWait { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long a pipeline step waits, each time, for the cancels running on its node (<see cref="CancelPrecedence"/>): a
+    /// cancel goes before the send, so that it commits sooner on a node busy sending. Default 250 ms; zero: steps never wait.
+    /// </summary>
+    public TimeSpan MaxWaitBehindCancels { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>How often a batch waiting to retry its provider call checks whether the campaign was cancelled. Default 100 ms.</summary>
     public TimeSpan CancelCheckInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
@@ -143,6 +149,7 @@ public sealed class CampaignSendingOptions
             throw new ArgumentOutOfRangeException(nameof(AudienceRetryDelays), "Retry delays can't be negative.");
         ArgumentNullException.ThrowIfNull(MessagesPerMinutePerCampaign, nameof(MessagesPerMinutePerCampaign));
         if (MessagesPerMinutePerTenant < 1) throw new ArgumentOutOfRangeException(nameof(MessagesPerMinutePerTenant), MessagesPerMinutePerTenant, "Must be at least 1, or null.");
+        if (MaxWaitBehindCancels < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(MaxWaitBehindCancels), MaxWaitBehindCancels, "Can't be negative.");
         if (MaxThrottleWait < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(MaxThrottleWait), MaxThrottleWait, "Can't be negative.");
         ArgumentException.ThrowIfNullOrWhiteSpace(CommandQueue, nameof(CommandQueue));
         ArgumentException.ThrowIfNullOrWhiteSpace(DispatchQueue, nameof(DispatchQueue));

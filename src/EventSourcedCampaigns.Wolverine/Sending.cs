@@ -98,7 +98,7 @@ public static class SendingHandler
     /// slower, docs/benchmarks.md).
     /// </summary>
     public static async Task<BatchSent?> Handle(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
-        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, IMessageBus bus, CancellationToken cancellation)
+        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, IMessageBus bus, CancelPrecedence precedence, CancellationToken cancellation)
     {
         // A node that does not run the pipeline gets a batch only when Wolverine's durability agent, which may run on any
         // node, recovers a dead sender's inbox onto it: it hands the batch to the senders (its routing sends SendBatch to
@@ -108,7 +108,8 @@ public static class SendingHandler
             await bus.PublishAsync(send);
             return null;
         }
-        if (await DispatchAsync(send, session, dispatcher, options, throttles, clock, cancellation) is not var (sent, batch)) return null;
+        if (await DispatchAsync(send, session, dispatcher, options, throttles, clock, precedence, cancellation) is not var (sent, batch)) return null;
+        if (!sent.OutcomesRecorded) await precedence.WaitAsync(cancellation); // the outcome insert: after a cancel running on this node
         // An answer read back from the batch's outcome row (this step ran before and wrote it) is passed on as it is.
         return sent.OutcomesRecorded ? sent : await RecordOutcomeAsync(sent, batch, session, clock, cancellation);
     }
@@ -141,7 +142,7 @@ public static class SendingHandler
     }
 
     private static async Task<(BatchSent, CampaignBatch)?> DispatchAsync(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
-        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, CancellationToken cancellation)
+        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, CancelPrecedence precedence, CancellationToken cancellation)
     {
         var query = session.CreateBatchQuery();
         var batchLoad = query.Load<CampaignBatch>(CampaignBatch.IdFor(send.CampaignId, send.BatchNumber));
@@ -178,6 +179,7 @@ public static class SendingHandler
         while (true)
         {
             var open = settled.Any ? request with { Recipients = settled.Open() } : request;
+            await precedence.WaitAsync(cancellation); // a cancel running on this node goes first (it may also release this batch)
             if (open.Recipients.Count == 0) return Outcome(BatchOutcome.Accepted, settled.Accepted, settled.Refused.Count, refusals: settled.Refused);
             // The gate orders this provider call against a cancel: released if the cancel committed first. A batch with its
             // outcome row but still in flight is this step run again (its node died, or its commit failed, after that row

@@ -117,6 +117,7 @@ public static class Send
                 checkedCancels++;
             }
         }
+        Console.WriteLine("cancel commits, sorted (ms): " + string.Join(" ", commits.OrderBy(x => x).Select(x => x.ToString("N0"))));
         var record = baseline.RecordLatencies.ToList();
         var cycle = baseline.CycleLatencies.ToList();
         Console.WriteLine($"cancel under load: {checkedCancels} mid-send cancels; commit p50 {Percentile(commits, 0.5):N1} / p99 {Percentile(commits, 0.99):N1} / " +

@@ -30,6 +30,7 @@ public sealed class the_service_settings
         { "Campaigns:Provider", "bogus", "Campaigns:Provider is 'bogus'" },
         { "Campaigns:Sending:BatchesInFlightPerCampaign", "0", "Campaigns:Sending" },
         { "Campaigns:Sending:ClaimTimeout", "-00:00:01", "Campaigns:Sending" },
+        { "Campaigns:Sending:MaxWaitBehindCancels", "-00:00:01", "MaxWaitBehindCancels" },
         { "Campaigns:Local:TransientFailureRate", "1.5", "Campaigns:Local:TransientFailureRate must be a share from 0 to 1" },
         { "Campaigns:Local:PermanentFailureRate", "-0.1", "Campaigns:Local:PermanentFailureRate" },
         { "Campaigns:Local:RecipientFailureRate", "NaN", "Campaigns:Local:RecipientFailureRate" },

@@ -1,0 +1,98 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EventSourcedCampaigns.Sending.Tests;
+
+/// <summary>A cancel goes before the send on its node (<see cref="CancelPrecedence"/>).</summary>
+public sealed class CancelPrecedenceTests
+{
+    private static CancelPrecedence Precedence(TimeSpan maxWait) => new(new CampaignSendingOptions { MaxWaitBehindCancels = maxWait });
+
+    [Fact]
+    public void With_no_cancel_running_a_step_does_not_wait() =>
+        Assert.True(Precedence(TimeSpan.FromMinutes(1)).WaitAsync(CancellationToken.None).IsCompletedSuccessfully);
+
+    [Fact]
+    public async Task A_step_waits_while_cancels_run_and_goes_on_when_the_last_ends()
+    {
+        var precedence = Precedence(TimeSpan.FromMinutes(1));
+        var first = precedence.Enter();
+        var second = precedence.Enter();
+        var step = precedence.WaitAsync(CancellationToken.None);
+
+        first.Dispose();
+        first.Dispose(); // a second dispose of one cancel does not end another
+        await Task.Delay(50);
+        Assert.False(step.IsCompleted, "the step went on while a cancel still ran");
+
+        second.Dispose();
+        await step.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(precedence.WaitAsync(CancellationToken.None).IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task A_step_waits_at_most_MaxWaitBehindCancels()
+    {
+        var precedence = Precedence(TimeSpan.FromMilliseconds(100));
+        using var cancel = precedence.Enter();
+
+        var step = precedence.WaitAsync(CancellationToken.None);
+
+        Assert.False(step.IsCompleted);
+        await step.WaitAsync(TimeSpan.FromSeconds(10)); // completes, not throws, though the cancel still runs
+    }
+
+    [Fact]
+    public void With_MaxWaitBehindCancels_zero_a_step_never_waits()
+    {
+        var precedence = Precedence(TimeSpan.Zero);
+        using var cancel = precedence.Enter();
+        Assert.True(precedence.WaitAsync(CancellationToken.None).IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task A_node_stopping_ends_the_wait()
+    {
+        var precedence = Precedence(TimeSpan.FromMinutes(1));
+        using var cancel = precedence.Enter();
+        using var stopping = new CancellationTokenSource();
+
+        var step = precedence.WaitAsync(stopping.Token);
+        await stopping.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => step.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public void A_negative_MaxWaitBehindCancels_is_refused() =>
+        Assert.Equal(nameof(CampaignSendingOptions.MaxWaitBehindCancels),
+            Assert.Throws<ArgumentOutOfRangeException>(() => new CampaignSendingOptions { MaxWaitBehindCancels = TimeSpan.FromSeconds(-1) }.Validate()).ParamName);
+
+    [Fact]
+    public async Task No_batch_of_a_send_goes_to_the_provider_while_a_cancel_runs_on_the_node()
+    {
+        await using var host = await SendingHost.StartAsync(configure: o => o.MaxWaitBehindCancels = TimeSpan.FromMinutes(5));
+        var id = await host.ScheduledAsync(3_000, 1_000, TimeSpan.FromMinutes(1));
+        var cancel = host.Runtime.Services.GetRequiredService<CancelPrecedence>().Enter();
+
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(id)); // a caller's command: never held back
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(0, host.Dispatcher.CallsFor(id));
+
+        cancel.Dispose();
+        var sent = await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete once the cancel ended");
+        Assert.Equal(3_000, Assert.IsType<CampaignPhase.Sent>(sent.Phase).Progress.Delivered);
+    }
+
+    [Fact]
+    public async Task A_cancel_that_never_ends_slows_the_send_but_does_not_stop_it()
+    {
+        await using var host = await SendingHost.StartAsync(configure: o => o.MaxWaitBehindCancels = TimeSpan.FromMilliseconds(50));
+        using var cancel = host.Runtime.Services.GetRequiredService<CancelPrecedence>().Enter();
+
+        var id = await host.SendingAsync(3_000, 1_000);
+
+        var sent = await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete beside a cancel that never ends");
+        Assert.Equal(3_000, Assert.IsType<CampaignPhase.Sent>(sent.Phase).Progress.Delivered);
+    }
+}
