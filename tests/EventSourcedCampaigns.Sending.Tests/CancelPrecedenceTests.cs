@@ -1,4 +1,6 @@
+using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
+using Wolverine.Runtime.Handlers;
 
 namespace EventSourcedCampaigns.Sending.Tests;
 
@@ -66,6 +68,22 @@ public sealed class CancelPrecedenceTests
     public void A_negative_MaxWaitBehindCancels_is_refused() =>
         Assert.Equal(nameof(CampaignSendingOptions.MaxWaitBehindCancels),
             Assert.Throws<ArgumentOutOfRangeException>(() => new CampaignSendingOptions { MaxWaitBehindCancels = TimeSpan.FromSeconds(-1) }.Validate()).ParamName);
+
+    [Fact]
+    public async Task A_record_waits_before_it_takes_the_campaigns_stream_lock_never_while_holding_it()
+    {
+        // A record waiting for a cancel while it held the lock would hold up that very cancel for MaxWaitBehindCancels.
+        await using var host = await SendingHost.StartAsync();
+        host.Runtime.FindInvoker(typeof(BatchSent)); // builds the handler's code
+        var chain = host.Runtime.Handlers.ChainFor<BatchSent>() ?? throw new InvalidOperationException("No handler for BatchSent.");
+        var code = (string?)typeof(HandlerChain).GetProperty("SourceCode", BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(chain)
+                   ?? throw new InvalidOperationException("Wolverine's HandlerChain no longer has SourceCode: find another way to read the handler's code.");
+
+        var waits = code.IndexOf(nameof(CancelPrecedenceMiddleware) + "." + nameof(CancelPrecedenceMiddleware.BeforeAsync), StringComparison.Ordinal);
+        var locks = code.IndexOf("FetchForExclusiveWriting", StringComparison.Ordinal);
+        Assert.True(waits >= 0, "the record does not wait for the cancels:\n" + code);
+        Assert.True(locks > waits, "the record waits after it took the stream lock:\n" + code);
+    }
 
     [Fact]
     public async Task No_batch_of_a_send_goes_to_the_provider_while_a_cancel_runs_on_the_node()
