@@ -109,18 +109,20 @@ public static class SendingHandler
             return null;
         }
         if (await DispatchAsync(send, session, dispatcher, options, throttles, clock, precedence, cancellation) is not var (sent, batch)) return null;
-        if (!sent.OutcomesRecorded) await precedence.WaitAsync(cancellation); // the outcome insert: after a cancel running on this node
+        // The outcome insert goes after a cancel running on this node. Not ended by the node stopping: the provider took the
+        // batch, and a step that throws now runs again and sends it twice.
+        if (!sent.OutcomesRecorded) await precedence.WaitAsync(CancellationToken.None);
         // An answer read back from the batch's outcome row (this step ran before and wrote it) is passed on as it is.
-        return sent.OutcomesRecorded ? sent : await RecordOutcomeAsync(sent, batch, session, clock, cancellation);
+        return sent.OutcomesRecorded ? sent : await RecordOutcomeAsync(sent, batch, session, clock);
     }
 
     /// <summary>
     /// The batch's outcome in a transaction of its own, which may fail without harm: then the record writes it. Never
     /// in the transaction that marks this step handled: if that commit failed after the provider took the batch, the
     /// step would run again and the batch would go out twice (a race trial failed with 5 provider calls for 3 batches while the outcome rode on that commit).
+    /// Not ended by the node stopping either: the row is what tells the node that runs the step again not to call the provider.
     /// </summary>
-    private static async Task<BatchSent> RecordOutcomeAsync(BatchSent sent, CampaignBatch batch, IQuerySession query, TimeProvider clock,
-        CancellationToken cancellation)
+    private static async Task<BatchSent> RecordOutcomeAsync(BatchSent sent, CampaignBatch batch, IQuerySession query, TimeProvider clock)
     {
         var outcome = sent.Outcome switch
         {
@@ -132,10 +134,10 @@ public static class SendingHandler
         {
             await using var session = query.DocumentStore.LightweightSession(query.TenantId);
             session.RecordBatchOutcome(batch, outcome, sent.Failed, sent.Refusals ?? [], sent.Error, clock.GetUtcNow());
-            await session.SaveChangesAsync(cancellation);
+            await session.SaveChangesAsync(CancellationToken.None);
             return sent with { OutcomesRecorded = true };
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception)
         {
             return sent; // never throw after the provider took the batch: a retry would send it again
         }
