@@ -44,12 +44,16 @@ public static class WebhookSignature
             }
         }
         if (t is not { } timestamp || signatures.Count == 0) return false;
+        // A time no date can hold is a forged header: refused like any other, not thrown at the receiver.
+        if (timestamp > MaxUnixSeconds) return false;
         if ((now - DateTimeOffset.FromUnixTimeSeconds(timestamp)).Duration() > (tolerance ?? TimeSpan.FromMinutes(5))) return false;
         var expected = Mac(secret, timestamp, body);
         var valid = false;
         foreach (var signature in signatures) valid |= CryptographicOperations.FixedTimeEquals(expected, signature);
         return valid;
     }
+
+    private static readonly long MaxUnixSeconds = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
 
     private static byte[] Mac(string secret, long timestamp, ReadOnlySpan<byte> body)
     {

@@ -52,7 +52,8 @@ public sealed class CampaignSendingOptions
 
     /// <summary>
     /// How long a pipeline step waits, each time, for the cancels running on its node (<see cref="CancelPrecedence"/>): a
-    /// cancel goes before the send, so that it commits sooner on a node busy sending. Default 250 ms; zero: steps never wait.
+    /// cancel goes before the send, so that it commits sooner on a node busy sending. Default 250 ms; zero: steps never wait;
+    /// longer than a timer takes (about 49 days): steps wait for the cancels however long they run.
     /// </summary>
     public TimeSpan MaxWaitBehindCancels { get; set; } = TimeSpan.FromMilliseconds(250);
 

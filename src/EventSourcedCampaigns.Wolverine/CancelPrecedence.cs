@@ -32,11 +32,15 @@ public sealed class CancelPrecedence(CampaignSendingOptions options)
         return idle.IsCompleted || options.MaxWaitBehindCancels <= TimeSpan.Zero ? Task.CompletedTask : WaitAsync(idle, cancellation);
     }
 
+    // The longest timeout a timer takes (about 49 days); a longer bound waits for the cancels however long they run.
+    private static readonly TimeSpan LongestTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     private async Task WaitAsync(Task idle, CancellationToken cancellation)
     {
         try
         {
-            await idle.WaitAsync(options.MaxWaitBehindCancels, cancellation);
+            // A step must not throw here: one waits after its provider call, and a retry would send the batch again.
+            await idle.WaitAsync(options.MaxWaitBehindCancels < LongestTimeout ? options.MaxWaitBehindCancels : Timeout.InfiniteTimeSpan, cancellation);
         }
         catch (TimeoutException)
         {

@@ -94,6 +94,18 @@ public sealed class SmtpDispatcherTests : IAsyncLifetime
         Assert.DoesNotContain(messages, m => m.RcptTos.Contains("r3@example.test"));
     }
 
+    [Fact]
+    public async Task A_4xx_other_than_421_to_rcpt_to_refuses_that_recipient_with_the_reply_and_is_not_retried()
+    {
+        _server.Inject(new { refuse = new Dictionary<string, string> { ["r2@example.test"] = "450 4.2.1 <r2@example.test>: Mailbox busy" } });
+
+        var result = await _dispatcher.DispatchAsync(Batch(4));
+
+        Assert.Equal((3, 1), (result.Delivered, result.Failed));
+        Assert.Equal(new RecipientRefusal("r2", "450 4.2.1 <r2@example.test>: Mailbox busy"), Assert.Single(result.Refusals));
+        Assert.Equal(3, _server.Messages().Count);
+    }
+
     [Theory]
     [InlineData("mail", "421 4.3.2 Service shutting down")]
     [InlineData("mail", "451 4.3.0 Local error in processing")]

@@ -57,6 +57,17 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("t=99999999999999999,v1=")]
+    [InlineData("t=9223372036854775807,v1=")]
+    public void A_signature_with_a_timestamp_no_date_can_hold_is_refused_not_thrown(string forged)
+    {
+        byte[] body = [.. "{}"u8];
+        var header = forged + new string('0', 64);
+
+        Assert.False(WebhookSignature.Verify(Secret, header, body, DateTimeOffset.UtcNow));
+    }
+
+    [Theory]
     [InlineData(null)]
     [InlineData("")]
     [InlineData("  ")]

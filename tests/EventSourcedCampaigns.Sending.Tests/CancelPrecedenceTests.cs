@@ -44,6 +44,20 @@ public sealed class CancelPrecedenceTests
     }
 
     [Fact]
+    public async Task A_MaxWaitBehindCancels_longer_than_a_timer_takes_waits_for_the_cancel_instead_of_failing_the_step()
+    {
+        var precedence = Precedence(TimeSpan.MaxValue);
+        var cancel = precedence.Enter();
+
+        var step = precedence.WaitAsync(CancellationToken.None);
+        await Task.Delay(50);
+        Assert.False(step.IsCompleted, "the step went on while the cancel ran");
+
+        cancel.Dispose();
+        await step.WaitAsync(TimeSpan.FromSeconds(10)); // completes, not throws: a step after its provider call must not fail
+    }
+
+    [Fact]
     public void With_MaxWaitBehindCancels_zero_a_step_never_waits()
     {
         var precedence = Precedence(TimeSpan.Zero);
