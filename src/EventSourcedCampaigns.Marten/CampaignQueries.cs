@@ -49,7 +49,10 @@ public static class CampaignQueries
             (CampaignSort.CreatedAt, false) => q.OrderBy(x => x.CreatedAt).ThenBy(x => x.Id),
             (CampaignSort.CreatedAt, true) => q.OrderByDescending(x => x.CreatedAt).ThenBy(x => x.Id),
             (CampaignSort.SendAt, false) => q.OrderBy(x => x.SendAt).ThenBy(x => x.Id),
-            (CampaignSort.SendAt, true) => q.OrderByDescending(x => x.SendAt).ThenBy(x => x.Id),
+            // Campaigns without a send time (drafts) last, as in the earliest-first order: PostgreSQL puts nulls first
+            // in a descending order, so "latest first" would open with every draft. The expression of its index (LatestFirst).
+            (CampaignSort.SendAt, true) => q.OrderBySql(
+                $"{session.DocumentStore.Options.DatabaseSchemaName}.mt_immutable_timestamptz(data ->> 'SendAt') desc nulls last").ThenBySql("id"),
             // Alphabetical as a marketer reads it: "apple" before "Zebra" whatever the database's collation (lower(), indexed).
             (CampaignSort.Name, false) => q.OrderBy(x => x.Name, StringComparer.OrdinalIgnoreCase).ThenBy(x => x.Id),
             (CampaignSort.Name, true) => q.OrderByDescending(x => x.Name, StringComparer.OrdinalIgnoreCase).ThenBy(x => x.Id),

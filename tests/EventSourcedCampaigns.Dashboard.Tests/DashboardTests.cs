@@ -464,6 +464,63 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 
     [Fact]
+    public async Task the_audit_counts_recipients_only_for_an_accepted_cancel_as_the_api_does()
+    {
+        var id = await DashboardApi.CreateAsync(_page, Unique("Cancelled twice"), "vip", TimeSpan.FromHours(2));
+        await DashboardApi.PostAsync(_page, $"/api/campaigns/{id}/cancel", new { reasonCode = "Other" });
+        await DashboardApi.PostAsync(_page, $"/api/campaigns/{id}/cancel", new { reasonCode = "Other" }); // the same outcome: Repeated
+        var unknown = Guid.NewGuid();
+        var refused = await _page.Context.APIRequest.PostAsync($"/api/campaigns/{unknown}/cancel", new()
+        {
+            Headers = new Dictionary<string, string> { ["X-CSRF-Token"] = await _page.EvaluateAsync<string>("fetch('/auth/session').then(r => r.json()).then(s => s.csrfToken)") },
+            DataObject = new { reasonCode = "Other" },
+        });
+        Assert.Equal(404, refused.Status);
+        foreach (var (campaign, attempts) in new[] { (id, 2), (unknown, 1) })
+            for (var i = 0; i < 100 && !(await (await _page.Context.APIRequest.GetAsync($"/api/audit/cancellations?campaignId={campaign}")).TextAsync()).Contains($"\"total\":{attempts}"); i++)
+                await _page.WaitForTimeoutAsync(100); // the audit is a read model a moment behind
+
+        // While the send stops, the API has no failed or not-sent figures yet (null): nor has the page, rather than 0.
+        var stopping = true;
+        await _page.RouteAsync(new Regex(@"/api/audit/cancellations\?"), async route =>
+        {
+            var response = await route.FetchAsync();
+            var page = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
+            if (stopping)
+                foreach (var item in page["items"]!.AsArray())
+                    if ((string?)item!["outcome"] == "Cancelled") { item["outcome"] = "Stopping"; item["failed"] = null; item["notSent"] = null; item["effectiveAt"] = null; }
+            await route.FulfillAsync(new() { Response = response, Body = page.ToJsonString() });
+        });
+        await _page.GotoAsync("/app/#/audit");
+        await _page.GetByLabel("Campaign id").FillAsync(id.ToString());
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        var rows = _page.Locator("#audit tbody tr");
+        await Expect(rows).ToHaveCountAsync(2);
+        var accepted = rows.Filter(new() { Has = _page.Locator("td[data-label=Outcome]", new() { HasText = "Stopping" }) });
+        await Expect(accepted.Locator("td[data-label=Failed]")).ToHaveTextAsync("—");
+        await Expect(accepted.Locator("td[data-label='Not sent']")).ToHaveTextAsync("—");
+
+        // The repeated cancel changed nothing and counts nothing: no "0 / 0" beside the accepted cancel's figures.
+        var repeated = rows.Filter(new() { Has = _page.Locator("td[data-label=Outcome]", new() { HasText = "Repeated" }) });
+        await Expect(repeated.Locator("td[data-label=Outcome]")).ToHaveTextAsync("Repeated (already cancelled)");
+        await Expect(repeated.Locator("td[data-label='Delivered before / after']")).ToHaveTextAsync("—");
+        await Expect(repeated.Locator("td[data-label=Failed]")).ToHaveTextAsync("—");
+        await Expect(repeated.Locator("td[data-label='Not sent']")).ToHaveTextAsync("—");
+
+        stopping = false; // the cancel took effect: its counts, 0 delivered and failed, are shown as the API has them
+        accepted = rows.Filter(new() { Has = _page.Locator("td[data-label=Outcome]", new() { HasTextRegex = new Regex(@"^\s*Cancelled\s*$") }) });
+        await Expect(accepted.Locator("td[data-label='Delivered before / after']")).ToHaveTextAsync("0 / 0");
+        await Expect(accepted.Locator("td[data-label=Failed]")).ToHaveTextAsync("0");
+        await _page.UnrouteAllAsync();
+
+        await _page.GetByLabel("Campaign id").FillAsync(unknown.ToString());
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(rows.Locator("td[data-label=Outcome]")).ToContainTextAsync("Refused: no such campaign");
+        await Expect(rows.Locator("td[data-label='Delivered before / after']")).ToHaveTextAsync("—");
+        await Expect(rows.Locator("td[data-label=Failed]")).ToHaveTextAsync("—");
+    }
+
+    [Fact]
     public async Task edit_a_draft_its_new_name_and_subject_show_in_the_list_and_the_report()
     {
         var name = Unique("Spring draft");

@@ -69,6 +69,21 @@ public sealed class querying_the_read_models : IAsyncLifetime
     }
 
     [Fact]
+    public async Task the_list_by_send_time_puts_the_campaigns_without_one_last_either_way()
+    {
+        var shop = new CampaignDriver(_store, "shop-send-times", _driver.Clock);
+        var draft = await shop.CreateAsync("No send time yet");
+        var earlier = await shop.ScheduledAsync(batches: 1, batchSize: 10);
+        var later = await shop.ScheduledAsync(batches: 1, batchSize: 10);
+        await using var session = _store.QuerySession("shop-send-times");
+        async Task<IEnumerable<Guid>> Sorted(bool descending) =>
+            (await session.QueryCampaignsAsync(new(SortBy: CampaignSort.SendAt, Descending: descending))).Items.Select(x => x.Id);
+
+        Assert.Equal([earlier, later, draft], await Sorted(descending: false));
+        Assert.Equal([later, earlier, draft], await Sorted(descending: true)); // not the drafts first
+    }
+
+    [Fact]
     public async Task the_list_filters_by_date_range()
     {
         var all = (await List(new(PageSize: 100))).Items;

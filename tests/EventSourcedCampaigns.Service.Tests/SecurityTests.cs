@@ -236,6 +236,12 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         var local = await client.PostAsync($"/api/campaigns/{draft}/schedule",
             new StringContent("""{"sendAt":"2030-12-01T09:00:00","included":["everyone"]}""", Encoding.UTF8, "application/json"));
         Assert.Equal((HttpStatusCode.BadRequest, "ambiguous_send_time"), await Problem(local));
+        foreach (var impossible in new[] { "2030-12-01T25:00:00Z", "9999-12-31T23:59:59-05:00" }) // an offset, but no such time: malformed, not ambiguous
+        {
+            var malformed = await client.PostAsync($"/api/campaigns/{draft}/schedule",
+                new StringContent($$"""{"sendAt":"{{impossible}}","included":["everyone"]}""", Encoding.UTF8, "application/json"));
+            Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(malformed));
+        }
         var noChannel = await client.PostAsJsonAsync("/api/campaigns", new { name = "No channel", variants = Variants });
         Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(noChannel)); // none is assumed
         var noRemainderChoice = await client.PostAsync($"/api/campaigns/{id}/clone", new StringContent("{}", Encoding.UTF8, "application/json"));

@@ -62,10 +62,10 @@ public static class CommandEndpoints
                 RejectionCode.CampaignNotFound, RejectionCode.NotEditable, RejectionCode.InvalidName, RejectionCode.InvalidVariants,
                 RejectionCode.InvalidActor);
         api.MapPost("/campaigns/{id}/schedule", (string id, ScheduleCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
-                ParseSendAt(body.SendAt, out var sendAt, out var ambiguous)
+                ParseSendAt(body.SendAt, out var sendAt, out var refused)
                     ? Run(http, bus, store, id, (campaign, actor) => new ScheduleCampaign(campaign, sendAt,
                         new Audience(body.Included ?? [], body.Excluded ?? []), body.BatchSize ?? 1_000, actor))
-                    : Task.FromResult(ambiguous!))
+                    : Task.FromResult(refused!))
             .WithName("ScheduleCampaign").RequireAuthorization(Scopes.CampaignsWrite)
             .Command(StatusCodes.Status200OK, "Schedule a draft.",
                 "The audience (included lists and segments minus excluded ones) is prepared into batches, then the campaign sends " +
@@ -129,9 +129,14 @@ public static class CommandEndpoints
     {
         sendAt = default;
         problem = null;
-        if (IsoTime.HasOffset(raw) && DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.None, out sendAt)) return true;
-        problem = Problems.BadRequest(ProblemCodes.AmbiguousSendTime,
-            $"'{Truncate(raw)}' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-12-01T09:00:00+01:00.");
+        var hasOffset = IsoTime.HasOffset(raw);
+        if (hasOffset && DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.None, out sendAt)) return true;
+        // With its offset but no time there is (hour 25, a date past year 9999 in UTC): malformed, not ambiguous.
+        problem = hasOffset
+            ? Problems.BadRequest(ProblemCodes.BadRequest,
+                $"'{Truncate(raw)}' is not a date and time: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-12-01T09:00:00+01:00.")
+            : Problems.BadRequest(ProblemCodes.AmbiguousSendTime,
+                $"'{Truncate(raw)}' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-12-01T09:00:00+01:00.");
         return false;
     }
 

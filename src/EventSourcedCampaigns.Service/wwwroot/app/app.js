@@ -17,6 +17,10 @@ const SORTS = [
   ['CreatedAt:desc', 'Newest first'], ['CreatedAt:asc', 'Oldest first'], ['SendAt:asc', 'Send time, earliest first'],
   ['SendAt:desc', 'Send time, latest first'], ['Name:asc', 'Name, A to Z'], ['Name:desc', 'Name, Z to A'], ['UpdatedAt:desc', 'Last changed first'],
 ];
+// The audit outcomes of an accepted cancel: only they count recipients (the API's counts of any other attempt are 0 or
+// null, for it changed nothing).
+const COUNTED_OUTCOMES = ['Stopping', 'Cancelled', 'CancelledDuringSend'];
+const OUTCOME_TEXT = { Repeated: 'Repeated (already cancelled)', RefusedBadInput: 'Refused: bad input', RefusedUnknownCampaign: 'Refused: no such campaign' };
 const LIVE = ['Scheduling', 'Scheduled', 'Sending', 'Cancelling'];
 const EDITABLE = ['Draft', 'Paused'];
 // A variant's subject is an email's subject line and a push notification's title; a text message has none.
@@ -990,6 +994,8 @@ async function refreshAudit() {
   $('#page-info').textContent = `Page ${auditState.page} of ${pages} · ${num(total)} attempt${total === 1 ? '' : 's'}`;
   $('#prev').disabled = auditState.page <= 1;
   $('#next').disabled = auditState.page >= pages;
+  const counted = e => COUNTED_OUTCOMES.includes(e.outcome);
+  const count = n => n === null || n === undefined ? '—' : num(n);
   $('#audit tbody').innerHTML = items.length === 0 ? '<tr><td colspan="12">No cancel attempts match.</td></tr>' : items.map(e => `<tr>
     <td data-label="Requested">${when(e.requestedAt, true)}</td>
     <td data-label="Campaign"><a href="#/campaigns/${esc(e.campaignId)}" title="${esc(e.campaignId)}" aria-label="Report of campaign ${esc(e.campaignId)}">${esc(e.campaignId.slice(0, 8))}…</a>
@@ -997,10 +1003,10 @@ async function refreshAudit() {
     <td data-label="Actor">${esc(e.actorId)}</td><td data-label="Channel">${esc(channelText(e.channel))}</td>
     <td data-label="Reason">${esc((REASONS.find(x => x[0] === e.reasonCode) ?? [0, e.reasonCode])[1])}${e.reasonText ? `: ${esc(e.reasonText)}` : ''}</td>
     <td data-label="Status then">${e.statusAtRequest ? esc(statusText(e.statusAtRequest)) : '—'}</td>
-    <td data-label="Outcome">${esc(statusText(e.outcome))}${e.rejectionMessage ? `<div class="note">${esc(e.rejectionMessage)}</div>` : ''}</td>
-    <td data-label="Delivered before / after" class="num">${e.outcome === 'Rejected' ? '—' : `${num(e.deliveredBefore)} / ${num(e.deliveredAfter)}`}</td>
-    <td data-label="Failed" class="num">${e.outcome === 'Rejected' ? '—' : num(e.failed)}</td>
-    <td data-label="Not sent" class="num">${e.notSent === null ? '—' : num(e.notSent)}</td>
+    <td data-label="Outcome">${esc(OUTCOME_TEXT[e.outcome] ?? statusText(e.outcome))}${e.rejectionMessage ? `<div class="note">${esc(e.rejectionMessage)}</div>` : ''}</td>
+    <td data-label="Delivered before / after" class="num">${counted(e) ? `${num(e.deliveredBefore)} / ${num(e.deliveredAfter)}` : '—'}</td>
+    <td data-label="Failed" class="num">${counted(e) ? count(e.failed) : '—'}</td>
+    <td data-label="Not sent" class="num">${counted(e) ? count(e.notSent) : '—'}</td>
     <td data-label="Effective">${when(e.effectiveAt, true)}</td><td data-label="Time to stop">${duration(e.timeToStop)}</td></tr>`).join('');
 }
 
