@@ -82,6 +82,8 @@ public sealed class ServiceSettings
         if (deliveryProblems.Count > 0) throw new InvalidSettingsException(string.Join(" ", deliveryProblems));
         if (settings.Local.Problems($"{Section}:Local:") is { Count: > 0 } localProblems)
             throw new InvalidSettingsException(string.Join(" ", localProblems));
+        if (settings.Auth.Problems($"{Section}:Auth:") is { Count: > 0 } authProblems)
+            throw new InvalidSettingsException(string.Join(" ", authProblems));
         try
         {
             settings.Sending.ApplyTo(new CampaignSendingOptions()).Validate();

@@ -300,6 +300,31 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         var sourceEvents = await client.GetFromJsonAsync<JsonElement>($"/api/campaigns/{source}/events");
         Assert.Single(sourceEvents.EnumerateArray(), e => e.GetProperty("type").GetString() == "campaign_cloned");
     }
+
+    [Fact]
+    public async Task a_used_idempotency_key_with_another_campaign_is_refused_with_422_and_nothing_written()
+    {
+        var client = service.Client("shop-a");
+        var key = Guid.NewGuid().ToString();
+        async Task<HttpResponseMessage> Create(object body)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/campaigns") { Content = JsonContent.Create(body) };
+            request.Headers.Add("Idempotency-Key", key);
+            return await client.SendAsync(request);
+        }
+        var first = await AcceptedAsync(await Create(new { name = "Spring", channel = "Email", variants = Variants }), HttpStatusCode.Created, "first create");
+        var before = await service.EventCountAsync();
+
+        Assert.Equal((HttpStatusCode.UnprocessableEntity, "idempotency_key_reused"),
+            await Problem(await Create(new { name = "Autumn", channel = "Email", variants = Variants })));
+        Assert.Equal((HttpStatusCode.UnprocessableEntity, "idempotency_key_reused"),
+            await Problem(await Create(new { name = "Spring", channel = "Sms", variants = new[] { new { key = "A", content = "Text", splitPercent = 100 } } })));
+        Assert.Equal(before, await service.EventCountAsync());
+
+        // The same request again (its name padded, as the first was stored trimmed) is still the retry it was.
+        var retry = await AcceptedAsync(await Create(new { name = " Spring ", channel = "Email", variants = Variants }), HttpStatusCode.Created, "retry");
+        Assert.Equal(first.CampaignId, retry.CampaignId);
+    }
 }
 
 /// <summary>Limits that need a service of their own: the per-tenant rate limit, and development tokens by environment.</summary>

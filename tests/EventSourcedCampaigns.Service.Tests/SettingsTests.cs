@@ -37,6 +37,14 @@ public sealed class the_service_settings
         { "Campaigns:Local:Latency", "-00:00:01", "Campaigns:Local:Latency must not be negative" },
         { "Campaigns:Local:Contacts", "-5", "Campaigns:Local:Contacts" },
         { "Campaigns:Local:Lists:newsletter", "2", "Campaigns:Local:Lists:newsletter" },
+        // Read by the rate limiter and the bearer handler only at the first request, which they failed with a 500.
+        { "Campaigns:Auth:RequestsPerMinutePerTenant", "0", "Campaigns:Auth:RequestsPerMinutePerTenant must be at least 1" },
+        { "Campaigns:Auth:RequestsPerMinutePerTenant", "-3", "Campaigns:Auth:RequestsPerMinutePerTenant must be at least 1" },
+        { "Campaigns:Auth:Audience", " ", "Campaigns:Auth:Audience must not be empty" },
+        { "Campaigns:Auth:Authority", "login.example.com", "Campaigns:Auth:Authority is 'login.example.com'" },
+        { "Campaigns:Auth:Authority", "http://login.example.com/realms/shop", "Campaigns:Auth:Authority is 'http://login.example.com/realms/shop'" },
+        { "Campaigns:Auth:SigningKeys:0", "not base64!", "Campaigns:Auth:SigningKeys:0 is not base64" },
+        { "Campaigns:Auth:SigningKeys:0", "c2hvcnQ=", "Campaigns:Auth:SigningKeys:0 is shorter than 32 bytes" },
     };
 
     [Theory, MemberData(nameof(Unusable))]
@@ -49,6 +57,27 @@ public sealed class the_service_settings
     [Fact]
     public void the_defaults_are_usable() =>
         Assert.Equal(ServiceRoles.Api | ServiceRoles.Sender | ServiceRoles.Projections, Bind().Roles);
+
+    [Fact]
+    public async Task a_rate_limit_below_one_stops_the_service_at_start_instead_of_failing_every_request_with_500()
+    {
+        var line = await RefusedStart.RunAsync(["--urls", "http://127.0.0.1:0"], new Dictionary<string, string?>
+        {
+            ["Campaigns__ConnectionString"] = "Host=127.0.0.1;Port=1;Username=nobody", // never reached
+            ["Campaigns__Auth__RequestsPerMinutePerTenant"] = "0",
+        });
+        Assert.Equal("The campaigns service cannot start: Campaigns:Auth:RequestsPerMinutePerTenant must be at least 1.", line);
+    }
+
+    [Fact]
+    public void an_identity_provider_over_https_and_a_key_of_32_bytes_are_usable()
+    {
+        var settings = Bind(("Campaigns:Auth:Authority", "https://login.example.com/realms/shop"),
+            ("Campaigns:Auth:SigningKeys:0", Convert.ToBase64String(new byte[32])), ("Campaigns:Auth:RequestsPerMinutePerTenant", "1"));
+
+        Assert.Equal("https://login.example.com/realms/shop", settings.Auth.Authority);
+        Assert.Equal(1, settings.Auth.RequestsPerMinutePerTenant);
+    }
 
     [Fact]
     public void an_exporter_accepted_in_any_case_or_padding_is_the_one_used() =>

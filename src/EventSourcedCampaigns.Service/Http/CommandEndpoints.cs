@@ -50,7 +50,7 @@ public static class CommandEndpoints
                 "A new draft with its name, channel and message variants (A/B splits adding up to 100%). Every variant has content; " +
                 "an email's variants need a subject and a push's a title (its subject), an SMS has none. Answers 201 with the " +
                 "campaign's send report as Location. With an Idempotency-Key header, a retry answers with the campaign the first " +
-                "request made.",
+                "request made; the same key with another name, channel or variants is refused (422), nothing written.",
                 RejectionCode.CampaignAlreadyExists, RejectionCode.InvalidName, RejectionCode.InvalidVariants, RejectionCode.InvalidChannel,
                 RejectionCode.InvalidActor);
         api.MapPost("/campaigns/{id}/edit", (string id, EditCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
@@ -120,6 +120,7 @@ public static class CommandEndpoints
         var refusals = new List<string> { ProblemCodes.BadIdempotencyKey, ProblemCodes.ConcurrencyConflict };
         if (rejections.Contains(RejectionCode.CampaignNotFound)) refusals.Add(ProblemCodes.MalformedId); // the {id} of the route
         if (status == StatusCodes.Status201Created) endpoint.WithMetadata(new CreatesCampaignMetadata());
+        if (rejections.Contains(RejectionCode.CampaignAlreadyExists)) refusals.Add(ProblemCodes.IdempotencyKeyReused);
         return endpoint.WithTags("Campaigns").WithSummary(summary).WithDescription(description)
             .Produces<CommandAccepted>(status).CanRefuse(rejections).CanRefuse([.. refusals.Distinct()]);
     }
@@ -156,7 +157,15 @@ public static class CommandEndpoints
         // A retried create or clone (same Idempotency-Key) answers with what the first one made.
         if (created is { } existing && http.Request.Headers.ContainsKey(IdempotencyKeyHeader)
             && await session.LoadCampaignStateAsync(existing, http.RequestAborted) is { } made)
+        {
+            // Another campaign under a used key is a client's mistake, not a retry: answering with the first one would
+            // tell it that what it sent was created.
+            if (cmd is CreateCampaign create && !await CreatedAsAsync(session, create, http.RequestAborted))
+                return Problems.Problem(StatusCodes.Status422UnprocessableEntity, ProblemCodes.IdempotencyKeyReused,
+                    $"The {IdempotencyKeyHeader} '{Truncate(http.Request.Headers[IdempotencyKeyHeader].FirstOrDefault())}' already made campaign " +
+                    $"{existing} from another request; send a new key for another campaign.");
             return Created(new CommandAccepted(existing, made.Status, 0, await session.LastSequenceAsync(existing, http.RequestAborted)));
+        }
 
         CommandResult result;
         try
@@ -175,6 +184,15 @@ public static class CommandEndpoints
         var body = new CommandAccepted(target, created is null ? result.State?.Status : CampaignStatus.Draft, result.Decision.Events.Count,
             result.Sequence);
         return created is not null ? Created(body) : Results.Ok(body);
+    }
+
+    /// <summary>Whether the campaign was created from what <paramref name="create"/> asks for (its first event, not later edits).</summary>
+    private static async Task<bool> CreatedAsAsync(IQuerySession session, CreateCampaign create, CancellationToken cancellation)
+    {
+        var first = await session.Events.FetchStreamAsync(create.CampaignId, version: 1, token: cancellation);
+        return first.FirstOrDefault()?.Data is CampaignCreated { ClonedFrom: null } created
+               && created.Name == create.Name?.Trim() && created.Channel == create.Channel
+               && create.Variants is not null && created.Variants.SequenceEqual(create.Variants);
     }
 
     /// <summary>201 with the new campaign's send report as Location, read-your-writes: it answers once the report shows it.</summary>

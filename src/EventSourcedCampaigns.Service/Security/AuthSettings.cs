@@ -40,4 +40,31 @@ public sealed class AuthSettings
 
     /// <summary>Requests per minute one tenant may make to the API (all its callers together).</summary>
     public int RequestsPerMinutePerTenant { get; set; } = 1_200;
+
+    /// <summary>
+    /// What the service could not run with, each naming its setting under <paramref name="prefix"/>: checked at start,
+    /// since the bearer handler and the rate limiter read these only at the first request, where they would fail it with a 500.
+    /// </summary>
+    public IReadOnlyList<string> Problems(string prefix)
+    {
+        List<string> problems = [];
+        if (RequestsPerMinutePerTenant < 1) problems.Add($"{prefix}{nameof(RequestsPerMinutePerTenant)} must be at least 1.");
+        if (string.IsNullOrWhiteSpace(Audience)) problems.Add($"{prefix}{nameof(Audience)} must not be empty.");
+        // The bearer handler fetches the discovery document over HTTPS only.
+        if (Authority is { Length: > 0 } authority
+            && !(Uri.TryCreate(authority, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps))
+            problems.Add($"{prefix}{nameof(Authority)} is '{authority}'; use the identity provider's https:// issuer address.");
+        for (var i = 0; i < SigningKeys.Length; i++)
+        {
+            try
+            {
+                Security.SigningKeys.FromBase64(SigningKeys[i], $"{prefix}{nameof(SigningKeys)}:{i}");
+            }
+            catch (InvalidOperationException e)
+            {
+                problems.Add(e.Message);
+            }
+        }
+        return problems;
+    }
 }
