@@ -4,8 +4,10 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using EventSourcedCampaigns.IntegrationTests.Infrastructure;
+using EventSourcedCampaigns.Service.Operations;
 using EventSourcedCampaigns.Service.Security;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.Tokens;
 using static EventSourcedCampaigns.Service.Tests.CampaignApi;
 
 namespace EventSourcedCampaigns.Service.Tests;
@@ -226,6 +228,26 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
     }
 
     [Fact]
+    public async Task a_dashboard_session_opened_with_a_bearer_token_ends_when_the_token_expires()
+    {
+        // The session slides for 8 hours: renewed on each request, it would keep a short-lived token's access long after it expired.
+        var token = SigningKeys.Issue(new SymmetricSecurityKey(Convert.FromBase64String(TestAuth.SigningKey)), new AuthSettings().Issuer,
+            new AuthSettings().Audience, "shop-a", "ana@shop.example", Scopes.All, TimeSpan.FromSeconds(3));
+        var browser = service.Anonymous(); // keeps cookies, as a browser does
+        using (var signIn = new HttpRequestMessage(HttpMethod.Post, "/auth/token-sign-in"))
+        {
+            signIn.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            Assert.Equal(HttpStatusCode.NoContent, (await browser.SendAsync(signIn)).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/api/campaigns")).StatusCode); // the cookie alone
+
+        await Task.Delay(TimeSpan.FromSeconds(4));
+
+        Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"), await Problem(await browser.GetAsync("/api/campaigns")));
+        Assert.False((await browser.GetFromJsonAsync<JsonElement>("/auth/session")).GetProperty("signedIn").GetBoolean());
+    }
+
+    [Fact]
     public async Task bad_input_is_a_typed_400_and_writes_nothing()
     {
         var client = service.Client("shop-a");
@@ -368,6 +390,23 @@ public sealed class the_api_limits
     }
 
     [Theory]
+    [InlineData("Production", true)]
+    [InlineData("Development", false)]
+    public async Task the_session_cookie_is_secure_outside_development_even_when_tls_ends_at_a_proxy(string environment, bool secure)
+    {
+        // The test server speaks plain HTTP, as the service does behind a proxy that ends TLS.
+        await using var factory = SecuredService.Start(TestDatabase.UniqueSchema("cookie"), environment: environment);
+        using var signIn = new HttpRequestMessage(HttpMethod.Post, "/auth/token-sign-in");
+        signIn.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestAuth.Token("shop-a"));
+
+        var response = await factory.CreateClient().SendAsync(signIn);
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        var cookie = Assert.Single(response.Headers.GetValues("Set-Cookie"), c => c.StartsWith(DashboardSession.CookieName + "=", StringComparison.Ordinal));
+        Assert.Equal(secure, cookie.Split(';').Any(a => a.Trim().Equals("secure", StringComparison.OrdinalIgnoreCase)));
+    }
+
+    [Theory]
     [InlineData("Development", HttpStatusCode.OK)]
     [InlineData("Production", HttpStatusCode.Unauthorized)]
     public async Task development_tokens_work_outside_production_only(string environment, HttpStatusCode expected)
@@ -391,5 +430,32 @@ public sealed class the_api_limits
         {
             File.Delete(keyFile);
         }
+    }
+}
+
+/// <summary>/ops/projections answers anyone: it tells an operator the database is unreachable, not where it is.</summary>
+public sealed class the_projection_status
+{
+    [Fact]
+    public async Task an_unreachable_database_is_reported_without_its_host_port_user_or_name()
+    {
+        using var store = global::Marten.DocumentStore.For("Host=127.0.0.1;Port=1;Username=campaigns_owner;Database=campaigns_secret;Timeout=2");
+        var monitor = new ProjectionMonitor(store, new ServiceCollection().BuildServiceProvider(), TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ProjectionMonitor>.Instance);
+        await monitor.StartAsync(CancellationToken.None);
+        try
+        {
+            for (var deadline = DateTime.UtcNow.AddSeconds(60); monitor.Current.CheckedAt == DateTimeOffset.MinValue; await Task.Delay(50))
+                Assert.True(DateTime.UtcNow < deadline, "The monitor never checked the database.");
+        }
+        finally
+        {
+            await monitor.StopAsync(CancellationToken.None);
+        }
+
+        Assert.False(monitor.Current.Reachable);
+        Assert.Equal(ProjectionMonitor.UnreachableError, monitor.Current.Error);
+        var answered = JsonSerializer.Serialize(monitor.Current);
+        foreach (var secret in new[] { "127.0.0.1", "campaigns_owner", "campaigns_secret" }) Assert.DoesNotContain(secret, answered);
     }
 }

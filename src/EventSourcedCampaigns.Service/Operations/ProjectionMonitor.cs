@@ -14,6 +14,9 @@ public sealed record ProjectionStatus(
 public sealed class ProjectionMonitor(IDocumentStore store, IServiceProvider services, TimeProvider clock, ILogger<ProjectionMonitor> logger)
     : BackgroundService
 {
+    /// <summary>What <see cref="ProjectionStatus.Error"/> says when the database cannot be read; the cause is in the log.</summary>
+    public const string UnreachableError = "The database could not be read; the service's log has the cause.";
+
     private static readonly string[] ReadModels = [nameof(CampaignListItem), nameof(SendReport), nameof(CancellationAuditEntry)];
 
     public ProjectionStatus Current { get; private set; } =
@@ -45,8 +48,9 @@ public sealed class ProjectionMonitor(IDocumentStore store, IServiceProvider ser
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // The endpoint answers anyone: the exception's text (the database's host, port, user or name) goes to the log only.
             logger.LogWarning(ex, "Could not read projection progress");
-            return Current with { Reachable = false, CheckedAt = now, Error = ex.Message };
+            return Current with { Reachable = false, CheckedAt = now, Error = UnreachableError };
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -27,6 +28,10 @@ public static class DashboardSession
     public const string CookieName = "campaigns.session";
     public const string CsrfHeader = "X-CSRF-Token";
     public const string CsrfClaim = "csrf";
+    /// <summary>A bearer token's expiry (seconds since 1970), as validated.</summary>
+    private const string ExpiryClaim = "exp";
+    /// <summary>How long a session lasts without a request (it slides), at most.</summary>
+    public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(8);
 
     /// <summary>
     /// Whether this host offers the development sign-in: in the Development environment only. It asks for no secret (any
@@ -35,16 +40,18 @@ public static class DashboardSession
     public static bool DevelopmentSignInEnabled(AuthSettings auth, IHostEnvironment environment) =>
         auth.DevelopmentSignIn && environment.IsDevelopment();
 
-    /// <summary>The cookie scheme: HttpOnly, SameSite=Strict, 8 hours sliding; 401/403 instead of redirects.</summary>
-    public static AuthenticationBuilder AddDashboardCookie(this AuthenticationBuilder auth) =>
+    /// <summary>The cookie scheme: HttpOnly, SameSite=Strict, Secure outside Development, 8 hours sliding (see <see cref="SessionOf"/>); 401/403 instead of redirects.</summary>
+    public static AuthenticationBuilder AddDashboardCookie(this AuthenticationBuilder auth, IHostEnvironment environment) =>
         auth.AddCookie(SchemeName, o =>
         {
             o.Cookie.Name = CookieName;
             o.Cookie.HttpOnly = true;
             o.Cookie.SameSite = SameSiteMode.Strict;
-            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            // Behind a proxy that ends TLS every request looks like plain HTTP here: the cookie would then lack Secure, and a
+            // browser would send it over http:// too. Only a Development host on plain HTTP gets a cookie without it.
+            o.Cookie.SecurePolicy = environment.IsDevelopment() ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
             o.Cookie.Path = "/";
-            o.ExpireTimeSpan = TimeSpan.FromHours(8);
+            o.ExpireTimeSpan = SessionLifetime;
             o.SlidingExpiration = true;
             // A session opened with an API key lasts only as long as the key: revoking it ends the session at its next request.
             o.Events.OnValidatePrincipal = async c =>
@@ -85,6 +92,21 @@ public static class DashboardSession
         http.User.FindFirst(CsrfClaim)?.Value is { Length: > 0 } expected
         && http.Request.Headers[CsrfHeader].FirstOrDefault() is { Length: > 0 } sent
         && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(sent));
+
+    /// <summary>
+    /// How long a session opened with <paramref name="user"/>'s credentials lasts. A bearer token's session ends when the
+    /// token expires (or after <see cref="SessionLifetime"/>, if sooner) and is never renewed: sliding renewal would keep
+    /// an expired token's access alive. An API key's session slides, since revoking the key ends it.
+    /// </summary>
+    public static AuthenticationProperties SessionOf(ClaimsPrincipal user, DateTimeOffset now)
+    {
+        if (user.HasClaim(c => c.Type == CampaignIdentity.ApiKeyClaim)) return new AuthenticationProperties();
+        var ends = now + SessionLifetime;
+        if (long.TryParse(user.FindFirst(ExpiryClaim)?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            && seconds < ends.ToUnixTimeSeconds())
+            ends = DateTimeOffset.FromUnixTimeSeconds(seconds);
+        return new AuthenticationProperties { ExpiresUtc = ends, AllowRefresh = false };
+    }
 
     /// <summary>GET /auth/session, POST /auth/dev-sign-in (development only), POST /auth/token-sign-in, POST /auth/sign-out.</summary>
     public static IEndpointRouteBuilder MapDashboardSession(this IEndpointRouteBuilder app, AuthSettings auth, IHostEnvironment environment)
@@ -146,7 +168,8 @@ public static class DashboardSession
             };
             // An API key keeps its channel in the audit.
             if (user.FindFirst(CampaignIdentity.ApiKeyClaim) is { } key) claims.Add(new Claim(CampaignIdentity.ApiKeyClaim, key.Value));
-            await http.SignInAsync(SchemeName, new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, CampaignIdentity.SubjectClaim, null)));
+            await http.SignInAsync(SchemeName, new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, CampaignIdentity.SubjectClaim, null)),
+                SessionOf(user, http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow()));
             return Results.NoContent();
         }).WithName("TokenSignIn").ExcludeFromDescription();
 

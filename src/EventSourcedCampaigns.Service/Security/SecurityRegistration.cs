@@ -34,7 +34,7 @@ public static class SecurityRegistration
                 : JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(o => ConfigureBearer(o, auth, builder.Environment))
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
-            .AddDashboardCookie();
+            .AddDashboardCookie(builder.Environment);
 
         services.AddAuthorizationBuilder().SetFallbackPolicy(null).SetDefaultPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         foreach (var scope in Scopes.All)
