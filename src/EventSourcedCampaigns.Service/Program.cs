@@ -111,6 +111,7 @@ switch (settings.TelemetryExporter.ToLowerInvariant())
 }
 
 var app = builder.Build();
+app.UseResponseHardening();
 app.UseExceptionHandler();
 // A refusal with no body of its own (no route: 404, wrong method: 405, an unreadable body: 400/415 ...) gets problem
 // details with a "code" too, like every refusal of the API.

@@ -515,6 +515,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
 
         await _page.GetByLabel("Campaign id").FillAsync(unknown.ToString());
         await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(rows).ToHaveCountAsync(1); // the filtered page, not the two rows before it
         await Expect(rows.Locator("td[data-label=Outcome]")).ToContainTextAsync("Refused: no such campaign");
         await Expect(rows.Locator("td[data-label='Delivered before / after']")).ToHaveTextAsync("—");
         await Expect(rows.Locator("td[data-label=Failed]")).ToHaveTextAsync("—");

@@ -40,6 +40,25 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         }
     }
 
+    [Theory]
+    [InlineData("/app/")]
+    [InlineData("/app/app.js")]
+    [InlineData("/api/campaigns")]
+    [InlineData("/api/nowhere")]
+    public async Task every_response_tells_the_browser_to_run_only_what_the_service_served(string path)
+    {
+        // The dashboard's own script and styles, the API's JSON and its refusals alike: an injected script, a frame on
+        // another site or a body sniffed as HTML is refused by the browser.
+        var response = await service.Anonymous().GetAsync(path);
+
+        Assert.Equal(ResponseHardening.ContentSecurityPolicy, response.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Contains("script-src 'self';", ResponseHardening.ContentSecurityPolicy);
+        Assert.Contains("frame-ancestors 'none'", ResponseHardening.ContentSecurityPolicy);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+    }
+
     public static TheoryData<string, string> Endpoints => new()
     {
         { "GET", "/api/campaigns" },
