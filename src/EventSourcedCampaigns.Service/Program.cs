@@ -13,6 +13,8 @@ using JasperFx;
 using JasperFx.Events.Daemon;
 using Marten;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Console;
+using Spectre.Console;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using Wolverine;
@@ -20,8 +22,17 @@ using Wolverine.Marten;
 
 if (args.FirstOrDefault() == DevToken.Command) return DevToken.Run(args[1..]);
 
+// Only what the API key commands answer goes to stdout (a new key: KEY=$(... api-keys create ...)): JasperFx's listing of
+// the assemblies it searches for commands goes nowhere, its other output (usage) and the logs to stderr.
+var keyCommand = args.FirstOrDefault() == ApiKeysCommand.Command;
+if (keyCommand) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
 var builder = WebApplication.CreateBuilder(args);
 builder.Host.ApplyJasperFxExtensions();
+if (keyCommand)
+{
+    AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+    builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+}
 var section = builder.Configuration.GetSection(ServiceSettings.Section);
 ServiceSettings settings;
 try

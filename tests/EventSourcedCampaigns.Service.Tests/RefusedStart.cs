@@ -11,6 +11,23 @@ internal static class RefusedStart
     /// </summary>
     public static async Task<string> RunAsync(string[] arguments, IReadOnlyDictionary<string, string?> environment)
     {
+        // JasperFx's assembly discovery may write to stdout; the refusal goes to stderr.
+        var (exitCode, _, stderr) = await ServiceProcess.RunAsync(arguments, environment);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(2, exitCode);
+        return Assert.Single(lines);
+    }
+}
+
+/// <summary>Runs the service's process (a command, or the service until it stops) with only the given <c>Campaigns__*</c> settings.</summary>
+internal static class ServiceProcess
+{
+    /// <summary>
+    /// Run the service with <paramref name="arguments"/> and <paramref name="environment"/> (a null value removes the
+    /// variable) until it exits, within 60 s: its exit code, stdout and stderr.
+    /// </summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string[] arguments, IReadOnlyDictionary<string, string?> environment)
+    {
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "EventSourcedCampaigns.Service.dll"), .. arguments])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory,
@@ -33,10 +50,6 @@ internal static class RefusedStart
             process.Kill(entireProcessTree: true);
             Assert.Fail($"The service did not stop within 60 s. Its output: {await stdout}{await stderr}");
         }
-
-        await stdout; // JasperFx's assembly discovery may write there; the refusal goes to stderr
-        var lines = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Equal(2, process.ExitCode);
-        return Assert.Single(lines);
+        return (process.ExitCode, await stdout, await stderr);
     }
 }

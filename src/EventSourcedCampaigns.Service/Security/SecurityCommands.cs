@@ -66,9 +66,11 @@ public sealed class ApiKeysInput : NetCoreInput
 }
 
 /// <summary>API keys for machine clients: <c>api-keys create --tenant T --name crm-sync --scopes campaigns:read,campaigns:cancel</c>, <c>api-keys list</c>, <c>api-keys revoke --id ID</c>.</summary>
-[Description("Create, list or revoke API keys of machine clients", Name = "api-keys")]
+[Description("Create, list or revoke API keys of machine clients", Name = Command)]
 public sealed class ApiKeysCommand : JasperFxAsyncCommand<ApiKeysInput>
 {
+    public const string Command = "api-keys";
+
     public override async Task<bool> Execute(ApiKeysInput input)
     {
         using var host = input.BuildHost();
@@ -80,7 +82,8 @@ public sealed class ApiKeysCommand : JasperFxAsyncCommand<ApiKeysInput>
                 try
                 {
                     var (key, secret) = await keys.CreateAsync(input.TenantFlag, input.NameFlag, scopes);
-                    Console.WriteLine($"created API key {key.Id} for tenant {key.TenantId} ({string.Join(",", key.Scopes)}); it is shown once:");
+                    // The key alone on stdout (KEY=$(... api-keys create ...)); what it is, for the operator, on stderr.
+                    Console.Error.WriteLine($"created API key {key.Id} for tenant {key.TenantId} ({string.Join(",", key.Scopes)}); it is shown once:");
                     Console.WriteLine(secret);
                     return true;
                 }
