@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EventSourcedCampaigns.Marten.ReadModels;
 using Marten;
 using Marten.Linq;
@@ -70,21 +71,27 @@ public static class CampaignQueries
     public static Task<CampaignState?> LoadCampaignStateAsync(this IQuerySession session, Guid campaignId, CancellationToken ct = default) =>
         session.LoadAsync<CampaignState>(campaignId, ct);
 
-    /// <summary>Cancel requests, accepted and refused, newest first.</summary>
+    /// <summary>
+    /// Cancel requests, accepted and refused, newest first, each with its campaign's current name
+    /// (<see cref="CancellationAuditEntry.CampaignName"/>, read by one more query for the whole page).
+    /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="query"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">Page number or size out of range, or an inverted time range.</exception>
-    public static Task<Page<CancellationAuditEntry>> QueryCancellationAuditAsync(this IQuerySession session, CancellationAuditQuery query, CancellationToken ct = default)
+    public static async Task<Page<CancellationAuditEntry>> QueryCancellationAuditAsync(this IQuerySession session, CancellationAuditQuery query, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         CheckPaging(query.PageNumber, query.PageSize);
         var q = AuditEntries(session, query);
-        return PageAsync(q, NewestFirst(q), query.PageNumber, query.PageSize, ct);
+        var page = await PageAsync(q, NewestFirst(q), query.PageNumber, query.PageSize, ct);
+        return page with { Items = await WithCampaignNamesAsync(session, page.Items, ct) };
     }
 
     /// <summary>
     /// The first <paramref name="limit"/> cancel requests of <paramref name="query"/> (its paging ignored), newest first,
     /// read by one statement: an export sees the audit as it was when it started, where pages would repeat or skip the
-    /// entries that new ones push across a page boundary.
+    /// entries that new ones push across a page boundary. Each entry has its campaign's current name
+    /// (<see cref="CancellationAuditEntry.CampaignName"/>), read by one query per <see cref="MaxPageSize"/> entries through
+    /// a second session of the same store (a connection of its own: the session's is busy with the entries).
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="query"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A negative <paramref name="limit"/>, or an inverted time range.</exception>
@@ -93,8 +100,37 @@ public static class CampaignQueries
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        return NewestFirst(AuditEntries(session, query)).Take(limit).ToAsyncEnumerable(ct);
+        return WithCampaignNames(session, NewestFirst(AuditEntries(session, query)).Take(limit).ToAsyncEnumerable(ct), ct);
     }
+
+    private static async IAsyncEnumerable<CancellationAuditEntry> WithCampaignNames(IQuerySession session,
+        IAsyncEnumerable<CancellationAuditEntry> entries, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var names = session.DocumentStore.QuerySession(session.TenantId);
+        await foreach (var chunk in entries.Chunk(MaxPageSize).WithCancellation(ct))
+            foreach (var entry in await WithCampaignNamesAsync(names, chunk, ct))
+                yield return entry;
+    }
+
+    /// <summary>
+    /// The entries with their campaigns' names from the Campaigns list, by one statement whatever their number. Matched
+    /// by tenant and id, as an operator's page (<see cref="CancellationAuditQuery.AllTenants"/>) spans tenants.
+    /// </summary>
+    private static async Task<IReadOnlyList<CancellationAuditEntry>> WithCampaignNamesAsync(IQuerySession session,
+        IReadOnlyList<CancellationAuditEntry> entries, CancellationToken ct)
+    {
+        if (entries.Count == 0) return entries;
+        var campaigns = entries.Select(x => (x.TenantId, x.CampaignId)).Distinct().ToList();
+        var rows = await session.AdvancedSql.QueryAsync<CampaignNameRow>($"""
+            select jsonb_build_object('TenantId', tenant_id, 'Id', id, 'Name', data ->> 'Name')
+            from {session.DocumentStore.Options.Schema.For<CampaignListItem>()}
+            where (tenant_id, id) in (select * from unnest(?::text[], ?::uuid[]))
+            """, ct, campaigns.Select(x => x.TenantId).ToArray(), campaigns.Select(x => x.CampaignId).ToArray());
+        var names = rows.ToDictionary(x => (x.TenantId, x.Id), x => x.Name);
+        return [.. entries.Select(x => x with { CampaignName = names.GetValueOrDefault((x.TenantId, x.CampaignId)) })];
+    }
+
+    private sealed record CampaignNameRow(string TenantId, Guid Id, string Name);
 
     private static IQueryable<CancellationAuditEntry> AuditEntries(IQuerySession session, CancellationAuditQuery query)
     {

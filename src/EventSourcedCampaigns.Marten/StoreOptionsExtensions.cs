@@ -1,3 +1,5 @@
+using System.Reflection;
+using System.Text.Json.Serialization.Metadata;
 using EventSourcedCampaigns.Marten.ReadModels;
 using JasperFx.Events;
 using JasperFx.Events.Projections;
@@ -23,8 +25,11 @@ public static class StoreOptionsExtensions
 
         // The write model's phase union relies on System.Text.Json's polymorphism attributes; jsonb reorders
         // keys, so the "$phase" discriminator is not always first when read back.
-        opts.UseSystemTextJsonForSerialization(EnumStorage.AsString,
-            configure: json => json.AllowOutOfOrderMetadataProperties = true);
+        opts.UseSystemTextJsonForSerialization(EnumStorage.AsString, configure: json =>
+        {
+            json.AllowOutOfOrderMetadataProperties = true;
+            json.TypeInfoResolver = (json.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(WithoutCampaignName);
+        });
 
         // One database, tenants isolated: every event and document carries its tenant.
         opts.Events.TenancyStyle = TenancyStyle.Conjoined;
@@ -79,6 +84,15 @@ public static class StoreOptionsExtensions
         // The head of each tenant's audit hash chain (AuditChain), updated under the tenant's audit lock.
         opts.Schema.For<AuditChainHead>().MultiTenanted();
         return opts;
+    }
+
+    /// <summary>The audit's campaign name is read with each page (CampaignQueries), never stored: a rename would leave it stale.</summary>
+    private static void WithoutCampaignName(JsonTypeInfo type)
+    {
+        if (type.Type != typeof(CancellationAuditEntry)) return;
+        // Matched by the member, not by its JSON name, which follows the store's casing.
+        type.Properties.Remove(type.Properties.Single(x =>
+            x.AttributeProvider is MemberInfo { Name: nameof(CancellationAuditEntry.CampaignName) }));
     }
 
     /// <summary>

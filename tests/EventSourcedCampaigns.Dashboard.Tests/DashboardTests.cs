@@ -56,6 +56,18 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(dialog).ToHaveCountAsync(0);
     }
 
+    /// <summary>Rewrite each item of the audit pages the dashboard reads, while <paramref name="active"/> says so.</summary>
+    private Task RewriteAuditItemsAsync(Func<bool> active, Action<System.Text.Json.Nodes.JsonNode> rewrite) =>
+        _page.RouteAsync(new Regex(@"/api/audit/cancellations\?"), async route =>
+        {
+            var response = await route.FetchAsync();
+            var page = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
+            if (active())
+                foreach (var item in page["items"]!.AsArray())
+                    rewrite(item!);
+            await route.FulfillAsync(new() { Response = response, Body = page.ToJsonString() });
+        });
+
     private async Task AssertNoReloadAsync() => Assert.True(await _page.EvaluateAsync<bool>("window.__sameDocument === true"), "the page was reloaded");
 
     [Fact]
@@ -363,14 +375,9 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         // As if the page opened while the cancel still waited for batches in flight: the row shows the outcome once
         // it is known, without Apply or a reload.
         var stopping = true;
-        await _page.RouteAsync(new Regex(@"/api/audit/cancellations\?"), async route =>
+        await RewriteAuditItemsAsync(() => stopping, item =>
         {
-            var response = await route.FetchAsync();
-            var page = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
-            if (stopping)
-                foreach (var item in page["items"]!.AsArray())
-                    if ((string?)item!["campaignId"] == id.ToString()) { item["outcome"] = "Stopping"; item["effectiveAt"] = null; }
-            await route.FulfillAsync(new() { Response = response, Body = page.ToJsonString() });
+            if ((string?)item["campaignId"] == id.ToString()) { item["outcome"] = "Stopping"; item["effectiveAt"] = null; }
         });
         await _page.GetByRole(AriaRole.Link, new() { Name = "Audit", Exact = true }).ClickAsync();
         await Expect(_page.Locator("#chain")).ToContainTextAsync("Audit chain verified: intact");
@@ -383,6 +390,9 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
         var rows = _page.Locator("#audit tbody tr");
         await Expect(rows).ToHaveCountAsync(1);
+        // The campaign's name, linked to its report, and its id's first characters beside it: names need not be unique.
+        await Expect(rows.Locator("td[data-label=Campaign] a")).ToHaveTextAsync(name);
+        await Expect(rows.Locator("td[data-label=Campaign]")).ToContainTextAsync($"{id.ToString()[..8]}…");
         await Expect(rows).ToContainTextAsync(DashboardHost.Marketer);
         await Expect(rows).ToContainTextAsync("Wrong audience: wrong segment picked");
         await Expect(rows).ToContainTextAsync("Cancelled");
@@ -391,6 +401,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         var csv = await _page.Context.APIRequest.GetAsync($"/api/audit/cancellations.csv?campaignId={id}");
         Assert.Equal(200, csv.Status);
         Assert.Contains(DashboardHost.Marketer, await csv.TextAsync());
+        Assert.EndsWith($",{name}", (await csv.TextAsync()).TrimEnd()); // the name, in the last column
 
         await _page.GetByLabel("Campaign id").FillAsync("");
         await _page.GetByLabel("Actor").FillAsync(DashboardHost.Marketer);
@@ -399,7 +410,8 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await DashboardHost.ScreenshotAsync(_page, "audit");
 
         // A refused attempt (a draft: nothing to cancel) delivered nothing before or after it: no counts, not "0 / 0".
-        var draft = await DashboardApi.CreateDraftAsync(_page, Unique("Audited draft"));
+        var draftName = Unique("Audited <b>draft</b>");
+        var draft = await DashboardApi.CreateDraftAsync(_page, draftName);
         var refused = await _page.Context.APIRequest.PostAsync($"/api/campaigns/{draft}/cancel", new()
         {
             Headers = new Dictionary<string, string> { ["X-CSRF-Token"] = await _page.EvaluateAsync<string>("fetch('/auth/session').then(r => r.json()).then(s => s.csrfToken)") },
@@ -413,11 +425,14 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(rows.Locator("td[data-label=Outcome]")).ToContainTextAsync("Rejected");
         await Expect(rows.Locator("td[data-label='Delivered before / after']")).ToHaveTextAsync("—");
         await Expect(rows.Locator("td[data-label=Failed]")).ToHaveTextAsync("—");
+        await Expect(rows.Locator("td[data-label=Campaign] a")).ToHaveTextAsync(draftName); // the marketer's text, not markup
+        await Expect(rows.Locator("td[data-label=Campaign] b")).ToHaveCountAsync(0);
+
         await _page.GetByLabel("Campaign id").FillAsync("");
         await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
         await Expect(rows.First).ToContainTextAsync(DashboardHost.Marketer);
 
-        // The table shows the id's first characters; the whole id is the link's title, and "Only this campaign" filters by it.
+        // The whole id is the link's title, and "Only this campaign" filters by it.
         var ours = rows.Filter(new() { Has = _page.Locator($"a[title='{id}']") });
         await Expect(ours.GetByRole(AriaRole.Link)).ToHaveAttributeAsync("href", $"#/campaigns/{id}");
         await ours.GetByRole(AriaRole.Button, new() { Name = "Only this campaign" }).ClickAsync();
@@ -482,14 +497,9 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
 
         // While the send stops, the API has no failed or not-sent figures yet (null): nor has the page, rather than 0.
         var stopping = true;
-        await _page.RouteAsync(new Regex(@"/api/audit/cancellations\?"), async route =>
+        await RewriteAuditItemsAsync(() => stopping, item =>
         {
-            var response = await route.FetchAsync();
-            var page = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
-            if (stopping)
-                foreach (var item in page["items"]!.AsArray())
-                    if ((string?)item!["outcome"] == "Cancelled") { item["outcome"] = "Stopping"; item["failed"] = null; item["notSent"] = null; item["effectiveAt"] = null; }
-            await route.FulfillAsync(new() { Response = response, Body = page.ToJsonString() });
+            if ((string?)item["outcome"] == "Cancelled") { item["outcome"] = "Stopping"; item["failed"] = null; item["notSent"] = null; item["effectiveAt"] = null; }
         });
         await _page.GotoAsync("/app/#/audit");
         await _page.GetByLabel("Campaign id").FillAsync(id.ToString());
@@ -517,6 +527,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await _page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
         await Expect(rows).ToHaveCountAsync(1); // the filtered page, not the two rows before it
         await Expect(rows.Locator("td[data-label=Outcome]")).ToContainTextAsync("Refused: no such campaign");
+        await Expect(rows.Locator("td[data-label=Campaign] a")).ToHaveTextAsync($"{unknown.ToString()[..8]}…"); // no campaign, no name
         await Expect(rows.Locator("td[data-label='Delivered before / after']")).ToHaveTextAsync("—");
         await Expect(rows.Locator("td[data-label=Failed]")).ToHaveTextAsync("—");
     }

@@ -1,5 +1,7 @@
+using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 using EventSourcedCampaigns.Marten;
+using EventSourcedCampaigns.Marten.ReadModels;
 using JasperFx.Events.Projections;
 using Marten;
 
@@ -129,6 +131,41 @@ public sealed class querying_the_read_models : IAsyncLifetime
         Assert.Empty(await ByActor("alice@example.co_")); // nor a pattern
         var export = await session.StreamCancellationAudit(new CancellationAuditQuery(ActorId: "alice@example.com"), 10).ToListAsync();
         Assert.Equal([campaign], export.Select(x => x.CampaignId));
+    }
+
+    [Fact]
+    public async Task the_audit_shows_each_campaigns_current_name_and_none_for_a_campaign_the_tenant_does_not_have()
+    {
+        var shop = new CampaignDriver(_store, "shop-audit-names", _driver.Clock);
+        var spring = await shop.ScheduledAsync(batches: 1, name: "Spring sale");
+        var draft = await shop.CreateAsync("Draft newsletter");
+        var unknown = Guid.NewGuid();
+        await shop.CancelAsync(spring);
+        await shop.CancelAsync(draft); // refused, but the campaign exists
+        await shop.CancelAsync(unknown);
+        await new CampaignDriver(_store, "shop-audit-others", _driver.Clock).CancelAsync(spring); // not that tenant's campaign
+        await shop.RunAcceptedAsync(new EditCampaign(draft, "Summer newsletter", [new Variant("A", "Summer", "Hello", 100)], CampaignDriver.Marketer));
+
+        await using var session = _store.QuerySession("shop-audit-names");
+        var page = await session.QueryCancellationAuditAsync(new CancellationAuditQuery());
+        var export = await session.StreamCancellationAudit(new CancellationAuditQuery(), 10).ToListAsync();
+        Dictionary<Guid, string?> expected = new() { [spring] = "Spring sale", [draft] = "Summer newsletter", [unknown] = null };
+        Assert.Equal(expected, page.Items.ToDictionary(x => x.CampaignId, x => x.CampaignName)); // the name now, not when cancelled
+        Assert.Equal(expected, export.ToDictionary(x => x.CampaignId, x => x.CampaignName));
+        var everyTenant = await session.QueryCancellationAuditAsync(new CancellationAuditQuery(CampaignId: spring, AllTenants: true));
+        Assert.Equal([("shop-audit-names", "Spring sale"), ("shop-audit-others", null)],
+            everyTenant.Items.Select(x => (x.TenantId, x.CampaignName)).Order());
+
+        // One names query for the page, whatever its size; and the name is read, not stored with the entry.
+        async Task<int> Requests(int pageSize)
+        {
+            await using var counted = _store.QuerySession("shop-audit-names");
+            await counted.QueryCancellationAuditAsync(new CancellationAuditQuery(PageSize: pageSize));
+            return counted.RequestCount;
+        }
+        Assert.Equal(3, await Requests(1)); // the total, the page and the names
+        Assert.Equal(3, await Requests(3));
+        Assert.DoesNotContain("CampaignName", await session.Json.FindByIdAsync<CancellationAuditEntry>(spring));
     }
 
     [Theory]

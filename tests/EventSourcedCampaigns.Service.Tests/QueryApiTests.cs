@@ -98,6 +98,30 @@ public sealed class the_http_api : IAsyncLifetime
         Assert.Contains($"{_campaigns[1]},", csv[1]);
     }
 
+    [Fact]
+    public async Task names_the_audited_campaign_in_the_json_and_in_the_csv_export_last_and_escaped()
+    {
+        const string name = "=HYPERLINK(\"http://evil.example\",\"Spring sale\")"; // a marketer's text, opened in a spreadsheet
+        var campaign = await _driver.ScheduledAsync(batches: 1, name: name);
+        var unknown = Guid.NewGuid();
+        Assert.Equal(HttpStatusCode.NotFound, (await _shopA.PostAsJsonAsync($"/api/campaigns/{unknown}/cancel", new { reasonCode = "Other" })).StatusCode);
+        var cancel = await _shopA.PostAsJsonAsync($"/api/campaigns/{campaign}/cancel", new { reasonCode = "Other" });
+        var sequence = (await cancel.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("sequence").GetInt64();
+
+        var audit = await _shopA.GetFromJsonAsync<JsonElement>($"/api/audit/cancellations?campaignId={campaign}&afterSequence={sequence}");
+        Assert.Equal(name, audit.GetProperty("items")[0].GetProperty("campaignName").GetString());
+        var refused = await _shopA.GetFromJsonAsync<JsonElement>($"/api/audit/cancellations?campaignId={unknown}");
+        Assert.Equal(JsonValueKind.Null, refused.GetProperty("items")[0].GetProperty("campaignName").ValueKind); // no such campaign
+
+        var csv = (await _shopA.GetStringAsync($"/api/audit/cancellations.csv?campaignId={campaign}")).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("Id,CampaignId,ChainPosition,Outcome,RequestedAt,ActorId,Channel,ReasonCode,ReasonText,StatusAtRequest,RejectionCode," +
+                     "RejectionMessage,DeliveredBefore,DeliveredAfter,Failed,NotSent,EffectiveAt,TimeToStopSeconds,CampaignName", csv[0]);
+        Assert.StartsWith($"{audit.GetProperty("items")[0].GetProperty("id").GetGuid()},{campaign},", csv[1]);
+        Assert.EndsWith(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Spring sale\"\")\"", csv[1]);
+        var unnamed = (await _shopA.GetStringAsync($"/api/audit/cancellations.csv?campaignId={unknown}")).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.EndsWith(",", unnamed[1]); // an empty last cell
+    }
+
     [Theory]
     [InlineData("/api/campaigns/not-a-guid/report", HttpStatusCode.BadRequest, "malformed_id")]
     [InlineData("/api/campaigns/00000000-0000-0000-0000-000000000000/events", HttpStatusCode.BadRequest, "malformed_id")]

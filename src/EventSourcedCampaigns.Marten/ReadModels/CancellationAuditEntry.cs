@@ -29,6 +29,12 @@ public sealed record CancellationAuditEntry
     public Guid Id { get; init; }
     public string TenantId { get; init; } = "";
     public Guid CampaignId { get; init; }
+    /// <summary>
+    /// The campaign's current name, read from the Campaigns list with the page; null when the tenant has no such campaign
+    /// (a refused cancel of an unknown id). Not stored with the entry, so that a rename shows at once: an entry loaded other
+    /// than by the audit queries has it null.
+    /// </summary>
+    public string? CampaignName { get; init; }
     public string ActorId { get; init; } = "";
     public RequestChannel Channel { get; init; }
     /// <summary>Null for a refused attempt that gave no known reason code.</summary>

@@ -36,15 +36,15 @@ public static class AuditEndpoints
             return Results.Empty;
         }).WithName("ExportCancellationsCsv").RequireAuthorization(Security.Scopes.AuditRead).WithTags("Audit")
             .WithSummary("Every cancel attempt (newest first) as CSV, with the filters of /audit/cancellations.")
-            .WithDescription(string.Create(CultureInfo.InvariantCulture, $"At most {MaxCsvRows:N0} rows; narrow the time range for more. Cells a spreadsheet would run as a formula are escaped."))
+            .WithDescription(string.Create(CultureInfo.InvariantCulture, $"At most {MaxCsvRows:N0} rows; narrow the time range for more. The columns are the entries' fields, CampaignName last. Cells a spreadsheet would run as a formula are escaped."))
             .Produces<string>(StatusCodes.Status200OK, "text/csv").CanRefuse(ProblemCodes.InvalidRange, ProblemCodes.OutOfRange, ProblemCodes.AmbiguousTime);
         return api;
     }
 
     /// <summary>
     /// Write the audit entries matching <paramref name="query"/> (its paging ignored) as CSV, newest first, at most
-    /// <see cref="MaxCsvRows"/>. Cells that a spreadsheet would run as a formula (=, +, -, @ ...) are escaped: actor ids
-    /// and reasons are the callers' text.
+    /// <see cref="MaxCsvRows"/>. Cells that a spreadsheet would run as a formula (=, +, -, @ ...) are escaped: actor ids,
+    /// reasons and campaign names are the callers' text.
     /// </summary>
     public static Task WriteCsvAsync(IQuerySession session, CancellationAuditQuery query, Stream output, CancellationToken ct) =>
         WriteCsvAsync(session.StreamCancellationAudit(query with { AllTenants = false }, MaxCsvRows, ct), output, ct);
@@ -53,12 +53,12 @@ public static class AuditEndpoints
     public static Task WriteCsvAsync(IAsyncEnumerable<CancellationAuditEntry> entries, Stream output, CancellationToken ct) =>
         CsvExport.WriteAsync(output, Columns, entries, Row, ct);
 
-    /// <summary>The CSV columns, in order.</summary>
+    /// <summary>The CSV columns, in order. New columns go last: spreadsheets and scripts read the others by position.</summary>
     public static readonly string[] Columns =
     [
         "Id", "CampaignId", "ChainPosition", "Outcome", "RequestedAt", "ActorId", "Channel", "ReasonCode", "ReasonText",
         "StatusAtRequest", "RejectionCode", "RejectionMessage", "DeliveredBefore", "DeliveredAfter", "Failed", "NotSent", "EffectiveAt",
-        "TimeToStopSeconds",
+        "TimeToStopSeconds", "CampaignName",
     ];
 
     /// <summary>One CSV line: enums as names, times in ISO 8601, numbers invariant, nulls empty.</summary>
@@ -68,6 +68,7 @@ public static class AuditEndpoints
         e.ActorId, e.Channel.ToString(), e.ReasonCode?.ToString() ?? "", e.ReasonText ?? "", e.StatusAtRequest?.ToString() ?? "",
         e.RejectionCode?.ToString() ?? "", e.RejectionMessage ?? "", Invariant(e.DeliveredBefore), Invariant(e.DeliveredAfter),
         Invariant(e.Failed), Invariant(e.NotSent), e.EffectiveAt is { } at ? Time(at) : "", Invariant(e.TimeToStop?.TotalSeconds),
+        e.CampaignName ?? "",
     ];
 
     private static string Time(DateTimeOffset t) => t.ToString("O", CultureInfo.InvariantCulture);

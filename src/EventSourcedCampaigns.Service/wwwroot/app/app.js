@@ -998,7 +998,7 @@ async function refreshAudit() {
   const count = n => n === null || n === undefined ? '—' : num(n);
   $('#audit tbody').innerHTML = items.length === 0 ? '<tr><td colspan="12">No cancel attempts match.</td></tr>' : items.map(e => `<tr>
     <td data-label="Requested">${when(e.requestedAt, true)}</td>
-    <td data-label="Campaign"><a href="#/campaigns/${esc(e.campaignId)}" title="${esc(e.campaignId)}" aria-label="Report of campaign ${esc(e.campaignId)}">${esc(e.campaignId.slice(0, 8))}…</a>
+    <td data-label="Campaign">${auditCampaign(e)}
       <div><button type="button" class="link" data-campaign="${esc(e.campaignId)}">Only this campaign</button></div></td>
     <td data-label="Actor">${esc(e.actorId)}</td><td data-label="Channel">${esc(channelText(e.channel))}</td>
     <td data-label="Reason">${esc((REASONS.find(x => x[0] === e.reasonCode) ?? [0, e.reasonCode])[1])}${e.reasonText ? `: ${esc(e.reasonText)}` : ''}</td>
@@ -1008,6 +1008,14 @@ async function refreshAudit() {
     <td data-label="Failed" class="num">${counted(e) ? count(e.failed) : '—'}</td>
     <td data-label="Not sent" class="num">${counted(e) ? count(e.notSent) : '—'}</td>
     <td data-label="Effective">${when(e.effectiveAt, true)}</td><td data-label="Time to stop">${duration(e.timeToStop)}</td></tr>`).join('');
+}
+
+// The campaign's name linked to its report, its id's first characters beside it (names need not be unique) and the whole
+// id as the title; the short id alone when the tenant has no such campaign (a cancel of an unknown id).
+function auditCampaign(e) {
+  const id = esc(e.campaignId), short = `${esc(e.campaignId.slice(0, 8))}…`;
+  const link = text => `<a href="#/campaigns/${id}" title="${id}" aria-label="Report of campaign ${esc(e.campaignName ?? e.campaignId)}">${text}</a>`;
+  return e.campaignName ? `${link(esc(e.campaignName))} <span class="hint">${short}</span>` : link(short);
 }
 
 // ---------- start ----------
