@@ -514,9 +514,11 @@ function cancelEffect(r) {
       return `<p>Nothing has been sent yet. <strong>None of the ${num(t.recipients)} recipients will receive it.</strong></p>
         <p>To send it later you will need to clone it.</p>`;
     case 'Sending':
+      // In flight = claimed: a claimed batch the provider has begun finishes, one still waiting (a rate limit, a retry
+      // backoff, the dispatch queue) is released by the cancel and not sent. Which is which is not known here.
       return `<p>${num(t.delivered)} messages already delivered cannot be unsent.</p>
-        <p>${t.inFlight > 0 ? `${num(t.inFlight)} messages in batches already handed to the provider will finish.` : 'No batch is with the provider right now.'}</p>
-        <p><strong>About ${num(notSent)} recipients will not receive it.</strong></p>`;
+        <p>${t.inFlight > 0 ? `${num(t.inFlight)} messages are in batches already claimed for sending: those the provider has begun will finish, those still waiting are not sent.` : 'No batch is with the provider right now.'}</p>
+        <p><strong>${t.inFlight > 0 ? `About ${num(notSent)} to ${num(notSent + t.inFlight)}` : `About ${num(notSent)}`} recipients will not receive it.</strong></p>`;
     case 'Cancelling':
       return `<p>This campaign is already being cancelled: ${num(t.inFlight)} messages in flight are finishing. There is nothing more to cancel.</p>`;
     case 'Draft':
