@@ -106,10 +106,15 @@ public sealed class SmtpDispatcherTests : IAsyncLifetime
         Assert.Equal(3, _server.Messages().Count);
     }
 
-    [Theory]
-    [InlineData("mail", "421 4.3.2 Service shutting down")]
-    [InlineData("mail", "451 4.3.0 Local error in processing")]
-    [InlineData("data", "451 4.3.0 Try again later")]
+    /// <summary>A 4xx about the transaction: where the server says it (MAIL FROM or DATA), and its reply.</summary>
+    public static TheoryData<string, string> TransientTransactionReplies => new()
+    {
+        { "mail", "421 4.3.2 Service shutting down" },
+        { "mail", "451 4.3.0 Local error in processing" },
+        { "data", "451 4.3.0 Try again later" },
+    };
+
+    [Theory, MemberData(nameof(TransientTransactionReplies))]
     public async Task A_4xx_for_the_transaction_is_transient_and_a_retry_delivers_everyone(string at, string reply)
     {
         _server.Inject(new { transient_first = 1, transient_at = at, transient_reply = reply });
@@ -247,10 +252,7 @@ public sealed class SmtpDispatcherTests : IAsyncLifetime
         Assert.Empty(_server.Messages());
     }
 
-    [Theory]
-    [InlineData("mail", "421 4.3.2 Service shutting down")]
-    [InlineData("mail", "451 4.3.0 Local error in processing")]
-    [InlineData("data", "451 4.3.0 Try again later")]
+    [Theory, MemberData(nameof(TransientTransactionReplies))]
     public async Task A_4xx_for_a_per_batch_transaction_is_transient_refuses_nobody_and_a_retry_delivers_everyone(string at, string reply)
     {
         // Pipelined, a refused MAIL FROM makes the server answer every RCPT TO with 503 (no transaction): those replies
