@@ -13,7 +13,7 @@ public sealed class CrashTests
         await using (var scheduler = await SendingHost.StartAsync(schema: schema))
             id = await scheduler.ScheduledAsync(recipients: 2_000, batchSize: 20, sendIn: TimeSpan.FromSeconds(2));
 
-        using var worker = StartWorker(schema, latencyMs: 30, lanes: 4);
+        using var worker = StartWorker(schema, latencyMs: 30, lanes: 4, answered: 20);
         try
         {
             await WaitForAsync(schema, id, s => s.Phase is CampaignPhase.Sending { Progress.Recorded.Count: >= 10 }, "the worker to be mid-send");
@@ -89,11 +89,11 @@ public sealed class CrashTests
         Assert.Equal(0, await successor.DeadLettersAsync());
     }
 
-    private static Process StartWorker(string schema, int latencyMs, int lanes)
+    private static Process StartWorker(string schema, int latencyMs, int lanes, int answered)
     {
         var dll = Path.Combine(AppContext.BaseDirectory.Replace("EventSourcedCampaigns.Sending.Tests", "EventSourcedCampaigns.Sending.Worker"),
             "EventSourcedCampaigns.Sending.Worker.dll");
-        var start = new ProcessStartInfo("dotnet", [dll, schema, latencyMs.ToString(), lanes.ToString()])
+        var start = new ProcessStartInfo("dotnet", [dll, schema, latencyMs.ToString(), lanes.ToString(), answered.ToString()])
         {
             RedirectStandardOutput = true, RedirectStandardError = true,
         };

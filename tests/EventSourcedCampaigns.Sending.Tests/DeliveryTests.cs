@@ -41,6 +41,11 @@ public sealed class DeliveryTests
         var audiences = new AudienceDirectory();
         var clock = new AdjustableClock();
         var slow = new FakeDispatcher(new FakeDispatcherOptions(Latency: TimeSpan.FromMilliseconds(15), Jitter: TimeSpan.FromMilliseconds(10)));
+        // The provider answers 20 calls and then hangs, so the crash always lands mid-send however fast the machine is.
+        slow.OnDispatch = async (_, cancellation) =>
+        {
+            if (slow.Calls > 20) await Task.Delay(Timeout.Infinite, cancellation);
+        };
         var first = await SendingHost.StartAsync(slow, o => o.WithBatchesInFlightPerCampaign(4), schema: schema, audiences: audiences, clock: clock);
         var id = await first.SendingAsync(600, 10);
         await first.WaitForAsync(id, s => s.Phase is CampaignPhase.Sending { Progress.Recorded.Count: >= 12 }, "a dozen batches to be recorded");
