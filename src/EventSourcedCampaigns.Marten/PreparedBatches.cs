@@ -1,5 +1,6 @@
 using EventSourcedCampaigns.Ports;
 using Marten;
+using Npgsql;
 
 namespace EventSourcedCampaigns.Marten;
 
@@ -24,9 +25,44 @@ public sealed record DispatchHeartbeat(string Id, Guid CampaignId, DateTimeOffse
 /// <summary>A prepared batch as a claim sees it: its number, variant and number of recipients.</summary>
 public sealed record BatchShape(int BatchNumber, string Variant, int Recipients);
 
+/// <summary>What a dispatch step reads before it hands a batch to the provider (<see cref="PreparedBatches.LoadForDispatchAsync"/>).</summary>
+/// <param name="Batch">The batch with its recipients; null once deleted (its campaign has finished).</param>
+/// <param name="Campaign">The campaign's write model; null when the tenant has no such campaign.</param>
+/// <param name="Next">The shape of the next batch of the lane; null when there is none.</param>
+public sealed record BatchToDispatch(CampaignBatch? Batch, CampaignState? Campaign, BatchShape? Next);
+
 /// <summary>Queries over prepared batches.</summary>
 public static class PreparedBatches
 {
+    /// <summary>
+    /// A batch, its campaign's write model, and the shape of batch <paramref name="nextNumber"/> (the next of its lane,
+    /// which a record claims): one statement, one round trip. Read without a lock: the send gate re-reads the campaign
+    /// under its lock before the provider call.
+    /// </summary>
+    public static async Task<BatchToDispatch> LoadForDispatchAsync(this IQuerySession session, Guid campaignId, int batchNumber, int nextNumber,
+        CancellationToken cancellation = default)
+    {
+        var (batches, states) = (session.DocumentStore.Options.Schema.For<CampaignBatch>(), session.DocumentStore.Options.Schema.For<CampaignState>());
+        await using var command = new NpgsqlCommand(
+            $"select (select data from {batches} where tenant_id = $1 and id = $2), (select data from {states} where tenant_id = $1 and id = $3), " +
+            $"(select {ShapeJson} from {batches} where tenant_id = $1 and id = $4)")
+        {
+            Parameters =
+            {
+                new() { Value = session.TenantId }, new() { Value = CampaignBatch.IdFor(campaignId, batchNumber) }, new() { Value = campaignId },
+                new() { Value = CampaignBatch.IdFor(campaignId, nextNumber) },
+            },
+        };
+        await using var reader = await session.ExecuteReaderAsync(command, cancellation);
+        await reader.ReadAsync(cancellation);
+        var serializer = session.DocumentStore.Options.Serializer();
+        T? Read<T>(int column) where T : class => reader.IsDBNull(column) ? null : serializer.FromJson<T>(reader, column);
+        return new BatchToDispatch(Read<CampaignBatch>(0), Read<CampaignState>(1), Read<BatchShape>(2));
+    }
+
+    private const string ShapeJson =
+        "jsonb_build_object('BatchNumber', data->'BatchNumber', 'Variant', data->'Variant', 'Recipients', jsonb_array_length(data->'Recipients'))";
+
     /// <summary>
     /// What a claim needs of prepared batches (number, variant, size), read in the database: a claim runs under the
     /// stream's row lock, and loading the documents would ship and deserialize every recipient while the other lanes wait.
@@ -36,8 +72,7 @@ public static class PreparedBatches
     {
         var table = session.DocumentStore.Options.Schema.For<CampaignBatch>();
         return await session.AdvancedSql.QueryAsync<BatchShape>(
-            $"select jsonb_build_object('BatchNumber', data->'BatchNumber', 'Variant', data->'Variant', 'Recipients', jsonb_array_length(data->'Recipients')) " +
-            $"from {table} where tenant_id = ? and id = ANY(?)",
+            $"select {ShapeJson} from {table} where tenant_id = ? and id = ANY(?)",
             cancellation, session.TenantId, numbers.Select(n => CampaignBatch.IdFor(campaignId, n)).ToArray());
     }
 }

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text;
 using EventSourcedCampaigns.Ports;
 using Marten;
+using Npgsql;
 using Weasel.Core;
 using Weasel.Core.Migrations;
 using Weasel.Postgresql;
@@ -113,6 +115,38 @@ public static class RecipientOutcomes
     public static void RecordBatchOutcome(this IDocumentSession session, CampaignBatch batch, RecipientOutcome outcome, int failed,
         IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at)
     {
+        var (sql, values) = BatchOutcomeRow(session, batch, outcome, failed, refusals, error, at);
+        session.QueueSqlCommand(sql, values);
+    }
+
+    /// <summary>
+    /// <see cref="RecordBatchOutcome"/> written at once, in a transaction of its own: one statement, one round trip (the
+    /// send pipeline's dispatch step writes every batch's row this way, before it passes the provider's answer on).
+    /// </summary>
+    public static async Task WriteBatchOutcomeAsync(this IQuerySession session, CampaignBatch batch, RecipientOutcome outcome, int failed,
+        IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at, CancellationToken ct = default)
+    {
+        var (sql, values) = BatchOutcomeRow(session, batch, outcome, failed, refusals, error, at);
+        await using var connection = session.Database.CreateConnection();
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(Positional(sql), connection);
+        foreach (var value in values) command.Parameters.Add(new NpgsqlParameter { Value = value });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    // Marten's `?` placeholders as Npgsql's positional $1, $2... (the statement has no other question mark).
+    private static string Positional(string sql)
+    {
+        var (text, n) = (new StringBuilder(sql.Length + 16), 0);
+        foreach (var c in sql)
+            if (c == '?') text.Append('$').Append(++n);
+            else text.Append(c);
+        return text.ToString();
+    }
+
+    private static (string Sql, object[] Values) BatchOutcomeRow(IQuerySession session, CampaignBatch batch, RecipientOutcome outcome, int failed,
+        IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at)
+    {
         var code = outcome switch
         {
             RecipientOutcome.Delivered => DeliveredCode(failed, refusals),
@@ -132,17 +166,19 @@ public static class RecipientOutcomes
         }
         var notSent = code == "N";
         var (delivered, failedCount) = (codes.Count(c => c == 'D'), codes.Count(c => c == 'F'));
-        session.QueueSqlCommand($"""
+        return ($"""
             insert into {Table(session)} (tenant_id, campaign_id, batch_number, variant, recorded_at, recipient_ids, codes, reasons, error,
                 addresses, names, delivered, failed, not_sent)
             values (?, ?, ?, ?, ?, ?::text[], ?, ?::text[], ?, ?::text[], ?::text[], ?, ?, ?)
             on conflict (tenant_id, campaign_id, batch_number) do nothing
             """,
-            session.TenantId, batch.CampaignId, batch.BatchNumber, batch.Variant, at.ToUniversalTime(), ids, new string(codes),
-            reasons.Any(r => r is not null) ? reasons : DBNull.Value, (object?)error ?? DBNull.Value,
-            notSent ? recipients.Select(r => r.Address).ToArray() : DBNull.Value,
-            notSent && recipients.Any(r => r.Name is not null) ? recipients.Select(r => r.Name).ToArray() : DBNull.Value,
-            delivered, failedCount, notSent ? recipients.Length : 0);
+            [
+                session.TenantId, batch.CampaignId, batch.BatchNumber, batch.Variant, at.ToUniversalTime(), ids, new string(codes),
+                reasons.Any(r => r is not null) ? reasons : DBNull.Value, (object?)error ?? DBNull.Value,
+                notSent ? recipients.Select(r => r.Address).ToArray() : DBNull.Value,
+                notSent && recipients.Any(r => r.Name is not null) ? recipients.Select(r => r.Name).ToArray() : DBNull.Value,
+                delivered, failedCount, notSent ? recipients.Length : 0,
+            ]);
     }
 
     // Delivered, unless the provider counted failures without naming them all: then who failed is unknown.

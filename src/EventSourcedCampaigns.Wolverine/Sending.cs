@@ -132,9 +132,7 @@ public static class SendingHandler
         };
         try
         {
-            await using var session = query.DocumentStore.LightweightSession(query.TenantId);
-            session.RecordBatchOutcome(batch, outcome, sent.Failed, sent.Refusals ?? [], sent.Error, clock.GetUtcNow());
-            await session.SaveChangesAsync(CancellationToken.None);
+            await query.WriteBatchOutcomeAsync(batch, outcome, sent.Failed, sent.Refusals ?? [], sent.Error, clock.GetUtcNow(), CancellationToken.None);
             return sent with { OutcomesRecorded = true };
         }
         catch (Exception)
@@ -146,21 +144,15 @@ public static class SendingHandler
     private static async Task<(BatchSent, CampaignBatch)?> DispatchAsync(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
         CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, CancelPrecedence precedence, CancellationToken cancellation)
     {
-        var query = session.CreateBatchQuery();
-        var batchLoad = query.Load<CampaignBatch>(CampaignBatch.IdFor(send.CampaignId, send.BatchNumber));
-        var campaignLoad = query.Load<CampaignState>(send.CampaignId);
-        await query.Execute(cancellation);
-        var (batch, campaign) = (await batchLoad, await campaignLoad);
+        // The next batch of the lane is read with this one: prepared batches do not change while a campaign sends, and
+        // the record that claims it then need not read it under the stream lock.
+        var (batch, campaign, next) = await session.LoadForDispatchAsync(send.CampaignId, send.BatchNumber, send.BatchNumber + send.Lanes, cancellation);
 
         // Only a claimed batch that is not recorded yet goes on: a redelivered message of a batch already recorded
         // (or of a finished campaign, whose batches are deleted) does nothing.
         if (batch is null || campaign is null || !IsInFlight(campaign, send.BatchNumber)) return null;
         var variant = campaign.Variants.FirstOrDefault(v => v.Key == batch.Variant)
                       ?? throw new InvalidOperationException($"Campaign {campaign.Id} no longer has variant '{batch.Variant}' of batch {batch.BatchNumber}.");
-        var nextNumber = send.BatchNumber + send.Lanes;
-        var next = campaign.Phase is CampaignPhase.Sending { Plan: var plan } && nextNumber <= plan.Batches
-            ? (await session.LoadBatchShapesAsync(campaign.Id, [nextNumber], cancellation)).SingleOrDefault()
-            : null;
         var request = new DispatchRequest(campaign.Id, session.TenantId, batch.BatchNumber, campaign.Channel, variant, batch.Recipients);
         (BatchSent, CampaignBatch) Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null,
             IReadOnlyList<RecipientRefusal>? refusals = null) =>
