@@ -122,6 +122,7 @@ switch (settings.TelemetryExporter.ToLowerInvariant())
 }
 
 var app = builder.Build();
+app.UseTrustedProxies(settings.Auth); // the client's address from X-Forwarded-For, when a trusted proxy sent it
 app.UseResponseHardening();
 app.UseExceptionHandler();
 // A refusal with no body of its own (no route: 404, wrong method: 405, an unreadable body: 400/415 ...) gets problem
@@ -142,9 +143,10 @@ app.Use(async (http, next) =>
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthentication();
+// Before authorization: a request without valid credentials is counted (per client address) before it earns its 401.
+app.UseRateLimiter();
 app.UseDashboardCsrfProtection();
 app.UseAuthorization();
-app.UseRateLimiter();
 app.MapOpenApi();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });

@@ -99,6 +99,14 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await _page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
         await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = "Sign in (development)" })).ToBeVisibleAsync();
         Assert.Equal(401, await _page.EvaluateAsync<int>("fetch('/api/campaigns').then(r => r.status)"));
+
+        // A copy of the cookie taken before signing out opens nothing: the session ended on the server, not only in the browser.
+        await _page.Context.AddCookiesAsync([new Cookie
+        {
+            Name = cookie.Name, Value = cookie.Value, Domain = cookie.Domain, Path = cookie.Path, HttpOnly = true, SameSite = SameSiteAttribute.Strict,
+        }]);
+        Assert.Equal(401, await _page.EvaluateAsync<int>("fetch('/api/campaigns').then(r => r.status)"));
+        Assert.DoesNotContain(await _page.Context.CookiesAsync(), c => c.Name == cookie.Name); // and the browser is told to drop it
     }
 
     [Fact]
@@ -995,7 +1003,11 @@ public sealed class dashboard_in_production(DashboardHost host)
             await page.GetByLabel("Token or API key").FillAsync(DashboardHost.Token("shop-prod", "maria@shop.example"));
             await page.GetByRole(AriaRole.Button, new() { Name = "Sign in with the token" }).ClickAsync();
             await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Campaigns", Exact = true })).ToBeVisibleAsync();
-            Assert.Contains(await context.CookiesAsync(), c => c.Name == "campaigns.session");
+            // Outside Development the session is a __Host- cookie (Secure, Path=/, no Domain): the browser keeps it from this host only.
+            var cookie = (await context.CookiesAsync()).Single(c => c.Name == "__Host-campaigns.session");
+            Assert.True(cookie.Secure);
+            Assert.Equal("/", cookie.Path);
+            Assert.False(cookie.Domain.StartsWith('.'), cookie.Domain);
             await context.ClearCookiesAsync();
 
             var refused = await context.APIRequest.PostAsync("/auth/dev-sign-in", new()
@@ -1003,7 +1015,7 @@ public sealed class dashboard_in_production(DashboardHost host)
                 DataObject = new { tenant = "shop-a", name = "mallory", scopes = new[] { "campaigns:cancel" } },
             });
             Assert.Equal(404, refused.Status);
-            Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == "campaigns.session");
+            Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name.EndsWith("campaigns.session", StringComparison.Ordinal));
         }
         finally
         {

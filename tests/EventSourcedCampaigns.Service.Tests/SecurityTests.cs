@@ -409,20 +409,39 @@ public sealed class the_api_limits
     }
 
     [Theory]
-    [InlineData("Production", true)]
-    [InlineData("Development", false)]
-    public async Task the_session_cookie_is_secure_outside_development_even_when_tls_ends_at_a_proxy(string environment, bool secure)
+    [InlineData("Production", "__Host-campaigns.session", true)]
+    [InlineData("Staging", "__Host-campaigns.session", true)]
+    [InlineData("Development", "campaigns.session", false)]
+    public async Task the_session_cookie_is_a_secure_host_cookie_outside_development_even_when_tls_ends_at_a_proxy(string environment, string name, bool secure)
     {
-        // The test server speaks plain HTTP, as the service does behind a proxy that ends TLS.
+        // The test server speaks plain HTTP, as the service does behind a proxy that ends TLS. Outside Development the cookie
+        // is __Host-: Secure, Path=/ and no Domain, or a browser drops it; in Development it must work over plain http.
         await using var factory = SecuredService.Start(TestDatabase.UniqueSchema("cookie"), environment: environment);
         using var signIn = new HttpRequestMessage(HttpMethod.Post, "/auth/token-sign-in");
         signIn.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestAuth.Token("shop-a"));
+        var client = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { HandleCookies = false });
 
-        var response = await factory.CreateClient().SendAsync(signIn);
+        var response = await client.SendAsync(signIn);
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        var cookie = Assert.Single(response.Headers.GetValues("Set-Cookie"), c => c.StartsWith(DashboardSession.CookieName + "=", StringComparison.Ordinal));
-        Assert.Equal(secure, cookie.Split(';').Any(a => a.Trim().Equals("secure", StringComparison.OrdinalIgnoreCase)));
+        var cookie = Assert.Single(response.Headers.GetValues("Set-Cookie"));
+        var parts = cookie.Split(';').Select(a => a.Trim()).ToList();
+        Assert.StartsWith(name + "=", parts[0], StringComparison.Ordinal);
+        Assert.Equal(secure, parts.Contains("secure", StringComparer.OrdinalIgnoreCase));
+        Assert.Contains("path=/", parts, StringComparer.OrdinalIgnoreCase);
+        Assert.Contains("httponly", parts, StringComparer.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", parts, StringComparer.OrdinalIgnoreCase);
+        Assert.DoesNotContain(parts, a => a.StartsWith("domain=", StringComparison.OrdinalIgnoreCase));
+
+        // The cookie opens the session under its own name only.
+        async Task<HttpStatusCode> WithCookie(string cookieName)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/campaigns");
+            request.Headers.Add("Cookie", cookieName + parts[0][parts[0].IndexOf('=')..]);
+            return (await client.SendAsync(request)).StatusCode;
+        }
+        Assert.Equal(HttpStatusCode.OK, await WithCookie(name));
+        Assert.Equal(HttpStatusCode.Unauthorized, await WithCookie(secure ? DashboardSession.DevelopmentCookieName : DashboardSession.CookieName));
     }
 
     [Theory]

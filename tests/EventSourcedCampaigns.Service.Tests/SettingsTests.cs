@@ -40,6 +40,9 @@ public sealed class the_service_settings
         // Read by the rate limiter and the bearer handler only at the first request, which they failed with a 500.
         { "Campaigns:Auth:RequestsPerMinutePerTenant", "0", "Campaigns:Auth:RequestsPerMinutePerTenant must be at least 1" },
         { "Campaigns:Auth:RequestsPerMinutePerTenant", "-3", "Campaigns:Auth:RequestsPerMinutePerTenant must be at least 1" },
+        { "Campaigns:Auth:UnauthenticatedRequestsPerMinutePerAddress", "0", "Campaigns:Auth:UnauthenticatedRequestsPerMinutePerAddress must be at least 1" },
+        { "Campaigns:Auth:TrustedProxies:0", "10.0.0.0/33", "Campaigns:Auth:TrustedProxies has '10.0.0.0/33'" },
+        { "Campaigns:Auth:TrustedProxies:0", "proxy.internal", "Campaigns:Auth:TrustedProxies has 'proxy.internal'" },
         { "Campaigns:Auth:Audience", " ", "Campaigns:Auth:Audience must not be empty" },
         { "Campaigns:Auth:Authority", "login.example.com", "Campaigns:Auth:Authority is 'login.example.com'" },
         { "Campaigns:Auth:Authority", "http://login.example.com/realms/shop", "Campaigns:Auth:Authority is 'http://login.example.com/realms/shop'" },

@@ -42,6 +42,21 @@ public sealed class AuthSettings
     public int RequestsPerMinutePerTenant { get; set; } = 1_200;
 
     /// <summary>
+    /// Requests per minute one client address may make without valid credentials: a failed sign-in, an unknown or revoked
+    /// API key, a forged or expired token, a signed-out session cookie, or no credentials for the API. Throttles guessing;
+    /// authenticated callers count against <see cref="RequestsPerMinutePerTenant"/> only.
+    /// </summary>
+    public int UnauthenticatedRequestsPerMinutePerAddress { get; set; } = 60;
+
+    /// <summary>
+    /// Addresses (<c>10.0.0.5</c>) or networks (<c>10.0.0.0/8</c>) of the reverse proxies or load balancers in front of the
+    /// service, whose <c>X-Forwarded-For</c> names the client. Without them every client behind a proxy shares the proxy's
+    /// address, and so one limit of requests without valid credentials; a header from anyone else is ignored (a client
+    /// could otherwise pick a fresh address for every guess).
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
+
+    /// <summary>
     /// What the service could not run with, each naming its setting under <paramref name="prefix"/>: checked at start,
     /// since the bearer handler and the rate limiter read these only at the first request, where they would fail it with a 500.
     /// </summary>
@@ -49,7 +64,12 @@ public sealed class AuthSettings
     {
         List<string> problems = [];
         if (RequestsPerMinutePerTenant < 1) problems.Add($"{prefix}{nameof(RequestsPerMinutePerTenant)} must be at least 1.");
+        if (UnauthenticatedRequestsPerMinutePerAddress < 1)
+            problems.Add($"{prefix}{nameof(UnauthenticatedRequestsPerMinutePerAddress)} must be at least 1.");
         if (string.IsNullOrWhiteSpace(Audience)) problems.Add($"{prefix}{nameof(Audience)} must not be empty.");
+        foreach (var proxy in TrustedProxies)
+            if (!(System.Net.IPAddress.TryParse(proxy, out _) || System.Net.IPNetwork.TryParse(proxy, out _)))
+                problems.Add($"{prefix}{nameof(TrustedProxies)} has '{proxy}'; give an IP address (10.0.0.5) or a network (10.0.0.0/8).");
         // The bearer handler fetches the discovery document over HTTPS only.
         if (Authority is { Length: > 0 } authority
             && !(Uri.TryCreate(authority, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps))

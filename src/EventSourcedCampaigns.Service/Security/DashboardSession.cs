@@ -17,7 +17,9 @@ public sealed record DashboardSessionInfo(bool SignedIn, string? Tenant, string?
 
 /// <summary>
 /// The dashboard's cookie session (docs/dashboard.md). The cookie carries the same claims a bearer token does
-/// (tenant_id, sub, scope) plus a per-session anti-forgery token; it is HttpOnly and SameSite=Strict, and every
+/// (tenant_id, sub, scope) plus a per-session anti-forgery token and the id of its session record
+/// (<see cref="DashboardSessionStore"/>: signing out ends the session on every node); it is HttpOnly, SameSite=Strict and,
+/// outside Development, Secure with the <c>__Host-</c> prefix, and every
 /// cookie-authenticated request that changes something must also send that token in <see cref="CsrfHeader"/>, which a
 /// page of another site cannot read. In development a sign-in page picks the tenant, name and scopes; in Production the
 /// operator's identity provider is the only way in (no development sign-in, whatever the settings say).
@@ -25,7 +27,14 @@ public sealed record DashboardSessionInfo(bool SignedIn, string? Tenant, string?
 public static class DashboardSession
 {
     public const string SchemeName = CookieAuthenticationDefaults.AuthenticationScheme;
-    public const string CookieName = "campaigns.session";
+    /// <summary>
+    /// The cookie's name outside Development. A browser keeps a <c>__Host-</c> cookie only if it is Secure, set over HTTPS,
+    /// with Path=/ and no Domain, so no other host of the domain (a sibling subdomain, a plain-HTTP page) can set or
+    /// overwrite it.
+    /// </summary>
+    public const string CookieName = "__Host-campaigns.session";
+    /// <summary>The cookie's name in Development, where it may travel over plain HTTP (a browser refuses <c>__Host-</c> there).</summary>
+    public const string DevelopmentCookieName = "campaigns.session";
     public const string CsrfHeader = "X-CSRF-Token";
     public const string CsrfClaim = "csrf";
     /// <summary>A bearer token's expiry (seconds since 1970), as validated.</summary>
@@ -40,24 +49,31 @@ public static class DashboardSession
     public static bool DevelopmentSignInEnabled(AuthSettings auth, IHostEnvironment environment) =>
         auth.DevelopmentSignIn && environment.IsDevelopment();
 
-    /// <summary>The cookie scheme: HttpOnly, SameSite=Strict, Secure outside Development, 8 hours sliding (see <see cref="SessionOf"/>); 401/403 instead of redirects.</summary>
+    /// <summary>The session cookie's name in <paramref name="environment"/>.</summary>
+    public static string CookieNameIn(IHostEnvironment environment) => environment.IsDevelopment() ? DevelopmentCookieName : CookieName;
+
+    /// <summary>
+    /// The cookie scheme: HttpOnly, SameSite=Strict, Secure and <c>__Host-</c> outside Development, 8 hours sliding (see
+    /// <see cref="SessionOf"/>), checked against its open session on every request; 401/403 instead of redirects.
+    /// </summary>
     public static AuthenticationBuilder AddDashboardCookie(this AuthenticationBuilder auth, IHostEnvironment environment) =>
         auth.AddCookie(SchemeName, o =>
         {
-            o.Cookie.Name = CookieName;
+            o.Cookie.Name = CookieNameIn(environment);
             o.Cookie.HttpOnly = true;
             o.Cookie.SameSite = SameSiteMode.Strict;
             // Behind a proxy that ends TLS every request looks like plain HTTP here: the cookie would then lack Secure, and a
             // browser would send it over http:// too. Only a Development host on plain HTTP gets a cookie without it.
             o.Cookie.SecurePolicy = environment.IsDevelopment() ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
-            o.Cookie.Path = "/";
+            o.Cookie.Path = "/"; // and no Domain: both required by __Host-
             o.ExpireTimeSpan = SessionLifetime;
             o.SlidingExpiration = true;
-            // A session opened with an API key lasts only as long as the key: revoking it ends the session at its next request.
+            // The cookie is only a pointer to a session kept in the database: signing out (on any node) ends it, and a session
+            // opened with an API key lasts only as long as the key. Either way a copy of the cookie stops working at its next request.
             o.Events.OnValidatePrincipal = async c =>
             {
-                if (c.Principal?.FindFirst(CampaignIdentity.ApiKeyClaim)?.Value is not { } keyId
-                    || await c.HttpContext.RequestServices.GetRequiredService<ApiKeyStore>().IsActiveAsync(keyId, c.HttpContext.RequestAborted))
+                if (c.Principal is { } user
+                    && await c.HttpContext.RequestServices.GetRequiredService<DashboardSessionStore>().IsOpenAsync(user, c.HttpContext.RequestAborted))
                     return;
                 c.RejectPrincipal();
                 await c.HttpContext.SignOutAsync(SchemeName);
@@ -66,9 +82,9 @@ public static class DashboardSession
             o.Events.OnRedirectToAccessDenied = c => { c.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };
         });
 
-    /// <summary>Whether the request presents the session cookie and no other credentials.</summary>
-    public static bool Presented(HttpRequest request) =>
-        request.Cookies.ContainsKey(CookieName) && !request.Headers.Authorization.Any(h => !string.IsNullOrEmpty(h));
+    /// <summary>Whether the request presents the session cookie (named <paramref name="cookieName"/>) and no other credentials.</summary>
+    public static bool Presented(HttpRequest request, string cookieName) =>
+        request.Cookies.ContainsKey(cookieName) && !request.Headers.Authorization.Any(h => !string.IsNullOrEmpty(h));
 
     /// <summary>
     /// Refuses (403) a cookie-authenticated request that may change something (not GET, HEAD, OPTIONS or TRACE) unless it
@@ -138,7 +154,9 @@ public static class DashboardSession
                     $"Give a tenant (1 to {CampaignIdentity.MaxTenantLength} characters) and your name (1 to {CampaignIdentity.MaxSubjectLength}), without control characters.");
             if (scopes.Count == 0 || scopes.Except(Scopes.All).Any())
                 return Problems.BadRequest("invalid_sign_in", $"Pick one or more scopes of {string.Join(", ", Scopes.All)}.");
+            var sessionId = await http.RequestServices.GetRequiredService<DashboardSessionStore>().OpenAsync(tenant, name, null, null, http.RequestAborted);
             var identity = new ClaimsIdentity([
+                new Claim(DashboardSessionStore.SessionClaim, sessionId),
                 new Claim(CampaignIdentity.SubjectClaim, name),
                 new Claim(CampaignIdentity.TenantClaim, tenant),
                 new Claim(CampaignIdentity.ScopeClaim, string.Join(' ', scopes)),
@@ -159,22 +177,29 @@ public static class DashboardSession
             if (CampaignIdentity.TenantOf(user) is not { } tenant || CampaignIdentity.ActorOf(user) is not { } actor)
                 return Problems.Problem(StatusCodes.Status403Forbidden, "missing_identity", "The token must name a tenant (tenant_id) and a subject (sub).");
             var scopes = Scopes.All.Where(s => CampaignIdentity.HasScope(user, s)).ToList();
+            var key = user.FindFirst(CampaignIdentity.ApiKeyClaim)?.Value;
+            var properties = SessionOf(user, http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow());
+            var sessionId = await http.RequestServices.GetRequiredService<DashboardSessionStore>()
+                .OpenAsync(tenant, actor.Id, key, properties.ExpiresUtc, http.RequestAborted);
             var claims = new List<Claim>
             {
+                new(DashboardSessionStore.SessionClaim, sessionId),
                 new(CampaignIdentity.SubjectClaim, actor.Id),
                 new(CampaignIdentity.TenantClaim, tenant),
                 new(CampaignIdentity.ScopeClaim, string.Join(' ', scopes)),
                 new(CsrfClaim, Convert.ToHexString(RandomNumberGenerator.GetBytes(32))),
             };
             // An API key keeps its channel in the audit.
-            if (user.FindFirst(CampaignIdentity.ApiKeyClaim) is { } key) claims.Add(new Claim(CampaignIdentity.ApiKeyClaim, key.Value));
-            await http.SignInAsync(SchemeName, new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, CampaignIdentity.SubjectClaim, null)),
-                SessionOf(user, http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow()));
+            if (key is not null) claims.Add(new Claim(CampaignIdentity.ApiKeyClaim, key));
+            await http.SignInAsync(SchemeName, new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, CampaignIdentity.SubjectClaim, null)), properties);
             return Results.NoContent();
         }).WithName("TokenSignIn").ExcludeFromDescription();
 
+        // Ends the session on every node (a copy of the cookie no longer opens it), then deletes the browser's cookie.
         app.MapPost("/auth/sign-out", async (HttpContext http) =>
         {
+            if (http.User.Identity?.AuthenticationType == SchemeName && http.User.FindFirst(DashboardSessionStore.SessionClaim)?.Value is { } sessionId)
+                await http.RequestServices.GetRequiredService<DashboardSessionStore>().EndAsync(sessionId, http.RequestAborted);
             await http.SignOutAsync(SchemeName);
             return Results.NoContent();
         }).WithName("SignOut").ExcludeFromDescription();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Threading.RateLimiting;
 using EventSourcedCampaigns.Service.Http;
 using Marten;
@@ -6,6 +7,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.IdentityModel.Tokens;
 
 namespace EventSourcedCampaigns.Service.Security;
@@ -21,16 +23,20 @@ public static class SecurityRegistration
         var services = builder.Services;
         services.AddSingleton<ApiKeyStore>();
         services.ConfigureMarten(opts => opts.Schema.For<ApiKey>().Index(k => k.TenantId));
+        // The dashboard's open sessions: looked up by id on every cookie request, the lapsed ones deleted by expiry.
+        services.AddSingleton<DashboardSessionStore>();
+        services.ConfigureMarten(opts => opts.Schema.For<DashboardSessionRecord>().Index(s => s.ExpiresAt));
         // The dashboard's session cookies are sealed with keys every node shares (docs/dashboard.md).
         services.ConfigureMarten(opts => opts.Schema.For<DataProtectionKeyDocument>());
         MartenXmlRepository.AddSharedDataProtection(services);
 
         // One scheme per request: an API key, else a bearer token, else the dashboard's session cookie (when the request
         // carries no Authorization header at all).
+        var cookieName = DashboardSession.CookieNameIn(builder.Environment);
         services.AddAuthentication(EitherScheme)
             .AddPolicyScheme(EitherScheme, "Bearer token, API key or dashboard session", o => o.ForwardDefaultSelector = http =>
                 ApiKeyAuthenticationHandler.Presented(http.Request) is not null ? ApiKeyAuthenticationHandler.SchemeName
-                : DashboardSession.Presented(http.Request) ? DashboardSession.SchemeName
+                : DashboardSession.Presented(http.Request, cookieName) ? DashboardSession.SchemeName
                 : JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(o => ConfigureBearer(o, auth, builder.Environment))
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
@@ -41,22 +47,69 @@ public static class SecurityRegistration
             services.AddAuthorizationBuilder().AddPolicy(scope, p => p.RequireAuthenticatedUser().RequireAssertion(c => CampaignIdentity.HasScope(c.User, scope)));
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResults>();
 
+        // Two limits (the middleware runs after authentication, before authorization's 401/403): the API's requests per
+        // tenant, and requests without valid credentials per client address, so that guessing keys or tokens is throttled
+        // before it reaches a 401. An authenticated caller never counts against an address, an unauthenticated one never
+        // against a tenant.
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.AddPolicy(TenantRateLimit, http => RateLimitPartition.GetFixedWindowLimiter(
-                CampaignIdentity.TenantOf(http.User) ?? "anonymous",
-                _ => new FixedWindowRateLimiterOptions { PermitLimit = auth.RequestsPerMinutePerTenant, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+            o.AddPolicy(TenantRateLimit, http => http.User.Identity?.IsAuthenticated != true
+                ? RateLimitPartition.GetNoLimiter("")
+                : RateLimitPartition.GetFixedWindowLimiter(CampaignIdentity.TenantOf(http.User) ?? "anonymous",
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = auth.RequestsPerMinutePerTenant, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http => UnauthenticatedAttempt(http, cookieName)
+                ? RateLimitPartition.GetFixedWindowLimiter(ClientAddress.Of(http),
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = auth.UnauthenticatedRequestsPerMinutePerAddress, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 })
+                : RateLimitPartition.GetNoLimiter(""));
             o.OnRejected = async (context, cancellation) =>
             {
                 if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
-                    context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString();
-                await Problems.Problem(StatusCodes.Status429TooManyRequests, "rate_limited",
-                    string.Create(CultureInfo.InvariantCulture, $"This tenant made more than {auth.RequestsPerMinutePerTenant:N0} requests in a minute; retry later."))
+                    context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                context.HttpContext.Response.Headers.CacheControl = "no-store";
+                await Problems.Problem(StatusCodes.Status429TooManyRequests, "rate_limited", context.HttpContext.User.Identity?.IsAuthenticated == true
+                        ? string.Create(CultureInfo.InvariantCulture, $"This tenant made more than {auth.RequestsPerMinutePerTenant:N0} requests in a minute; retry later.")
+                        : string.Create(CultureInfo.InvariantCulture,
+                            $"More than {auth.UnauthenticatedRequestsPerMinutePerAddress:N0} requests without valid credentials came from your address in a minute; retry later."))
                     .ExecuteAsync(context.HttpContext);
             };
         });
         return builder;
+    }
+
+    /// <summary>
+    /// Whether a request counts against its address's limit of requests without valid credentials: it is not authenticated,
+    /// and it either presents credentials (an Authorization or X-Api-Key header, the session cookie) that did not
+    /// authenticate, or asks for an endpoint that needs them. Anonymous requests for the dashboard's files, /auth/session,
+    /// the health checks, /ops/projections and the OpenAPI document do not count: a load balancer's probes and a browser
+    /// opening the sign-in page are not guesses.
+    /// </summary>
+    internal static bool UnauthenticatedAttempt(HttpContext http, string cookieName)
+    {
+        if (http.User.Identity?.IsAuthenticated == true) return false;
+        var request = http.Request;
+        return request.Headers.Authorization.Any(h => !string.IsNullOrEmpty(h))
+               || request.Headers.ContainsKey(ApiKeyAuthenticationHandler.Header)
+               || request.Cookies.ContainsKey(cookieName)
+               || http.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is not null;
+    }
+
+    /// <summary>
+    /// Takes the client's address from <c>X-Forwarded-For</c> when the request comes from one of
+    /// <see cref="AuthSettings.TrustedProxies"/> (the last address the proxy appended); nothing when none is configured.
+    /// </summary>
+    public static IApplicationBuilder UseTrustedProxies(this IApplicationBuilder app, AuthSettings auth)
+    {
+        if (auth.TrustedProxies.Length == 0) return app;
+        var options = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor, ForwardLimit = 1 };
+        options.KnownProxies.Clear();
+        options.KnownIPNetworks.Clear();
+        foreach (var proxy in auth.TrustedProxies)
+        {
+            if (IPAddress.TryParse(proxy, out var address)) options.KnownProxies.Add(address);
+            else options.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(proxy));
+        }
+        return app.UseForwardedHeaders(options);
     }
 
     private static void ConfigureBearer(JwtBearerOptions o, AuthSettings auth, IHostEnvironment environment)
