@@ -16,9 +16,10 @@ namespace EventSourcedCampaigns.Dashboard.Tests;
 /// <summary>
 /// The service in process on a real Kestrel port (Development, so the development sign-in is offered), every role,
 /// a schema of its own, and Debian's Chromium headless through Playwright. The embedded audience knows the lists
-/// "everyone" (2,000 contacts), "vip" (about 100) and "slow" (everyone, resolved one page a second, so that
-/// scheduling lasts long enough to be seen and cancelled). The local provider takes 300 ms a batch, two batches in
-/// flight per campaign: a campaign of 20-recipient batches sends for about 15 seconds.
+/// "everyone" (2,000 contacts), "vip" (about 100) and "slow" (everyone, resolved one page a second and held after
+/// its second page until the test releases it, so that scheduling lasts long enough to be seen and cancelled). The
+/// local provider takes 300 ms a batch, two batches in flight per campaign: a campaign of 20-recipient batches sends
+/// for about 15 seconds.
 /// </summary>
 public sealed class DashboardHost : IAsyncLifetime
 {
@@ -31,6 +32,9 @@ public sealed class DashboardHost : IAsyncLifetime
     public IBrowser Browser { get; private set; } = null!;
     public string BaseUrl { get; private set; } = "";
     public string Schema { get; } = TestDatabase.UniqueSchema("dash");
+
+    /// <summary>The audience of the service, whose list "slow" a test holds mid-preparation.</summary>
+    public SlowListAudience SlowList => (SlowListAudience)_factory.Services.GetRequiredService<IAudienceResolver>();
 
     public static string RepositoryRoot { get; } = FindRoot();
     /// <summary>
@@ -168,16 +172,24 @@ public sealed class DashboardHost : IAsyncLifetime
 }
 
 /// <summary>
-/// The list "slow" resolves pages of at most 200 recipients, one a second, so its 2,000 take 10 s whatever the
-/// scheduler's page size (any other list at full speed).
+/// The list "slow" resolves pages of at most 200 recipients, one a second; after its second page it waits for
+/// <see cref="Release"/>, so its audience is still being prepared for as long as a test needs, however slow the machine
+/// (any other list at full speed).
 /// </summary>
-internal sealed class SlowListAudience(IAudienceResolver inner) : IAudienceResolver
+public sealed class SlowListAudience(IAudienceResolver inner) : IAudienceResolver
 {
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Let the "slow" list's pages after the second one come (a second each).</summary>
+    public void Release() => _released.TrySetResult();
+
     public async ValueTask<AudiencePage> ResolvePageAsync(string tenantId, Audience audience, string? continuation, int pageSize, CancellationToken cancellation = default)
     {
         if (!audience.Included.Contains("slow")) return await inner.ResolvePageAsync(tenantId, audience, continuation, pageSize, cancellation);
         await Task.Delay(TimeSpan.FromSeconds(1), cancellation);
-        return await inner.ResolvePageAsync(tenantId, audience, continuation, Math.Min(pageSize, 200), cancellation);
+        var page = await inner.ResolvePageAsync(tenantId, audience, continuation, Math.Min(pageSize, 200), cancellation);
+        if (continuation is not null) await _released.Task.WaitAsync(cancellation); // the second page and on
+        return page;
     }
 }
 

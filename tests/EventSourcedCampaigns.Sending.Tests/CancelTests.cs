@@ -61,14 +61,15 @@ public sealed class CancelTests(ITestOutputHelper output)
         // The reconciler's watch outlives the control campaign's send by up to one interval: keep it short so the
         // inbox (scheduled messages included) goes idle soon after.
         await using var host = await SendingHost.StartAsync(configure: o => o.ReconcileInterval = TimeSpan.FromMilliseconds(250));
+        // The cancel follows the scheduling at once (the control is scheduled after it): it must commit before the
+        // send time, 3 s away, even on a slow machine.
         var cancelled = await host.ScheduledAsync(250, 100, TimeSpan.FromSeconds(3));
-        var control = await host.ScheduledAsync(250, 100, TimeSpan.FromSeconds(3));
-
         var result = await host.RunAcceptedAsync(Cancel(cancelled));
         Assert.Equal(CampaignStatus.Cancelled, result.State!.Status);
+        var control = await host.ScheduledAsync(250, 100, TimeSpan.FromSeconds(3));
 
-        // The control campaign's start fires from the same durable scheduled messages, so once it is sent
-        // (and the inbox is empty) the cancelled campaign's start has run too.
+        // The control campaign's start fires from the same durable scheduled messages, later than the cancelled one's,
+        // so once it is sent (and the inbox is empty) the cancelled campaign's start has run too.
         await host.WaitForAsync(control, s => s.Status == CampaignStatus.Sent, "the control campaign to be sent at its time");
         await host.WaitUntilIdleAsync(includingScheduled: true);
 

@@ -43,7 +43,10 @@ public sealed class cancelling_while_another_node_sends(ITestOutputHelper output
             ["Campaigns:ClockOffset"] = "00:00:02",
             ["Campaigns:Sending:BatchesInFlightPerCampaign"] = "8",
             ["Campaigns:Local:Contacts"] = Contacts.ToString(),
-            ["Campaigns:Local:Latency"] = "00:00:00.050",
+            // The sender is another process: its provider cannot be held from here. 200-300 ms a call keeps the 300 batches
+            // (8 in flight) Sending for at least 7.5 s whatever the machine's speed, while the cancel follows the third
+            // delivered batch within a poll (50 ms) and an HTTP call; the test cancels early, so this costs it only ~0.5 s.
+            ["Campaigns:Local:Latency"] = "00:00:00.200",
         });
         try
         {

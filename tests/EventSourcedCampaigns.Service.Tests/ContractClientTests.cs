@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using EventSourcedCampaigns.IntegrationTests.Infrastructure;
+using EventSourcedCampaigns.Ports;
+using EventSourcedCampaigns.Testing;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace EventSourcedCampaigns.Service.Tests;
@@ -19,6 +22,7 @@ public sealed class the_generated_client(ITestOutputHelper output) : IAsyncLifet
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private WebApplicationFactory<Program> _factory = null!;
     private CampaignsClient _client = null!;
+    private readonly TaskCompletionSource _cancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Task InitializeAsync()
     {
@@ -26,10 +30,17 @@ public sealed class the_generated_client(ITestOutputHelper output) : IAsyncLifet
         {
             ["Campaigns:Local:Contacts"] = "20000",
             ["Campaigns:Local:Lists:everyone"] = "1.0",
-            // Slow enough that Sending lasts a few seconds: 80 batches of 250, 100-150 ms each.
+            // 80 batches of 250, 100-150 ms each.
             ["Campaigns:Local:Latency"] = "00:00:00.100",
         });
         _client = new CampaignsClient(_factory.CreateClient().SignedIn("shop-contract"));
+        // The embedded provider answers the first 8 calls, then holds every call until the cancel is accepted: the campaign
+        // is still Sending when the cancel lands, however fast the machine is or however far the read models lag.
+        var provider = (FakeDispatcher)_factory.Services.GetRequiredService<IMessageDispatcher>();
+        provider.OnDispatch = async (_, cancellation) =>
+        {
+            if (provider.Calls > 8) await _cancelled.Task.WaitAsync(cancellation);
+        };
         return Task.CompletedTask;
     }
 
@@ -60,6 +71,7 @@ public sealed class the_generated_client(ITestOutputHelper output) : IAsyncLifet
             await Task.Delay(50);
         }
         var cancelled = await _client.CancelCampaignAsync(id, new CancelCampaignBody { ReasonCode = CancelReasonCode.WrongAudience, Reason = "wrong list" });
+        _cancelled.SetResult(); // the held calls answer, recorded after the request
         Assert.Contains(cancelled.Status, new CampaignStatus?[] { CampaignStatus.Cancelling, CampaignStatus.CancelledDuringSend });
         var final = await _client.GetSendReportAsync(id, cancelled.Sequence);
         output.WriteLine($"cancelled mid-send: {final.Status}, {final.Totals.Delivered:N0} delivered of {final.Totals.Recipients:N0}");

@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using EventSourcedCampaigns.Ports;
+using EventSourcedCampaigns.Testing;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 using static EventSourcedCampaigns.Service.Tests.CampaignApi;
 
@@ -15,13 +18,22 @@ public sealed class recipients_over_http(ITestOutputHelper output) : IAsyncLifet
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private WebApplicationFactory<Program> _factory = null!;
     private CampaignApi _api = null!;
+    private FakeDispatcher _provider = null!;
+    private readonly TaskCompletionSource _cancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Task InitializeAsync()
     {
         _factory = LocalService.Start("rcpt", Contacts,
-            ("Campaigns:Local:Latency", "00:00:00.100")); // 80 batches, 4 in flight: a few seconds of Sending
+            ("Campaigns:Local:Latency", "00:00:00.100")); // 80 batches, 4 in flight
         var client = _factory.CreateClient().SignedIn("shop-a");
         _api = new CampaignApi(client);
+        // The embedded provider answers the first 8 calls, then holds every call until the cancel is accepted: the cancel
+        // always lands mid-send and leaves recipients not sent, however fast the machine is or however far the read models lag.
+        _provider = (FakeDispatcher)_factory.Services.GetRequiredService<IMessageDispatcher>();
+        _provider.OnDispatch = async (_, cancellation) =>
+        {
+            if (_provider.Calls > 8) await _cancelled.Task.WaitAsync(cancellation);
+        };
         return Task.CompletedTask;
     }
 
@@ -34,6 +46,7 @@ public sealed class recipients_over_http(ITestOutputHelper output) : IAsyncLifet
         await _api.ScheduleAsync(id, DateTimeOffset.UtcNow.AddSeconds(2), "everyone", batchSize: 250);
         await _api.WaitForReportAsync(id, r => Status(r) == "Sending" && Count(r, "delivered") > 0, Patience, "the first deliveries");
         await AcceptedAsync(await _api.CancelRawAsync(id, "WrongAudience", "wrong list"), HttpStatusCode.OK, "cancel");
+        _cancelled.SetResult(); // the held calls answer: recorded after the request; the batches not yet at the provider are released
         var report = await _api.WaitForReportAsync(id, r => Status(r) == "CancelledDuringSend", Patience, "Cancelled During Send");
         var notSent = Count(report, "notSent");
         Assert.True(notSent > 0, "the cancel came too late to leave anyone not sent");

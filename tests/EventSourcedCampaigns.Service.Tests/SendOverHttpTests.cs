@@ -2,7 +2,10 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using EventSourcedCampaigns.Ports;
+using EventSourcedCampaigns.Testing;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 using static EventSourcedCampaigns.Service.Tests.CampaignApi;
 
@@ -20,16 +23,24 @@ public sealed class sending_over_http(ITestOutputHelper output) : IAsyncLifetime
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private WebApplicationFactory<Program> _factory = null!;
     private CampaignApi _api = null!;
+    private readonly TaskCompletionSource _sendingSeen = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Task InitializeAsync()
     {
         _factory = LocalService.Start("e2e", Contacts,
             ("Campaigns:Local:Lists:vip", "0.5"),
-            // Slow enough that Sending lasts a few seconds: 80 batches, 4 in flight, 100-150 ms each.
+            // 80 batches, 4 in flight, 100-150 ms each (and held until Sending is seen: see below).
             ("Campaigns:Local:Latency", "00:00:00.100"));
         var client = _factory.CreateClient();
         client.SignedIn("shop-a");
         _api = new CampaignApi(client);
+        // The embedded provider answers the first 8 calls, then holds the rest until the send report has been seen
+        // Sending: the read models cannot skip from Scheduled to Sent however fast the machine is or however far they lag.
+        var provider = (FakeDispatcher)_factory.Services.GetRequiredService<IMessageDispatcher>();
+        provider.OnDispatch = async (_, cancellation) =>
+        {
+            if (provider.Calls > 8) await _sendingSeen.Task.WaitAsync(cancellation);
+        };
         return Task.CompletedTask;
     }
 
@@ -56,6 +67,7 @@ public sealed class sending_over_http(ITestOutputHelper output) : IAsyncLifetime
         {
             var status = Status(report);
             if (seen.Count == 0 || seen[^1] != status) seen.Add(status);
+            if (status == "Sending") _sendingSeen.TrySetResult();
             if (status is "Sending" or "Sent") AssertTotalsAddUp(report);
         }
         var afterSchedule = await _api.ReportAsync(id, scheduled.Sequence);

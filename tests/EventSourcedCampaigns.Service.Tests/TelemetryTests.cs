@@ -36,7 +36,10 @@ public sealed class the_campaign_metrics
         });
         _ = factory.CreateClient(); // starts the host, its daemon and the metrics subscription
         var store = factory.Services.GetRequiredService<IDocumentStore>();
-        await Task.Delay(TimeSpan.FromSeconds(3)); // the subscription starts "from the present": let it start before the events
+        // The subscription starts "from the present": wait until it runs before the events (the schema is new, so the
+        // present it starts from is before the first of them).
+        await factory.Services.GetRequiredService<JasperFx.Events.Daemon.IProjectionCoordinator>().DaemonForMainDatabase()
+            .WaitForShardToBeRunning("CampaignMetrics:All", TimeSpan.FromSeconds(60));
         await new CampaignDriver(store, "shop-a", new TestClock(DateTimeOffset.UtcNow.AddDays(-1))).EveryStatusAsync();
 
         var deadline = DateTime.UtcNow.AddSeconds(60);
