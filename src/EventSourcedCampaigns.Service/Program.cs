@@ -147,7 +147,8 @@ app.UseAuthentication();
 app.UseRateLimiter();
 app.UseDashboardCsrfProtection();
 app.UseAuthorization();
-app.MapOpenApi();
+// Only the document there is: another name would get the OpenAPI middleware's own 404 in plain text, not a problem.
+app.MapOpenApi($"/openapi/{{documentName:regex(^{OpenApiContract.DocumentName}$)}}.json");
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
 app.MapGet("/ops/projections", (ProjectionMonitor monitor) => monitor.Current).WithName("GetProjectionStatus").WithTags("Operations")

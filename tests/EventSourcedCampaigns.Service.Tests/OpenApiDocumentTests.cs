@@ -54,6 +54,20 @@ public sealed class the_openapi_document(SecuredService service) : IClassFixture
         Assert.DoesNotContain("NotSchedulable", cancel);
     }
 
+    [Theory]
+    [InlineData("/openapi/v2.json")]
+    [InlineData("/openapi/x.json")]
+    [InlineData("/openapi/v1.json.json")]
+    public async Task a_document_that_does_not_exist_is_a_404_problem_with_a_code(string path)
+    {
+        // Found by fuzzing: any other name answered 404 in plain text ("No OpenAPI document with the name 'v2' was found.").
+        var response = await service.Anonymous().GetAsync(path);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("not_found", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["code"]?.GetValue<string>());
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await service.Anonymous().GetAsync("/openapi/v1.json")).StatusCode);
+    }
+
     /// <summary>Keys sorted, indented, UTF-8 as is: the committed form, so that a diff shows only real changes.</summary>
     public static string Normalize(string json) =>
         Sorted(JsonNode.Parse(json))!.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping })

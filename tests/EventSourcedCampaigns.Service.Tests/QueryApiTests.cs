@@ -53,6 +53,30 @@ public sealed class the_http_api : IAsyncLifetime
         return (response.StatusCode, body.TryGetProperty("code", out var code) ? code.GetString() : null);
     }
 
+    [Theory]
+    [InlineData("/api/campaigns")]
+    [InlineData("/api/audit/cancellations")]
+    [InlineData("/api/audit/verification")]
+    public async Task a_sequence_past_the_last_event_is_refused_at_once_instead_of_waited_for_10_s_and_answered_503(string path)
+    {
+        // Found by fuzzing: ?afterSequence=9223372036854775807 held the request 10 s (polling the projection progress every
+        // 20 ms) and then answered 503 read_models_behind, as if the service were behind. No write answered with a sequence
+        // past the store's last event, so the read models can never be waited on for it.
+        var store = _factory.Services.GetRequiredService<IDocumentStore>();
+        await using var session = store.QuerySession();
+        var last = await session.AdvancedSql.QueryAsync<long>(
+            $"select coalesce(max(seq_id), 0) from {store.Options.Events.DatabaseSchemaName}.mt_events", CancellationToken.None);
+        foreach (var sequence in new[] { long.MaxValue, last.Single() + 1_000_000 })
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var response = await _shopA.GetAsync($"{path}?afterSequence={sequence}");
+            Assert.Equal((HttpStatusCode.BadRequest, "malformed_sequence"), await Problem(response));
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"answered after {watch.Elapsed.TotalSeconds:0.0} s");
+        }
+        // The last event's own sequence is still waited for and answered.
+        Assert.Equal(HttpStatusCode.OK, (await _shopA.GetAsync($"{path}?afterSequence={last.Single()}")).StatusCode);
+    }
+
     [Fact]
     public async Task lists_campaigns_with_filters_and_paging()
     {

@@ -25,9 +25,14 @@ public static class QueryEndpoints
             if (!HttpMethods.IsGet(http.Request.Method) || http.Request.Query["afterSequence"].FirstOrDefault() is not { } raw) return await next(context);
             if (!long.TryParse(raw, out var sequence) || sequence < 0)
                 return Problems.BadRequest(ProblemCodes.MalformedSequence, $"'{raw}' is not an event sequence (a whole number, 0 or more).");
+            var store = http.RequestServices.GetRequiredService<IDocumentStore>();
+            // No write answered with a sequence past the store's last event: the read models would be waited on for nothing
+            // (10 s of polling, then a 503 that blames the projections).
+            if (sequence > 0 && sequence > await LastEventSequenceAsync(store, http.RequestAborted))
+                return Problems.BadRequest(ProblemCodes.MalformedSequence, $"No event has sequence {sequence}: pass the sequence a command answered with.");
             try
             {
-                await http.RequestServices.GetRequiredService<IDocumentStore>().WaitForReadModelsAsync(sequence, ReadYourWritesTimeout, http.RequestAborted);
+                await store.WaitForReadModelsAsync(sequence, ReadYourWritesTimeout, http.RequestAborted);
             }
             catch (TimeoutException e)
             {
@@ -87,5 +92,14 @@ public static class QueryEndpoints
                              "The actor filter matches a whole actor id, ignoring case (alice@example.com finds Alice@Example.com).")
             .Produces<Page<CancellationAuditEntry>>().CanRefuse(ProblemCodes.OutOfRange, ProblemCodes.InvalidRange, ProblemCodes.AmbiguousTime);
         return api;
+    }
+
+    /// <summary>The sequence of the store's last event, of any tenant (0 when it has none).</summary>
+    private static async Task<long> LastEventSequenceAsync(IDocumentStore store, CancellationToken cancellation)
+    {
+        await using var session = store.QuerySession();
+        var found = await session.AdvancedSql.QueryAsync<long>(
+            $"select coalesce(max(seq_id), 0) from {store.Options.Events.DatabaseSchemaName}.mt_events", cancellation);
+        return found.SingleOrDefault();
     }
 }
