@@ -368,6 +368,21 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         // The same request again (its name padded, as the first was stored trimmed) is still the retry it was.
         var retry = await AcceptedAsync(await Create(new { name = " Spring ", channel = "Email", variants = Variants }), HttpStatusCode.Created, "retry");
         Assert.Equal(first.CampaignId, retry.CampaignId);
+
+        // A clone's key names its source; with the other remainderOnly it is another clone, not a retry.
+        var source = await ScheduledCampaignAsync(client);
+        await AcceptedAsync(await client.PostAsJsonAsync($"/api/campaigns/{source}/cancel", new { reasonCode = "Other" }), HttpStatusCode.OK, "cancel");
+        async Task<HttpResponseMessage> Clone(bool remainderOnly)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/campaigns/{source}/clone") { Content = JsonContent.Create(new { remainderOnly }) };
+            request.Headers.Add("Idempotency-Key", key);
+            return await client.SendAsync(request);
+        }
+        var whole = await AcceptedAsync(await Clone(remainderOnly: false), HttpStatusCode.Created, "clone");
+        before = await service.EventCountAsync();
+        Assert.Equal((HttpStatusCode.UnprocessableEntity, "idempotency_key_reused"), await Problem(await Clone(remainderOnly: true)));
+        Assert.Equal(before, await service.EventCountAsync());
+        Assert.Equal(whole.CampaignId, (await AcceptedAsync(await Clone(remainderOnly: false), HttpStatusCode.Created, "clone retried")).CampaignId);
     }
 }
 

@@ -108,8 +108,10 @@ public static class CommandEndpoints
             .WithName("CloneCampaign").RequireAuthorization(Scopes.CampaignsWrite)
             .Command(StatusCodes.Status201Created, "Clone a sent or cancelled campaign into a new draft.",
                 "The whole audience again, or with remainderOnly only the recipients the source did not reach. Answers 201 with the " +
-                "clone's send report as Location; an Idempotency-Key header makes a retry answer with the same clone.",
-                RejectionCode.CampaignNotFound, RejectionCode.NotCloneable, RejectionCode.InvalidActor);
+                "clone's send report as Location; an Idempotency-Key header makes a retry answer with the same clone (the key with the " +
+                "other remainderOnly: 422 idempotency_key_reused).",
+                RejectionCode.CampaignNotFound, RejectionCode.NotCloneable, RejectionCode.InvalidActor)
+            .CanRefuse(ProblemCodes.IdempotencyKeyReused); // the key already made a clone of this source with the other remainderOnly
         return api;
     }
 
@@ -160,7 +162,8 @@ public static class CommandEndpoints
         {
             // Another campaign under a used key is a client's mistake, not a retry: answering with the first one would
             // tell it that what it sent was created.
-            if (cmd is CreateCampaign create && !await CreatedAsAsync(session, create, http.RequestAborted))
+            if ((cmd is CreateCampaign create && !await CreatedAsAsync(session, create, http.RequestAborted))
+                || (cmd is CloneCampaign clone && made.ClonedFrom?.RemainderOnly != clone.RemainderOnly))
                 return Problems.Problem(StatusCodes.Status422UnprocessableEntity, ProblemCodes.IdempotencyKeyReused,
                     $"The {IdempotencyKeyHeader} '{Truncate(http.Request.Headers[IdempotencyKeyHeader].FirstOrDefault())}' already made campaign " +
                     $"{existing} from another request; send a new key for another campaign.");
