@@ -106,7 +106,13 @@ builder.Services.AddCampaignOpenApi(); // /openapi/v1.json, committed as docs/op
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 // Enums are their names (docs/api.md), one name read in any case: a number or a numeric string ("channel": 0, "2"), or names
 // joined by commas ("Email, Sms"), does not parse, like an unknown name, rather than reaching the campaign as another value.
-builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new StrictEnumConverter()));
+// A property given twice ({"name":"A","name":"B"}, or "name" and "Name") is refused too: which one a proxy or a client
+// library reads need not be the one the service would have kept.
+builder.Services.ConfigureHttpJsonOptions(o =>
+{
+    o.SerializerOptions.Converters.Add(new StrictEnumConverter());
+    o.SerializerOptions.AllowDuplicateProperties = false;
+});
 
 var telemetry = builder.Services.AddOpenTelemetry()
     .WithTracing(t => t.AddSource("Marten", "Wolverine").AddAspNetCoreInstrumentation())

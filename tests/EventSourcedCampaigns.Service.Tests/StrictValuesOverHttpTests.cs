@@ -56,6 +56,20 @@ public sealed class strict_values_over_http(SecuredService service) : IClassFixt
     }
 
     [Theory]
+    [InlineData($$"""{"name":"First","name":"Second","channel":"Email","variants":{{Variants}}}""")]
+    [InlineData($$"""{"name":"First","Name":"Second","channel":"Email","variants":{{Variants}}}""")] // names are read in any case
+    [InlineData($$"""{"name":"Twice","channel":"Email","channel":"Sms","variants":{{Variants}}}""")]
+    [InlineData($$"""{"name":"Twice","channel":"Email","variants":[{"key":"A","key":"B","subject":"Hi","content":"-30%","splitPercent":100}]}""")]
+    public async Task a_body_that_gives_a_property_twice_is_refused_and_creates_nothing(string body)
+    {
+        var client = service.Client(Tenant);
+        await CreateAsync(client);
+        var before = await service.EventCountAsync(Tenant);
+        Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(await client.PostAsync("/api/campaigns", Json(body))));
+        Assert.Equal(before, await service.EventCountAsync(Tenant));
+    }
+
+    [Theory]
     [InlineData("Sms")]
     [InlineData("sms")] // JSON names are read in any case, as before
     public async Task a_channel_name_is_accepted(string channel)
