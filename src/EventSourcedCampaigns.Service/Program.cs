@@ -175,10 +175,18 @@ if (settings.Has(ServiceRoles.Api))
 app.MapDashboardSession(settings.Auth, app.Environment);
 app.MapGet("/", () => Results.Redirect("/app/")).ExcludeFromDescription();
 app.MapFallbackToFile("/app/{*path:nonfile}", "app/index.html").ExcludeFromDescription(); // app.js etc. are static files
+var started = false;
 app.Lifetime.ApplicationStarted.Register(() =>
-    app.Logger.LogInformation("Campaigns service started with roles {Roles} on schema {Schema}", settings.Roles, settings.Schema));
+{
+    started = true;
+    app.Logger.LogInformation("Campaigns service started with roles {Roles} on schema {Schema}", settings.Roles, settings.Schema);
+});
 
-return await app.RunJasperFxCommands(args);
+var exitCode = await app.RunJasperFxCommands(args);
+// JasperFx's run command answers 0 even when the host failed to start (its port taken, the database unreachable at
+// start): a service manager, a script or a test must see that failure, and a restart policy act on it.
+var ranTheService = args.Length == 0 || args[0].StartsWith('-') || string.Equals(args[0], "run", StringComparison.OrdinalIgnoreCase);
+return exitCode == 0 && ranTheService && !started ? 1 : exitCode;
 
 /// <summary>The entry point, visible to the in-process tests.</summary>
 public partial class Program;

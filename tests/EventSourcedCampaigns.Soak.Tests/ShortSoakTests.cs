@@ -63,16 +63,21 @@ public sealed class ShortSoakTests(ITestOutputHelper output)
         return false;
     }
 
-    /// <summary>Two free consecutive ports (the nodes listen on N and N+1).</summary>
+    /// <summary>
+    /// Two free consecutive ports (the nodes listen on N and N+1), below the range the system takes outgoing connections'
+    /// ports from (32768-60999 on Linux): a port from that range, free when picked, was taken by one of the first node's
+    /// connections to PostgreSQL before the second node started (it exited at start, address in use), and a killed
+    /// node's port can be taken the same way before its restart.
+    /// </summary>
     private static int FreePortPair()
     {
         for (var attempt = 0; attempt < 100; attempt++)
         {
-            using var first = new TcpListener(IPAddress.Loopback, 0);
-            first.Start();
-            var port = ((IPEndPoint)first.LocalEndpoint).Port;
+            var port = Random.Shared.Next(20_000, 32_000);
             try
             {
+                using var first = new TcpListener(IPAddress.Loopback, port);
+                first.Start();
                 using var second = new TcpListener(IPAddress.Loopback, port + 1);
                 second.Start();
                 return port;
