@@ -47,7 +47,11 @@ public sealed class ServiceNode(string name, int port, IReadOnlyDictionary<strin
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed < patience)
         {
-            if (process.HasExited) throw new InvalidOperationException($"{name} exited during start-up (code {process.ExitCode}); see {logFile}");
+            if (process.HasExited)
+            {
+                process.WaitForExit(); // its last output written to the log
+                throw new InvalidOperationException($"{name} exited during start-up (code {process.ExitCode}); {logFile} ends:{Environment.NewLine}{LogTail()}");
+            }
             try
             {
                 if ((await _probe.GetAsync("/health/live")).IsSuccessStatusCode) { Up = true; return; }
@@ -56,6 +60,14 @@ public sealed class ServiceNode(string name, int port, IReadOnlyDictionary<strin
             await Task.Delay(200);
         }
         throw new TimeoutException($"{name} did not answer /health/live within {patience.TotalSeconds:0} s; see {logFile}");
+    }
+
+    // The log's last lines, for the failure's message: a test deletes the log's folder when it ends.
+    private string LogTail()
+    {
+        lock (_gate) _log?.Flush();
+        try { return string.Join(Environment.NewLine, File.ReadLines(logFile).TakeLast(40)); }
+        catch (IOException e) { return e.Message; }
     }
 
     private void Write(string? line)
