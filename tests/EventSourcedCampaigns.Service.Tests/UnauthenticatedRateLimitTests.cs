@@ -91,6 +91,23 @@ public sealed class the_limit_of_requests_without_valid_credentials
     }
 
     [Fact]
+    public async Task by_default_a_client_that_checks_every_operation_refuses_it_gets_its_401s()
+    {
+        var defaultLimit = new AuthSettings().UnauthenticatedRequestsPerMinutePerAddress;
+        await using var service = Start(("Campaigns:Auth:UnauthenticatedRequestsPerMinutePerAddress", defaultLimit.ToString()));
+        // A scanner's round: each of the API's operations, with no credentials and with a wrong key, several times over.
+        string[] operations = ["GET /api/campaigns", "POST /api/campaigns", "GET /api/audit/cancellations", "GET /api/audit/cancellations.csv",
+            "GET /api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/report", "POST /api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/cancel"];
+        for (var round = 0; round < 20; round++)
+            foreach (var operation in operations)
+            {
+                var (method, url) = (operation.Split(' ')[0], operation.Split(' ')[1]);
+                Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(service, "203.0.113.20", method, url)).StatusCode);
+                Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(service, "203.0.113.20", method, url, Guess(round))).StatusCode);
+            }
+    }
+
+    [Fact]
     public async Task an_ipv6_client_is_counted_by_its_64_network()
     {
         await using var service = Start();

@@ -44,9 +44,10 @@ public sealed class AuthSettings
     /// <summary>
     /// Requests per minute one client address may make without valid credentials: a failed sign-in, an unknown or revoked
     /// API key, a forged or expired token, a signed-out session cookie, or no credentials for the API. Throttles guessing;
-    /// authenticated callers count against <see cref="RequestsPerMinutePerTenant"/> only.
+    /// authenticated callers count against <see cref="RequestsPerMinutePerTenant"/> only. 10 a second by default: keys and
+    /// tokens cannot be guessed at that rate, and a client checking every endpoint's 401 still gets them.
     /// </summary>
-    public int UnauthenticatedRequestsPerMinutePerAddress { get; set; } = 60;
+    public int UnauthenticatedRequestsPerMinutePerAddress { get; set; } = 600;
 
     /// <summary>
     /// Addresses (<c>10.0.0.5</c>) or networks (<c>10.0.0.0/8</c>) of the reverse proxies or load balancers in front of the
