@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 
 namespace EventSourcedCampaigns.Service.Tests;
 
@@ -20,7 +19,7 @@ public sealed class PrivateCluster : IAsyncDisposable
     public static async Task<PrivateCluster> StartAsync()
     {
         var dir = Path.Combine(Path.GetTempPath(), $"campaigns-pg-{Guid.NewGuid():N}"[..24]);
-        var cluster = new PrivateCluster(dir, FreePort(), "");
+        var cluster = new PrivateCluster(dir, FreePorts.Take(), "");
         var (code, stdout, stderr) = await cluster.RunAsync("start", TimeSpan.FromMinutes(3));
         if (code != 0)
         {
@@ -76,12 +75,5 @@ public sealed class PrivateCluster : IAsyncDisposable
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "EventSourcedCampaigns.sln"))) return dir.FullName;
         throw new InvalidOperationException($"No EventSourcedCampaigns.sln above {AppContext.BaseDirectory}: run the tests from inside the repository.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

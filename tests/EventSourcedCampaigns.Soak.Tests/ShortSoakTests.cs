@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
@@ -34,7 +32,7 @@ public sealed class ShortSoakTests(ITestOutputHelper output)
                 KillEvery = TimeSpan.FromSeconds(20),
                 SampleEvery = TimeSpan.FromSeconds(10),
                 Settle = TimeSpan.FromMinutes(4), // a bound for a loaded CI machine; usually seconds
-                Port = FreePortPair(),
+                Port = FreePorts.Take(2), // the nodes listen on N and N+1, restarted on them after each kill
                 Output = Path.Combine(folder.FullName, "soak-results.json"),
             };
             var result = await SoakRun.RunAsync(options, TextWriter.Synchronized(log));
@@ -61,29 +59,5 @@ public sealed class ShortSoakTests(ITestOutputHelper output)
     {
         output.WriteLine(log.ToString());
         return false;
-    }
-
-    /// <summary>
-    /// Two free consecutive ports (the nodes listen on N and N+1), below the range the system takes outgoing connections'
-    /// ports from (32768-60999 on Linux): a port from that range, free when picked, was taken by one of the first node's
-    /// connections to PostgreSQL before the second node started (it exited at start, address in use), and a killed
-    /// node's port can be taken the same way before its restart.
-    /// </summary>
-    private static int FreePortPair()
-    {
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            var port = Random.Shared.Next(20_000, 32_000);
-            try
-            {
-                using var first = new TcpListener(IPAddress.Loopback, port);
-                first.Start();
-                using var second = new TcpListener(IPAddress.Loopback, port + 1);
-                second.Start();
-                return port;
-            }
-            catch (SocketException) { }
-        }
-        throw new InvalidOperationException("no two free consecutive ports");
     }
 }
