@@ -21,7 +21,7 @@ public static class Send
         await using var data = NpgsqlDataSource.Create(connection);
         var baseline = await SendBaseline.CreateAsync(data, pipeline.Schema, pipeline.Options);
 
-        var (oneBatches, manyBatches, cancelBatches, cancelRounds) = quick ? (60, 10, 24, 1) : (400, 50, 60, 4);
+        var (oneBatches, manyBatches, rounds, cancelBatches, cancelRounds) = quick ? (60, 10, 1, 24, 1) : (200, 100, 3, 60, 4);
 
         // Warm-up of both sides (code generation, connection pools, JIT). The cancel too: Wolverine compiles a handler
         // on its first message, and the first cancels under load waited ~0.4 s for that.
@@ -30,37 +30,72 @@ public static class Send
             await pipeline.Run(new CancelCampaign(id, Pipeline.Actor, new CancelReason(CancelReasonCode.Other)));
         await baseline.SendAsync(await baseline.SeedAsync(2, 4));
 
-        // 1 campaign.
-        var (pipeOne, _, _) = await PipelineSendAsync(pipeline, 1, oneBatches);
-        var baseOne = await baseline.SendAsync(await baseline.SeedAsync(1, oneBatches));
-        results.AddRange(Throughput("1 campaign", oneBatches, pipeOne, baseOne));
+        // Alternated rounds, the side that goes first swapping each round: one run of a few seconds swings by +-0.1 on
+        // this machine (JIT tiers, the cluster's checkpoints, the other side's leftovers), several even each other out.
+        // The ratio is of the totals: every round's batches over every round's time.
+        var (pipeOne, baseOne, pipeMany, baseMany) = (TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+        var (pipeRss, baseRss, pipeStatements, baseStatements) = (0d, 0d, 0L, 0L);
+        for (var round = 0; round < rounds; round++)
+        {
+            var baselineFirst = round % 2 == 1;
+            var one = await AlternatedAsync(baselineFirst,
+                async () => (await PipelineSendAsync(pipeline, 1, oneBatches)).Item1,
+                async () => await baseline.SendAsync(await baseline.SeedAsync(1, oneBatches)));
+            (pipeOne, baseOne) = (pipeOne + one.Pipeline, baseOne + one.Baseline);
 
-        // 16 campaigns: throughput, statements per batch and the sender's peak RSS.
-        var seeded = await baseline.SeedAsync(16, manyBatches);
-        var statementsBefore = await Sql.StatementsAsync(connection);
-        Memory.ResetPeak();
-        var baseMany = await baseline.SendAsync(seeded);
-        var baseRss = Memory.PeakMiB();
-        var baseStatements = await Sql.StatementsAsync(connection) - statementsBefore;
-
-        var ready = await pipeline.ReadyAsync(16, manyBatches);
-        statementsBefore = await Sql.StatementsAsync(connection);
-        Memory.ResetPeak();
-        var pipeMany = await TimeSendAsync(pipeline, ready);
-        var pipeRss = Memory.PeakMiB();
-        var pipeStatements = await Sql.StatementsAsync(connection) - statementsBefore;
-        results.AddRange(Throughput("16 campaigns", 16 * manyBatches, pipeMany, baseMany));
+            // 16 campaigns: throughput, statements per batch and each side's peak RSS.
+            var many = await AlternatedAsync(baselineFirst,
+                async () =>
+                {
+                    var ready = await pipeline.ReadyAsync(16, manyBatches);
+                    var (elapsed, rss, statements) = await MeasuredAsync(connection, () => TimeSendAsync(pipeline, ready));
+                    (pipeRss, pipeStatements) = (Math.Max(pipeRss, rss), pipeStatements + statements);
+                    return elapsed;
+                },
+                async () =>
+                {
+                    var seeded = await baseline.SeedAsync(16, manyBatches);
+                    var (elapsed, rss, statements) = await MeasuredAsync(connection, () => baseline.SendAsync(seeded));
+                    (baseRss, baseStatements) = (Math.Max(baseRss, rss), baseStatements + statements);
+                    return elapsed;
+                });
+            (pipeMany, baseMany) = (pipeMany + many.Pipeline, baseMany + many.Baseline);
+            Console.WriteLine($"send, round {round + 1} of {rounds} ({(baselineFirst ? "baseline" : "pipeline")} first): " +
+                              $"1 campaign {oneBatches / one.Pipeline.TotalSeconds:N0} vs {oneBatches / one.Baseline.TotalSeconds:N0} batches/s " +
+                              $"({one.Baseline / one.Pipeline:N2}); 16 campaigns {16 * manyBatches / many.Pipeline.TotalSeconds:N0} vs " +
+                              $"{16 * manyBatches / many.Baseline.TotalSeconds:N0} ({many.Baseline / many.Pipeline:N2})");
+        }
+        results.AddRange(Throughput("1 campaign", rounds * oneBatches, pipeOne, baseOne));
+        results.AddRange(Throughput("16 campaigns", rounds * 16 * manyBatches, pipeMany, baseMany));
         results.Add(new Result("memory: sender peak RSS, 16-campaign send", pipeRss, baseRss, "MiB vs hand-written sender"));
-        if (statementsBefore >= 0)
-            results.Add(new Result("send: SQL statements per batch, 16 campaigns", (double)pipeStatements / (16 * manyBatches),
-                (double)baseStatements / (16 * manyBatches), "statements vs hand-written"));
-        Console.WriteLine($"send: 1 campaign {oneBatches / pipeOne.TotalSeconds:N0} vs {oneBatches / baseOne.TotalSeconds:N0} batches/s; " +
-                          $"16 campaigns {16 * manyBatches / pipeMany.TotalSeconds:N0} vs {16 * manyBatches / baseMany.TotalSeconds:N0} batches/s");
+        if (pipeStatements >= 0 && baseStatements >= 0)
+            results.Add(new Result("send: SQL statements per batch, 16 campaigns", (double)pipeStatements / (rounds * 16 * manyBatches),
+                (double)baseStatements / (rounds * 16 * manyBatches), "statements vs hand-written"));
+        Console.WriteLine($"send, {rounds} rounds: 1 campaign {rounds * oneBatches / pipeOne.TotalSeconds:N0} vs {rounds * oneBatches / baseOne.TotalSeconds:N0} batches/s; " +
+                          $"16 campaigns {rounds * 16 * manyBatches / pipeMany.TotalSeconds:N0} vs {rounds * 16 * manyBatches / baseMany.TotalSeconds:N0} batches/s");
 
         // Cancel-to-stop with 16 campaigns sending.
         var estimate = TimeSpan.FromSeconds(pipeMany.TotalSeconds * cancelBatches / manyBatches); // each campaign's expected send time
         results.AddRange(await CancelAsync(pipeline, baseline, cancelBatches, cancelRounds, estimate));
         return results.ToArray();
+    }
+
+    private static async Task<(TimeSpan Pipeline, TimeSpan Baseline)> AlternatedAsync(bool baselineFirst,
+        Func<Task<TimeSpan>> pipeline, Func<Task<TimeSpan>> baseline)
+    {
+        if (!baselineFirst) return (await pipeline(), await baseline());
+        var baselineTime = await baseline();
+        return (await pipeline(), baselineTime);
+    }
+
+    /// <summary>The send's time, the process's peak RSS during it and the statements PostgreSQL ran for it (negative without pg_stat_statements).</summary>
+    private static async Task<(TimeSpan Elapsed, double PeakMiB, long Statements)> MeasuredAsync(string connection, Func<Task<TimeSpan>> send)
+    {
+        var before = await Sql.StatementsAsync(connection);
+        Memory.ResetPeak();
+        var elapsed = await send();
+        var rss = Memory.PeakMiB();
+        return (elapsed, rss, before < 0 ? -1 : await Sql.StatementsAsync(connection) - before);
     }
 
     private static Result[] Throughput(string label, int batches, TimeSpan pipeline, TimeSpan baseline) =>
