@@ -182,3 +182,46 @@ public static class Memory
         return System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0;
     }
 }
+
+/// <summary>CPU time spent so far, to tell where a send's time goes: in the sending process or in PostgreSQL.</summary>
+public static class CpuTime
+{
+    public static TimeSpan Sender() => System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+
+    /// <summary>The process id of the server's postmaster when it runs on this machine (the parent of this connection's backend), else null.</summary>
+    public static async Task<int?> PostmasterAsync(string connection)
+    {
+        var backend = await Sql.ScalarAsync<int>(connection, "select pg_backend_pid()");
+        return Stat(backend) is { } stat && IsPostgres(backend) ? int.Parse(stat[1]) : null;
+    }
+
+    /// <summary>User and system time of the postmaster and its children, the backends (those that ended are not counted).</summary>
+    public static TimeSpan PostgreSql(int postmaster)
+    {
+        var ticks = 0L;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || Stat(pid) is not { } stat) continue;
+            if (pid == postmaster || int.Parse(stat[1]) == postmaster) ticks += long.Parse(stat[11]) + long.Parse(stat[12]);
+        }
+        return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ is 100 on Linux
+    }
+
+    /// <summary>/proc/pid/stat from its state on (ppid at 1, utime at 11, stime at 12): the command name before it may hold spaces.</summary>
+    private static string[]? Stat(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        }
+        catch (IOException) { return null; } // gone meanwhile, or not on this machine
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
+    private static bool IsPostgres(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/comm").Trim() == "postgres"; }
+        catch (IOException) { return false; }
+    }
+}

@@ -35,6 +35,7 @@ public static class Send
         // The ratio is of the totals: every round's batches over every round's time.
         var (pipeOne, baseOne, pipeMany, baseMany) = (TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
         var (pipeRss, baseRss, pipeStatements, baseStatements) = (0d, 0d, 0L, 0L);
+        var (pipeCpu, baseCpu, postmaster) = (new CpuUse(), new CpuUse(), await CpuTime.PostmasterAsync(connection));
         for (var round = 0; round < rounds; round++)
         {
             var baselineFirst = round % 2 == 1;
@@ -48,15 +49,15 @@ public static class Send
                 async () =>
                 {
                     var ready = await pipeline.ReadyAsync(16, manyBatches);
-                    var (elapsed, rss, statements) = await MeasuredAsync(connection, () => TimeSendAsync(pipeline, ready));
-                    (pipeRss, pipeStatements) = (Math.Max(pipeRss, rss), pipeStatements + statements);
+                    var (elapsed, rss, statements, cpu) = await MeasuredAsync(connection, postmaster, () => TimeSendAsync(pipeline, ready));
+                    (pipeRss, pipeStatements, pipeCpu) = (Math.Max(pipeRss, rss), pipeStatements + statements, pipeCpu + cpu);
                     return elapsed;
                 },
                 async () =>
                 {
                     var seeded = await baseline.SeedAsync(16, manyBatches);
-                    var (elapsed, rss, statements) = await MeasuredAsync(connection, () => baseline.SendAsync(seeded));
-                    (baseRss, baseStatements) = (Math.Max(baseRss, rss), baseStatements + statements);
+                    var (elapsed, rss, statements, cpu) = await MeasuredAsync(connection, postmaster, () => baseline.SendAsync(seeded));
+                    (baseRss, baseStatements, baseCpu) = (Math.Max(baseRss, rss), baseStatements + statements, baseCpu + cpu);
                     return elapsed;
                 });
             (pipeMany, baseMany) = (pipeMany + many.Pipeline, baseMany + many.Baseline);
@@ -71,6 +72,13 @@ public static class Send
         if (pipeStatements >= 0 && baseStatements >= 0)
             results.Add(new Result("send: SQL statements per batch, 16 campaigns", (double)pipeStatements / (rounds * 16 * manyBatches),
                 (double)baseStatements / (rounds * 16 * manyBatches), "statements vs hand-written"));
+        // Where the time goes: CPU a batch in the sending process and in PostgreSQL (both on this machine's two cores).
+        var sent = rounds * 16 * manyBatches;
+        results.Add(new Result("send: sender CPU ms per batch, 16 campaigns", pipeCpu.Sender.TotalMilliseconds / sent,
+            baseCpu.Sender.TotalMilliseconds / sent, "ms vs hand-written"));
+        if (pipeCpu.PostgreSql is { } pipeDb && baseCpu.PostgreSql is { } baseDb)
+            results.Add(new Result("send: PostgreSQL CPU ms per batch, 16 campaigns", pipeDb.TotalMilliseconds / sent, baseDb.TotalMilliseconds / sent,
+                "ms vs hand-written"));
         Console.WriteLine($"send, {rounds} rounds: 1 campaign {rounds * oneBatches / pipeOne.TotalSeconds:N0} vs {rounds * oneBatches / baseOne.TotalSeconds:N0} batches/s; " +
                           $"16 campaigns {rounds * 16 * manyBatches / pipeMany.TotalSeconds:N0} vs {rounds * 16 * manyBatches / baseMany.TotalSeconds:N0} batches/s");
 
@@ -89,13 +97,23 @@ public static class Send
     }
 
     /// <summary>The send's time, the process's peak RSS during it and the statements PostgreSQL ran for it (negative without pg_stat_statements).</summary>
-    private static async Task<(TimeSpan Elapsed, double PeakMiB, long Statements)> MeasuredAsync(string connection, Func<Task<TimeSpan>> send)
+    private static async Task<(TimeSpan Elapsed, double PeakMiB, long Statements, CpuUse Cpu)> MeasuredAsync(string connection, int? postmaster, Func<Task<TimeSpan>> send)
     {
         var before = await Sql.StatementsAsync(connection);
         Memory.ResetPeak();
+        TimeSpan? Database() => postmaster is { } pid ? CpuTime.PostgreSql(pid) : null;
+        var (sender, database) = (CpuTime.Sender(), Database());
         var elapsed = await send();
+        var cpu = new CpuUse(CpuTime.Sender() - sender, Database() - database);
         var rss = Memory.PeakMiB();
-        return (elapsed, rss, before < 0 ? -1 : await Sql.StatementsAsync(connection) - before);
+        return (elapsed, rss, before < 0 ? -1 : await Sql.StatementsAsync(connection) - before, cpu);
+    }
+
+    /// <summary>CPU time of the sending process and of PostgreSQL (null when its processes are not on this machine).</summary>
+    private readonly record struct CpuUse(TimeSpan Sender, TimeSpan? PostgreSql)
+    {
+        public CpuUse() : this(TimeSpan.Zero, TimeSpan.Zero) { }
+        public static CpuUse operator +(CpuUse a, CpuUse b) => new(a.Sender + b.Sender, a.PostgreSql + b.PostgreSql);
     }
 
     private static Result[] Throughput(string label, int batches, TimeSpan pipeline, TimeSpan baseline) =>
