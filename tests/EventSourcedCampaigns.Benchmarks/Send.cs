@@ -76,6 +76,8 @@ public static class Send
         var sent = rounds * 16 * manyBatches;
         results.Add(new Result("send: sender CPU ms per batch, 16 campaigns", pipeCpu.Sender.TotalMilliseconds / sent,
             baseCpu.Sender.TotalMilliseconds / sent, "ms vs hand-written"));
+        results.Add(new Result("send: sender KiB allocated per batch, 16 campaigns", pipeCpu.Allocated / 1024.0 / sent,
+            baseCpu.Allocated / 1024.0 / sent, "KiB vs hand-written"));
         if (pipeCpu.PostgreSql is { } pipeDb && baseCpu.PostgreSql is { } baseDb)
             results.Add(new Result("send: PostgreSQL CPU ms per batch, 16 campaigns", pipeDb.TotalMilliseconds / sent, baseDb.TotalMilliseconds / sent,
                 "ms vs hand-written"));
@@ -102,18 +104,18 @@ public static class Send
         var before = await Sql.StatementsAsync(connection);
         Memory.ResetPeak();
         TimeSpan? Database() => postmaster is { } pid ? CpuTime.PostgreSql(pid) : null;
-        var (sender, database) = (CpuTime.Sender(), Database());
+        var (sender, database, allocated) = (CpuTime.Sender(), Database(), GC.GetTotalAllocatedBytes());
         var elapsed = await send();
-        var cpu = new CpuUse(CpuTime.Sender() - sender, Database() - database);
+        var cpu = new CpuUse(CpuTime.Sender() - sender, Database() - database, GC.GetTotalAllocatedBytes() - allocated);
         var rss = Memory.PeakMiB();
         return (elapsed, rss, before < 0 ? -1 : await Sql.StatementsAsync(connection) - before, cpu);
     }
 
-    /// <summary>CPU time of the sending process and of PostgreSQL (null when its processes are not on this machine).</summary>
-    private readonly record struct CpuUse(TimeSpan Sender, TimeSpan? PostgreSql)
+    /// <summary>CPU time of the sending process and of PostgreSQL (null when its processes are not on this machine), bytes the process allocated.</summary>
+    private readonly record struct CpuUse(TimeSpan Sender, TimeSpan? PostgreSql, long Allocated)
     {
-        public CpuUse() : this(TimeSpan.Zero, TimeSpan.Zero) { }
-        public static CpuUse operator +(CpuUse a, CpuUse b) => new(a.Sender + b.Sender, a.PostgreSql + b.PostgreSql);
+        public CpuUse() : this(TimeSpan.Zero, TimeSpan.Zero, 0) { }
+        public static CpuUse operator +(CpuUse a, CpuUse b) => new(a.Sender + b.Sender, a.PostgreSql + b.PostgreSql, a.Allocated + b.Allocated);
     }
 
     private static Result[] Throughput(string label, int batches, TimeSpan pipeline, TimeSpan baseline) =>
