@@ -159,14 +159,15 @@ app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => fa
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
 app.MapGet("/ops/projections", (ProjectionMonitor monitor) => monitor.Current).WithName("GetProjectionStatus").WithTags("Operations")
     .WithSummary("High-water mark, each shard's progress, the lag, and whether this node runs the projections.")
-    .WithDescription("For operators and probes: no credentials needed, no tenant data. /health/live and /health/ready (plain text) are beside it.");
+    .WithDescription("For operators and probes: no credentials needed, no tenant data. /health/live and /health/ready (plain text) are beside it.")
+    .AnswerHeadAsGet();
 
 if (settings.Has(ServiceRoles.Api))
 {
-    // First of the filters: ?status=2 is refused like ?status=Bogus, which does not bind, and a time without its offset
-    // like one that does not parse, before anything else is checked.
+    // First of the filters: ?status=2 is refused like ?status=Bogus, which does not bind, a time without its offset like
+    // one that does not parse, and a query parameter given twice, before anything else is checked.
     var api = app.MapGroup("/api").RequireAuthorization().RequireRateLimiting(SecurityRegistration.TenantRateLimit)
-        .AddEndpointFilterFactory(StrictValues.RefuseUnclearValues).RequireTenant();
+        .AddEndpointFilterFactory(StrictValues.RefuseUnclearValues).RequireTenant().AnswerHeadAsGet();
     api.MapCampaignQueries();
     api.MapRecipientQueries();
     api.MapAuditEndpoints();

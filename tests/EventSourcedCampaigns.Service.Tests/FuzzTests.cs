@@ -289,6 +289,31 @@ public sealed class the_api_fuzz(ITestOutputHelper output) : IAsyncLifetime
             await Problem(await client.PostAsync("/api/campaigns", new StringContent("{\"name\":", Encoding.UTF8, "application/json"))));
     }
 
+    [Fact]
+    public async Task a_head_request_gets_the_status_and_content_type_its_get_would()
+    {
+        // Found by fuzzing: MapGet maps GET only, so a HEAD was refused with 405 (RFC 9110: HEAD is GET without the content).
+        // Kestrel drops what a HEAD response writes; the test server passes it on, so only status and headers are compared.
+        var signedIn = Client(TenantA);
+        var anonymous = _factory.CreateClient();
+        (HttpClient Client, string Url)[] requests =
+        [
+            (signedIn, "/api/campaigns"), (signedIn, "/api/campaigns?afterSequence=abc"), (signedIn, $"/api/campaigns/{Guid.NewGuid()}/report"),
+            (signedIn, "/api/audit/verification"), (signedIn, "/api/campaigns?status=2"), (anonymous, "/api/campaigns"), (anonymous, "/ops/projections"),
+        ];
+        foreach (var (client, url) in requests)
+        {
+            var get = await client.GetAsync(url);
+            var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, url));
+            Assert.True((get.StatusCode, get.Content.Headers.ContentType?.MediaType) == (head.StatusCode, head.Content.Headers.ContentType?.MediaType),
+                $"HEAD {url}: {(int)head.StatusCode} {head.Content.Headers.ContentType}; GET: {(int)get.StatusCode} {get.Content.Headers.ContentType}");
+        }
+        // Another method still gets 405, whose Allow names HEAD now.
+        var put = await signedIn.PutAsync("/api/campaigns", JsonContent.Create(new { }));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, put.StatusCode);
+        Assert.Equal(["GET", "HEAD", "POST"], put.Content.Headers.Allow.Order());
+    }
+
     private static HttpContent? ValidBody(ApiEndpoint endpoint) => endpoint.Method != "POST" ? null : endpoint.Template switch
     {
         var t when t.EndsWith("/schedule") => JsonContent.Create(new { sendAt = DateTimeOffset.UtcNow.AddDays(3), included = new[] { "everyone" }, batchSize = 500 }),

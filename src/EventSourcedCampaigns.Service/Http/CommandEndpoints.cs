@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
@@ -130,16 +129,14 @@ public static class CommandEndpoints
     /// <summary>A time with an explicit offset; a local time would mean whatever the server's zone is.</summary>
     private static bool ParseSendAt(string? raw, out DateTimeOffset sendAt, out IResult? problem)
     {
-        sendAt = default;
         problem = null;
-        var hasOffset = IsoTime.HasOffset(raw);
-        if (hasOffset && DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.None, out sendAt)) return true;
-        // With its offset but no time there is (hour 25, a date past year 9999 in UTC): malformed, not ambiguous.
-        problem = hasOffset
-            ? Problems.BadRequest(ProblemCodes.BadRequest,
-                $"'{Truncate(raw)}' is not a date and time: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-12-01T09:00:00+01:00.")
+        if (IsoTime.TryParse(raw, out sendAt)) return true;
+        // With an offset but not as documented (+01, a space before it) or no such time (hour 25, a date past year 9999 in
+        // UTC): malformed, not ambiguous.
+        problem = IsoTime.HasOffset(raw)
+            ? Problems.BadRequest(ProblemCodes.BadRequest, $"'{Truncate(raw)}' is not a date and time: {IsoTime.HowToWrite} 2027-12-01T09:00:00+01:00.")
             : Problems.BadRequest(ProblemCodes.AmbiguousSendTime,
-                $"'{Truncate(raw)}' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-12-01T09:00:00+01:00.");
+                $"'{Truncate(raw)}' is not a send time with its offset: {IsoTime.HowToWrite} 2027-12-01T09:00:00+01:00.");
         return false;
     }
 

@@ -33,6 +33,9 @@ public static class OpenApiContract
     public static IServiceCollection AddCampaignOpenApi(this IServiceCollection services) => services.AddOpenApi(DocumentName, o =>
     {
         o.OpenApiVersion = OpenApiSpecVersion.OpenApi3_0;
+        // HEAD is GET without the body (HeadRequests): operations of their own would repeat every GET under the same operationId.
+        var include = o.ShouldInclude;
+        o.ShouldInclude = description => !HttpMethods.IsHead(description.HttpMethod ?? "") && include(description);
         o.AddOperationTransformer((operation, context, _) =>
         {
             Describe(operation, context);

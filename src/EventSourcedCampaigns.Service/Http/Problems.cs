@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Reflection;
+using System.Text.RegularExpressions;
 using EventSourcedCampaigns.Marten;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -65,12 +67,15 @@ public static class Problems
 /// <summary>
 /// Values of the query string, the route and headers mean one thing only (docs/api.md), as in JSON bodies:
 /// <list type="bullet">
+/// <item>A query parameter the endpoint reads is given once. Given twice, minimal APIs bind the values joined by commas (a
+/// string filter then matches neither) or the first (<c>?afterSequence=</c>): which one a proxy or a client library
+/// reads need not be the one the service would have used, so it is refused (400 bad_request).</item>
 /// <item>Enums are their names. Minimal APIs bind them with <c>Enum.TryParse</c>, which also reads a number
-/// (<c>?status=2</c>, <c>99</c>, <c>-1</c>) and names joined by commas (<c>Draft,Sent</c>, their values OR-ed, which is
-/// also what a repeated <c>?status=</c> binds as): refused with the problem an unknown name gets (400 bad_request). Names
-/// match in their case, as the binding matches them.</item>
+/// (<c>?status=2</c>, <c>99</c>, <c>-1</c>) and names joined by commas (<c>Draft,Sent</c>, their values OR-ed): refused
+/// with the problem an unknown name gets (400 bad_request). Names match in their case, as the binding matches them.</item>
 /// <item>Times carry their offset (<c>Z</c> or <c>±hh:mm</c>): one without would be read in the server's zone, so it is
-/// refused (400 ambiguous_time), as a send time without one is.</item>
+/// refused (400 ambiguous_time), as a send time without one is; one written otherwise than <see cref="IsoTime"/> takes
+/// (<c>+01</c>, a space before the offset) is malformed (400 bad_request).</item>
 /// </list>
 /// Checked before the endpoint runs.
 /// </summary>
@@ -78,10 +83,13 @@ public static class StrictValues
 {
     private enum Source { RouteOrQuery, Route, Query, Header }
 
-    /// <summary>A parameter's check: the problem a value gets, or null when it is clear.</summary>
-    private sealed record Check(string Name, Source From, bool Many, Func<string, string, IResult?> Refusal);
+    /// <summary>A parameter's check: given once in the query (unless an array), and its value's refusal if it has one (null when clear).</summary>
+    private sealed record Check(string Name, Source From, bool Many, Func<string, string, IResult?>? Refusal);
 
-    /// <summary>An endpoint filter factory: a check of each enum and time parameter bound from the route, the query or a header.</summary>
+    /// <summary>
+    /// An endpoint filter factory: a check of each parameter bound from the route, the query or a header (values of enum and
+    /// time parameters, and that a query parameter is not repeated), and of <c>?afterSequence=</c> where it is honoured.
+    /// </summary>
     public static EndpointFilterDelegate RefuseUnclearValues(EndpointFilterFactoryContext context, EndpointFilterDelegate next)
     {
         var checks = new List<Check>();
@@ -90,8 +98,8 @@ public static class StrictValues
             var many = parameter.ParameterType.IsArray;
             var type = many ? parameter.ParameterType.GetElementType()! : parameter.ParameterType;
             type = Nullable.GetUnderlyingType(type) ?? type;
+            if (parameter.Name is null || !FromText(type)) continue;
             Func<string, string, IResult?>? refusal = type.IsEnum ? NameOf(type) : type == typeof(DateTimeOffset) ? WithOffset : null;
-            if (refusal is null || parameter.Name is null) continue;
             var attributes = parameter.GetCustomAttributes(true);
             (string Name, Source From)? bound =
                 attributes.OfType<IFromRouteMetadata>().FirstOrDefault() is { } route ? (route.Name ?? parameter.Name, Source.Route)
@@ -101,11 +109,12 @@ public static class StrictValues
                 : (parameter.Name, Source.RouteOrQuery);
             if (bound is { } b) checks.Add(new Check(b.Name, b.From, many, refusal));
         }
-        if (checks.Count == 0) return next;
+        // Read by the read-your-writes filter, not bound: known per request.
+        var afterSequence = new Check(QueryEndpoints.AfterSequence, Source.Query, false, null);
         return invocation =>
         {
             var request = invocation.HttpContext.Request;
-            foreach (var check in checks)
+            foreach (var check in QueryEndpoints.HonoursAfterSequence(invocation.HttpContext) ? checks.Append(afterSequence) : checks)
             {
                 var values = check.From switch
                 {
@@ -114,7 +123,12 @@ public static class StrictValues
                     Source.Header => request.Headers[check.Name],
                     _ => request.RouteValues.ContainsKey(check.Name) ? Route(request, check.Name) : request.Query[check.Name],
                 };
-                // One parameter bound from repeated values gets them joined by commas: check what it binds.
+                // Query names match in any case: ?page=1&Page=2 is page twice.
+                if (values.Count > 1 && !check.Many && check.From is Source.Query or Source.RouteOrQuery)
+                    return ValueTask.FromResult<object?>(Problems.BadRequest(ProblemCodes.BadRequest, string.Create(CultureInfo.InvariantCulture,
+                        $"The query parameter {check.Name} is given {values.Count} times: give it once.")));
+                if (check.Refusal is null) continue;
+                // An array parameter binds each of its repeated values; a header given twice binds them joined by commas.
                 foreach (var value in check.Many ? values.ToArray() : [values.ToString()])
                     if (!string.IsNullOrEmpty(value) && check.Refusal(check.Name, value) is { } problem) // empty: the binding's to refuse or skip
                         return ValueTask.FromResult<object?>(problem);
@@ -123,6 +137,10 @@ public static class StrictValues
         };
     }
 
+    /// <summary>Whether minimal APIs bind the type from a string (route, query, header): a string, an enum, or a type with TryParse.</summary>
+    private static bool FromText(Type type) =>
+        type == typeof(string) || type.IsEnum || type.GetMethods(BindingFlags.Public | BindingFlags.Static).Any(m => m.Name == "TryParse");
+
     private static Func<string, string, IResult?> NameOf(Type enumType)
     {
         HashSet<string> names = [.. Enum.GetNames(enumType)];
@@ -130,18 +148,25 @@ public static class StrictValues
             $"{name} must be one of {string.Join(", ", names)}, by name, not '{Shown(value)}'."));
     }
 
-    private static IResult? WithOffset(string name, string value) => IsoTime.HasOffset(value) ? null
-        : Problems.BadRequest(ProblemCodes.AmbiguousTime, string.Create(CultureInfo.InvariantCulture,
-            $"{name} '{Shown(value)}' is not a time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-01-01T00:00:00Z."));
+    private static IResult? WithOffset(string name, string value) =>
+        !IsoTime.HasOffset(value)
+            ? Problems.BadRequest(ProblemCodes.AmbiguousTime, string.Create(CultureInfo.InvariantCulture,
+                $"{name} '{Shown(value)}' is not a time with its offset: {IsoTime.HowToWrite} 2027-01-01T00:00:00Z."))
+        : IsoTime.TryParse(value, out _) ? null
+        : Problems.BadRequest(ProblemCodes.BadRequest, string.Create(CultureInfo.InvariantCulture,
+            $"{name} '{Shown(value)}' is not a date and time: {IsoTime.HowToWrite} 2027-01-01T00:00:00Z."));
 
     private static StringValues Route(HttpRequest request, string name) => request.RouteValues[name]?.ToString() ?? StringValues.Empty;
 
     private static string Shown(string? value) => value is null ? "" : value.Length <= 40 ? value : value[..40] + "…";
 }
 
-/// <summary>ISO 8601 times as the API takes them.</summary>
-public static class IsoTime
+/// <summary>ISO 8601 times as the API takes them (docs/api.md): a date, <c>T</c>, a time, then <c>Z</c> or <c>±hh:mm</c>.</summary>
+public static partial class IsoTime
 {
+    /// <summary>How a refusal tells the caller to write a time, followed by an example.</summary>
+    public const string HowToWrite = "write it as ISO 8601 with Z or ±hh:mm, e.g.";
+
     /// <summary>
     /// Whether <paramref name="raw"/> is a date and time that says its offset (<c>Z</c> or <c>±hh:mm</c> after the time):
     /// without one, parsing would take the server's zone.
@@ -149,6 +174,22 @@ public static class IsoTime
     public static bool HasOffset(string? raw) =>
         raw is { Length: > 10 and <= 40 } && raw.IndexOf('T') > 0
         && (raw.EndsWith('Z') || raw.EndsWith('z') || raw.LastIndexOfAny(['+', '-']) > raw.IndexOf('T'));
+
+    /// <summary>
+    /// Reads a time written as documented: <c>yyyy-MM-ddTHH:mm</c>, optionally <c>:ss</c> and a fraction, then <c>Z</c> or
+    /// <c>±hh:mm</c>. <see cref="DateTimeOffset.TryParse(string?, IFormatProvider?, DateTimeStyles, out DateTimeOffset)"/>
+    /// alone also reads an offset of hours only (<c>+01</c>), without its colon (<c>+0100</c>) or after a space, which the API
+    /// does not promise: a client that relied on them would break on a stricter server or proxy.
+    /// </summary>
+    public static bool TryParse(string? raw, out DateTimeOffset value)
+    {
+        value = default;
+        return raw is { Length: <= 40 } && Documented().IsMatch(raw)
+               && DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.None, out value);
+    }
+
+    [GeneratedRegex(@"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2})\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Documented();
 }
 
 /// <summary>Maps the library's typed failures that surface as exceptions.</summary>

@@ -16,13 +16,21 @@ public static class QueryEndpoints
     /// <summary>Longest wait for the read models to reach a requested sequence before answering 503.</summary>
     public static readonly TimeSpan ReadYourWritesTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>The query parameter of read-your-writes: a command's "sequence".</summary>
+    public const string AfterSequence = "afterSequence";
+
+    /// <summary>Whether the request's <c>?afterSequence=</c> is waited for: a query (GET, or HEAD, which answers as GET does).</summary>
+    public static bool HonoursAfterSequence(HttpContext http) =>
+        http.GetEndpoint()?.Metadata.GetMetadata<ReadYourWritesMetadata>() is not null
+        && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
+
     public static RouteGroupBuilder MapCampaignQueries(this RouteGroupBuilder api)
     {
         // Read-your-writes: hold a query until the read models have applied the caller's write.
         api.WithMetadata(new ReadYourWritesMetadata()).AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            if (!HttpMethods.IsGet(http.Request.Method) || http.Request.Query["afterSequence"].FirstOrDefault() is not { } raw) return await next(context);
+            if (!HonoursAfterSequence(http) || http.Request.Query[AfterSequence].FirstOrDefault() is not { } raw) return await next(context);
             if (!long.TryParse(raw, out var sequence) || sequence < 0)
                 return Problems.BadRequest(ProblemCodes.MalformedSequence, $"'{raw}' is not an event sequence (a whole number, 0 or more).");
             var store = http.RequestServices.GetRequiredService<IDocumentStore>();
