@@ -8,8 +8,9 @@
 #   bash eng/serve.sh token --tenant shop --actor ana@shop.example [--scopes campaigns:read,campaigns:cancel]
 #                                              prints a development bearer token (and nothing else) for that service
 #
-# Prints "Listening on http://127.0.0.1:PORT" once the service answers. Several processes share one database and
-# the work (docs/service.md); build once, then start each with --no-build.
+# Prints "Listening on http://127.0.0.1:PORT" once the service answers; a port that something else already listens on
+# stops it at once with exit code 1. Several processes share one database and the work (docs/service.md); build once,
+# then start each with --no-build.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -37,6 +38,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ "$port" =~ ^[0-9]+$ ]] || usage
+# A port already taken (say, by a service started earlier) would answer the health probe below in this one's place: it
+# would print "Listening on" and then exit when Kestrel cannot bind. Refuse at once instead.
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "eng/serve.sh: port $port is in use (another service listens there): stop it, or choose another port with --port" >&2
+  exit 1
+fi
 
 CAMPAIGNS_POSTGRES=$(bash eng/postgres.sh start)
 export CAMPAIGNS_POSTGRES

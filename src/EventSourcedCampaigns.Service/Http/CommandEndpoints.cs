@@ -68,8 +68,9 @@ public static class CommandEndpoints
             .WithName("ScheduleCampaign").RequireAuthorization(Scopes.CampaignsWrite)
             .Command(StatusCodes.Status200OK, "Schedule a draft.",
                 "The audience (included lists and segments minus excluded ones) is prepared into batches, then the campaign sends " +
-                "at sendAt, an ISO 8601 time with its offset. A clone for the remainder goes to the recipients its source did not " +
-                "reach, whatever lists it names, and may name none (included: []).",
+                "at sendAt, an ISO 8601 time with its offset. A clone for the remainder of a send cancelled midway goes to the recipients " +
+                "its source did not reach, whatever lists it names, and may name none (included: []); the source of one cancelled " +
+                "before it sent reached nobody, so that clone is an ordinary draft and names its lists.",
                 RejectionCode.CampaignNotFound, RejectionCode.NotSchedulable, RejectionCode.InvalidAudience, RejectionCode.InvalidBatchSize,
                 RejectionCode.SendTimeNotInFuture, RejectionCode.InvalidActor)
             .CanRefuse(ProblemCodes.AmbiguousSendTime);
