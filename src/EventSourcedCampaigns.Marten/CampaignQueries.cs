@@ -122,15 +122,19 @@ public static class CampaignQueries
         if (entries.Count == 0) return entries;
         var campaigns = entries.Select(x => (x.TenantId, x.CampaignId)).Distinct().ToList();
         var rows = await session.AdvancedSql.QueryAsync<CampaignNameRow>($"""
-            select jsonb_build_object('TenantId', tenant_id, 'Id', id, 'Name', data ->> 'Name')
+            select jsonb_build_object('TenantId', tenant_id, 'CampaignId', id, 'Name', data ->> 'Name')
             from {session.DocumentStore.Options.Schema.For<CampaignListItem>()}
             where (tenant_id, id) in (select * from unnest(?::text[], ?::uuid[]))
             """, ct, campaigns.Select(x => x.TenantId).ToArray(), campaigns.Select(x => x.CampaignId).ToArray());
-        var names = rows.ToDictionary(x => (x.TenantId, x.Id), x => x.Name);
+        var names = rows.ToDictionary(x => (x.TenantId, x.CampaignId), x => x.Name);
         return [.. entries.Select(x => x with { CampaignName = names.GetValueOrDefault((x.TenantId, x.CampaignId)) })];
     }
 
-    private sealed record CampaignNameRow(string TenantId, Guid Id, string Name);
+    /// <summary>
+    /// One row of the names query. No member is called <c>Id</c>: Marten takes a type with an id for a document and creates a
+    /// table for it on first use, so reading the audit changed the schema that was applied ahead (<c>db-apply</c>).
+    /// </summary>
+    private sealed record CampaignNameRow(string TenantId, Guid CampaignId, string Name);
 
     private static IQueryable<CancellationAuditEntry> AuditEntries(IQuerySession session, CancellationAuditQuery query)
     {

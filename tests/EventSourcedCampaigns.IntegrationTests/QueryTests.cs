@@ -206,4 +206,37 @@ public sealed class querying_the_read_models : IAsyncLifetime
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _store.WaitForReadModelsAsync(1, TimeSpan.FromSeconds(-1)));
         await _store.WaitForReadModelsAsync(1, Timeout.InfiniteTimeSpan); // inline read models: at once
     }
+
+    [Fact]
+    public async Task reading_creates_no_table_the_schema_does_not_have()
+    {
+        // Reading does no DDL: the schema applied ahead (ApplyAllDatabaseChangesOnStartup, db-apply) is the whole schema. The
+        // audit's names query created a table for its row type on first use, which Marten took for a document (it had an Id).
+        var store = await TestDatabase.NewStoreAsync("no_ddl", ProjectionLifecycle.Inline);
+        await using var _ = store;
+        var driver = new CampaignDriver(store, "shop-a", new TestClock());
+        var campaign = await driver.ScheduledAsync(batches: 1);
+        await driver.CancelAsync(campaign);
+        async Task<IReadOnlyList<string>> Tables()
+        {
+            await using var session = store.QuerySession();
+            return await session.AdvancedSql.QueryAsync<string>(
+                "select tablename from pg_tables where schemaname = ? order by tablename", CancellationToken.None, store.Options.DatabaseSchemaName);
+        }
+        var applied = await Tables();
+
+        await using (var session = store.QuerySession("shop-a"))
+        {
+            await session.QueryCampaignsAsync(new CampaignListQuery());
+            await session.LoadSendReportAsync(campaign);
+            await session.LoadCampaignStateAsync(campaign);
+            await session.QueryCancellationAuditAsync(new CancellationAuditQuery());
+            await session.StreamCancellationAudit(new CancellationAuditQuery(), 10).ToListAsync();
+            await session.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(campaign));
+            await session.LoadRecipientOutcomeAsync(campaign, "nobody");
+            await session.StreamRecipientOutcomesAsync(campaign).ToListAsync();
+        }
+
+        Assert.Equal(applied, await Tables());
+    }
 }

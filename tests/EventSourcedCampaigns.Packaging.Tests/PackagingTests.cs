@@ -42,7 +42,11 @@ public sealed class PackagingTests(PackedFeed feed, ITestOutputHelper log) : ICl
         Assert.Equal("MIT", Field("license"));
         Assert.Equal("expression", Element("license")!.Attribute("type")?.Value);
         Assert.False(string.IsNullOrWhiteSpace(Field("description")));
+        // The commit it was built from, and no address: the project has none yet (docs/packages.md).
         Assert.Equal("git", Element("repository")?.Attribute("type")?.Value);
+        Assert.Equal(feed.Commit, Element("repository")?.Attribute("commit")?.Value);
+        Assert.Null(Element("repository")?.Attribute("url"));
+        Assert.Null(Element("projectUrl"));
 
         Assert.Equal("README.md", Field("readme"));
         using (var readme = new StreamReader(package.GetEntry("README.md")!.Open()))
@@ -63,11 +67,11 @@ public sealed class PackagingTests(PackedFeed feed, ITestOutputHelper log) : ICl
     }
 
     [Fact]
-    public async Task A_consumer_built_from_the_packed_packages_runs_the_cancel_scenario()
+    public async Task A_consumer_built_from_the_packed_packages_runs_the_getting_started_program_and_the_cancel_scenarios()
     {
         PackSucceeded();
         var app = Path.Combine(feed.Temp, "consumer");
-        CopyTemplate(Path.Combine(Repo.Root, "tests", "consumer", "ConsumerTemplate"), app);
+        CopyTemplate(DocSamplesTests.Consumer, app);
         WriteNugetConfig(Path.Combine(app, "nuget.config"));
 
         // A NuGet packages folder of its own: a package of this version cached by an earlier run can't be used.
@@ -82,12 +86,16 @@ public sealed class PackagingTests(PackedFeed feed, ITestOutputHelper log) : ICl
 
         Assert.True(run.ExitCode == 0, $"the consumer exited with {run.ExitCode}:\n{run.Output}");
         Assert.DoesNotContain("FAILED", run.Output);
-        Assert.Contains("ok: cancel accepted, status Cancelled", run.Output);
-        Assert.Contains("ok: the stored campaign is Cancelled", run.Output);
-        Assert.Contains("ok: cancel of a sent campaign refused: NotCancellableSent", run.Output);
-        Assert.Contains("ok: the refused cancel is in the cancellation audit", run.Output);
+        Assert.Contains("ok: getting started: cancel accepted, status Cancelled", run.Output);
+        Assert.Contains("ok: the cancellation audit has it: Cancelled", run.Output);
         Assert.Contains("ok: the pipeline started the send at its time and sent it: Sent", run.Output);
         Assert.Contains("ok: the provider got each of the 4 batches once", run.Output);
+        Assert.Contains("ok: cancel of a sent campaign refused: NotCancellableSent", run.Output);
+        Assert.Contains("ok: the refused cancel is in the cancellation audit", run.Output);
+        Assert.Contains("ok: cancel mid-send accepted with batches at the provider: Cancelling", run.Output);
+        Assert.Contains("ok: no provider call started after the cancel returned", run.Output);
+        Assert.Contains("ok: the partial-send report adds up", run.Output);
+        Assert.Contains("ok: the cancellation audit has the mid-send cancel with its counts", run.Output);
         Assert.Contains("consumer scenario passed", run.Output);
 
         // It ran exactly the assemblies that were just packed, not project outputs or a stale cached package.

@@ -19,9 +19,14 @@ public sealed class PackedFeed : IAsyncLifetime
     public string Folder => Path.Combine(Temp, "feed");
     public Repo.Result Pack { get; private set; } = null!;
 
+    /// <summary>The commit checked out when the packages were packed (git rev-parse HEAD).</summary>
+    public string Commit { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Folder);
+        var head = await Repo.RunAsync("git", ["rev-parse", "HEAD"], Repo.Root, new Dictionary<string, string>(), TimeSpan.FromMinutes(1), mergeError: false);
+        Commit = head.Output.Trim();
         Pack = await Repo.RunAsync("bash", [Path.Combine(Repo.Root, "eng", "pack.sh"), "-o", Folder, "-c", Repo.Configuration],
             Repo.Root, new Dictionary<string, string>(), TimeSpan.FromMinutes(5));
     }
