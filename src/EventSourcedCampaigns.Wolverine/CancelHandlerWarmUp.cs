@@ -13,14 +13,27 @@ namespace EventSourcedCampaigns.Wolverine;
 internal sealed class CancelHandlerWarmUp(IWolverineRuntime runtime, IHostApplicationLifetime lifetime, ILogger<CancelHandlerWarmUp> logger)
     : IHostedService
 {
+    private Task _build = Task.CompletedTask;
+
     public Task StartAsync(CancellationToken cancellation)
     {
         // Once every hosted service (Wolverine's own included) has started; off the start-up path.
-        lifetime.ApplicationStarted.Register(() => Task.Run(Build));
+        lifetime.ApplicationStarted.Register(() => _build = Task.Run(Build));
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellation) => Task.CompletedTask;
+    /// <summary>Waits for a build still running: a node stopped just after it started would dispose Wolverine under it.</summary>
+    public async Task StopAsync(CancellationToken cancellation)
+    {
+        try
+        {
+            await _build.WaitAsync(cancellation);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // The host's stop timeout: it goes on without the build.
+        }
+    }
 
     private void Build()
     {

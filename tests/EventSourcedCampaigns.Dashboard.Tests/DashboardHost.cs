@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 using EventSourcedCampaigns.Ports;
+using EventSourcedCampaigns.Service.Tests;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -79,8 +80,7 @@ public sealed class DashboardHost : IAsyncLifetime
     public static (WebApplicationFactory<Program> Factory, string BaseUrl) StartService(string environment, string? schema = null, string? roles = null)
     {
         var baseUrl = $"http://127.0.0.1:{FreePort()}";
-        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true; // Program ends in RunJasperFxCommands
-        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        var factory = new ServiceFactory().WithWebHostBuilder(web =>
         {
             web.UseEnvironment(environment);
             web.UseUrls(baseUrl); // UseKestrel(port) alone leaves the default port here: Program builds its own WebApplication

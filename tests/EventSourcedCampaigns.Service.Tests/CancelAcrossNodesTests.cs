@@ -3,7 +3,6 @@ using System.Net;
 using System.Text.Json;
 using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Xunit.Abstractions;
 using static EventSourcedCampaigns.Service.Tests.CampaignApi;
 
@@ -23,9 +22,8 @@ public sealed class cancelling_while_another_node_sends(ITestOutputHelper output
     [Fact]
     public async Task the_cancel_is_accepted_and_the_counts_add_up_in_the_report_and_the_events()
     {
-        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true;
         var schema = TestDatabase.UniqueSchema("cancel2n");
-        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        await using var factory = new ServiceFactory().WithWebHostBuilder(web =>
         {
             web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
             web.UseSetting("Campaigns:Schema", schema);

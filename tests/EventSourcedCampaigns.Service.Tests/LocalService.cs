@@ -12,8 +12,7 @@ internal static class LocalService
 {
     public static WebApplicationFactory<Program> Start(string schema, long contacts, params (string Key, string Value)[] settings)
     {
-        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true; // Program ends in RunJasperFxCommands
-        return new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        return new ServiceFactory().WithWebHostBuilder(web =>
         {
             web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
             web.UseSetting("Campaigns:Schema", TestDatabase.UniqueSchema(schema));

@@ -21,9 +21,8 @@ public sealed class the_http_api : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true; // Program ends in RunJasperFxCommands
         var schema = TestDatabase.UniqueSchema("http");
-        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        _factory = new ServiceFactory().WithWebHostBuilder(web =>
         {
             web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
             web.UseSetting("Campaigns:Schema", schema);

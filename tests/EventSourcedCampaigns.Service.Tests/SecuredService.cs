@@ -14,8 +14,7 @@ public sealed class SecuredService : IAsyncLifetime
     /// <summary>Extra settings a test class needs (set before the first request).</summary>
     public static WebApplicationFactory<Program> Start(string schema, IReadOnlyDictionary<string, string?>? settings = null, string? environment = null)
     {
-        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true; // Program ends in RunJasperFxCommands
-        return new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        return new ServiceFactory().WithWebHostBuilder(web =>
         {
             web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
             web.UseSetting("Campaigns:Schema", schema);

@@ -4,7 +4,6 @@ using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 using EventSourcedCampaigns.Marten.Telemetry;
 using Marten;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EventSourcedCampaigns.Service.Tests;
@@ -16,7 +15,6 @@ public sealed class the_campaign_metrics
     [Fact]
     public async Task count_cancels_and_time_to_stop_from_the_events()
     {
-        JasperFx.CommandLine.JasperFxEnvironment.AutoStartHost = true;
         var measurements = new ConcurrentBag<(string Instrument, double Value, string? Tag)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
@@ -27,7 +25,7 @@ public sealed class the_campaign_metrics
         listener.SetMeasurementEventCallback<double>((i, value, tags, _) => measurements.Add((i.Name, value, Tag(tags))));
         listener.Start();
 
-        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        await using var factory = new ServiceFactory().WithWebHostBuilder(web =>
         {
             web.UseSetting("Campaigns:ConnectionString", TestDatabase.ConnectionString);
             web.UseSetting("Campaigns:Schema", TestDatabase.UniqueSchema("metrics"));
