@@ -18,7 +18,8 @@ public enum RecipientOutcome
     Delivered,
     /// <summary>The provider refused this recipient (a bad address...) or the whole batch failed; the reason says which.</summary>
     Failed,
-    /// <summary>Never handed to the provider: the campaign was cancelled before this recipient's batch was sent.</summary>
+    /// <summary>Never handed to the provider: the campaign was cancelled before this recipient's batch was sent (or, when an
+    /// earlier attempt got part of the batch through, before the rest of it was tried again).</summary>
     NotSent,
     /// <summary>The provider took the batch but reported fewer refusals by name than it counted: this recipient may or may not have got it.</summary>
     Unknown,
@@ -77,21 +78,23 @@ public static class RecipientOutcomes
 
     /// <summary>
     /// Record the recipients' outcomes that <paramref name="events"/> settle, in the session's transaction: a delivered
-    /// batch (its recipients delivered, except the <paramref name="refusals"/>, which failed with their reason; when the
+    /// batch (its recipients delivered, except the <paramref name="refusals"/>, which failed with their reason, and the
+    /// <paramref name="notSent"/> ones, never handed over: its <see cref="BatchDelivered.NotSent"/> part; when the
     /// provider counted more failures than it named, the others are <see cref="RecipientOutcome.Unknown"/>), a failed
     /// batch (all failed with its error), a released batch (all not sent). The events that finish a send settle the
     /// batches never sent with <see cref="RecordNotSentRemainder"/>. Reads the batches' <see cref="CampaignBatch"/>
     /// documents in the database: queue it before they are deleted. A batch is recorded once; recording it again does nothing.
     /// </summary>
     public static void RecordRecipientOutcomes(this IDocumentSession session, Guid campaignId, IEnumerable<ICampaignEvent> events,
-        IReadOnlyList<RecipientRefusal>? refusals = null)
+        IReadOnlyList<RecipientRefusal>? refusals = null, IReadOnlyCollection<string>? notSent = null)
     {
         foreach (var e in events)
         {
             switch (e)
             {
                 case BatchDelivered d:
-                    Insert(session, campaignId, d.BatchNumber, DeliveredCode(d.Failed, refusals ?? []), refusals ?? [], null, d.DeliveredAt);
+                    Insert(session, campaignId, d.BatchNumber, DeliveredCode(d.Failed, refusals ?? []), Exceptions(refusals ?? [], notSent ?? []),
+                        null, d.DeliveredAt);
                     break;
                 case BatchFailed f:
                     Insert(session, campaignId, f.BatchNumber, "F", [], f.Error, f.FailedAt);
@@ -107,15 +110,16 @@ public static class RecipientOutcomes
     /// Record the outcome of one batch from its loaded recipients, before its event is recorded: the send pipeline does
     /// this in its dispatch step, in the transaction that passes the provider's answer on, outside the campaign's stream
     /// lock. <paramref name="outcome"/>: <see cref="RecipientOutcome.Delivered"/> (except the <paramref name="refusals"/>,
-    /// and <see cref="RecipientOutcome.Unknown"/> when the provider counted more failures than it named),
+    /// failed, and the <paramref name="notSent"/> recipients, never handed over because a cancel released them, with their
+    /// addresses; <see cref="RecipientOutcome.Unknown"/> when the provider counted more failures than it named),
     /// <see cref="RecipientOutcome.Failed"/> (all, with <paramref name="error"/>) or <see cref="RecipientOutcome.NotSent"/>
     /// (all, with their addresses). One row, its arrays built here: the database neither re-reads nor expands the batch's
     /// JSON. Recording a batch again does nothing.
     /// </summary>
     public static void RecordBatchOutcome(this IDocumentSession session, CampaignBatch batch, RecipientOutcome outcome, int failed,
-        IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at)
+        IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at, IReadOnlyCollection<string>? notSent = null)
     {
-        var (sql, values) = BatchOutcomeRow(session, batch, outcome, failed, refusals, error, at);
+        var (sql, values) = BatchOutcomeRow(session, batch, outcome, failed, refusals, notSent ?? [], error, at);
         session.QueueSqlCommand(sql, values);
     }
 
@@ -124,9 +128,10 @@ public static class RecipientOutcomes
     /// send pipeline's dispatch step writes every batch's row this way, before it passes the provider's answer on).
     /// </summary>
     public static async Task WriteBatchOutcomeAsync(this IQuerySession session, CampaignBatch batch, RecipientOutcome outcome, int failed,
-        IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at, CancellationToken ct = default)
+        IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at, IReadOnlyCollection<string>? notSent = null,
+        CancellationToken ct = default)
     {
-        var (sql, values) = BatchOutcomeRow(session, batch, outcome, failed, refusals, error, at);
+        var (sql, values) = BatchOutcomeRow(session, batch, outcome, failed, refusals, notSent ?? [], error, at);
         await using var connection = session.Database.CreateConnection();
         await connection.OpenAsync(ct);
         await using var command = new NpgsqlCommand(Positional(sql), connection);
@@ -145,7 +150,7 @@ public static class RecipientOutcomes
     }
 
     private static (string Sql, object[] Values) BatchOutcomeRow(IQuerySession session, CampaignBatch batch, RecipientOutcome outcome, int failed,
-        IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at)
+        IReadOnlyList<RecipientRefusal> refusals, IReadOnlyCollection<string> notSent, string? error, DateTimeOffset at)
     {
         var code = outcome switch
         {
@@ -153,19 +158,21 @@ public static class RecipientOutcomes
             RecipientOutcome.Failed or RecipientOutcome.NotSent => Code(outcome),
             _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "A batch is delivered, failed or not sent."),
         };
-        var refused = new Dictionary<string, string>();
+        var exceptions = new Dictionary<string, (char Code, string? Reason)>();
         if (outcome is RecipientOutcome.Delivered)
-            foreach (var r in refusals) refused.TryAdd(r.RecipientId, r.Reason);
+            foreach (var e in Exceptions(refusals, notSent)) exceptions.TryAdd(e.Id, (e.Code, e.Reason));
         var recipients = batch.Recipients;
         var (ids, codes, reasons) = (new string[recipients.Length], new char[recipients.Length], new string?[recipients.Length]);
         for (var i = 0; i < recipients.Length; i++)
         {
             ids[i] = recipients[i].Id;
-            var isRefused = refused.TryGetValue(recipients[i].Id, out reasons[i]);
-            codes[i] = isRefused ? 'F' : code[0];
+            (codes[i], reasons[i]) = exceptions.TryGetValue(recipients[i].Id, out var exception) ? exception : (code[0], null);
         }
-        var notSent = code == "N";
-        var (delivered, failedCount) = (codes.Count(c => c == 'D'), codes.Count(c => c == 'F'));
+        // The address and name of each recipient not sent (the audience of a clone for the remainder), null for the others.
+        string?[]? NotSentOnly(Func<Recipient, string?> value) =>
+            codes.Contains('N') ? recipients.Select((r, i) => codes[i] == 'N' ? value(r) : null).ToArray() : null;
+        var (addresses, names) = (NotSentOnly(r => r.Address), NotSentOnly(r => r.Name));
+        var (delivered, failedCount, notSentCount) = (codes.Count(c => c == 'D'), codes.Count(c => c == 'F'), codes.Count(c => c == 'N'));
         return ($"""
             insert into {Table(session)} (tenant_id, campaign_id, batch_number, variant, recorded_at, recipient_ids, codes, reasons, error,
                 addresses, names, delivered, failed, not_sent)
@@ -175,15 +182,19 @@ public static class RecipientOutcomes
             [
                 session.TenantId, batch.CampaignId, batch.BatchNumber, batch.Variant, at.ToUniversalTime(), ids, new string(codes),
                 reasons.Any(r => r is not null) ? reasons : DBNull.Value, (object?)error ?? DBNull.Value,
-                notSent ? recipients.Select(r => r.Address).ToArray() : DBNull.Value,
-                notSent && recipients.Any(r => r.Name is not null) ? recipients.Select(r => r.Name).ToArray() : DBNull.Value,
-                delivered, failedCount, notSent ? recipients.Length : 0,
+                (object?)addresses ?? DBNull.Value, names is not null && names.Any(n => n is not null) ? names : DBNull.Value,
+                delivered, failedCount, notSentCount,
             ]);
     }
 
     // Delivered, unless the provider counted failures without naming them all: then who failed is unknown.
     private static string DeliveredCode(int failed, IReadOnlyList<RecipientRefusal> refusals) =>
         failed == 0 || refusals.Select(r => r.RecipientId).Distinct().Count() == failed ? "D" : "U";
+
+    /// <summary>The recipients of a delivered batch whose outcome is not the batch's: the refused (failed, with their
+    /// reason) and those never handed over (not sent).</summary>
+    private static (string Id, char Code, string? Reason)[] Exceptions(IReadOnlyList<RecipientRefusal> refusals, IReadOnlyCollection<string> notSent) =>
+        [.. refusals.Select(r => (r.RecipientId, 'F', (string?)r.Reason)), .. notSent.Select(id => (id, 'N', (string?)null))];
 
     /// <summary>
     /// The outcomes already written for batches <paramref name="batchNumbers"/> of a campaign (by the dispatch step, with
@@ -229,7 +240,7 @@ public static class RecipientOutcomes
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, StrongBox<TimeSpan?>> Retention = new();
 
     private static void Insert(IDocumentSession session, Guid campaignId, int? batchNumber, string code,
-        IReadOnlyList<RecipientRefusal> refusals, string? error, DateTimeOffset at)
+        IReadOnlyList<(string Id, char Code, string? Reason)> exceptions, string? error, DateTimeOffset at)
     {
         var batches = session.DocumentStore.Options.Schema.For<CampaignBatch>();
         // A finish settles only the batches not recorded yet: skipping the recorded ones before expanding their
@@ -266,16 +277,16 @@ public static class RecipientOutcomes
                     count(*) filter (where r.code = 'N') as not_sent
                 from (
                     select e.o, e.value ->> 'Id' as rid, e.value ->> 'Address' as address, e.value ->> 'Name' as name, f.reason,
-                        case when f.id is not null then 'F' else ? end as code
+                        coalesce(f.code, ?) as code
                     from jsonb_array_elements(d.recipients) with ordinality as e(value, o)
-                    left join unnest(?::text[], ?::text[]) as f(id, reason) on f.id = e.value ->> 'Id'
+                    left join unnest(?::text[], ?::text[], ?::text[]) as f(id, code, reason) on f.id = e.value ->> 'Id'
                 ) r
             ) b
             where b.ids is not null
             on conflict (tenant_id, campaign_id, batch_number) do nothing
             """,
             session.TenantId, key, campaignId, at.ToUniversalTime(), (object?)error ?? DBNull.Value, code,
-            refusals.Select(r => r.RecipientId).ToArray(), refusals.Select(r => r.Reason).ToArray());
+            exceptions.Select(e => e.Id).ToArray(), exceptions.Select(e => e.Code.ToString()).ToArray(), exceptions.Select(e => e.Reason).ToArray());
     }
 
     /// <summary>Delete a campaign's recipient outcomes (its retention has passed).</summary>

@@ -49,11 +49,12 @@ internal static class Handling
     /// and every lane and cancel of the campaign would wait for it. A finished campaign never gets batches again, so the
     /// follow-up cannot delete batches it should keep. A schedule that goes back to draft deletes its batches here: a new
     /// schedule reuses their ids. <paramref name="outcomesRecorded"/>: the batch events' outcomes are already written.
+    /// <paramref name="refusals"/> and <paramref name="notSent"/>: the recipients of a delivered batch refused, and never handed over.
     /// </summary>
     public static OutgoingMessages ForgetBatchesWhenFinished(Guid campaignId, IReadOnlyList<ICampaignEvent> events, IDocumentSession session,
-        IReadOnlyList<Ports.RecipientRefusal>? refusals = null, bool outcomesRecorded = false)
+        IReadOnlyList<Ports.RecipientRefusal>? refusals = null, bool outcomesRecorded = false, IReadOnlyList<string>? notSent = null)
     {
-        if (!outcomesRecorded) session.RecordRecipientOutcomes(campaignId, events, refusals);
+        if (!outcomesRecorded) session.RecordRecipientOutcomes(campaignId, events, refusals, notSent);
         OutgoingMessages followUps = [];
         foreach (var e in events)
         {

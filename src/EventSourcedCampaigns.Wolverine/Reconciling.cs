@@ -49,10 +49,11 @@ public static class ReconcilingHandler
             CampaignCommand record = answered.TryGetValue(number, out var known) && known.Unknown == 0 && known.Recipients == batch.Recipients
                 ? known switch
                 {
-                    { NotSent: > 0 } when state.Phase is CampaignPhase.Cancelling => new ReleaseBatch(campaign.Id, number),
-                    { NotSent: 0, Error: { } error } => new RecordBatchFailure(campaign.Id, number, error),
-                    { NotSent: 0 } => new RecordBatchDelivery(campaign.Id, number, known.Delivered, known.Failed),
-                    _ => Lost(campaign.Id, number, batch, options),
+                    // Recipients are left not sent only by a cancel: the whole batch released, or the rest of it.
+                    { NotSent: > 0 } when state.Phase is not CampaignPhase.Cancelling => Lost(campaign.Id, number, batch, options),
+                    { NotSent: var notSent } when notSent == known.Recipients => new ReleaseBatch(campaign.Id, number),
+                    { Error: { } error } => new RecordBatchFailure(campaign.Id, number, error),
+                    _ => new RecordBatchDelivery(campaign.Id, number, known.Delivered, known.Failed, known.NotSent),
                 }
                 : Lost(campaign.Id, number, batch, options);
             var failed = Decider.Decide(record, state, now).EventsOrThrow();

@@ -21,14 +21,19 @@ public sealed record SendBatch(Guid CampaignId, int BatchNumber, int Lanes);
 /// the next batch of the lane as read by the dispatch step (prepared batches do not change while a campaign sends),
 /// so that recording does not read it while holding the stream's row lock; null when there is none or it is unknown.
 /// <paramref name="Refusals"/>: the recipients the provider named as refused, recorded in the recipient outcomes.
+/// <paramref name="NotSent"/>: the recipients of an accepted batch never handed over, because the cancel was committed while
+/// they waited to be tried again after an earlier attempt got the others through (released, as a whole batch is; their ids
+/// in <paramref name="NotSentRecipients"/> for the recipient outcomes). 0 in messages from before it existed.
 /// </summary>
 public sealed record BatchSent(Guid CampaignId, int BatchNumber, int Lanes, int Delivered, int Failed, string? Error, BatchShape? Next = null,
-    BatchOutcome Outcome = BatchOutcome.Accepted, IReadOnlyList<RecipientRefusal>? Refusals = null, bool OutcomesRecorded = false);
+    BatchOutcome Outcome = BatchOutcome.Accepted, IReadOnlyList<RecipientRefusal>? Refusals = null, bool OutcomesRecorded = false,
+    int NotSent = 0, IReadOnlyList<string>? NotSentRecipients = null);
 
 /// <summary>What became of a claimed batch.</summary>
 public enum BatchOutcome
 {
-    /// <summary>The provider took it: <see cref="BatchSent.Delivered"/> and <see cref="BatchSent.Failed"/> say how it went.</summary>
+    /// <summary>The provider took it (or part of it): <see cref="BatchSent.Delivered"/>, <see cref="BatchSent.Failed"/> and
+    /// <see cref="BatchSent.NotSent"/> say how it went.</summary>
     Accepted,
     /// <summary>It failed for good (<see cref="BatchSent.Error"/>): refused, or out of retries.</summary>
     Failed,
@@ -132,7 +137,8 @@ public static class SendingHandler
         };
         try
         {
-            await query.WriteBatchOutcomeAsync(batch, outcome, sent.Failed, sent.Refusals ?? [], sent.Error, clock.GetUtcNow(), CancellationToken.None);
+            await query.WriteBatchOutcomeAsync(batch, outcome, sent.Failed, sent.Refusals ?? [], sent.Error, clock.GetUtcNow(), sent.NotSentRecipients,
+                CancellationToken.None);
             return sent with { OutcomesRecorded = true };
         }
         catch (Exception)
@@ -155,14 +161,18 @@ public static class SendingHandler
                       ?? throw new InvalidOperationException($"Campaign {campaign.Id} no longer has variant '{batch.Variant}' of batch {batch.BatchNumber}.");
         var request = new DispatchRequest(campaign.Id, session.TenantId, batch.BatchNumber, campaign.Channel, variant, batch.Recipients);
         (BatchSent, CampaignBatch) Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null,
-            IReadOnlyList<RecipientRefusal>? refusals = null) =>
-            (new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, next, outcome, refusals), batch);
+            IReadOnlyList<RecipientRefusal>? refusals = null, IReadOnlyList<string>? notSent = null) =>
+            (new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, next, outcome, refusals,
+                NotSent: notSent?.Count ?? 0, NotSentRecipients: notSent), batch);
         // What earlier attempts got through (an adapter that names them): never handed over again, and delivered whatever
-        // becomes of the rest, which fails with the reason.
+        // becomes of the rest, which fails with the reason, or is not sent if a cancel releases it.
         var settled = new Settled(batch);
         (BatchSent, CampaignBatch) Fail(string error) => settled.Any
             ? Outcome(BatchOutcome.Accepted, settled.Accepted, batch.Recipients.Length - settled.Accepted, refusals: settled.RefusedWithTheRest(error))
             : Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: error);
+        // What earlier attempts got through; the recipients still open, if any, were released by a cancel: not sent.
+        (BatchSent, CampaignBatch) Settle() =>
+            Outcome(BatchOutcome.Accepted, settled.Accepted, settled.Refused.Count, refusals: settled.Refused, notSent: [.. settled.Open().Select(r => r.Id)]);
 
         // The rate limits (per campaign, per tenant, on this node): wait for a permit per recipient. Never fails the batch;
         // a cancel meanwhile ends the wait and the gate below releases the batch. Whether the batch goes to the provider is
@@ -174,7 +184,7 @@ public static class SendingHandler
         {
             var open = settled.Any ? request with { Recipients = settled.Open() } : request;
             await precedence.WaitAsync(cancellation); // a cancel running on this node goes first (it may also release this batch)
-            if (open.Recipients.Count == 0) return Outcome(BatchOutcome.Accepted, settled.Accepted, settled.Refused.Count, refusals: settled.Refused);
+            if (open.Recipients.Count == 0) return Settle();
             // The gate orders this provider call against a cancel: released if the cancel committed first. A batch with its
             // outcome row but still in flight is this step run again (its node died, or its commit failed, after that row
             // was written): the provider answered for it, or it was released, so it is never handed over again.
@@ -186,8 +196,8 @@ public static class SendingHandler
                 _ => (null, Gate.Done),
             }, cancellation);
             if (gate == Gate.Recorded) return await RecordedAnswerAsync(session, batch, next, send.Lanes, cancellation);
-            if (gate == Gate.Release)
-                return settled.Any ? Fail("Not sent: the campaign was cancelled before the rest of the batch was tried again.") : Outcome(BatchOutcome.Released);
+            // Released: the batch, or the rest of it when an earlier attempt got part of it through; either way not sent.
+            if (gate == Gate.Release) return settled.Any ? Settle() : Outcome(BatchOutcome.Released);
             if (call is null) return null;
 
             try
@@ -275,13 +285,14 @@ public static class SendingHandler
     {
         var known = (await session.LoadRecordedBatchOutcomesAsync(batch.CampaignId, [batch.BatchNumber], cancellation)).SingleOrDefault();
         if (known is null || known.Unknown > 0 || known.Recipients != batch.Recipients.Length) return null;
-        BatchSent Sent(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null) =>
-            new(batch.CampaignId, batch.BatchNumber, lanes, delivered, failed, error, next, outcome, OutcomesRecorded: true);
+        BatchSent Sent(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null, int notSent = 0) =>
+            new(batch.CampaignId, batch.BatchNumber, lanes, delivered, failed, error, next, outcome, OutcomesRecorded: true, NotSent: notSent);
         return (known switch
         {
-            { NotSent: > 0 } => Sent(BatchOutcome.Released),
+            { NotSent: var notSent } when notSent == known.Recipients => Sent(BatchOutcome.Released),
             { Error: { } error } => Sent(BatchOutcome.Failed, failed: known.Recipients, error: error),
-            _ => Sent(BatchOutcome.Accepted, known.Delivered, known.Failed),
+            // Delivered, possibly with a part released by a cancel.
+            _ => Sent(BatchOutcome.Accepted, known.Delivered, known.Failed, notSent: known.NotSent),
         }, batch);
     }
 
@@ -362,7 +373,7 @@ public static class SendingHandler
         {
             BatchOutcome.Released => new ReleaseBatch(sent.CampaignId, sent.BatchNumber),
             _ when sent.Error is not null => new RecordBatchFailure(sent.CampaignId, sent.BatchNumber, sent.Error),
-            _ => new RecordBatchDelivery(sent.CampaignId, sent.BatchNumber, sent.Delivered, sent.Failed),
+            _ => new RecordBatchDelivery(sent.CampaignId, sent.BatchNumber, sent.Delivered, sent.Failed, sent.NotSent),
         };
         var events = Decider.Decide(record, campaign, now).EventsOrThrow().ToList();
         // Already recorded: this is a redelivery, counted once; the first delivery continued the lane.
@@ -370,7 +381,7 @@ public static class SendingHandler
 
         var state = events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
         // The dispatch step wrote the batch's outcome; a message from an older version did not, and it is written here.
-        var messages = Handling.ForgetBatchesWhenFinished(sent.CampaignId, events, session, sent.Refusals, sent.OutcomesRecorded);
+        var messages = Handling.ForgetBatchesWhenFinished(sent.CampaignId, events, session, sent.Refusals, sent.OutcomesRecorded, sent.NotSentRecipients);
         var next = sent.BatchNumber + sent.Lanes;
         if (state.Phase is CampaignPhase.Sending sending && next <= sending.Plan.Batches)
         {

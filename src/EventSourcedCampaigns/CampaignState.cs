@@ -34,7 +34,8 @@ public sealed record SendProgress(
     /// <summary>Whether this batch was claimed (in flight or recorded).</summary>
     public bool IsClaimed(int batchNumber) => InFlight.ContainsKey(batchNumber) || Recorded.Contains(batchNumber);
 
-    /// <summary>Record the outcome of an in-flight batch (a released batch: none delivered, none failed).</summary>
+    /// <summary>Record the outcome of an in-flight batch (a released batch: none delivered, none failed; the recipients
+    /// neither delivered nor failed stay counted as not sent).</summary>
     public SendProgress Record(int batchNumber, int delivered, int failed, bool afterRequest) => this with
     {
         Delivered = Delivered + delivered,
@@ -177,6 +178,7 @@ public sealed record CampaignState(
         {
             Progress = p.Progress with { InFlight = p.Progress.InFlight.SetItem(e.BatchNumber, new InFlightBatch(e.Variant, e.Recipients, e.ClaimedAt)) },
         }, e.ClaimedAt),
+        // Its NotSent part, like a released batch, is neither delivered nor failed: it counts as not sent.
         BatchDelivered e => WithProgress(progress => progress.Record(e.BatchNumber, e.Delivered, e.Failed, e.AfterCancelRequest), e.DeliveredAt),
         BatchFailed e => WithProgress(progress => progress.Record(e.BatchNumber, 0, e.Recipients, e.AfterCancelRequest), e.FailedAt),
         // Neither delivered nor failed: out of flight and recorded, so its recipients count as not sent.

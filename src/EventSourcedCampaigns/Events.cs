@@ -78,11 +78,14 @@ public sealed record BatchClaimed(
     Guid CampaignId, int BatchNumber, string Variant, int Recipients, DateTimeOffset ClaimedAt) : ICampaignEvent;
 
 /// <summary>The provider accepted a claimed batch. <see cref="AfterCancelRequest"/> marks a batch that was
-/// in flight when the cancel was requested.</summary>
+/// in flight when the cancel was requested. <see cref="NotSent"/>: the part of the batch never handed to the provider,
+/// because the cancel was committed while it waited to be tried again after an earlier attempt got the rest through
+/// (counted as not sent, as a released batch's recipients); 0 in events stored before it was recorded.
+/// Delivered + Failed + NotSent = the batch's recipients.</summary>
 [StoredEventName("campaign_batch_delivered")]
 public sealed record BatchDelivered(
     Guid CampaignId, int BatchNumber, string Variant, int Delivered, int Failed, bool AfterCancelRequest,
-    DateTimeOffset DeliveredAt) : ICampaignEvent;
+    DateTimeOffset DeliveredAt, int NotSent = 0) : ICampaignEvent;
 
 /// <summary>The provider permanently refused a claimed batch: every recipient in it counts as failed.</summary>
 [StoredEventName("campaign_batch_failed")]

@@ -38,7 +38,7 @@ public enum RejectionCode
     InvalidCampaignId,
 
     // Added after the first release: appended, so the numeric values above never change.
-    /// <summary>A batch may only be released (never sent) once the campaign was cancelled.</summary>
+    /// <summary>A batch, or the part of one not tried again, may only be released (never sent) once the campaign was cancelled.</summary>
     NotCancelling,
     /// <summary>The longest a send may start late (<c>StartSend.MaxLateness</c>) can't be negative.</summary>
     InvalidLateness,

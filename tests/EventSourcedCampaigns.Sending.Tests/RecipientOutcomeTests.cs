@@ -1,3 +1,5 @@
+using EventSourcedCampaigns.Marten.ReadModels;
+using JasperFx.Events.Projections;
 using Xunit.Abstractions;
 
 namespace EventSourcedCampaigns.Sending.Tests;
@@ -108,6 +110,139 @@ public sealed class RecipientOutcomeTests(ITestOutputHelper output)
         Assert.Equal(notSent1.Count, (await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(source, RecipientOutcome.NotSent))).Total);
         Assert.Equal(0, await host.Store.EraseRecipientAsync(SendingHost.Tenant, shared));
         Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
+    [Fact]
+    public async Task A_cancel_while_the_rest_of_a_partly_sent_batch_waits_to_retry_counts_that_rest_as_not_sent_and_its_remainder_clone_reaches_it()
+    {
+        // An SMTP connection that dropped after some messages of batch 2: the adapter names the 4 the server took and the one
+        // it refused, and the other 5 wait 30 s to be tried again. The cancel commits meanwhile: the send gate releases them.
+        // They were never handed to the provider after the cancel, so they count as not sent, as a released batch's do
+        // (they were recorded as failed, "Not sent: the campaign was cancelled before the rest of the batch was tried again.").
+        var dispatcher = new FakeDispatcher();
+        await using var host = await SendingHost.StartAsync(dispatcher, o =>
+        {
+            o.WithBatchesInFlightPerCampaign(1);
+            o.DispatchRetryDelays = [TimeSpan.FromSeconds(30)];
+        }, readModels: ProjectionLifecycle.Inline);
+        var source = await host.ScheduledAsync(40, 10, TimeSpan.FromMinutes(1));
+        var handedOver = new System.Collections.Concurrent.ConcurrentQueue<(Guid Campaign, int Batch, Recipient[] Recipients)>();
+        var dropped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        dispatcher.OnDispatch = (batch, _) =>
+        {
+            handedOver.Enqueue((batch.CampaignId, batch.BatchNumber, [.. batch.Recipients]));
+            if (batch.CampaignId != source || batch.BatchNumber != 2) return ValueTask.CompletedTask;
+            dropped.TrySetResult();
+            throw new TransientDispatchException("Connection reset after 5 of 10 recipients.")
+            {
+                Accepted = [.. batch.Recipients.Take(4).Select(r => r.Id)],
+                Refused = [new(batch.Recipients[4].Id, "550 5.1.1 no such user")],
+            };
+        };
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(source));
+        await dropped.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(CampaignStatus.Cancelling, (await host.RunAcceptedAsync(Cancel(source))).State!.Status);
+        var committedBy = System.Diagnostics.Stopwatch.GetTimestamp();
+        // A liveness bound, far below the 30 s backoff.
+        var cancelled = await host.WaitForAsync(source, s => s.IsFinished, "the rest of batch 2 to be released", TimeSpan.FromSeconds(10));
+        Assert.Equal(CampaignStatus.CancelledDuringSend, cancelled.Status);
+        await host.WaitUntilIdleAsync();
+        Assert.Empty(dispatcher.CallsStartedAfter(source, committedBy));
+        var sourceCalls = handedOver.Where(c => c.Campaign == source).ToList();
+        Assert.Equal(new[] { 1, 2 }, sourceCalls.Select(c => c.Batch)); // batch 2 handed over once, its rest never again
+        var batch2 = sourceCalls[1].Recipients;
+        var (taken, refused, rest) = (batch2[..4].Select(r => r.Id).ToList(), batch2[4].Id, batch2[5..].Select(r => r.Id).ToList());
+
+        // The events: batch 1 delivered before the request; batch 2 delivered in part, its rest not sent; nothing failed as a batch.
+        var facts = new StreamFacts(await host.EventsAsync(source));
+        facts.AssertEveryClaimRecordedOnce();
+        Assert.Equal(new[] { (1, 10, 0, 0, false), (2, 4, 1, 5, true) },
+            facts.Deliveries.Select(d => (d.Delivery.BatchNumber, d.Delivery.Delivered, d.Delivery.Failed, d.Delivery.NotSent, d.Delivery.AfterCancelRequest)));
+        Assert.Empty(facts.Failures);
+        Assert.Empty(facts.Releases);
+        var end = facts.Events.Select(e => e.Data).OfType<CancelledDuringSend>().Single();
+        Assert.Equal((10L, 4L, 1L, 5L + 20), (end.DeliveredBeforeRequest, end.DeliveredAfterRequest, end.Failed, end.NotSent));
+        var progress = ((CampaignPhase.CancelledDuringSend)cancelled.Phase).Progress;
+        Assert.Equal((14L, 1L, 25L), (progress.Delivered, progress.Failed, progress.NotSent(((CampaignPhase.CancelledDuringSend)cancelled.Phase).Plan)));
+
+        // The send report: the numbers add up to the audience, the rest of batch 2 among the not sent.
+        await using var query = host.Store.QuerySession(SendingHost.Tenant);
+        var report = (await query.LoadSendReportAsync(source))!;
+        Assert.Equal(new DeliveryCounts(40, 14, 1, 0), report.Totals);
+        Assert.Equal(40, report.Totals.Delivered + report.Totals.Failed + report.Totals.InFlight + report.Totals.NotSent);
+        Assert.Equal((25L, 10L, 4L), (report.Totals.NotSent, report.DeliveredBeforeCancel, report.DeliveredAfterCancel));
+        Assert.Equal(report.Totals, Assert.Single(report.Variants).Counts);
+
+        // Who received what: the rest of batch 2 not sent (no reason: nothing failed), as the recipients never claimed.
+        var all = await ToListAsync(query.StreamRecipientOutcomesAsync(source));
+        var audience = await AudienceOfAsync(host, source);
+        Assert.Equal(audience.Order(), all.Select(r => r.RecipientId).Order());
+        var byOutcome = all.GroupBy(r => r.Outcome).ToDictionary(g => g.Key, g => g.ToList());
+        Assert.Equal(new[] { RecipientOutcome.Delivered, RecipientOutcome.Failed, RecipientOutcome.NotSent }, byOutcome.Keys.Order());
+        Assert.Equal(sourceCalls[0].Recipients.Select(r => r.Id).Concat(taken).Order(), byOutcome[RecipientOutcome.Delivered].Select(r => r.RecipientId).Order());
+        Assert.Equal(("550 5.1.1 no such user", 2), byOutcome[RecipientOutcome.Failed].Select(r => (r.Reason!, r.BatchNumber)).Single());
+        Assert.Equal(refused, byOutcome[RecipientOutcome.Failed].Single().RecipientId);
+        var notSent = byOutcome[RecipientOutcome.NotSent];
+        Assert.Equal(25, notSent.Count);
+        Assert.Equal(rest.Order(), notSent.Where(r => r.BatchNumber == 2).Select(r => r.RecipientId).Order());
+        Assert.All(notSent, r => Assert.Null(r.Reason));
+        Assert.Equal(25, (await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(source, RecipientOutcome.NotSent))).Total);
+        Assert.Equal(RecipientOutcome.NotSent, (await query.LoadRecipientOutcomeAsync(source, rest[0]))!.Outcome);
+
+        // The clone for the remainder goes to exactly the recipients not sent, the rest of batch 2 included, at their addresses.
+        var clone = Guid.NewGuid();
+        await host.RunAcceptedAsync(new CloneCampaign(source, clone, RemainderOnly: true, SendingHost.Marketer));
+        await host.RunAcceptedAsync(new ScheduleCampaign(clone, host.Clock.Now.AddMinutes(1), Audience.Of("ignored-for-a-remainder"), 10, SendingHost.Marketer));
+        var scheduled = await host.WaitForAsync(clone, s => s.Status == CampaignStatus.Scheduled, "the remainder to be prepared");
+        Assert.Equal(25, ((CampaignPhase.ReadyToSend)scheduled.Phase).Plan.Recipients);
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(clone));
+        await host.WaitForAsync(clone, s => s.Status == CampaignStatus.Sent, "the remainder to be sent");
+        var resent = handedOver.Where(c => c.Campaign == clone).SelectMany(c => c.Recipients).ToList();
+        Assert.Equal(notSent.Select(r => r.RecipientId).Order(), resent.Select(r => r.Id).Order());
+        var addresses = (await host.Audiences.ResolvePageAsync(SendingHost.Tenant, Audience.Of("list-" + source.ToString("N")), null, 100)).Recipients
+            .ToDictionary(r => r.Id, r => r.Address);
+        Assert.All(resent, r => Assert.Equal(addresses[r.Id], r.Address));
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
+    [Fact]
+    public async Task A_batch_delivered_in_part_is_recorded_alike_from_its_loaded_recipients_and_from_its_event()
+    {
+        // The dispatch step writes a batch's row from the recipients it loaded; if that write fails, the batch's record writes
+        // it from its event and the prepared batch. Both give the rest of a batch a cancel released the outcome not sent.
+        await using var host = await SendingHost.StartAsync();
+        var id = await host.ScheduledAsync(30, 10, TimeSpan.FromHours(1));
+        var batches = new List<CampaignBatch>();
+        await using (var session = host.Store.LightweightSession(SendingHost.Tenant))
+        {
+            foreach (var number in new[] { 1, 2 }) batches.Add((await session.LoadAsync<CampaignBatch>(CampaignBatch.IdFor(id, number)))!);
+            RecipientRefusal[] Refused(CampaignBatch b) => [new(b.Recipients[4].Id, "550 5.1.1 no such user")];
+            string[] Rest(CampaignBatch b) => [.. b.Recipients[5..].Select(r => r.Id)];
+            session.RecordBatchOutcome(batches[0], RecipientOutcome.Delivered, 1, Refused(batches[0]), null, host.Clock.Now, Rest(batches[0]));
+            session.RecordRecipientOutcomes(id, [new BatchDelivered(id, 2, batches[1].Variant, 4, 1, true, host.Clock.Now, NotSent: 5)],
+                Refused(batches[1]), Rest(batches[1]));
+            await session.SaveChangesAsync();
+        }
+
+        await using var query = host.Store.QuerySession(SendingHost.Tenant);
+        var all = await ToListAsync(query.StreamRecipientOutcomesAsync(id));
+        RecipientOutcome[] expected = [.. Enumerable.Repeat(RecipientOutcome.Delivered, 4), RecipientOutcome.Failed, .. Enumerable.Repeat(RecipientOutcome.NotSent, 5)];
+        foreach (var batch in batches)
+        {
+            var rows = all.Where(r => r.BatchNumber == batch.BatchNumber).ToList();
+            Assert.Equal(batch.Recipients.Select(r => r.Id), rows.Select(r => r.RecipientId));
+            Assert.Equal(expected, rows.Select(r => r.Outcome));
+            Assert.Equal(new string?[] { null, null, null, null, "550 5.1.1 no such user", null, null, null, null, null }, rows.Select(r => r.Reason));
+        }
+        Assert.Equal((8L, 2L, 10L), ((await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Delivered))).Total,
+            (await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Failed))).Total,
+            (await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.NotSent))).Total));
+        // The remainder's audience: the rest of each, at the address and with the name it was to be sent to.
+        var remainder = await query.LoadNotSentPageAsync(id, null, 100);
+        Assert.Equal(batches.SelectMany(b => b.Recipients[5..]), remainder.Recipients);
     }
 
     [Fact]

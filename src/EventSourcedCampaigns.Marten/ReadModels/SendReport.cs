@@ -12,10 +12,10 @@ public sealed record DeliveryCounts(long Recipients, long Delivered, long Failed
     public double PercentDelivered => CampaignListProjection.Percent(Delivered, Recipients);
 
     internal DeliveryCounts Claimed(int recipients) => this with { InFlight = InFlight + recipients };
-    internal DeliveryCounts Recorded(int delivered, int failed) =>
-        this with { Delivered = Delivered + delivered, Failed = Failed + failed, InFlight = InFlight - delivered - failed };
-    /// <summary>A claimed batch released unsent (after a cancel): out of flight, so its recipients count as not sent.</summary>
-    internal DeliveryCounts Released(int recipients) => this with { InFlight = InFlight - recipients };
+    /// <summary>A recorded batch leaves flight: its <paramref name="notSent"/> recipients (released after a cancel, the
+    /// whole batch or the part not tried again) are neither delivered nor failed, so they count as not sent.</summary>
+    internal DeliveryCounts Recorded(int delivered, int failed, int notSent = 0) =>
+        this with { Delivered = Delivered + delivered, Failed = Failed + failed, InFlight = InFlight - delivered - failed - notSent };
 }
 
 /// <summary>A variant's share of the send.</summary>
@@ -98,12 +98,12 @@ public sealed class SendReportProjection : SingleStreamProjection<SendReport, Gu
             SendHeldAsLate x => report with { PausedReason = PausedReasons.HeldAsLate(x) },
             SendStarted x => report with { SendStartedAt = x.StartedAt },
             BatchClaimed x => Count(report, x.Variant, c => c.Claimed(x.Recipients)),
-            BatchDelivered x => Count(report, x.Variant, c => c.Recorded(x.Delivered, x.Failed), x.AfterCancelRequest ? x.Delivered : 0) with
+            BatchDelivered x => Count(report, x.Variant, c => c.Recorded(x.Delivered, x.Failed, x.NotSent), x.AfterCancelRequest ? x.Delivered : 0) with
             {
                 DeliveredAfterCancel = report.DeliveredAfterCancel + (x.AfterCancelRequest ? x.Delivered : 0),
             },
             BatchFailed x => Count(report, x.Variant, c => c.Recorded(0, x.Recipients)),
-            BatchReleased x => Count(report, x.Variant, c => c.Released(x.Recipients)),
+            BatchReleased x => Count(report, x.Variant, c => c.Recorded(0, 0, notSent: x.Recipients)),
             SendCompleted x => report with { CompletedAt = x.CompletedAt },
             CancelRequested x => report with
             {

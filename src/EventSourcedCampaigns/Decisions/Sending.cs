@@ -14,8 +14,12 @@ public sealed record StartSend(Guid CampaignId, TimeSpan? MaxLateness = null) : 
 /// <summary>Claim a prepared batch before handing it to the provider: the linearization point against cancel.</summary>
 public sealed record ClaimBatch(Guid CampaignId, int BatchNumber, string Variant, int Recipients) : CampaignCommand(CampaignId);
 
-/// <summary>The provider accepted a claimed batch: how many messages were delivered and how many failed.</summary>
-public sealed record RecordBatchDelivery(Guid CampaignId, int BatchNumber, int Delivered, int Failed) : CampaignCommand(CampaignId);
+/// <summary>
+/// The provider accepted a claimed batch: how many messages were delivered and how many failed. <paramref name="NotSent"/>:
+/// how many were never handed to the provider, because the campaign was cancelled while they waited to be tried again
+/// after an earlier attempt got the others through (only while Cancelling; they count as not sent, as a released batch's).
+/// </summary>
+public sealed record RecordBatchDelivery(Guid CampaignId, int BatchNumber, int Delivered, int Failed, int NotSent = 0) : CampaignCommand(CampaignId);
 
 /// <summary>The provider permanently refused a claimed batch.</summary>
 public sealed record RecordBatchFailure(Guid CampaignId, int BatchNumber, string Error) : CampaignCommand(CampaignId);
@@ -73,12 +77,16 @@ internal static class SendingRules
     }
 
     public static Decision Decide(RecordBatchDelivery c, CampaignState state, DateTimeOffset now) =>
-        c.Delivered < 0 || c.Failed < 0
-            ? Decision.Reject(RejectionCode.InvalidCount, "Delivered and failed counts can't be negative.")
-            : Record(c.CampaignId, c.BatchNumber, state, now, batch =>
-                c.Delivered + (long)c.Failed == batch.Recipients
-                    ? new BatchDelivered(c.CampaignId, c.BatchNumber, batch.Variant, c.Delivered, c.Failed, state.Phase is CampaignPhase.Cancelling, now)
-                    : null);
+        c.Delivered < 0 || c.Failed < 0 || c.NotSent < 0
+            ? Decision.Reject(RejectionCode.InvalidCount, "Delivered, failed and not-sent counts can't be negative.")
+            // Part of a batch is left unsent only when a cancel released the rest of it, as a whole batch is released.
+            : c.NotSent > 0 && state.Phase is CampaignPhase.Sending
+                ? NotCancelled(c.BatchNumber)
+                : Record(c.CampaignId, c.BatchNumber, state, now, batch =>
+                    c.Delivered + (long)c.Failed + c.NotSent == batch.Recipients
+                        ? new BatchDelivered(c.CampaignId, c.BatchNumber, batch.Variant, c.Delivered, c.Failed,
+                            state.Phase is CampaignPhase.Cancelling, now, c.NotSent)
+                        : null);
 
     public static Decision Decide(RecordBatchFailure c, CampaignState state, DateTimeOffset now) =>
         Record(c.CampaignId, c.BatchNumber, state, now, batch =>
@@ -87,10 +95,12 @@ internal static class SendingRules
 
     public static Decision Decide(ReleaseBatch c, CampaignState state, DateTimeOffset now) =>
         state.Phase is CampaignPhase.Sending
-            ? Decision.Reject(RejectionCode.NotCancelling,
-                Invariant($"The campaign was not cancelled, so batch {c.BatchNumber} must be sent, not released."))
+            ? NotCancelled(c.BatchNumber)
             : Record(c.CampaignId, c.BatchNumber, state, now, batch =>
                 new BatchReleased(c.CampaignId, c.BatchNumber, batch.Variant, batch.Recipients, now));
+
+    private static Decision NotCancelled(int batchNumber) => Decision.Reject(RejectionCode.NotCancelling,
+        Invariant($"The campaign was not cancelled, so batch {batchNumber} must be sent, not released."));
 
     /// <summary>Record an in-flight batch's outcome, then whatever that completes: the send, or a pending cancel.</summary>
     private static Decision Record(Guid campaignId, int batchNumber, CampaignState state, DateTimeOffset now, Func<InFlightBatch, ICampaignEvent?> outcome)
@@ -110,7 +120,7 @@ internal static class SendingRules
         if (!progress.InFlight.TryGetValue(batchNumber, out var batch))
             return Decision.Reject(RejectionCode.BatchNotClaimed, Invariant($"Batch {batchNumber} was never claimed, so it can't have been sent."));
         if (outcome(batch) is not { } recorded)
-            return Decision.Reject(RejectionCode.InvalidCount, Invariant($"Delivered plus failed must equal the batch's {batch.Recipients:N0} recipients."));
+            return Decision.Reject(RejectionCode.InvalidCount, Invariant($"Delivered, failed and not sent must add up to the batch's {batch.Recipients:N0} recipients."));
 
         var after = CampaignState.Evolve(state, recorded)!;
         return after.Phase switch

@@ -47,6 +47,21 @@ public class the_write_model
         Assert.False(progress.IsClaimed(4), "batch 4 was never claimed");
     }
 
+    /// <summary>An event stored before <see cref="BatchDelivered.NotSent"/> existed reads as a batch with no part not sent.</summary>
+    [Fact]
+    public void reads_a_batch_delivery_stored_before_its_not_sent_part_existed_as_all_delivered_or_failed()
+    {
+        const string stored = """
+            {"CampaignId":"5eed0000-0000-4000-8000-00000000ca11","BatchNumber":2,"Variant":"B","Delivered":990,"Failed":10,
+             "AfterCancelRequest":false,"DeliveredAt":"2026-03-02T09:30:00+00:00"}
+            """;
+        var delivered = System.Text.Json.JsonSerializer.Deserialize<BatchDelivered>(stored)!;
+
+        Assert.Equal(0, delivered.NotSent);
+        var sending = Assert.IsType<CampaignPhase.Sending>(CampaignState.From(Histories.Sending().Append(delivered))!.Phase);
+        Assert.Equal((1_980L, 20L, 1_500L), (sending.Progress.Delivered, sending.Progress.Failed, sending.Progress.NotSent(sending.Plan)));
+    }
+
     /// <summary>A released batch went to nobody: nothing counts as delivered, before or after the request.</summary>
     [Fact]
     public void counts_nothing_delivered_for_a_released_batch()

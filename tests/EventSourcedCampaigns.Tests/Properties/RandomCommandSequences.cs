@@ -46,7 +46,7 @@ public class random_command_sequences(ITestOutputHelper output)
             new Walk(fake, sequence, seen).Run(fake.Random.Int(1, MaxSteps));
 
         output.WriteLine(string.Join(", ", seen.Statuses.Select(s => $"{s.Key}: {s.Value}")));
-        output.WriteLine($"delivered after cancel: {seen.DeliveredAfterCancel}, released: {seen.Released}, held as late: {seen.HeldAsLate}, scheduling failed: {seen.SchedulingFailed}, claims lost to cancel: {seen.ClaimsLostToCancel}, rejections: {string.Join(", ", seen.Rejected)}");
+        output.WriteLine($"delivered after cancel: {seen.DeliveredAfterCancel}, released: {seen.Released}, partly not sent: {seen.PartlyNotSent}, held as late: {seen.HeldAsLate}, scheduling failed: {seen.SchedulingFailed}, claims lost to cancel: {seen.ClaimsLostToCancel}, rejections: {string.Join(", ", seen.Rejected)}");
 
         // The walk must reach every status and the interesting paths, or the invariants above prove little.
         foreach (var status in Enum.GetValues<CampaignStatus>())
@@ -54,6 +54,7 @@ public class random_command_sequences(ITestOutputHelper output)
         Assert.True(seen.DeliveredAfterCancel >= 100, $"Only {seen.DeliveredAfterCancel} batches were delivered after a cancel request.");
         Assert.True(seen.ClaimsLostToCancel >= 100, $"Only {seen.ClaimsLostToCancel} claims lost to a cancel.");
         Assert.True(seen.Released >= 100, $"Only {seen.Released} batches were released after a cancel.");
+        Assert.True(seen.PartlyNotSent >= 50, $"Only {seen.PartlyNotSent} batches were recorded with a part not sent after a cancel.");
         Assert.True(seen.HeldAsLate >= 100, $"Only {seen.HeldAsLate} starts were held as late.");
         Assert.True(seen.SchedulingFailed >= 100, $"Scheduling failed only {seen.SchedulingFailed} times.");
         Assert.True(seen.Rejected.Count >= 20, $"Only {seen.Rejected.Count} kinds of rejection: {string.Join(", ", seen.Rejected)}.");
@@ -66,6 +67,7 @@ public class random_command_sequences(ITestOutputHelper output)
         public int DeliveredAfterCancel { get; set; }
         public int ClaimsLostToCancel { get; set; }
         public int Released { get; set; }
+        public int PartlyNotSent { get; set; }
         public int SchedulingFailed { get; set; }
         public int HeldAsLate { get; set; }
     }
@@ -86,8 +88,10 @@ public class random_command_sequences(ITestOutputHelper output)
             {
                 case BatchClaimed c: InFlight.Add(c.BatchNumber, c.Recipients); break;
                 case BatchDelivered d:
-                    Assert.True(InFlight.Remove(d.BatchNumber) && Recorded.Add(d.BatchNumber), $"Batch {d.BatchNumber} delivered without a claim or twice.");
+                    Assert.True(InFlight.Remove(d.BatchNumber, out var batch) && Recorded.Add(d.BatchNumber), $"Batch {d.BatchNumber} delivered without a claim or twice.");
                     Assert.Equal(CancelWasRequested, d.AfterCancelRequest);
+                    Assert.Equal(batch, d.Delivered + d.Failed + d.NotSent);
+                    Assert.True(d.NotSent == 0 || CancelWasRequested, $"Batch {d.BatchNumber} left partly not sent without a cancel.");
                     (Delivered, Failed) = (Delivered + d.Delivered, Failed + d.Failed);
                     if (d.AfterCancelRequest) DeliveredAfterRequest += d.Delivered;
                     break;
@@ -186,8 +190,9 @@ public class random_command_sequences(ITestOutputHelper output)
             _ledger.Record(e);
             switch (e)
             {
-                case BatchDelivered { AfterCancelRequest: true }:
+                case BatchDelivered { AfterCancelRequest: true } d:
                     seen.DeliveredAfterCancel++;
+                    if (d.NotSent > 0) seen.PartlyNotSent++;
                     break;
                 case BatchReleased:
                     seen.Released++;
@@ -341,7 +346,7 @@ public class random_command_sequences(ITestOutputHelper output)
                 7 => new RevertToDraft(_id, Someone()),
                 8 => Start(),
                 9 => new ClaimBatch(_id, batch, fake.PickRandom("A", "B", "Z"), fake.Random.Int(-1, 6)),
-                10 => new RecordBatchDelivery(_id, batch, fake.Random.Int(-1, 6), fake.Random.Int(-1, 3)),
+                10 => new RecordBatchDelivery(_id, batch, fake.Random.Int(-1, 6), fake.Random.Int(-1, 3), fake.Random.Int(-1, 2)),
                 11 => new RecordBatchFailure(_id, batch, fake.Lorem.Word()),
                 12 => Cancel(),
                 13 => new ReleaseBatch(_id, batch),
@@ -394,7 +399,9 @@ public class random_command_sequences(ITestOutputHelper output)
             var recipients = _ledger.InFlight.GetValueOrDefault(batch, 1);
             if (fake.Random.Bool(0.15f)) return new RecordBatchFailure(_id, batch, "421 provider throttled the connection");
             var failed = fake.Random.Int(0, recipients);
-            return new RecordBatchDelivery(_id, batch, recipients - failed, failed);
+            // An earlier attempt got part of the batch through and the cancel released the rest (now and then without a cancel: refused).
+            var notSent = failed < recipients && fake.Random.Bool(_ledger.CancelWasRequested ? 0.5f : 0.03f) ? fake.Random.Int(1, recipients - failed) : 0;
+            return new RecordBatchDelivery(_id, batch, recipients - failed - notSent, failed, notSent);
         }
 
         /// <summary>Release a batch in flight (the pipeline saw the cancel before calling the provider), sometimes one already recorded.</summary>

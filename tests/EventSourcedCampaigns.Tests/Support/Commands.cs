@@ -52,8 +52,8 @@ public static class Commands
     public static ClaimBatch Claim(int batch, string? variant = null, int? recipients = null) =>
         new(Plan.Id, batch, variant ?? Plan.VariantOf(batch), recipients ?? Plan.SizeOf(batch));
 
-    public static RecordBatchDelivery Deliver(int batch, int? delivered = null, int failed = Plan.FailedPerBatch) =>
-        new(Plan.Id, batch, delivered ?? Plan.SizeOf(batch) - failed, failed);
+    public static RecordBatchDelivery Deliver(int batch, int? delivered = null, int failed = Plan.FailedPerBatch, int notSent = 0) =>
+        new(Plan.Id, batch, delivered ?? Plan.SizeOf(batch) - failed - notSent, failed, notSent);
 
     public static RecordBatchFailure Fail(int batch, string error = "550 mailbox provider rejected the batch") => new(Plan.Id, batch, error);
 
