@@ -11,6 +11,12 @@ namespace EventSourcedCampaigns.Marten;
 /// </summary>
 public sealed record CampaignBatch(string Id, Guid CampaignId, int BatchNumber, string Variant, Recipient[] Recipients)
 {
+    /// <summary>
+    /// How many recipients the batch has: stored in a column of its own, as <see cref="Variant"/> is, so that a claim reads
+    /// a batch's shape without PostgreSQL decompressing its recipients (about 2 ms of server CPU for a batch of 1,000).
+    /// </summary>
+    public int RecipientCount => Recipients.Length;
+
     /// <summary>The document id of a campaign's batch.</summary>
     public static string IdFor(Guid campaignId, int batchNumber) => $"{campaignId:N}/{batchNumber}";
 }
@@ -60,8 +66,14 @@ public static class PreparedBatches
         return new BatchToDispatch(Read<CampaignBatch>(0), Read<CampaignState>(1), Read<BatchShape>(2));
     }
 
+    // From the id and the batch's own columns (StoreOptionsExtensions): data->... would decompress the whole document, recipients
+    // and all. A batch stored before those columns existed has them null, and its document says.
     private const string ShapeJson =
-        "jsonb_build_object('BatchNumber', data->'BatchNumber', 'Variant', data->'Variant', 'Recipients', jsonb_array_length(data->'Recipients'))";
+        "jsonb_build_object('BatchNumber', split_part(id, '/', 2)::int, " +
+        $"'Variant', coalesce({VariantColumn}, data->>'Variant'), 'Recipients', coalesce({RecipientCountColumn}, jsonb_array_length(data->'Recipients')))";
+
+    /// <summary>The columns of <see cref="CampaignBatch.Variant"/> and <see cref="CampaignBatch.RecipientCount"/>.</summary>
+    internal const string VariantColumn = "variant", RecipientCountColumn = "recipient_count";
 
     /// <summary>
     /// What a claim needs of prepared batches (number, variant, size), read in the database: a claim runs under the

@@ -70,6 +70,13 @@ public static class StoreOptionsExtensions
 
         opts.Schema.For<CampaignState>().MultiTenanted();
         opts.Schema.For<CampaignBatch>().MultiTenanted().Index(x => x.CampaignId);
+        // What a claim reads of a batch (its shape) in columns, not indexed: nothing searches by them.
+        opts.Policies.ForAllDocuments(mapping =>
+        {
+            if (mapping.DocumentType != typeof(CampaignBatch)) return;
+            mapping.DuplicateField([typeof(CampaignBatch).GetProperty(nameof(CampaignBatch.Variant))!], columnName: PreparedBatches.VariantColumn);
+            mapping.DuplicateField([typeof(CampaignBatch).GetProperty(nameof(CampaignBatch.RecipientCount))!], columnName: PreparedBatches.RecipientCountColumn);
+        });
         opts.Schema.For<DispatchHeartbeat>().MultiTenanted().Index(x => x.CampaignId);
         // Who received each campaign: one row per recorded batch, written with the batch's event (not event-derived).
         opts.Storage.Add(new RecipientOutcomes.Storage(opts, options.RecipientOutcomeRetention));

@@ -22,16 +22,17 @@ public static class Scheduling
 
         // The same prepared rows, read back into memory (not timed), then written with one binary COPY.
         var s = pipeline.Schema;
-        var rows = new List<(string Tenant, string Id, string Data, Guid Version, string Type)>();
+        var rows = new List<(string Tenant, string Id, string Data, Guid Version, string Type, string Variant, int Recipients)>();
         await using (var conn = new NpgsqlConnection(connection))
         {
             await conn.OpenAsync();
             await using var read = new NpgsqlCommand(
-                $"select tenant_id, id, data::text, mt_version, mt_dotnet_type from {s}.mt_doc_campaignbatch where CAST(data ->> 'CampaignId' as uuid) = @id", conn);
+                $"select tenant_id, id, data::text, mt_version, mt_dotnet_type, variant, recipient_count from {s}.mt_doc_campaignbatch " +
+                "where CAST(data ->> 'CampaignId' as uuid) = @id", conn);
             read.Parameters.AddWithValue("id", id);
             await using var reader = await read.ExecuteReaderAsync();
             while (await reader.ReadAsync())
-                rows.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetGuid(3), reader.GetString(4)));
+                rows.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetGuid(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6)));
         }
         await Sql.ExecuteAsync(connection, $"drop table if exists {s}.base_batch; create table {s}.base_batch (like {s}.mt_doc_campaignbatch including all)");
         TimeSpan copyElapsed;
@@ -40,7 +41,7 @@ public static class Scheduling
             await conn.OpenAsync();
             started = Stopwatch.GetTimestamp();
             await using (var copy = await conn.BeginBinaryImportAsync(
-                             $"copy {s}.base_batch (tenant_id, id, data, mt_version, mt_dotnet_type) from stdin (format binary)"))
+                             $"copy {s}.base_batch (tenant_id, id, data, mt_version, mt_dotnet_type, variant, recipient_count) from stdin (format binary)"))
             {
                 foreach (var row in rows)
                 {
@@ -50,6 +51,8 @@ public static class Scheduling
                     await copy.WriteAsync(row.Data, NpgsqlDbType.Jsonb);
                     await copy.WriteAsync(row.Version);
                     await copy.WriteAsync(row.Type);
+                    await copy.WriteAsync(row.Variant);
+                    await copy.WriteAsync(row.Recipients);
                 }
                 await copy.CompleteAsync();
             }

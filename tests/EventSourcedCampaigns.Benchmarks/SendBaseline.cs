@@ -109,7 +109,7 @@ public sealed class SendBaseline
                 await tx.CommitAsync();
             }
             await using var copy = await conn.BeginBinaryImportAsync(
-                $"copy {_s}.base_batch (tenant_id, id, data, mt_version, mt_dotnet_type) from stdin (format binary)");
+                $"copy {_s}.base_batch (tenant_id, id, data, mt_version, mt_dotnet_type, variant, recipient_count) from stdin (format binary)");
             var docs = Batching.Split(id, state!.Variants, Enumerable.Range(0, (int)recipients).Select(i => audience.RecipientAt(i)).ToArray(), 0, 1, 1_000);
             foreach (var doc in docs)
             {
@@ -119,6 +119,8 @@ public sealed class SendBaseline
                 await copy.WriteAsync(JsonSerializer.Serialize(doc, Json), NpgsqlDbType.Jsonb);
                 await copy.WriteAsync(Guid.NewGuid());
                 await copy.WriteAsync(typeof(CampaignBatch).FullName!);
+                await copy.WriteAsync(doc.Variant);
+                await copy.WriteAsync(doc.RecipientCount);
             }
             await copy.CompleteAsync();
             result.Add((id, batches));
@@ -325,11 +327,11 @@ public sealed class SendBaseline
         return (version, JsonSerializer.Deserialize<CampaignState>(reader.GetString(0), Json)!);
     }
 
-    /// <summary>The variant and size of batches about to be claimed (a claim records both).</summary>
+    /// <summary>The variant and size of batches about to be claimed (a claim records both), from their columns as the pipeline reads them.</summary>
     private async Task<(int Number, string Variant, int Recipients)[]> BatchShapesAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid id, int[] numbers)
     {
         await using var command = new NpgsqlCommand(
-            $"select (data->>'BatchNumber')::int, data->>'Variant', jsonb_array_length(data->'Recipients') from {_s}.base_batch where tenant_id = @tenant and id = any(@ids)",
+            $"select split_part(id, '/', 2)::int, variant, recipient_count from {_s}.base_batch where tenant_id = @tenant and id = any(@ids)",
             conn, tx);
         command.Parameters.AddWithValue("tenant", Pipeline.Tenant);
         command.Parameters.AddWithValue("ids", numbers.Select(n => CampaignBatch.IdFor(id, n)).ToArray());
