@@ -45,25 +45,14 @@ public sealed class the_failed_start
             RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root,
         };
         start.Environment["CAMPAIGNS_POSTGRES"] = TestDatabase.ConnectionString; // no throwaway cluster for it to start
-        using var script = Process.Start(start)!;
-        var stdout = script.StandardOutput.ReadToEndAsync();
-        var stderr = script.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        try
-        {
-            await script.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            script.Kill(entireProcessTree: true);
-        }
+        var (exited, exitCode, stdout, stderr) = await ServiceProcess.RunToExitAsync(start, TimeSpan.FromSeconds(120));
         await stop.CancelAsync();
         await answering;
 
-        var output = $"stdout: {await stdout}\nstderr: {await stderr}";
-        Assert.DoesNotContain("Listening on", await stdout);
-        Assert.True(script.HasExited && script.ExitCode == 1, $"eng/serve.sh should exit with code 1. {output}");
-        Assert.Contains($"port {port} is in use", await stderr);
+        var output = $"stdout: {stdout}\nstderr: {stderr}";
+        Assert.DoesNotContain("Listening on", stdout);
+        Assert.True(exited && exitCode == 1, $"eng/serve.sh should exit with code 1. {output}");
+        Assert.Contains($"port {port} is in use", stderr);
     }
 
     /// <summary>Answers every request on <paramref name="listener"/> with 200 "Healthy", as a running service's /health/live does.</summary>

@@ -37,19 +37,32 @@ internal static class ServiceProcess
         foreach (var (key, value) in environment)
             if (value is null) start.Environment.Remove(key);
             else start.Environment[key] = value;
+        var (exited, exitCode, stdout, stderr) = await RunToExitAsync(start, TimeSpan.FromSeconds(60));
+        if (!exited) Assert.Fail($"The service did not stop within 60 s. Its output: {stdout}{stderr}");
+        return (exitCode, stdout, stderr);
+    }
+
+    /// <summary>
+    /// Run <paramref name="start"/> (its output redirected) until it exits, or kill it (and its children) after
+    /// <paramref name="limit"/>: whether it exited by itself, its exit code, stdout and stderr.
+    /// </summary>
+    public static async Task<(bool Exited, int ExitCode, string Stdout, string Stderr)> RunToExitAsync(ProcessStartInfo start, TimeSpan limit)
+    {
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var timeout = new CancellationTokenSource(limit);
+        var exited = true;
         try
         {
             await process.WaitForExitAsync(timeout.Token);
         }
         catch (OperationCanceledException)
         {
+            exited = false;
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"The service did not stop within 60 s. Its output: {await stdout}{await stderr}");
+            await process.WaitForExitAsync();
         }
-        return (process.ExitCode, await stdout, await stderr);
+        return (exited, process.ExitCode, await stdout, await stderr);
     }
 }
