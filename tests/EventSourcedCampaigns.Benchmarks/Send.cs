@@ -89,7 +89,8 @@ public static class Send
             results.Add(new Result("send: PostgreSQL CPU ms per batch, 16 campaigns", pipeDb.TotalMilliseconds / sent, baseDb.TotalMilliseconds / sent,
                 "ms vs hand-written"));
         Console.WriteLine($"send, {rounds} rounds: 1 campaign {rounds * oneBatches / pipeOne.TotalSeconds:N0} vs {rounds * oneBatches / baseOne.TotalSeconds:N0} batches/s; " +
-                          $"16 campaigns {rounds * 16 * manyBatches / pipeMany.TotalSeconds:N0} vs {rounds * 16 * manyBatches / baseMany.TotalSeconds:N0} batches/s");
+                          $"16 campaigns {rounds * 16 * manyBatches / pipeMany.TotalSeconds:N0} vs {rounds * 16 * manyBatches / baseMany.TotalSeconds:N0} batches/s; " +
+                          $"the process paused by garbage collection {pipeCpu.GcPauses.TotalMilliseconds:N0} vs {baseCpu.GcPauses.TotalMilliseconds:N0} ms in total");
 
         // Cancel-to-stop with 16 campaigns sending.
         var estimate = TimeSpan.FromSeconds(pipeMany.TotalSeconds * cancelBatches / manyBatches); // each campaign's expected send time
@@ -113,18 +114,22 @@ public static class Send
         var before = await Sql.StatementsAsync(connection);
         Memory.ResetPeak();
         TimeSpan? Database() => postmaster is { } pid ? CpuTime.PostgreSql(pid) : null;
-        var (sender, database, allocated) = (CpuTime.Sender(), Database(), GC.GetTotalAllocatedBytes());
+        var (sender, database, allocated, paused) = (CpuTime.Sender(), Database(), GC.GetTotalAllocatedBytes(), GC.GetTotalPauseDuration());
         var elapsed = await send();
-        var cpu = new CpuUse(CpuTime.Sender() - sender, Database() - database, GC.GetTotalAllocatedBytes() - allocated);
+        var cpu = new CpuUse(CpuTime.Sender() - sender, Database() - database, GC.GetTotalAllocatedBytes() - allocated, GC.GetTotalPauseDuration() - paused);
         var rss = Memory.PeakMiB();
         return (elapsed, rss, before < 0 ? -1 : await Sql.StatementsAsync(connection) - before, cpu);
     }
 
-    /// <summary>CPU time of the sending process and of PostgreSQL (null when its processes are not on this machine), bytes the process allocated.</summary>
-    private readonly record struct CpuUse(TimeSpan Sender, TimeSpan? PostgreSql, long Allocated)
+    /// <summary>
+    /// CPU time of the sending process and of PostgreSQL (null when its processes are not on this machine), bytes the process
+    /// allocated, and how long its garbage collections paused it.
+    /// </summary>
+    private readonly record struct CpuUse(TimeSpan Sender, TimeSpan? PostgreSql, long Allocated, TimeSpan GcPauses)
     {
-        public CpuUse() : this(TimeSpan.Zero, TimeSpan.Zero, 0) { }
-        public static CpuUse operator +(CpuUse a, CpuUse b) => new(a.Sender + b.Sender, a.PostgreSql + b.PostgreSql, a.Allocated + b.Allocated);
+        public CpuUse() : this(TimeSpan.Zero, TimeSpan.Zero, 0, TimeSpan.Zero) { }
+        public static CpuUse operator +(CpuUse a, CpuUse b) =>
+            new(a.Sender + b.Sender, a.PostgreSql + b.PostgreSql, a.Allocated + b.Allocated, a.GcPauses + b.GcPauses);
     }
 
     private static Result[] Throughput(string label, int batches, TimeSpan pipeline, TimeSpan baseline) =>
@@ -154,6 +159,7 @@ public static class Send
         var random = new Random(7);
         var commits = new List<double>();
         var stops = new List<double>();
+        var paused = new List<(double Commit, double Gc)>(); // each commit, and how long garbage collections paused the process meanwhile
         var claimsAfter = 0;
         var checkedCancels = 0;
         var window = (int)Math.Max(200, estimate.TotalMilliseconds * 0.7);
@@ -165,12 +171,12 @@ public static class Send
             {
                 await Task.Delay(random.Next(20, window));
                 var issuedAt = pipeline.Clock.GetUtcNow();
-                var started = Stopwatch.GetTimestamp();
+                var (started, paused) = (Stopwatch.GetTimestamp(), GC.GetTotalPauseDuration());
                 var result = await pipeline.Run(new CancelCampaign(id, Pipeline.Actor, new CancelReason(CancelReasonCode.Other)));
-                return (id, result, issuedAt, commit: Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                return (id, result, issuedAt, commit: Stopwatch.GetElapsedTime(started).TotalMilliseconds, gc: (GC.GetTotalPauseDuration() - paused).TotalMilliseconds);
             }));
             await pipeline.WaitForAsync(ids, "sent,cancelled_during_send", TimeSpan.FromMilliseconds(20));
-            foreach (var (id, result, issuedAt, commit) in outcomes)
+            foreach (var (id, result, issuedAt, commit, gc) in outcomes)
             {
                 if (result.IsRejected) continue; // it finished sending first
                 var events = await pipeline.EventsAsync(id);
@@ -178,11 +184,14 @@ public static class Send
                 claimsAfter += events.Count(e => e.Data is BatchClaimed && e.Version > requested);
                 var stopped = events.Select(e => e.Data).OfType<CancelledDuringSend>().Single();
                 commits.Add(commit);
+                paused.Add((commit, gc));
                 stops.Add((stopped.CancelledAt - issuedAt).TotalMilliseconds);
                 checkedCancels++;
             }
         }
-        Console.WriteLine("cancel commits, sorted (ms): " + string.Join(" ", commits.OrderBy(x => x).Select(x => x.ToString("N0"))));
+        // A tail is read against the process's own pauses: a collection stops every thread, the cancel's too.
+        Console.WriteLine("cancel commits, sorted (ms; in brackets the garbage collection pauses of 5 ms or more while it ran): " +
+                          string.Join(" ", paused.OrderBy(x => x.Commit).Select(x => x.Commit.ToString("N0") + (x.Gc >= 5 ? $"[{x.Gc:N0}]" : ""))));
         var record = baseline.RecordLatencies.ToList();
         var cycle = baseline.CycleLatencies.ToList();
         Console.WriteLine($"cancel under load: {checkedCancels} mid-send cancels; commit p50 {Percentile(commits, 0.5):N1} / p99 {Percentile(commits, 0.99):N1} / " +
