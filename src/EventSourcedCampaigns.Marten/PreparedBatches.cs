@@ -68,7 +68,7 @@ public static class PreparedBatches
 
     // From the id and the batch's own columns (StoreOptionsExtensions): data->... would decompress the whole document, recipients
     // and all. A batch stored before those columns existed has them null, and its document says.
-    private const string ShapeJson =
+    internal const string ShapeJson =
         "jsonb_build_object('BatchNumber', split_part(id, '/', 2)::int, " +
         $"'Variant', coalesce({VariantColumn}, data->>'Variant'), 'Recipients', coalesce({RecipientCountColumn}, jsonb_array_length(data->'Recipients')))";
 

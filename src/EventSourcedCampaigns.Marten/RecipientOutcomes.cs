@@ -219,8 +219,8 @@ public static class RecipientOutcomes
     /// SQL that is true when batch <c>?</c> (the one parameter) of the campaign in columns <paramref name="tenantId"/> and
     /// <paramref name="campaignId"/> has its outcome row: the send gate reads it in its statement (<see cref="SendGate"/>).
     /// </summary>
-    internal static string IsRecordedSql(IQuerySession session, string tenantId, string campaignId) =>
-        $"exists (select 1 from {Table(session)} o where o.tenant_id = {tenantId} and o.campaign_id = {campaignId} and o.batch_number = ?)";
+    internal static string IsRecordedSql(IQuerySession session, string tenantId, string campaignId, string batchNumber = "?") =>
+        $"exists (select 1 from {Table(session)} o where o.tenant_id = {tenantId} and o.campaign_id = {campaignId} and o.batch_number = {batchNumber})";
 
     /// <summary>
     /// Record every batch of a finished campaign that has no outcome yet as not sent (the batches never claimed, with the

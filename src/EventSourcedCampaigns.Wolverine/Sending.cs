@@ -150,16 +150,37 @@ public static class SendingHandler
     private static async Task<(BatchSent, CampaignBatch)?> DispatchAsync(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
         CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, CancelPrecedence precedence, CancellationToken cancellation)
     {
-        // The next batch of the lane is read with this one: prepared batches do not change while a campaign sends, and
-        // the record that claims it then need not read it under the stream lock.
-        var (batch, campaign, next) = await session.LoadForDispatchAsync(send.CampaignId, send.BatchNumber, send.BatchNumber + send.Lanes, cancellation);
+        var (store, tenant) = (session.DocumentStore, session.TenantId);
+        // The gate orders each provider call against a cancel: released if the cancel committed first. A batch with its
+        // outcome row but still in flight is this step run again (its node died, or its commit failed, after that row
+        // was written): the provider answered for it, or it was released, so it is never handed over again.
+        (Task<DispatchResult>? Call, Gate Gate) Pass(CampaignState? current, bool recorded, DispatchRequest open) => current?.Phase switch
+        {
+            CampaignPhase.Sending or CampaignPhase.Cancelling when recorded && IsInFlight(current, send.BatchNumber) => (null, Gate.Recorded),
+            CampaignPhase.Sending when IsInFlight(current, send.BatchNumber) => (StartCall(dispatcher, open, cancellation), Gate.Started),
+            CampaignPhase.Cancelling when IsInFlight(current, send.BatchNumber) => (null, Gate.Release),
+            _ => (null, Gate.Done),
+        };
 
-        // Only a claimed batch that is not recorded yet goes on: a redelivered message of a batch already recorded
-        // (or of a finished campaign, whose batches are deleted) does nothing.
-        if (batch is null || campaign is null || !IsInFlight(campaign, send.BatchNumber)) return null;
-        var variant = campaign.Variants.FirstOrDefault(v => v.Key == batch.Variant)
-                      ?? throw new InvalidOperationException($"Campaign {campaign.Id} no longer has variant '{batch.Variant}' of batch {batch.BatchNumber}.");
-        var request = new DispatchRequest(campaign.Id, session.TenantId, batch.BatchNumber, campaign.Channel, variant, batch.Recipients);
+        // The first pass reads the batch, and the next batch's shape for the record that claims it, with the campaign: the
+        // recipients are not held in memory while the step waits for the lock (docs/benchmarks.md, tenth pass).
+        await precedence.WaitAsync(cancellation); // a cancel running on this node goes first (it may also release this batch)
+        var (read, request) = (new BatchToDispatch(null, null, null), (DispatchRequest?)null);
+        (Task<DispatchResult>? Call, Gate Gate)? passed = await store.PassWithBatchAsync(tenant, send.CampaignId, send.BatchNumber,
+            send.BatchNumber + send.Lanes, (dispatch, recorded) =>
+            {
+                read = dispatch;
+                // Only a claimed batch that is not recorded yet goes on: a redelivered message of a batch already recorded
+                // (or of a finished campaign, whose batches are deleted) does nothing.
+                if (dispatch is not { Batch: { } b, Campaign: { } c } || !IsInFlight(c, send.BatchNumber)) return (null, Gate.Done);
+                var variant = c.Variants.FirstOrDefault(v => v.Key == b.Variant)
+                              ?? throw new InvalidOperationException($"Campaign {c.Id} no longer has variant '{b.Variant}' of batch {b.BatchNumber}.");
+                request = new DispatchRequest(c.Id, tenant, b.BatchNumber, c.Channel, variant, b.Recipients);
+                // The rate limits are waited for outside the lock, then the gate is passed again.
+                return throttles.Limit(tenant, c) ? (null, Gate.Throttled) : Pass(c, recorded, request);
+            }, cancellation);
+        if (request is null || read is not { Batch: { } batch, Campaign: { } campaign, Next: var next }) return null;
+
         (BatchSent, CampaignBatch) Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null,
             IReadOnlyList<RecipientRefusal>? refusals = null, IReadOnlyList<string>? notSent = null) =>
             (new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, next, outcome, refusals,
@@ -174,27 +195,27 @@ public static class SendingHandler
         (BatchSent, CampaignBatch) Settle() =>
             Outcome(BatchOutcome.Accepted, settled.Accepted, settled.Refused.Count, refusals: settled.Refused, notSent: [.. settled.Open().Select(r => r.Id)]);
 
-        // The rate limits (per campaign, per tenant, on this node): wait for a permit per recipient. Never fails the batch;
-        // a cancel meanwhile ends the wait and the gate below releases the batch. Whether the batch goes to the provider is
-        // the gate's to say, after this wait and after every backoff below.
-        await throttles.WaitForPermitsAsync(session.DocumentStore, session.TenantId, campaign, batch.BatchNumber, batch.Recipients.Length, clock, cancellation);
+        if (passed is { Gate: Gate.Throttled })
+        {
+            // The rate limits (per campaign, per tenant, on this node): wait for a permit per recipient. Never fails the batch;
+            // a cancel meanwhile ends the wait and the next pass releases the batch.
+            await throttles.WaitForPermitsAsync(store, tenant, campaign, batch.BatchNumber, batch.Recipients.Length, clock, cancellation);
+            passed = null;
+        }
 
         var (attempt, throttledFor) = (0, TimeSpan.Zero);
         while (true)
         {
             var open = settled.Any ? request with { Recipients = settled.Open() } : request;
-            await precedence.WaitAsync(cancellation); // a cancel running on this node goes first (it may also release this batch)
-            if (open.Recipients.Count == 0) return Settle();
-            // The gate orders this provider call against a cancel: released if the cancel committed first. A batch with its
-            // outcome row but still in flight is this step run again (its node died, or its commit failed, after that row
-            // was written): the provider answered for it, or it was released, so it is never handed over again.
-            var (call, gate) = await session.DocumentStore.PassAsync(session.TenantId, send.CampaignId, send.BatchNumber, (current, recorded) => current?.Phase switch
+            // Every pass after the first (after the rate limits and after every backoff below) reads the campaign alone.
+            if (passed is null)
             {
-                CampaignPhase.Sending or CampaignPhase.Cancelling when recorded && IsInFlight(current, send.BatchNumber) => (null, Gate.Recorded),
-                CampaignPhase.Sending when IsInFlight(current, send.BatchNumber) => ((Task<DispatchResult>?)StartCall(dispatcher, open, cancellation), Gate.Started),
-                CampaignPhase.Cancelling when IsInFlight(current, send.BatchNumber) => (null, Gate.Release),
-                _ => (null, Gate.Done),
-            }, cancellation);
+                await precedence.WaitAsync(cancellation);
+                if (open.Recipients.Count == 0) return Settle();
+                passed = await store.PassAsync(tenant, send.CampaignId, send.BatchNumber, (current, recorded) => Pass(current, recorded, open), cancellation);
+            }
+            var (call, gate) = passed.Value;
+            passed = null;
             if (gate == Gate.Recorded) return await RecordedAnswerAsync(session, batch, next, send.Lanes, cancellation);
             // Released: the batch, or the rest of it when an earlier attempt got part of it through; either way not sent.
             if (gate == Gate.Release) return settled.Any ? Settle() : Outcome(BatchOutcome.Released);
@@ -243,7 +264,7 @@ public static class SendingHandler
         }
     }
 
-    private enum Gate { Started, Release, Recorded, Done }
+    private enum Gate { Started, Release, Recorded, Done, Throttled }
 
     /// <summary>
     /// The recipients of a batch the provider took or refused on attempts that then failed (<see cref="DispatchException.Accepted"/>,
@@ -251,7 +272,9 @@ public static class SendingHandler
     /// </summary>
     private sealed class Settled(CampaignBatch batch)
     {
-        private readonly HashSet<string> _open = batch.Recipients.Select(r => r.Id).ToHashSet();
+        // Made on the first failed attempt: most batches have none, and a set of 1,000 ids would live through every step's call.
+        private HashSet<string>? _open;
+        private HashSet<string> OpenIds => _open ??= batch.Recipients.Select(r => r.Id).ToHashSet();
 
         /// <summary>How many were taken.</summary>
         public int Accepted { get; private set; }
@@ -264,12 +287,12 @@ public static class SendingHandler
         public void Add(Exception failure)
         {
             if (failure is not DispatchException e) return;
-            Accepted += e.Accepted.Count(id => id is not null && _open.Remove(id));
-            Refused.AddRange(e.Refused.Where(r => r?.RecipientId is { } id && _open.Remove(id)).Select(r => r with { Reason = Truncate(r.Reason ?? "") }));
+            Accepted += e.Accepted.Count(id => id is not null && OpenIds.Remove(id));
+            Refused.AddRange(e.Refused.Where(r => r?.RecipientId is { } id && OpenIds.Remove(id)).Select(r => r with { Reason = Truncate(r.Reason ?? "") }));
         }
 
         /// <summary>The recipients still to hand over, in the batch's order.</summary>
-        public Recipient[] Open() => batch.Recipients.Where(r => _open.Contains(r.Id)).ToArray();
+        public Recipient[] Open() => batch.Recipients.Where(r => OpenIds.Contains(r.Id)).ToArray();
 
         /// <summary>The refusals, with every recipient still open refused for <paramref name="error"/>.</summary>
         public RecipientRefusal[] RefusedWithTheRest(string error) => [.. Refused, .. Open().Select(r => new RecipientRefusal(r.Id, error))];

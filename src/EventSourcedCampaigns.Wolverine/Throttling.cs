@@ -63,6 +63,9 @@ public sealed class CampaignThrottles(CampaignSendingOptions options) : IDisposa
             if (bucket?.Limiter.IdleDuration > IdleLimit && _tenants.TryRemove(key, out _)) bucket.Limiter.Dispose();
     }
 
+    /// <summary>Whether a rate limit applies to the campaign's batches on this node.</summary>
+    internal bool Limit(string tenant, CampaignState campaign) => LimitersFor(tenant, campaign).Count > 0;
+
     /// <summary>
     /// Wait until this node may hand <paramref name="recipients"/> messages of the campaign to the provider. Never fails
     /// the batch; stops waiting (false) as soon as the campaign is no longer sending (a cancel), checked every
