@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using EventSourcedCampaigns.Marten.ReadModels;
 using Marten;
@@ -178,7 +179,9 @@ public static class CampaignQueries
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, MaxPageSize);
         // The offset is an int in SQL: a page beyond it is a bad request, not an overflow.
-        ArgumentOutOfRangeException.ThrowIfGreaterThan((long)(pageNumber - 1) * pageSize, int.MaxValue, nameof(pageNumber));
+        if ((long)(pageNumber - 1) * pageSize > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(pageNumber), string.Create(CultureInfo.InvariantCulture,
+                $"Page {pageNumber} of {pageSize} starts past the {int.MaxValue:N0} rows a query can skip."));
     }
 
     /// <summary>PostgreSQL text cannot hold a NUL character: a filter with one is bad input, not a query to run.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Marten.Telemetry;
 using EventSourcedCampaigns.Ports;
@@ -112,6 +113,8 @@ builder.Services.ConfigureHttpJsonOptions(o =>
 {
     o.SerializerOptions.Converters.Add(new StrictEnumConverter());
     o.SerializerOptions.AllowDuplicateProperties = false;
+    // A number is a JSON number: "batchSize": "500" is refused (400 bad_request) like any value of the wrong type.
+    o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
 });
 
 var telemetry = builder.Services.AddOpenTelemetry()
@@ -153,6 +156,7 @@ app.UseAuthentication();
 app.UseRateLimiter();
 app.UseDashboardCsrfProtection();
 app.UseAuthorization();
+app.UseStrictJsonBodies(); // application/json, each property once (Http/JsonBodies.cs)
 // Only the document there is: another name would get the OpenAPI middleware's own 404 in plain text, not a problem.
 app.MapOpenApi($"/openapi/{{documentName:regex(^{OpenApiContract.DocumentName}$)}}.json");
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using EventSourcedCampaigns.Ports;
 using EventSourcedCampaigns.Testing;
@@ -76,6 +77,13 @@ public sealed class recipients_over_http(ITestOutputHelper output) : IAsyncLifet
         Assert.Equal((HttpStatusCode.NotFound, "RecipientNotFound"), await Problem(await _api.Http.GetAsync($"/api/campaigns/{id}/recipients/nobody")));
         Assert.Equal((HttpStatusCode.BadRequest, "malformed_id"), await Problem(await _api.Http.GetAsync("/api/campaigns/not-a-guid/recipients")));
         Assert.Equal((HttpStatusCode.BadRequest, "out_of_range"), await Problem(await _api.Http.GetAsync($"/api/campaigns/{id}/recipients?pageSize=501")));
+        // Found by an audit: a blank id was "not found" here and malformed when erasing; a list page past an int's offset was
+        // refused with the offset in place of the page number.
+        Assert.Equal((HttpStatusCode.BadRequest, "malformed_recipient_id"), await Problem(await _api.Http.GetAsync($"/api/campaigns/{id}/recipients/%20")));
+        var farPage = await _api.Http.GetAsync($"/api/campaigns?page={int.MaxValue}");
+        Assert.Equal((HttpStatusCode.BadRequest, "out_of_range"), await Problem(farPage));
+        Assert.Contains($"Page {int.MaxValue} of 50 starts past", (await farPage.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        Assert.Equal("utf-8", (await _api.Http.GetAsync($"/api/campaigns/{id}/recipients.csv")).Content.Headers.ContentType?.CharSet);
 
         var erased = await _api.Http.DeleteAsync($"/api/recipients/{Uri.EscapeDataString(delivered)}");
         Assert.Equal(HttpStatusCode.OK, erased.StatusCode);

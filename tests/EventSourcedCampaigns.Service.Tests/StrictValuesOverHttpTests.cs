@@ -61,12 +61,59 @@ public sealed class strict_values_over_http(SecuredService service) : IClassFixt
     [InlineData($$"""{"name":"First","Name":"Second","channel":"Email","variants":{{Variants}}}""")] // names are read in any case
     [InlineData($$"""{"name":"Twice","channel":"Email","channel":"Sms","variants":{{Variants}}}""")]
     [InlineData($$"""{"name":"Twice","channel":"Email","variants":[{"key":"A","key":"B","subject":"Hi","content":"-30%","splitPercent":100}]}""")]
+    // Found by an audit: a property the API does not read was accepted twice, at any depth.
+    [InlineData($$"""{"name":"Extra","channel":"Email","variants":{{Variants}},"x":1,"x":2}""")]
+    [InlineData($$"""{"name":"Extra","channel":"Email","variants":{{Variants}},"x":1,"X":2}""")]
+    [InlineData("""{"name":"Extra","channel":"Email","variants":[{"key":"A","subject":"Hi","content":"-30%","splitPercent":100,"meta":{"x":1,"x":2}}]}""")]
     public async Task a_body_that_gives_a_property_twice_is_refused_and_creates_nothing(string body)
     {
         var client = service.Client(Tenant);
         await CreateAsync(client);
         var before = await service.EventCountAsync(Tenant);
         Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(await client.PostAsync("/api/campaigns", Json(body))));
+        Assert.Equal(before, await service.EventCountAsync(Tenant));
+    }
+
+    [Fact]
+    public async Task a_cancel_whose_body_gives_a_property_twice_is_refused_and_not_audited()
+    {
+        var client = service.Client(Tenant);
+        var created = await CreateAsync(client);
+        var before = await service.EventCountAsync(Tenant);
+        var response = await client.PostAsync($"/api/campaigns/{created.CampaignId}/cancel", Json("""{"reasonCode":"Other","reason":"typo","x":{"a":1,"a":2}}"""));
+        Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(response));
+        Assert.Equal(before, await service.EventCountAsync(Tenant));
+    }
+
+    [Theory]
+    [InlineData(null)] // found by an audit: 400 with the framework's own text
+    [InlineData("application/vnd.api+json")]
+    [InlineData("application/problem+json")]
+    [InlineData("text/json")]
+    [InlineData("text/plain")]
+    public async Task a_body_not_sent_as_application_json_is_refused_with_415_and_creates_nothing(string? mediaType)
+    {
+        var client = service.Client(Tenant);
+        await CreateAsync(client);
+        var before = await service.EventCountAsync(Tenant);
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes($$"""{"name":"Media","channel":"Email","variants":{{Variants}}}"""));
+        if (mediaType is not null) content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(mediaType);
+        Assert.Equal((HttpStatusCode.UnsupportedMediaType, "unsupported_media_type"), await Problem(await client.PostAsync("/api/campaigns", content)));
+        Assert.Equal(before, await service.EventCountAsync(Tenant));
+    }
+
+    [Theory]
+    [InlineData("\"100\"")] // found by an audit: read as 100, though the document says integer
+    [InlineData("\"1e2\"")]
+    [InlineData("100.0")]
+    public async Task a_number_that_is_not_a_json_integer_is_refused_and_creates_nothing(string split)
+    {
+        var client = service.Client(Tenant);
+        await CreateAsync(client);
+        var before = await service.EventCountAsync(Tenant);
+        var response = await client.PostAsync("/api/campaigns",
+            Json($$"""{"name":"Numbers","channel":"Email","variants":[{"key":"A","subject":"Hi","content":"-30%","splitPercent":{{split}}}]}"""));
+        Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(response));
         Assert.Equal(before, await service.EventCountAsync(Tenant));
     }
 
@@ -168,6 +215,9 @@ public sealed class strict_values_over_http(SecuredService service) : IClassFixt
     [InlineData("2030-12-01T09:00:00+0100")]
     [InlineData("2030-12-01T09:00:00+1:00")]
     [InlineData("2030-12-01T09:00:00+01:00:00")]
+    [InlineData("2030-12-01 09:00:00Z")] // found by an audit: answered as ambiguous, though it has its offset
+    [InlineData("tomorrow")] // and no time at all
+    [InlineData("")]
     public async Task a_send_time_whose_offset_is_not_written_as_documented_is_malformed_and_schedules_nothing(string sendAt)
     {
         var client = service.Client(Tenant);
@@ -175,6 +225,33 @@ public sealed class strict_values_over_http(SecuredService service) : IClassFixt
         var before = await service.EventCountAsync(Tenant);
         var response = await client.PostAsync($"/api/campaigns/{draft.CampaignId}/schedule", Json($$"""{"sendAt":"{{sendAt}}","included":["everyone"]}"""));
         Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(response));
+        Assert.Equal(before, await service.EventCountAsync(Tenant));
+    }
+
+    [Theory]
+    [InlineData("""{"sendAt":null,"included":["everyone"]}""")]
+    [InlineData("""{"included":["everyone"]}""")]
+    public async Task a_schedule_without_a_send_time_is_malformed_and_schedules_nothing(string body)
+    {
+        var client = service.Client(Tenant);
+        var draft = await CreateAsync(client);
+        var before = await service.EventCountAsync(Tenant);
+        var response = await client.PostAsync($"/api/campaigns/{draft.CampaignId}/schedule", Json(body));
+        Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(response));
+        Assert.Equal(before, await service.EventCountAsync(Tenant));
+    }
+
+    [Theory]
+    [InlineData("2030-12-01T09:00:00")]
+    [InlineData("2030-12-01 09:00:00")] // a time all the same, read in the server's zone
+    [InlineData("2030-12-01")]
+    public async Task a_send_time_without_its_offset_is_ambiguous_and_schedules_nothing(string sendAt)
+    {
+        var client = service.Client(Tenant);
+        var draft = await CreateAsync(client);
+        var before = await service.EventCountAsync(Tenant);
+        var response = await client.PostAsync($"/api/campaigns/{draft.CampaignId}/schedule", Json($$"""{"sendAt":"{{sendAt}}","included":["everyone"]}"""));
+        Assert.Equal((HttpStatusCode.BadRequest, "ambiguous_send_time"), await Problem(response));
         Assert.Equal(before, await service.EventCountAsync(Tenant));
     }
 
@@ -196,6 +273,8 @@ public sealed class strict_values_over_http(SecuredService service) : IClassFixt
     [InlineData("/api/campaigns?updatedTo=2027-01-01T00:00:00%20%2B01:00")]
     [InlineData("/api/audit/cancellations?from=2027-01-01T09:00:00%2B0100")]
     [InlineData("/api/audit/cancellations.csv?to=2027-01-01T09:00:00%20Z")]
+    [InlineData("/api/campaigns?updatedFrom=2026-01-01%2009:00:00Z")] // found by an audit: answered as ambiguous
+    [InlineData("/api/audit/cancellations?from=yesterday")]
     public async Task a_time_filter_whose_offset_is_not_written_as_documented_is_malformed(string url)
     {
         var response = await service.Client(Tenant).GetAsync(url);

@@ -132,12 +132,14 @@ public static class CommandEndpoints
     {
         problem = null;
         if (IsoTime.TryParse(raw, out sendAt)) return true;
-        // With an offset but not as documented (+01, a space before it) or no such time (hour 25, a date past year 9999 in
-        // UTC): malformed, not ambiguous.
-        problem = IsoTime.HasOffset(raw)
-            ? Problems.BadRequest(ProblemCodes.BadRequest, $"'{Truncate(raw)}' is not a date and time: {IsoTime.HowToWrite} 2027-12-01T09:00:00+01:00.")
-            : Problems.BadRequest(ProblemCodes.AmbiguousSendTime,
-                $"'{Truncate(raw)}' is not a send time with its offset: {IsoTime.HowToWrite} 2027-12-01T09:00:00+01:00.");
+        // A time without its offset is ambiguous. Anything else is malformed: an offset not as documented (+01, a space before
+        // it, a space for the T), no such time (hour 25, a date past year 9999 in UTC), no time at all, or none given.
+        problem = IsoTime.IsWithoutOffset(raw)
+            ? Problems.BadRequest(ProblemCodes.AmbiguousSendTime,
+                $"'{Truncate(raw)}' is not a send time with its offset: {IsoTime.HowToWrite} 2027-12-01T09:00:00+01:00.")
+            : Problems.BadRequest(ProblemCodes.BadRequest, raw is null
+                ? $"sendAt is missing: {IsoTime.HowToWrite} 2027-12-01T09:00:00+01:00."
+                : $"'{Truncate(raw)}' is not a date and time: {IsoTime.HowToWrite} 2027-12-01T09:00:00+01:00.");
         return false;
     }
 

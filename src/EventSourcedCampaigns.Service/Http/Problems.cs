@@ -149,10 +149,10 @@ public static class StrictValues
     }
 
     private static IResult? WithOffset(string name, string value) =>
-        !IsoTime.HasOffset(value)
+        IsoTime.TryParse(value, out _) ? null
+        : IsoTime.IsWithoutOffset(value)
             ? Problems.BadRequest(ProblemCodes.AmbiguousTime, string.Create(CultureInfo.InvariantCulture,
                 $"{name} '{Shown(value)}' is not a time with its offset: {IsoTime.HowToWrite} 2027-01-01T00:00:00Z."))
-        : IsoTime.TryParse(value, out _) ? null
         : Problems.BadRequest(ProblemCodes.BadRequest, string.Create(CultureInfo.InvariantCulture,
             $"{name} '{Shown(value)}' is not a date and time: {IsoTime.HowToWrite} 2027-01-01T00:00:00Z."));
 
@@ -168,12 +168,13 @@ public static partial class IsoTime
     public const string HowToWrite = "write it as ISO 8601 with Z or ±hh:mm, e.g.";
 
     /// <summary>
-    /// Whether <paramref name="raw"/> is a date and time that says its offset (<c>Z</c> or <c>±hh:mm</c> after the time):
-    /// without one, parsing would take the server's zone.
+    /// Whether <paramref name="raw"/> is a date and time without an offset, which parsing would read in the server's zone
+    /// (ambiguous). A value that is no date and time at all (<c>tomorrow</c>, empty), or one with an offset written otherwise
+    /// than documented (<c>2027-12-01 09:00:00Z</c>, <c>+01</c>), is malformed instead.
     /// </summary>
-    public static bool HasOffset(string? raw) =>
-        raw is { Length: > 10 and <= 40 } && raw.IndexOf('T') > 0
-        && (raw.EndsWith('Z') || raw.EndsWith('z') || raw.LastIndexOfAny(['+', '-']) > raw.IndexOf('T'));
+    public static bool IsWithoutOffset(string? raw) =>
+        raw is { Length: <= 40 } && DateTime.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.None, out var time)
+        && time.Kind == DateTimeKind.Unspecified;
 
     /// <summary>
     /// Reads a time written as documented: <c>yyyy-MM-ddTHH:mm</c>, optionally <c>:ss</c> and a fraction, then <c>Z</c> or

@@ -19,8 +19,8 @@ public static class RecipientEndpoints
     {
         api.MapGet("/campaigns/{id}/recipients/{recipientId}", async (string id, string recipientId, HttpContext http, IDocumentStore store) =>
         {
-            if (recipientId.Length > 500 || recipientId.Contains('\0'))
-                return Problems.BadRequest(ProblemCodes.MalformedRecipientId, "A recipient id has 1 to 500 characters and no NUL character.");
+            if (string.IsNullOrWhiteSpace(recipientId) || recipientId.Length > 500 || recipientId.Contains('\0'))
+                return Problems.BadRequest(ProblemCodes.MalformedRecipientId, "A recipient id has 1 to 500 characters, not all blank, and no NUL character.");
             if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
             await using var session = store.QuerySession(http.Tenant());
             if (await session.LoadCampaignStateAsync(campaignId, http.RequestAborted) is null) return Problems.NotFound(campaignId);
@@ -55,7 +55,7 @@ public static class RecipientEndpoints
             {
                 await using var session = store.QuerySession(http.Tenant());
                 await WriteCsvAsync(session.StreamRecipientOutcomesAsync(campaignId, outcome, ct: http.RequestAborted), body, http.RequestAborted);
-            }, "text/csv", $"campaign-{campaignId:N}-recipients.csv");
+            }, "text/csv; charset=utf-8", $"campaign-{campaignId:N}-recipients.csv");
         }).WithName("ExportRecipientOutcomes").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Recipients")
             .WithSummary("Every recorded recipient of a campaign as CSV (streamed).")
             .WithDescription("Columns recipient_id, outcome, reason, batch, variant, recorded_at; ?outcome= keeps one outcome.")

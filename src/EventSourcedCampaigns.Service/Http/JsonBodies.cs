@@ -1,0 +1,82 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.Net.Http.Headers;
+
+namespace EventSourcedCampaigns.Service.Http;
+
+/// <summary>
+/// The API's JSON bodies (docs/api.md): sent as <c>application/json</c> (415 unsupported_media_type otherwise, a body
+/// without a Content-Type included), and each property given once at any depth, the properties the operation does not
+/// read included (400 bad_request otherwise). System.Text.Json refuses a repeated property only where it binds it to a
+/// member; a repeated property it skips would be accepted, and which copy a proxy or another reader keeps is not ours to know.
+/// Checked once the caller is authenticated and authorized, before the body is bound.
+/// </summary>
+public static class JsonBodies
+{
+    public static IApplicationBuilder UseStrictJsonBodies(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    {
+        var request = http.Request;
+        if (!request.Path.StartsWithSegments("/api") || http.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>() is null || !HasBody(request))
+        {
+            await next(http);
+            return;
+        }
+        if (!IsApplicationJson(request.ContentType))
+        {
+            await Problems.Problem(StatusCodes.Status415UnsupportedMediaType, ProblemCodes.UnsupportedMediaType,
+                $"Send the body as application/json, not {(string.IsNullOrEmpty(request.ContentType) ? "without a Content-Type" : $"as '{Shown(request.ContentType)}'")}.").ExecuteAsync(http);
+            return;
+        }
+        request.EnableBuffering();
+        var repeated = await RepeatedPropertyAsync(request.Body, http.RequestAborted);
+        request.Body.Position = 0;
+        if (repeated is not null)
+        {
+            await Problems.BadRequest(ProblemCodes.BadRequest, $"The body gives the property '{Shown(repeated)}' twice in one object: give it once.").ExecuteAsync(http);
+            return;
+        }
+        await next(http);
+    });
+
+    /// <summary>
+    /// The first property name given twice in one object of <paramref name="body"/> (names compared in any case, as they are
+    /// read), or null. A body that is not JSON is left to the binding, which refuses it with its own reason.
+    /// </summary>
+    public static async Task<string?> RepeatedPropertyAsync(Stream body, CancellationToken cancellation)
+    {
+        using var buffer = new MemoryStream();
+        await body.CopyToAsync(buffer, cancellation);
+        return RepeatedProperty(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+    }
+
+    private static string? RepeatedProperty(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        var objects = new Stack<HashSet<string>>();
+        try
+        {
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject: objects.Push(new HashSet<string>(StringComparer.OrdinalIgnoreCase)); break;
+                    case JsonTokenType.EndObject: objects.Pop(); break;
+                    case JsonTokenType.PropertyName when !objects.Peek().Add(reader.GetString()!): return reader.GetString();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: the binding refuses it.
+        }
+        return null;
+    }
+
+    private static bool HasBody(HttpRequest request) =>
+        request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+
+    private static bool IsApplicationJson(string? contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var media) && media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+
+    private static string Shown(string value) => value.Length <= 40 ? value : value[..40] + "…";
+}
