@@ -120,7 +120,7 @@ public sealed class Demo(IMessageBus bus, IDocumentStore store, BogusAudience au
         var list = await query.QueryCampaignsAsync(new CampaignListQuery(SortBy: CampaignSort.CreatedAt, Descending: false));
         var campaigns = new Table().Title("[bold]Campaigns[/]").AddColumns("Name", "Status", "Send time", "Recipients", "Delivered", "Actions");
         foreach (var c in list.Items)
-            campaigns.AddRow(Markup.Escape(c.Name), c.StatusText, $"{c.SendAt:yyyy-MM-dd HH:mm:ss}", $"{c.Recipients:N0}", $"{c.Delivered:N0}", c.Actions.ToString());
+            campaigns.AddRow(Markup.Escape(c.Name), c.StatusText, $"{c.SendAt:u}", $"{c.Recipients:N0}", $"{c.Delivered:N0}", c.Actions.ToString());
         AnsiConsole.Write(campaigns);
 
         var r = (await query.LoadSendReportAsync(digest))!;
@@ -140,12 +140,12 @@ public sealed class Demo(IMessageBus bus, IDocumentStore store, BogusAudience au
 
         var audit = await query.QueryCancellationAuditAsync(new CancellationAuditQuery());
         var auditTable = new Table().Title("[bold]Cancellation audit[/]")
-            .AddColumns("Requested at", "Campaign", "Who", "Via", "Status then", "Outcome", "Delivered before/after", "Not sent", "Time to stop");
+            .AddColumns("Requested at (UTC)", "Campaign", "Who", "Via", "Status then", "Outcome", "Delivered before/after", "Failed", "Not sent", "Time to stop");
         var names = list.Items.ToDictionary(c => c.Id, c => c.Name);
         foreach (var a in audit.Items)
-            auditTable.AddRow($"{a.RequestedAt:HH:mm:ss.fff}", Markup.Escape(names.GetValueOrDefault(a.CampaignId, "?")), Markup.Escape(a.ActorId),
+            auditTable.AddRow($"{a.RequestedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss.fff}", Markup.Escape(names.GetValueOrDefault(a.CampaignId, "?")), Markup.Escape(a.ActorId),
                 a.Channel.ToString(), a.StatusAtRequest?.ToDisplay() ?? "-", a.Outcome == CancelOutcome.Rejected ? $"Rejected ({a.RejectionCode})" : a.Outcome.ToString(),
-                $"{a.DeliveredBefore:N0} / {a.DeliveredAfter:N0}", a.NotSent is { } n ? $"{n:N0}" : "-", a.TimeToStop is { } t ? $"{t.TotalMilliseconds:N0} ms" : "-");
+                $"{a.DeliveredBefore:N0} / {a.DeliveredAfter:N0}", a.Failed is { } f ? $"{f:N0}" : "-", a.NotSent is { } n ? $"{n:N0}" : "-", a.TimeToStop is { } t ? $"{t.TotalMilliseconds:N0} ms" : "-");
         AnsiConsole.Write(auditTable);
     }
 

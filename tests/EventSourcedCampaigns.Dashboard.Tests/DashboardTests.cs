@@ -703,6 +703,10 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
             await Expect(reader.GetByRole(AriaRole.Button, new() { Name = "Create and schedule" })).ToHaveCountAsync(0);
             await reader.GotoAsync($"/app/#/campaigns/{id}/edit");
             await Expect(reader.Locator("#main")).ToContainTextAsync("Your sign-in does not allow editing campaigns");
+            // Found by an audit: the audit's address showed its form with the API's 403 twice.
+            await reader.GotoAsync("/app/#/audit");
+            await Expect(reader.Locator("#main")).ToContainTextAsync("Your sign-in does not allow reading the cancellation audit: it needs the scope audit:read.");
+            await Expect(reader.Locator("#audit-filters")).ToHaveCountAsync(0);
         }
         finally
         {

@@ -78,8 +78,8 @@ function showError(err, text) {
   err.scrollIntoView({ block: 'center' });
 }
 /** The page for a signed-in user whose scopes do not allow what the route does. */
-function renderNotAllowed(main, title, what) {
-  setPage(main, `<h1>${esc(title)}</h1><div class="card"><p>Your sign-in does not allow ${esc(what)}: it needs the scope campaigns:write.</p>
+function renderNotAllowed(main, title, what, scope = 'campaigns:write') {
+  setPage(main, `<h1>${esc(title)}</h1><div class="card"><p>Your sign-in does not allow ${esc(what)}: it needs the scope ${esc(scope)}.</p>
     <p><a href="#/campaigns">Back to campaigns</a></p></div>`, title);
 }
 
@@ -179,7 +179,7 @@ function renderSignIn(main) {
   setPage(main, `<h1>Sign in (development)</h1>
     <form id="sign-in" class="card" novalidate>
       <p class="hint" id="sign-in-hint">${esc(session.signInHint)}</p>
-      <div class="field"><label for="si-tenant">Tenant</label><input id="si-tenant" name="tenant" required autocomplete="organization" value="shop-a"></div>
+      <div class="field"><label for="si-tenant">Tenant</label><input id="si-tenant" name="tenant" required autocomplete="organization" value="shop"></div>
       <div class="field"><label for="si-name">Your name or e-mail</label><input id="si-name" name="actor" required autocomplete="email" value=""></div>
       <fieldset><legend>Scopes</legend>${scopes.map(s => `<label class="hint"><input type="checkbox" name="scope" value="${s}" checked> ${s}</label>`).join('')}</fieldset>
       <div id="si-error" class="error" role="alert" hidden></div>
@@ -901,6 +901,7 @@ async function renderEdit(main, id) {
 // export follow the filters, so the form must show them).
 let auditState = { page: 1, pageSize: 25, filters: {}, typed: {} };
 async function renderAudit(main) {
+  if (!can('audit:read')) return renderNotAllowed(main, 'Cancellation audit', 'reading the cancellation audit', 'audit:read');
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   setPage(main, `<h1>Cancellation audit</h1>
     <div id="chain" class="chain" role="status">Verifying the audit chain…</div>
