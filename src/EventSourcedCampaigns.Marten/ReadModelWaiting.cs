@@ -39,14 +39,18 @@ public static class ReadModelWaiting
         CancellationToken cancellation = default)
     {
         if (timeout != Timeout.InfiniteTimeSpan) ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
-        if (sequence <= 0 || store.Options is StoreOptions { Projections: var projections } && !projections.HasAnyAsyncProjections())
-            return;
+        // Only the read models the daemon builds are waited for: inline ones are current once the command committed, even
+        // in a store whose other projections are async.
+        var waitedFor = store.Options is StoreOptions { Projections: var projections }
+            ? ReadModels.Where(name => projections.All.Any(p => p.Name == name && p.Lifecycle == ProjectionLifecycle.Async)).ToList()
+            : [.. ReadModels];
+        if (sequence <= 0 || waitedFor.Count == 0) return;
         var deadline = timeout == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + timeout;
         while (true)
         {
             var progress = await store.Advanced.AllProjectionProgress(token: cancellation);
             var shards = progress.ToDictionary(s => s.ShardName, s => s.Sequence);
-            var behind = ReadModels.Where(name => !shards.Any(s => s.Key.StartsWith(name + ":", StringComparison.Ordinal) && s.Value >= sequence)).ToList();
+            var behind = waitedFor.Where(name => !shards.Any(s => s.Key.StartsWith(name + ":", StringComparison.Ordinal) && s.Value >= sequence)).ToList();
             if (behind.Count == 0) return;
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException(string.Create(CultureInfo.InvariantCulture,

@@ -58,12 +58,18 @@ public static class CancelCampaignHandler
         TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
     {
         var (result, events, followUps) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
-        var linked = await AuditChain.LinkAsync(session, events, cancellation);
-        if (campaign is not null) return (result, linked.ToEvents(), followUps);
+        if (campaign is not null) return (result, (await AuditChain.LinkAsync(session, events, cancellation)).ToEvents(), followUps);
 
+        await AuditInTenantStreamAsync(session, events, cancellation);
+        return (result, new Events(), followUps);
+    }
+
+    /// <summary>The audit events of a cancel of a campaign that does not exist: chained, and kept in the tenant's audit stream.</summary>
+    internal static async Task AuditInTenantStreamAsync(IDocumentSession session, IReadOnlyList<ICampaignEvent> events, CancellationToken cancellation)
+    {
+        var linked = await AuditChain.LinkAsync(session, events, cancellation);
         if (linked.Count > 0)
             session.Events.Append(AuditChain.TenantAuditStreamId(session.TenantId), linked.Cast<object>().ToArray());
-        return (result, new Events(), followUps);
     }
 }
 

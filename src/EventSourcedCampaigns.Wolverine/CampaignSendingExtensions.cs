@@ -81,6 +81,11 @@ public static class CampaignSendingExtensions
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         ArgumentNullException.ThrowIfNull(command);
+        // The empty id names no campaign, and Marten loads no stream by it (it throws): decided here, as the handlers decide a
+        // campaign that does not exist (InvalidCampaignId for a create, CampaignNotFound otherwise; a cancel is audited).
+        if (command.CampaignId == Guid.Empty && bus is MessageBus { Runtime.Services: var container } && container.GetService<IDocumentStore>() is { } documents)
+            return await DecideWithoutCampaignAsync(documents, container.GetService<TimeProvider>() ?? TimeProvider.System, tenantId, command, cancellation);
+
         CommandResult result;
         // A cancel goes before the send on this node (CancelPrecedence).
         using var precedence = command is CancelCampaign && bus is MessageBus { Runtime.Services: var node } ? node.GetService<CancelPrecedence>()?.Enter() : null;
@@ -106,6 +111,16 @@ public static class CampaignSendingExtensions
         };
         await using var session = store.QuerySession(tenantId);
         return result with { Sequence = await session.LastSequenceAsync(streams, cancellation) };
+    }
+
+    private static async Task<CommandResult> DecideWithoutCampaignAsync(IDocumentStore store, TimeProvider clock, string tenantId,
+        CampaignCommand command, CancellationToken cancellation)
+    {
+        await using var session = store.LightweightSession(tenantId);
+        var (result, events, _) = Handling.Decide(command, null, Handling.Now(clock, null), session);
+        await CancelCampaignHandler.AuditInTenantStreamAsync(session, events, cancellation);
+        await session.SaveChangesAsync(cancellation);
+        return result;
     }
 }
 

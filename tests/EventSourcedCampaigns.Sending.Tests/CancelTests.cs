@@ -361,4 +361,23 @@ public sealed class CancelTests(ITestOutputHelper output)
         triggers.TryRemove(id, out _);
         return stopped.TimeToStop;
     }
+
+    [Fact]
+    public async Task The_empty_campaign_id_is_refused_by_the_rules_and_a_cancel_of_it_is_audited_like_any_unknown_campaign()
+    {
+        // Found by an audit: Marten loads no stream by the empty id, and the door threw after 6 s of retries instead.
+        await using var host = await SendingHost.StartAsync();
+        var create = await host.RunAsync(new CreateCampaign(Guid.Empty, "Nameless", Channel.Email, [new Variant("A", "Hi", "-30%", 100)], SendingHost.Marketer));
+        Assert.Equal(RejectionCode.InvalidCampaignId, create.Decision.Rejection?.Code);
+        var schedule = await host.RunAsync(new ScheduleCampaign(Guid.Empty, host.Clock.Now.AddDays(1), new Audience(["newsletter"], []), 100, SendingHost.Marketer));
+        Assert.Equal(RejectionCode.CampaignNotFound, schedule.Decision.Rejection?.Code);
+
+        var cancel = await host.RunAsync(new CancelCampaign(Guid.Empty, SendingHost.Marketer, new CancelReason(CancelReasonCode.Other)));
+        Assert.Equal(RejectionCode.CampaignNotFound, cancel.Decision.Rejection?.Code);
+        await using var session = host.Store.QuerySession(SendingHost.Tenant);
+        var audited = Assert.Single(await session.Events.FetchStreamAsync(AuditChain.TenantAuditStreamId(SendingHost.Tenant)));
+        var refused = Assert.IsType<CancelRejected>(audited.Data);
+        Assert.Equal((Guid.Empty, RejectionCode.CampaignNotFound, 1L), (refused.CampaignId, refused.Code, refused.Audit?.Position));
+        Assert.Equal(audited.Sequence, cancel.Sequence);
+    }
 }

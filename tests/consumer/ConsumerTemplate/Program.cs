@@ -7,6 +7,7 @@
 using EventSourcedCampaigns;              // Actor, Audience, CancelReason, CampaignStatus, ...
 using EventSourcedCampaigns.Decisions;    // the commands: CreateCampaign, ScheduleCampaign, CancelCampaign, ...
 using EventSourcedCampaigns.Marten;       // AddCampaigns, CampaignConnectionStrings, the queries, WaitForReadModelsAsync
+using EventSourcedCampaigns.Marten.ReadModels; // CampaignListItem, SendReport, CancellationAuditEntry, CancelOutcome
 using EventSourcedCampaigns.Ports;        // IAudienceResolver, IMessageDispatcher
 using EventSourcedCampaigns.Wolverine;    // AddCampaignSending, ExecuteCampaignCommandAsync
 using JasperFx.Events.Daemon;             // DaemonMode
@@ -17,7 +18,6 @@ using Microsoft.Extensions.Hosting;
 using Wolverine;
 using Wolverine.Marten;                   // IntegrateWithWolverine
 using System.Diagnostics;
-using EventSourcedCampaigns.Marten.ReadModels;
 using EventSourcedCampaigns.Testing;
 using Npgsql;
 
