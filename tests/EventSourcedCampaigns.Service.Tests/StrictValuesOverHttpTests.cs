@@ -219,39 +219,31 @@ public sealed class strict_values_over_http(SecuredService service) : IClassFixt
     [InlineData("tomorrow")] // and no time at all
     [InlineData("")]
     public async Task a_send_time_whose_offset_is_not_written_as_documented_is_malformed_and_schedules_nothing(string sendAt)
-    {
-        var client = service.Client(Tenant);
-        var draft = await CreateAsync(client);
-        var before = await service.EventCountAsync(Tenant);
-        var response = await client.PostAsync($"/api/campaigns/{draft.CampaignId}/schedule", Json($$"""{"sendAt":"{{sendAt}}","included":["everyone"]}"""));
-        Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(response));
-        Assert.Equal(before, await service.EventCountAsync(Tenant));
-    }
+        => await ScheduleIsRefusedAsync(ScheduleAt(sendAt), "bad_request");
 
     [Theory]
     [InlineData("""{"sendAt":null,"included":["everyone"]}""")]
     [InlineData("""{"included":["everyone"]}""")]
     public async Task a_schedule_without_a_send_time_is_malformed_and_schedules_nothing(string body)
-    {
-        var client = service.Client(Tenant);
-        var draft = await CreateAsync(client);
-        var before = await service.EventCountAsync(Tenant);
-        var response = await client.PostAsync($"/api/campaigns/{draft.CampaignId}/schedule", Json(body));
-        Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await Problem(response));
-        Assert.Equal(before, await service.EventCountAsync(Tenant));
-    }
+        => await ScheduleIsRefusedAsync(body, "bad_request");
 
     [Theory]
     [InlineData("2030-12-01T09:00:00")]
     [InlineData("2030-12-01 09:00:00")] // a time all the same, read in the server's zone
     [InlineData("2030-12-01")]
     public async Task a_send_time_without_its_offset_is_ambiguous_and_schedules_nothing(string sendAt)
+        => await ScheduleIsRefusedAsync(ScheduleAt(sendAt), "ambiguous_send_time");
+
+    private static string ScheduleAt(string sendAt) => $$"""{"sendAt":"{{sendAt}}","included":["everyone"]}""";
+
+    /// <summary>Scheduling a new draft with <paramref name="body"/> is refused with 400 <paramref name="code"/>, and nothing is written.</summary>
+    private async Task ScheduleIsRefusedAsync(string body, string code)
     {
         var client = service.Client(Tenant);
         var draft = await CreateAsync(client);
         var before = await service.EventCountAsync(Tenant);
-        var response = await client.PostAsync($"/api/campaigns/{draft.CampaignId}/schedule", Json($$"""{"sendAt":"{{sendAt}}","included":["everyone"]}"""));
-        Assert.Equal((HttpStatusCode.BadRequest, "ambiguous_send_time"), await Problem(response));
+        var response = await client.PostAsync($"/api/campaigns/{draft.CampaignId}/schedule", Json(body));
+        Assert.Equal((HttpStatusCode.BadRequest, code), await Problem(response));
         Assert.Equal(before, await service.EventCountAsync(Tenant));
     }
 
