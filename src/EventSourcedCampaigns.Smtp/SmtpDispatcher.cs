@@ -274,10 +274,21 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
                         // which refuses nobody; the reply to MAIL FROM decides (421 or 4xx transient, 5xx permanent).
                     }
                     finally { Client.Refused = null; }
-                    foreach (var (mailbox, response) in refused)
-                    {
-                        var recipient = envelope.First(r => string.Equals(r.Address, mailbox.Address, StringComparison.OrdinalIgnoreCase) || Mailbox(r).Address == mailbox.Address);
+                    var replies = refused.Select(r => (Recipient: envelope.First(e => string.Equals(e.Address, r.Item1.Address, StringComparison.OrdinalIgnoreCase)
+                                                                                    || Mailbox(e).Address == r.Item1.Address), Response: r.Item2)).ToList();
+                    // A 421 to a RCPT TO is the server going away, not a refusal of that recipient: as for 421 anywhere, the
+                    // batch is worth another try for the recipients the message did not go to.
+                    var unavailable = replies.Where(r => r.Response.StatusCode == SmtpStatusCode.ServiceNotAvailable).Select(r => r.Recipient.Id).ToHashSet();
+                    foreach (var (recipient, response) in replies.Where(r => !unavailable.Contains(r.Recipient.Id)))
                         _refusals.Add(new RecipientRefusal(recipient.Id, $"{(int)response.StatusCode} {response.Response}".Trim()));
+                    if (unavailable.Count > 0)
+                    {
+                        _accepted.AddRange(envelope.Where(r => replies.All(x => x.Recipient.Id != r.Id)).Select(r => r.Id));
+                        var reply = replies.First(r => unavailable.Contains(r.Recipient.Id)).Response;
+                        throw new TransientDispatchException(
+                            $"The SMTP server answered {(int)reply.StatusCode} {reply.Response} to {unavailable.Count} recipients of batch {batch.IdempotencyKey}; " +
+                            $"{_accepted.Count} of {batch.Recipients.Count} were accepted.")
+                            { Accepted = [.. _accepted], Refused = [.. _refusals] };
                     }
                 }
                 _failuresWithoutProgress = 0;
@@ -304,13 +315,15 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
             }
             catch (AuthenticationException e)
             {
-                throw new PermanentDispatchException($"SMTP authentication as '{owner._options.UserName}' failed: {e.Message}", e);
+                throw new PermanentDispatchException($"SMTP authentication as '{owner._options.UserName}' failed: {e.Message}", e)
+                    { Accepted = [.. _accepted], Refused = [.. _refusals] };
             }
             catch (NotSupportedException e)
             {
                 // The server lacks what the settings require (STARTTLS, AUTH): no retry changes that, every batch would fail.
                 throw new PermanentDispatchException(
-                    $"The SMTP server {owner._options.Host}:{owner._options.Port} cannot be used with these settings: {e.Message}", e);
+                    $"The SMTP server {owner._options.Host}:{owner._options.Port} cannot be used with these settings: {e.Message}", e)
+                    { Accepted = [.. _accepted], Refused = [.. _refusals] };
             }
             catch (Exception e) when (IsConnectionFailure(e, cancellation))
             {

@@ -29,6 +29,9 @@ public sealed class WebhookDispatcher : IMessageDispatcher
     /// <summary>How long the client's circuit breaker rests a gateway that failed too often (the standard handler's 5 s).</summary>
     public static readonly TimeSpan CircuitBreakDuration = TimeSpan.FromSeconds(5);
 
+    /// <summary>The longest wait between two quick retries (they back off exponentially from 200 ms, with jitter).</summary>
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+
     private readonly IHttpClientFactory _clients;
     private readonly WebhookDispatcherOptions _options;
     private readonly TimeProvider _clock;

@@ -32,7 +32,7 @@ public sealed class WebhookDispatcherOptions
         if (Url is not { IsAbsoluteUri: true } || (Url.Scheme != Uri.UriSchemeHttps && Url.Scheme != Uri.UriSchemeHttp))
             problems.Add($"{settingPrefix}{nameof(Url)} must be an absolute http(s) URL.");
         if (string.IsNullOrEmpty(Secret)) problems.Add($"{settingPrefix}{nameof(Secret)} is required.");
-        // Polly's timeouts are 10 ms to 1 day; the whole request may take AttemptTimeout × (Retries + 1).
+        // Polly's timeouts are 10 ms to 1 day; the whole request may take AttemptTimeout × (Retries + 1) and the waits between (at most 30 s each).
         if (AttemptTimeout < TimeSpan.FromMilliseconds(10) || AttemptTimeout > TimeSpan.FromHours(1))
             problems.Add($"{settingPrefix}{nameof(AttemptTimeout)} must be 10 ms to 1 hour.");
         if (Retries is < 0 or > 10) problems.Add($"{settingPrefix}{nameof(Retries)} must be 0-10.");

@@ -52,6 +52,7 @@ public static class WebhookServiceCollectionExtensions
                 o.AttemptTimeout.Timeout = options.AttemptTimeout;
                 o.Retry.MaxRetryAttempts = Math.Max(1, options.Retries);
                 o.Retry.Delay = TimeSpan.FromMilliseconds(200);
+                o.Retry.MaxDelay = WebhookDispatcher.MaxRetryDelay;
                 o.Retry.ShouldRetryAfterHeader = false;
                 o.Retry.ShouldHandle = args => ValueTask.FromResult(options.Retries > 0 && args.Outcome switch
                 {
@@ -61,7 +62,9 @@ public static class WebhookServiceCollectionExtensions
                                          || ((int)r.StatusCode >= 500 && r.StatusCode != HttpStatusCode.ServiceUnavailable),
                     _ => false,
                 });
-                o.TotalRequestTimeout.Timeout = options.AttemptTimeout * (options.Retries + 1) + TimeSpan.FromSeconds(5);
+                // Every attempt and every wait between them: a bound that left out the waits cut the last retries short.
+                o.TotalRequestTimeout.Timeout = options.AttemptTimeout * (options.Retries + 1) + WebhookDispatcher.MaxRetryDelay * options.Retries
+                                                + TimeSpan.FromSeconds(5);
                 o.CircuitBreaker.SamplingDuration = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(30).Ticks, options.AttemptTimeout.Ticks * 2));
                 o.CircuitBreaker.BreakDuration = WebhookDispatcher.CircuitBreakDuration; // what a rested batch waits
             });

@@ -271,6 +271,24 @@ public sealed class SmtpDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_421_to_a_rcpt_to_of_a_per_batch_transaction_is_transient_and_names_who_got_the_message()
+    {
+        // Found by an audit: the 421 was recorded as that recipient's refusal, a temporary error counted as a failure for good.
+        _server.Inject(new { refuse = new Dictionary<string, string>
+        {
+            ["r2@example.test"] = "550 5.1.1 No such user", ["r3@example.test"] = "421 4.3.2 Service shutting down",
+        } });
+        await using var dispatcher = Dispatcher(o => o.Transaction = SmtpTransactionMode.PerBatch);
+
+        var error = await Assert.ThrowsAsync<TransientDispatchException>(() => dispatcher.DispatchAsync(Batch(4)).AsTask());
+
+        Assert.Contains("421 4.3.2 Service shutting down", error.Message);
+        Assert.Equal(["r1", "r4"], error.Accepted.Order());
+        Assert.Equal(new RecipientRefusal("r2", "550 5.1.1 No such user"), Assert.Single(error.Refused));
+        Assert.Equal(["r1@example.test", "r4@example.test"], Assert.Single(_server.Messages()).RcptTos);
+    }
+
+    [Fact]
     public async Task A_5xx_to_mail_from_of_a_per_batch_transaction_is_permanent()
     {
         _server.Inject(new { mail_reply = "550 5.7.1 Sender address rejected: not owned by user" });

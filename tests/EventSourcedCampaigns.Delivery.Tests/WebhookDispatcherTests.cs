@@ -151,6 +151,21 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_quick_retry_is_made_however_long_the_backoff_between_them()
+    {
+        // Found by an audit: the request's overall limit left out the waits, so with Retries = 10 only 4 retries were made.
+        // Six retries back off about 12.6 s in all (200 ms doubling, with jitter), twice the old limit (7 attempts of 100 ms, and 5 s).
+        _receiver.Answer = _ => Results.StatusCode(500);
+        await using var services = new ServiceCollection()
+            .AddWebhookDispatcher(o => { o.Url = _receiver.Url; o.Secret = Secret; o.AttemptTimeout = TimeSpan.FromMilliseconds(100); o.Retries = 6; })
+            .BuildServiceProvider();
+
+        await Assert.ThrowsAsync<TransientDispatchException>(() => services.GetRequiredService<IMessageDispatcher>().DispatchAsync(Batch()).AsTask());
+
+        Assert.Equal(7, _receiver.Requests.Count);
+    }
+
+    [Fact]
     public async Task An_unreachable_gateway_is_transient()
     {
         var url = _receiver.Url;
