@@ -109,7 +109,15 @@ public sealed class WebhookDispatcher : IMessageDispatcher
         // recipient is accepted rather than a throw (the pipeline would retry, and send the batch again).
         if (refused.Any(r => r is null || string.IsNullOrEmpty(r.RecipientId) || r.Reason is null)) return new DispatchResult(batch.Recipients.Count, 0);
         var refusals = refused.Select(r => new RecipientRefusal(r.RecipientId, r.Reason)).ToArray();
-        return new DispatchResult(answer?.Accepted ?? batch.Recipients.Count - refusals.Length, refusals.Length) { Refusals = refusals };
+        var size = batch.Recipients.Count;
+        return answer?.Accepted switch
+        {
+            null => new DispatchResult(size - refusals.Length, refusals.Length) { Refusals = refusals },
+            // Fewer accepted than the batch less the named refusals: the rest failed too, unnamed (their outcome is unknown).
+            { } accepted when accepted >= 0 && accepted <= size - refusals.Length => new DispatchResult(accepted, size - accepted) { Refusals = refusals },
+            // Counts that cannot be the batch's: passed on as they are, and the pipeline fails the batch with the reason.
+            { } accepted => new DispatchResult(accepted, refusals.Length) { Refusals = refusals },
+        };
     }
 
     private TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch

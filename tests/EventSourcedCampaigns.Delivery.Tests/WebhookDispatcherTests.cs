@@ -97,6 +97,36 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("{\"accepted\": 1}", new string[0])]
+    [InlineData("{\"accepted\": 1, \"refused\": [{\"recipientId\": \"c2\", \"reason\": \"21610 unsubscribed\"}]}", new[] { "c2" })]
+    [InlineData("{\"accepted\": 0, \"refused\": []}", new string[0])]
+    public async Task Recipients_the_gateway_does_not_count_as_accepted_failed_named_or_not(string body, string[] named)
+    {
+        _receiver.Answer = _ => Results.Text(body, "application/json");
+
+        var result = await Dispatcher.DispatchAsync(Batch());
+
+        // The batch has 3 recipients: those not accepted failed, the unnamed among them with no reason (unknown who).
+        var accepted = JsonDocument.Parse(body).RootElement.GetProperty("accepted").GetInt32();
+        Assert.Equal((accepted, 3 - accepted), (result.Delivered, result.Failed));
+        Assert.Equal(named, result.Refusals.Select(r => r.RecipientId));
+    }
+
+    [Theory]
+    [InlineData("{\"accepted\": 4}")]
+    [InlineData("{\"accepted\": 3, \"refused\": [{\"recipientId\": \"c2\", \"reason\": \"21610 unsubscribed\"}]}")]
+    [InlineData("{\"accepted\": -1}")]
+    public async Task Counts_that_cannot_be_the_batchs_are_passed_on_for_the_pipeline_to_fail_the_batch(string body)
+    {
+        _receiver.Answer = _ => Results.Text(body, "application/json");
+
+        var result = await Dispatcher.DispatchAsync(Batch());
+
+        Assert.False(result.Delivered >= 0 && result.Failed >= 0 && result.Delivered + result.Failed == 3, $"{result.Delivered} + {result.Failed}");
+        Assert.Single(_receiver.Requests);
+    }
+
+    [Theory]
     [InlineData("<html>OK</html>")]
     [InlineData("{\"refused\": [null]}")]
     [InlineData("{\"accepted\": 2, \"refused\": [{\"reason\": \"21610 unsubscribed\"}]}")]
