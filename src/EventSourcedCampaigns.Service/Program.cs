@@ -14,6 +14,7 @@ using JasperFx;
 using JasperFx.Events.Daemon;
 using Marten;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging.Console;
 using Spectre.Console;
 using OpenTelemetry.Metrics;
@@ -156,11 +157,23 @@ app.UseAuthentication();
 app.UseRateLimiter();
 app.UseDashboardCsrfProtection();
 app.UseAuthorization();
+// A path under /api that no endpoint has asks for credentials first, as every endpoint does: what the API has is not
+// told to a caller without them. (A known path with another method is 405, as before.)
+app.Use(async (http, next) =>
+{
+    if (http.GetEndpoint() is null && http.Request.Path.StartsWithSegments("/api") && http.User.Identity?.IsAuthenticated != true)
+    {
+        await ProblemAuthorizationResults.ChallengeAsync(http);
+        return;
+    }
+    await next(http);
+});
 app.UseStrictJsonBodies(); // application/json, each property once (Http/JsonBodies.cs)
 // Only the document there is: another name would get the OpenAPI middleware's own 404 in plain text, not a problem.
 app.MapOpenApi($"/openapi/{{documentName:regex(^{OpenApiContract.DocumentName}$)}}.json");
-app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+// Probes read: another method is 405, as on every other path.
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithMetadata(new HttpMethodMetadata(["GET", "HEAD"]));
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).WithMetadata(new HttpMethodMetadata(["GET", "HEAD"]));
 app.MapGet("/ops/projections", (ProjectionMonitor monitor) => monitor.Current).WithName("GetProjectionStatus").WithTags("Operations")
     .WithSummary("High-water mark, each shard's progress, the lag, and whether this node runs the projections.")
     .WithDescription("For operators and probes: no credentials needed, no tenant data. /health/live and /health/ready (plain text) are beside it.")

@@ -192,6 +192,9 @@ public sealed class the_http_api : IAsyncLifetime
     public async Task reports_health_and_serves_its_openapi_document()
     {
         Assert.Equal(HttpStatusCode.OK, (await _shopA.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _shopA.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/health/live"))).StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await _shopA.PostAsync("/health/live", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await _shopA.DeleteAsync("/health/ready")).StatusCode);
         var ready = await _shopA.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         var openApi = await _shopA.GetFromJsonAsync<JsonElement>("/openapi/v1.json");

@@ -78,7 +78,19 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         { "DELETE", "/api/recipients/c0000000001" },
         { "GET", "/api/audit/verification" },
         { "GET", "/api/audit/cancellations.csv" },
+        // No endpoint there: credentials first, then a 404 (below).
+        { "GET", "/api/nowhere" },
+        { "POST", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/launch" },
     };
+
+    [Theory]
+    [InlineData("GET", "/api/nowhere")]
+    [InlineData("POST", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/launch")]
+    public async Task a_path_the_api_does_not_have_is_404_once_the_caller_has_credentials(string method, string url)
+    {
+        var request = new HttpRequestMessage(new HttpMethod(method), url) { Content = method == "POST" ? JsonContent.Create(new { }) : null };
+        Assert.Equal((HttpStatusCode.NotFound, "not_found"), await Problem(await service.Client("shop-a").SendAsync(request)));
+    }
 
     [Theory, MemberData(nameof(Endpoints))]
     public async Task every_endpoint_refuses_a_caller_without_credentials_or_with_a_forged_token(string method, string url)

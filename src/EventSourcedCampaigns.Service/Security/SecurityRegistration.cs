@@ -147,13 +147,19 @@ internal sealed class ProblemAuthorizationResults : IAuthorizationMiddlewareResu
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();
 
+    /// <summary>The 401 of a request without valid credentials.</summary>
+    public static Task ChallengeAsync(HttpContext context)
+    {
+        context.Response.Headers.WWWAuthenticate = "Bearer, ApiKey";
+        return Problems.Problem(StatusCodes.Status401Unauthorized, "unauthenticated",
+            "Sign in: send a bearer token (Authorization: Bearer ...) or an API key (Authorization: ApiKey esc_...), or sign in to the dashboard (/app).").ExecuteAsync(context);
+    }
+
     public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult result)
     {
         if (result.Challenged)
         {
-            context.Response.Headers.WWWAuthenticate = "Bearer, ApiKey";
-            await Problems.Problem(StatusCodes.Status401Unauthorized, "unauthenticated",
-                "Sign in: send a bearer token (Authorization: Bearer ...) or an API key (Authorization: ApiKey esc_...), or sign in to the dashboard (/app).").ExecuteAsync(context);
+            await ChallengeAsync(context);
             return;
         }
         if (result.Forbidden)
