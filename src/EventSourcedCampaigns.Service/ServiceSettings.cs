@@ -90,9 +90,27 @@ public sealed class ServiceSettings
         }
         catch (ArgumentException e)
         {
-            throw new InvalidSettingsException($"A {Section}:Sending setting is out of range: {e.Message}", e);
+            throw new InvalidSettingsException(SendingProblem(e), e);
         }
         return settings;
+    }
+
+    /// <summary>A refused <c>Sending</c> value in one line that names its setting (the options name some by their parameter).</summary>
+    private static string SendingProblem(ArgumentException e)
+    {
+        var setting = e.ParamName switch
+        {
+            "batches" => nameof(SendingSettings.BatchesInFlightPerCampaign),
+            "m" => nameof(SendingSettings.MessagesPerMinutePerCampaign),
+            var name => name,
+        };
+        var text = e.Message;
+        if (e.ParamName is { } parameter && text.IndexOf($" (Parameter '{parameter}')", StringComparison.Ordinal) is var end and >= 0) text = text[..end];
+        var rule = text.IndexOf("must be ", StringComparison.Ordinal) is var at and > 0 ? text[at..] : text;
+        var value = e is ArgumentOutOfRangeException { ActualValue: { } actual } ? $" ({actual})" : "";
+        return setting is null
+            ? $"A {Section}:Sending setting is out of range: {string.Join(" ", text.Split('\n', StringSplitOptions.TrimEntries))}"
+            : $"{Section}:Sending:{setting}{value} is out of range: {string.Join(" ", rule.Split('\n', StringSplitOptions.TrimEntries))}";
     }
 
     /// <summary>What this node does: "api", "sender", "projections", or several separated by commas. Default: all three.</summary>

@@ -28,9 +28,15 @@ public sealed class the_service_settings
         { "Campaigns:DrainTime", "-00:00:01", "Campaigns:DrainTime must not be negative" },
         { "Campaigns:TelemetryExporter", "otlpx", "Campaigns:TelemetryExporter is 'otlpx'" },
         { "Campaigns:Provider", "bogus", "Campaigns:Provider is 'bogus'" },
-        { "Campaigns:Sending:BatchesInFlightPerCampaign", "0", "Campaigns:Sending" },
-        { "Campaigns:Sending:ClaimTimeout", "-00:00:01", "Campaigns:Sending" },
-        { "Campaigns:Sending:MaxWaitBehindCancels", "-00:00:01", "MaxWaitBehindCancels" },
+        // Each named as the setting it is (two were named by a parameter), in one line.
+        { "Campaigns:Sending:BatchesInFlightPerCampaign", "0", "Campaigns:Sending:BatchesInFlightPerCampaign (0) is out of range: must be greater than or equal to '1'." },
+        { "Campaigns:Sending:MessagesPerMinutePerCampaign", "0", "Campaigns:Sending:MessagesPerMinutePerCampaign (0) is out of range: must be greater than or equal to '1'." },
+        { "Campaigns:Sending:MaxParallelDispatches", "0", "Campaigns:Sending:MaxParallelDispatches (0) is out of range: must be greater than or equal to '1'." },
+        { "Campaigns:Sending:ClaimTimeout", "-00:00:01", "Campaigns:Sending:ClaimTimeout (-00:00:01) is out of range: Must be positive." },
+        { "Campaigns:Sending:ReconcileInterval", "00:00:00", "Campaigns:Sending:ReconcileInterval (00:00:00) is out of range: Must be positive." },
+        { "Campaigns:Sending:MaxWaitBehindCancels", "-00:00:01", "Campaigns:Sending:MaxWaitBehindCancels (-00:00:01) is out of range: Can't be negative." },
+        { "Campaigns:Sending:MaxStartLateness", "-00:00:01", "Campaigns:Sending:MaxStartLateness (-00:00:01) is out of range: Can't be negative." },
+        { "Campaigns:Sending:MaxThrottleWait", "-00:00:01", "Campaigns:Sending:MaxThrottleWait (-00:00:01) is out of range: Can't be negative." },
         { "Campaigns:Local:TransientFailureRate", "1.5", "Campaigns:Local:TransientFailureRate must be a share from 0 to 1" },
         { "Campaigns:Local:PermanentFailureRate", "-0.1", "Campaigns:Local:PermanentFailureRate" },
         { "Campaigns:Local:RecipientFailureRate", "NaN", "Campaigns:Local:RecipientFailureRate" },
@@ -55,6 +61,7 @@ public sealed class the_service_settings
     {
         var refused = Assert.Throws<InvalidSettingsException>(() => Bind((key, value)));
         Assert.Contains(named, refused.Message);
+        Assert.DoesNotContain('\n', refused.Message); // one line on stderr
     }
 
     [Fact]

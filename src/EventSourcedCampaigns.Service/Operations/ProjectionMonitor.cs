@@ -26,10 +26,17 @@ public sealed class ProjectionMonitor(IDocumentStore store, IServiceProvider ser
     {
         CampaignMetrics.ObserveProjectionLag(() => Current.Lag);
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), clock);
-        do
+        try
         {
-            Current = await CheckAsync(stoppingToken);
-        } while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+            do
+            {
+                Current = await CheckAsync(stoppingToken);
+            } while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping, also when the host failed to start (its port taken): not a failure of this service to report.
+        }
     }
 
     private async Task<ProjectionStatus> CheckAsync(CancellationToken ct)
@@ -40,8 +47,14 @@ public sealed class ProjectionMonitor(IDocumentStore store, IServiceProvider ser
             var progress = await store.Advanced.AllProjectionProgress(token: ct);
             var shards = progress.ToDictionary(s => s.ShardName, s => s.Sequence);
             var highWater = shards.GetValueOrDefault("HighWaterMark");
+            // The lag is counted from the last event stored, not from the daemon's mark: only a running daemon moves the mark,
+            // so with no projection worker anywhere (or a stalled one) the read models would look up to date.
+            await using var session = store.QuerySession();
+            var stored = (await session.AdvancedSql.QueryAsync<long>(
+                $"select coalesce(max(seq_id), 0) from {store.Options.Events.DatabaseSchemaName}.mt_events", ct)).Single();
+            var last = Math.Max(highWater, stored);
             var readModels = shards.Where(s => ReadModels.Any(name => s.Key.StartsWith(name + ":", StringComparison.Ordinal))).ToList();
-            long? lag = readModels.Count == 0 ? highWater : highWater - readModels.Min(s => s.Value);
+            long? lag = readModels.Count == 0 ? last : last - readModels.Min(s => s.Value);
             var daemon = services.GetService<IProjectionCoordinator>() is { } coordinator ? coordinator.DaemonForMainDatabase() : null;
             var runs = daemon?.CurrentAgents().Count > 0;
             return new ProjectionStatus(true, runs, daemon?.HasAnyPaused() ?? false, highWater, shards, lag, now, null);
