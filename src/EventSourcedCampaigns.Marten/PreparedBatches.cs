@@ -34,8 +34,9 @@ public sealed record BatchShape(int BatchNumber, string Variant, int Recipients)
 /// <summary>What a dispatch step reads before it hands a batch to the provider (<see cref="PreparedBatches.LoadForDispatchAsync"/>).</summary>
 /// <param name="Batch">The batch with its recipients; null once deleted (its campaign has finished).</param>
 /// <param name="Campaign">The campaign's write model; null when the tenant has no such campaign.</param>
-/// <param name="Next">The shape of the next batch of the lane; null when there is none.</param>
-public sealed record BatchToDispatch(CampaignBatch? Batch, CampaignState? Campaign, BatchShape? Next);
+/// <param name="Next">The shape of the next batch asked for; null when there is none.</param>
+/// <param name="Upcoming">The shapes of the batches asked for that exist, in batch order (<see cref="SendGate.PassWithBatchAsync{T}(IDocumentStore, string, Guid, int, IReadOnlyList{int}, Func{BatchToDispatch, bool, T}, CancellationToken)"/>); null when not asked.</param>
+public sealed record BatchToDispatch(CampaignBatch? Batch, CampaignState? Campaign, BatchShape? Next, IReadOnlyList<BatchShape>? Upcoming = null);
 
 /// <summary>Queries over prepared batches.</summary>
 public static class PreparedBatches

@@ -42,11 +42,21 @@ public static class SendGate
 
     /// <summary>
     /// <see cref="PassAsync{T}"/> that also reads batch <paramref name="batchNumber"/> with its recipients and the shape of
-    /// batch <paramref name="nextNumber"/> (the next of its lane) in the same round trip, for a dispatch step's first pass:
-    /// one round trip instead of two, and the recipients are not held in memory while the step waits for the lock.
+    /// batch <paramref name="nextNumber"/> in the same round trip, for a dispatch step's first pass: one round trip instead
+    /// of two, and the recipients are not held in memory while the step waits for the lock.
     /// </summary>
-    public static async Task<T> PassWithBatchAsync<T>(this IDocumentStore store, string tenantId, Guid campaignId, int batchNumber, int nextNumber,
-        Func<BatchToDispatch, bool, T> start, CancellationToken cancellation = default)
+    public static Task<T> PassWithBatchAsync<T>(this IDocumentStore store, string tenantId, Guid campaignId, int batchNumber, int nextNumber,
+        Func<BatchToDispatch, bool, T> start, CancellationToken cancellation = default) =>
+        store.PassWithBatchAsync(tenantId, campaignId, batchNumber, [nextNumber], start, cancellation);
+
+    /// <summary>
+    /// <see cref="PassAsync{T}"/> that also reads batch <paramref name="batchNumber"/> with its recipients and the shapes of
+    /// the batches <paramref name="upcoming"/> (those a record may claim next) in the same round trip, for a dispatch step's
+    /// first pass: one round trip instead of two, and the recipients are not held in memory while the step waits for the lock.
+    /// <see cref="BatchToDispatch.Next"/> is the shape of the first of <paramref name="upcoming"/>.
+    /// </summary>
+    public static async Task<T> PassWithBatchAsync<T>(this IDocumentStore store, string tenantId, Guid campaignId, int batchNumber,
+        IReadOnlyList<int> upcoming, Func<BatchToDispatch, bool, T> start, CancellationToken cancellation = default)
     {
         await using var session = store.LightweightSession(tenantId);
         await session.BeginTransactionAsync(cancellation);
@@ -64,12 +74,13 @@ public static class SendGate
                 {
                     Parameters = { new() { Value = tenantId }, new() { Value = campaignId }, new() { Value = batchNumber } },
                 },
-                new($"select (select data from {batches} where tenant_id = $1 and id = $2), (select {PreparedBatches.ShapeJson} from {batches} where tenant_id = $1 and id = $3)")
+                new($"select (select data from {batches} where tenant_id = $1 and id = $2), " +
+                    $"(select jsonb_agg({PreparedBatches.ShapeJson}) from {batches} where tenant_id = $1 and id = any($3))")
                 {
                     Parameters =
                     {
                         new() { Value = tenantId }, new() { Value = CampaignBatch.IdFor(campaignId, batchNumber) },
-                        new() { Value = CampaignBatch.IdFor(campaignId, nextNumber) },
+                        new() { Value = upcoming.Select(n => CampaignBatch.IdFor(campaignId, n)).ToArray() },
                     },
                 },
             },
@@ -80,7 +91,8 @@ public static class SendGate
         var (campaign, recorded) = await reader.ReadAsync(cancellation) ? (Read<CampaignState>(0), reader.GetBoolean(1)) : (null, false);
         await reader.NextResultAsync(cancellation);
         await reader.ReadAsync(cancellation);
-        var read = new BatchToDispatch(Read<CampaignBatch>(0), campaign, Read<BatchShape>(1));
+        var shapes = Read<BatchShape[]>(1)?.OrderBy(b => b.BatchNumber).ToArray(); // null: none of them exists
+        var read = new BatchToDispatch(Read<CampaignBatch>(0), campaign, shapes?.FirstOrDefault(b => upcoming.Count > 0 && b.BatchNumber == upcoming[0]), shapes);
         // As in PassAsync: the share lock is held until the session is disposed, after start returns.
         return start(read, recorded);
     }

@@ -64,12 +64,12 @@ public static class ReconcilingHandler
         OutgoingMessages messages = [];
         if (state.Phase is CampaignPhase.Sending sending)
         {
+            // Lanes with no batch in flight are opened again with the first batches nobody claimed, in order.
             var lanes = options.LanesFor(state);
-            var heads = Enumerable.Range(1, Math.Min(lanes, sending.Plan.Batches))
-                .Where(lane => !sending.Progress.InFlight.Keys.Any(b => (b - 1) % lanes == lane - 1))
-                .Select(lane => NextUnclaimed(sending, lane, lanes))
-                .OfType<int>().ToArray();
-            var (claims, sends, after) = await SendingHandler.ClaimAsync(state, heads, lanes, now, session, cancellation);
+            var heads = new List<int>();
+            for (var progress = sending.Progress; progress.InFlight.Count + heads.Count < lanes && Unclaimed(progress, heads, sending.Plan.Batches) is { } next;)
+                heads.Add(next);
+            var (claims, sends, after) = await SendingHandler.ClaimAsync(state, [.. heads], lanes, now, session, cancellation);
             events.AddRange(claims);
             messages.AddRange(sends);
             state = after;
@@ -98,11 +98,11 @@ public static class ReconcilingHandler
         _ => [],
     };
 
-    /// <summary>The first batch of <paramref name="lane"/> that was never claimed, if any.</summary>
-    private static int? NextUnclaimed(CampaignPhase.Sending sending, int lane, int lanes)
+    /// <summary>The first batch never claimed and not about to be, if any.</summary>
+    private static int? Unclaimed(SendProgress progress, List<int> claiming, int batches)
     {
-        for (var number = lane; number <= sending.Plan.Batches; number += lanes)
-            if (!sending.Progress.IsClaimed(number)) return number;
-        return null;
+        var first = SendingHandler.FirstUnclaimed(progress, batches);
+        while (first is { } number && (claiming.Contains(number) || progress.IsClaimed(number))) first = number < batches ? number + 1 : null;
+        return first;
     }
 }

@@ -11,15 +11,16 @@ namespace EventSourcedCampaigns.Wolverine;
 /// <summary>
 /// Hand claimed batch <paramref name="BatchNumber"/> to the provider (system). Sent in the same transaction as the
 /// batch's <see cref="BatchClaimed"/>, so a batch goes to the provider only once its claim is committed.
-/// <paramref name="Lanes"/>: the campaign's batches in flight; this batch's lane continues with batch
-/// <c>BatchNumber + Lanes</c>.
+/// <paramref name="Lanes"/>: how many of the campaign's batches may be in flight; once this one is recorded its lane
+/// continues with the first batch not claimed yet.
 /// </summary>
 public sealed record SendBatch(Guid CampaignId, int BatchNumber, int Lanes);
 
 /// <summary>
-/// The provider's answer for a batch (system): counts, or the error that failed the whole batch. <paramref name="Next"/>:
-/// the next batch of the lane as read by the dispatch step (prepared batches do not change while a campaign sends),
-/// so that recording does not read it while holding the stream's row lock; null when there is none or it is unknown.
+/// The provider's answer for a batch (system): counts, or the error that failed the whole batch. <paramref name="Upcoming"/>:
+/// the batches the record may claim next, as read by the dispatch step (prepared batches do not change while a campaign
+/// sends), so that recording does not read them while holding the stream's row lock; <paramref name="Next"/> is the one
+/// message of older versions carried. Either may be null or miss the batch the record claims: it is read then.
 /// <paramref name="Refusals"/>: the recipients the provider named as refused, recorded in the recipient outcomes.
 /// <paramref name="NotSent"/>: the recipients of an accepted batch never handed over, because the cancel was committed while
 /// they waited to be tried again after an earlier attempt got the others through (released, as a whole batch is; their ids
@@ -27,7 +28,7 @@ public sealed record SendBatch(Guid CampaignId, int BatchNumber, int Lanes);
 /// </summary>
 public sealed record BatchSent(Guid CampaignId, int BatchNumber, int Lanes, int Delivered, int Failed, string? Error, BatchShape? Next = null,
     BatchOutcome Outcome = BatchOutcome.Accepted, IReadOnlyList<RecipientRefusal>? Refusals = null, bool OutcomesRecorded = false,
-    int NotSent = 0, IReadOnlyList<string>? NotSentRecipients = null);
+    int NotSent = 0, IReadOnlyList<string>? NotSentRecipients = null, IReadOnlyList<BatchShape>? Upcoming = null);
 
 /// <summary>What became of a claimed batch.</summary>
 public enum BatchOutcome
@@ -43,7 +44,9 @@ public enum BatchOutcome
 
 /// <summary>
 /// The send. <see cref="StartSend"/> opens <c>Lanes</c> lanes by claiming batches 1..Lanes; each batch is then
-/// claimed → sent → recorded, and recording a batch claims the next batch of its lane in the same transaction.
+/// claimed → sent → recorded, and recording a batch claims the first batch not claimed yet in the same transaction. So
+/// batches are claimed in their order whichever lane frees up first: a lane held up (retries, a lost node) holds back no
+/// batch but its own, and the variants, interleaved in the batches' order, are reached alike when a cancel stops the send.
 /// Once <see cref="CancelRequested"/> is committed every claim is refused (the decider's rule), so lanes end;
 /// batches already claimed finish and are recorded as after the request, and the decider appends
 /// <see cref="CancelledDuringSend"/> with the last of them. The lanes of one campaign all append to its stream, so
@@ -167,7 +170,7 @@ public static class SendingHandler
         await precedence.WaitAsync(cancellation); // a cancel running on this node goes first (it may also release this batch)
         var (read, request) = (new BatchToDispatch(null, null, null), (DispatchRequest?)null);
         (Task<DispatchResult>? Call, Gate Gate)? passed = await store.PassWithBatchAsync(tenant, send.CampaignId, send.BatchNumber,
-            send.BatchNumber + send.Lanes, (dispatch, recorded) =>
+            Upcoming(send), (dispatch, recorded) =>
             {
                 read = dispatch;
                 // Only a claimed batch that is not recorded yet goes on: a redelivered message of a batch already recorded
@@ -179,12 +182,12 @@ public static class SendingHandler
                 // The rate limits are waited for outside the lock, then the gate is passed again.
                 return throttles.Limit(tenant, c) ? (null, Gate.Throttled) : Pass(c, recorded, request);
             }, cancellation);
-        if (request is null || read is not { Batch: { } batch, Campaign: { } campaign, Next: var next }) return null;
+        if (request is null || read is not { Batch: { } batch, Campaign: { } campaign, Upcoming: var next }) return null;
 
         (BatchSent, CampaignBatch) Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null,
             IReadOnlyList<RecipientRefusal>? refusals = null, IReadOnlyList<string>? notSent = null) =>
-            (new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, next, outcome, refusals,
-                NotSent: notSent?.Count ?? 0, NotSentRecipients: notSent), batch);
+            (new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, null, outcome, refusals,
+                NotSent: notSent?.Count ?? 0, NotSentRecipients: notSent, Upcoming: next), batch);
         // What earlier attempts got through (an adapter that names them): never handed over again, and delivered whatever
         // becomes of the rest, which fails with the reason, or is not sent if a cancel releases it.
         var settled = new Settled(batch);
@@ -303,13 +306,13 @@ public static class SendingHandler
     /// to pass on instead of calling the provider again. Null when the row cannot say it: the provider counted failures it
     /// did not name (who got it is unknown); the reconciler then records the claim after <see cref="CampaignSendingOptions.ClaimTimeout"/>.
     /// </summary>
-    private static async Task<(BatchSent, CampaignBatch)?> RecordedAnswerAsync(IQuerySession session, CampaignBatch batch, BatchShape? next, int lanes,
+    private static async Task<(BatchSent, CampaignBatch)?> RecordedAnswerAsync(IQuerySession session, CampaignBatch batch, IReadOnlyList<BatchShape>? next, int lanes,
         CancellationToken cancellation)
     {
         var known = (await session.LoadRecordedBatchOutcomesAsync(batch.CampaignId, [batch.BatchNumber], cancellation)).SingleOrDefault();
         if (known is null || known.Unknown > 0 || known.Recipients != batch.Recipients.Length) return null;
         BatchSent Sent(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null, int notSent = 0) =>
-            new(batch.CampaignId, batch.BatchNumber, lanes, delivered, failed, error, next, outcome, OutcomesRecorded: true, NotSent: notSent);
+            new(batch.CampaignId, batch.BatchNumber, lanes, delivered, failed, error, null, outcome, OutcomesRecorded: true, NotSent: notSent, Upcoming: next);
         return (known switch
         {
             { NotSent: var notSent } when notSent == known.Recipients => Sent(BatchOutcome.Released),
@@ -405,18 +408,37 @@ public static class SendingHandler
         var state = events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
         // The dispatch step wrote the batch's outcome; a message from an older version did not, and it is written here.
         var messages = Handling.ForgetBatchesWhenFinished(sent.CampaignId, events, session, sent.Refusals, sent.OutcomesRecorded, sent.NotSentRecipients);
-        var next = sent.BatchNumber + sent.Lanes;
-        if (state.Phase is CampaignPhase.Sending sending && next <= sending.Plan.Batches)
+        // The lane goes on with the first batch nobody claimed yet, while the campaign has fewer batches in flight than lanes.
+        if (state.Phase is CampaignPhase.Sending sending && sending.Progress.InFlight.Count < sent.Lanes
+                                                          && FirstUnclaimed(sending.Progress, sending.Plan.Batches) is { } next)
         {
-            var shape = sent.Next is { } known && known.BatchNumber == next
-                ? known
-                : (await session.LoadBatchShapesAsync(sent.CampaignId, [next], cancellation)).SingleOrDefault()
-                  ?? throw MissingBatch(CampaignBatch.IdFor(sent.CampaignId, next));
+            var shape = (sent.Upcoming ?? (sent.Next is { } known ? [known] : [])).FirstOrDefault(b => b.BatchNumber == next)
+                        ?? (await session.LoadBatchShapesAsync(sent.CampaignId, [next], cancellation)).SingleOrDefault()
+                        ?? throw MissingBatch(CampaignBatch.IdFor(sent.CampaignId, next));
             var (claimed, send) = Claim(state, shape, sent.Lanes, now);
             events.AddRange(claimed);
             if (send is not null) messages.Add(send);
         }
         return (events.ToEvents(), messages);
+    }
+
+    /// <summary>
+    /// The batches a record of <paramref name="send"/> may claim, read with it by the dispatch step. Batches are claimed in
+    /// order and at most <c>Lanes</c> are in flight, this one among them, so every batch before it is claimed and the
+    /// record claims one of the next <c>2 × Lanes - 1</c>.
+    /// </summary>
+    private static int[] Upcoming(SendBatch send) =>
+        Enumerable.Range(send.BatchNumber + 1, Math.Max(1, 2 * send.Lanes - 1)).TakeWhile(n => n > 0).ToArray();
+
+    /// <summary>The first batch never claimed, if any (batches are claimed in order, whichever lane frees up).</summary>
+    internal static int? FirstUnclaimed(SendProgress progress, int batches)
+    {
+        var (recorded, number) = (progress.Recorded.Bits, 1);
+        // Eight recorded batches a byte: a 10,000-batch send looks at 1,250 bytes under the lock, not 10,000 batches.
+        for (var i = 0; i < recorded.Length && recorded[i] == byte.MaxValue; i++) number += 8;
+        for (; number <= batches; number++)
+            if (!progress.IsClaimed(number)) return number;
+        return null;
     }
 
     /// <summary>Claim a batch: the events, and the message that hands it to the provider once they are committed.</summary>

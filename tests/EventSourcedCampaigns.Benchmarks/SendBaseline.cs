@@ -289,9 +289,11 @@ public sealed class SendBaseline
         state = events.Aggregate((CampaignState?)state, CampaignState.Evolve)!;
         await using var write = new NpgsqlBatch(conn, tx);
         (int, Guid, long)? next = null;
-        if (state.Phase is CampaignPhase.Sending sending && number + _lanes <= sending.Plan.Batches)
+        // As the pipeline: the first batch nobody claimed, while fewer than the lanes are in flight.
+        if (state.Phase is CampaignPhase.Sending sending && sending.Progress.InFlight.Count < _lanes
+                                                          && Enumerable.Range(1, sending.Plan.Batches).FirstOrDefault(b => !sending.Progress.IsClaimed(b)) is var first and > 0)
         {
-            var (n, variant, recipients) = (await BatchShapesAsync(conn, tx, id, [number + _lanes]))[0];
+            var (n, variant, recipients) = (await BatchShapesAsync(conn, tx, id, [first]))[0];
             var claimed = Decider.Decide(new ClaimBatch(id, n, variant, recipients), state, now).EventsOrThrow();
             events.AddRange(claimed);
             state = claimed.Aggregate((CampaignState?)state, CampaignState.Evolve)!;

@@ -26,6 +26,11 @@ public sealed class SendGateTests
         Assert.True(lockedMeanwhile, "a writer could lock the campaign's stream row while the pass's start ran");
         Assert.False(LockedForWriters(host.Schema, id), "the share lock outlived the pass");
 
+        // The batches a record may claim next: those that exist of the numbers asked for, in batch order.
+        var upcoming = await host.Store.PassWithBatchAsync(tenant, id, 1, [4, 3, 2], (dispatch, _) => dispatch, CancellationToken.None);
+        Assert.Equal([new BatchShape(2, "A", 10), new BatchShape(3, "A", 5)], upcoming.Upcoming!);
+        Assert.Null(upcoming.Next); // batch 4, the first asked for, does not exist
+
         // Past the last batch there is no next one; a campaign the tenant does not have reads as nothing.
         var last = await host.Store.PassWithBatchAsync(tenant, id, 3, 5, (dispatch, _) => dispatch, CancellationToken.None);
         Assert.Equal((3, 5, (BatchShape?)null), (last.Batch!.BatchNumber, last.Batch.Recipients.Length, last.Next));

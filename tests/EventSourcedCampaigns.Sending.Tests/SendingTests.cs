@@ -37,6 +37,34 @@ public sealed class SendingTests
     }
 
     [Fact]
+    public async Task Batches_are_claimed_in_order_so_a_send_cancelled_part_way_reached_a_slower_variant_alike()
+    {
+        // 50/50 in batches A, B, A, B...: lanes that each kept to every 4th batch sent only A or only B, and the A lanes
+        // ran ahead of B's slower provider calls (a cancel then left B far behind). Claimed in order, no lane runs ahead.
+        await using var host = await SendingHost.StartAsync(configure: o => o.WithBatchesInFlightPerCampaign(4));
+        var id = await host.ScheduledAsync(4_000, 100, TimeSpan.FromMinutes(1),
+            new Variant("A", "Winter sale", "Everything -30%", 50), new Variant("B", "Winter sale!", "Everything -30%, today only", 50));
+        host.Dispatcher.OnDispatch = async (batch, cancellation) =>
+        {
+            if (batch.CampaignId == id && batch.Variant.Key == "B") await Task.Delay(60, cancellation);
+        };
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(id));
+        await host.WaitForAsync(id, s => s.Phase is CampaignPhase.Sending { Progress.Delivered: >= 1_000 }, "a quarter to be delivered");
+
+        await host.RunAcceptedAsync(new CancelCampaign(id, SendingHost.Marketer, new CancelReason(CancelReasonCode.WrongAudience)));
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.CancelledDuringSend, "the batches in flight to finish");
+
+        var facts = new StreamFacts(await host.EventsAsync(id));
+        facts.AssertEveryClaimRecordedOnce();
+        Assert.Equal(Enumerable.Range(1, facts.Claims.Count()), facts.Claims.OrderBy(c => c.Version).Select(c => c.Claim.BatchNumber));
+        long Delivered(string variant) => facts.Deliveries.Where(d => d.Delivery.Variant == variant).Sum(d => (long)d.Delivery.Delivered);
+        // At most the 4 batches in flight apart.
+        Assert.True(Math.Abs(Delivered("A") - Delivered("B")) <= 400, $"A {Delivered("A")}, B {Delivered("B")}");
+        Assert.True(Delivered("B") >= 400, $"B {Delivered("B")}");
+    }
+
+    [Fact]
     public async Task An_audience_that_resolves_to_nobody_returns_the_campaign_to_draft_with_the_reason_and_sends_nothing()
     {
         await using var host = await SendingHost.StartAsync();
