@@ -92,6 +92,11 @@ public sealed class SmtpDispatcherOptions
             problems.Add($"{settingPrefix}{nameof(Transaction)} is {Transaction}; use {string.Join(", ", Enum.GetNames<SmtpTransactionMode>())}.");
         if (Timeout <= TimeSpan.Zero) problems.Add($"{settingPrefix}{nameof(Timeout)} must be positive.");
         if (ReconnectAttempts is < 0 or > 100) problems.Add($"{settingPrefix}{nameof(ReconnectAttempts)} must be 0-100.");
+        // Both go on the wire as they are: a Message-ID that is not the documented one, or an EHLO a strict relay refuses.
+        if (!string.IsNullOrWhiteSpace(MessageIdDomain) && Uri.CheckHostName(MessageIdDomain) is not UriHostNameType.Dns)
+            problems.Add($"{settingPrefix}{nameof(MessageIdDomain)} must be a domain name.");
+        if (!string.IsNullOrWhiteSpace(LocalDomain) && Uri.CheckHostName(LocalDomain) is UriHostNameType.Unknown or UriHostNameType.Basic)
+            problems.Add($"{settingPrefix}{nameof(LocalDomain)} must be a host name or an IP address.");
         return problems;
     }
 

@@ -108,7 +108,10 @@ public sealed class WebhookDispatcher : IMessageDispatcher
         // A refusal without a recipient or a reason is not the answer above either: the gateway took the batch, so every
         // recipient is accepted rather than a throw (the pipeline would retry, and send the batch again).
         if (refused.Any(r => r is null || string.IsNullOrEmpty(r.RecipientId) || r.Reason is null)) return new DispatchResult(batch.Recipients.Count, 0);
-        var refusals = refused.Select(r => new RecipientRefusal(r.RecipientId, r.Reason)).ToArray();
+        // A refusal of someone not in the batch, or of a recipient already named, refuses nobody more: dropped, so that the
+        // counts are of the batch's recipients (the pipeline would take a refusal it cannot place for one nobody named).
+        var inBatch = batch.Recipients.Select(r => r.Id).ToHashSet();
+        var refusals = refused.Where(r => inBatch.Remove(r.RecipientId)).Select(r => new RecipientRefusal(r.RecipientId, r.Reason)).ToArray();
         var size = batch.Recipients.Count;
         return answer?.Accepted switch
         {

@@ -37,6 +37,9 @@ public sealed class DispatcherSettingsTests
         { "Timeout", "00:00:00", "SmtpDispatcherOptions.Timeout" },
         { "ReconnectAttempts", "-1", "SmtpDispatcherOptions.ReconnectAttempts" },
         { "ReconnectAttempts", "101", "SmtpDispatcherOptions.ReconnectAttempts" },
+        { "MessageIdDomain", "bad domain<>", "SmtpDispatcherOptions.MessageIdDomain must be a domain name." },
+        { "MessageIdDomain", "10.0.0.1", "SmtpDispatcherOptions.MessageIdDomain must be a domain name." },
+        { "LocalDomain", "bad host", "SmtpDispatcherOptions.LocalDomain must be a host name or an IP address." },
     };
 
     public static TheoryData<string, string, string> UnusableWebhook => new()

@@ -113,6 +113,20 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("{\"refused\": [{\"recipientId\": \"nobody\", \"reason\": \"who\"}, {\"recipientId\": \"c2\", \"reason\": \"21610 unsubscribed\"}]}")]
+    [InlineData("{\"refused\": [{\"recipientId\": \"c2\", \"reason\": \"21610 unsubscribed\"}, {\"recipientId\": \"c2\", \"reason\": \"again\"}]}")]
+    public async Task A_refusal_of_someone_not_in_the_batch_or_named_twice_refuses_nobody_more(string body)
+    {
+        _receiver.Answer = _ => Results.Text(body, "application/json");
+
+        var result = await Dispatcher.DispatchAsync(Batch());
+
+        // Only c2 was refused: counted once, so that the recipient outcomes can name every failure the counts say.
+        Assert.Equal((2, 1), (result.Delivered, result.Failed));
+        Assert.Equal(new RecipientRefusal("c2", "21610 unsubscribed"), Assert.Single(result.Refusals));
+    }
+
+    [Theory]
     [InlineData("{\"accepted\": 4}")]
     [InlineData("{\"accepted\": 3, \"refused\": [{\"recipientId\": \"c2\", \"reason\": \"21610 unsubscribed\"}]}")]
     [InlineData("{\"accepted\": -1}")]
