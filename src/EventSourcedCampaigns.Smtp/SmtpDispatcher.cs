@@ -163,6 +163,13 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
         message.MessageId = MessageIdFor(batch.IdempotencyKey, recipient?.Id, _messageIdDomain).Trim('<', '>');
         message.Headers.Add(IdempotencyHeader, recipient is null ? batch.IdempotencyKey : $"{batch.IdempotencyKey}/{recipient.Id}");
         message.Headers.Add(VariantHeader, batch.Variant.Key);
+        if (!string.IsNullOrWhiteSpace(_options.ListUnsubscribe)
+            && (recipient is not null || !_options.ListUnsubscribe.Contains(SmtpDispatcherOptions.RecipientIdPlaceholder, StringComparison.Ordinal)))
+        {
+            var unsubscribe = _options.UnsubscribeAddress(batch.TenantId, batch.CampaignId, recipient?.Id);
+            message.Headers.Add("List-Unsubscribe", $"<{unsubscribe}>");
+            if (unsubscribe.StartsWith("https:", StringComparison.OrdinalIgnoreCase)) message.Headers.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+        }
         message.Body = new TextPart(_options.ContentIsHtml ? "html" : "plain") { Text = batch.Variant.Content };
         return message;
     }

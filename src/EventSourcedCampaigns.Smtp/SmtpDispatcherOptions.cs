@@ -73,6 +73,25 @@ public sealed class SmtpDispatcherOptions
     public string? LocalDomain { get; set; }
 
     /// <summary>
+    /// Where a recipient unsubscribes, sent as <c>List-Unsubscribe</c> (RFC 2369): an <c>https://</c> or <c>mailto:</c>
+    /// address in which <c>{recipientId}</c>, <c>{campaignId}</c> and <c>{tenant}</c> are replaced by the message's own
+    /// (escaped for a URI). An <c>https://</c> address also gets <c>List-Unsubscribe-Post: List-Unsubscribe=One-Click</c>
+    /// (RFC 8058), which large mailbox providers ask of bulk senders. None when empty. A batch sent as one message
+    /// (<see cref="SmtpTransactionMode.PerBatch"/>) has no single recipient: it carries the header only when the address
+    /// does not name one.
+    /// </summary>
+    public string? ListUnsubscribe { get; set; }
+
+    /// <summary>The placeholders <see cref="ListUnsubscribe"/> may hold.</summary>
+    public const string RecipientIdPlaceholder = "{recipientId}", CampaignIdPlaceholder = "{campaignId}", TenantPlaceholder = "{tenant}";
+
+    /// <summary><see cref="ListUnsubscribe"/> for one message (its values escaped for a URI).</summary>
+    internal string UnsubscribeAddress(string? tenant, Guid campaignId, string? recipientId) => ListUnsubscribe!
+        .Replace(RecipientIdPlaceholder, Uri.EscapeDataString(recipientId ?? ""), StringComparison.Ordinal)
+        .Replace(CampaignIdPlaceholder, campaignId.ToString("N"), StringComparison.Ordinal)
+        .Replace(TenantPlaceholder, Uri.EscapeDataString(tenant ?? ""), StringComparison.Ordinal);
+
+    /// <summary>
     /// What these settings cannot be used with: one message per unusable setting, naming it as
     /// <paramref name="settingPrefix"/> followed by the property (the service passes its configuration section,
     /// <c>Campaigns:Smtp:</c>); empty when every setting is usable. These are the only rules: a host with
@@ -97,6 +116,9 @@ public sealed class SmtpDispatcherOptions
             problems.Add($"{settingPrefix}{nameof(MessageIdDomain)} must be a domain name.");
         if (!string.IsNullOrWhiteSpace(LocalDomain) && Uri.CheckHostName(LocalDomain) is UriHostNameType.Unknown or UriHostNameType.Basic)
             problems.Add($"{settingPrefix}{nameof(LocalDomain)} must be a host name or an IP address.");
+        if (!string.IsNullOrWhiteSpace(ListUnsubscribe)
+            && !(Uri.TryCreate(UnsubscribeAddress("t", Guid.Empty, "r"), UriKind.Absolute, out var unsubscribe) && unsubscribe.Scheme is "https" or "mailto"))
+            problems.Add($"{settingPrefix}{nameof(ListUnsubscribe)} must be an https:// or mailto: address.");
         return problems;
     }
 

@@ -40,6 +40,8 @@ public sealed class DispatcherSettingsTests
         { "MessageIdDomain", "bad domain<>", "SmtpDispatcherOptions.MessageIdDomain must be a domain name." },
         { "MessageIdDomain", "10.0.0.1", "SmtpDispatcherOptions.MessageIdDomain must be a domain name." },
         { "LocalDomain", "bad host", "SmtpDispatcherOptions.LocalDomain must be a host name or an IP address." },
+        { "ListUnsubscribe", "http://shop.example/unsubscribe/{recipientId}", "SmtpDispatcherOptions.ListUnsubscribe must be an https:// or mailto: address." },
+        { "ListUnsubscribe", "unsubscribe@shop.example", "SmtpDispatcherOptions.ListUnsubscribe must be an https:// or mailto: address." },
     };
 
     public static TheoryData<string, string, string> UnusableWebhook => new()

@@ -65,6 +65,39 @@ public sealed class SmtpDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Each_message_names_where_its_recipient_unsubscribes_with_one_click_for_an_https_address()
+    {
+        await using var dispatcher = Dispatcher(o => o.ListUnsubscribe = "https://shop.example/unsubscribe?c={campaignId}&t={tenant}&r={recipientId}");
+        var batch = Batch(2) with { Recipients = [new Recipient("r 1/é", "r1@example.test", "Contact 1"), new Recipient("r2", "r2@example.test", null)] };
+
+        await dispatcher.DispatchAsync(batch);
+
+        var messages = _server.Messages();
+        Assert.Equal(2, messages.Count);
+        Assert.Equal(["<https://shop.example/unsubscribe?c=7d0c6a4e8c554f0e9b9f4a3c2f1e0d11&t=acme&r=r%201%2F%C3%A9>",
+                "<https://shop.example/unsubscribe?c=7d0c6a4e8c554f0e9b9f4a3c2f1e0d11&t=acme&r=r2>"],
+            messages.Select(m => m.Message.Headers["List-Unsubscribe"]).Order());
+        Assert.All(messages, m => Assert.Equal("List-Unsubscribe=One-Click", m.Message.Headers["List-Unsubscribe-Post"]));
+    }
+
+    [Theory]
+    [InlineData("mailto:unsubscribe@shop.example?subject={recipientId}", SmtpTransactionMode.PerRecipient, "<mailto:unsubscribe@shop.example?subject=r1>")]
+    [InlineData("mailto:unsubscribe@shop.example?subject={campaignId}", SmtpTransactionMode.PerBatch, "<mailto:unsubscribe@shop.example?subject=7d0c6a4e8c554f0e9b9f4a3c2f1e0d11>")]
+    [InlineData("https://shop.example/unsubscribe/{recipientId}", SmtpTransactionMode.PerBatch, null)] // one message for the batch names no recipient
+    [InlineData(null, SmtpTransactionMode.PerRecipient, null)]
+    public async Task A_mailto_address_gets_no_one_click_header_and_a_batch_message_none_that_names_a_recipient(string? address,
+        SmtpTransactionMode mode, string? expected)
+    {
+        await using var dispatcher = Dispatcher(o => (o.ListUnsubscribe, o.Transaction) = (address, mode));
+
+        await dispatcher.DispatchAsync(Batch(1));
+
+        var message = Assert.Single(_server.Messages()).Message;
+        Assert.Equal(expected, message.Headers["List-Unsubscribe"]);
+        Assert.Null(message.Headers["List-Unsubscribe-Post"]);
+    }
+
+    [Fact]
     public async Task Connections_are_reused_across_batches_and_bounded_by_max_connections()
     {
         var batches = Enumerable.Range(1, 8).Select(n => Batch(5, n, prefix: $"b{n}-")).ToArray();
