@@ -192,7 +192,9 @@ public static class SendingHandler
         // becomes of the rest, which fails with the reason, or is not sent if a cancel releases it.
         var settled = new Settled(batch);
         (BatchSent, CampaignBatch) Fail(string error) => settled.Any
-            ? Outcome(BatchOutcome.Accepted, settled.Accepted, batch.Recipients.Length - settled.Accepted, refusals: settled.RefusedWithTheRest(error))
+            // The reason of the rest says what the attempts before got through: the provider's words count only the last attempt's.
+            ? Outcome(BatchOutcome.Accepted, settled.Accepted, batch.Recipients.Length - settled.Accepted, refusals: settled.RefusedWithTheRest(Truncate(
+                string.Create(CultureInfo.InvariantCulture, $"{error} Earlier attempts got {settled.Accepted} of the batch's {batch.Recipients.Length} recipients through."))))
             : Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: error);
         // What earlier attempts got through; the recipients still open, if any, were released by a cancel: not sent.
         (BatchSent, CampaignBatch) Settle() =>
@@ -425,10 +427,10 @@ public static class SendingHandler
     /// <summary>
     /// The batches a record of <paramref name="send"/> may claim, read with it by the dispatch step. Batches are claimed in
     /// order and at most <c>Lanes</c> are in flight, this one among them, so every batch before it is claimed and the
-    /// record claims one of the next <c>2 × Lanes - 1</c>.
+    /// record claims one of the next <c>2 × Lanes - 1</c> (at most 63 are read: with more lanes a record may read its shape).
     /// </summary>
     private static int[] Upcoming(SendBatch send) =>
-        Enumerable.Range(send.BatchNumber + 1, Math.Max(1, 2 * send.Lanes - 1)).TakeWhile(n => n > 0).ToArray();
+        [.. Enumerable.Range(send.BatchNumber + 1, (int)Math.Clamp(2L * send.Lanes - 1, 0, Math.Min(63, int.MaxValue - (long)send.BatchNumber)))];
 
     /// <summary>The first batch never claimed, if any (batches are claimed in order, whichever lane frees up).</summary>
     internal static int? FirstUnclaimed(SendProgress progress, int batches)
