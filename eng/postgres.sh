@@ -19,6 +19,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 state="${CAMPAIGNS_POSTGRES_DIR:-$repo/.postgres}"
+# Absolute: the server (run as postgres, from another directory) puts its socket and lock file there.
+case "$state" in /*) ;; *) state="$PWD/$state" ;; esac
 fixed_port="${CAMPAIGNS_POSTGRES_PORT:-}"
 fsync="${CAMPAIGNS_POSTGRES_FSYNC:-off}"
 if [ "$fsync" != on ] && [ "$fsync" != off ]; then echo "[postgres] CAMPAIGNS_POSTGRES_FSYNC must be on or off" >&2; exit 2; fi
