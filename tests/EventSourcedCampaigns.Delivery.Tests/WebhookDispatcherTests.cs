@@ -96,15 +96,20 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
         Assert.Equal(new RecipientRefusal("c2", "21610 unsubscribed"), Assert.Single(result.Refusals));
     }
 
+    /// <summary>Dispatch a batch of 3 to a gateway that answers 200 with <paramref name="body"/> as JSON.</summary>
+    private Task<DispatchResult> DispatchAnsweredWithAsync(string body)
+    {
+        _receiver.Answer = _ => Results.Text(body, "application/json");
+        return Dispatcher.DispatchAsync(Batch()).AsTask();
+    }
+
     [Theory]
     [InlineData("{\"accepted\": 1}", new string[0])]
     [InlineData("{\"accepted\": 1, \"refused\": [{\"recipientId\": \"c2\", \"reason\": \"21610 unsubscribed\"}]}", new[] { "c2" })]
     [InlineData("{\"accepted\": 0, \"refused\": []}", new string[0])]
     public async Task Recipients_the_gateway_does_not_count_as_accepted_failed_named_or_not(string body, string[] named)
     {
-        _receiver.Answer = _ => Results.Text(body, "application/json");
-
-        var result = await Dispatcher.DispatchAsync(Batch());
+        var result = await DispatchAnsweredWithAsync(body);
 
         // The batch has 3 recipients: those not accepted failed, the unnamed among them with no reason (unknown who).
         var accepted = JsonDocument.Parse(body).RootElement.GetProperty("accepted").GetInt32();
@@ -117,9 +122,7 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
     [InlineData("{\"refused\": [{\"recipientId\": \"c2\", \"reason\": \"21610 unsubscribed\"}, {\"recipientId\": \"c2\", \"reason\": \"again\"}]}")]
     public async Task A_refusal_of_someone_not_in_the_batch_or_named_twice_refuses_nobody_more(string body)
     {
-        _receiver.Answer = _ => Results.Text(body, "application/json");
-
-        var result = await Dispatcher.DispatchAsync(Batch());
+        var result = await DispatchAnsweredWithAsync(body);
 
         // Only c2 was refused: counted once, so that the recipient outcomes can name every failure the counts say.
         Assert.Equal((2, 1), (result.Delivered, result.Failed));
@@ -132,9 +135,7 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
     [InlineData("{\"accepted\": -1}")]
     public async Task Counts_that_cannot_be_the_batchs_are_passed_on_for_the_pipeline_to_fail_the_batch(string body)
     {
-        _receiver.Answer = _ => Results.Text(body, "application/json");
-
-        var result = await Dispatcher.DispatchAsync(Batch());
+        var result = await DispatchAnsweredWithAsync(body);
 
         Assert.False(result.Delivered >= 0 && result.Failed >= 0 && result.Delivered + result.Failed == 3, $"{result.Delivered} + {result.Failed}");
         Assert.Single(_receiver.Requests);
@@ -148,9 +149,7 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
     public async Task A_2xx_whose_body_is_not_the_answer_accepts_every_recipient(string body)
     {
         // The gateway took the batch: a throw here would have the pipeline retry it, and send it again.
-        _receiver.Answer = _ => Results.Text(body, "application/json");
-
-        var result = await Dispatcher.DispatchAsync(Batch());
+        var result = await DispatchAnsweredWithAsync(body);
 
         Assert.Equal((3, 0), (result.Delivered, result.Failed));
         Assert.Empty(result.Refusals);
