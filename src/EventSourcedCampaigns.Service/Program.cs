@@ -157,11 +157,12 @@ app.UseAuthentication();
 app.UseRateLimiter();
 app.UseDashboardCsrfProtection();
 app.UseAuthorization();
-// A path under /api that no endpoint has asks for credentials first, as every endpoint does: what the API has is not
-// told to a caller without them. (A known path with another method is 405, as before.)
+// A path under /api that no endpoint has, or a method its endpoints do not take (routing's own 405 endpoint, which needs no
+// authorization), asks for credentials first, as every endpoint does: what the API has is not told to a caller without them.
 app.Use(async (http, next) =>
 {
-    if (http.GetEndpoint() is null && http.Request.Path.StartsWithSegments("/api") && http.User.Identity?.IsAuthenticated != true)
+    if (http.Request.Path.StartsWithSegments("/api") && http.User.Identity?.IsAuthenticated != true
+        && http.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>() is null)
     {
         await ProblemAuthorizationResults.ChallengeAsync(http);
         return;
@@ -170,7 +171,7 @@ app.Use(async (http, next) =>
 });
 app.UseStrictJsonBodies(); // application/json, each property once (Http/JsonBodies.cs)
 // Only the document there is: another name would get the OpenAPI middleware's own 404 in plain text, not a problem.
-app.MapOpenApi($"/openapi/{{documentName:regex(^{OpenApiContract.DocumentName}$)}}.json");
+app.MapOpenApi($"/openapi/{{documentName:regex(^{OpenApiContract.DocumentName}$)}}.json").AnswerHeadAsGet();
 // Probes read: another method is 405, as on every other path.
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithMetadata(new HttpMethodMetadata(["GET", "HEAD"]));
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).WithMetadata(new HttpMethodMetadata(["GET", "HEAD"]));

@@ -59,6 +59,35 @@ public sealed class the_csv_exports
         Assert.Contains(",\"'@SUM(1+1)\",", lines[1]);
     }
 
+    [Fact]
+    public async Task an_export_whose_first_read_fails_writes_nothing_so_the_answer_can_still_be_the_503_problem()
+    {
+        // Found by an audit: with the database down the audit export answered 200 with its header row and a cut-off body.
+        var output = new AsyncOnlyStream();
+
+        await Assert.ThrowsAsync<TimeoutException>(() => AuditEndpoints.WriteCsvAsync(Unreadable(), output, CancellationToken.None));
+
+        Assert.Equal(0, output.Written.Length);
+    }
+
+    [Fact]
+    public async Task an_export_with_no_rows_is_its_header_row()
+    {
+        var csv = await CsvAsync(new MemoryStream());
+
+        Assert.Equal("recipient_id,outcome,reason,batch,variant,recorded_at\r\n", csv);
+    }
+
+#pragma warning disable CS1998 // an async iterator that fails at its first read, as a query on an unreachable database does
+    private static async IAsyncEnumerable<CancellationAuditEntry> Unreadable()
+    {
+        throw new TimeoutException("The database cannot be reached.");
+#pragma warning disable CS0162
+        yield break;
+#pragma warning restore CS0162
+    }
+#pragma warning restore CS1998
+
     /// <summary>Like Kestrel's response body: synchronous writes throw.</summary>
     private sealed class AsyncOnlyStream : Stream
     {

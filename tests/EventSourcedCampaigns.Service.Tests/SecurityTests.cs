@@ -81,6 +81,9 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         // No endpoint there: credentials first, then a 404 (below).
         { "GET", "/api/nowhere" },
         { "POST", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/launch" },
+        // A method the path does not take: credentials first, then a 405 (found by an audit: the Allow header told the routes).
+        { "PUT", "/api/campaigns" },
+        { "DELETE", "/api/campaigns/3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a10/report" },
     };
 
     [Theory]
@@ -236,6 +239,34 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
             await Problem(await client.PostAsJsonAsync("/api/campaigns", new { name = "x", channel = "Email", variants = Variants })));
         Assert.Equal((HttpStatusCode.Forbidden, "missing_identity"), await Problem(await client.DeleteAsync("/api/recipients/c0000000001")));
         Assert.Equal(before, await service.EventCountAsync());
+    }
+
+    [Theory]
+    [InlineData("""{"sub":"ana@shop.example","tenant_id":"shop-a","tenant_id":"shop-b","scope":"campaigns:read campaigns:write"}""")]
+    [InlineData("""{"sub":"ana@shop.example","sub":"mallory@shop.example","tenant_id":"shop-a","scope":"campaigns:read campaigns:write"}""")]
+    [InlineData("""{"sub":"ana@shop.example","tenant_id":"shop-a","scope":"audit:read","scope":"campaigns:read campaigns:write"}""")]
+    public async Task a_token_that_gives_a_claim_twice_is_refused_and_changes_nothing(string claims)
+    {
+        // Found by an audit: the token handler kept the last tenant_id, so the campaign was created in shop-b.
+        var client = service.Anonymous();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestAuth.TokenWithPayload(claims[1..^1]));
+        var before = await service.EventCountAsync();
+
+        Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"),
+            await Problem(await client.PostAsJsonAsync("/api/campaigns", new { name = "x", channel = "Email", variants = Variants })));
+        Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"), await Problem(await client.GetAsync("/api/campaigns")));
+        Assert.Equal(before, await service.EventCountAsync());
+    }
+
+    [Fact]
+    public async Task a_token_written_by_hand_with_each_claim_once_is_accepted()
+    {
+        // The control of the test above: its tokens are refused for the repeated name, not for how they are made.
+        var client = service.Anonymous();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
+            TestAuth.TokenWithPayload(""" "sub":"ana@shop.example","tenant_id":"shop-a","scope":"campaigns:read","nested":{"a":1,"a":2} """.Trim()));
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/campaigns")).StatusCode);
     }
 
     [Fact]
@@ -395,6 +426,20 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         Assert.Equal((HttpStatusCode.UnprocessableEntity, "idempotency_key_reused"), await Problem(await Clone(remainderOnly: true)));
         Assert.Equal(before, await service.EventCountAsync());
         Assert.Equal(whole.CampaignId, (await AcceptedAsync(await Clone(remainderOnly: false), HttpStatusCode.Created, "clone retried")).CampaignId);
+    }
+
+    [Fact]
+    public async Task two_idempotency_keys_are_refused_and_create_nothing()
+    {
+        // Found by an audit: the first of two was used, silently; a retry sending them in the other order made a second campaign.
+        var before = await service.EventCountAsync();
+        foreach (var keys in new[] { new[] { Guid.NewGuid().ToString(), Guid.NewGuid().ToString() }, [$"{Guid.NewGuid()}, {Guid.NewGuid()}"] })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/campaigns") { Content = JsonContent.Create(new { name = "Twice", channel = "Email", variants = Variants }) };
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", keys);
+            Assert.Equal((HttpStatusCode.BadRequest, "bad_idempotency_key"), await Problem(await service.Client("shop-a").SendAsync(request)));
+        }
+        Assert.Equal(before, await service.EventCountAsync());
     }
 }
 

@@ -103,6 +103,35 @@ public sealed class strict_values_over_http(SecuredService service) : IClassFixt
     }
 
     [Theory]
+    [InlineData("application/json; charset=bogus")] // found by an audit: 500, the binding throws on a charset it does not know
+    [InlineData("application/json; charset=utf-7")]
+    [InlineData("application/json; charset=")]
+    [InlineData("application/json; charset=iso-8859-1")] // one the binding would read: the body is UTF-8 all the same
+    public async Task a_body_in_another_charset_than_utf8_is_refused_with_415_and_creates_nothing(string contentType)
+    {
+        var client = service.Client(Tenant);
+        await CreateAsync(client);
+        var before = await service.EventCountAsync(Tenant);
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes($$"""{"name":"Charset","channel":"Email","variants":{{Variants}}}"""));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        Assert.Equal((HttpStatusCode.UnsupportedMediaType, "unsupported_media_type"), await Problem(await client.PostAsync("/api/campaigns", content)));
+        Assert.Equal(before, await service.EventCountAsync(Tenant));
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("application/json; charset=UTF8")] // found by an audit: 500
+    [InlineData("application/json; charset=\"utf-8\"")] // quoted, as HTTP allows: 500 too
+    public async Task a_body_named_utf8_in_any_spelling_is_read(string contentType)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes($$"""{"name":"Ünïcode","channel":"Email","variants":{{Variants}}}"""));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        var created = await CampaignApi.AcceptedAsync(await service.Client(Tenant).PostAsync("/api/campaigns", content), HttpStatusCode.Created, contentType);
+        var events = await service.Client(Tenant).GetFromJsonAsync<JsonElement>($"/api/campaigns/{created.CampaignId}/events");
+        Assert.Equal("Ünïcode", events[0].GetProperty("data").GetProperty("name").GetString());
+    }
+
+    [Theory]
     [InlineData("\"100\"")] // found by an audit: read as 100, though the document says integer
     [InlineData("\"1e2\"")]
     [InlineData("100.0")]

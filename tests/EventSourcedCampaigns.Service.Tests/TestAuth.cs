@@ -44,6 +44,21 @@ public static class TestAuth
             SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Convert.FromBase64String(SigningKey)), SecurityAlgorithms.HmacSha256),
         });
 
+    /// <summary>
+    /// A token whose payload is <paramref name="claimsJson"/> as written (issuer, audience and expiry added before it), signed
+    /// with <see cref="SigningKey"/>: for payloads no token library writes, such as a claim name given twice.
+    /// </summary>
+    public static string TokenWithPayload(string claimsJson)
+    {
+        var settings = new AuthSettings();
+        var payload = $$"""{"iss":"{{settings.Issuer}}","aud":"{{settings.Audience}}","exp":{{DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds()}},{{claimsJson}}}""";
+        var unsigned = $"{Base64Url("""{"alg":"HS256","typ":"JWT"}""")}.{Base64Url(payload)}";
+        var signature = HMACSHA256.HashData(Convert.FromBase64String(SigningKey), System.Text.Encoding.ASCII.GetBytes(unsigned));
+        return $"{unsigned}.{System.Buffers.Text.Base64Url.EncodeToString(signature)}";
+    }
+
+    private static string Base64Url(string json) => System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(json));
+
     /// <summary>Sign <paramref name="client"/> in as <paramref name="actor"/> of <paramref name="tenant"/>.</summary>
     public static HttpClient SignedIn(this HttpClient client, string tenant, string actor = "ana@shop.example", params string[] scopes)
     {

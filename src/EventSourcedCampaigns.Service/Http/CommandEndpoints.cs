@@ -148,8 +148,10 @@ public static class CommandEndpoints
     {
         var campaignId = Guid.Empty;
         if (id is not null && !Problems.TryParseId(id, out campaignId, out var badId)) return badId!;
-        if (http.Request.Headers[IdempotencyKeyHeader].FirstOrDefault() is { } key && (key.Length is 0 or > 200))
-            return Problems.BadRequest(ProblemCodes.BadIdempotencyKey, $"The {IdempotencyKeyHeader} header must have 1 to 200 characters.");
+        // Two headers, or one with a comma (how HTTP joins two), name two keys: which one a retry would be matched by is not
+        // the caller's to guess.
+        if (http.Request.Headers[IdempotencyKeyHeader] is { Count: > 0 } keys && (keys.Count > 1 || keys[0] is not { Length: > 0 and <= 200 } || keys[0]!.Contains(',')))
+            return Problems.BadRequest(ProblemCodes.BadIdempotencyKey, $"Give one {IdempotencyKeyHeader} header, of 1 to 200 characters and no comma.");
 
         var cmd = command(id is null ? NewCampaignId(http, "create") : campaignId, http.Actor());
         var tenant = http.Tenant();

@@ -14,10 +14,14 @@ public static class CsvExport
     /// <summary>Write a header of <paramref name="columns"/>, then one line per item of <paramref name="rows"/>.</summary>
     public static async Task WriteAsync<T>(Stream output, string[] columns, IAsyncEnumerable<T> rows, Func<T, string[]> row, CancellationToken ct)
     {
+        // The first row is read before anything is written: a database that cannot be read is still the 503 problem
+        // (the response not begun), not a 200 with the header row and a cut-off body.
+        await using var items = rows.WithCancellation(ct).GetAsyncEnumerator();
+        var more = await items.MoveNextAsync();
         await using var csv = CsvWriter.Create(output,
             new CsvWriterOptions { Injection = CsvInjection.Escape, FormatProvider = CultureInfo.InvariantCulture }, leaveOpen: true);
         csv.WriteHeader(columns);
-        await foreach (var item in rows.WithCancellation(ct)) await csv.WriteRecordAsync(row(item), ct);
+        for (; more; more = await items.MoveNextAsync()) await csv.WriteRecordAsync(row(items.Current), ct);
         await csv.FlushAsync(ct);
     }
 }

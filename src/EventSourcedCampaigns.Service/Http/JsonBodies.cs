@@ -5,8 +5,8 @@ using Microsoft.Net.Http.Headers;
 namespace EventSourcedCampaigns.Service.Http;
 
 /// <summary>
-/// The API's JSON bodies (docs/api.md): sent as <c>application/json</c> (415 unsupported_media_type otherwise, a body
-/// without a Content-Type included), and each property given once at any depth, the properties the operation does not
+/// The API's JSON bodies (docs/api.md): sent as <c>application/json</c> in UTF-8 (415 unsupported_media_type otherwise, a
+/// body without a Content-Type or with another charset included), and each property given once at any depth, the properties the operation does not
 /// read included (400 bad_request otherwise). System.Text.Json refuses a repeated property only where it binds it to a
 /// member; a repeated property it skips would be accepted, and which copy a proxy or another reader keeps is not ours to know.
 /// Checked once the caller is authenticated and authorized, before the body is bound.
@@ -21,11 +21,22 @@ public static class JsonBodies
             await next(http);
             return;
         }
-        if (!IsApplicationJson(request.ContentType))
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var media) || !media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
         {
             await Problems.Problem(StatusCodes.Status415UnsupportedMediaType, ProblemCodes.UnsupportedMediaType,
                 $"Send the body as application/json, not {(string.IsNullOrEmpty(request.ContentType) ? "without a Content-Type" : $"as '{Shown(request.ContentType)}'")}.").ExecuteAsync(http);
             return;
+        }
+        if (media.Charset.HasValue)
+        {
+            // The binding knows a few other encodings and throws on the rest: the body is UTF-8, named as the caller likes.
+            if (!IsUtf8(HeaderUtilities.RemoveQuotes(media.Charset).Value))
+            {
+                await Problems.Problem(StatusCodes.Status415UnsupportedMediaType, ProblemCodes.UnsupportedMediaType,
+                    $"Send the body as UTF-8 (charset=utf-8), not as charset '{Shown(media.Charset.Value!)}'.").ExecuteAsync(http);
+                return;
+            }
+            request.ContentType = "application/json";
         }
         request.EnableBuffering();
         var repeated = await RepeatedPropertyAsync(request.Body, http.RequestAborted);
@@ -75,8 +86,8 @@ public static class JsonBodies
     private static bool HasBody(HttpRequest request) =>
         request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
 
-    private static bool IsApplicationJson(string? contentType) =>
-        MediaTypeHeaderValue.TryParse(contentType, out var media) && media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+    private static bool IsUtf8(string? charset) =>
+        string.Equals(charset, "utf-8", StringComparison.OrdinalIgnoreCase) || string.Equals(charset, "utf8", StringComparison.OrdinalIgnoreCase);
 
     private static string Shown(string value) => value.Length <= 40 ? value : value[..40] + "…";
 }

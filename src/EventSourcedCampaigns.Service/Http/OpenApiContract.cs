@@ -16,7 +16,7 @@ public static class OpenApiContract
 {
     public const string DocumentName = "v1";
     /// <summary>The API's version: the major is the document's name (v1); minor and patch grow with additive changes.</summary>
-    public const string Version = "1.4.0";
+    public const string Version = "1.4.1";
     public const string BearerScheme = "Bearer";
     public const string ApiKeyScheme = "ApiKey";
     private const string ProblemsKey = "campaigns:problem-codes";
@@ -286,7 +286,10 @@ public static class OpenApiContract
         if (s.AdditionalProperties is { } additional) Normalize(additional, false);
     }
 
-    private static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
+    // The titles the service's problems carry: ASP.NET Core's problem details name 413 in RFC 9110's words, its reason
+    // phrases still in RFC 7231's ("Payload Too Large").
+    private static string ReasonPhrase(int status) =>
+        status == StatusCodes.Status413PayloadTooLarge ? "Content Too Large" : Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
 
     /// <summary>Request examples, in the words of docs/service.md.</summary>
     private static readonly Dictionary<string, string> RequestExamples = new()

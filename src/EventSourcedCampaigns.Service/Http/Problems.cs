@@ -59,7 +59,11 @@ public static class Problems
     /// <summary>Parses a campaign id from the route, or explains why it is not one.</summary>
     public static bool TryParseId(string raw, out Guid id, out IResult? problem)
     {
-        problem = Guid.TryParse(raw, out id) && id != Guid.Empty ? null : BadRequest("malformed_id", $"'{raw}' is not a campaign id (a GUID).");
+        // Only the form the API writes ids in: Guid.TryParse also reads braces, parentheses, no dashes and spaces around
+        // (TryParseExact trims them too, hence the length), so one campaign would have many addresses.
+        id = Guid.Empty;
+        problem = raw.Length == 36 && Guid.TryParseExact(raw, "D", out id) && id != Guid.Empty ? null
+            : BadRequest("malformed_id", $"'{raw}' is not a campaign id (a GUID written 8-4-4-4-12, as the API writes it).");
         return problem is null;
     }
 }

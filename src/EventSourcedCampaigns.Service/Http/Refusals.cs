@@ -32,7 +32,7 @@ public static class ProblemCodes
 
     private static readonly Dictionary<string, (int Status, string Example)> Http = new()
     {
-        [MalformedId] = (400, "'not-a-guid' is not a campaign id (a GUID)."),
+        [MalformedId] = (400, "'not-a-guid' is not a campaign id (a GUID written 8-4-4-4-12, as the API writes it)."),
         [MalformedSequence] = (400, "'abc' is not an event sequence (a whole number, 0 or more)."),
         [MalformedRecipientId] = (400, "Name the recipient to erase by its id (1 to 500 characters)."),
         [OutOfRange] = (400, "pageSize ('1000') must be less than or equal to '500'."),
@@ -40,7 +40,7 @@ public static class ProblemCodes
         [BadRequest] = (400, "Failed to read parameter \"CancelCampaignBody body\" from the request body as JSON."),
         [AmbiguousSendTime] = (400, "'2027-12-01T09:00:00' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-12-01T09:00:00+01:00."),
         [AmbiguousTime] = (400, "from '2027-01-01T00:00:00' is not a time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-01-01T00:00:00Z."),
-        [BadIdempotencyKey] = (400, "The Idempotency-Key header must have 1 to 200 characters."),
+        [BadIdempotencyKey] = (400, "Give one Idempotency-Key header, of 1 to 200 characters and no comma."),
         [IdempotencyKeyReused] = (422, "The Idempotency-Key 'k-42' already made campaign 3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11 from another request; send a new key for another campaign."),
         [Unauthenticated] = (401, "Sign in: send a bearer token (Authorization: Bearer ...) or an API key (Authorization: ApiKey esc_...)."),
         [InsufficientScope] = (403, "Your credentials do not allow this: it needs the scope campaigns:cancel."),

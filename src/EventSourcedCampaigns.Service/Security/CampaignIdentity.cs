@@ -1,4 +1,6 @@
+using System.Buffers.Text;
 using System.Security.Claims;
+using System.Text.Json;
 
 namespace EventSourcedCampaigns.Service.Security;
 
@@ -37,6 +39,22 @@ public static class CampaignIdentity
     // Exactly one claim: credentials naming two tenants name none we could choose between.
     private static string? SingleUsable(ClaimsPrincipal user, string type, int max) =>
         user.FindAll(type).ToList() is [{ Value: var value }] && IsUsable(value, max) ? value : null;
+
+    /// <summary>
+    /// The first claim name a token's payload (<paramref name="encodedPayload"/>, base64url JSON) gives twice, or null.
+    /// Names are compared as written: claim names are case-sensitive.
+    /// </summary>
+    public static string? RepeatedClaim(string encodedPayload)
+    {
+        var reader = new Utf8JsonReader(Base64Url.DecodeFromChars(encodedPayload));
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && !names.Add(reader.GetString()!)) return reader.GetString();
+            if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth > 0) reader.Skip();
+        }
+        return null;
+    }
 
     /// <summary>Whether the principal was granted <paramref name="scope"/>.</summary>
     public static bool HasScope(ClaimsPrincipal user, string scope) =>

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace EventSourcedCampaigns.Service.Security;
@@ -115,6 +116,17 @@ public static class SecurityRegistration
     private static void ConfigureBearer(JwtBearerOptions o, AuthSettings auth, IHostEnvironment environment)
     {
         o.MapInboundClaims = false; // keep "sub", "tenant_id" and "scope" as they are in the token
+        o.Events = new JwtBearerEvents
+        {
+            // The token handler keeps the last of two equal names ({"tenant_id": "a", "tenant_id": "b"} acts for b); which one
+            // another reader of the same token keeps is not ours to know, so such a token proves nothing (RFC 7519, 4).
+            OnTokenValidated = context =>
+            {
+                if (context.SecurityToken is JsonWebToken token && CampaignIdentity.RepeatedClaim(token.EncodedPayload) is { } name)
+                    context.Fail($"The token gives the claim '{name}' twice.");
+                return Task.CompletedTask;
+            },
+        };
         var keys = auth.SigningKeys.Select((k, i) => (SecurityKey)SigningKeys.FromBase64(k, $"Campaigns:Auth:SigningKeys:{i}")).ToList();
         var issuers = new List<string> { auth.Issuer };
         // Development tokens are refused in Production whatever the settings say: their key is not even loaded.
