@@ -71,9 +71,10 @@ public sealed class Demo(IMessageBus bus, IDocumentStore store, BogusAudience au
         var after = await StateAsync(id);
         var preparedAtCancel = partly.Phase is CampaignPhase.Scheduling s ? s.Prepared : 0;
         AnsiConsole.MarkupLine($"Cancelled [bold]Flash sale[/] while scheduling: {preparedAtCancel:N0} recipients prepared, then it stopped.");
-        Expect(cancel.Decision is { IsRejected: false } && after.Status == CampaignStatus.Cancelled,
-            $"'Flash sale' was cancelled during scheduling (it is {after.Status}).");
         var events = await EventsAsync(id);
+        var statusAtCancel = events.Select(e => e.Data).OfType<CancelRequested>().FirstOrDefault()?.StatusAtRequest;
+        Expect(cancel.Decision is { IsRejected: false } && statusAtCancel == CampaignStatus.Scheduling && after.Status == CampaignStatus.Cancelled,
+            $"'Flash sale' was cancelled during scheduling (it was {statusAtCancel?.ToString() ?? "not cancelled"} at the cancel, and is {after.Status}).");
         Expect(!events.Any(e => e.Data is SendStarted or BatchClaimed), "Nothing of 'Flash sale' was dispatched.");
         return id;
     }

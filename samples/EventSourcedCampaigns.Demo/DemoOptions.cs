@@ -12,6 +12,9 @@ public sealed record DemoOptions(long Audience, long SendAudience, int BatchSize
           --parallelism N    batches of one campaign with the provider at once (default 8)
           --latency-ms N     the fake provider's latency per batch (default 25)
           --schema NAME      PostgreSQL schema to use (default campaigns_demo; wiped at start)
+
+        So that there is something left to cancel: --audience at least 100 batches, --send-audience at least
+        10 x --parallelism batches (the defaults are 1,000 and 200 batches).
         """;
 
     public static DemoOptions Parse(string[] args)
@@ -31,12 +34,19 @@ public sealed record DemoOptions(long Audience, long SendAudience, int BatchSize
             : long.TryParse(raw, out var n) && n >= min && n <= max ? n
             : throw new ArgumentException($"--{name} must be a whole number from {min:N0} to {max:N0}, not '{raw}'.");
 
-        return new DemoOptions(
+        var options = new DemoOptions(
             Number("audience", 1_000_000, 1_000, 50_000_000),
             Number("send-audience", 200_000, 1_000, 10_000_000),
             (int)Number("batch-size", 1_000, 10, 100_000),
             (int)Number("parallelism", 8, 1, 64),
             (int)Number("latency-ms", 25, 0, 10_000),
             values.GetValueOrDefault("schema", "campaigns_demo"));
+        // Smaller, the audience is prepared before the cancel meant for its preparation arrives, and every batch is claimed
+        // before the cancel meant for the middle of the send: the demo would fail its own expectations.
+        if (options.Audience < 100L * options.BatchSize)
+            throw new ArgumentException($"--audience must be at least 100 batches ({100L * options.BatchSize:N0} with --batch-size {options.BatchSize:N0}), so that its preparation can be cancelled midway.");
+        if (options.SendAudience < 10L * options.Parallelism * options.BatchSize)
+            throw new ArgumentException($"--send-audience must be at least 10 x --parallelism batches ({10L * options.Parallelism * options.BatchSize:N0} with --parallelism {options.Parallelism} and --batch-size {options.BatchSize:N0}), so that its send can be cancelled midway.");
+        return options;
     }
 }

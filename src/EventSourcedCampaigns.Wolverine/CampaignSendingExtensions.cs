@@ -40,6 +40,8 @@ public static class CampaignSendingExtensions
         opts.Policies.AddMiddleware(typeof(CancelPrecedenceMiddleware),
             chain => chain is HandlerChain handler && CancelPrecedenceMiddleware.Steps.Contains(handler.MessageType));
         opts.Services.AddHostedService<CampaignPortsCheck>();
+        opts.Services.AddSingleton<SendingNodeStart>();
+        opts.Services.AddHostedService(services => services.GetRequiredService<SendingNodeStart>());
         opts.Services.AddHostedService<CancelHandlerWarmUp>();
         // A send starts at its time: scheduled messages are found by polling, 5 s apart by default.
         opts.Durability.ScheduledJobPollingTime = options.ScheduledStartPrecision;

@@ -2,6 +2,7 @@ using System.Globalization;
 using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using Marten;
+using Microsoft.Extensions.Hosting;
 using Wolverine;
 using Wolverine.Marten;
 
@@ -12,6 +13,26 @@ namespace EventSourcedCampaigns.Wolverine;
 /// <see cref="CampaignSendingOptions.ReconcileInterval"/> until the campaign is Sent or Cancelled During Send.
 /// </summary>
 public sealed record ReconcileSend(Guid CampaignId);
+
+/// <summary>
+/// When this node's host started. Its reconciler counts a claim as lost only once <see cref="CampaignSendingOptions.ClaimTimeout"/>
+/// has passed since then as well: after every sender was down (a restart, an outage longer than the timeout), the steps
+/// waiting for one (a dead node's inbox, the hand-off queue, taken over a minute or so after start) run and record their
+/// batches, rather than being recorded as failed for the time no node could run them.
+/// </summary>
+public sealed class SendingNodeStart(TimeProvider clock) : IHostedService
+{
+    /// <summary>When the host started this node (until then, when the container made it).</summary>
+    public DateTimeOffset At { get; private set; } = clock.GetUtcNow();
+
+    public Task StartAsync(CancellationToken cancellation)
+    {
+        At = clock.GetUtcNow();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellation) => Task.CompletedTask;
+}
 
 /// <summary>
 /// The reconciler: nothing stays stranded when a node dies or a message is lost. A claim with no result after
@@ -26,14 +47,15 @@ public static class ReconcilingHandler
 {
     public static async Task<(Events, OutgoingMessages)> Handle(ReconcileSend reconcile,
         [WriteAggregate(nameof(ReconcileSend.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign,
-        CampaignSendingOptions options, TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
+        CampaignSendingOptions options, SendingNodeStart started, TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
     {
         if (campaign?.Phase is not (CampaignPhase.Sending or CampaignPhase.Cancelling)) return ([], []);
         var now = Handling.Now(clock, campaign);
 
         var events = new List<ICampaignEvent>();
         var state = campaign;
-        var stale = InFlight(campaign).Where(b => b.Value.ClaimedAt + options.ClaimTimeout <= now).OrderBy(b => b.Key).ToList();
+        // Counted from this node's start too: a step that waited while no node could run it (every sender down) gets its turn.
+        var stale = InFlight(campaign).Where(b => Later(b.Value.ClaimedAt, started.At) + options.ClaimTimeout <= now).OrderBy(b => b.Key).ToList();
         // A batch waiting for rate-limit permits or the provider's Retry-After is alive, not lost: it beats while it waits.
         var alive = stale.Count == 0 ? [] : (await session.LoadManyAsync<DispatchHeartbeat>(cancellation,
                 stale.Select(b => CampaignBatch.IdFor(campaign.Id, b.Key)).ToArray()))
@@ -85,7 +107,9 @@ public static class ReconcilingHandler
 
     /// <summary>Why a lost claim failed: stored in its event, so in the same words whatever the node's culture.</summary>
     internal static string LostReason(TimeSpan claimTimeout, DateTimeOffset claimedAt) => string.Create(CultureInfo.InvariantCulture,
-        $"No result from the provider {claimTimeout.TotalSeconds:0.#} s after the claim (claimed at {claimedAt:O}): the node sending it was lost. Whether these messages went out is unknown.");
+        $"No result from the provider {claimTimeout.TotalSeconds:0.#} s after the claim (claimed at {claimedAt:O}), and none while a sending node ran that long: the node sending it was lost, or its step was. Whether these messages went out is unknown.");
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     /// <summary>The next look at a sending campaign.</summary>
     internal static object NextWatch(Guid campaignId, CampaignSendingOptions options) =>

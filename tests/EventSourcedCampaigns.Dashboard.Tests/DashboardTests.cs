@@ -331,8 +331,21 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" })).ToBeFocusedAsync();
         await DashboardHost.ScreenshotAsync(_page, "campaigns-sent");
 
+        // As if batch 2 had failed as a whole: the report says which and why (the API's lastBatchFailure).
+        await _page.RouteAsync(new Regex(@"/api/campaigns/[0-9a-f-]{36}/report"), async route =>
+        {
+            var response = await route.FetchAsync();
+            var report = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
+            report["lastBatchFailure"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["batchNumber"] = 2, ["error"] = "The provider timed out on batch 2 (attempt 4).", ["failedAt"] = "2027-01-02T03:04:05+00:00",
+            };
+            await route.FulfillAsync(new() { Response = response, Body = report.ToJsonString() });
+        });
         await row.GetByRole(AriaRole.Link, new() { Name = name }).ClickAsync();
         await Expect(_page.Locator("#r-status")).ToContainTextAsync("Sent");
+        await Expect(_page.Locator("[data-test=last-batch-failure]")).ToContainTextAsync("Batch 2 failed");
+        await Expect(_page.Locator("[data-test=last-batch-failure]")).ToContainTextAsync("The provider timed out on batch 2 (attempt 4).");
         await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" })).ToBeHiddenAsync();
         await Expect(_page.Locator("#facts")).ToContainTextAsync("Completed");
         await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Clone for the remainder" })).ToHaveCountAsync(0);

@@ -56,6 +56,29 @@ public sealed class ReleaseAndSchedulingFailureTests() : LiveReadModels("release
     }
 
     [Fact]
+    public async Task the_report_says_why_the_last_failed_batch_failed()
+    {
+        // Found by a fault audit: a campaign whose every batch failed showed Sent with 0 delivered, and no reason anywhere
+        // in the report.
+        var id = await Driver.SendingAsync(batches: 3, batchSize: 100);
+        await Driver.ClaimAsync(id, 1, recipients: 100);
+        await Driver.ClaimAsync(id, 2, recipients: 100);
+        await Driver.DeliverAsync(id, 1, delivered: 99, failed: 1);
+        await Store.WaitForProjectionsAsync();
+        Assert.Null((await Report(id)).LastBatchFailure); // a recipient refused is not a batch failure
+
+        await Driver.RunAcceptedAsync(new RecordBatchFailure(id, 2, "The provider timed out on batch 2 (attempt 4)."));
+        var failedAt = Driver.Clock.Now;
+        await Driver.ClaimAsync(id, 3, recipients: 100);
+        await Driver.DeliverAsync(id, 3, delivered: 100);
+        await Store.WaitForProjectionsAsync();
+
+        var report = await Report(id);
+        Assert.Equal(new BatchFailure(2, "The provider timed out on batch 2 (attempt 4).", failedAt), report.LastBatchFailure);
+        Assert.Equal(new DeliveryCounts(300, 199, 101, 0), report.Totals);
+    }
+
+    [Fact]
     public async Task a_scheduling_failure_shows_its_reason_until_the_campaign_is_scheduled_again()
     {
         var id = await Driver.CreateAsync();

@@ -11,6 +11,39 @@ public sealed class ReconcilerTests
         });
 
     [Fact]
+    public async Task A_node_that_starts_after_a_claim_went_stale_gives_it_the_claim_timeout_from_its_start()
+    {
+        // Found by a fault audit: a sender restarted after an outage longer than ClaimTimeout recorded as failed ("the node
+        // was lost") the batches whose steps were waiting in the queues it had not yet taken over, 11 s after it came back.
+        var dispatcher = new FakeDispatcher();
+        var unblock = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await StartWithTwoLanesAndAShortClaimTimeoutAsync(dispatcher);
+        var id = await host.CreateAsync();
+        var called = new TaskCompletionSource<DateTimeOffset>(TaskCreationOptions.RunContinuationsAsynchronously);
+        dispatcher.OnDispatch = async (batch, cancellation) =>
+        {
+            if (batch.CampaignId != id || batch.BatchNumber != 2) return;
+            called.TrySetResult(host.Clock.GetUtcNow());
+            await unblock.Task.WaitAsync(cancellation);
+        };
+        var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 100);
+        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(3), audience, 10, SendingHost.Marketer));
+        await called.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // Most of the claim timeout goes by; then the node is (as far as its reconciler can tell) started anew.
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await host.NodeStart.StartAsync(CancellationToken.None);
+        var restarted = host.NodeStart.At;
+
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the reconciler to settle the stuck batch", TimeSpan.FromSeconds(30));
+
+        var failure = Assert.Single(new StreamFacts(await host.EventsAsync(id)).Failures).Failure;
+        Assert.Equal(2, failure.BatchNumber);
+        Assert.True(failure.FailedAt - restarted >= TimeSpan.FromSeconds(2), $"failed {failure.FailedAt - restarted} after the node's start");
+        unblock.SetResult();
+        await host.WaitUntilIdleAsync();
+    }
+
+    [Fact]
     public async Task A_batch_whose_provider_call_never_returns_is_recorded_as_failed_after_the_claim_timeout_and_holds_back_no_other_batch()
     {
         var dispatcher = new FakeDispatcher();

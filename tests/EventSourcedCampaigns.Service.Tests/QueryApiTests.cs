@@ -159,6 +159,17 @@ public sealed class the_http_api : IAsyncLifetime
     public async Task refuses_bad_queries_with_problem_details(string url, HttpStatusCode status, string code) =>
         Assert.Equal((status, code), await Problem(await _shopA.GetAsync(url)));
 
+    [Theory]
+    [InlineData("/api/campaigns?page=0", "page must be 1 or more, not 0.")] // found by an audit: "pageNumber ('0') must be ..."
+    [InlineData("/api/audit/cancellations?page=-3", "page must be 1 or more, not -3.")]
+    [InlineData("/api/audit/cancellations?pageSize=0", "pageSize must be from 1 to 500, not 0.")]
+    public async Task a_page_out_of_range_is_named_as_the_query_names_it(string url, string detail)
+    {
+        var response = await _shopA.GetAsync(url);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(detail, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task refuses_a_request_without_credentials_and_hides_other_tenants_campaigns()
     {

@@ -55,7 +55,15 @@ public sealed record SendReport
     public string? SchedulingFailure { get; init; }
     /// <summary>Why the campaign was paused by the system (its start came too late); null when paused by someone, or not paused.</summary>
     public string? PausedReason { get; init; }
+    /// <summary>
+    /// The error of the last batch that failed as a whole (the provider's words: a timeout, a refusal, a lost claim), with
+    /// its number and time; null while none has. Why recipients failed one by one is in the recipient outcomes.
+    /// </summary>
+    public BatchFailure? LastBatchFailure { get; init; }
 }
+
+/// <summary>A batch that failed as a whole: its number, why, and when it was recorded.</summary>
+public sealed record BatchFailure(int BatchNumber, string Error, DateTimeOffset FailedAt);
 
 /// <summary>Builds <see cref="SendReport"/> from one campaign stream.</summary>
 public sealed class SendReportProjection : SingleStreamProjection<SendReport, Guid>
@@ -102,7 +110,7 @@ public sealed class SendReportProjection : SingleStreamProjection<SendReport, Gu
             {
                 DeliveredAfterCancel = report.DeliveredAfterCancel + (x.AfterCancelRequest ? x.Delivered : 0),
             },
-            BatchFailed x => Count(report, x.Variant, c => c.Recorded(0, x.Recipients)),
+            BatchFailed x => Count(report, x.Variant, c => c.Recorded(0, x.Recipients)) with { LastBatchFailure = new(x.BatchNumber, x.Error, x.FailedAt) },
             BatchReleased x => Count(report, x.Variant, c => c.Recorded(0, 0, notSent: x.Recipients)),
             SendCompleted x => report with { CompletedAt = x.CompletedAt },
             CancelRequested x => report with

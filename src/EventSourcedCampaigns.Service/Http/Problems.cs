@@ -56,6 +56,16 @@ public static class Problems
     /// <summary>A time range whose start is after its end (every filter by time refuses it the same way).</summary>
     public static IResult InvalidRange() => BadRequest(ProblemCodes.InvalidRange, "The start of the range is after its end.");
 
+    /// <summary>
+    /// A refusal of <c>?page=</c> or <c>?pageSize=</c> out of range, in the query's own words (the library's exception names
+    /// its parameters, <c>pageNumber</c>), or null.
+    /// </summary>
+    public static IResult? BadPaging(int? page, int? pageSize) =>
+        page < 1 ? BadRequest(ProblemCodes.OutOfRange, string.Create(CultureInfo.InvariantCulture, $"page must be 1 or more, not {page}."))
+        : pageSize is < 1 or > CampaignQueries.MaxPageSize ? BadRequest(ProblemCodes.OutOfRange,
+            string.Create(CultureInfo.InvariantCulture, $"pageSize must be from 1 to {CampaignQueries.MaxPageSize}, not {pageSize}."))
+        : null;
+
     /// <summary>Parses a campaign id from the route, or explains why it is not one.</summary>
     public static bool TryParseId(string raw, out Guid id, out IResult? problem)
     {

@@ -54,6 +54,7 @@ public static class QueryEndpoints
             CampaignSort? sort, bool? descending, int? page, int? pageSize) =>
         {
             if (updatedFrom > updatedTo) return Problems.InvalidRange();
+            if (Problems.BadPaging(page, pageSize) is { } badPaging) return badPaging;
             await using var session = store.QuerySession(http.Tenant());
             return Results.Ok(await session.QueryCampaignsAsync(new CampaignListQuery(status, name, updatedFrom, updatedTo,
                 sort ?? CampaignSort.UpdatedAt, descending ?? true, page ?? 1, pageSize ?? 50), http.RequestAborted));
@@ -92,6 +93,7 @@ public static class QueryEndpoints
             Guid? campaignId, string? actor, RequestChannel? channel, DateTimeOffset? from, DateTimeOffset? to, int? page, int? pageSize) =>
         {
             if (from > to) return Problems.InvalidRange();
+            if (Problems.BadPaging(page, pageSize) is { } badPaging) return badPaging;
             await using var session = store.QuerySession(http.Tenant());
             return Results.Ok(await session.QueryCancellationAuditAsync(
                 new CancellationAuditQuery(campaignId, actor, channel, from, to, false, page ?? 1, pageSize ?? 50), http.RequestAborted));

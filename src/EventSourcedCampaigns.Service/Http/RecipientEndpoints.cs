@@ -37,6 +37,7 @@ public static class RecipientEndpoints
         api.MapGet("/campaigns/{id}/recipients", async (string id, HttpContext http, IDocumentStore store, RecipientOutcome? outcome, int? page, int? pageSize) =>
         {
             if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
+            if (Problems.BadPaging(page, pageSize) is { } badPaging) return badPaging;
             await using var session = store.QuerySession(http.Tenant());
             if (await session.LoadCampaignStateAsync(campaignId, http.RequestAborted) is null) return Problems.NotFound(campaignId);
             return Results.Ok(await session.QueryRecipientOutcomesAsync(

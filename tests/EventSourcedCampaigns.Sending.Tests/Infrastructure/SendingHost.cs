@@ -33,6 +33,7 @@ public sealed class SendingHost : IAsyncDisposable
     public AdjustableClock Clock { get; }
     public IDocumentStore Store => _host.Services.GetRequiredService<IDocumentStore>();
     public IMessageBus Bus => _host.Services.GetRequiredService<IMessageBus>();
+    public SendingNodeStart NodeStart => _host.Services.GetRequiredService<SendingNodeStart>();
     public WolverineRuntime Runtime => (WolverineRuntime)_host.Services.GetRequiredService<IWolverineRuntime>();
 
     /// <param name="services">Runs after the host's own registrations: a real provider registered here

@@ -583,6 +583,7 @@ async function refreshReport(id, afterSequence) {
     ${r.status === 'Scheduling' ? `<p>${await schedulingProgress(r)}</p>` : ''}
     ${r.schedulingFailure ? `<p class="error">Scheduling failed: ${esc(r.schedulingFailure)}</p>` : ''}
     ${r.pausedReason ? `<p class="note">${esc(r.pausedReason)}</p>` : ''}
+    ${r.lastBatchFailure ? `<p class="error" data-test="last-batch-failure">Batch ${num(r.lastBatchFailure.batchNumber)} failed ${when(r.lastBatchFailure.failedAt)}: ${esc(r.lastBatchFailure.error)}</p>` : ''}
     ${cancelled ? `<div class="card" data-test="clone-note"><p>This campaign was cancelled. To send it again, clone it.</p>
       ${can('campaigns:write') ? `<button type="button" id="r-clone">Clone</button>${remainderCloneable(r.status) ? ' <button type="button" id="r-clone-rest">Clone for the remainder</button>' : ''}` : ''}</div>` : ''}
     <h2>Totals</h2>
