@@ -143,8 +143,10 @@ internal sealed class CampaignErrorPolicy : IHandlerPolicy
             // Anything else (the database restarting, a node losing its connection): the step has not happened, so
             // it is tried again, durably, until it can run. Provider and audience failures never get here: their
             // handlers retry and then record them. A refusal by the rules is a bug worth a dead letter, not a loop.
+            // The first minute of retries is in memory: a durable retry is itself written to the database, which fails
+            // while it is down, and a fault audit saw lanes resume only 30-60 s after a 54 s outage had ended.
             chain.OnException(e => e is not CampaignRejectedException && !IsLostRace(e))
-                .RetryWithCooldown(Delays(100, 1_000, 5_000))
+                .RetryWithCooldown(Delays(100, 1_000, 2_000, 5_000, 10_000, 10_000, 10_000, 10_000, 10_000))
                 .Then.ScheduleRetryIndefinitely(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30));
         }
     }
