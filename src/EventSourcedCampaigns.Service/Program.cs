@@ -29,6 +29,9 @@ if (args.FirstOrDefault() == DevToken.Command) return DevToken.Run(args[1..]);
 var keyCommand = args.FirstOrDefault() == ApiKeysCommand.Command;
 if (keyCommand) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
 var builder = WebApplication.CreateBuilder(args);
+// The dashboard's files from the build output in every environment (ASP.NET Core reads the build's manifest of them in
+// Development only): a Production run of the built service served no dashboard. A published service has them in wwwroot.
+builder.WebHost.UseStaticWebAssets();
 builder.Host.ApplyJasperFxExtensions();
 if (keyCommand)
 {
