@@ -102,13 +102,18 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         anonymous.DefaultRequestHeaders.Add("X-Tenant-Id", "shop-a"); // the old way of saying who you are counts for nothing
         anonymous.DefaultRequestHeaders.Add("X-Actor-Id", "ana@shop.example");
         var request = new HttpRequestMessage(new HttpMethod(method), url) { Content = method == "POST" ? JsonContent.Create(new { }) : null };
-        Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"), await Problem(await anonymous.SendAsync(request)));
+        var anonymousAnswer = await anonymous.SendAsync(request);
+        Assert.Equal("Bearer, ApiKey", anonymousAnswer.Headers.WwwAuthenticate.ToString());
+        Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"), await Problem(anonymousAnswer));
 
         var forged = service.Anonymous();
         var token = TestAuth.Token("shop-a");
         forged.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token[..^4] + (token[^4..] == "AAAA" ? "BBBB" : "AAAA"));
         var again = new HttpRequestMessage(new HttpMethod(method), url) { Content = method == "POST" ? JsonContent.Create(new { }) : null };
-        Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"), await Problem(await forged.SendAsync(again)));
+        var refused = await forged.SendAsync(again);
+        // RFC 6750: the refused token is named as such; without one, the schemes are offered.
+        Assert.Equal("Bearer error=\"invalid_token\", ApiKey", refused.Headers.WwwAuthenticate.ToString());
+        Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"), await Problem(refused));
     }
 
     [Fact]

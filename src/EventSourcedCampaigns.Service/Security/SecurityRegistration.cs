@@ -162,7 +162,9 @@ internal sealed class ProblemAuthorizationResults : IAuthorizationMiddlewareResu
     /// <summary>The 401 of a request without valid credentials.</summary>
     public static Task ChallengeAsync(HttpContext context)
     {
-        context.Response.Headers.WWWAuthenticate = "Bearer, ApiKey";
+        // RFC 6750: a bearer token that was sent and refused (expired, forged, for another audience) is named as such.
+        var sentBearer = context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
+        context.Response.Headers.WWWAuthenticate = sentBearer ? "Bearer error=\"invalid_token\", ApiKey" : "Bearer, ApiKey";
         return Problems.Problem(StatusCodes.Status401Unauthorized, "unauthenticated",
             "Sign in: send a bearer token (Authorization: Bearer ...) or an API key (Authorization: ApiKey esc_...), or sign in to the dashboard (/app).").ExecuteAsync(context);
     }
