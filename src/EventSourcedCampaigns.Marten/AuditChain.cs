@@ -229,6 +229,10 @@ public static class AuditChain
                     broken = Break(e.CampaignId, link.Position, $"Its previous hash {link.PreviousHash} is not the hash of the audit event before it ({previous}).");
                 else if (HashOf(tenantId, e, link.Position, link.PreviousHash) is var actual && actual != link.Hash)
                     broken = Break(e.CampaignId, link.Position, $"Its stored content hashes to {actual}, not to the {link.Hash} recorded when it was appended: the event was edited.");
+                // The audit reads an entry's campaign from the stream it is stored in, which the hash does not cover: an
+                // event is where it was appended, in the campaign it names (an unknown campaign's refusal: the tenant's audit stream).
+                else if (streamId != e.CampaignId && !(e is CancelRejected && streamId == TenantAuditStreamId(tenantId)))
+                    broken = Break(e.CampaignId, link.Position, $"It is stored in stream {streamId}, not in the campaign it names: the event was moved.");
                 else
                 {
                     entries++;

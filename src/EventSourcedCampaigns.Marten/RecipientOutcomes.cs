@@ -296,8 +296,9 @@ public static class RecipientOutcomes
     /// <summary>
     /// Erase a recipient from the tenant's recipient outcomes across all its campaigns (a GDPR erasure): the id, the
     /// address, the name and the refusal reason are removed; the campaigns' counts stay (they name nobody). Returns the
-    /// number of campaigns the recipient was erased from. Campaigns still sending record their batches as they finish:
-    /// erase again once they are finished.
+    /// number of campaigns the recipient was erased from. It erases what was recorded, not what is about to be sent: a
+    /// campaign prepared and not yet sent (Scheduling, Scheduled, Paused, Sending) keeps the recipient in its prepared
+    /// batches and still sends to them; remove them from the audience first, and erase again once it has finished.
     /// </summary>
     public static async Task<long> EraseRecipientAsync(this IDocumentStore store, string tenantId, string recipientId, CancellationToken ct = default)
     {

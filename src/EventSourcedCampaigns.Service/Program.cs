@@ -24,16 +24,16 @@ using Wolverine.Marten;
 
 if (args.FirstOrDefault() == DevToken.Command) return DevToken.Run(args[1..]);
 
-// Only what the API key commands answer goes to stdout (a new key: KEY=$(... api-keys create ...)): JasperFx's listing of
-// the assemblies it searches for commands goes nowhere, its other output (usage) and the logs to stderr.
-var keyCommand = args.FirstOrDefault() == ApiKeysCommand.Command;
-if (keyCommand) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
+// Only what the API key and audit commands answer goes to stdout (a new key: KEY=$(... api-keys create ...); a verdict):
+// JasperFx's listing of the assemblies it searches for commands goes nowhere, its other output (usage) and the logs to stderr.
+var quietCommand = args.FirstOrDefault() is ApiKeysCommand.Command or AuditVerifyCommand.Command;
+if (quietCommand) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
 var builder = WebApplication.CreateBuilder(args);
 // The dashboard's files from the build output in every environment (ASP.NET Core reads the build's manifest of them in
 // Development only): a Production run of the built service served no dashboard. A published service has them in wwwroot.
 builder.WebHost.UseStaticWebAssets();
 builder.Host.ApplyJasperFxExtensions();
-if (keyCommand)
+if (quietCommand)
 {
     AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
     builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);

@@ -114,6 +114,36 @@ public class AuditChainTests
         Assert.Contains("no longer reads", at.Reason);
     }
 
+    [Fact]
+    public async Task An_audit_event_moved_to_another_campaigns_stream_is_a_named_break()
+    {
+        // Found by an audit: the audit reads an entry's campaign from its stream, which the hash does not cover; an
+        // accepted cancel moved to a draft's stream made the draft "Cancelled" in the audit, and the chain said intact.
+        await using var host = await SendingHost.StartAsync(readModels: ProjectionLifecycle.Inline);
+        var victim = await ScheduledAsync(host, Acme);
+        var draft = await CreateAsync(host, Acme);
+        await Accepted(host, Acme, Cancel(victim));
+
+        long sequence;
+        await using (var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var move = new Npgsql.NpgsqlCommand(
+                $"update {host.Schema}.mt_events set stream_id = @draft, version = version + 1000 " +
+                "where tenant_id = @tenant and stream_id = @stream and type = 'campaign_cancel_requested' returning seq_id", connection);
+            move.Parameters.AddWithValue("tenant", Acme);
+            move.Parameters.AddWithValue("stream", victim);
+            move.Parameters.AddWithValue("draft", draft);
+            sequence = (long)(await move.ExecuteScalarAsync())!;
+        }
+
+        var broken = await host.Store.VerifyAuditChainAsync(Acme);
+        Assert.False(broken.Intact);
+        var at = broken.FirstBreak!;
+        Assert.Equal((sequence, victim), (at.Sequence, at.CampaignId));
+        Assert.Contains("was moved", at.Reason);
+    }
+
     /// <summary>Accepted, repeated, refused (draft, sent), bad input (no actor, a huge reason), unknown campaign: 7 attempts.</summary>
     private static async Task<Guid> CancelEveryWayAsync(SendingHost host, string tenant)
     {

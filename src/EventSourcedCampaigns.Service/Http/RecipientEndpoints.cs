@@ -69,8 +69,9 @@ public static class RecipientEndpoints
             var campaigns = await store.EraseRecipientAsync(http.Tenant(), recipientId, http.RequestAborted);
             return Results.Ok(new RecipientErased(recipientId, campaigns));
         }).WithName("EraseRecipient").RequireAuthorization(Security.Scopes.CampaignsWrite).WithTags("Recipients")
-            .WithSummary("Erase a recipient (id, address, name, refusal reason) from every campaign of the tenant; counts stay.")
-            .WithDescription("Answers how many campaigns had the recipient. Erasing an unknown recipient erases nothing and is not an error.")
+            .WithSummary("Erase a recipient (id, address, name, refusal reason) from the recorded outcomes of every campaign of the tenant; counts stay.")
+            .WithDescription("Answers how many campaigns had the recipient recorded. Erasing an unknown recipient erases nothing and is not an error. " +
+                             "A campaign whose audience is prepared and not yet sent still sends to the recipient: remove them from the audience first, and erase again once it has finished.")
             .Produces<RecipientErased>().CanRefuse(ProblemCodes.MalformedRecipientId);
         return api;
     }

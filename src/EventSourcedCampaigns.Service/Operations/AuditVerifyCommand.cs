@@ -24,6 +24,9 @@ public sealed class AuditInput : NetCoreInput
 [Description("Verify the cancellation audit hash chain of a tenant (or of every tenant); exits non-zero when broken", Name = "audit")]
 public sealed class AuditVerifyCommand : JasperFxAsyncCommand<AuditInput>
 {
+    /// <summary>The command's name on the command line.</summary>
+    public const string Command = "audit";
+
     public AuditVerifyCommand()
     {
         Usage("Verify every tenant's audit chain").Arguments(x => x.Action);

@@ -946,7 +946,7 @@ async function renderAudit(main) {
     const v = res.data;
     chain.className = `chain ${v.intact ? 'intact' : 'broken'}`;
     chain.textContent = v.intact
-      ? `Audit chain verified: intact, ${num(v.entries)} entr${v.entries === 1 ? 'y' : 'ies'}${v.unchained ? ` (${num(v.unchained)} older entries not chained)` : ''}.`
+      ? `Audit chain verified: intact, ${num(v.entries)} entr${v.entries === 1 ? 'y' : 'ies'}${v.unchained ? ` (${num(v.unchained)} older entries not chained)` : ''}. It proves each attempt's request (who, when, why, status, delivered before); the counts after it are not chained.`
       : `Audit chain BROKEN at position ${v.firstBreak?.position}: ${v.firstBreak?.reason ?? 'unknown reason'}`;
   });
   await refreshAudit();
