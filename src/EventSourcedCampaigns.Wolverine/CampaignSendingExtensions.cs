@@ -151,9 +151,20 @@ internal sealed class CampaignErrorPolicy : IHandlerPolicy
         }
     }
 
-    /// <summary>Another command on the same campaign committed between this one's load and append.</summary>
+    /// <summary>
+    /// Another command on the same campaign committed between this one's load and append, or the two waited for each
+    /// other and PostgreSQL undid this one (a deadlock: a scheduling page appends without taking the campaign's row lock
+    /// first, as a cancel does, so that a slow audience source does not hold cancels back).
+    /// </summary>
     public static bool IsLostRace(Exception ex) => ex is ConcurrencyException or ExistingStreamIdCollisionException or StreamLockedException
-        or global::Marten.Exceptions.ExistingStreamIdCollisionException or global::Marten.Exceptions.StreamLockedException;
+        or global::Marten.Exceptions.ExistingStreamIdCollisionException or global::Marten.Exceptions.StreamLockedException || IsDeadlock(ex);
+
+    private static bool IsDeadlock(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+            if (ex is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.DeadlockDetected }) return true;
+        return false;
+    }
 
     private static TimeSpan[] Delays(params int[] milliseconds) => milliseconds.Select(ms => TimeSpan.FromMilliseconds(ms)).ToArray();
 }

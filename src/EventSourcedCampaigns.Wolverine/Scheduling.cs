@@ -23,7 +23,7 @@ public sealed record PrepareAudiencePage(Guid CampaignId, DateTimeOffset Schedul
 public static class SchedulingHandler
 {
     public static (CommandResult, Events, OutgoingMessages) Handle(ScheduleCampaign command,
-        [WriteAggregate(nameof(ScheduleCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+        [WriteAggregate(nameof(ScheduleCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
     {
         var (result, events, followUps) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
         if (events.OfType<Scheduled>().SingleOrDefault() is not { } scheduled) return (result, events.ToEvents(), followUps);
@@ -109,7 +109,7 @@ public static class SchedulingHandler
 
     /// <summary>For callers that prepare the audience themselves: completing scheduling schedules the send.</summary>
     public static (CommandResult, Events, OutgoingMessages) Handle(CompleteScheduling command,
-        [WriteAggregate(nameof(CompleteScheduling.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+        [WriteAggregate(nameof(CompleteScheduling.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
     {
         var now = Handling.Now(clock, campaign);
         var (result, events, messages) = Handling.Decide(command, campaign, now, session);

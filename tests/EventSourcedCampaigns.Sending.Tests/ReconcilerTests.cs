@@ -15,22 +15,30 @@ public sealed class ReconcilerTests
     {
         // Found by a fault audit: a sender restarted after an outage longer than ClaimTimeout recorded as failed ("the node
         // was lost") the batches whose steps were waiting in the queues it had not yet taken over, 11 s after it came back.
+        var claimTimeout = TimeSpan.FromSeconds(4);
         var dispatcher = new FakeDispatcher();
         var unblock = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = await StartWithTwoLanesAndAShortClaimTimeoutAsync(dispatcher);
+        await using var host = await SendingHost.StartAsync(dispatcher, o =>
+        {
+            o.WithBatchesInFlightPerCampaign(2);
+            o.ClaimTimeout = claimTimeout;
+            o.ReconcileInterval = TimeSpan.FromMilliseconds(500);
+        });
         var id = await host.CreateAsync();
-        var called = new TaskCompletionSource<DateTimeOffset>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var called = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         dispatcher.OnDispatch = async (batch, cancellation) =>
         {
             if (batch.CampaignId != id || batch.BatchNumber != 2) return;
-            called.TrySetResult(host.Clock.GetUtcNow());
+            called.TrySetResult();
             await unblock.Task.WaitAsync(cancellation);
         };
         var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 100);
         await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(3), audience, 10, SendingHost.Marketer));
         await called.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        // Most of the claim timeout goes by; then the node is (as far as its reconciler can tell) started anew.
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        // Half the claim timeout after the claim, the node is (as far as its reconciler can tell) started anew.
+        var claimedAt = new StreamFacts(await host.EventsAsync(id)).Claims.Single(c => c.Claim.BatchNumber == 2).Claim.ClaimedAt;
+        var halfway = claimedAt + claimTimeout / 2 - host.Clock.GetUtcNow();
+        if (halfway > TimeSpan.Zero) await Task.Delay(halfway);
         await host.NodeStart.StartAsync(CancellationToken.None);
         var restarted = host.NodeStart.At;
 
@@ -38,7 +46,8 @@ public sealed class ReconcilerTests
 
         var failure = Assert.Single(new StreamFacts(await host.EventsAsync(id)).Failures).Failure;
         Assert.Equal(2, failure.BatchNumber);
-        Assert.True(failure.FailedAt - restarted >= TimeSpan.FromSeconds(2), $"failed {failure.FailedAt - restarted} after the node's start");
+        // Counted from the claim alone it fails about claimTimeout / 2 after the restart.
+        Assert.True(failure.FailedAt - restarted >= claimTimeout, $"failed {failure.FailedAt - restarted} after the node's start");
         unblock.SetResult();
         await host.WaitUntilIdleAsync();
     }

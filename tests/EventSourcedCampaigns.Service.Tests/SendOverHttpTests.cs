@@ -172,6 +172,33 @@ public sealed class sending_over_http(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task retries_of_a_remainder_clone_with_one_idempotency_key_racing_each_other_all_answer_with_its_clone()
+    {
+        // Found by an audit of races: of 12 such retries at once, 8-10 got 409 NotCloneable ("already cloned, into campaign
+        // c6b2...", their own clone), which a client whose first attempt timed out reads as a failure.
+        var id = (await _api.CreateAsync($"rest-{Guid.NewGuid():N}"[..20])).CampaignId;
+        await _api.ScheduleAsync(id, DateTimeOffset.UtcNow.AddSeconds(3), "everyone", batchSize: 250);
+        await _api.WaitForReportAsync(id, r => Status(r) == "Sending", Patience, "Sending");
+        await AcceptedAsync(await _api.CancelRawAsync(id, "WrongAudience", "wrong list"), HttpStatusCode.OK, "cancel mid-send");
+        _sendingSeen.TrySetResult(); // the held batches answer: the cancel takes effect
+        await _api.WaitForReportAsync(id, r => Status(r) == "CancelledDuringSend", Patience, "Cancelled During Send");
+
+        var key = Guid.NewGuid().ToString();
+        async Task<HttpResponseMessage> CloneRemainder()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/campaigns/{id}/clone") { Content = JsonContent.Create(new { remainderOnly = true }) };
+            request.Headers.Add("Idempotency-Key", key);
+            return await _api.Http.SendAsync(request);
+        }
+        var answers = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => CloneRemainder()));
+
+        var clones = new List<Guid>();
+        foreach (var answer in answers) clones.Add((await AcceptedAsync(answer, HttpStatusCode.Created, "a retried remainder clone")).CampaignId);
+        Assert.Single(clones.Distinct());
+        Assert.Single((await _api.EventsAsync(id)).Where(e => Type(e) == "campaign_cloned"));
+    }
+
+    [Fact]
     public async Task a_cancel_with_an_invalid_reason_is_refused_and_writes_nothing()
     {
         var name = $"badcancel-{Guid.NewGuid():N}"[..20];

@@ -27,7 +27,10 @@ public sealed record CloneCampaignBody([property: JsonRequired] bool RemainderOn
 /// <summary>Endpoint metadata: the command creates a campaign (201 with Location; the Idempotency-Key header applies).</summary>
 public sealed record CreatesCampaignMetadata;
 
-/// <summary>What a command answers: the campaign, its status now, how many events it added, and the sequence to wait for.</summary>
+/// <summary>
+/// What a command answers: the campaign, its status now, how many events changed it (0 when nothing did: a retried
+/// create, a repeated cancel, whose audit-only event is at <see cref="Sequence"/> all the same), and the sequence to wait for.
+/// </summary>
 public sealed record CommandAccepted(Guid CampaignId, CampaignStatus? Status, int Events, long Sequence);
 
 /// <summary>
@@ -183,6 +186,11 @@ public static class CommandEndpoints
         }
         if (result.Decision.Rejection is { Code: RejectionCode.CampaignAlreadyExists } && created is not null && http.Request.Headers.ContainsKey(IdempotencyKeyHeader))
             return await Run(http, bus, store, id, command); // likewise, when the twin committed before this one decided
+        // A remainder clone's twin: the source now names this key's clone as its remainder, which refuses a second one.
+        if (result.Decision.Rejection is { Code: RejectionCode.NotCloneable } && cmd is CloneCampaign { RemainderOnly: true } remainder
+            && http.Request.Headers.ContainsKey(IdempotencyKeyHeader)
+            && (await session.LoadCampaignStateAsync(remainder.CampaignId, http.RequestAborted))?.RemainderClone == remainder.CloneId)
+            return await Run(http, bus, store, id, command);
         if (result.Decision.Rejection is { } rejection) return Problems.From(rejection);
 
         var target = created ?? cmd.CampaignId;
