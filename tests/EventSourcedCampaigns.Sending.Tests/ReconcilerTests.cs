@@ -2,28 +2,17 @@ namespace EventSourcedCampaigns.Sending.Tests;
 
 public sealed class ReconcilerTests
 {
-    private static Task<SendingHost> StartWithTwoLanesAndAShortClaimTimeoutAsync(FakeDispatcher dispatcher) =>
+    private static Task<SendingHost> StartWithTwoLanesAndAShortClaimTimeoutAsync(FakeDispatcher dispatcher, double claimTimeoutSeconds = 2) =>
         SendingHost.StartAsync(dispatcher, o =>
         {
             o.WithBatchesInFlightPerCampaign(2);
-            o.ClaimTimeout = TimeSpan.FromSeconds(2);
+            o.ClaimTimeout = TimeSpan.FromSeconds(claimTimeoutSeconds);
             o.ReconcileInterval = TimeSpan.FromMilliseconds(500);
         });
 
-    [Fact]
-    public async Task A_node_that_starts_after_a_claim_went_stale_gives_it_the_claim_timeout_from_its_start()
+    /// <summary>A campaign of 10 batches sending, whose batch 2 is with the provider until <paramref name="unblock"/> completes.</summary>
+    private static async Task<Guid> SendingWithBatch2HeldAsync(SendingHost host, FakeDispatcher dispatcher, TaskCompletionSource unblock)
     {
-        // Found by a fault audit: a sender restarted after an outage longer than ClaimTimeout recorded as failed ("the node
-        // was lost") the batches whose steps were waiting in the queues it had not yet taken over, 11 s after it came back.
-        var claimTimeout = TimeSpan.FromSeconds(4);
-        var dispatcher = new FakeDispatcher();
-        var unblock = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = await SendingHost.StartAsync(dispatcher, o =>
-        {
-            o.WithBatchesInFlightPerCampaign(2);
-            o.ClaimTimeout = claimTimeout;
-            o.ReconcileInterval = TimeSpan.FromMilliseconds(500);
-        });
         var id = await host.CreateAsync();
         var called = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         dispatcher.OnDispatch = async (batch, cancellation) =>
@@ -35,6 +24,19 @@ public sealed class ReconcilerTests
         var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 100);
         await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(3), audience, 10, SendingHost.Marketer));
         await called.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        return id;
+    }
+
+    [Fact]
+    public async Task A_node_that_starts_after_a_claim_went_stale_gives_it_the_claim_timeout_from_its_start()
+    {
+        // Found by a fault audit: a sender restarted after an outage longer than ClaimTimeout recorded as failed ("the node
+        // was lost") the batches whose steps were waiting in the queues it had not yet taken over, 11 s after it came back.
+        var claimTimeout = TimeSpan.FromSeconds(4);
+        var dispatcher = new FakeDispatcher();
+        var unblock = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await StartWithTwoLanesAndAShortClaimTimeoutAsync(dispatcher, claimTimeout.TotalSeconds);
+        var id = await SendingWithBatch2HeldAsync(host, dispatcher, unblock);
         // Half the claim timeout after the claim, the node is (as far as its reconciler can tell) started anew.
         var claimedAt = new StreamFacts(await host.EventsAsync(id)).Claims.Single(c => c.Claim.BatchNumber == 2).Claim.ClaimedAt;
         var halfway = claimedAt + claimTimeout / 2 - host.Clock.GetUtcNow();
@@ -105,17 +107,7 @@ public sealed class ReconcilerTests
         var dispatcher = new FakeDispatcher();
         var unblock = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var host = await StartWithTwoLanesAndAShortClaimTimeoutAsync(dispatcher);
-        var id = await host.CreateAsync();
-        var called = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        dispatcher.OnDispatch = async (batch, cancellation) =>
-        {
-            if (batch.CampaignId != id || batch.BatchNumber != 2) return;
-            called.TrySetResult();
-            await unblock.Task.WaitAsync(cancellation);
-        };
-        var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 100);
-        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(3), audience, 10, SendingHost.Marketer));
-        await called.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var id = await SendingWithBatch2HeldAsync(host, dispatcher, unblock);
         await using (var session = host.Store.LightweightSession(SendingHost.Tenant))
         {
             var batch = (await session.LoadAsync<CampaignBatch>(CampaignBatch.IdFor(id, 2)))!;
