@@ -60,17 +60,7 @@ public class AuditChainTests
 
         // Someone with database access edits the reason of one accepted cancel.
         var victim = accepted[Acme];
-        long sequence;
-        await using (var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var edit = new Npgsql.NpgsqlCommand(
-                $"update {host.Schema}.mt_events set data = jsonb_set(data, '{{Reason,Text}}', '\"changed afterwards\"') " +
-                "where tenant_id = @tenant and stream_id = @stream and type = 'campaign_cancel_requested' returning seq_id", connection);
-            edit.Parameters.AddWithValue("tenant", Acme);
-            edit.Parameters.AddWithValue("stream", victim);
-            sequence = (long)(await edit.ExecuteScalarAsync())!;
-        }
+        var sequence = await TamperWithCancelRequestedAsync(host, victim, "data = jsonb_set(data, '{Reason,Text}', '\"changed afterwards\"')");
         await using (var session = host.Store.QuerySession(Acme))
         {
             var stored = (await session.Events.FetchStreamAsync(victim)).Select(e => e.Data).OfType<CancelRequested>().Single();
@@ -94,23 +84,10 @@ public class AuditChainTests
         await Accepted(host, Acme, Cancel(first));
         await Accepted(host, Acme, Cancel(victim));
 
-        long sequence;
-        await using (var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var edit = new Npgsql.NpgsqlCommand(
-                $"update {host.Schema}.mt_events set data = 'null'::jsonb " +
-                "where tenant_id = @tenant and stream_id = @stream and type = 'campaign_cancel_requested' returning seq_id", connection);
-            edit.Parameters.AddWithValue("tenant", Acme);
-            edit.Parameters.AddWithValue("stream", victim);
-            sequence = (long)(await edit.ExecuteScalarAsync())!;
-        }
+        var sequence = await TamperWithCancelRequestedAsync(host, victim, "data = 'null'::jsonb");
 
-        var broken = await host.Store.VerifyAuditChainAsync(Acme);
-        Assert.False(broken.Intact);
-        Assert.Equal(1, broken.Entries);
-        var at = broken.FirstBreak!;
-        Assert.Equal((sequence, victim, 2L), (at.Sequence, at.CampaignId, at.Position));
+        var (at, entries) = await FirstBreakAsync(host);
+        Assert.Equal((sequence, victim, 2L, 1L), (at.Sequence, at.CampaignId, at.Position, entries));
         Assert.Contains("no longer reads", at.Reason);
     }
 
@@ -124,24 +101,35 @@ public class AuditChainTests
         var draft = await CreateAsync(host, Acme);
         await Accepted(host, Acme, Cancel(victim));
 
-        long sequence;
-        await using (var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var move = new Npgsql.NpgsqlCommand(
-                $"update {host.Schema}.mt_events set stream_id = @draft, version = version + 1000 " +
-                "where tenant_id = @tenant and stream_id = @stream and type = 'campaign_cancel_requested' returning seq_id", connection);
-            move.Parameters.AddWithValue("tenant", Acme);
-            move.Parameters.AddWithValue("stream", victim);
-            move.Parameters.AddWithValue("draft", draft);
-            sequence = (long)(await move.ExecuteScalarAsync())!;
-        }
+        var sequence = await TamperWithCancelRequestedAsync(host, victim, $"stream_id = '{draft}', version = version + 1000");
 
-        var broken = await host.Store.VerifyAuditChainAsync(Acme);
-        Assert.False(broken.Intact);
-        var at = broken.FirstBreak!;
+        var (at, _) = await FirstBreakAsync(host);
         Assert.Equal((sequence, victim), (at.Sequence, at.CampaignId));
         Assert.Contains("was moved", at.Reason);
+    }
+
+    /// <summary>
+    /// What someone with database access could do: change the <c>campaign_cancel_requested</c> event of campaign
+    /// <paramref name="stream"/> (tenant Acme) with <paramref name="set"/>, an SQL <c>set</c> list; returns its sequence.
+    /// </summary>
+    private static async Task<long> TamperWithCancelRequestedAsync(SendingHost host, Guid stream, string set)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString);
+        await connection.OpenAsync();
+        await using var tamper = new Npgsql.NpgsqlCommand(
+            $"update {host.Schema}.mt_events set {set} " +
+            "where tenant_id = @tenant and stream_id = @stream and type = 'campaign_cancel_requested' returning seq_id", connection);
+        tamper.Parameters.AddWithValue("tenant", Acme);
+        tamper.Parameters.AddWithValue("stream", stream);
+        return (long)(await tamper.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Verify Acme's chain, which must be broken: where, and how many entries verified before it.</summary>
+    private static async Task<(AuditChainBreak At, long Entries)> FirstBreakAsync(SendingHost host)
+    {
+        var verification = await host.Store.VerifyAuditChainAsync(Acme);
+        Assert.False(verification.Intact);
+        return (verification.FirstBreak!, verification.Entries);
     }
 
     /// <summary>Accepted, repeated, refused (draft, sent), bad input (no actor, a huge reason), unknown campaign: 7 attempts.</summary>
