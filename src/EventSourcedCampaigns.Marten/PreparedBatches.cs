@@ -19,6 +19,13 @@ public sealed record CampaignBatch(string Id, Guid CampaignId, int BatchNumber, 
 
     /// <summary>The document id of a campaign's batch.</summary>
     public static string IdFor(Guid campaignId, int batchNumber) => $"{campaignId:N}/{batchNumber}";
+
+    /// <summary>
+    /// Whether <paramref name="recipient"/> was erased after the batch was prepared (<see cref="RecipientOutcomes.EraseRecipientAsync"/>):
+    /// it keeps its place, so the batch keeps its size, with no id, address or name, is never handed to the provider and
+    /// counts as failed (<see cref="RecipientOutcomes.ErasedReason"/>). Scheduling refuses an audience's recipient without an id.
+    /// </summary>
+    public static bool IsErased(Recipient recipient) => string.IsNullOrEmpty(recipient.Id);
 }
 
 /// <summary>

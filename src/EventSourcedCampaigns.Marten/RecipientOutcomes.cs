@@ -154,7 +154,8 @@ public static class RecipientOutcomes
     {
         var code = outcome switch
         {
-            RecipientOutcome.Delivered => DeliveredCode(failed, refusals),
+            // The erased recipients are among the failed, and named by none of the refusals.
+            RecipientOutcome.Delivered => DeliveredCode(failed - batch.Recipients.Count(CampaignBatch.IsErased), refusals),
             RecipientOutcome.Failed or RecipientOutcome.NotSent => Code(outcome),
             _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "A batch is delivered, failed or not sent."),
         };
@@ -162,15 +163,18 @@ public static class RecipientOutcomes
         if (outcome is RecipientOutcome.Delivered)
             foreach (var e in Exceptions(refusals, notSent)) exceptions.TryAdd(e.Id, (e.Code, e.Reason));
         var recipients = batch.Recipients;
-        var (ids, codes, reasons) = (new string[recipients.Length], new char[recipients.Length], new string?[recipients.Length]);
+        var (ids, codes, reasons) = (new string?[recipients.Length], new char[recipients.Length], new string?[recipients.Length]);
         for (var i = 0; i < recipients.Length; i++)
         {
-            ids[i] = recipients[i].Id;
-            (codes[i], reasons[i]) = exceptions.TryGetValue(recipients[i].Id, out var exception) ? exception : (code[0], null);
+            // Erased before the batch was sent: never handed over, so failed (or not sent with a released batch), naming nobody.
+            if (CampaignBatch.IsErased(recipients[i]))
+                (codes[i], reasons[i]) = outcome is RecipientOutcome.NotSent ? ('N', null) : ('F', ErasedReason);
+            else
+                (ids[i], (codes[i], reasons[i])) = (recipients[i].Id, exceptions.TryGetValue(recipients[i].Id, out var exception) ? exception : (code[0], null));
         }
         // The address and name of each recipient not sent (the audience of a clone for the remainder), null for the others.
         string?[]? NotSentOnly(Func<Recipient, string?> value) =>
-            codes.Contains('N') ? recipients.Select((r, i) => codes[i] == 'N' ? value(r) : null).ToArray() : null;
+            codes.Contains('N') ? recipients.Select((r, i) => codes[i] == 'N' && ids[i] is not null ? value(r) : null).ToArray() : null;
         var (addresses, names) = (NotSentOnly(r => r.Address), NotSentOnly(r => r.Name));
         var (delivered, failedCount, notSentCount) = (codes.Count(c => c == 'D'), codes.Count(c => c == 'F'), codes.Count(c => c == 'N'));
         return ($"""
@@ -276,16 +280,20 @@ public static class RecipientOutcomes
                     count(*) filter (where r.code = 'D') as delivered, count(*) filter (where r.code = 'F') as failed,
                     count(*) filter (where r.code = 'N') as not_sent
                 from (
-                    select e.o, e.value ->> 'Id' as rid, e.value ->> 'Address' as address, e.value ->> 'Name' as name, f.reason,
-                        coalesce(f.code, ?) as code
+                    select e.o, nullif(e.value ->> 'Id', '') as rid, nullif(e.value ->> 'Address', '') as address, e.value ->> 'Name' as name,
+                        -- erased before the batch was sent (CampaignBatch.IsErased): failed, or not sent with the rest of a released batch
+                        case when x.erased and p.code <> 'N' then ? else f.reason end as reason,
+                        case when x.erased then case when p.code = 'N' then 'N' else 'F' end else coalesce(f.code, p.code) end as code
                     from jsonb_array_elements(d.recipients) with ordinality as e(value, o)
-                    left join unnest(?::text[], ?::text[], ?::text[]) as f(id, code, reason) on f.id = e.value ->> 'Id'
+                    cross join lateral (select coalesce(e.value ->> 'Id', '') = '' as erased) x
+                    cross join (select ?::text as code) p
+                    left join unnest(?::text[], ?::text[], ?::text[]) as f(id, code, reason) on f.id = e.value ->> 'Id' and not x.erased
                 ) r
             ) b
             where b.ids is not null
             on conflict (tenant_id, campaign_id, batch_number) do nothing
             """,
-            session.TenantId, key, campaignId, at.ToUniversalTime(), (object?)error ?? DBNull.Value, code,
+            session.TenantId, key, campaignId, at.ToUniversalTime(), (object?)error ?? DBNull.Value, ErasedReason, code,
             exceptions.Select(e => e.Id).ToArray(), exceptions.Select(e => e.Code.ToString()).ToArray(), exceptions.Select(e => e.Reason).ToArray());
     }
 
@@ -294,20 +302,32 @@ public static class RecipientOutcomes
         session.QueueSqlCommand($"delete from {Table(session)} where tenant_id = ? and campaign_id = ?", session.TenantId, campaignId);
 
     /// <summary>
-    /// Erase a recipient from the tenant's recipient outcomes across all its campaigns (a GDPR erasure): the id, the
-    /// address, the name and the refusal reason are removed; the campaigns' counts stay (they name nobody). Returns the
-    /// number of campaigns the recipient was erased from. It erases what was recorded, not what is about to be sent: a
-    /// campaign prepared and not yet sent (Scheduling, Scheduled, Paused, Sending) keeps the recipient in its prepared
-    /// batches and still sends to them; remove them from the audience first, and erase again once it has finished.
+    /// Erase a recipient across the tenant's campaigns (a GDPR erasure): from the recorded recipient outcomes the id, the
+    /// address, the name and the refusal reason are removed, and the counts stay (they name nobody); from the batches
+    /// prepared and not sent yet (campaigns Scheduling, Scheduled, Paused, Sending) the recipient is taken out
+    /// (<see cref="CampaignBatch.IsErased"/>): they are never handed to the provider, and count as failed with
+    /// <see cref="ErasedReason"/>, naming nobody. Returns the number of campaigns the recipient was erased from. What it
+    /// cannot stop: a batch whose provider call has begun, and audience pages that scheduling resolves after the erase
+    /// (they come from the audience: remove the recipient there first).
     /// </summary>
     public static async Task<long> EraseRecipientAsync(this IDocumentStore store, string tenantId, string recipientId, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         ArgumentException.ThrowIfNullOrEmpty(recipientId);
         await using var session = store.LightweightSession(tenantId);
-        var table = Table(session);
-        var campaigns = (await session.AdvancedSql.QueryAsync<long>(
-            $"select count(distinct campaign_id) from {table} where tenant_id = ? and recipient_ids @> array[?::text]", ct, tenantId, recipientId)).Single();
+        var (table, batches) = (Table(session), session.DocumentStore.Options.Schema.For<CampaignBatch>());
+        // The prepared batches first, each in place: their recipient keeps its position with an empty id and address, so the
+        // batch keeps its size and its counts add up. Scans the tenant's prepared batches (only they can hold the recipient).
+        var campaigns = (await session.AdvancedSql.QueryAsync<long>($"""
+            with prepared as (
+                update {batches} d set data = jsonb_set(d.data, array['Recipients'], (
+                    select jsonb_agg(case when e.value ->> 'Id' = ?::text then jsonb_build_object('Id', '', 'Address', '') else e.value end order by e.o)
+                    from jsonb_array_elements(d.data -> 'Recipients') with ordinality as e(value, o)))
+                where d.tenant_id = ? and d.data -> 'Recipients' @> jsonb_build_array(jsonb_build_object('Id', ?::text))
+                returning CAST(d.data ->> 'CampaignId' as uuid) as campaign_id),
+            recorded as (select campaign_id from {table} where tenant_id = ? and recipient_ids @> array[?::text])
+            select count(*) from (select campaign_id from prepared union select campaign_id from recorded) c
+            """, ct, recipientId, tenantId, recipientId, tenantId, recipientId)).Single();
         if (campaigns == 0) return 0;
         const string Position = "array_position(recipient_ids, ?::text)";
         var where = "where tenant_id = ? and recipient_ids @> array[?::text]";
@@ -318,6 +338,9 @@ public static class RecipientOutcomes
         await session.SaveChangesAsync(ct);
         return campaigns;
     }
+
+    /// <summary>Why a recipient erased from a prepared batch was not sent to (its outcome, failed, names nobody).</summary>
+    public const string ErasedReason = "Erased before the batch was sent.";
 
     // ---- reading ----
 

@@ -39,6 +39,8 @@ public static class CampaignSendingExtensions
         opts.Services.AddSingleton<CancelPrecedence>();
         opts.Policies.AddMiddleware(typeof(CancelPrecedenceMiddleware),
             chain => chain is HandlerChain handler && CancelPrecedenceMiddleware.Steps.Contains(handler.MessageType));
+        opts.Policies.AddMiddleware(typeof(HandOffMiddleware),
+            chain => chain is HandlerChain handler && HandOffMiddleware.Steps.Contains(handler.MessageType));
         opts.Services.AddHostedService<CampaignPortsCheck>();
         opts.Services.AddSingleton<SendingNodeStart>();
         opts.Services.AddHostedService(services => services.GetRequiredService<SendingNodeStart>());

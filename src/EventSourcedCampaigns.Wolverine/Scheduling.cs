@@ -88,7 +88,11 @@ public static class SchedulingHandler
         {
             try
             {
-                return (await audience.ResolvePageAsync(tenantId, lists, continuation, pageSize, cancellation), null);
+                var page = await audience.ResolvePageAsync(tenantId, lists, continuation, pageSize, cancellation);
+                // A recipient without an id could be neither recorded nor erased (an empty id marks an erased one: CampaignBatch.IsErased).
+                return page?.Recipients is null || page.Recipients.Any(r => r is null || CampaignBatch.IsErased(r))
+                    ? (null, "The audience gave a page with a recipient without an id: every recipient needs a stable id.")
+                    : (page, null);
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
             {

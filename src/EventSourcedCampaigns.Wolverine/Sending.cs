@@ -160,6 +160,8 @@ public static class SendingHandler
         (Task<DispatchResult>? Call, Gate Gate) Pass(CampaignState? current, bool recorded, DispatchRequest open) => current?.Phase switch
         {
             CampaignPhase.Sending or CampaignPhase.Cancelling when recorded && IsInFlight(current, send.BatchNumber) => (null, Gate.Recorded),
+            // Nobody left to hand over (every recipient of the batch erased since it was prepared): settled without a provider call.
+            CampaignPhase.Sending when IsInFlight(current, send.BatchNumber) && open.Recipients.Count == 0 => (null, Gate.NobodyLeft),
             CampaignPhase.Sending when IsInFlight(current, send.BatchNumber) => (StartCall(dispatcher, open, cancellation), Gate.Started),
             CampaignPhase.Cancelling when IsInFlight(current, send.BatchNumber) => (null, Gate.Release),
             _ => (null, Gate.Done),
@@ -178,11 +180,13 @@ public static class SendingHandler
                 if (dispatch is not { Batch: { } b, Campaign: { } c } || !IsInFlight(c, send.BatchNumber)) return (null, Gate.Done);
                 var variant = c.Variants.FirstOrDefault(v => v.Key == b.Variant)
                               ?? throw new InvalidOperationException($"Campaign {c.Id} no longer has variant '{b.Variant}' of batch {b.BatchNumber}.");
-                request = new DispatchRequest(c.Id, tenant, b.BatchNumber, c.Channel, variant, b.Recipients);
+                request = new DispatchRequest(c.Id, tenant, b.BatchNumber, c.Channel, variant, HandedOver(b.Recipients));
                 // The rate limits are waited for outside the lock, then the gate is passed again.
                 return throttles.Limit(tenant, c) ? (null, Gate.Throttled) : Pass(c, recorded, request);
             }, cancellation);
         if (request is null || read is not { Batch: { } batch, Campaign: { } campaign, Upcoming: var next }) return null;
+        // Recipients erased since the batch was prepared are never handed over: they count as failed, naming nobody.
+        var erased = batch.Recipients.Length - request.Recipients.Count;
 
         (BatchSent, CampaignBatch) Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null,
             IReadOnlyList<RecipientRefusal>? refusals = null, IReadOnlyList<string>? notSent = null) =>
@@ -198,13 +202,13 @@ public static class SendingHandler
             : Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: error);
         // What earlier attempts got through; the recipients still open, if any, were released by a cancel: not sent.
         (BatchSent, CampaignBatch) Settle() =>
-            Outcome(BatchOutcome.Accepted, settled.Accepted, settled.Refused.Count, refusals: settled.Refused, notSent: [.. settled.Open().Select(r => r.Id)]);
+            Outcome(BatchOutcome.Accepted, settled.Accepted, settled.Refused.Count + erased, refusals: settled.Refused, notSent: [.. settled.Open().Select(r => r.Id)]);
 
         if (passed is { Gate: Gate.Throttled })
         {
             // The rate limits (per campaign, per tenant, on this node): wait for a permit per recipient. Never fails the batch;
             // a cancel meanwhile ends the wait and the next pass releases the batch.
-            await throttles.WaitForPermitsAsync(store, tenant, campaign, batch.BatchNumber, batch.Recipients.Length, clock, cancellation);
+            await throttles.WaitForPermitsAsync(store, tenant, campaign, batch.BatchNumber, request.Recipients.Count, clock, cancellation);
             passed = null;
         }
 
@@ -224,6 +228,7 @@ public static class SendingHandler
             if (gate == Gate.Recorded) return await RecordedAnswerAsync(session, batch, next, send.Lanes, cancellation);
             // Released: the batch, or the rest of it when an earlier attempt got part of it through; either way not sent.
             if (gate == Gate.Release) return settled.Any ? Settle() : Outcome(BatchOutcome.Released);
+            if (gate == Gate.NobodyLeft) return Settle();
             if (call is null) return null;
 
             try
@@ -231,7 +236,7 @@ public static class SendingHandler
                 // An adapter that answers null gave no counts: what became of the batch is unknown, and asking again could send it twice.
                 if (await call is not { } result) return Fail("The provider gave no answer for the batch.");
                 return result.Delivered >= 0 && result.Failed >= 0 && result.Delivered + (long)result.Failed == open.Recipients.Count
-                    ? Outcome(BatchOutcome.Accepted, settled.Accepted + result.Delivered, settled.Refused.Count + result.Failed,
+                    ? Outcome(BatchOutcome.Accepted, settled.Accepted + result.Delivered, settled.Refused.Count + result.Failed + erased,
                         refusals: [.. settled.Refused, .. Refused(result, open.Recipients) ?? []])
                     // The provider took the batch: never throw now (a retry would send it again), record what is known.
                     : Fail(Truncate(string.Create(CultureInfo.InvariantCulture,
@@ -269,7 +274,11 @@ public static class SendingHandler
         }
     }
 
-    private enum Gate { Started, Release, Recorded, Done, Throttled }
+    private enum Gate { Started, Release, Recorded, Done, Throttled, NobodyLeft }
+
+    /// <summary>The recipients of a batch to hand to the provider: all but those erased since it was prepared.</summary>
+    private static IReadOnlyList<Recipient> HandedOver(Recipient[] recipients) =>
+        Array.Exists(recipients, CampaignBatch.IsErased) ? Array.FindAll(recipients, r => !CampaignBatch.IsErased(r)) : recipients;
 
     /// <summary>
     /// The recipients of a batch the provider took or refused on attempts that then failed (<see cref="DispatchException.Accepted"/>,
@@ -279,7 +288,7 @@ public static class SendingHandler
     {
         // Made on the first failed attempt: most batches have none, and a set of 1,000 ids would live through every step's call.
         private HashSet<string>? _open;
-        private HashSet<string> OpenIds => _open ??= batch.Recipients.Select(r => r.Id).ToHashSet();
+        private HashSet<string> OpenIds => _open ??= HandedOver(batch.Recipients).Select(r => r.Id).ToHashSet();
 
         /// <summary>How many were taken.</summary>
         public int Accepted { get; private set; }

@@ -29,6 +29,26 @@ public sealed class AudienceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_recipient_without_an_id_fails_scheduling_with_the_reason_and_prepares_nothing()
+    {
+        await using var host = await SendingHost.StartAsync();
+        var id = await host.CreateAsync();
+        var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 30);
+        // An empty id is how a prepared batch marks a recipient erased after it was prepared: it must never come from an audience.
+        host.Audiences.Rewrite = page => page with { Recipients = [.. page.Recipients.Select((r, i) => i == 17 ? r with { Id = "" } : r)] };
+        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddHours(1), audience, 10, SendingHost.Marketer));
+
+        var draft = await host.WaitForAsync(id, s => s.Status != CampaignStatus.Scheduling, "scheduling to fail", TimeSpan.FromSeconds(30));
+        await host.WaitUntilIdleAsync(includingScheduled: true);
+
+        Assert.Equal(CampaignStatus.Draft, draft.Status);
+        var failed = new StreamFacts(await host.EventsAsync(id)).Events.Select(e => e.Data).OfType<SchedulingFailed>().Single();
+        Assert.Equal("The audience gave a page with a recipient without an id: every recipient needs a stable id.", failed.Reason);
+        Assert.Equal(0, await host.BatchDocumentsAsync(id));
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
+    [Fact]
     public async Task A_contacts_service_that_keeps_failing_fails_scheduling_after_the_retries_with_its_error_and_forgets_the_prepared_batches()
     {
         await using var host = await SendingHost.StartAsync(configure: o =>

@@ -1,3 +1,4 @@
+using Marten;
 using EventSourcedCampaigns.Marten.ReadModels;
 using JasperFx.Events.Projections;
 using Xunit.Abstractions;
@@ -109,6 +110,68 @@ public sealed class RecipientOutcomeTests(ITestOutputHelper output)
         Assert.DoesNotContain(await ToListAsync(query.StreamRecipientOutcomesAsync(source)), r => r.RecipientId == shared);
         Assert.Equal(notSent1.Count, (await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(source, RecipientOutcome.NotSent))).Total);
         Assert.Equal(0, await host.Store.EraseRecipientAsync(SendingHost.Tenant, shared));
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
+    [Fact]
+    public async Task An_erase_takes_the_recipient_out_of_the_prepared_batches_so_the_send_never_hands_them_over_and_counts_them_failed()
+    {
+        var dispatcher = new FakeDispatcher(new FakeDispatcherOptions(RememberRecipients: true));
+        await using var host = await SendingHost.StartAsync(dispatcher, readModels: ProjectionLifecycle.Inline);
+        var id = await host.ScheduledAsync(41, 10, TimeSpan.FromMinutes(1)); // 4 batches of 10 and one of 1
+        await using var query = host.Store.QuerySession(SendingHost.Tenant);
+        var prepared = (await query.Query<CampaignBatch>().Where(b => b.CampaignId == id).ToListAsync(CancellationToken.None)).OrderBy(b => b.BatchNumber).ToList();
+        var (alone, withOthers) = (prepared.Single(b => b.Recipients.Length == 1), prepared.First(b => b.Recipients.Length == 10));
+        var erased = new[] { alone.Recipients[0], withOthers.Recipients[3] };
+
+        Assert.Equal(1, await host.Store.EraseRecipientAsync(SendingHost.Tenant, erased[0].Id));
+        Assert.Equal(1, await host.Store.EraseRecipientAsync(SendingHost.Tenant, erased[1].Id));
+        // Gone from the stored batches (the address and name with the id), which keep their size.
+        var stored = await query.AdvancedSql.QueryAsync<string>("select data::text from " + host.Schema + ".mt_doc_campaignbatch where tenant_id = ?",
+            CancellationToken.None, SendingHost.Tenant);
+        Assert.Equal(prepared.Count, stored.Count);
+        Assert.All(stored, json => Assert.DoesNotContain(erased[0].Address, json));
+        Assert.All(stored, json => Assert.DoesNotContain(erased[1].Address, json));
+        Assert.Equal(41, (await query.Query<CampaignBatch>().Where(b => b.CampaignId == id).ToListAsync(CancellationToken.None)).Sum(b => b.Recipients.Length));
+
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(id));
+        var sent = await host.WaitForAsync(id, s => s.IsFinished, "the send to finish");
+        await host.WaitUntilIdleAsync();
+
+        // Never handed over: the batch of one is settled without a provider call, the other goes without them.
+        Assert.Equal(CampaignStatus.Sent, sent.Status);
+        Assert.Equal(0, dispatcher.CallsFor(id, alone.BatchNumber));
+        Assert.Equal(prepared.Select(b => b.Recipients).SelectMany(r => r).Select(r => r.Id).Except(erased.Select(r => r.Id)).Order(),
+            dispatcher.DeliveredTo(id).Order());
+        var facts = new StreamFacts(await host.EventsAsync(id));
+        facts.AssertEveryClaimRecordedOnce();
+        Assert.Equal((0, 1), facts.Deliveries.Select(d => d.Delivery).Where(d => d.BatchNumber == alone.BatchNumber).Select(d => (d.Delivered, d.Failed)).Single());
+        Assert.Equal((9, 1), facts.Deliveries.Select(d => d.Delivery).Where(d => d.BatchNumber == withOthers.BatchNumber).Select(d => (d.Delivered, d.Failed)).Single());
+        Assert.Equal(new DeliveryCounts(41, 39, 2, 0), (await query.LoadSendReportAsync(id))!.Totals);
+
+        // The outcomes count them failed and name nobody: "did X get Y" has no answer, and erasing again finds nothing.
+        var failed = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(id, RecipientOutcome.Failed));
+        Assert.Equal((2L, 0), (failed.Total, failed.Items.Count));
+        Assert.Equal(39, (await ToListAsync(query.StreamRecipientOutcomesAsync(id))).Count(r => r.Outcome == RecipientOutcome.Delivered));
+        Assert.All(erased, r => Assert.Null(query.LoadRecipientOutcomeAsync(id, r.Id).Result));
+        Assert.Equal(2L, (await query.AdvancedSql.QueryAsync<long>(
+            $"select count(*) from {host.Schema}.{RecipientOutcomes.TableName} t, unnest(t.recipient_ids, t.reasons) as x(id, reason) " +
+            "where t.campaign_id = ? and x.id is null and x.reason = ?", CancellationToken.None, id, RecipientOutcomes.ErasedReason)).Single());
+        Assert.Equal(0, await host.Store.EraseRecipientAsync(SendingHost.Tenant, erased[1].Id));
+
+        // Cancelled before its send: the erased recipient is among the not sent, and not in the remainder's audience.
+        var cancelled = await host.ScheduledAsync(20, 10, TimeSpan.FromMinutes(1));
+        var someone = (await query.Query<CampaignBatch>().Where(b => b.CampaignId == cancelled).ToListAsync(CancellationToken.None))[0].Recipients[2];
+        // Both campaigns' audiences are the same contacts: recorded in the first, prepared in this one.
+        Assert.Equal(2, await host.Store.EraseRecipientAsync(SendingHost.Tenant, someone.Id));
+        await host.RunAcceptedAsync(Cancel(cancelled));
+        await host.WaitForAsync(cancelled, s => s.IsFinished, "the cancel to take effect");
+        await host.WaitUntilIdleAsync();
+        Assert.Equal(20, (await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(cancelled, RecipientOutcome.NotSent))).Total);
+        var remainder = await query.LoadNotSentPageAsync(cancelled, null, 50);
+        Assert.Equal(19, remainder.Recipients.Count);
+        Assert.DoesNotContain(remainder.Recipients, r => r.Id == someone.Id || r.Address == someone.Address || r.Id.Length == 0);
         Assert.Equal(0, await host.DeadLettersAsync());
     }
 

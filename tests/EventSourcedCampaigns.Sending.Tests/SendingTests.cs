@@ -111,7 +111,38 @@ public sealed class a_node_that_does_not_run_the_pipeline
     {
         // After a sender dies, Wolverine's durability agent may recover the sender's inbox onto any node, an API node too.
         var dispatcher = new FakeDispatcher();
-        var schema = TestDatabase.UniqueSchema("apinode");
+        var (host, schema) = await StartAsync("apinode", dispatcher);
+        using var _ = host;
+
+        await host.Services.GetRequiredService<IMessageBus>().InvokeAsync(new SendBatch(Guid.NewGuid(), 1, 1));
+
+        Assert.Equal(0, dispatcher.Calls);
+        await HandedOverOnceAsync(schema);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task hands_a_send_start_that_comes_due_on_it_to_the_senders_instead_of_claiming_batches_there()
+    {
+        // Found by an audit: a scheduled start came due on a projection node while no sender ran, which claimed the batches
+        // there; they went out when a sender came back, 25 times later than MaxStartLateness allowed, without being held.
+        var (host, schema) = await StartAsync("apistart", new FakeDispatcher());
+        using var _ = host;
+        var bus = host.Services.GetRequiredService<IMessageBus>();
+        var id = Guid.NewGuid();
+
+        // As a durability agent delivers a due scheduled message: into the node's own command queue.
+        await bus.EndpointFor(new Uri("local://campaigns")).SendAsync(new StartSend(id), new DeliveryOptions { TenantId = SendingHost.Tenant });
+
+        await HandedOverOnceAsync(schema);
+        await using var session = host.Services.GetRequiredService<IDocumentStore>().QuerySession(SendingHost.Tenant);
+        Assert.Empty(await session.Events.FetchStreamAsync(id));
+        await host.StopAsync();
+    }
+
+    private static async Task<(IHost Host, string Schema)> StartAsync(string name, FakeDispatcher dispatcher)
+    {
+        var schema = TestDatabase.UniqueSchema(name);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IAudienceResolver>(new AudienceDirectory());
@@ -124,21 +155,21 @@ public sealed class a_node_that_does_not_run_the_pipeline
             opts.Policies.AutoApplyTransactions();
             opts.AddCampaignSending(o => { o.RunPipeline = false; o.HandOffQueue = "campaign_handoff"; });
         });
-        using var host = builder.Build();
+        var host = builder.Build();
         await host.StartAsync();
+        return (host, schema);
+    }
 
-        await host.Services.GetRequiredService<IMessageBus>().InvokeAsync(new SendBatch(Guid.NewGuid(), 1, 1));
-
-        Assert.Equal(0, dispatcher.Calls);
+    private static async Task HandedOverOnceAsync(string schema)
+    {
         await using var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString);
         await connection.OpenAsync();
         for (var deadline = DateTime.UtcNow.AddSeconds(20); ; await Task.Delay(50))
         {
             await using var count = new Npgsql.NpgsqlCommand($"select count(*) from {schema}.wolverine_queue_campaign_handoff", connection);
             if ((long)(await count.ExecuteScalarAsync())! == 1) break; // handed over, once
-            Assert.True(DateTime.UtcNow < deadline, "The batch never reached the hand-off queue.");
+            Assert.True(DateTime.UtcNow < deadline, "The message never reached the hand-off queue.");
         }
-        await host.StopAsync();
     }
 }
 

@@ -93,6 +93,34 @@ public sealed class recipients_over_http(ITestOutputHelper output) : IAsyncLifet
         output.WriteLine($"cancelled mid-send: {Count(report, "delivered")} delivered, {Count(report, "failed")} failed, {notSent} not sent");
     }
 
+    [Fact]
+    public async Task an_erase_before_the_send_takes_the_recipient_out_of_the_prepared_batches_and_names_them_nowhere_after_a_cancel()
+    {
+        var id = (await _api.CreateAsync($"erase-{Guid.NewGuid():N}"[..20])).CampaignId;
+        await _api.ScheduleAsync(id, DateTimeOffset.UtcNow.AddHours(1), "everyone", batchSize: 250);
+        await _api.WaitForReportAsync(id, r => Status(r) == "Scheduled", Patience, "scheduling to complete");
+        var someone = (await _factory.Services.GetRequiredService<IAudienceResolver>()
+            .ResolvePageAsync("shop-a", Audience.Of("everyone"), null, 10)).Recipients[7].Id;
+
+        var erased = await _api.Http.DeleteAsync($"/api/recipients/{Uri.EscapeDataString(someone)}");
+        Assert.Equal(HttpStatusCode.OK, erased.StatusCode);
+        Assert.Equal(1, JsonDocument.Parse(await erased.Content.ReadAsStringAsync()).RootElement.GetProperty("erasedFromCampaigns").GetInt64());
+        await AcceptedAsync(await _api.CancelRawAsync(id, "WrongAudience", "wrong list"), HttpStatusCode.OK, "cancel");
+        await _api.WaitForReportAsync(id, r => Status(r) == "Cancelled", Patience, "Cancelled");
+
+        // Every recipient is counted not sent, the erased one included, but it is named nowhere.
+        var page = await _api.GetAsync($"/api/campaigns/{id}/recipients?outcome=NotSent&pageSize=1");
+        for (var waited = Stopwatch.StartNew(); page.GetProperty("total").GetInt64() != Contacts && waited.Elapsed < Patience; await Task.Delay(100))
+            page = await _api.GetAsync($"/api/campaigns/{id}/recipients?outcome=NotSent&pageSize=1");
+        Assert.Equal(Contacts, page.GetProperty("total").GetInt64());
+        Assert.Equal((HttpStatusCode.NotFound, "RecipientNotFound"),
+            await Problem(await _api.Http.GetAsync($"/api/campaigns/{id}/recipients/{Uri.EscapeDataString(someone)}")));
+        var csv = (await _api.Http.GetStringAsync($"/api/campaigns/{id}/recipients.csv")).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(Contacts - 1, csv.Length - 1);
+        Assert.DoesNotContain(csv, l => l.StartsWith(someone + ",", StringComparison.Ordinal) || l.StartsWith(",", StringComparison.Ordinal));
+        Assert.Equal(0, _provider.Calls);
+    }
+
     private static async Task<(HttpStatusCode Status, string? Code)> Problem(HttpResponseMessage response)
     {
         var text = await response.Content.ReadAsStringAsync();

@@ -71,6 +71,6 @@ public static class AuditEndpoints
         e.CampaignName ?? "",
     ];
 
-    private static string Time(DateTimeOffset t) => t.ToString("O", CultureInfo.InvariantCulture);
+    private static string Time(DateTimeOffset t) => IsoTime.Format(t);
     private static string Invariant(IFormattable? value) => value?.ToString(null, CultureInfo.InvariantCulture) ?? "";
 }

@@ -134,7 +134,12 @@ public static class CommandEndpoints
     private static bool ParseSendAt(string? raw, out DateTimeOffset sendAt, out IResult? problem)
     {
         problem = null;
-        if (IsoTime.TryParse(raw, out sendAt)) return true;
+        // Kept in UTC, as every other time the API shows (a report mixed the caller's offset with +00:00 elsewhere).
+        if (IsoTime.TryParse(raw, out sendAt))
+        {
+            sendAt = sendAt.ToUniversalTime();
+            return true;
+        }
         // A time without its offset is ambiguous. Anything else is malformed: an offset not as documented (+01, a space before
         // it, a space for the T), no such time (hour 25, a date past year 9999 in UTC), no time at all, or none given.
         problem = IsoTime.IsWithoutOffset(raw)

@@ -178,6 +178,12 @@ public static class StrictValues
 /// <summary>ISO 8601 times as the API takes them (docs/api.md): a date, <c>T</c>, a time, then <c>Z</c> or <c>±hh:mm</c>.</summary>
 public static partial class IsoTime
 {
+    /// <summary>
+    /// A time as the JSON bodies write it (System.Text.Json: seconds' fraction without trailing zeros, offset ±hh:mm), for
+    /// the CSV exports, so that one instant is spelled alike in a JSON answer and in a CSV row.
+    /// </summary>
+    public static string Format(DateTimeOffset time) => time.ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss.FFFFFFFzzz", CultureInfo.InvariantCulture);
+
     /// <summary>How a refusal tells the caller to write a time, followed by an example.</summary>
     public const string HowToWrite = "write it as ISO 8601 with Z or ±hh:mm, e.g.";
 

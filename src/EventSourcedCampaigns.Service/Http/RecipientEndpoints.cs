@@ -69,9 +69,10 @@ public static class RecipientEndpoints
             var campaigns = await store.EraseRecipientAsync(http.Tenant(), recipientId, http.RequestAborted);
             return Results.Ok(new RecipientErased(recipientId, campaigns));
         }).WithName("EraseRecipient").RequireAuthorization(Security.Scopes.CampaignsWrite).WithTags("Recipients")
-            .WithSummary("Erase a recipient (id, address, name, refusal reason) from the recorded outcomes of every campaign of the tenant; counts stay.")
-            .WithDescription("Answers how many campaigns had the recipient recorded. Erasing an unknown recipient erases nothing and is not an error. " +
-                             "A campaign whose audience is prepared and not yet sent still sends to the recipient: remove them from the audience first, and erase again once it has finished.")
+            .WithSummary("Erase a recipient (id, address, name, refusal reason) from the recorded outcomes and the prepared batches of every campaign of the tenant; counts stay.")
+            .WithDescription("Answers how many campaigns had the recipient recorded or prepared. Erasing an unknown recipient erases nothing and is not an error. " +
+                             "A prepared batch goes to the provider without them and counts them as failed; a batch whose provider call has begun cannot be recalled, " +
+                             "and a campaign still resolving its audience gets later pages from the contact lists: remove the recipient there first.")
             .Produces<RecipientErased>().CanRefuse(ProblemCodes.MalformedRecipientId);
         return api;
     }
@@ -87,6 +88,6 @@ public static class RecipientEndpoints
     public static string[] CsvRow(RecipientResult r) =>
     [
         r.RecipientId, r.Outcome.ToString(), r.Reason ?? "", r.BatchNumber.ToString(CultureInfo.InvariantCulture), r.Variant ?? "",
-        r.RecordedAt.ToString("O", CultureInfo.InvariantCulture),
+        IsoTime.Format(r.RecordedAt),
     ];
 }

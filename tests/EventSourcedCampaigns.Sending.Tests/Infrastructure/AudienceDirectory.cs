@@ -26,6 +26,9 @@ public sealed class AudienceDirectory : IAudienceResolver
     /// </summary>
     public Func<Audience, string?, ValueTask>? BeforeResolve { get; set; }
 
+    /// <summary>Rewrites each page resolved: tests hand the pipeline pages a contacts service should not give.</summary>
+    public Func<AudiencePage, AudiencePage>? Rewrite { get; set; }
+
     /// <summary>How many times a page was asked for, by list and continuation ("" for the first page).</summary>
     public System.Collections.Concurrent.ConcurrentDictionary<(string List, string Continuation), int> Requests { get; } = new();
 
@@ -34,8 +37,9 @@ public sealed class AudienceDirectory : IAudienceResolver
         Tenants.Enqueue(tenantId);
         Requests.AddOrUpdate((audience.Included[0], continuation ?? ""), 1, (_, n) => n + 1);
         if (BeforeResolve is { } hook) await hook(audience, continuation);
-        return _bases.TryGetValue(audience.Included[0], out var contacts)
+        var page = _bases.TryGetValue(audience.Included[0], out var contacts)
             ? await contacts.ResolvePageAsync(tenantId, audience, continuation, pageSize, cancellation)
             : throw new UnknownSegmentException(audience.Included[0]);
+        return Rewrite is { } rewrite ? rewrite(page) : page;
     }
 }
