@@ -155,8 +155,8 @@ internal sealed class CampaignErrorPolicy : IHandlerPolicy
 
     /// <summary>
     /// Another command on the same campaign committed between this one's load and append, or the two waited for each
-    /// other and PostgreSQL undid this one (a deadlock: a scheduling page appends without taking the campaign's row lock
-    /// first, as a cancel does, so that a slow audience source does not hold cancels back).
+    /// other and PostgreSQL undid this one (a deadlock: every writer of a campaign takes its row lock before it writes, so
+    /// none is expected; an application's own handler may not).
     /// </summary>
     public static bool IsLostRace(Exception ex) => ex is ConcurrencyException or ExistingStreamIdCollisionException or StreamLockedException
         or global::Marten.Exceptions.ExistingStreamIdCollisionException or global::Marten.Exceptions.StreamLockedException || IsDeadlock(ex);

@@ -46,6 +46,9 @@ public static class SchedulingHandler
         var resolver = campaign.ClonedFrom is { RemainderOnly: true } origin ? new RemainderAudience(session, origin.SourceCampaignId) : audience;
         var (resolved, failure) = await ResolveAsync(resolver, session.TenantId, scheduling.Schedule.Audience, page.Continuation,
             batchSize * options.BatchesPerPage, options, cancellation);
+        // The audience is resolved without the campaign's row lock, so that a slow audience source holds no cancel back; the
+        // lock is taken before anything is written (a cancel meanwhile is waited for, and then this page lost the race).
+        await session.LockCampaignStreamAsync(campaign.Id, cancellation);
         if (resolved is null)
         {
             // Visible, with its reason, instead of a silent 0%: the campaign goes back to Draft to be fixed.
