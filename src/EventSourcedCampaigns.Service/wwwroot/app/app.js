@@ -920,6 +920,7 @@ async function renderAudit(main) {
       <thead><tr><th scope="col">Requested</th><th scope="col">Campaign</th><th scope="col">Actor</th><th scope="col">Channel</th><th scope="col">Reason</th><th scope="col">Status then</th><th scope="col">Outcome</th><th scope="col" class="num">Delivered before / after</th><th scope="col" class="num">Failed</th><th scope="col" class="num">Not sent</th><th scope="col">Effective</th><th scope="col">Time to stop</th></tr></thead>
       <tbody></tbody></table>
     <nav class="pager" aria-label="Pages"><button type="button" id="prev">Previous</button><span id="page-info"></span><button type="button" id="next">Next</button></nav>`, 'Audit');
+  auditState.brokenAt = null; // known once this visit's verification answers
   const form = $('#audit-filters');
   for (const [name, value] of Object.entries(auditState.typed)) form.elements[name].value = value;
   form.addEventListener('submit', e => {
@@ -945,9 +946,22 @@ async function renderAudit(main) {
     if (!res.ok) { chain.textContent = `Could not verify the audit chain: ${problem(res)}`; return; }
     const v = res.data;
     chain.className = `chain ${v.intact ? 'intact' : 'broken'}`;
-    chain.textContent = v.intact
-      ? `Audit chain verified: intact, ${num(v.entries)} entr${v.entries === 1 ? 'y' : 'ies'}${v.unchained ? ` (${num(v.unchained)} older entries not chained)` : ''}. It proves each attempt's request (who, when, why, status, delivered before); the counts after it are not chained.`
-      : `Audit chain BROKEN at position ${v.firstBreak?.position}: ${v.firstBreak?.reason ?? 'unknown reason'}`;
+    if (v.intact) {
+      chain.textContent = `Audit chain verified: intact, ${num(v.entries)} entr${v.entries === 1 ? 'y' : 'ies'}${v.unchained ? ` (${num(v.unchained)} older entries not chained)` : ''}. It proves each attempt's request (who, when, why, status, delivered before); the counts after it are not chained.`;
+      return;
+    }
+    // Where the break is, on screen: the entry at that position is marked in the table ("#n in the chain").
+    const b = v.firstBreak ?? {};
+    chain.innerHTML = `Audit chain BROKEN at position ${esc(String(b.position))}: ${esc(b.reason ?? 'unknown reason')}` +
+      (b.campaignId ? ` <button type="button" class="link" data-campaign="${esc(b.campaignId)}">Show that campaign's attempts</button>` : '');
+    auditState.brokenAt = b.position;
+    refreshAudit();
+  });
+  $('#chain').addEventListener('click', e => {
+    const only = e.target.closest('[data-campaign]');
+    if (!only) return;
+    form.campaignId.value = only.dataset.campaign;
+    form.requestSubmit();
   });
   await refreshAudit();
   // A cancel mid-send is Stopping until its batches in flight are recorded: the rows refresh until none is.
@@ -1000,8 +1014,9 @@ async function refreshAudit() {
   $('#next').disabled = auditState.page >= pages;
   const counted = e => COUNTED_OUTCOMES.includes(e.outcome);
   const count = n => n === null || n === undefined ? '—' : num(n);
-  $('#audit tbody').innerHTML = items.length === 0 ? '<tr><td colspan="12">No cancel attempts match.</td></tr>' : items.map(e => `<tr>
-    <td data-label="Requested">${when(e.requestedAt, true)}</td>
+  const broken = e => e.chainPosition !== null && e.chainPosition !== undefined && e.chainPosition === auditState.brokenAt;
+  $('#audit tbody').innerHTML = items.length === 0 ? '<tr><td colspan="12">No cancel attempts match.</td></tr>' : items.map(e => `<tr${broken(e) ? ' class="broken" data-test="chain-break"' : ''}>
+    <td data-label="Requested">${when(e.requestedAt, true)}${e.chainPosition === null || e.chainPosition === undefined ? '' : `<div class="hint">#${num(e.chainPosition)} in the chain${broken(e) ? ': the chain breaks here' : ''}</div>`}</td>
     <td data-label="Campaign">${auditCampaign(e)}
       <div><button type="button" class="link" data-campaign="${esc(e.campaignId)}">Only this campaign</button></div></td>
     <td data-label="Actor">${esc(e.actorId)}</td><td data-label="Channel">${esc(channelText(e.channel))}</td>
