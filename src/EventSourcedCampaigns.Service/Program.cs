@@ -121,9 +121,11 @@ builder.Services.ConfigureHttpJsonOptions(o =>
     o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
 });
 
+// Wolverine's meter is named "Wolverine:<service name>" (its traces' source is "Wolverine"): without the wildcard no
+// Wolverine metric was exported.
 var telemetry = builder.Services.AddOpenTelemetry()
     .WithTracing(t => t.AddSource("Marten", "Wolverine").AddAspNetCoreInstrumentation())
-    .WithMetrics(m => m.AddMeter("Marten", "Wolverine", CampaignMetrics.MeterName).AddAspNetCoreInstrumentation());
+    .WithMetrics(m => m.AddMeter("Marten", "Wolverine", "Wolverine:*", CampaignMetrics.MeterName).AddAspNetCoreInstrumentation());
 switch (settings.TelemetryExporter.ToLowerInvariant())
 {
     case "console":

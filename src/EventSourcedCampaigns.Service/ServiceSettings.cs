@@ -27,6 +27,22 @@ public sealed class ServiceSettings
 
     private const ServiceRoles AllRoles = ServiceRoles.Api | ServiceRoles.Sender | ServiceRoles.Projections;
 
+    private static void EveryEntryConverts<T>(IConfigurationSection list)
+    {
+        var converter = System.ComponentModel.TypeDescriptor.GetConverter(typeof(T));
+        foreach (var entry in list.GetChildren())
+        {
+            try
+            {
+                if (entry.Value is null || converter.ConvertFromInvariantString(entry.Value) is null) throw new FormatException();
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException or OverflowException || e.InnerException is FormatException or OverflowException)
+            {
+                throw new InvalidSettingsException($"{entry.Path} is '{entry.Value}', which is not a {(typeof(T) == typeof(TimeSpan) ? "duration (hh:mm:ss)" : "number")}.");
+            }
+        }
+    }
+
     /// <summary>The providers <c>Campaigns:Provider</c> may name.</summary>
     public static readonly IReadOnlyList<string> Providers = ["local", "smtp", "webhook"];
 
@@ -46,6 +62,10 @@ public sealed class ServiceSettings
         {
             throw new InvalidSettingsException(e.InnerException is { } why ? $"{e.Message} {why.Message}" : e.Message, e);
         }
+        // The binder drops an entry of a list or a map that it cannot convert, instead of failing as it does for a single
+        // value: "DispatchRetryDelays:0=oops" left no retries at all, unnoticed. Every entry is converted here as it would.
+        EveryEntryConverts<TimeSpan>(section.GetSection("Sending:DispatchRetryDelays"));
+        EveryEntryConverts<double>(section.GetSection("Local:Lists"));
         if (settings.Roles == 0)
             throw new InvalidSettingsException($"{Section}:Roles names no role: give api, sender, projections, or several separated by commas.");
         // The binder reads a number as an enum value: "8" or "-1" is no role of ours, and a daemon mode "7" none of Marten's.

@@ -43,6 +43,10 @@ public sealed class the_service_settings
         { "Campaigns:Local:Latency", "-00:00:01", "Campaigns:Local:Latency must not be negative" },
         { "Campaigns:Local:Contacts", "-5", "Campaigns:Local:Contacts" },
         { "Campaigns:Local:Lists:newsletter", "2", "Campaigns:Local:Lists:newsletter" },
+        // Found by an audit: the binder dropped an entry of a list or map it could not convert, and the node ran without it
+        // (no retries at all, a list that did not exist).
+        { "Campaigns:Sending:DispatchRetryDelays:0", "oops", "Campaigns:Sending:DispatchRetryDelays:0 is 'oops', which is not a duration (hh:mm:ss)." },
+        { "Campaigns:Local:Lists:newsletter", "abc", "Campaigns:Local:Lists:newsletter is 'abc', which is not a number." },
         // Read by the rate limiter and the bearer handler only at the first request, which they failed with a 500.
         { "Campaigns:Auth:RequestsPerMinutePerTenant", "0", "Campaigns:Auth:RequestsPerMinutePerTenant must be at least 1" },
         { "Campaigns:Auth:RequestsPerMinutePerTenant", "-3", "Campaigns:Auth:RequestsPerMinutePerTenant must be at least 1" },

@@ -22,7 +22,9 @@ public static class CampaignMetrics
     internal static readonly Counter<long> CancelsRejected =
         Meter.CreateCounter<long>("campaigns.cancels.rejected", "{cancel}", "Refused cancel requests, by reason.");
     internal static readonly Histogram<double> CancelToStop =
-        Meter.CreateHistogram<double>("campaigns.cancel.to_stop", "s", "Cancel requested to last in-flight batch recorded.");
+        Meter.CreateHistogram("campaigns.cancel.to_stop", "s", "Cancel requested to last in-flight batch recorded.", tags: null,
+            // In seconds: the default boundaries (0, 5, 10, 25... 10,000) are for milliseconds and put every stop under 5 s in one bucket.
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600] });
 
     /// <summary>Projection lag in events (high-water mark minus the slowest campaign projection), set by the worker.</summary>
     public static void ObserveProjectionLag(Func<long?> lag) =>
