@@ -267,6 +267,7 @@ public static class RecipientOutcomes
                     d.data ->> 'Variant' as variant, d.data -> 'Recipients' as recipients
                 from {batches} d
                 where d.tenant_id = ? and {which}
+                for share of d -- an erase of a recipient rewrites the batches: it goes first or waits, never between read and insert
             )
             insert into {Table(session)} (tenant_id, campaign_id, batch_number, variant, recorded_at, recipient_ids, codes, reasons, error,
                 addresses, names, delivered, failed, not_sent)
@@ -316,27 +317,43 @@ public static class RecipientOutcomes
         ArgumentException.ThrowIfNullOrEmpty(recipientId);
         await using var session = store.LightweightSession(tenantId);
         var (table, batches) = (Table(session), session.DocumentStore.Options.Schema.For<CampaignBatch>());
-        // The prepared batches first, each in place: their recipient keeps its position with an empty id and address, so the
-        // batch keeps its size and its counts add up. Scans the tenant's prepared batches (only they can hold the recipient).
-        var campaigns = (await session.AdvancedSql.QueryAsync<long>($"""
-            with prepared as (
-                update {batches} d set data = jsonb_set(d.data, array['Recipients'], (
-                    select jsonb_agg(case when e.value ->> 'Id' = ?::text then jsonb_build_object('Id', '', 'Address', '') else e.value end order by e.o)
-                    from jsonb_array_elements(d.data -> 'Recipients') with ordinality as e(value, o)))
-                where d.tenant_id = ? and d.data -> 'Recipients' @> jsonb_build_array(jsonb_build_object('Id', ?::text))
-                returning CAST(d.data ->> 'CampaignId' as uuid) as campaign_id),
-            recorded as (select campaign_id from {table} where tenant_id = ? and recipient_ids @> array[?::text])
-            select count(*) from (select campaign_id from prepared union select campaign_id from recorded) c
-            """, ct, recipientId, tenantId, recipientId, tenantId, recipientId)).Single();
-        if (campaigns == 0) return 0;
-        const string Position = "array_position(recipient_ids, ?::text)";
-        var where = "where tenant_id = ? and recipient_ids @> array[?::text]";
-        session.QueueSqlCommand($"update {table} set addresses[{Position}] = null {where} and addresses is not null", recipientId, tenantId, recipientId);
-        session.QueueSqlCommand($"update {table} set names[{Position}] = null {where} and names is not null", recipientId, tenantId, recipientId);
-        session.QueueSqlCommand($"update {table} set reasons[{Position}] = null {where} and reasons is not null", recipientId, tenantId, recipientId);
-        session.QueueSqlCommand($"update {table} set recipient_ids[{Position}] = null {where}", recipientId, tenantId, recipientId);
-        await session.SaveChangesAsync(ct);
-        return campaigns;
+        // One transaction, the prepared batches first, each in place: their recipient keeps its position with an empty id and
+        // address, so the batch keeps its size and its counts add up (a scan of the tenant's prepared batches: only they can
+        // hold the recipient). A finished campaign's settle, which turns its prepared batches into outcome rows, share-locks
+        // them: it waits for this erase and reads the erased batches, or it went first and this erase finds its rows below.
+        await store.Storage.Database.EnsureStorageExistsAsync(typeof(CampaignBatch), ct); // a store that never prepared a batch
+        await using var connection = session.Database.CreateConnection();
+        await connection.OpenAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        async Task<List<Guid>> CampaignsOf(string sql, params object[] values)
+        {
+            await using var command = new NpgsqlCommand(Positional(sql), connection, transaction);
+            foreach (var value in values) command.Parameters.Add(new NpgsqlParameter { Value = value });
+            var campaigns = new List<Guid>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) campaigns.Add(reader.GetGuid(0));
+            return campaigns;
+        }
+        var prepared = await CampaignsOf($"""
+            update {batches} d set data = jsonb_set(d.data, array['Recipients'], (
+                select jsonb_agg(case when e.value ->> 'Id' = ?::text then jsonb_build_object('Id', '', 'Address', '') else e.value end order by e.o)
+                from jsonb_array_elements(d.data -> 'Recipients') with ordinality as e(value, o)))
+            where d.tenant_id = ? and d.data -> 'Recipients' @> jsonb_build_array(jsonb_build_object('Id', ?::text))
+            returning CAST(d.data ->> 'CampaignId' as uuid)
+            """, recipientId, tenantId, recipientId);
+        // Every place the recipient holds in a row (an audience may repeat an id), in one statement: its expressions read the row as it was.
+        const string Others = "(select array_agg(case when t.recipient_ids[i] = ?::text then null else t.{0}[i] end order by i) from generate_subscripts(t.recipient_ids, 1) i)";
+        var recorded = await CampaignsOf($"""
+            update {table} t set
+                addresses = case when t.addresses is null then null else {string.Format(CultureInfo.InvariantCulture, Others, "addresses")} end,
+                names = case when t.names is null then null else {string.Format(CultureInfo.InvariantCulture, Others, "names")} end,
+                reasons = case when t.reasons is null then null else {string.Format(CultureInfo.InvariantCulture, Others, "reasons")} end,
+                recipient_ids = array_replace(t.recipient_ids, ?::text, null)
+            where t.tenant_id = ? and t.recipient_ids @> array[?::text]
+            returning t.campaign_id
+            """, recipientId, recipientId, recipientId, recipientId, tenantId, recipientId);
+        await transaction.CommitAsync(ct);
+        return prepared.Concat(recorded).Distinct().LongCount();
     }
 
     /// <summary>Why a recipient erased from a prepared batch was not sent to (its outcome, failed, names nobody).</summary>

@@ -215,6 +215,14 @@ public static class SendingHandler
         var (attempt, throttledFor) = (0, TimeSpan.Zero);
         while (true)
         {
+            // After a wait (the rate limits, a backoff), the batch is read again while none of it went out: a recipient erased
+            // meanwhile is not handed over (an audit saw one sent 8 s after its erase, its batch waiting for the rate limit).
+            if (passed is null && !settled.Any && await session.LoadAsync<CampaignBatch>(batch.Id, cancellation) is { } reread
+                && reread.Recipients.Length == batch.Recipients.Length && reread.Recipients.Count(CampaignBatch.IsErased) > erased)
+            {
+                (batch, request) = (reread, request with { Recipients = HandedOver(reread.Recipients) });
+                (erased, settled) = (batch.Recipients.Length - request.Recipients.Count, new Settled(reread));
+            }
             var open = settled.Any ? request with { Recipients = settled.Open() } : request;
             // Every pass after the first (after the rate limits and after every backoff below) reads the campaign alone.
             if (passed is null)

@@ -176,6 +176,36 @@ public sealed class RecipientOutcomeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_recipient_erased_while_their_batch_waits_to_be_tried_again_is_not_handed_over()
+    {
+        // Found by an audit: the batch was read once, before its waits (the rate limits, the provider's Retry-After), and a
+        // recipient erased meanwhile was sent to seconds after the erase had answered.
+        var dispatcher = new FakeDispatcher(new FakeDispatcherOptions(RememberRecipients: true));
+        var (erased, store) = ((string?)null, (IDocumentStore?)null);
+        dispatcher.OnDispatch = async (batch, _) =>
+        {
+            if (batch.BatchNumber != 2 || dispatcher.CallsFor(batch.CampaignId, 2) > 1) return;
+            erased = batch.Recipients[3].Id;
+            await store!.EraseRecipientAsync(SendingHost.Tenant, erased);
+            throw new TransientDispatchException("429 Too Many Requests", retryAfter: TimeSpan.FromMilliseconds(300));
+        };
+        await using var host = await SendingHost.StartAsync(dispatcher, readModels: ProjectionLifecycle.Inline);
+        store = host.Store;
+        var id = await host.SendingAsync(30, 10);
+
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to finish", TimeSpan.FromSeconds(60));
+        await host.WaitUntilIdleAsync();
+
+        Assert.Equal(2, dispatcher.CallsFor(id, 2));
+        Assert.DoesNotContain(erased!, dispatcher.DeliveredTo(id));
+        Assert.Equal(29, dispatcher.DeliveredTo(id).Count);
+        var batch2 = new StreamFacts(await host.EventsAsync(id)).Deliveries.Single(d => d.Delivery.BatchNumber == 2).Delivery;
+        Assert.Equal((9, 1), (batch2.Delivered, batch2.Failed));
+        await using var query = host.Store.QuerySession(SendingHost.Tenant);
+        Assert.Null(await query.LoadRecipientOutcomeAsync(id, erased!));
+    }
+
+    [Fact]
     public async Task A_cancel_while_the_rest_of_a_partly_sent_batch_waits_to_retry_counts_that_rest_as_not_sent_and_its_remainder_clone_reaches_it()
     {
         // An SMTP connection that dropped after some messages of batch 2: the adapter names the 4 the server took and the one
