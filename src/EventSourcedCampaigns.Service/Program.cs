@@ -139,6 +139,19 @@ switch (settings.TelemetryExporter.ToLowerInvariant())
 var app = builder.Build();
 app.UseTrustedProxies(settings.Auth); // the client's address from X-Forwarded-For, when a trusted proxy sent it
 app.UseResponseHardening();
+// Every refusal of the API is logged, by the route's pattern and never its values (a recipient's id is personal data),
+// with the tenant when the caller had one and the client's address: a request refused before a command (401, 403, 429...)
+// leaves no trace in the audit (docs/security.md).
+var refusals = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EventSourcedCampaigns.Service.Refusals");
+app.Use(async (http, next) =>
+{
+    await next(http);
+    if (http.Response.StatusCode is < 400 or >= 500 || !http.Request.Path.StartsWithSegments("/api")) return;
+    refusals.Log(http.Response.StatusCode is 401 or 403 or 429 ? LogLevel.Warning : LogLevel.Information,
+        "Refused {Method} {Route} with {Status} (tenant {Tenant}, client {Address})", http.Request.Method,
+        (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)", http.Response.StatusCode,
+        CampaignIdentity.TenantOf(http.User) ?? "none", http.Connection.RemoteIpAddress);
+});
 app.UseExceptionHandler();
 // A refusal with no body of its own (no route: 404, wrong method: 405, an unreadable body: 400/415 ...) gets problem
 // details with a "code" too, like every refusal of the API.

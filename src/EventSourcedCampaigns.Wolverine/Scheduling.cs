@@ -2,6 +2,7 @@ using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Ports;
 using Marten;
+using Microsoft.Extensions.Logging;
 using Wolverine;
 using Wolverine.Marten;
 
@@ -33,7 +34,7 @@ public static class SchedulingHandler
 
     public static async Task<(Events, OutgoingMessages)> Handle(PrepareAudiencePage page,
         [WriteAggregate(nameof(PrepareAudiencePage.CampaignId))] CampaignState campaign,
-        IAudienceResolver audience, CampaignSendingOptions options, TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
+        IAudienceResolver audience, CampaignSendingOptions options, TimeProvider clock, IDocumentSession session, ILoggerFactory logs, CancellationToken cancellation)
     {
         // Cancelled, reverted (and perhaps scheduled again), or a page delivered twice: scheduling stops here.
         if (campaign.Phase is not CampaignPhase.Scheduling scheduling
@@ -53,6 +54,8 @@ public static class SchedulingHandler
         {
             // Visible, with its reason, instead of a silent 0%: the campaign goes back to Draft to be fixed.
             var failed = Decider.Decide(new FailScheduling(campaign.Id, page.ScheduledAt, failure!), campaign, now).EventsOrThrow();
+            logs.CreateLogger(typeof(SchedulingHandler)).LogWarning("Scheduling campaign {Campaign} (tenant {Tenant}) failed: {Reason}",
+                campaign.Id, session.TenantId, failure);
             return (failed.ToEvents(), Handling.ForgetBatchesWhenFinished(campaign.Id, failed, session));
         }
         var batches = Batching.Split(campaign.Id, campaign.Variants, resolved.Recipients, scheduling.Prepared, scheduling.BatchesPrepared + 1, batchSize);

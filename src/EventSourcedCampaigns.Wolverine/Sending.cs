@@ -3,6 +3,7 @@ using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Ports;
 using Marten;
+using Microsoft.Extensions.Logging;
 using Wolverine;
 using Wolverine.Marten;
 
@@ -411,7 +412,7 @@ public static class SendingHandler
 
     public static async Task<(Events, OutgoingMessages)> Handle(BatchSent sent,
         [WriteAggregate(nameof(BatchSent.CampaignId), LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState campaign,
-        TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
+        TimeProvider clock, IDocumentSession session, ILoggerFactory logs, CancellationToken cancellation)
     {
         var now = Handling.Now(clock, campaign);
         CampaignCommand record = sent.Outcome switch
@@ -423,6 +424,10 @@ public static class SendingHandler
         var events = Decider.Decide(record, campaign, now).EventsOrThrow().ToList();
         // Already recorded: this is a redelivery, counted once; the first delivery continued the lane.
         if (events.Count == 0) return ([], []);
+        // For the operator: a batch that failed as a whole is in the events and on the report, and in the log.
+        foreach (var failed in events.OfType<BatchFailed>())
+            logs.CreateLogger(typeof(SendingHandler)).LogWarning("Batch {Batch} of campaign {Campaign} (tenant {Tenant}) failed: {Error}",
+                failed.BatchNumber, sent.CampaignId, session.TenantId, failed.Error);
 
         var state = events.Aggregate((CampaignState?)campaign, CampaignState.Evolve)!;
         // The dispatch step wrote the batch's outcome; a message from an older version did not, and it is written here.

@@ -119,6 +119,10 @@ public sealed class recipients_over_http(ITestOutputHelper output) : IAsyncLifet
         Assert.Equal(Contacts - 1, csv.Length - 1);
         Assert.DoesNotContain(csv, l => l.StartsWith(someone + ",", StringComparison.Ordinal) || l.StartsWith(",", StringComparison.Ordinal));
         Assert.Equal(0, _provider.Calls);
+
+        // Found by an audit: an id with a slash, written %2F in the path, was looked for with the escape in it.
+        var slashed = await _api.Http.DeleteAsync("/api/recipients/crm%2F42");
+        Assert.Equal("crm/42", JsonDocument.Parse(await slashed.Content.ReadAsStringAsync()).RootElement.GetProperty("recipientId").GetString());
     }
 
     private static async Task<(HttpStatusCode Status, string? Code)> Problem(HttpResponseMessage response)

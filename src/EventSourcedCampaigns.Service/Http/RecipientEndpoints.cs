@@ -19,6 +19,7 @@ public static class RecipientEndpoints
     {
         api.MapGet("/campaigns/{id}/recipients/{recipientId}", async (string id, string recipientId, HttpContext http, IDocumentStore store) =>
         {
+            recipientId = FromPath(recipientId);
             if (string.IsNullOrWhiteSpace(recipientId) || recipientId.Length > 500 || recipientId.Contains('\0'))
                 return Problems.BadRequest(ProblemCodes.MalformedRecipientId, "A recipient id has 1 to 500 characters, not all blank, and no NUL character.");
             if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
@@ -64,6 +65,7 @@ public static class RecipientEndpoints
 
         api.MapDelete("/recipients/{recipientId}", async (string recipientId, HttpContext http, IDocumentStore store) =>
         {
+            recipientId = FromPath(recipientId);
             if (string.IsNullOrWhiteSpace(recipientId) || recipientId.Length > 500 || recipientId.Contains('\0'))
                 return Problems.BadRequest(ProblemCodes.MalformedRecipientId, "Name the recipient to erase by its id (1 to 500 characters).");
             var campaigns = await store.EraseRecipientAsync(http.Tenant(), recipientId, http.RequestAborted);
@@ -82,6 +84,12 @@ public static class RecipientEndpoints
         CsvExport.WriteAsync(output, CsvColumns, recipients, CsvRow, ct);
 
     /// <summary>The recipients CSV's columns, in order.</summary>
+    /// <summary>
+    /// A recipient id as written in a path segment: the server decodes every escape but <c>%2F</c> (a "/", which would
+    /// split the segment), so an id with a slash ("crm/42", written crm%2F42) was looked for as "crm%2F42" and never found.
+    /// </summary>
+    private static string FromPath(string segment) => segment.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+
     public static readonly string[] CsvColumns = ["recipient_id", "outcome", "reason", "batch", "variant", "recorded_at"];
 
     /// <summary>One recipient's CSV line (written by <see cref="CsvExport"/>, which escapes formulas and quotes).</summary>
