@@ -56,6 +56,16 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(dialog).ToHaveCountAsync(0);
     }
 
+    /// <summary>A campaign scheduled two hours ahead, then cancelled from its row in the list.</summary>
+    private async Task<Guid> ScheduledThenCancelledAsync(string name)
+    {
+        var id = await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(2));
+        await ShowInListAsync(name);
+        await Row(name).GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
+        await ConfirmCancelAsync("None of the");
+        return id;
+    }
+
     /// <summary>Rewrite each item of the audit pages the dashboard reads, while <paramref name="active"/> says so.</summary>
     private Task RewriteAuditItemsAsync(Func<bool> active, Action<System.Text.Json.Nodes.JsonNode> rewrite) =>
         _page.RouteAsync(new Regex(@"/api/audit/cancellations\?"), async route =>
@@ -418,10 +428,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     public async Task a_broken_audit_chain_marks_the_entry_it_breaks_at_and_filters_to_its_campaign()
     {
         var name = Unique("Tampered");
-        var id = await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(2));
-        await ShowInListAsync(name);
-        await Row(name).GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
-        await ConfirmCancelAsync("None of the");
+        var id = await ScheduledThenCancelledAsync(name);
         System.Text.Json.Nodes.JsonNode? entry = null;
         for (var i = 0; i < 100 && entry is null; i++, await _page.WaitForTimeoutAsync(100)) // the audit is a read model a moment behind
             entry = System.Text.Json.Nodes.JsonNode.Parse(await (await _page.Context.APIRequest.GetAsync($"/api/audit/cancellations?campaignId={id}")).TextAsync())!
@@ -456,10 +463,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     public async Task the_audit_lists_every_cancel_attempt_with_filters_export_and_the_chain_state()
     {
         var name = Unique("Audited");
-        var id = await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(2));
-        await ShowInListAsync(name);
-        await Row(name).GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
-        await ConfirmCancelAsync("None of the");
+        var id = await ScheduledThenCancelledAsync(name);
         await Expect(Row(name).Locator(".status")).ToHaveTextAsync("Cancelled");
 
         // As if the page opened while the cancel still waited for batches in flight: the row shows the outcome once

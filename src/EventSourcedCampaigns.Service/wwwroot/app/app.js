@@ -930,13 +930,15 @@ async function renderAudit(main) {
     auditState = { ...auditState, page: 1, filters: f, typed: Object.fromEntries(new FormData(form)) };
     refreshAudit();
   });
-  // "Only this campaign" in a row: the full id into the filter, applied.
-  $('#audit tbody').addEventListener('click', e => {
+  // "Only this campaign" in a row, or the broken chain's campaign: the full id into the filter, applied.
+  const onlyCampaign = e => {
     const only = e.target.closest('[data-campaign]');
     if (!only) return;
     form.campaignId.value = only.dataset.campaign;
     form.requestSubmit();
-  });
+  };
+  $('#audit tbody').addEventListener('click', onlyCampaign);
+  $('#chain').addEventListener('click', onlyCampaign);
   $('#prev').addEventListener('click', () => { if (auditState.page > 1) { auditState.page--; refreshAudit(); } });
   $('#next').addEventListener('click', () => { auditState.page++; refreshAudit(); });
   api('/api/audit/verification').then(res => {
@@ -956,12 +958,6 @@ async function renderAudit(main) {
       (b.campaignId ? ` <button type="button" class="link" data-campaign="${esc(b.campaignId)}">Show that campaign's attempts</button>` : '');
     auditState.brokenAt = b.position;
     refreshAudit();
-  });
-  $('#chain').addEventListener('click', e => {
-    const only = e.target.closest('[data-campaign]');
-    if (!only) return;
-    form.campaignId.value = only.dataset.campaign;
-    form.requestSubmit();
   });
   await refreshAudit();
   // A cancel mid-send is Stopping until its batches in flight are recorded: the rows refresh until none is.
