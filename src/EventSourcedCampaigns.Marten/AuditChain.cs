@@ -60,16 +60,17 @@ public static class AuditChain
     /// <summary>Advisory lock class id of the audit chain ("CAMA"); the object id is a hash of schema and tenant.</summary>
     public const int LockClassId = 0x43414D41;
 
-    /// <summary>The stored names of the audit event types.</summary>
-    public static IReadOnlyList<string> EventTypeNames { get; } =
-        [CampaignEvents.StoredName(typeof(CancelRequested)), CampaignEvents.StoredName(typeof(CancelRepeated)), CampaignEvents.StoredName(typeof(CancelRejected))];
+    /// <summary>The stored names of the chained event types: the cancel attempts, then the outcomes of accepted ones.</summary>
+    public static IReadOnlyList<string> EventTypeNames { get; } = [.. TypesByName().Keys];
 
-    private static readonly Dictionary<string, Type> TypesByName = new()
-    {
-        [CampaignEvents.StoredName(typeof(CancelRequested))] = typeof(CancelRequested),
-        [CampaignEvents.StoredName(typeof(CancelRepeated))] = typeof(CancelRepeated),
-        [CampaignEvents.StoredName(typeof(CancelRejected))] = typeof(CancelRejected),
-    };
+    /// <summary>The stored names of the outcome events (chained since version 1.6 of the contract; unchained before).</summary>
+    private static readonly HashSet<string> OutcomeTypeNames = [CampaignEvents.StoredName(typeof(Cancelled)), CampaignEvents.StoredName(typeof(CancelledDuringSend))];
+
+    private static readonly Dictionary<string, Type> TypesByStoredName = TypesByName();
+
+    private static Dictionary<string, Type> TypesByName() =>
+        new Type[] { typeof(CancelRequested), typeof(CancelRepeated), typeof(CancelRejected), typeof(Cancelled), typeof(CancelledDuringSend) }
+            .ToDictionary(CampaignEvents.StoredName);
 
     /// <summary>
     /// The stream that keeps a tenant's audit events that have no campaign stream (a cancel of an unknown campaign):
@@ -84,13 +85,14 @@ public static class AuditChain
     }
 
     /// <summary>
-    /// The hash input of an audit event: UTF-8 lines "name:value" joined by "\n", in this order: the format version,
-    /// tenant, stored event type, campaign, position, previous hash, then the event's own fields (actor id and
-    /// channel, reason code and text, status at request, then per type: delivered/failed before and batches in flight;
-    /// or rejection code and message; then the time). Text is a JSON string literal (or null), enums their names, times
-    /// UTC with 7 decimals, numbers invariant. The stored JSON is not hashed: PostgreSQL's jsonb reorders it.
+    /// The hash input of a chained event: UTF-8 lines "name:value" joined by "\n", in this order: the format version,
+    /// tenant, stored event type, campaign, position, previous hash, then the event's own fields: for an attempt, actor id
+    /// and channel, reason code and text, status at request, then per type delivered/failed before and batches in flight,
+    /// or rejection code and message, then the time; for an outcome, its counts and times (docs/security.md). Text is a
+    /// JSON string literal (or null), enums their names, times UTC with 7 decimals, durations in ticks, numbers invariant.
+    /// The stored JSON is not hashed: PostgreSQL's jsonb reorders it.
     /// </summary>
-    public static string Canonical(string tenantId, ICancelAuditEvent e, long position, string previousHash)
+    public static string Canonical(string tenantId, IAuditChainedEvent e, long position, string previousHash)
     {
         var lines = new List<string>
         {
@@ -100,9 +102,9 @@ public static class AuditChain
             "campaign:" + e.CampaignId.ToString("D"),
             "position:" + position.ToString(CultureInfo.InvariantCulture),
             "previous:" + previousHash,
-            "actor_id:" + Text(e.RequestedBy?.Id),
-            "actor_channel:" + (e.RequestedBy is { } a ? a.Channel.ToString() : "null"),
         };
+        if (e is ICancelAuditEvent attempt)
+            lines.AddRange(["actor_id:" + Text(attempt.RequestedBy?.Id), "actor_channel:" + (attempt.RequestedBy is { } a ? a.Channel.ToString() : "null")]);
         switch (e)
         {
             case CancelRequested x:
@@ -115,6 +117,14 @@ public static class AuditChain
             case CancelRejected x:
                 lines.AddRange([.. Reason(x.Reason), "status:" + (x.StatusAtRequest?.ToString() ?? "null"), "code:" + x.Code,
                     "message:" + Text(x.Message), "at:" + Time(x.RejectedAt)]);
+                break;
+            case Cancelled x:
+                lines.AddRange(["not_sent:" + (x.NotSent is { } n ? Number(n) : "null"), "requested_at:" + Time(x.RequestedAt), "cancelled_at:" + Time(x.CancelledAt)]);
+                break;
+            case CancelledDuringSend x:
+                lines.AddRange(["delivered_before_request:" + Number(x.DeliveredBeforeRequest), "delivered_after_request:" + Number(x.DeliveredAfterRequest),
+                    "failed:" + Number(x.Failed), "not_sent:" + Number(x.NotSent), "requested_at:" + Time(x.RequestedAt),
+                    "cancelled_at:" + Time(x.CancelledAt), "time_to_stop:" + Number(x.TimeToStop.Ticks)]);
                 break;
             default:
                 throw new ArgumentException($"{e.GetType().Name} has no canonical audit form.", nameof(e));
@@ -129,7 +139,7 @@ public static class AuditChain
     }
 
     /// <summary>SHA-256 of <see cref="Canonical"/>, lower-case hex.</summary>
-    public static string HashOf(string tenantId, ICancelAuditEvent e, long position, string previousHash) =>
+    public static string HashOf(string tenantId, IAuditChainedEvent e, long position, string previousHash) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical(tenantId, e, position, previousHash))));
 
     /// <summary>
@@ -140,7 +150,7 @@ public static class AuditChain
     /// </summary>
     public static async Task<IReadOnlyList<ICampaignEvent>> LinkAsync(IDocumentSession session, IReadOnlyList<ICampaignEvent> events, CancellationToken ct = default)
     {
-        if (!events.Any(e => e is ICancelAuditEvent)) return events;
+        if (!events.Any(e => e is IAuditChainedEvent)) return events;
         var tenant = session.TenantId;
         await session.Database.EnsureStorageExistsAsync(typeof(AuditChainHead), ct);
         await session.BeginTransactionAsync(ct);
@@ -163,7 +173,7 @@ public static class AuditChain
         var linked = new List<ICampaignEvent>(events.Count);
         foreach (var e in events)
         {
-            if (e is not ICancelAuditEvent audit) { linked.Add(e); continue; }
+            if (e is not IAuditChainedEvent audit) { linked.Add(e); continue; }
             var position = head.Position + 1;
             var hash = HashOf(tenant, audit, position, head.Hash);
             linked.Add(audit.WithAudit(new AuditLink(position, head.Hash, hash)));
@@ -195,7 +205,7 @@ public static class AuditChain
         command.Parameters.AddWithValue("types", EventTypeNames.ToArray());
 
         long entries = 0, unchained = 0, position = 0;
-        var previous = Genesis;
+        var (previous, outcomesChained) = (Genesis, false);
         AuditChainBreak? broken = null;
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
@@ -203,12 +213,12 @@ public static class AuditChain
             {
                 var (sequence, id, streamId, type, json) = (reader.GetInt64(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetString(3), reader.GetString(4));
                 AuditChainBreak Break(Guid campaign, long at, string why) => new(sequence, id, campaign, at, why);
-                ICancelAuditEvent e;
+                IAuditChainedEvent e;
                 try
                 {
                     using var stream = new MemoryStream(Encoding.UTF8.GetBytes(json));
                     // JSON null reads as no event at all: a break to report, not a NullReferenceException (a 500).
-                    e = serializer.FromJson(TypesByName[type], stream) as ICancelAuditEvent
+                    e = serializer.FromJson(TypesByStoredName[type], stream) as IAuditChainedEvent
                         ?? throw new JsonException("The stored data is null, not an event.");
                 }
                 catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidCastException or ArgumentException)
@@ -217,9 +227,11 @@ public static class AuditChain
                     break;
                 }
 
+                var isOutcome = OutcomeTypeNames.Contains(type);
                 if (e.Audit is not { } link)
                 {
-                    if (entries == 0) { unchained++; continue; } // stored before the chain existed
+                    // Stored before the chain existed, or an outcome stored before outcomes joined it.
+                    if (entries == 0 || (isOutcome && !outcomesChained)) { unchained++; continue; }
                     broken = Break(e.CampaignId, position + 1, "An audit event after the start of the chain carries no chain link.");
                     break;
                 }
@@ -238,6 +250,7 @@ public static class AuditChain
                     entries++;
                     position = link.Position;
                     previous = link.Hash;
+                    outcomesChained |= isOutcome;
                 }
             }
         }

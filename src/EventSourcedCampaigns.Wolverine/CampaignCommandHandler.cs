@@ -36,14 +36,16 @@ public static class CampaignCommandHandler
         Handling.Run(command, campaign, clock, session);
 
     /// <summary>For callers that dispatch batches themselves; the pipeline records in <see cref="SendingHandler"/>.</summary>
-    public static (CommandResult, Events, OutgoingMessages) Handle(RecordBatchDelivery command,
-        [WriteAggregate(nameof(RecordBatchDelivery.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
-        Handling.Run(command, campaign, clock, session);
+    public static Task<(CommandResult, Events, OutgoingMessages)> Handle(RecordBatchDelivery command,
+        [WriteAggregate(nameof(RecordBatchDelivery.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session,
+        CancellationToken cancellation) =>
+        Handling.RunChainedAsync(command, campaign, clock, session, cancellation);
 
     /// <summary>For callers that dispatch batches themselves; the pipeline records in <see cref="SendingHandler"/>.</summary>
-    public static (CommandResult, Events, OutgoingMessages) Handle(RecordBatchFailure command,
-        [WriteAggregate(nameof(RecordBatchFailure.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
-        Handling.Run(command, campaign, clock, session);
+    public static Task<(CommandResult, Events, OutgoingMessages)> Handle(RecordBatchFailure command,
+        [WriteAggregate(nameof(RecordBatchFailure.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session,
+        CancellationToken cancellation) =>
+        Handling.RunChainedAsync(command, campaign, clock, session, cancellation);
 }
 
 /// <summary>

@@ -86,6 +86,16 @@ internal static class Handling
         return (result, events.ToEvents(), followUps);
     }
 
+    /// <summary><see cref="Run"/> for the commands that may finish a cancelled send: its outcome is chained in the tenant's audit.</summary>
+    public static async Task<(CommandResult, Events, OutgoingMessages)> RunChainedAsync(CampaignCommand command, CampaignState? campaign, TimeProvider clock,
+        IDocumentSession session, CancellationToken cancellation)
+    {
+        var (result, events, followUps) = Decide(command, campaign, Now(clock, campaign), session);
+        // The campaign's row lock before the tenant's audit lock, in the order a cancel takes them: the other order deadlocks with it.
+        if (events.Any(e => e is IAuditChainedEvent)) await session.LockCampaignStreamAsync(command.CampaignId, cancellation);
+        return (result, (await AuditChain.LinkAsync(session, events, cancellation)).ToEvents(), followUps);
+    }
+
     public static Events ToEvents(this IEnumerable<ICampaignEvent> events) => new(events);
 }
 

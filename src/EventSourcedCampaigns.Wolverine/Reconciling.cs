@@ -99,7 +99,7 @@ public static class ReconcilingHandler
 
         messages.AddRange(Handling.ForgetBatchesWhenFinished(campaign.Id, events, session));
         if (state.Phase is CampaignPhase.Sending or CampaignPhase.Cancelling) messages.Add(NextWatch(campaign.Id, options));
-        return (events.ToEvents(), messages);
+        return ((await AuditChain.LinkAsync(session, events, cancellation)).ToEvents(), messages);
     }
 
     private static RecordBatchFailure Lost(Guid campaignId, int number, InFlightBatch batch, CampaignSendingOptions options) =>

@@ -41,6 +41,8 @@ public static class SchedulingHandler
             || scheduling.Schedule.ScheduledAt != page.ScheduledAt || scheduling.Prepared != page.PreparedBefore)
             return ([], []);
 
+        // The version this page decides on, to tell after the audience is resolved whether a command came in between.
+        var loaded = (await session.Events.FetchStreamStateAsync(campaign.Id, cancellation))?.Version;
         var batchSize = scheduling.Schedule.BatchSize;
         var now = Handling.Now(clock, campaign);
         // A clone for the remainder goes to the recipients its source did not reach, whatever lists it was scheduled with.
@@ -48,8 +50,10 @@ public static class SchedulingHandler
         var (resolved, failure) = await ResolveAsync(resolver, session.TenantId, scheduling.Schedule.Audience, page.Continuation,
             batchSize * options.BatchesPerPage, options, cancellation);
         // The audience is resolved without the campaign's row lock, so that a slow audience source holds no cancel back; the
-        // lock is taken before anything is written (a cancel meanwhile is waited for, and then this page lost the race).
-        await session.LockCampaignStreamAsync(campaign.Id, cancellation);
+        // lock is taken before anything is written (a cancel meanwhile is waited for). A command that committed meanwhile (a
+        // revert, a cancel: everyday actions) sends the page round again, to be decided on the campaign as it is now, instead
+        // of failing its append as a lost race, which Marten and Wolverine log as errors with their stack traces.
+        if (await session.LockCampaignStreamAsync(campaign.Id, cancellation) != loaded) return ([], [page]);
         if (resolved is null)
         {
             // Visible, with its reason, instead of a silent 0%: the campaign goes back to Draft to be fixed.

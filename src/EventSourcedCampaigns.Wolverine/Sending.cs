@@ -443,7 +443,8 @@ public static class SendingHandler
             events.AddRange(claimed);
             if (send is not null) messages.Add(send);
         }
-        return (events.ToEvents(), messages);
+        // The record that stops a cancelled send appends its outcome (CancelledDuringSend), chained in the tenant's audit.
+        return ((await AuditChain.LinkAsync(session, events, cancellation)).ToEvents(), messages);
     }
 
     /// <summary>

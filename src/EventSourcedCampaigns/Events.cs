@@ -113,20 +113,29 @@ public sealed record CancelRequested(
     AuditLink? Audit = null) : ICancelAuditEvent
 {
     DateTimeOffset ICancelAuditEvent.At => RequestedAt;
-    ICancelAuditEvent ICancelAuditEvent.WithAudit(AuditLink link) => this with { Audit = link };
+    IAuditChainedEvent IAuditChainedEvent.WithAudit(AuditLink link) => this with { Audit = link };
 }
 
 /// <summary>A cancel took effect before anything was sent. <see cref="NotSent"/>: the recipients the campaign had at
 /// the cancel, none of whom it reached (those prepared so far when cancelled while Scheduling, the whole prepared
-/// audience when Scheduled or Paused); null in events stored before it was recorded.</summary>
+/// audience when Scheduled or Paused); null in events stored before it was recorded. In the audit hash chain
+/// (<see cref="IAuditChainedEvent"/>), after the <see cref="CancelRequested"/> it answers.</summary>
 [StoredEventName("campaign_cancelled")]
-public sealed record Cancelled(Guid CampaignId, DateTimeOffset RequestedAt, DateTimeOffset CancelledAt, long? NotSent = null) : ICampaignEvent;
+public sealed record Cancelled(Guid CampaignId, DateTimeOffset RequestedAt, DateTimeOffset CancelledAt, long? NotSent = null,
+    AuditLink? Audit = null) : IAuditChainedEvent
+{
+    IAuditChainedEvent IAuditChainedEvent.WithAudit(AuditLink link) => this with { Audit = link };
+}
 
-/// <summary>A mid-send cancel took effect: the last batch in flight was recorded.</summary>
+/// <summary>A mid-send cancel took effect: the last batch in flight was recorded. In the audit hash chain
+/// (<see cref="IAuditChainedEvent"/>): the counts after a cancel are proven as its request is.</summary>
 [StoredEventName("campaign_cancelled_during_send")]
 public sealed record CancelledDuringSend(
     Guid CampaignId, long DeliveredBeforeRequest, long DeliveredAfterRequest, long Failed, long NotSent,
-    DateTimeOffset RequestedAt, DateTimeOffset CancelledAt, TimeSpan TimeToStop) : ICampaignEvent;
+    DateTimeOffset RequestedAt, DateTimeOffset CancelledAt, TimeSpan TimeToStop, AuditLink? Audit = null) : IAuditChainedEvent
+{
+    IAuditChainedEvent IAuditChainedEvent.WithAudit(AuditLink link) => this with { Audit = link };
+}
 
 /// <summary>
 /// A cancel was refused: by the rules (a draft, a fully sent campaign), as bad input (no actor, an unknown reason, a
@@ -141,7 +150,7 @@ public sealed record CancelRejected(
     RejectionCode Code, string Message, DateTimeOffset RejectedAt, AuditLink? Audit = null) : ICancelAuditEvent
 {
     DateTimeOffset ICancelAuditEvent.At => RejectedAt;
-    ICancelAuditEvent ICancelAuditEvent.WithAudit(AuditLink link) => this with { Audit = link };
+    IAuditChainedEvent IAuditChainedEvent.WithAudit(AuditLink link) => this with { Audit = link };
 }
 
 /// <summary>A cancel of a campaign whose cancel was already accepted (Cancelling, Cancelled, Cancelled During
@@ -152,27 +161,32 @@ public sealed record CancelRepeated(
     DateTimeOffset RepeatedAt, AuditLink? Audit = null) : ICancelAuditEvent
 {
     DateTimeOffset ICancelAuditEvent.At => RepeatedAt;
-    ICancelAuditEvent ICancelAuditEvent.WithAudit(AuditLink link) => this with { Audit = link };
+    IAuditChainedEvent IAuditChainedEvent.WithAudit(AuditLink link) => this with { Audit = link };
 }
 
 /// <summary>
-/// An event of the cancellation audit: one per cancel attempt, whatever its outcome. The store chains a tenant's
-/// audit events (<see cref="Audit"/>); the decider leaves the link null.
+/// An event of a tenant's audit hash chain: every cancel attempt (<see cref="ICancelAuditEvent"/>) and the outcome of an
+/// accepted one (<see cref="Cancelled"/>, <see cref="CancelledDuringSend"/>). The store chains them (<see cref="Audit"/>);
+/// the decider leaves the link null.
 /// </summary>
-public interface ICancelAuditEvent : ICampaignEvent
+public interface IAuditChainedEvent : ICampaignEvent
+{
+    /// <summary>This event's place in the tenant's audit hash chain; null until the store stamps it (and in
+    /// events stored before the chain, or before outcomes joined it).</summary>
+    AuditLink? Audit { get; }
+
+    /// <summary>A copy with this link.</summary>
+    IAuditChainedEvent WithAudit(AuditLink link);
+}
+
+/// <summary>An event of the cancellation audit: one per cancel attempt, whatever its outcome.</summary>
+public interface ICancelAuditEvent : IAuditChainedEvent
 {
     /// <summary>Who asked (null: a malformed request named nobody).</summary>
     Actor? RequestedBy { get; }
 
-    /// <summary>This event's place in the tenant's audit hash chain; null until the store stamps it (and in
-    /// events stored before the chain existed).</summary>
-    AuditLink? Audit { get; }
-
     /// <summary>When the attempt was made.</summary>
     DateTimeOffset At { get; }
-
-    /// <summary>A copy with this link.</summary>
-    ICancelAuditEvent WithAudit(AuditLink link);
 }
 
 /// <summary>

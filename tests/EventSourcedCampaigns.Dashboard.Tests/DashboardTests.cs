@@ -433,7 +433,9 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         for (var i = 0; i < 100 && entry is null; i++, await _page.WaitForTimeoutAsync(100)) // the audit is a read model a moment behind
             entry = System.Text.Json.Nodes.JsonNode.Parse(await (await _page.Context.APIRequest.GetAsync($"/api/audit/cancellations?campaignId={id}")).TextAsync())!
                 ["items"]!.AsArray().FirstOrDefault();
-        var position = (long)entry!["chainPosition"]!;
+        // The break at the cancel's outcome, chained after its request: the row of the attempt it completes is marked.
+        var position = (long)entry!["outcomeChainPosition"]!;
+        Assert.Equal((long)entry["chainPosition"]! + 1, position);
 
         // As the verification answers when the entry was changed in the database (docs/security.md): found by an audit,
         // "broken at position 11" could not be found on screen, the rows did not show their positions.
@@ -450,7 +452,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(_page.Locator("#chain")).ToContainTextAsync($"Audit chain BROKEN at position {position}: The stored hash does not match the entry.");
         var marked = _page.Locator("#audit tbody tr[data-test=chain-break]");
         await Expect(marked).ToHaveCountAsync(1);
-        await Expect(marked.Locator("td[data-label=Requested]")).ToContainTextAsync($"#{position} in the chain: the chain breaks here");
+        await Expect(marked.Locator("td[data-label=Requested]")).ToContainTextAsync($"#{position - 1} in the chain, outcome #{position}: the chain breaks here");
         await Expect(marked.Locator($"a[title='{id}']")).ToHaveCountAsync(1);
 
         await _page.Locator("#chain").GetByRole(AriaRole.Button, new() { Name = "Show that campaign's attempts" }).ClickAsync();
@@ -475,7 +477,8 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         });
         await _page.GetByRole(AriaRole.Link, new() { Name = "Audit", Exact = true }).ClickAsync();
         await Expect(_page.Locator("#chain")).ToContainTextAsync("Audit chain verified: intact");
-        await Expect(_page.Locator("#chain")).ToContainTextAsync("the counts after it are not chained"); // found by an audit: "intact" read as covering every figure
+        // Found by an audit: "intact" read as covering every figure; it now does, the cancel's outcome being chained too.
+        await Expect(_page.Locator("#chain")).ToContainTextAsync("and each cancel's outcome (delivered after, failed, not sent, when it took effect)");
         var outcome = _page.Locator("#audit tbody tr").Filter(new() { Has = _page.Locator($"a[title='{id}']") }).Locator("td[data-label=Outcome]");
         await Expect(outcome).ToHaveTextAsync("Stopping");
         stopping = false; // the batches in flight are recorded

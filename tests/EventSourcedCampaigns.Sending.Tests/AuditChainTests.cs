@@ -35,18 +35,23 @@ public class AuditChainTests
         var globex = await host.Store.VerifyAuditChainAsync(Globex);
         Assert.True(acme.Intact, acme.FirstBreak?.Reason);
         Assert.True(globex.Intact, globex.FirstBreak?.Reason);
-        Assert.Equal((7L + Concurrent, 7L + Concurrent, 0L), (acme.Entries, acme.HeadPosition, acme.Unchained));
-        Assert.Equal((7L, 7L), (globex.Entries, globex.HeadPosition));
+        // 7 attempts and the accepted one's outcome (Cancelled) per tenant, and each concurrent cancel with its outcome.
+        Assert.Equal((8L + 2 * Concurrent, 8L + 2 * Concurrent, 0L), (acme.Entries, acme.HeadPosition, acme.Unchained));
+        Assert.Equal((8L, 8L), (globex.Entries, globex.HeadPosition));
         Assert.Equal([Acme, Globex], (await host.Store.AuditTenantsAsync()).Order());
 
-        // Each tenant's audit holds exactly its own attempts, positions 1..N.
+        // Each tenant's audit holds exactly its own attempts, which with their outcomes take positions 1..N.
         foreach (var (tenant, expected) in new[] { (Acme, 7 + Concurrent), (Globex, 7) })
         {
             await using var session = host.Store.QuerySession(tenant);
             var entries = (await session.QueryCancellationAuditAsync(new CancellationAuditQuery(PageSize: 500))).Items;
             Assert.Equal(expected, entries.Count);
             Assert.All(entries, e => Assert.Equal(tenant, e.TenantId));
-            Assert.Equal(Enumerable.Range(1, expected).Select(p => (long?)p), entries.Select(e => e.ChainPosition).Order());
+            var outcomesChained = entries.Where(e => e.OutcomeChainPosition is not null).ToList();
+            Assert.Equal(entries.Where(e => e.Outcome is CancelOutcome.Cancelled), outcomesChained);
+            Assert.All(outcomesChained, e => Assert.True(e.OutcomeChainPosition > e.ChainPosition));
+            Assert.Equal(Enumerable.Range(1, expected + outcomesChained.Count).Select(p => (long?)p),
+                entries.Select(e => e.ChainPosition).Concat(outcomesChained.Select(e => e.OutcomeChainPosition)).Order());
             var outcomes = entries.GroupBy(e => e.Outcome).ToDictionary(g => g.Key, g => g.Count());
             Assert.Equal(tenant == Acme ? 1 + Concurrent : 1, outcomes[CancelOutcome.Cancelled]);
             Assert.Equal(1, outcomes[CancelOutcome.Repeated]);
@@ -87,7 +92,8 @@ public class AuditChainTests
         var sequence = await TamperWithCancelRequestedAsync(host, victim, "data = 'null'::jsonb");
 
         var (at, entries) = await FirstBreakAsync(host);
-        Assert.Equal((sequence, victim, 2L, 1L), (at.Sequence, at.CampaignId, at.Position, entries));
+        // The first cancel and its outcome (Cancelled) are 1 and 2.
+        Assert.Equal((sequence, victim, 3L, 2L), (at.Sequence, at.CampaignId, at.Position, entries));
         Assert.Contains("no longer reads", at.Reason);
     }
 
@@ -108,17 +114,93 @@ public class AuditChainTests
         Assert.Contains("was moved", at.Reason);
     }
 
+    [Fact]
+    public async Task The_outcome_of_a_cancel_mid_send_is_chained_so_an_edited_count_is_named()
+    {
+        // Before, the chain ended at the request: the counts after it (delivered after, failed, not sent) could be
+        // edited in PostgreSQL and the chain still verified as intact.
+        await using var host = await SendingHost.StartAsync(readModels: ProjectionLifecycle.Inline);
+        var id = await host.ScheduledAsync(2_000, 100, TimeSpan.FromMinutes(1));
+        host.Dispatcher.OnDispatch = async (_, cancellation) => await Task.Delay(30, cancellation);
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(id));
+        await host.WaitForAsync(id, s => s.Phase is CampaignPhase.Sending { Progress.Delivered: >= 300 }, "part of the send to be delivered");
+        await Accepted(host, Acme, Cancel(id));
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.CancelledDuringSend, "the batches in flight to finish");
+
+        var stopped = (await host.EventsAsync(id)).Select(e => e.Data).OfType<CancelledDuringSend>().Single();
+        Assert.Equal(2L, stopped.Audit?.Position); // after its request
+        var intact = await host.Store.VerifyAuditChainAsync(Acme);
+        Assert.True(intact.Intact, intact.FirstBreak?.Reason);
+        Assert.Equal((2L, 2L), (intact.Entries, intact.HeadPosition));
+        await using (var session = host.Store.QuerySession(Acme))
+            Assert.Equal((1L, 2L), Assert.Single((await session.QueryCancellationAuditAsync(new CancellationAuditQuery())).Items) is var entry
+                ? (entry.ChainPosition, entry.OutcomeChainPosition) : default);
+
+        var sequence = await TamperAsync(host, id, "campaign_cancelled_during_send",
+            $"data = jsonb_set(data, '{{DeliveredAfterRequest}}', '{stopped.DeliveredAfterRequest + 100}')");
+        var (at, entries) = await FirstBreakAsync(host);
+        Assert.Equal((sequence, id, 2L, 1L), (at.Sequence, at.CampaignId, at.Position, entries));
+        Assert.Contains("edited", at.Reason);
+    }
+
+    [Fact]
+    public async Task Outcomes_stored_before_outcomes_were_chained_are_counted_unchained_and_one_without_a_link_after_them_is_a_break()
+    {
+        await using var host = await SendingHost.StartAsync(readModels: ProjectionLifecycle.Inline);
+        var older = await ScheduledAsync(host, Acme);
+        await Accepted(host, Acme, Cancel(older));
+        // As an older version stored it: the outcome without a link, the request chained at position 1.
+        await TamperAsync(host, older, "campaign_cancelled", "data = data - 'Audit'");
+        await using (var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString))
+        {
+            // An older version's head ended at the request.
+            await connection.OpenAsync();
+            await using var head = new Npgsql.NpgsqlCommand(
+                $"update {host.Store.Options.Schema.For<AuditChainHead>()} set data = jsonb_set(jsonb_set(data, '{{Position}}', '1'), '{{Hash}}', " +
+                $"(select data->'Audit'->'Hash' from {host.Schema}.mt_events where stream_id = @stream and type = 'campaign_cancel_requested')) " +
+                "where tenant_id = @tenant and id = @tenant",
+                connection);
+            head.Parameters.AddWithValue("stream", older);
+            head.Parameters.AddWithValue("tenant", Acme);
+            Assert.Equal(1, await head.ExecuteNonQueryAsync());
+        }
+        var before = await host.Store.VerifyAuditChainAsync(Acme);
+        Assert.True(before.Intact, before.FirstBreak?.Reason);
+        Assert.Equal((1L, 1L), (before.Entries, before.Unchained));
+
+        // After the upgrade: the next cancel and its outcome are chained, at 2 and 3.
+        var newer = await ScheduledAsync(host, Acme);
+        await Accepted(host, Acme, Cancel(newer));
+        var after = await host.Store.VerifyAuditChainAsync(Acme);
+        Assert.True(after.Intact, after.FirstBreak?.Reason);
+        Assert.Equal((3L, 1L, 3L), (after.Entries, after.Unchained, after.HeadPosition));
+
+        // From then on, an outcome without a link (written around the chain, or its link removed) is a break.
+        var third = await ScheduledAsync(host, Acme);
+        await Accepted(host, Acme, Cancel(third));
+        var sequence = await TamperAsync(host, third, "campaign_cancelled", "data = data - 'Audit'");
+        var (at, _) = await FirstBreakAsync(host);
+        Assert.Equal((sequence, third), (at.Sequence, at.CampaignId));
+        Assert.Contains("carries no chain link", at.Reason);
+    }
+
     /// <summary>
     /// What someone with database access could do: change the <c>campaign_cancel_requested</c> event of campaign
     /// <paramref name="stream"/> (tenant Acme) with <paramref name="set"/>, an SQL <c>set</c> list; returns its sequence.
     /// </summary>
-    private static async Task<long> TamperWithCancelRequestedAsync(SendingHost host, Guid stream, string set)
+    private static Task<long> TamperWithCancelRequestedAsync(SendingHost host, Guid stream, string set) =>
+        TamperAsync(host, stream, "campaign_cancel_requested", set);
+
+    /// <summary>Change the event of stored type <paramref name="type"/> of campaign <paramref name="stream"/> (tenant Acme); returns its sequence.</summary>
+    private static async Task<long> TamperAsync(SendingHost host, Guid stream, string type, string set)
     {
         await using var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString);
         await connection.OpenAsync();
         await using var tamper = new Npgsql.NpgsqlCommand(
             $"update {host.Schema}.mt_events set {set} " +
-            "where tenant_id = @tenant and stream_id = @stream and type = 'campaign_cancel_requested' returning seq_id", connection);
+            "where tenant_id = @tenant and stream_id = @stream and type = @type returning seq_id", connection);
+        tamper.Parameters.AddWithValue("type", type);
         tamper.Parameters.AddWithValue("tenant", Acme);
         tamper.Parameters.AddWithValue("stream", stream);
         return (long)(await tamper.ExecuteScalarAsync())!;

@@ -155,11 +155,11 @@ public sealed class the_http_api : IAsyncLifetime
 
         var csv = (await _shopA.GetStringAsync($"/api/audit/cancellations.csv?campaignId={campaign}")).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("Id,CampaignId,ChainPosition,Outcome,RequestedAt,ActorId,Channel,ReasonCode,ReasonText,StatusAtRequest,RejectionCode," +
-                     "RejectionMessage,DeliveredBefore,DeliveredAfter,Failed,NotSent,EffectiveAt,TimeToStopSeconds,CampaignName", csv[0]);
+                     "RejectionMessage,DeliveredBefore,DeliveredAfter,Failed,NotSent,EffectiveAt,TimeToStopSeconds,CampaignName,OutcomeChainPosition", csv[0]);
         Assert.StartsWith($"{audit.GetProperty("items")[0].GetProperty("id").GetGuid()},{campaign},", csv[1]);
         // The same instant spelled alike in both (the CSV wrote 7 digits of fraction, the JSON drops trailing zeros).
         Assert.Equal(audit.GetProperty("items")[0].GetProperty("requestedAt").GetRawText().Trim('"'), csv[1].Split(',')[4]);
-        Assert.EndsWith(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Spring sale\"\")\"", csv[1]);
+        Assert.Contains(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Spring sale\"\")\",", csv[1]);
         var unnamed = (await _shopA.GetStringAsync($"/api/audit/cancellations.csv?campaignId={unknown}")).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.EndsWith(",", unnamed[1]); // an empty last cell
     }
@@ -175,6 +175,9 @@ public sealed class the_http_api : IAsyncLifetime
     [InlineData("/api/campaigns?pageSize=501", HttpStatusCode.BadRequest, "out_of_range")]
     [InlineData("/api/campaigns?page=0", HttpStatusCode.BadRequest, "out_of_range")]
     [InlineData("/api/audit/cancellations?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", HttpStatusCode.BadRequest, "invalid_range")]
+    // Found by an audit: the audit's filter read these as the campaign a path refuses them for.
+    [InlineData("/api/audit/cancellations?campaignId=%7B3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11%7D", HttpStatusCode.BadRequest, "bad_request")]
+    [InlineData("/api/audit/cancellations.csv?campaignId=3f2b7c1e8f434a579d550d1d2f0c9a11", HttpStatusCode.BadRequest, "bad_request")]
     public async Task refuses_bad_queries_with_problem_details(string url, HttpStatusCode status, string code) =>
         Assert.Equal((status, code), await Problem(await _shopA.GetAsync(url)));
 

@@ -274,6 +274,20 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/campaigns")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("Bearer", "not-a-token", "is not valid")]
+    [InlineData("ApiKey", "esc_bogus", "is not valid")]
+    [InlineData(null, null, "Send the token to sign in with")]
+    public async Task a_dashboard_sign_in_with_a_token_that_does_not_validate_says_so_rather_than_asking_for_one(string? scheme, string? token, string says)
+    {
+        // Found by an audit: a mistyped or expired token was answered as if none had been sent.
+        using var signIn = new HttpRequestMessage(HttpMethod.Post, "/auth/token-sign-in");
+        if (scheme is not null) signIn.Headers.Authorization = new AuthenticationHeaderValue(scheme, token);
+        var response = await service.Anonymous().SendAsync(signIn);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains(says, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task a_dashboard_session_opened_with_an_api_key_ends_when_the_key_is_revoked()
     {

@@ -55,6 +55,10 @@ public sealed record CancellationAuditEntry
     public TimeSpan? TimeToStop { get; init; }
     /// <summary>The attempt's position in the tenant's audit hash chain (null for attempts stored before the chain existed).</summary>
     public long? ChainPosition { get; init; }
+    /// <summary>The position of the cancel's outcome (<see cref="Cancelled"/>, <see cref="CancelledDuringSend"/>) in the same
+    /// chain, which proves the counts and times after the request; null until it takes effect, and for outcomes stored before
+    /// outcomes were chained.</summary>
+    public long? OutcomeChainPosition { get; init; }
 }
 
 /// <summary>Builds the cancellation audit: one entry per attempt, an accepted one completed when the cancel takes effect.</summary>
@@ -107,12 +111,13 @@ public sealed class CancellationAuditProjection : MultiStreamProjection<Cancella
         ({ } current, Cancelled x) => current with
         {
             Outcome = CancelOutcome.Cancelled, DeliveredAfter = 0, Failed = 0, NotSent = x.NotSent, EffectiveAt = x.CancelledAt,
-            TimeToStop = x.CancelledAt - x.RequestedAt,
+            TimeToStop = x.CancelledAt - x.RequestedAt, OutcomeChainPosition = x.Audit?.Position,
         },
         ({ } current, CancelledDuringSend x) => current with
         {
             Outcome = CancelOutcome.CancelledDuringSend, DeliveredBefore = x.DeliveredBeforeRequest, DeliveredAfter = x.DeliveredAfterRequest,
             Failed = x.Failed, NotSent = x.NotSent, EffectiveAt = x.CancelledAt, TimeToStop = x.TimeToStop,
+            OutcomeChainPosition = x.Audit?.Position,
         },
         _ => entry,
     };

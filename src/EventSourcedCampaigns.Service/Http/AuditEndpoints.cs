@@ -58,7 +58,7 @@ public static class AuditEndpoints
     [
         "Id", "CampaignId", "ChainPosition", "Outcome", "RequestedAt", "ActorId", "Channel", "ReasonCode", "ReasonText",
         "StatusAtRequest", "RejectionCode", "RejectionMessage", "DeliveredBefore", "DeliveredAfter", "Failed", "NotSent", "EffectiveAt",
-        "TimeToStopSeconds", "CampaignName",
+        "TimeToStopSeconds", "CampaignName", "OutcomeChainPosition",
     ];
 
     /// <summary>One CSV line: enums as names, times in ISO 8601, numbers invariant, nulls empty.</summary>
@@ -68,7 +68,7 @@ public static class AuditEndpoints
         e.ActorId, e.Channel.ToString(), e.ReasonCode?.ToString() ?? "", e.ReasonText ?? "", e.StatusAtRequest?.ToString() ?? "",
         e.RejectionCode?.ToString() ?? "", e.RejectionMessage ?? "", Invariant(e.DeliveredBefore), Invariant(e.DeliveredAfter),
         Invariant(e.Failed), Invariant(e.NotSent), e.EffectiveAt is { } at ? Time(at) : "", Invariant(e.TimeToStop?.TotalSeconds),
-        e.CampaignName ?? "",
+        e.CampaignName ?? "", Invariant(e.OutcomeChainPosition),
     ];
 
     private static string Time(DateTimeOffset t) => IsoTime.Format(t);

@@ -87,6 +87,8 @@ public static class Problems
 /// <item>Enums are their names. Minimal APIs bind them with <c>Enum.TryParse</c>, which also reads a number
 /// (<c>?status=2</c>, <c>99</c>, <c>-1</c>) and names joined by commas (<c>Draft,Sent</c>, their values OR-ed): refused
 /// with the problem an unknown name gets (400 bad_request). Names match in their case, as the binding matches them.</item>
+/// <item>Ids are written 8-4-4-4-12, as the API writes them (hex digits in either case): Guid binding also reads braces,
+/// parentheses and 32 digits without dashes, so one campaign would have many spellings (400 bad_request).</item>
 /// <item>Times carry their offset (<c>Z</c> or <c>±hh:mm</c>): one without would be read in the server's zone, so it is
 /// refused (400 ambiguous_time), as a send time without one is; one written otherwise than <see cref="IsoTime"/> takes
 /// (<c>+01</c>, a space before the offset) is malformed (400 bad_request).</item>
@@ -113,7 +115,8 @@ public static class StrictValues
             var type = many ? parameter.ParameterType.GetElementType()! : parameter.ParameterType;
             type = Nullable.GetUnderlyingType(type) ?? type;
             if (parameter.Name is null || !FromText(type)) continue;
-            Func<string, string, IResult?>? refusal = type.IsEnum ? NameOf(type) : type == typeof(DateTimeOffset) ? WithOffset : null;
+            Func<string, string, IResult?>? refusal = type.IsEnum ? NameOf(type) : type == typeof(DateTimeOffset) ? WithOffset
+                : type == typeof(Guid) ? WrittenAsId : null;
             var attributes = parameter.GetCustomAttributes(true);
             (string Name, Source From)? bound =
                 attributes.OfType<IFromRouteMetadata>().FirstOrDefault() is { } route ? (route.Name ?? parameter.Name, Source.Route)
@@ -169,6 +172,12 @@ public static class StrictValues
                 $"{name} '{Shown(value)}' is not a time with its offset: {IsoTime.HowToWrite} 2027-01-01T00:00:00Z."))
         : Problems.BadRequest(ProblemCodes.BadRequest, string.Create(CultureInfo.InvariantCulture,
             $"{name} '{Shown(value)}' is not a date and time: {IsoTime.HowToWrite} 2027-01-01T00:00:00Z."));
+
+    // As a campaign id in a path (Problems.TryParseId): Guid binding also reads braces, parentheses and 32 digits without dashes.
+    private static IResult? WrittenAsId(string name, string value) =>
+        value.Length == 36 && Guid.TryParseExact(value, "D", out _) ? null
+        : Problems.BadRequest(ProblemCodes.BadRequest, string.Create(CultureInfo.InvariantCulture,
+            $"{name} '{Shown(value)}' is not a campaign id: a GUID written 8-4-4-4-12, as the API writes it."));
 
     private static StringValues Route(HttpRequest request, string name) => request.RouteValues[name]?.ToString() ?? StringValues.Empty;
 

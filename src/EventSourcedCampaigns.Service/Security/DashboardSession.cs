@@ -82,6 +82,10 @@ public static class DashboardSession
             o.Events.OnRedirectToAccessDenied = c => { c.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };
         });
 
+    /// <summary>Whether the request sends a token or an API key (a non-empty Authorization or X-Api-Key header), valid or not.</summary>
+    private static bool SentCredentials(HttpRequest request) =>
+        request.Headers.Authorization.Any(h => !string.IsNullOrWhiteSpace(h)) || request.Headers[ApiKeyAuthenticationHandler.Header].Any(h => !string.IsNullOrWhiteSpace(h));
+
     /// <summary>Whether the request presents the session cookie (named <paramref name="cookieName"/>) and no other credentials.</summary>
     public static bool Presented(HttpRequest request, string cookieName) =>
         request.Cookies.ContainsKey(cookieName) && !request.Headers.Authorization.Any(h => !string.IsNullOrEmpty(h));
@@ -172,8 +176,10 @@ public static class DashboardSession
         {
             var user = http.User;
             if (user.Identity is not { IsAuthenticated: true } || user.Identity.AuthenticationType == SchemeName)
-                return Problems.Problem(StatusCodes.Status401Unauthorized, "unauthenticated",
-                    "Send the token to sign in with in the Authorization header (Bearer ... or ApiKey ...).");
+                // A credential that was sent and did not validate is not a missing one: say which, so nobody hunts for a header.
+                return Problems.Problem(StatusCodes.Status401Unauthorized, "unauthenticated", SentCredentials(http.Request)
+                    ? "The token or API key is not valid: it is expired, was revoked, or was not issued for this service. Get a new one and sign in again."
+                    : "Send the token to sign in with in the Authorization header (Bearer ... or ApiKey ...).");
             if (CampaignIdentity.TenantOf(user) is not { } tenant || CampaignIdentity.ActorOf(user) is not { } actor)
                 return Problems.Problem(StatusCodes.Status403Forbidden, "missing_identity", "The token must name a tenant (tenant_id) and a subject (sub).");
             var scopes = Scopes.All.Where(s => CampaignIdentity.HasScope(user, s)).ToList();

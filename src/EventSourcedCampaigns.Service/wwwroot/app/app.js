@@ -51,9 +51,12 @@ function duration(span) { // "00:00:03.1234567" or "1.02:03:04"
   const m = /^(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(span);
   if (!m) return span;
   const secs = (+(m[1] || 0)) * 86400 + (+m[2]) * 3600 + (+m[3]) * 60 + (+m[4]);
-  if (secs < 60) return `${secs.toFixed(1)} s`;
-  if (secs < 3600) return `${Math.floor(secs / 60)} min ${Math.round(secs % 60)} s`;
-  return `${Math.floor(secs / 3600)} h ${Math.round((secs % 3600) / 60)} min`;
+  if (secs < 59.95) return `${secs.toFixed(1)} s`;
+  // Rounded first, then split: 119.7 s is "2 min 0 s", never "1 min 60 s".
+  const whole = Math.round(secs);
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+  const minutes = Math.round(secs / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 function actionsOf(item) {
   const raw = item.actions ?? 'None';
@@ -83,18 +86,31 @@ function renderNotAllowed(main, title, what, scope = 'campaigns:write') {
     <p><a href="#/campaigns">Back to campaigns</a></p></div>`, title);
 }
 
+/** The sequence of this page's last write: the audit waits for it (a read model is a moment behind the write). */
+let lastWrite = 0;
 async function api(path, { method = 'GET', body, headers = {} } = {}) {
   const h = { Accept: 'application/json', ...headers };
   if (method !== 'GET' && session?.csrfToken) h['X-CSRF-Token'] = session.csrfToken;
   if (body !== undefined) h['Content-Type'] = 'application/json';
-  const res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  let res, text;
+  try {
+    res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+    text = await res.text();
+  } catch {
+    // The service or the network is down: status 0, which problem() puts in words, never an exception a handler misses.
+    return { ok: false, status: 0, data: null, write: method !== 'GET' };
+  }
   let data = null;
-  const text = await res.text();
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
   if (res.status === 401 && !path.startsWith('/auth/')) { session = null; location.hash = '#/sign-in'; }
+  if (method !== 'GET' && res.ok && Number.isInteger(data?.sequence)) lastWrite = Math.max(lastWrite, data.sequence);
   return { ok: res.ok, status: res.status, data };
 }
 function problem(res) {
+  if (res.status === 0)
+    return res.write
+      ? 'The service could not be reached, so whether this was done is not known. Check the connection, then look at the campaign again before you retry.'
+      : 'The service could not be reached: the figures on screen are from the last successful refresh. Check the connection; the page retries every second.';
   const d = res.data;
   if (d && typeof d === 'object') return d.detail || d.title || `The service answered ${res.status}.`;
   return `The service answered ${res.status}.`;
@@ -370,7 +386,12 @@ function wireRow(row, item) {
     else if (e.key === 'Escape' || e.key === 'Tab') { closeMenus(true); }
   });
   for (const b of row.querySelectorAll('[data-act]'))
-    b.addEventListener('click', () => { closeMenus(); runAction(b.dataset.act, item, b.getAttribute('role') === 'menuitem' ? menuButton : b); });
+    b.addEventListener('click', () => {
+      const fromMenu = b.getAttribute('role') === 'menuitem';
+      // A menu item hides with its menu: the focus goes back to the row's ⋯ button, not to the page.
+      closeMenus(fromMenu && menu.contains(document.activeElement));
+      runAction(b.dataset.act, item, fromMenu ? menuButton : b);
+    });
 }
 
 function openMenu(button, menu) {
@@ -557,7 +578,8 @@ async function refreshReport(id, afterSequence) {
     err.textContent = problem(res);
     err.hidden = false;
     delete err.dataset.refusal;
-    if (res.status !== 404 && res.status !== 400) return true; // e.g. the read models are behind: try again
+    // Not final: the read models behind, the service unreachable: try again. A refusal (403) will not change by itself.
+    if (res.status !== 404 && res.status !== 400 && res.status !== 403) return true;
     $('#r-body').innerHTML = '<p><a href="#/campaigns">Back to campaigns</a></p>';
     $('#stop').hidden = $('#r-edit').hidden = true;
     return false;
@@ -756,14 +778,20 @@ function variantsFieldset(fixed, channel) {
 }
 function wireAddVariant() {
   $('#add-variant').addEventListener('click', () => {
-    addVariantRow({ key: String.fromCharCode(65 + $('#variant-rows').children.length), splitPercent: 0 });
+    // The first letter no row uses: after a row was removed, the count of rows names one that is still there.
+    const used = new Set(readVariants().map(v => v.key));
+    let code = 65;
+    while (used.has(String.fromCharCode(code))) code++;
+    addVariantRow({ key: String.fromCharCode(code), splitPercent: 0 });
     $('#variant-rows').lastElementChild.querySelector('input').focus();
   });
 }
 
+/** Numbers the rows' fields: never reused, so a row added after one was removed does not share its labels' targets. */
+let variantRowSeq = 0;
 function addVariantRow({ key = '', subject = '', content = '', splitPercent = 0 }, fixed = false) {
   const rows = $('#variant-rows');
-  const n = rows.children.length + 1;
+  const n = ++variantRowSeq;
   const div = document.createElement('div');
   div.className = 'variant';
   const locked = fixed ? ' readonly aria-describedby="split-hint"' : '';
@@ -773,7 +801,9 @@ function addVariantRow({ key = '', subject = '', content = '', splitPercent = 0 
     <div><label for="v-content-${n}">Content</label><input id="v-content-${n}" name="v-content" value="${esc(content)}"></div>
     <div><label for="v-split-${n}">Split %</label><input id="v-split-${n}" name="v-split" type="number" min="0" max="100" value="${esc(splitPercent)}"${locked}></div>
     <div>${fixed ? '' : `<button type="button" class="link" aria-label="Remove variant ${esc(key)}">Remove</button>`}</div>`;
-  div.querySelector('button')?.addEventListener('click', () => { div.remove(); $('#add-variant').focus(); });
+  const remove = div.querySelector('button');
+  remove?.addEventListener('click', () => { div.remove(); $('#add-variant').focus(); });
+  div.querySelector('[name=v-key]').addEventListener('input', e => remove?.setAttribute('aria-label', `Remove variant ${e.target.value.trim()}`));
   rows.appendChild(div);
   labelSubject(div.querySelector('[name=v-subject]'), rows.dataset.channel);
 }
@@ -905,7 +935,7 @@ async function renderAudit(main) {
   if (!can('audit:read')) return renderNotAllowed(main, 'Cancellation audit', 'reading the cancellation audit', 'audit:read');
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   setPage(main, `<h1>Cancellation audit</h1>
-    <div id="chain" class="chain" role="status">Verifying the audit chain…</div>
+    <div id="chain" class="chain" aria-live="polite">Verifying the audit chain…</div>
     <form class="filters" id="audit-filters" aria-label="Filter the audit">
       <div class="field"><label for="a-campaign">Campaign id</label><input id="a-campaign" name="campaignId" size="36" spellcheck="false" autocomplete="off"></div>
       <div class="field"><label for="a-actor">Actor</label><input id="a-actor" name="actor"></div>
@@ -949,7 +979,7 @@ async function renderAudit(main) {
     const v = res.data;
     chain.className = `chain ${v.intact ? 'intact' : 'broken'}`;
     if (v.intact) {
-      chain.textContent = `Audit chain verified: intact, ${num(v.entries)} entr${v.entries === 1 ? 'y' : 'ies'}${v.unchained ? ` (${num(v.unchained)} older entries not chained)` : ''}. It proves each attempt's request (who, when, why, status, delivered before); the counts after it are not chained.`;
+      chain.textContent = `Audit chain verified: intact, ${num(v.entries)} entr${v.entries === 1 ? 'y' : 'ies'}${v.unchained ? ` (${num(v.unchained)} older entries not chained)` : ''}. It proves each attempt's request (who, when, why, status, delivered before) and each cancel's outcome (delivered after, failed, not sent, when it took effect).`;
       return;
     }
     // Where the break is, on screen: the entry at that position is marked in the table ("#n in the chain").
@@ -995,6 +1025,7 @@ async function refreshAudit() {
   const q = new URLSearchParams(auditState.filters);
   $('#csv').href = `/api/audit/cancellations.csv${q.toString() ? `?${q}` : ''}`;
   q.set('page', auditState.page); q.set('pageSize', auditState.pageSize);
+  if (lastWrite > 0) q.set('afterSequence', lastWrite); // a cancel made a moment ago is in the audit already
   const token = pageToken;
   const res = await api(`/api/audit/cancellations?${q}`);
   if (token !== pageToken || !$('#audit')) return; // the marketer went to another page meanwhile
@@ -1003,16 +1034,23 @@ async function refreshAudit() {
   err.hidden = true;
   $('#csv').hidden = false;
   const { items, total } = res.data;
-  auditState.stopping = items.some(e => e.outcome === 'Stopping');
+  // A cancel that was Stopping and took effect is announced, as a status change in the list is.
+  for (const e of items.filter(e => e.outcome !== 'Stopping' && auditState.stoppingIds?.has(e.id)))
+    announce(`${e.campaignName ?? 'Campaign'}: ${OUTCOME_TEXT[e.outcome] ?? statusText(e.outcome)}.`);
+  auditState.stoppingIds = new Set(items.filter(e => e.outcome === 'Stopping').map(e => e.id));
+  auditState.stopping = auditState.stoppingIds.size > 0;
   const pages = Math.max(1, Math.ceil(total / auditState.pageSize));
   $('#page-info').textContent = `Page ${auditState.page} of ${pages} · ${num(total)} attempt${total === 1 ? '' : 's'}`;
   $('#prev').disabled = auditState.page <= 1;
   $('#next').disabled = auditState.page >= pages;
   const counted = e => COUNTED_OUTCOMES.includes(e.outcome);
   const count = n => n === null || n === undefined ? '—' : num(n);
-  const broken = e => e.chainPosition !== null && e.chainPosition !== undefined && e.chainPosition === auditState.brokenAt;
+  const known = n => n !== null && n !== undefined;
+  const broken = e => known(auditState.brokenAt) && (e.chainPosition === auditState.brokenAt || e.outcomeChainPosition === auditState.brokenAt);
+  const links = e => [known(e.chainPosition) ? `#${num(e.chainPosition)} in the chain` : null,
+    known(e.outcomeChainPosition) ? `outcome #${num(e.outcomeChainPosition)}` : null].filter(Boolean).join(', ');
   $('#audit tbody').innerHTML = items.length === 0 ? '<tr><td colspan="12">No cancel attempts match.</td></tr>' : items.map(e => `<tr${broken(e) ? ' class="broken" data-test="chain-break"' : ''}>
-    <td data-label="Requested">${when(e.requestedAt, true)}${e.chainPosition === null || e.chainPosition === undefined ? '' : `<div class="hint">#${num(e.chainPosition)} in the chain${broken(e) ? ': the chain breaks here' : ''}</div>`}</td>
+    <td data-label="Requested">${when(e.requestedAt, true)}${links(e) ? `<div class="hint">${links(e)}${broken(e) ? ': the chain breaks here' : ''}</div>` : ''}</td>
     <td data-label="Campaign">${auditCampaign(e)}
       <div><button type="button" class="link" data-campaign="${esc(e.campaignId)}">Only this campaign</button></div></td>
     <td data-label="Actor">${esc(e.actorId)}</td><td data-label="Channel">${esc(channelText(e.channel))}</td>
