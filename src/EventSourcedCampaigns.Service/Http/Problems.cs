@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Reflection;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using EventSourcedCampaigns.Marten;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Extensions.Primitives;
 
@@ -223,7 +225,7 @@ public static partial class IsoTime
 }
 
 /// <summary>Maps the library's typed failures that surface as exceptions.</summary>
-public sealed class CampaignExceptionHandler : IExceptionHandler
+public sealed partial class CampaignExceptionHandler : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
     {
@@ -231,8 +233,10 @@ public sealed class CampaignExceptionHandler : IExceptionHandler
         {
             CampaignConcurrencyException e => Problems.Problem(StatusCodes.Status409Conflict, "concurrency_conflict", e.Message),
             ArgumentOutOfRangeException e => Problems.BadRequest("out_of_range", e.Message),
-            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } e => Problems.Problem(e.StatusCode, "body_too_large", e.Message),
-            BadHttpRequestException e => Problems.BadRequest("bad_request", e.Message),
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } e => Problems.Problem(e.StatusCode, "body_too_large",
+                // A chunked body is stopped by Kestrel with its own words: the same ones as a body whose length says so up front.
+                MaxBody(http) is { } max ? string.Create(CultureInfo.InvariantCulture, $"The request body is larger than {max:N0} bytes.") : e.Message),
+            BadHttpRequestException e => Problems.BadRequest("bad_request", Explain(e)),
             // The database is restarting or unreachable: nothing was applied; the caller may retry. Marten wraps what
             // Npgsql throws (MartenCommandException), so the cause is looked for along the chain.
             _ when FromDatabase(exception) => Problems.Problem(StatusCodes.Status503ServiceUnavailable, "database_unavailable",
@@ -243,6 +247,41 @@ public sealed class CampaignExceptionHandler : IExceptionHandler
         await problem.ExecuteAsync(http);
         return true;
     }
+
+    private static long? MaxBody(HttpContext http) => http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+
+    /// <summary>
+    /// What ASP.NET's binding says about a request it cannot read, in the caller's terms: it names its own types
+    /// ("CreateCampaignBody body", "Nullable&lt;CampaignSort&gt; sort") and asks whether a service was meant.
+    /// </summary>
+    internal static string Explain(BadHttpRequestException e)
+    {
+        if (e.Message.StartsWith("Implicit body inferred", StringComparison.Ordinal))
+            return "This request takes a JSON body (its schema is in /openapi/v1.json), and none was sent.";
+        if (BindFailure().Match(e.Message) is { Success: true } bind)
+            return $"The parameter {bind.Groups["name"].Value} cannot be '{Shown(bind.Groups["value"].Value)}' (given twice, or not one of its values): see /openapi/v1.json.";
+        if (e.InnerException is JsonException json && e.Message.StartsWith("Failed to read parameter", StringComparison.Ordinal))
+        {
+            // Our own converters explain themselves (an enum by name, a time with its offset); System.Text.Json names CLR types.
+            if (MissingRequired().Match(json.Message) is { Success: true } missing)
+                return $"The request body lacks required properties: {missing.Groups["names"].Value}.";
+            if (!json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)
+                && !json.Message.Contains("is an invalid", StringComparison.Ordinal) && !json.Message.Contains("LineNumber", StringComparison.Ordinal))
+                return json.Message;
+            return json.Path is { Length: > 0 } path && path != "$"
+                ? $"The request body's value at {path} is not of the type the schema gives it (see /openapi/v1.json)."
+                : "The request body is not the JSON object this request takes (see /openapi/v1.json).";
+        }
+        return e.Message;
+    }
+
+    private static string Shown(string value) => value.Length <= 40 ? value : value[..40] + "…";
+
+    [GeneratedRegex("""\AFailed to bind parameter "(?:[^"]* )?(?<name>[A-Za-z0-9_]+)" from "(?<value>.*)"\.\z""", RegexOptions.Singleline)]
+    private static partial Regex BindFailure();
+
+    [GeneratedRegex("missing required properties including: (?<names>.*?)\\.?\\z", RegexOptions.Singleline)]
+    private static partial Regex MissingRequired();
 
     private static bool FromDatabase(Exception? exception)
     {

@@ -37,7 +37,7 @@ public static class ProblemCodes
         [MalformedRecipientId] = (400, "Name the recipient to erase by its id (1 to 500 characters)."),
         [OutOfRange] = (400, "pageSize ('1000') must be less than or equal to '500'."),
         [InvalidRange] = (400, "The start of the range is after its end."),
-        [BadRequest] = (400, "Failed to read parameter \"CancelCampaignBody body\" from the request body as JSON."),
+        [BadRequest] = (400, "The request body is not the JSON object this request takes (see /openapi/v1.json)."),
         [AmbiguousSendTime] = (400, "'2027-12-01T09:00:00' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-12-01T09:00:00+01:00."),
         [AmbiguousTime] = (400, "from '2027-01-01T00:00:00' is not a time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-01-01T00:00:00Z."),
         [BadIdempotencyKey] = (400, "Give one Idempotency-Key header, of 1 to 200 characters and no comma."),
