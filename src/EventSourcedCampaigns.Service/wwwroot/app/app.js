@@ -174,7 +174,7 @@ function renderSignIn(main) {
       <h2>Sign in with a token</h2>
       <p class="hint">Paste a bearer token from your organisation's identity provider, or an API key (esc_...).</p>
       <div class="field"><label for="ts-token">Token or API key</label><input id="ts-token" name="token" required autocomplete="off" spellcheck="false"></div>
-      <div id="ts-error" class="error" role="alert" hidden></div>
+      <div id="ts-error" class="error" role="alert" tabindex="-1" hidden></div>
       <button class="primary" type="submit">Sign in with the token</button>
     </form>`;
   const wireTokenForm = () => $('#token-sign-in').addEventListener('submit', async e => {
@@ -182,7 +182,7 @@ function renderSignIn(main) {
     const token = e.target.token.value.trim();
     const scheme = token.startsWith('esc_') ? 'ApiKey' : 'Bearer';
     const res = await api('/auth/token-sign-in', { method: 'POST', headers: { Authorization: `${scheme} ${token}` } });
-    if (!res.ok) { const err = $('#ts-error'); err.textContent = problem(res); err.hidden = false; return; }
+    if (!res.ok) { $('#si-error') && ($('#si-error').hidden = true); showError($('#ts-error'), problem(res)); return; }
     await loadSession();
     location.hash = '#/campaigns';
   });
@@ -198,7 +198,7 @@ function renderSignIn(main) {
       <div class="field"><label for="si-tenant">Tenant</label><input id="si-tenant" name="tenant" required autocomplete="organization" value="shop"></div>
       <div class="field"><label for="si-name">Your name or e-mail</label><input id="si-name" name="actor" required autocomplete="email" value=""></div>
       <fieldset><legend>Scopes</legend>${scopes.map(s => `<label class="hint"><input type="checkbox" name="scope" value="${s}" checked> ${s}</label>`).join('')}</fieldset>
-      <div id="si-error" class="error" role="alert" hidden></div>
+      <div id="si-error" class="error" role="alert" tabindex="-1" hidden></div>
       <button class="primary" type="submit">Sign in</button>
     </form>${tokenForm}`, 'Sign in');
   wireTokenForm();
@@ -207,7 +207,7 @@ function renderSignIn(main) {
     const form = e.target;
     const body = { tenant: form.tenant.value, name: form.actor.value, scopes: [...form.querySelectorAll('[name=scope]:checked')].map(c => c.value) };
     const res = await api('/auth/dev-sign-in', { method: 'POST', body });
-    if (!res.ok) { const err = $('#si-error'); err.textContent = problem(res); err.hidden = false; return; }
+    if (!res.ok) { $('#ts-error') && ($('#ts-error').hidden = true); showError($('#si-error'), problem(res)); return; }
     await loadSession();
     location.hash = '#/campaigns';
   });
@@ -614,7 +614,7 @@ async function refreshReport(id, afterSequence) {
       ${stat('Delivered before the cancel request', r.cancelRequestedAt ? r.deliveredBeforeCancel : null)}${stat('Delivered after the cancel request', r.cancelRequestedAt ? r.deliveredAfterCancel : null)}
     </dl>
     <h2>Variants</h2>
-    ${r.variants.length === 0 ? `<p class="hint">${cancelled ? 'None: the campaign was cancelled before its audience was split across the variants.' : 'No recipients assigned yet.'}</p>` : `<table class="cards" id="variants"><thead><tr><th scope="col">Variant</th><th scope="col" class="num">Recipients</th><th scope="col" class="num">Delivered</th><th scope="col" class="num">Failed</th><th scope="col" class="num">In flight</th><th scope="col" class="num">Not sent</th><th scope="col" class="num">Delivered %</th>${r.cancelRequestedAt ? '<th scope="col" class="num">Delivered before / after the cancel request</th>' : ''}</tr></thead><tbody>
+    ${r.variants.length === 0 ? `<p class="hint">${cancelled ? 'None: the campaign was cancelled before its audience was split across the variants.' : 'No recipients assigned yet.'}</p>` : `<table class="cards" id="variants"><caption class="visually-hidden">Variants</caption><thead><tr><th scope="col">Variant</th><th scope="col" class="num">Recipients</th><th scope="col" class="num">Delivered</th><th scope="col" class="num">Failed</th><th scope="col" class="num">In flight</th><th scope="col" class="num">Not sent</th><th scope="col" class="num">Delivered %</th>${r.cancelRequestedAt ? '<th scope="col" class="num">Delivered before / after the cancel request</th>' : ''}</tr></thead><tbody>
       ${r.variants.map(v => { const c = v.counts; return `<tr><td data-label="Variant">${esc(v.variant)}</td><td class="num" data-label="Recipients">${num(c.recipients)}</td><td class="num" data-label="Delivered">${num(c.delivered)}</td><td class="num" data-label="Failed">${num(c.failed)}</td><td class="num" data-label="In flight">${num(c.inFlight)}</td><td class="num" data-label="Not sent">${num(c.recipients - c.delivered - c.failed - c.inFlight)}</td><td class="num" data-label="Delivered %">${pct(c.percentDelivered)}</td>${r.cancelRequestedAt ? `<td class="num" data-label="Delivered before / after the cancel request">${num(v.deliveredBeforeCancel)} / ${num(v.deliveredAfterCancel)}</td>` : ''}</tr>`; }).join('')}
     </tbody></table>`}
     <h2>Dates and cancellation</h2>
