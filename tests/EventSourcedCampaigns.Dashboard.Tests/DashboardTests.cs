@@ -44,6 +44,15 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await _page.EvaluateAsync("window.__sameDocument = true");
     }
 
+    /// <summary>A campaign of the "vip" list scheduled <paramref name="hours"/> ahead, its row in the list once it is Scheduled.</summary>
+    private async Task<ILocator> ScheduledRowAsync(string name, int hours)
+    {
+        await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(hours));
+        await ShowInListAsync(name);
+        await Expect(Row(name).Locator(".status")).ToHaveTextAsync("Scheduled");
+        return Row(name);
+    }
+
     private async Task ConfirmCancelAsync(string expectedEffect)
     {
         var dialog = _page.GetByRole(AriaRole.Dialog);
@@ -374,10 +383,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     public async Task pushpushgo_cancel_a_ready_campaign_with_the_cancel_button_on_the_list()
     {
         var name = Unique("Push: new arrivals");
-        await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(5));
-        await ShowInListAsync(name);
-        var row = Row(name);
-        await Expect(row.Locator(".status")).ToHaveTextAsync("Scheduled");
+        var row = await ScheduledRowAsync(name, 5);
         await row.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
         // Keyboard: Escape keeps the campaign and gives the focus back to the button.
         await Expect(_page.GetByRole(AriaRole.Dialog)).ToBeVisibleAsync();
@@ -1000,9 +1006,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     {
         // Found by an audit: the dialog stayed open with Cancel campaign disabled for good, and said nothing.
         var name = Unique("Unreachable");
-        await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(3));
-        await ShowInListAsync(name);
-        await Row(name).GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
+        await (await ScheduledRowAsync(name, 3)).GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
         var dialog = _page.GetByRole(AriaRole.Dialog);
         await Expect(dialog.Locator("#dlg-effect")).ToContainTextAsync("None of the");
         await _page.RouteAsync("**/api/campaigns/*/cancel", route => route.AbortAsync("connectionrefused"));
@@ -1022,10 +1026,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     {
         // Found by an audit: after Pause from the ⋯ menu the focus fell to the page.
         var name = Unique("Keyboard pause");
-        await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(5));
-        await ShowInListAsync(name);
-        var row = Row(name);
-        await Expect(row.Locator(".status")).ToHaveTextAsync("Scheduled");
+        var row = await ScheduledRowAsync(name, 5);
         var more = row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" });
         await more.FocusAsync();
         await _page.Keyboard.PressAsync("ArrowDown");
