@@ -1,3 +1,4 @@
+using System.Globalization;
 using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Ports;
@@ -99,10 +100,18 @@ public static class SchedulingHandler
             try
             {
                 var page = await audience.ResolvePageAsync(tenantId, lists, continuation, pageSize, cancellation);
+                if (page?.Recipients is null) return (null, "The audience gave no page (null) where a page of recipients was asked for.");
                 // A recipient without an id could be neither recorded nor erased (an empty id marks an erased one: CampaignBatch.IsErased).
-                return page?.Recipients is null || page.Recipients.Any(r => r is null || CampaignBatch.IsErased(r))
-                    ? (null, "The audience gave a page with a recipient without an id: every recipient needs a stable id.")
-                    : (page, null);
+                if (page.Recipients.Any(r => r is null || CampaignBatch.IsErased(r)))
+                    return (null, "The audience gave a page with a recipient without an id: every recipient needs a stable id.");
+                // Twice in a page would be two messages to one person (across pages it is the resolver's contract alone). The
+                // reason names positions, not the id: it is kept in the events, which an erase does not rewrite.
+                var first = new Dictionary<string, int>(StringComparer.Ordinal);
+                for (var i = 0; i < page.Recipients.Count; i++)
+                    if (!first.TryAdd(page.Recipients[i].Id, i))
+                        return (null, string.Create(CultureInfo.InvariantCulture,
+                            $"The audience gave one recipient twice in a page (places {first[page.Recipients[i].Id] + 1} and {i + 1} of {page.Recipients.Count}): every recipient appears once, or they would get the message twice."));
+                return (page, null);
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
             {

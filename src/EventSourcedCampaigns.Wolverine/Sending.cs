@@ -255,13 +255,16 @@ public static class SendingHandler
             {
                 throw; // the node is stopping: the message stays in the durable inbox and is handled again
             }
-            catch (TransientDispatchException e) when (e.RetryAfter is { } retryAfter)
+            catch (TransientDispatchException e) when (e.RetryAfter is { } retryAfter && retryAfter > TimeSpan.Zero)
             {
                 // The provider's own "slow down": wait what it asks (at least CancelCheckInterval), without using up the
                 // retries meant for errors, up to MaxThrottleWait in total for this batch; then it fails with the reason.
+                // (A Retry-After of zero or less asks for nothing: it is retried as any transient failure is, below.)
                 var wait = retryAfter > options.CancelCheckInterval ? retryAfter : options.CancelCheckInterval;
                 settled.Add(e);
-                if (throttledFor + wait > options.MaxThrottleWait)
+                // Subtracted, not added: TimeSpan.MaxValue from an adapter overflowed the sum, and the step threw after the
+                // provider had taken part of the batch (a retry then sent those recipients again).
+                if (wait > options.MaxThrottleWait - throttledFor)
                     return Fail(Truncate(ThrottledTooLong(throttledFor, retryAfter, options.MaxThrottleWait, e.Message)));
                 throttledFor += wait;
                 var watch = new WaitWatch(session.DocumentStore, session.TenantId, send.CampaignId, send.BatchNumber, options, clock);
@@ -310,8 +313,10 @@ public static class SendingHandler
         public void Add(Exception failure)
         {
             if (failure is not DispatchException e) return;
-            Accepted += e.Accepted.Count(id => id is not null && OpenIds.Remove(id));
-            Refused.AddRange(e.Refused.Where(r => r?.RecipientId is { } id && OpenIds.Remove(id)).Select(r => r with { Reason = Truncate(r.Reason ?? "") }));
+            // An adapter may leave a list null (or put nulls in it): nobody named there, never an exception, which would
+            // make the step run again and forget whom the provider already took.
+            Accepted += (e.Accepted ?? []).Count(id => id is not null && OpenIds.Remove(id));
+            Refused.AddRange((e.Refused ?? []).Where(r => r?.RecipientId is { } id && OpenIds.Remove(id)).Select(r => r with { Reason = Truncate(r.Reason ?? "") }));
         }
 
         /// <summary>The recipients still to hand over, in the batch's order.</summary>

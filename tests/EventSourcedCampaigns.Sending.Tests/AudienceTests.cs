@@ -30,14 +30,28 @@ public sealed class AudienceTests(ITestOutputHelper output)
         Assert.Equal(0, await host.DeadLettersAsync());
     }
 
-    [Fact]
-    public async Task A_recipient_without_an_id_fails_scheduling_with_the_reason_and_prepares_nothing()
+    public static TheoryData<string, string> OddPages => new()
+    {
+        // An empty id is how a prepared batch marks a recipient erased after it was prepared: it must never come from an audience.
+        { "an empty id", "The audience gave a page with a recipient without an id: every recipient needs a stable id." },
+        // Found by an audit: the recipient got the message twice (and the null page was named as a missing id).
+        { "one recipient twice", "The audience gave one recipient twice in a page (places 4 and 18 of 30): every recipient appears once, or they would get the message twice." },
+        { "no page", "The audience gave no page (null) where a page of recipients was asked for." },
+    };
+
+    [Theory]
+    [MemberData(nameof(OddPages))]
+    public async Task A_page_with_a_recipient_without_an_id_or_twice_fails_scheduling_with_the_reason_and_prepares_nothing(string odd, string reason)
     {
         await using var host = await SendingHost.StartAsync();
         var id = await host.CreateAsync();
         var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 30);
-        // An empty id is how a prepared batch marks a recipient erased after it was prepared: it must never come from an audience.
-        host.Audiences.Rewrite = page => page with { Recipients = [.. page.Recipients.Select((r, i) => i == 17 ? r with { Id = "" } : r)] };
+        host.Audiences.Rewrite = page => odd switch
+        {
+            "an empty id" => page with { Recipients = [.. page.Recipients.Select((r, i) => i == 17 ? r with { Id = "" } : r)] },
+            "one recipient twice" => page with { Recipients = [.. page.Recipients.Select((r, i) => i == 17 ? page.Recipients[3] : r)] },
+            _ => null!,
+        };
         await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddHours(1), audience, 10, SendingHost.Marketer));
 
         var draft = await host.WaitForAsync(id, s => s.Status != CampaignStatus.Scheduling, "scheduling to fail", TimeSpan.FromSeconds(30));
@@ -45,7 +59,7 @@ public sealed class AudienceTests(ITestOutputHelper output)
 
         Assert.Equal(CampaignStatus.Draft, draft.Status);
         var failed = new StreamFacts(await host.EventsAsync(id)).Events.Select(e => e.Data).OfType<SchedulingFailed>().Single();
-        Assert.Equal("The audience gave a page with a recipient without an id: every recipient needs a stable id.", failed.Reason);
+        Assert.Equal(reason, failed.Reason);
         Assert.Equal(0, await host.BatchDocumentsAsync(id));
         Assert.Equal(0, await host.DeadLettersAsync());
     }

@@ -108,6 +108,70 @@ public sealed class ProviderErrorTests(ITestOutputHelper output)
         Assert.Equal(0, await host.DeadLettersAsync());
     }
 
+    [Theory]
+    [InlineData("null Accepted", 3)]
+    [InlineData("null Refused", 3)]
+    [InlineData("Retry-After TimeSpan.MaxValue", 2)]
+    public async Task An_odd_second_failure_never_gets_the_recipients_the_provider_took_handed_over_again(string odd, int calls)
+    {
+        // Found by an audit: a null list, or a Retry-After that overflowed the batch's total wait, threw in the step; the
+        // step ran again with the recipients already taken forgotten, and they were sent to twice.
+        var dispatcher = new FakeDispatcher();
+        await using var host = await SendingHost.StartAsync(dispatcher, o => o.WithBatchesInFlightPerCampaign(2));
+        var id = await host.ScheduledAsync(40, 10, TimeSpan.FromMinutes(1));
+        var handedOver = new System.Collections.Concurrent.ConcurrentQueue<string[]>();
+        dispatcher.OnDispatch = (batch, _) =>
+        {
+            if (batch.CampaignId != id || batch.BatchNumber != 2) return ValueTask.CompletedTask;
+            handedOver.Enqueue(batch.Recipients.Select(r => r.Id).ToArray());
+            return handedOver.Count switch
+            {
+                1 => throw new TransientDispatchException("Connection reset after 4 of 10.", retryAfter: TimeSpan.FromMilliseconds(10))
+                    { Accepted = [.. batch.Recipients.Take(4).Select(r => r.Id)] },
+                2 => throw odd switch
+                {
+                    "null Accepted" => new TransientDispatchException("Reset again.") { Accepted = null! },
+                    "null Refused" => new TransientDispatchException("Reset again.") { Refused = null! },
+                    _ => new TransientDispatchException("Slow down.", retryAfter: TimeSpan.MaxValue),
+                },
+                _ => ValueTask.CompletedTask,
+            };
+        };
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(id));
+
+        var sent = await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete", TimeSpan.FromSeconds(30));
+        await host.WaitUntilIdleAsync();
+
+        var handed = handedOver.ToArray();
+        Assert.Equal(calls, handed.Length);
+        Assert.All(handed.Skip(1), retried => Assert.Equal(handed[0][4..], retried)); // never the four taken
+        var progress = ((CampaignPhase.Sent)sent.Phase).Progress;
+        Assert.Equal(calls == 3 ? (40L, 0L) : (34L, 6L), (progress.Delivered, progress.Failed));
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
+    [Fact]
+    public async Task A_Retry_After_of_zero_or_less_is_retried_as_a_failure_without_one_is()
+    {
+        // Found by an audit: it was waited for as a "slow down" of 100 ms, without using up the retries, every 100 ms
+        // for MaxThrottleWait (10 minutes by default): about 6,000 calls for one batch.
+        var dispatcher = new FakeDispatcher();
+        await using var host = await SendingHost.StartAsync(dispatcher, o => o.WithBatchesInFlightPerCampaign(2));
+        var id = await host.ScheduledAsync(20, 10, TimeSpan.FromMinutes(1));
+        dispatcher.OnDispatch = (batch, _) => batch.CampaignId == id && batch.BatchNumber == 2
+            ? throw new TransientDispatchException("429", retryAfter: TimeSpan.FromSeconds(-5))
+            : ValueTask.CompletedTask;
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(id));
+
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete", TimeSpan.FromSeconds(30));
+        await host.WaitUntilIdleAsync();
+
+        Assert.Equal(4, dispatcher.CallsFor(id, 2)); // the first, and the host's three retries
+        Assert.Equal((2, "429"), Assert.Single(new StreamFacts(await host.EventsAsync(id)).Failures).Failure is var f ? (f.BatchNumber, f.Error) : default);
+    }
+
     [Fact]
     public async Task Exceptions_the_provider_adapter_throws_are_retried_then_recorded_as_failed_batches_and_the_send_completes()
     {

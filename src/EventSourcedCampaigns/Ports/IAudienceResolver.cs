@@ -17,7 +17,9 @@ public sealed record AudiencePage(IReadOnlyList<Recipient> Recipients, long Tota
 /// Port: turns an <see cref="Audience"/> (included lists/segments minus excluded ones) into recipients, page by
 /// page. Every recipient appears once across all pages, whatever the number of included lists they are in, and
 /// no recipient of an excluded list appears. Paging must be stable: the same continuation gives the same page,
-/// so a page that is resolved again after a crash yields the same recipients.
+/// so a page that is resolved again after a crash yields the same recipients. The pipeline checks each page: a null
+/// page, a recipient without an id, or one recipient twice in a page fails scheduling with the reason (the campaign goes
+/// back to Draft); a recipient repeated in another page is not detected, and would get the message twice.
 /// </summary>
 public interface IAudienceResolver
 {

@@ -15,7 +15,9 @@ public sealed record DispatchRequest(
 /// <summary>
 /// What the provider did with a batch: messages accepted and messages it refused (bad address, opted out...).
 /// <see cref="Refusals"/> names the refused recipients when the provider says which (their count is <see cref="Failed"/>);
-/// the other recipients of the batch were accepted.
+/// the other recipients of the batch were accepted. <see cref="Delivered"/> and <see cref="Failed"/> are 0 or more and add
+/// up to the batch's recipients; counts that do not are recorded as a failure of the whole batch with them in its error
+/// (the provider took the batch, so it is never handed over again).
 /// </summary>
 public sealed record DispatchResult(int Delivered, int Failed)
 {
@@ -30,7 +32,9 @@ public sealed record RecipientRefusal(string RecipientId, string Reason);
 /// Port: the channel provider (an email service, an SMS gateway, a push service). Called only for a batch whose
 /// claim is committed and whose campaign was not cancelled. Throw <see cref="PermanentDispatchException"/> for a
 /// refusal of the whole batch; any other exception (<see cref="TransientDispatchException"/>, a timeout, an
-/// <c>HttpRequestException</c>...) is retried with backoff and then recorded as a failed batch with its message.
+/// <c>HttpRequestException</c>...) is retried with backoff and then recorded as a failed batch with its message. A call
+/// must answer within the sending options' <c>ClaimTimeout</c> (give the adapter's own timeout well below it): one that has
+/// not is taken for hung, and its batch is recorded as failed, of unknown fate, whatever it answers later.
 /// </summary>
 public interface IMessageDispatcher
 {
@@ -47,7 +51,7 @@ public abstract class DispatchException(string message, Exception? inner = null)
     /// <summary>
     /// The recipients (ids) the provider took before the failure, when the adapter knows them (an SMTP connection that
     /// dropped after some messages): the pipeline hands only the others over on the next attempt, and records these as
-    /// delivered whatever becomes of the rest. Empty: none, or unknown.
+    /// delivered whatever becomes of the rest. Empty (or null): none, or unknown.
     /// </summary>
     public IReadOnlyList<string> Accepted { get; init; } = [];
 
@@ -58,7 +62,8 @@ public abstract class DispatchException(string message, Exception? inner = null)
 /// <summary>
 /// A failure worth retrying: timeout, throttling, provider outage. <paramref name="retryAfter"/>: the provider's own
 /// "slow down, try again after this long" (an HTTP 429 or 503 <c>Retry-After</c>); the pipeline waits that long before
-/// the next attempt and does not count it against the retries meant for errors.
+/// the next attempt and does not count it against the retries meant for errors. Zero or less asks for nothing: the
+/// failure is retried as one without it is.
 /// </summary>
 public sealed class TransientDispatchException(string message, Exception? inner = null, TimeSpan? retryAfter = null) : DispatchException(message, inner)
 {
