@@ -57,7 +57,11 @@ if [ "$(id -u)" -eq 0 ]; then
   as_owner=(runuser -u postgres --)
 fi
 mkdir -p "$state"
-if [ -f "$state/home" ]; then
+# One at a time: two services started together raced on the state files (one read an empty home and died, and a later
+# stop found no cluster to stop). The lock is released when the script exits.
+exec 9>"$state/.lock"
+flock 9
+if [ -s "$state/home" ]; then
   home=$(cat "$state/home")
 elif [ ${#as_owner[@]} -gt 0 ] && ! "${as_owner[@]}" test -x "$state"; then
   home="/tmp/campaigns-postgres-$(echo "${CAMPAIGNS_POSTGRES_DIR:-$repo}" | md5sum | cut -c1-12)"

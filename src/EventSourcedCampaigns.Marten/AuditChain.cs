@@ -199,7 +199,7 @@ public static class AuditChain
         await store.Storage.Database.EnsureStorageExistsAsync(typeof(IEvent), ct); // a fresh database has no mt_events yet
         await session.BeginTransactionAsync(ct); // opens the session's connection
         await using var command = new NpgsqlCommand(
-            $"select seq_id, id, stream_id, type, data::text from {schema}.mt_events where tenant_id = @tenant and type = any(@types) order by seq_id",
+            $"select seq_id, id, stream_id, type, data::text, is_archived from {schema}.mt_events where tenant_id = @tenant and type = any(@types) order by seq_id",
             session.Connection);
         command.Parameters.AddWithValue("tenant", tenantId);
         command.Parameters.AddWithValue("types", EventTypeNames.ToArray());
@@ -207,11 +207,13 @@ public static class AuditChain
         long entries = 0, unchained = 0, position = 0;
         var (previous, outcomesChained) = (Genesis, false);
         AuditChainBreak? broken = null;
+        var missing = false; // the break is a position no stored event has: named after the audit entry that shows it
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             while (broken is null && await reader.ReadAsync(ct))
             {
-                var (sequence, id, streamId, type, json) = (reader.GetInt64(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetString(3), reader.GetString(4));
+                var (sequence, id, streamId, type, json, archived) =
+                    (reader.GetInt64(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetString(3), reader.GetString(4), reader.GetBoolean(5));
                 AuditChainBreak Break(Guid campaign, long at, string why) => new(sequence, id, campaign, at, why);
                 IAuditChainedEvent e;
                 try
@@ -228,6 +230,14 @@ public static class AuditChain
                 }
 
                 var isOutcome = OutcomeTypeNames.Contains(type);
+                // Nothing archives campaign events: one archived was hidden on purpose, from the history and the read models
+                // (Marten's readers skip it), while its content still hashed as stored.
+                if (archived)
+                {
+                    broken = Break(e.CampaignId, e.Audit?.Position ?? position + 1,
+                        "It is archived (mt_events.is_archived): the campaign's history and a rebuild of the read models skip it.");
+                    break;
+                }
                 if (e.Audit is not { } link)
                 {
                     // Stored before the chain existed, or an outcome stored before outcomes joined it.
@@ -236,7 +246,11 @@ public static class AuditChain
                     break;
                 }
                 if (link.Position != position + 1)
-                    broken = Break(e.CampaignId, link.Position, $"Expected position {position + 1}, the event says {link.Position}: an event was removed, added or renumbered.");
+                {
+                    // Named at the position that is missing (or repeated), where the audit entry that shows it is.
+                    broken = Break(e.CampaignId, position + 1, $"Expected position {position + 1}, the event says {link.Position}: an event was removed, added or renumbered.");
+                    missing = link.Position > position + 1;
+                }
                 else if (link.PreviousHash != previous)
                     broken = Break(e.CampaignId, link.Position, $"Its previous hash {link.PreviousHash} is not the hash of the audit event before it ({previous}).");
                 else if (HashOf(tenantId, e, link.Position, link.PreviousHash) is var actual && actual != link.Hash)
@@ -255,6 +269,10 @@ public static class AuditChain
             }
         }
 
+        // A removed event (or one whose link was taken off) has no stored event at its position: its campaign is the one whose
+        // audit entry shows that position, so the dashboard marks that entry and not the next event's.
+        if (broken is { } gap && missing && await EntryAtAsync(session, gap.Position, ct) is { } shown)
+            broken = gap with { CampaignId = shown };
         if (broken is null && head is not null && (head.Position != position || head.Hash != previous))
             broken = new AuditChainBreak(0, Guid.Empty, head.LastCampaignId, head.Position,
                 $"The chain head is at position {head.Position} ({head.Hash}), the stored events end at {position} ({previous}): audit events were removed or the head was changed.");
@@ -263,6 +281,11 @@ public static class AuditChain
 
         return new AuditChainVerification(tenantId, broken is null, entries, unchained, head?.Position ?? 0, head?.Hash ?? Genesis, broken);
     }
+
+    private static async Task<Guid?> EntryAtAsync(IQuerySession session, long position, CancellationToken ct) =>
+        (await session.Query<ReadModels.CancellationAuditEntry>()
+            .Where(e => e.ChainPosition == position || e.OutcomeChainPosition == position)
+            .Select(e => e.CampaignId).ToListAsync(ct)).Cast<Guid?>().FirstOrDefault();
 
     /// <summary>Every tenant with audit events or a chain head, for verifying them all.</summary>
     public static async Task<IReadOnlyList<string>> AuditTenantsAsync(this IDocumentStore store, CancellationToken ct = default)

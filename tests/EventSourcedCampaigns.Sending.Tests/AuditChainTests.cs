@@ -140,6 +140,27 @@ public class AuditChainTests
         Assert.Equal((2L, 1L), (at.Position, entries));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task An_outcome_archived_or_removed_is_a_break_named_at_its_own_position_and_campaign(bool archived)
+    {
+        // Found by an audit: an archived outcome vanished from the history and a rebuilt audit while the chain said intact;
+        // a removed one was named at the next event's position and campaign, so the dashboard marked another cancel.
+        await using var host = await SendingHost.StartAsync(readModels: ProjectionLifecycle.Inline);
+        var (victim, next) = (await ScheduledAsync(host, Acme), await ScheduledAsync(host, Acme));
+        await Accepted(host, Acme, Cancel(victim));
+        await Accepted(host, Acme, Cancel(next));
+
+        var tampered = archived
+            ? await TamperAsync(host, victim, "campaign_cancelled", "is_archived = true")
+            : await TamperAsync(host, victim, "campaign_cancelled", set: null);
+        // A removed event is noticed at the next one (the next cancel's request, position 3), and named at its own place.
+        var noticed = archived ? tampered : await TamperAsync(host, next, "campaign_cancel_requested", "version = version");
+        var (at, entries) = await FirstBreakAsync(host, noticed, victim, archived ? "is archived" : "Expected position 2, the event says 3");
+        Assert.Equal((2L, 1L), (at.Position, entries)); // the victim's outcome, after its request
+    }
+
     [Fact]
     public async Task Outcomes_stored_before_outcomes_were_chained_are_counted_unchained_and_one_without_a_link_after_them_is_a_break()
     {
@@ -186,13 +207,16 @@ public class AuditChainTests
     private static Task<long> TamperWithCancelRequestedAsync(SendingHost host, Guid stream, string set) =>
         TamperAsync(host, stream, "campaign_cancel_requested", set);
 
-    /// <summary>Change the event of stored type <paramref name="type"/> of campaign <paramref name="stream"/> (tenant Acme); returns its sequence.</summary>
-    private static async Task<long> TamperAsync(SendingHost host, Guid stream, string type, string set)
+    /// <summary>
+    /// Change the event of stored type <paramref name="type"/> of campaign <paramref name="stream"/> (tenant Acme) with
+    /// <paramref name="set"/>, or delete it when null; returns its sequence.
+    /// </summary>
+    private static async Task<long> TamperAsync(SendingHost host, Guid stream, string type, string? set)
     {
         await using var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString);
         await connection.OpenAsync();
         await using var tamper = new Npgsql.NpgsqlCommand(
-            $"update {host.Schema}.mt_events set {set} " +
+            (set is null ? $"delete from {host.Schema}.mt_events " : $"update {host.Schema}.mt_events set {set} ") +
             "where tenant_id = @tenant and stream_id = @stream and type = @type returning seq_id", connection);
         tamper.Parameters.AddWithValue("type", type);
         tamper.Parameters.AddWithValue("tenant", Acme);

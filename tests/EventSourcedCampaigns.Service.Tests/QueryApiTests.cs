@@ -181,6 +181,15 @@ public sealed class the_http_api : IAsyncLifetime
     public async Task refuses_bad_queries_with_problem_details(string url, HttpStatusCode status, string code) =>
         Assert.Equal((status, code), await Problem(await _shopA.GetAsync(url)));
 
+    [Fact]
+    public async Task the_tenants_audit_stream_is_no_campaign_whose_events_can_be_read()
+    {
+        // Found by an audit: its report was 404, its events 200 with the tenant's refused cancels of unknown ids.
+        await _shopA.PostAsJsonAsync($"/api/campaigns/{Guid.NewGuid()}/cancel", new { reasonCode = "Other" }); // one there
+        var auditStream = EventSourcedCampaigns.Marten.AuditChain.TenantAuditStreamId("shop-a");
+        Assert.Equal((HttpStatusCode.NotFound, "CampaignNotFound"), await Problem(await _shopA.GetAsync($"/api/campaigns/{auditStream}/events")));
+    }
+
     [Theory]
     // Found by an audit: these answered in ASP.NET's words ("Implicit body inferred for parameter \"body\" but no body was
     // provided. Did you mean to use a Service instead?", "Failed to bind parameter \"Nullable<CampaignSort> sort\"").

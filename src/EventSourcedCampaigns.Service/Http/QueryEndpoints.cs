@@ -80,7 +80,9 @@ public static class QueryEndpoints
         {
             if (!Problems.TryParseId(id, out var campaignId, out var bad)) return bad!;
             await using var session = store.QuerySession(http.Tenant());
-            var events = await session.Events.FetchStreamAsync(campaignId, token: http.RequestAborted);
+            // The tenant's audit stream (cancels of unknown ids) is no campaign: 404 here as for its report.
+            var events = campaignId == AuditChain.TenantAuditStreamId(http.Tenant()) ? []
+                : await session.Events.FetchStreamAsync(campaignId, token: http.RequestAborted);
             return events.Count == 0
                 ? Problems.NotFound(campaignId)
                 : Results.Ok(events.Select(e => new CampaignEventEnvelope(e.Sequence, e.Version, e.EventTypeName, e.Timestamp, e.Data)));

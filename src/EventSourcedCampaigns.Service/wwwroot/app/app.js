@@ -987,6 +987,7 @@ async function renderAudit(main) {
     chain.innerHTML = `Audit chain BROKEN at position ${esc(String(b.position))}: ${esc(b.reason ?? 'unknown reason')}` +
       (b.campaignId ? ` <button type="button" class="link" data-campaign="${esc(b.campaignId)}">Show that campaign's attempts</button>` : '');
     auditState.brokenAt = b.position;
+    auditState.brokenCampaign = b.campaignId;
     refreshAudit();
   });
   await refreshAudit();
@@ -1046,7 +1047,9 @@ async function refreshAudit() {
   const counted = e => COUNTED_OUTCOMES.includes(e.outcome);
   const count = n => n === null || n === undefined ? '—' : num(n);
   const known = n => n !== null && n !== undefined;
-  const broken = e => known(auditState.brokenAt) && (e.chainPosition === auditState.brokenAt || e.outcomeChainPosition === auditState.brokenAt);
+  // The entry of the break's campaign at its position: a position alone could name an entry chained after the break.
+  const broken = e => known(auditState.brokenAt) && e.campaignId === auditState.brokenCampaign
+    && (e.chainPosition === auditState.brokenAt || e.outcomeChainPosition === auditState.brokenAt);
   const links = e => [known(e.chainPosition) ? `#${num(e.chainPosition)} in the chain` : null,
     known(e.outcomeChainPosition) ? `outcome #${num(e.outcomeChainPosition)}` : null].filter(Boolean).join(', ');
   $('#audit tbody').innerHTML = items.length === 0 ? '<tr><td colspan="12">No cancel attempts match.</td></tr>' : items.map(e => `<tr${broken(e) ? ' class="broken" data-test="chain-break"' : ''}>
