@@ -58,7 +58,8 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 mkdir -p "$state"
 # One at a time: two services started together raced on the state files (one read an empty home and died, and a later
-# stop found no cluster to stop). The lock is released when the script exits.
+# stop found no cluster to stop). The lock is released when the script exits; the server it starts must not inherit it
+# (9>&- on pg_ctl), or it would hold it for as long as it runs.
 exec 9>"$state/.lock"
 flock 9
 if [ -s "$state/home" ]; then
@@ -96,7 +97,7 @@ case "${1:-start}" in
       log "starting on 127.0.0.1:$port (fsync $fsync)"
       # fsync off by default: a throwaway test cluster; CAMPAIGNS_POSTGRES_FSYNC=on for the durable figures.
       # pg_stat_statements: the benchmark harness counts statements per batch with it (docs/benchmarks.md).
-      "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -l "$home/server.log" -w -t 60 start \
+      "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -l "$home/server.log" -w -t 60 start 9>&- \
         -o "-p $port -k $home -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=300 -c shared_preload_libraries=pg_stat_statements" >&2
       echo "$port" > "$state/port"
     fi
@@ -111,7 +112,7 @@ case "${1:-start}" in
     log "restarting (immediate) on 127.0.0.1:$port"
     # -m immediate: the server stops as if it crashed (no checkpoint) and recovers from its WAL on start; the
     # start reuses the options of the previous start (postmaster.opts).
-    "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -l "$home/server.log" -m immediate -w -t 60 restart >&2
+    "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -l "$home/server.log" -m immediate -w -t 60 restart >&2 9>&-
     for _ in $(seq 1 600); do
       if "${as_owner[@]}" "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres; then
         echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
