@@ -405,6 +405,29 @@ public sealed class RecipientOutcomeTests(ITestOutputHelper output)
         return ids;
     }
 
+    [Fact]
+    public async Task The_recipients_of_batches_as_large_as_allowed_are_read_each_page_at_once_and_erased_at_every_place()
+    {
+        // Found by an audit at scale: each recipient's id, outcome and address were read by subscript, which decompressed
+        // the whole stored array every time; with batches of 50,000 a page and a remainder's audience page ran past the
+        // 30 s command timeout (the remainder never prepared). With 60,000 in one batch this did not finish.
+        await using var host = await SendingHost.StartAsync();
+        var cancelled = await host.ScheduledAsync(60_000, 60_000, TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(Cancel(cancelled));
+        await host.WaitForAsync(cancelled, s => s.IsFinished, "the cancel to take effect");
+        await host.WaitUntilIdleAsync();
+        await using var query = host.Store.QuerySession(SendingHost.Tenant);
+
+        var last = await query.QueryRecipientOutcomesAsync(new RecipientOutcomeQuery(cancelled, RecipientOutcome.NotSent, 120, 500));
+        Assert.Equal((60_000L, 500), (last.Total, last.Items.Count));
+        var page = await query.LoadNotSentPageAsync(cancelled, "1:59000", 1_000);
+        Assert.Equal((1_000, null), (page.Recipients.Count, page.Continuation));
+        Assert.Equal(last.Items.Select(r => r.RecipientId), page.Recipients.Skip(500).Select(r => r.Id));
+        Assert.Equal(60_000, await ToListAsync(query.StreamRecipientOutcomesAsync(cancelled)) is var all ? all.Count : 0);
+        Assert.Equal(1, await host.Store.EraseRecipientAsync(SendingHost.Tenant, page.Recipients[^1].Id));
+        Assert.Equal(59_999, (await ToListAsync(query.StreamRecipientOutcomesAsync(cancelled))).Count);
+    }
+
     private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
     {
         var list = new List<T>();

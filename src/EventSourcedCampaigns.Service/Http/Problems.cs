@@ -239,11 +239,21 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
             BadHttpRequestException e => Problems.BadRequest("bad_request", Explain(e)),
             // The database is restarting or unreachable: nothing was applied; the caller may retry. Marten wraps what
             // Npgsql throws (MartenCommandException), so the cause is looked for along the chain.
+            // A statement that ran past the command timeout is no outage: retrying the same query will not help (an audit
+            // at scale was told the database was unreachable while it answered everything else).
+            _ when TimedOut(exception) => Problems.Problem(StatusCodes.Status503ServiceUnavailable, "database_unavailable",
+                "The database did not answer this request within its command timeout; nothing was applied. Retry later, or ask for less (a smaller page, a narrower filter)."),
             _ when FromDatabase(exception) => Problems.Problem(StatusCodes.Status503ServiceUnavailable, "database_unavailable",
                 "The campaign database is unreachable right now; nothing was applied. Retry shortly."),
             _ => null,
         };
         if (problem is null) return false;
+        // Logged as refusals are: the route pattern and the kind of failure, never the statement (its parameters may be recipient ids).
+        if (FromDatabase(exception))
+            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger<CampaignExceptionHandler>()
+                .LogWarning("{Method} {Route} answered 503: {Failure}", http.Request.Method,
+                    (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)",
+                    TimedOut(exception) ? "a statement ran past the command timeout" : "the database could not be reached");
         await problem.ExecuteAsync(http);
         return true;
     }
@@ -282,6 +292,14 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
 
     [GeneratedRegex("missing required properties including: (?<names>.*?)\\.?\\z", RegexOptions.Singleline)]
     private static partial Regex MissingRequired();
+
+    private static bool TimedOut(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+            if (exception is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.QueryCanceled }
+                or Npgsql.NpgsqlException { InnerException: TimeoutException }) return true;
+        return false;
+    }
 
     private static bool FromDatabase(Exception? exception)
     {
