@@ -9,17 +9,8 @@ public sealed class ProviderErrorTests(ITestOutputHelper output)
     {
         // PostgreSQL text cannot hold NUL: an answer stored as is would fail the dispatch step's commit, and its retry would
         // hand the batch to the provider again.
-        var dispatcher = new FakeDispatcher();
-        await using var host = await SendingHost.StartAsync(dispatcher, o => o.WithBatchesInFlightPerCampaign(2));
-        var id = await host.ScheduledAsync(40, 10, TimeSpan.FromMinutes(1));
-        dispatcher.OnDispatch = (batch, _) => batch.CampaignId == id && batch.BatchNumber == 2
-            ? throw new PermanentDispatchException("Refused:\0bad\0 payload")
-            : ValueTask.CompletedTask;
-        host.Clock.Advance(TimeSpan.FromMinutes(1));
-        await host.RunAcceptedAsync(new StartSend(id));
-
-        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete", TimeSpan.FromSeconds(30));
-        await host.WaitUntilIdleAsync();
+        var (host, dispatcher, id) = await SentWithBatchTwoThrowingAsync(40, () => new PermanentDispatchException("Refused:\0bad\0 payload"));
+        await using var _ = host;
 
         var failure = Assert.Single(new StreamFacts(await host.EventsAsync(id)).Failures).Failure;
         Assert.Equal((2, "Refused:bad payload"), (failure.BatchNumber, failure.Error));
@@ -156,17 +147,8 @@ public sealed class ProviderErrorTests(ITestOutputHelper output)
     {
         // Found by an audit: it was waited for as a "slow down" of 100 ms, without using up the retries, every 100 ms
         // for MaxThrottleWait (10 minutes by default): about 6,000 calls for one batch.
-        var dispatcher = new FakeDispatcher();
-        await using var host = await SendingHost.StartAsync(dispatcher, o => o.WithBatchesInFlightPerCampaign(2));
-        var id = await host.ScheduledAsync(20, 10, TimeSpan.FromMinutes(1));
-        dispatcher.OnDispatch = (batch, _) => batch.CampaignId == id && batch.BatchNumber == 2
-            ? throw new TransientDispatchException("429", retryAfter: TimeSpan.FromSeconds(-5))
-            : ValueTask.CompletedTask;
-        host.Clock.Advance(TimeSpan.FromMinutes(1));
-        await host.RunAcceptedAsync(new StartSend(id));
-
-        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete", TimeSpan.FromSeconds(30));
-        await host.WaitUntilIdleAsync();
+        var (host, dispatcher, id) = await SentWithBatchTwoThrowingAsync(20, () => new TransientDispatchException("429", retryAfter: TimeSpan.FromSeconds(-5)));
+        await using var _ = host;
 
         Assert.Equal(4, dispatcher.CallsFor(id, 2)); // the first, and the host's three retries
         Assert.Equal((2, "429"), Assert.Single(new StreamFacts(await host.EventsAsync(id)).Failures).Failure is var f ? (f.BatchNumber, f.Error) : default);
@@ -248,5 +230,19 @@ public sealed class ProviderErrorTests(ITestOutputHelper output)
         Assert.Equal(SendingHandler.MaxErrorLength, failure.Error.Length);
         Assert.StartsWith("HttpRequestException: xxx", failure.Error);
         Assert.EndsWith("…", failure.Error);
+    }
+
+    /// <summary>A campaign of <paramref name="recipients"/> in batches of 10, sent to the end, its batch 2 throwing <paramref name="failure"/> on every call.</summary>
+    private static async Task<(SendingHost Host, FakeDispatcher Dispatcher, Guid Id)> SentWithBatchTwoThrowingAsync(int recipients, Func<Exception> failure)
+    {
+        var dispatcher = new FakeDispatcher();
+        var host = await SendingHost.StartAsync(dispatcher, o => o.WithBatchesInFlightPerCampaign(2));
+        var id = await host.ScheduledAsync(recipients, 10, TimeSpan.FromMinutes(1));
+        dispatcher.OnDispatch = (batch, _) => batch.CampaignId == id && batch.BatchNumber == 2 ? throw failure() : ValueTask.CompletedTask;
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await host.RunAcceptedAsync(new StartSend(id));
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete", TimeSpan.FromSeconds(30));
+        await host.WaitUntilIdleAsync();
+        return (host, dispatcher, id);
     }
 }
