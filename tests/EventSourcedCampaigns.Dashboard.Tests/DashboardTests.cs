@@ -580,6 +580,15 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = "Cancellation audit" })).ToBeVisibleAsync();
         Assert.EndsWith("#/audit", _page.Url);
         await AssertNoReloadAsync();
+
+        // Found by an audit: every page took the focus to its content, so Tab never reached the link. A page just
+        // loaded leaves it at the top; the first Tab reaches "Skip to content".
+        await _page.ReloadAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = "Cancellation audit" })).ToBeVisibleAsync();
+        await _page.Keyboard.PressAsync("Tab");
+        await Expect(_page.GetByRole(AriaRole.Link, new() { Name = "Skip to content" })).ToBeFocusedAsync();
+        await _page.Keyboard.PressAsync("Enter");
+        await Expect(_page.Locator("#main")).ToBeFocusedAsync();
     }
 
     [Fact]
@@ -776,6 +785,24 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         finally
         {
             await reader.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task a_sign_in_that_may_not_read_campaigns_is_told_why_with_no_page_to_turn_to()
+    {
+        var auditor = await host.SignedInPageAsync(actor: "auditor@shop.example", scopes: ["audit:read"]);
+        try
+        {
+            await Expect(auditor.GetByRole(AriaRole.Alert)).ToContainTextAsync("campaigns:read");
+            // Found by an audit: Previous and Next stayed enabled under the refusal, and Next asked for page 2.
+            await Expect(auditor.GetByRole(AriaRole.Button, new() { Name = "Previous" })).ToBeDisabledAsync();
+            await Expect(auditor.GetByRole(AriaRole.Button, new() { Name = "Next" })).ToBeDisabledAsync();
+            await Expect(auditor.Locator("#page-info")).ToBeEmptyAsync();
+        }
+        finally
+        {
+            await auditor.Context.CloseAsync();
         }
     }
 

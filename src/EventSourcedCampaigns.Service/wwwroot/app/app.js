@@ -161,10 +161,15 @@ async function route() {
   else await renderList(main, params);
 }
 
+// A page the marketer went to takes the focus to its content; the page first loaded leaves it at the top of the
+// document, so that the first Tab reaches "Skip to content" as on any site.
+let marketerActed = false;
+for (const type of ['keydown', 'pointerdown']) addEventListener(type, () => { marketerActed = true; }, { capture: true, once: true });
+
 function setPage(main, html, title) {
   main.innerHTML = html;
   document.title = `${title} · Campaigns`;
-  main.focus({ preventScroll: true });
+  if (marketerActed) main.focus({ preventScroll: true });
 }
 
 // ---------- sign-in ----------
@@ -259,7 +264,12 @@ async function refreshList(afterSequence) {
   const res = await api(`/api/campaigns?${q}`);
   if (token !== pageToken || !tbody.isConnected) return; // the marketer went to another page meanwhile
   const err = $('#list-error');
-  if (!res.ok) { err.textContent = problem(res); err.hidden = false; delete err.dataset.refusal; return; }
+  if (!res.ok) {
+    err.textContent = problem(res); err.hidden = false; delete err.dataset.refusal;
+    $('#page-info').textContent = '';
+    $('#prev').disabled = $('#next').disabled = true; // no page was read to move from
+    return;
+  }
   if (!('refusal' in err.dataset)) err.hidden = true; // a refused action's message stays until the next action
   const { items, total } = res.data;
   const pages = Math.max(1, Math.ceil(total / listState.pageSize));
