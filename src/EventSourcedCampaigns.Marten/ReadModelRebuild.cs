@@ -1,6 +1,7 @@
 using System.Reflection;
 using EventSourcedCampaigns.Marten.ReadModels;
 using JasperFx.Events;
+using JasperFx.Events.Daemon;
 using Marten;
 using Npgsql;
 
@@ -29,6 +30,10 @@ public static class ReadModelRebuild
         limit.CancelAfter(timeout);
         var token = limit.Token;
         var options = (StoreOptions)store.Options;
+
+        // Held until the rebuild ends: a projection node running now would overwrite what it writes, one starting
+        // meanwhile waits for it.
+        await using var fence = await ProjectionLocksAsync(store, options, token);
 
         // Every event at or below the high-water mark is committed: the daemon's own gap detection, as its rebuild uses.
         long ceiling;
@@ -93,6 +98,37 @@ public static class ReadModelRebuild
             Parameters = { new() { Value = Shards }, new() { Value = ceiling } },
         };
         await update.ExecuteNonQueryAsync(token);
+    }
+
+    /// <summary>
+    /// The advisory locks through which HotCold projection nodes elect their leader (Marten's single-tenant distributor:
+    /// one per shard, <see cref="ProjectionLockIds.Compute"/>), taken on a connection of their own; a lock another
+    /// session holds means a projection node runs, and the rebuild refuses to start.
+    /// </summary>
+    private static async Task<NpgsqlConnection> ProjectionLocksAsync(IDocumentStore store, StoreOptions options, CancellationToken token)
+    {
+        var schema = options.Events.DatabaseSchemaName;
+        var shards = options.Projections.AllShards().Select(shard => shard.Name).ToList();
+        var connection = store.Storage.Database.CreateConnection();
+        try
+        {
+            await connection.OpenAsync(token);
+            foreach (var shard in shards)
+            {
+                await using var take = new NpgsqlCommand("select pg_try_advisory_lock($1)", connection)
+                {
+                    Parameters = { new() { Value = (long)ProjectionLockIds.Compute(schema, shard, options.Projections.DaemonLockId) } },
+                };
+                if (await take.ExecuteScalarAsync(token) is not true)
+                    throw new ProjectionsRunningException(shard.Identity);
+            }
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>
@@ -174,4 +210,17 @@ public static class ReadModelRebuild
             documents.Clear();
         }
     }
+}
+
+/// <summary>
+/// A read model rebuild refused because a projection node (an async daemon in HotCold mode) runs against the same
+/// database and schema: it would go on writing the read models the rebuild replaces. Stop the projection workers, then
+/// rebuild; they go on from where the rebuild ended.
+/// </summary>
+public sealed class ProjectionsRunningException(string shard)
+    : InvalidOperationException($"A projection node is running against this database (it holds the lock of {shard}): stop every " +
+                                "process with the projections role, then rebuild. They go on from where the rebuild ends.")
+{
+    /// <summary>The shard whose lock another session holds, e.g. <c>CampaignListItem:All</c>.</summary>
+    public string Shard { get; } = shard;
 }

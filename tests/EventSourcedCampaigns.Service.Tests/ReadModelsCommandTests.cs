@@ -25,6 +25,31 @@ public sealed class read_models_command
     }
 
     [Fact]
+    public async Task rebuild_refuses_while_a_projection_node_runs_then_runs_once_it_stopped()
+    {
+        await using var store = await TestDatabase.NewStoreAsync("cli_running");
+        var schema = store.Options.DatabaseSchemaName;
+        await ReadModelSnapshot.ProjectLiveAsync(store, () => new CampaignDriver(store, "shop-a", new TestClock()).EveryStatusAsync());
+        var live = await ReadModelSnapshot.TakeAsync(store);
+
+        // Found by an audit: the rebuild ran beside a projection node, which went on writing what the rebuild replaced.
+        await using (var node = await WorkerProcess.StartAsync(schema))
+        {
+            for (var i = 0; i < 300 && await node.StatusAsync() is not { RunsProjections: true }; i++) await Task.Delay(100);
+            Assert.True(await node.StatusAsync() is { RunsProjections: true }, node.RecentOutput);
+            var (refused, refusal) = await RunAsync(schema, "read-models", "rebuild");
+            Assert.True(refused != 0, refusal);
+            Assert.Contains("A projection node is running against this database", refusal);
+            Assert.Equal(live, await ReadModelSnapshot.TakeAsync(store)); // nothing deleted
+            await node.StopAsync();
+        }
+
+        var (exitCode, output) = await RunAsync(schema, "read-models", "rebuild");
+        Assert.True(exitCode == 0, output);
+        Assert.Equal(live, await ReadModelSnapshot.TakeAsync(store));
+    }
+
+    [Fact]
     public async Task an_unknown_action_is_refused()
     {
         var (exitCode, output) = await RunAsync("cli_unknown", "read-models", "drop");

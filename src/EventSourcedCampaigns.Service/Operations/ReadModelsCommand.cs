@@ -37,7 +37,15 @@ public sealed class ReadModelsCommand : JasperFxAsyncCommand<ReadModelsInput>
 
         using var host = input.BuildHost();
         var started = Stopwatch.GetTimestamp();
-        await host.Services.GetRequiredService<IDocumentStore>().RebuildReadModelsAsync(TimeSpan.FromHours(6));
+        try
+        {
+            await host.Services.GetRequiredService<IDocumentStore>().RebuildReadModelsAsync(TimeSpan.FromHours(6));
+        }
+        catch (ProjectionsRunningException running)
+        {
+            Console.Error.WriteLine(running.Message);
+            return false;
+        }
         Console.WriteLine($"Rebuilt the campaign list, the send reports and the cancellation audit in {Stopwatch.GetElapsedTime(started).TotalSeconds:N1} s.");
         return true;
     }
