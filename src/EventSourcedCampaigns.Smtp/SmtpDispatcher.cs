@@ -29,7 +29,7 @@ namespace EventSourcedCampaigns.Smtp;
 /// At least once: a retried batch (after a connection lost between the end of DATA and the server's reply, or one sent as
 /// one transaction) sends again to recipients the server may already have accepted. Every message carries a Message-ID
 /// derived from the batch's idempotency key and the recipient (<see cref="MessageIdFor"/>) and the header
-/// <c>X-Campaign-Idempotency-Key: {IdempotencyKey}/{recipientId}</c>, the same on every attempt, so duplicates can be
+/// <c>X-Campaign-Idempotency-Key: {IdempotencyKey}/{recipientId}</c> (<see cref="DispatchRequest.HeaderSafe"/>), the same on every attempt, so duplicates can be
 /// detected downstream.
 /// </para>
 /// </summary>
@@ -161,7 +161,7 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
         if (recipient is not null) message.To.Add(Mailbox(recipient));
         else message.To.Add(new GroupAddress("undisclosed-recipients"));
         message.MessageId = MessageIdFor(batch.IdempotencyKey, recipient?.Id, _messageIdDomain).Trim('<', '>');
-        message.Headers.Add(IdempotencyHeader, recipient is null ? batch.IdempotencyKey : $"{batch.IdempotencyKey}/{recipient.Id}");
+        message.Headers.Add(IdempotencyHeader, DispatchRequest.HeaderSafe(recipient is null ? batch.IdempotencyKey : $"{batch.IdempotencyKey}/{recipient.Id}"));
         message.Headers.Add(VariantHeader, batch.Variant.Key);
         if (!string.IsNullOrWhiteSpace(_options.ListUnsubscribe)
             && (recipient is not null || !_options.ListUnsubscribe.Contains(SmtpDispatcherOptions.RecipientIdPlaceholder, StringComparison.Ordinal)))

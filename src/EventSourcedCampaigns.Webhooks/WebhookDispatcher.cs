@@ -11,7 +11,7 @@ namespace EventSourcedCampaigns.Webhooks;
 /// <summary>
 /// Sends a batch to an SMS or push gateway: one POST of <see cref="WebhookBatch"/> as JSON to
 /// <see cref="WebhookDispatcherOptions.Url"/>, signed (<see cref="WebhookSignature"/>), with the batch's idempotency key
-/// in <c>Idempotency-Key</c>. The answer: 2xx with an optional <see cref="WebhookResponse"/> naming refused recipients;
+/// in <c>Idempotency-Key</c> (percent-encoded where it is not printable ASCII: <see cref="DispatchRequest.HeaderSafe"/>). The answer: 2xx with an optional <see cref="WebhookResponse"/> naming refused recipients;
 /// 429 or 503 → <see cref="TransientDispatchException"/> carrying <c>Retry-After</c>; 408, other 5xx, network errors and
 /// timeouts → <see cref="TransientDispatchException"/>; any other 4xx → <see cref="PermanentDispatchException"/>. When
 /// the client's circuit breaker rests a failing gateway, <see cref="TransientDispatchException"/> carrying
@@ -58,7 +58,7 @@ public sealed class WebhookDispatcher : IMessageDispatcher
         using var request = new HttpRequestMessage(HttpMethod.Post, _options.Url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(_options.Secret, _clock.GetUtcNow(), body));
-        request.Headers.Add(IdempotencyHeader, batch.IdempotencyKey);
+        request.Headers.Add(IdempotencyHeader, DispatchRequest.HeaderSafe(batch.IdempotencyKey));
 
         HttpResponseMessage response;
         try

@@ -273,6 +273,22 @@ public sealed class SmtpDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_key_beyond_ascii_goes_out_percent_encoded_not_as_an_encoded_word()
+    {
+        // Found by an audit: MimeKit wrote it as an RFC 2047 encoded word (=?utf-8?q?sh=C3=B6p...?=), folded, and a
+        // receiver comparing the raw header saw another key than the webhook's.
+        await using var dispatcher = Dispatcher();
+        var batch = Batch(1) with { TenantId = "shöp" };
+
+        await dispatcher.DispatchAsync(batch);
+
+        var message = Assert.Single(_server.Messages());
+        var header = message.Message.Headers.First(h => h.Field == SmtpDispatcher.IdempotencyHeader);
+        Assert.Equal($"sh%C3%B6p/{batch.CampaignId:N}-1/r1", System.Text.Encoding.ASCII.GetString(header.RawValue).Trim());
+        Assert.Equal(KeyOf(batch, batch.Recipients[0]), Uri.UnescapeDataString(message.IdempotencyKey!));
+    }
+
+    [Fact]
     public async Task A_per_batch_transaction_whose_every_recipient_is_refused_names_them_all_and_sends_nothing()
     {
         _server.Inject(new { refuse = new Dictionary<string, string> { ["r1@example.test"] = "550 5.1.1 No such user", ["r2@example.test"] = "550 5.1.1 No such user" } });

@@ -56,6 +56,21 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
         Assert.True(document.RootElement.TryGetProperty("idempotencyKey", out _), "The body uses camelCase names.");
     }
 
+    [Fact]
+    public async Task A_tenant_beyond_ascii_reaches_the_gateway_with_its_key_percent_encoded_in_the_header()
+    {
+        // Found by an audit: HttpClient refuses a header that is not ASCII, so every batch of such a tenant failed.
+        var batch = Batch() with { TenantId = "shöp👩" };
+
+        var result = await Dispatcher.DispatchAsync(batch);
+
+        Assert.Equal((3, 0), (result.Delivered, result.Failed));
+        var (headers, body) = Assert.Single(_receiver.Requests);
+        Assert.Equal($"sh%C3%B6p%F0%9F%91%A9/{batch.CampaignId:N}-7", headers[WebhookDispatcher.IdempotencyHeader]);
+        Assert.Equal(batch.IdempotencyKey, Uri.UnescapeDataString(headers[WebhookDispatcher.IdempotencyHeader]));
+        Assert.Equal(batch.IdempotencyKey, JsonSerializer.Deserialize<WebhookBatch>(body, WebhookJson.Options)!.IdempotencyKey);
+    }
+
     [Theory]
     [InlineData("t=99999999999999999,v1=")]
     [InlineData("t=9223372036854775807,v1=")]

@@ -10,6 +10,22 @@ public sealed record DispatchRequest(
 {
     /// <summary>Stable per tenant, campaign and batch (two tenants may use the same campaign id).</summary>
     public string IdempotencyKey => $"{TenantId}/{CampaignId:N}-{BatchNumber}";
+
+    /// <summary>
+    /// <paramref name="text"/> (an idempotency key) as an HTTP or mail header can carry it: header values are ASCII, so
+    /// every byte of its UTF-8 outside printable ASCII (<c>!</c> to <c>~</c>), and <c>%</c> itself, is percent-encoded
+    /// as in RFC 3986. A key of printable ASCII is unchanged; <see cref="Uri.UnescapeDataString(string)"/> gives the key back.
+    /// </summary>
+    public static string HeaderSafe(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.All(c => c is > ' ' and <= '~' and not '%')) return text;
+        var safe = new System.Text.StringBuilder(text.Length * 3);
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(text))
+            if (b is > (byte)' ' and <= (byte)'~' and not (byte)'%') safe.Append((char)b);
+            else safe.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+        return safe.ToString();
+    }
 }
 
 /// <summary>

@@ -60,6 +60,20 @@ public class a_dispatch_request
         Assert.NotEqual(key, Batch(campaign: Commands.CloneId).IdempotencyKey);
         Assert.NotEqual(key, Batch(batch: 4).IdempotencyKey);
     }
+
+    [Theory]
+    [InlineData("acme/5eed-3!~", "acme/5eed-3!~")]
+    [InlineData("a b", "a%20b")]
+    [InlineData("100%", "100%25")]
+    [InlineData("del\u007f", "del%7F")]
+    [InlineData("tab\t", "tab%09")]
+    [InlineData("shöp👩", "sh%C3%B6p%F0%9F%91%A9")]
+    public void in_a_header_is_printable_ascii_percent_encoded_beyond_it(string key, string header)
+    {
+        key = System.Text.RegularExpressions.Regex.Unescape(key);
+        Assert.Equal(header, DispatchRequest.HeaderSafe(key));
+        Assert.Equal(key, Uri.UnescapeDataString(DispatchRequest.HeaderSafe(key)));
+    }
 }
 
 /// <summary>A provider's failure: a transient one is retried, a permanent one records the batch as failed.</summary>
