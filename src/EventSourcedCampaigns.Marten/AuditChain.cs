@@ -32,6 +32,23 @@ public sealed record AuditChainHead
 /// <param name="Reason">What does not match, in words.</param>
 public sealed record AuditChainBreak(long Sequence, Guid EventId, Guid CampaignId, long Position, string Reason);
 
+/// <summary>
+/// A position and hash of a tenant's audit chain copied earlier to storage the database's writers cannot change (the
+/// head of an earlier verification): a chain that no longer holds <see cref="Hash"/> at <see cref="Position"/> was
+/// rewritten, cut or restored from before it.
+/// </summary>
+/// <param name="Position">The chain position, 1 or more.</param>
+/// <param name="Hash">The hash at that position: 64 lower-case hex digits.</param>
+public sealed record AuditChainAnchor(long Position, string Hash)
+{
+    /// <summary>Why this anchor cannot be checked (a position below 1, a hash that is not 64 hex digits), or null.</summary>
+    public string? Problem() =>
+        Position < 1 ? $"The anchor's position must be 1 or more, not {Position}."
+        : Hash is not { Length: 64 } || !Hash.All(char.IsAsciiHexDigitLower)
+            ? "The anchor's hash must be 64 lower-case hex digits, as a verification's headHash is."
+            : null;
+}
+
 /// <summary>The result of recomputing a tenant's audit chain from the stored events.</summary>
 /// <param name="TenantId">The tenant.</param>
 /// <param name="Intact">True when every link and every hash matches, and the last event is the recorded head.</param>
@@ -188,9 +205,19 @@ public static class AuditChain
     /// position follows the previous one, its previous hash is the previous event's hash, its own hash is the hash of
     /// its stored content, and the last one is the head document. Reports the first break.
     /// </summary>
-    public static async Task<AuditChainVerification> VerifyAuditChainAsync(this IDocumentStore store, string tenantId, CancellationToken ct = default)
+    public static Task<AuditChainVerification> VerifyAuditChainAsync(this IDocumentStore store, string tenantId, CancellationToken ct = default) =>
+        store.VerifyAuditChainAsync(tenantId, anchor: null, ct);
+
+    /// <summary>
+    /// <see cref="VerifyAuditChainAsync(IDocumentStore, string, CancellationToken)"/>, and the chain must also hold
+    /// <paramref name="anchor"/>'s hash at its position (a head anchored earlier): otherwise it was rewritten, cut, or the
+    /// database was restored from before the anchor, and that is its first break.
+    /// </summary>
+    public static async Task<AuditChainVerification> VerifyAuditChainAsync(this IDocumentStore store, string tenantId, AuditChainAnchor? anchor,
+        CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
+        if (anchor?.Problem() is { } problem) throw new ArgumentException(problem, nameof(anchor));
         await using var session = store.LightweightSession(tenantId);
         var head = await session.LoadAsync<AuditChainHead>(tenantId, ct);
         var serializer = store.Options.Serializer();
@@ -259,6 +286,9 @@ public static class AuditChain
                 // event is where it was appended, in the campaign it names (an unknown campaign's refusal: the tenant's audit stream).
                 else if (streamId != e.CampaignId && !(e is CancelRejected && streamId == TenantAuditStreamId(tenantId)))
                     broken = Break(e.CampaignId, link.Position, $"It is stored in stream {streamId}, not in the campaign it names: the event was moved.");
+                else if (anchor is not null && link.Position == anchor.Position && link.Hash != anchor.Hash)
+                    broken = Break(e.CampaignId, link.Position, $"Its hash is {link.Hash}, not the anchored {anchor.Hash}: the chain was rewritten " +
+                                                                  "from here, or the database restored from before the anchor and the chain grown again.");
                 else
                 {
                     entries++;
@@ -278,6 +308,10 @@ public static class AuditChain
                 $"The chain head is at position {head.Position} ({head.Hash}), the stored events end at {position} ({previous}): audit events were removed or the head was changed.");
         if (broken is null && head is null && entries > 0)
             broken = new AuditChainBreak(0, Guid.Empty, Guid.Empty, position, "The tenant has chained audit events but no chain head.");
+        if (broken is null && anchor is not null && position < anchor.Position)
+            broken = new AuditChainBreak(0, Guid.Empty, head?.LastCampaignId ?? Guid.Empty, anchor.Position,
+                $"The chain ends at position {position}, before the anchored position {anchor.Position}: audit events were removed, " +
+                "or the database was restored from before the anchor.");
 
         return new AuditChainVerification(tenantId, broken is null, entries, unchained, head?.Position ?? 0, head?.Hash ?? Genesis, broken);
     }

@@ -162,6 +162,58 @@ public class AuditChainTests
     }
 
     [Fact]
+    public async Task A_chain_restored_from_before_its_anchored_head_and_grown_again_is_a_break_at_the_anchor()
+    {
+        // Found by an audit: after a restore from an older backup and one more cancel, the chain verified intact past the
+        // anchored position with another hash there, and nothing could check a head anchored earlier.
+        await using var host = await SendingHost.StartAsync(readModels: ProjectionLifecycle.Inline);
+        var (first, second, later) = (await ScheduledAsync(host, Acme), await ScheduledAsync(host, Acme), await ScheduledAsync(host, Acme));
+        await Accepted(host, Acme, Cancel(first));
+        await Accepted(host, Acme, Cancel(second));
+        var anchored = await host.Store.VerifyAuditChainAsync(Acme);
+        var anchor = new AuditChainAnchor(anchored.HeadPosition, anchored.HeadHash);
+        Assert.Equal(4L, anchor.Position);
+        Assert.True((await host.Store.VerifyAuditChainAsync(Acme, anchor)).Intact);
+        Assert.True((await host.Store.VerifyAuditChainAsync(Acme, new AuditChainAnchor(2, (await ChainHashAtAsync(host, first, 2))))).Intact);
+
+        // The database as a backup taken before the second cancel left it, then a cancel made after the restore.
+        await TamperAsync(host, second, "campaign_cancel_requested", set: null);
+        await TamperAsync(host, second, "campaign_cancelled", set: null);
+        await using (var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var rollBack = new Npgsql.NpgsqlCommand(
+                $"update {host.Schema}.mt_doc_auditchainhead set data = jsonb_set(jsonb_set(data, '{{Position}}', '2'), '{{Hash}}', to_jsonb(@hash::text)) where id = @tenant", connection);
+            rollBack.Parameters.AddWithValue("hash", await ChainHashAtAsync(host, first, 2));
+            rollBack.Parameters.AddWithValue("tenant", Acme);
+            Assert.Equal(1, await rollBack.ExecuteNonQueryAsync());
+        }
+        Assert.True((await host.Store.VerifyAuditChainAsync(Acme)).Intact);
+        Assert.False((await host.Store.VerifyAuditChainAsync(Acme, anchor)).Intact); // shorter than the anchor
+        Assert.Contains("before the anchored position 4", (await host.Store.VerifyAuditChainAsync(Acme, anchor)).FirstBreak!.Reason);
+        await Accepted(host, Acme, Cancel(later));
+
+        var grown = await host.Store.VerifyAuditChainAsync(Acme);
+        Assert.True(grown.Intact, grown.FirstBreak?.Reason); // on its own, the restored chain is consistent
+        Assert.Equal(4L, grown.HeadPosition);
+        var checkedAgainstAnchor = await host.Store.VerifyAuditChainAsync(Acme, anchor);
+        Assert.False(checkedAgainstAnchor.Intact);
+        var at = checkedAgainstAnchor.FirstBreak!;
+        Assert.Equal((4L, later, 3L), (at.Position, at.CampaignId, checkedAgainstAnchor.Entries));
+        Assert.Contains($"not the anchored {anchor.Hash}", at.Reason);
+        Assert.Throws<ArgumentException>(() => host.Store.VerifyAuditChainAsync(Acme, new AuditChainAnchor(0, anchor.Hash)).GetAwaiter().GetResult());
+        Assert.Throws<ArgumentException>(() => host.Store.VerifyAuditChainAsync(Acme, new AuditChainAnchor(4, anchor.Hash.ToUpperInvariant())).GetAwaiter().GetResult());
+    }
+
+    /// <summary>The chain hash stored on <paramref name="campaign"/>'s audit event at <paramref name="position"/>.</summary>
+    private static async Task<string> ChainHashAtAsync(SendingHost host, Guid campaign, long position)
+    {
+        await using var session = host.Store.QuerySession(Acme);
+        return (await session.Events.FetchStreamAsync(campaign)).Select(e => e.Data).OfType<IAuditChainedEvent>()
+            .Single(e => e.Audit?.Position == position).Audit!.Hash;
+    }
+
+    [Fact]
     public async Task Outcomes_stored_before_outcomes_were_chained_are_counted_unchained_and_one_without_a_link_after_them_is_a_break()
     {
         await using var host = await SendingHost.StartAsync(readModels: ProjectionLifecycle.Inline);

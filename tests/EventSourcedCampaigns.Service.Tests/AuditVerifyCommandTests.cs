@@ -1,3 +1,4 @@
+using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Service.Operations;
 
@@ -15,5 +16,31 @@ public sealed class the_audit_verify_command
             AuditVerifyCommand.Describe(new AuditChainVerification("shop", true, 3, 0, 3, "ab12", null)));
         Assert.StartsWith("tenant shop: BROKEN at position 2",
             AuditVerifyCommand.Describe(new AuditChainVerification("shop", false, 1, 0, 3, "ab12", new AuditChainBreak(9, Guid.Empty, Guid.Empty, 2, "edited"))));
+    }
+
+    [Theory]
+    [InlineData("--tenant shop --anchor 5", "Give the anchor as POSITION:HASH")]
+    [InlineData("--tenant shop --anchor 5:d1f35c13", "64 lower-case hex digits")]
+    [InlineData("--anchor 1:0000000000000000000000000000000000000000000000000000000000000000", "give --tenant with --anchor")]
+    public async Task refuses_an_anchor_it_cannot_check(string flags, string says)
+    {
+        var (exitCode, output) = await Cli.RunAsync("cli_anchor", ["audit", "verify", .. flags.Split(' ')]);
+
+        Assert.True(exitCode != 0, output);
+        Assert.Contains(says, output);
+    }
+
+    [Fact]
+    public async Task checks_a_head_anchored_earlier_and_names_a_chain_that_no_longer_reaches_it()
+    {
+        // Found by an audit: docs/security.md asks to anchor the head, but nothing could check a chain against it.
+        await using var store = await TestDatabase.NewStoreAsync("cli_anchor");
+
+        var (exitCode, output) = await Cli.RunAsync(store.Options.DatabaseSchemaName,
+            "audit", "verify", "--tenant", "shop", "--anchor", "3:" + new string('a', 64));
+
+        Assert.True(exitCode != 0, output);
+        Assert.Contains("tenant shop: BROKEN at position 3", output);
+        Assert.Contains("The chain ends at position 0, before the anchored position 3", output);
     }
 }

@@ -178,6 +178,9 @@ public sealed class the_http_api : IAsyncLifetime
     // Found by an audit: the audit's filter read these as the campaign a path refuses them for.
     [InlineData("/api/audit/cancellations?campaignId=%7B3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11%7D", HttpStatusCode.BadRequest, "bad_request")]
     [InlineData("/api/audit/cancellations.csv?campaignId=3f2b7c1e8f434a579d550d1d2f0c9a11", HttpStatusCode.BadRequest, "bad_request")]
+    [InlineData("/api/audit/verification?anchorPosition=3", HttpStatusCode.BadRequest, "bad_request")]
+    [InlineData("/api/audit/verification?anchorPosition=0&anchorHash=0000000000000000000000000000000000000000000000000000000000000000", HttpStatusCode.BadRequest, "bad_request")]
+    [InlineData("/api/audit/verification?anchorPosition=1&anchorHash=d1f35c13", HttpStatusCode.BadRequest, "bad_request")]
     public async Task refuses_bad_queries_with_problem_details(string url, HttpStatusCode status, string code) =>
         Assert.Equal((status, code), await Problem(await _shopA.GetAsync(url)));
 
@@ -251,6 +254,15 @@ public sealed class the_http_api : IAsyncLifetime
         Assert.Equal("Cancelled", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
         var again = await _shopA.PostAsJsonAsync($"/api/campaigns/{_campaigns[1]}/cancel", new { reasonCode = "WrongAudience" });
         Assert.Equal(0, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("events").GetInt32()); // idempotent
+
+        // Its own head, anchored, holds; another hash at that position is a break there.
+        var head = await _shopA.GetFromJsonAsync<JsonElement>("/api/audit/verification");
+        var (position, hash) = (head.GetProperty("headPosition").GetInt64(), head.GetProperty("headHash").GetString()!);
+        Assert.True((await _shopA.GetFromJsonAsync<JsonElement>($"/api/audit/verification?anchorPosition={position}&anchorHash={hash}")).GetProperty("intact").GetBoolean());
+        var other = await _shopA.GetFromJsonAsync<JsonElement>($"/api/audit/verification?anchorPosition={position}&anchorHash={new string('0', 64)}");
+        Assert.False(other.GetProperty("intact").GetBoolean());
+        Assert.Equal(position, other.GetProperty("firstBreak").GetProperty("position").GetInt64());
+        Assert.True(position >= 2, $"head {position}");
     }
 
     [Fact]

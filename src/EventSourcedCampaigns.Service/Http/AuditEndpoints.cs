@@ -16,12 +16,21 @@ public static class AuditEndpoints
 
     public static RouteGroupBuilder MapAuditEndpoints(this RouteGroupBuilder api)
     {
-        api.MapGet("/audit/verification", async (HttpContext http, IDocumentStore store) =>
-            Results.Ok(await store.VerifyAuditChainAsync(http.Tenant(), http.RequestAborted)))
+        api.MapGet("/audit/verification", async (HttpContext http, IDocumentStore store, long? anchorPosition, string? anchorHash) =>
+        {
+            if (anchorPosition is null != anchorHash is null)
+                return Problems.BadRequest(ProblemCodes.BadRequest, "Give anchorPosition and anchorHash together (a head of an earlier verification), or neither.");
+            var anchor = anchorPosition is { } position ? new AuditChainAnchor(position, anchorHash!) : null;
+            if (anchor?.Problem() is { } problem) return Problems.BadRequest(ProblemCodes.BadRequest, problem);
+            return Results.Ok(await store.VerifyAuditChainAsync(http.Tenant(), anchor, http.RequestAborted));
+        })
             .WithName("VerifyCancellationAudit").RequireAuthorization(Security.Scopes.AuditRead).WithTags("Audit")
             .WithSummary("Recompute the tenant's cancellation audit hash chain: intact or not, and where it first breaks.")
-            .WithDescription("Each audit entry carries the hash of the one before it; a changed or removed entry breaks the chain from there on.")
-            .Produces<AuditChainVerification>();
+            .WithDescription("Each audit entry carries the hash of the one before it; a changed or removed entry breaks the chain from there on. " +
+                             "With anchorPosition and anchorHash (the headPosition and headHash of an earlier verification, kept where the " +
+                             "database's writers cannot change them), the chain must also hold that hash at that position: a chain rewritten, " +
+                             "cut, or restored from before the anchor is then broken there.")
+            .Produces<AuditChainVerification>().CanRefuse(ProblemCodes.BadRequest);
 
         api.MapGet("/audit/cancellations.csv", async (HttpContext http, IDocumentStore store,
             Guid? campaignId, string? actor, RequestChannel? channel, DateTimeOffset? from, DateTimeOffset? to) =>

@@ -4,7 +4,7 @@ using Marten;
 
 namespace EventSourcedCampaigns.Service.Operations;
 
-/// <summary>Input of <see cref="AuditVerifyCommand"/>: <c>audit verify [--tenant T]</c>.</summary>
+/// <summary>Input of <see cref="AuditVerifyCommand"/>: <c>audit verify [--tenant T [--anchor POSITION:HASH]]</c>.</summary>
 public sealed class AuditInput : NetCoreInput
 {
     /// <summary>What to do with the audit; "verify" is the only action.</summary>
@@ -15,6 +15,11 @@ public sealed class AuditInput : NetCoreInput
     [Description("The tenant to verify (every tenant with audit events when omitted)")]
     [FlagAlias("tenant", 't')]
     public string? TenantFlag { get; set; }
+
+    /// <summary>A head anchored earlier, POSITION:HASH, that the tenant's chain must still hold (needs --tenant).</summary>
+    [Description("A head anchored earlier, POSITION:HASH (a verification's head), that the chain must still hold; needs --tenant")]
+    [FlagAlias("anchor", 'a')]
+    public string? AnchorFlag { get; set; }
 }
 
 /// <summary>
@@ -36,8 +41,24 @@ public sealed class AuditVerifyCommand : JasperFxAsyncCommand<AuditInput>
     {
         if (!string.Equals(input.Action, "verify", StringComparison.OrdinalIgnoreCase))
         {
-            Console.Error.WriteLine($"Unknown audit action '{input.Action}'. Use: audit verify [--tenant T]");
+            Console.Error.WriteLine($"Unknown audit action '{input.Action}'. Use: audit verify [--tenant T [--anchor POSITION:HASH]]");
             return false;
+        }
+
+        AuditChainAnchor? anchor = null;
+        if (input.AnchorFlag is { } given)
+        {
+            var parts = given.Trim().Split(':');
+            anchor = parts.Length == 2 && long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var position)
+                ? new AuditChainAnchor(position, parts[1])
+                : null;
+            var problem = anchor is null ? "Give the anchor as POSITION:HASH, e.g. --anchor 5:d1f3...(64 hex digits)." : anchor.Problem();
+            if (string.IsNullOrWhiteSpace(input.TenantFlag)) problem ??= "An anchor belongs to one tenant's chain: give --tenant with --anchor.";
+            if (problem is not null)
+            {
+                Console.Error.WriteLine(problem);
+                return false;
+            }
         }
 
         using var host = input.BuildHost();
@@ -48,7 +69,7 @@ public sealed class AuditVerifyCommand : JasperFxAsyncCommand<AuditInput>
         var intact = true;
         foreach (var tenant in tenants)
         {
-            var result = await store.VerifyAuditChainAsync(tenant);
+            var result = await store.VerifyAuditChainAsync(tenant, anchor);
             intact &= result.Intact;
             Console.WriteLine(Describe(result));
         }
