@@ -70,6 +70,7 @@ public static class CampaignSendingExtensions
         else opts.PublishMessage<SendBatch>().ToPostgresqlQueue(options.HandOffQueue!);
 
         opts.Policies.Add(new CampaignErrorPolicy());
+        opts.Policies.Add(new DispatchStepTimeout(options));
         return opts;
     }
 
@@ -129,6 +130,23 @@ public static class CampaignSendingExtensions
 }
 
 /// <summary>Error handling of the campaign handlers.</summary>
+/// <summary>
+/// The dispatch step bounds itself: a provider call by <see cref="CampaignSendingOptions.ClaimTimeout"/> (the reconciler
+/// records it failed then), the provider's "slow down" by <see cref="CampaignSendingOptions.MaxThrottleWait"/>, its retries
+/// by <see cref="CampaignSendingOptions.DispatchRetryDelays"/>. Wolverine's own limit (60 s by default) cut a longer call and
+/// handed the batch over again while the first call could still be taken; it is set past all of those.
+/// </summary>
+internal sealed class DispatchStepTimeout(CampaignSendingOptions options) : IHandlerPolicy
+{
+    public void Apply(IReadOnlyList<HandlerChain> chains, GenerationRules rules, IServiceContainer container)
+    {
+        var longest = options.ClaimTimeout + options.MaxThrottleWait + options.DispatchRetryDelays.Aggregate(TimeSpan.Zero, (sum, delay) => sum + delay)
+                      + TimeSpan.FromMinutes(1);
+        foreach (var chain in chains.Where(c => c.MessageType == typeof(SendBatch)))
+            chain.ExecutionTimeoutInSeconds = (int)Math.Min(int.MaxValue, Math.Ceiling(longest.TotalSeconds));
+    }
+}
+
 internal sealed class CampaignErrorPolicy : IHandlerPolicy
 {
     public void Apply(IReadOnlyList<HandlerChain> chains, GenerationRules rules, IServiceContainer container)

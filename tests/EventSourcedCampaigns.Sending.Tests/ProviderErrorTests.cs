@@ -5,6 +5,17 @@ namespace EventSourcedCampaigns.Sending.Tests;
 public sealed class ProviderErrorTests(ITestOutputHelper output)
 {
     [Fact]
+    public async Task A_provider_call_may_run_until_the_claim_times_out_before_wolverine_cuts_the_step()
+    {
+        // Found by an audit: Wolverine's 60 s limit per message cut a 2-minute webhook call and handed the batch to the
+        // gateway again every minute, until the reconciler failed it as "the node sending it was lost".
+        await using var host = await SendingHost.StartAsync(configure: o => { o.ClaimTimeout = TimeSpan.FromMinutes(3); o.MaxThrottleWait = TimeSpan.FromMinutes(2); });
+        var chain = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<global::Wolverine.Runtime.Handlers.HandlerGraph>(host.Services).Chains.Single(c => c.MessageType == typeof(SendBatch));
+
+        Assert.True(chain.ExecutionTimeoutInSeconds >= (3 + 2) * 60 + 6, $"{chain.ExecutionTimeoutInSeconds} s");
+    }
+
+    [Fact]
     public async Task A_provider_error_with_a_NUL_character_is_recorded_without_it_and_the_batch_is_not_sent_again()
     {
         // PostgreSQL text cannot hold NUL: an answer stored as is would fail the dispatch step's commit, and its retry would

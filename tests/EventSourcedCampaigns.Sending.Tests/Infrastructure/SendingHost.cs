@@ -18,6 +18,9 @@ public sealed class SendingHost : IAsyncDisposable
 
     private readonly IHost _host;
 
+    /// <summary>The host's services (Wolverine's handler graph, the store...).</summary>
+    public IServiceProvider Services => _host.Services;
+
     private SendingHost(IHost host, string schema, AudienceDirectory audiences, FakeDispatcher dispatcher, AdjustableClock clock)
     {
         _host = host;
