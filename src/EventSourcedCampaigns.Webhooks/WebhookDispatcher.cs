@@ -63,7 +63,7 @@ public sealed class WebhookDispatcher : IMessageDispatcher
         HttpResponseMessage response;
         try
         {
-            response = await _clients.CreateClient(HttpClientName).SendAsync(request, cancellation).ConfigureAwait(false);
+            response = await _clients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellation).ConfigureAwait(false);
         }
         catch (BrokenCircuitException e)
         {
@@ -82,9 +82,19 @@ public sealed class WebhookDispatcher : IMessageDispatcher
 
         using (response)
         {
-            var text = await response.Content.ReadAsStringAsync(cancellation).ConfigureAwait(false);
             var status = (int)response.StatusCode;
-            if (response.IsSuccessStatusCode) return Result(batch, text);
+            var (text, whole) = await ReadAsync(response, response.IsSuccessStatusCode ? MaxAnswerBytes : MaxErrorExcerptBytes, cancellation).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode)
+                return whole
+                    ? Result(batch, text)
+                    // The gateway took the batch (2xx), so it is never handed over again; what it says of it is not known.
+                    : throw new PermanentDispatchException($"The webhook {_options.Url} took batch {batch.IdempotencyKey} ({status}) but its answer " +
+                                                           $"could not be read within {_options.AttemptTimeout} and {MaxAnswerBytes / (1 << 20)} MiB: " +
+                                                           "who it refused is unknown.");
+            if (status is >= 300 and < 400)
+                throw new PermanentDispatchException($"The webhook {_options.Url} answered {status} {response.ReasonPhrase} for batch {batch.IdempotencyKey}, " +
+                                                     $"a redirect to {response.Headers.Location?.ToString() ?? "nowhere"}: redirects are not followed " +
+                                                     "(they would not carry the batch, or carry it elsewhere); set the Url to the gateway's own address.");
             var what = $"The webhook {_options.Url} answered {status} {response.ReasonPhrase} for batch {batch.IdempotencyKey}{Excerpt(text)}";
             if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
                 throw new TransientDispatchException(what) { RetryAfter = RetryAfter(response) };
@@ -105,13 +115,13 @@ public sealed class WebhookDispatcher : IMessageDispatcher
             return new DispatchResult(batch.Recipients.Count, 0);
         }
         var refused = answer?.Refused ?? [];
-        // A refusal without a recipient or a reason is not the answer above either: the gateway took the batch, so every
-        // recipient is accepted rather than a throw (the pipeline would retry, and send the batch again).
-        if (refused.Any(r => r is null || string.IsNullOrEmpty(r.RecipientId) || r.Reason is null)) return new DispatchResult(batch.Recipients.Count, 0);
-        // A refusal of someone not in the batch, or of a recipient already named, refuses nobody more: dropped, so that the
-        // counts are of the batch's recipients (the pipeline would take a refusal it cannot place for one nobody named).
+        // A refusal of no one, of someone not in the batch, or of a recipient already named, refuses nobody more: dropped,
+        // so that the counts are of the batch's recipients (the pipeline would take a refusal it cannot place for one
+        // nobody named). One without a reason still refuses its recipient: before, it made the whole answer unread and
+        // every recipient delivered, the refused one too.
         var inBatch = batch.Recipients.Select(r => r.Id).ToHashSet();
-        var refusals = refused.Where(r => inBatch.Remove(r.RecipientId)).Select(r => new RecipientRefusal(r.RecipientId, r.Reason)).ToArray();
+        var refusals = refused.Where(r => r is not null && !string.IsNullOrEmpty(r.RecipientId) && inBatch.Remove(r.RecipientId))
+            .Select(r => new RecipientRefusal(r!.RecipientId, string.IsNullOrWhiteSpace(r.Reason) ? NoReasonGiven : r.Reason)).ToArray();
         var size = batch.Recipients.Count;
         return answer?.Accepted switch
         {
@@ -121,6 +131,41 @@ public sealed class WebhookDispatcher : IMessageDispatcher
             // Counts that cannot be the batch's: passed on as they are, and the pipeline fails the batch with the reason.
             { } accepted => new DispatchResult(accepted, refusals.Length) { Refusals = refusals },
         };
+    }
+
+    /// <summary>The reason recorded for a recipient the gateway refused without one.</summary>
+    public const string NoReasonGiven = "Refused by the gateway, which gave no reason.";
+
+    /// <summary>Most bytes of a 2xx answer read (its refusals of a batch of 100,000 fit many times over).</summary>
+    public const int MaxAnswerBytes = 16 << 20;
+
+    /// <summary>Most bytes of another answer read: only its start goes into the reason.</summary>
+    private const int MaxErrorExcerptBytes = 64 << 10;
+
+    /// <summary>
+    /// The answer's body as text, at most <paramref name="limit"/> bytes and within <see cref="WebhookDispatcherOptions.AttemptTimeout"/>
+    /// (the resilience handler's limits end with the headers): <c>whole</c> is false when it was longer, or too slow.
+    /// </summary>
+    private async Task<(string Text, bool Whole)> ReadAsync(HttpResponseMessage response, int limit, CancellationToken cancellation)
+    {
+        using var slow = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        slow.CancelAfter(_options.AttemptTimeout);
+        var buffer = new MemoryStream();
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(slow.Token).ConfigureAwait(false);
+            var chunk = new byte[81920];
+            int read;
+            while ((read = await body.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, limit + 1L - buffer.Length)), slow.Token).ConfigureAwait(false)) > 0)
+                if (buffer.Length + read > limit)
+                    return (System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), false);
+                else buffer.Write(chunk, 0, read);
+        }
+        catch (Exception e) when ((e is OperationCanceledException && !cancellation.IsCancellationRequested) || e is HttpRequestException or IOException)
+        {
+            return (System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), false);
+        }
+        return (System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), true);
     }
 
     private TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch

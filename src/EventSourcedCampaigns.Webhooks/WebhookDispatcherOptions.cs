@@ -12,6 +12,9 @@ public sealed class WebhookDispatcherOptions
     /// environment or a secret store.</summary>
     public string Secret { get; set; } = "";
 
+    /// <summary>The shortest <see cref="Secret"/> accepted: a guessable one would let anyone sign a batch.</summary>
+    public const int MinSecretLength = 16;
+
     /// <summary>Timeout of one HTTP attempt: 10 ms to 1 hour (the HTTP resilience handler refuses longer totals).</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -31,7 +34,9 @@ public sealed class WebhookDispatcherOptions
         List<string> problems = [];
         if (Url is not { IsAbsoluteUri: true } || (Url.Scheme != Uri.UriSchemeHttps && Url.Scheme != Uri.UriSchemeHttp))
             problems.Add($"{settingPrefix}{nameof(Url)} must be an absolute http(s) URL.");
-        if (string.IsNullOrEmpty(Secret)) problems.Add($"{settingPrefix}{nameof(Secret)} is required.");
+        if (string.IsNullOrWhiteSpace(Secret)) problems.Add($"{settingPrefix}{nameof(Secret)} is required.");
+        else if (Secret.Length < MinSecretLength)
+            problems.Add($"{settingPrefix}{nameof(Secret)} must be at least {MinSecretLength} characters: a random value, e.g. from openssl rand -hex 32.");
         // Polly's timeouts are 10 ms to 1 day; the whole request may take AttemptTimeout × (Retries + 1) and the waits between (at most 30 s each).
         if (AttemptTimeout < TimeSpan.FromMilliseconds(10) || AttemptTimeout > TimeSpan.FromHours(1))
             problems.Add($"{settingPrefix}{nameof(AttemptTimeout)} must be 10 ms to 1 hour.");

@@ -36,6 +36,9 @@ public static class WebhookServiceCollectionExtensions
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebhookDispatcherOptions>, WebhookDispatcherOptionsValidator>());
         services.AddHttpClient(WebhookDispatcher.HttpClientName)
+            // A redirect is not the gateway's answer: followed, a 301 or 302 became a GET without the batch whose 200
+            // counted everyone delivered, and a 307 sent the signed batch to another host. It is a refusal, naming where.
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
             .AddStandardResilienceHandler()
             .Configure((HttpStandardResilienceOptions o, IServiceProvider sp) =>
             {
@@ -56,7 +59,9 @@ public static class WebhookServiceCollectionExtensions
                 o.Retry.ShouldRetryAfterHeader = false;
                 o.Retry.ShouldHandle = args => ValueTask.FromResult(options.Retries > 0 && args.Outcome switch
                 {
-                    { Exception: HttpRequestException or TimeoutRejectedException } => true,
+                    // Not a timeout: the gateway may have taken the batch, and a quick retry is not stopped by a cancel
+                    // (the pipeline's retry is; it hands the batch over again only while the campaign still sends).
+                    { Exception: HttpRequestException } => true,
                     // 429 and 503 go back to the pipeline at once, with their Retry-After.
                     { Result: { } r } => r.StatusCode is HttpStatusCode.RequestTimeout
                                          || ((int)r.StatusCode >= 500 && r.StatusCode != HttpStatusCode.ServiceUnavailable),

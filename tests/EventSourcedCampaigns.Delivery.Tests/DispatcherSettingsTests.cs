@@ -145,6 +145,7 @@ public sealed class DispatcherSettingsTests
         using var services = new ServiceCollection().AddHttpClient().BuildServiceProvider();
         var webhook = Assert.Throws<InvalidOperationException>(() => new WebhookDispatcher(services.GetRequiredService<IHttpClientFactory>(),
             Options.Create(new WebhookDispatcherOptions { Url = new Uri("https://gateway.example/"), Secret = "s", Retries = 50 })));
-        Assert.Equal("WebhookDispatcherOptions.Retries must be 0-10.", webhook.Message);
+        Assert.Equal("WebhookDispatcherOptions.Secret must be at least 16 characters: a random value, e.g. from openssl rand -hex 32. " +
+                     "WebhookDispatcherOptions.Retries must be 0-10.", webhook.Message);
     }
 }

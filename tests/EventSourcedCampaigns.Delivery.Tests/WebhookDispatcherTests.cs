@@ -156,11 +156,70 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
         Assert.Single(_receiver.Requests);
     }
 
+    [Fact]
+    public async Task A_refusal_without_a_reason_still_refuses_its_recipient_and_one_of_nobody_refuses_nobody()
+    {
+        // Found by an audit: one refusal without a reason made the whole answer unread, and everyone delivered.
+        var result = await DispatchAnsweredWithAsync(
+            "{\"refused\": [{\"recipientId\": \"c2\"}, {\"reason\": \"who\"}, null, {\"recipientId\": \"c3\", \"reason\": \"30007 filtered\"}]}");
+
+        Assert.Equal((1, 2), (result.Delivered, result.Failed));
+        Assert.Equal([new RecipientRefusal("c2", WebhookDispatcher.NoReasonGiven), new RecipientRefusal("c3", "30007 filtered")], result.Refusals);
+    }
+
+    [Theory]
+    [InlineData(301)]
+    [InlineData(302)]
+    [InlineData(307)]
+    [InlineData(308)]
+    public async Task A_redirect_is_not_followed_and_fails_the_batch_naming_where_it_points(int status)
+    {
+        // Found by an audit: a 301 or 302 was followed as a GET without the batch, whose 200 counted everyone delivered;
+        // a 307 or 308 sent the signed batch to the host it named.
+        _receiver.Answer = _ => new Answer(status, location: "http://127.0.0.2:9/elsewhere");
+
+        var error = await Assert.ThrowsAsync<PermanentDispatchException>(() => Dispatcher.DispatchAsync(Batch()).AsTask());
+
+        Assert.Contains("a redirect to http://127.0.0.2:9/elsewhere: redirects are not followed", error.Message);
+        Assert.Single(_receiver.Requests);
+    }
+
+    [Fact]
+    public async Task A_timed_out_attempt_is_not_retried_inside_the_dispatcher_which_a_cancel_would_not_stop()
+    {
+        // Found by an audit: the quick retry of a timed-out POST went out after a cancel had committed; the pipeline's
+        // retry goes through the send gate.
+        _receiver.Answer = _ => new Answer(200, delay: TimeSpan.FromSeconds(2));
+        await using var services = new ServiceCollection()
+            .AddWebhookDispatcher(o => { o.Url = _receiver.Url; o.Secret = Secret; o.AttemptTimeout = TimeSpan.FromMilliseconds(300); o.Retries = 2; })
+            .BuildServiceProvider();
+
+        await Assert.ThrowsAsync<TransientDispatchException>(() => services.GetRequiredService<IMessageDispatcher>().DispatchAsync(Batch()).AsTask());
+
+        Assert.Single(_receiver.Requests);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_2xx_whose_answer_is_too_large_or_too_slow_to_read_fails_the_batch_it_took(bool slow)
+    {
+        // Found by an audit: a 300 MB answer was read whole into memory, and a stalled body held the step past AttemptTimeout.
+        _receiver.Answer = _ => slow ? new Answer(200, delay: TimeSpan.FromSeconds(3), bodyFirst: true)
+                                     : Results.Text(new string(' ', WebhookDispatcher.MaxAnswerBytes + 1), "application/json");
+        await using var services = new ServiceCollection()
+            .AddWebhookDispatcher(o => { o.Url = _receiver.Url; o.Secret = Secret; o.AttemptTimeout = TimeSpan.FromSeconds(1); o.Retries = 0; })
+            .BuildServiceProvider();
+
+        var error = await Assert.ThrowsAsync<PermanentDispatchException>(() => services.GetRequiredService<IMessageDispatcher>().DispatchAsync(Batch()).AsTask());
+
+        Assert.Contains("its answer could not be read within", error.Message);
+        Assert.Single(_receiver.Requests);
+    }
+
     [Theory]
     [InlineData("<html>OK</html>")]
     [InlineData("{\"refused\": [null]}")]
-    [InlineData("{\"accepted\": 2, \"refused\": [{\"reason\": \"21610 unsubscribed\"}]}")]
-    [InlineData("{\"accepted\": 2, \"refused\": [{\"recipientId\": \"c2\"}]}")]
     public async Task A_2xx_whose_body_is_not_the_answer_accepts_every_recipient(string body)
     {
         // The gateway took the batch: a throw here would have the pipeline retry it, and send it again.
@@ -261,13 +320,25 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
     }
 
     /// <summary>A status code with a Retry-After header.</summary>
-    private sealed class Answer(int status, int retryAfterSeconds) : IResult
+    /// <summary>
+    /// An answer of <paramref name="status"/>: with a Retry-After, a Location, or late by <paramref name="delay"/> (before
+    /// the headers, or with <paramref name="bodyFirst"/> after them, while the body is still coming).
+    /// </summary>
+    private sealed class Answer(int status, int? retryAfterSeconds = null, string? location = null, TimeSpan? delay = null, bool bodyFirst = false) : IResult
     {
-        public Task ExecuteAsync(HttpContext httpContext)
+        public async Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.StatusCode = status;
-            httpContext.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Task.CompletedTask;
+            if (retryAfterSeconds is { } seconds) httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (location is not null) httpContext.Response.Headers.Location = location;
+            if (delay is not { } wait) return;
+            if (bodyFirst)
+            {
+                await httpContext.Response.WriteAsync("{\"accepted\":");
+                await httpContext.Response.Body.FlushAsync();
+            }
+            await Task.Delay(wait);
+            if (bodyFirst) await httpContext.Response.WriteAsync("3}");
         }
     }
 }

@@ -16,7 +16,7 @@ public sealed class the_delivery_settings
         [("Campaigns:Provider", "smtp"), ("Campaigns:Smtp:Host", "smtp.example.com"), ("Campaigns:Smtp:FromAddress", "news@shop.example")];
 
     private static readonly (string, string)[] Webhook =
-        [("Campaigns:Provider", "webhook"), ("Campaigns:Webhook:Url", "https://gateway.example/campaigns"), ("Campaigns:Webhook:Secret", "whsec_0123")];
+        [("Campaigns:Provider", "webhook"), ("Campaigns:Webhook:Url", "https://gateway.example/campaigns"), ("Campaigns:Webhook:Secret", "whsec_0123456789abcdef")];
 
     public static TheoryData<string, string, string> Unusable => new()
     {
@@ -26,6 +26,9 @@ public sealed class the_delivery_settings
         { "Campaigns:Smtp:Port", "abc", "Campaigns:Smtp:Port" },
         { "Campaigns:Smtp:MaxConnections", "0", "Campaigns:Smtp:MaxConnections" },
         { "Campaigns:Webhook:Secret", "", "Campaigns:Webhook:Secret is required." },
+        // Found by an audit: spaces, or one character, signed every batch.
+        { "Campaigns:Webhook:Secret", "   ", "Campaigns:Webhook:Secret is required." },
+        { "Campaigns:Webhook:Secret", "whsec_short", "Campaigns:Webhook:Secret must be at least 16 characters" },
         { "Campaigns:Webhook:Url", "", "Campaigns:Webhook:Url must be an absolute http(s) URL." },
         { "Campaigns:Webhook:Url", "gateway.example/campaigns", "Campaigns:Webhook:Url" },
         { "Campaigns:Webhook:Retries", "50", "Campaigns:Webhook:Retries must be 0-10." },
