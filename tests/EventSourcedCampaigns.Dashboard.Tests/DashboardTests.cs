@@ -789,6 +789,19 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 
     [Fact]
+    public async Task a_name_that_leaves_a_right_to_left_override_open_is_isolated_from_the_text_after_it()
+    {
+        // Found by an audit: "Spoof \u202E" turned the campaign id shown beside it around, and an actor the tenant.
+        var tag = Unique("Spoof");
+        var name = tag + " \u202E";
+        await DashboardApi.CreateDraftAsync(_page, name);
+        await ShowInListAsync(tag);
+
+        await Expect(_page.Locator("#campaigns tbody tr .name-cell a")).ToHaveTextAsync("\u2068" + name + "\u2069");
+        await Expect(_page.Locator("#campaigns tbody tr .name-cell a").Filter(new() { HasText = tag + " " })).ToHaveCountAsync(1);
+    }
+
+    [Fact]
     public async Task a_sign_in_that_may_not_read_campaigns_is_told_why_with_no_page_to_turn_to()
     {
         var auditor = await host.SignedInPageAsync(actor: "auditor@shop.example", scopes: ["audit:read"]);

@@ -19,9 +19,13 @@ internal static class Validate
     /// <summary>A NUL character: PostgreSQL's text and jsonb cannot hold it, so an event carrying one could never be stored.</summary>
     public static bool HasNul(string? text) => text?.Contains('\0') == true;
 
+    /// <summary>A carriage return or a line feed.</summary>
+    public static bool HasLineBreak(string? text) => text?.AsSpan().IndexOfAny('\r', '\n') >= 0;
+
     public static Rejection? Name(string? name) =>
         string.IsNullOrWhiteSpace(name) ? new(RejectionCode.InvalidName, "The campaign needs a name.")
-        : name.Length > MaxNameLength ? new(RejectionCode.InvalidName, Invariant($"The campaign name is longer than {MaxNameLength} characters."))
+        // Counted as stored: without the spaces around it.
+        : name.Trim().Length > MaxNameLength ? new(RejectionCode.InvalidName, Invariant($"The campaign name is longer than {MaxNameLength} characters."))
         : HasNul(name) ? new(RejectionCode.InvalidName, "The campaign name contains a NUL character.")
         : null;
 
@@ -51,6 +55,10 @@ internal static class Validate
             return Bad(Invariant($"A variant's key, subject or content is too long (at most {MaxVariantKeyLength}, {MaxSubjectLength:N0} and {MaxContentLength:N0} characters)."));
         if (variants.Any(v => HasNul(v.Key) || HasNul(v.Subject) || HasNul(v.Content)))
             return Bad("A variant's key, subject or content contains a NUL character.");
+        // Each is one line of a message's header (Subject, X-Campaign-Variant): a line break there would be dropped or
+        // start another header.
+        if (variants.Any(v => HasLineBreak(v.Key) || HasLineBreak(v.Subject)))
+            return Bad("A variant's key and subject are one line each: one contains a line break.");
         if (variants.Any(v => v.SplitPercent is < 1 or > 100)) return Bad("Each variant's split must be between 1% and 100%.");
         if (variants.Sum(v => v.SplitPercent) != 100) return Bad("The variants' splits must add up to 100%.");
         return null;

@@ -77,7 +77,28 @@ public class creating_a_campaign
         { "a NUL in the key", [new("A\0", "Subject", "Body", 100)] },
         { "a NUL in the subject", [new("A", "Sub\0ject", "Body", 100)] },
         { "a NUL in the content", [new("A", "Subject", "Bo\0dy", 100)] },
+        { "a line feed in the subject", [new("A", "Hi\nBcc: x@example.com", "Body", 100)] },
+        { "a carriage return in the subject", [new("A", "Hi\rthere", "Body", 100)] },
+        { "a line break in the key", [new("A\r\nBcc: x@example.com", "Subject", "Body", 100)] },
+        { "a line break in the key of one of two", [new("A", "Subject", "Body", 50), new("B\n", "Subject", "Body", 50)] },
     };
+
+    [Fact]
+    public void content_may_have_line_breaks_where_a_key_and_subject_may_not()
+    {
+        Variant[] multiline = [new("A", "Subject", "Line one\r\nLine two\n", 100)];
+        Spec.GivenNoCampaign().When(Commands.Create() with { Variants = multiline })
+            .Then(new CampaignCreated(Plan.Id, Plan.Name, Channel.Email, multiline, null, Plan.Marketer, Spec.Now));
+    }
+
+    [Fact]
+    public void a_name_is_measured_without_the_spaces_around_it_which_are_not_kept()
+    {
+        var longest = new string('x', 200);
+        Spec.GivenNoCampaign().When(Commands.Create(name: "  " + longest + " ")).Then(
+            new CampaignCreated(Plan.Id, longest, Channel.Email, Plan.Variants, null, Plan.Marketer, Spec.Now));
+        Spec.GivenNoCampaign().When(Commands.Create(name: " " + longest + "x ")).ThenRejected(RejectionCode.InvalidName);
+    }
 
     [Fact]
     public void the_longest_variants_are_26_with_a_50_character_key_a_500_character_subject_and_100000_characters_of_content()

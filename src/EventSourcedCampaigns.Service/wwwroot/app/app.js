@@ -33,7 +33,12 @@ let pageToken = 0; // bumped on every navigation; stale polls stop themselves
 
 // ---------- helpers ----------
 const $ = (sel, root = document) => root.querySelector(sel);
-const esc = s => String(s ?? '').replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+/**
+ * Text that holds a bidi control (an override like U+202E left open) is isolated (U+2068 … U+2069), so that it cannot
+ * turn the text after it around: a campaign id shown beside its name, the tenant beside the actor.
+ */
+const isolate = s => /[\u202A-\u202E\u2066-\u2069]/.test(s) ? `\u2068${s}\u2069` : s;
+const esc = s => isolate(String(s ?? '')).replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const num = n => (n ?? 0).toLocaleString('en-US');
 /** The API's percentages (two decimals at most) with two always, so that a column of them lines up: 6.70%, not 6.7%. */
 const pct = n => `${(n ?? 0).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}%`;
@@ -135,7 +140,7 @@ async function loadSession() {
   $('#who').hidden = !session.signedIn;
   $('#nav-audit').hidden = !can('audit:read');
   $('#nav-new').hidden = !can('campaigns:write');
-  if (session.signedIn) $('#who-text').textContent = `${session.actor} · ${session.tenant}`;
+  if (session.signedIn) $('#who-text').textContent = `${isolate(session.actor)} · ${isolate(session.tenant)}`;
 }
 
 async function route() {
