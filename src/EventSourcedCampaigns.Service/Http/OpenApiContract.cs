@@ -45,6 +45,12 @@ public static class OpenApiContract
         // a string enum as before (the committed document does not change).
         o.AddSchemaTransformer((schema, context, _) =>
         {
+            // The domain's limits, which the exporter cannot see (they are rules, not attributes).
+            if (context.JsonPropertyInfo is { } property && MaxLengths.TryGetValue((property.DeclaringType, property.Name), out var max))
+            {
+                if (schema.Items is OpenApiSchema items) (schema.MaxItems, items.MaxLength) = (CampaignLimits.MaxLists, max);
+                else schema.MaxLength = max;
+            }
             var type = Nullable.GetUnderlyingType(context.JsonTypeInfo.Type) ?? context.JsonTypeInfo.Type;
             if (StrictEnumConverter.ReadsOneName(type) && schema is { Enum: not { Count: > 0 }, OneOf: null, AnyOf: null, AllOf: null })
             {
@@ -59,6 +65,22 @@ public static class OpenApiContract
             return Task.CompletedTask;
         });
     });
+
+    /// <summary>
+    /// The longest text each body property may hold (UTF-16 code units, as the rules count them; for a list of ids, each
+    /// id, and at most <see cref="CampaignLimits.MaxLists"/> ids).
+    /// </summary>
+    private static readonly Dictionary<(Type, string), int> MaxLengths = new()
+    {
+        [(typeof(CreateCampaignBody), "name")] = CampaignLimits.MaxNameLength,
+        [(typeof(EditCampaignBody), "name")] = CampaignLimits.MaxNameLength,
+        [(typeof(Variant), "key")] = CampaignLimits.MaxVariantKeyLength,
+        [(typeof(Variant), "subject")] = CampaignLimits.MaxSubjectLength,
+        [(typeof(Variant), "content")] = CampaignLimits.MaxContentLength,
+        [(typeof(CancelCampaignBody), "reason")] = EventSourcedCampaigns.Decisions.CancellingRules.MaxReasonLength,
+        [(typeof(ScheduleCampaignBody), "included")] = CampaignLimits.MaxListIdLength,
+        [(typeof(ScheduleCampaignBody), "excluded")] = CampaignLimits.MaxListIdLength,
+    };
 
     private static void Describe(OpenApiOperation operation, OpenApiOperationTransformerContext context)
     {

@@ -275,6 +275,9 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
             // Our own converters explain themselves (an enum by name, a time with its offset); System.Text.Json names CLR types.
             if (MissingRequired().Match(json.Message) is { Success: true } missing)
                 return $"The request body lacks required properties: {missing.Groups["names"].Value}.";
+            // System.Text.Json: "Cannot transcode invalid UTF-8 ...", "Cannot read incomplete UTF-16 JSON text ... surrogate".
+            if (json.InnerException is InvalidOperationException { Message: var text } && text.Contains(" UTF-", StringComparison.Ordinal))
+                return $"The request body's value at {json.Path ?? "$"} is not valid Unicode text (a lone surrogate such as \\ud800, or bytes that are not UTF-8).";
             if (!json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)
                 && !json.Message.Contains("is an invalid", StringComparison.Ordinal) && !json.Message.Contains("LineNumber", StringComparison.Ordinal))
                 return json.Message;

@@ -44,7 +44,7 @@ public static class Cloning
     private static string CloneName(string sourceName, bool remainderOnly)
     {
         var suffix = remainderOnly ? " (remainder)" : " (copy)";
-        var keep = Math.Min(sourceName.Length, Validate.MaxNameLength - suffix.Length);
+        var keep = Math.Min(sourceName.Length, CampaignLimits.MaxNameLength - suffix.Length);
         if (char.IsHighSurrogate(sourceName[keep - 1])) keep--; // never half of a surrogate pair
         return sourceName[..keep].TrimEnd() + suffix; // a cut after a space leaves none before the suffix
     }

@@ -32,8 +32,8 @@ internal static class SchedulingRules
             return Decision.Reject(RejectionCode.NotSchedulable,
                 $"Only a draft can be scheduled; this campaign is {state.Status.ToDisplay()}.");
         return Validate.AsDecision(Validate.Actor(c.ScheduledBy), Audience(c.Audience, remainder: state.ClonedFrom is { RemainderOnly: true }),
-                   c.BatchSize is < 1 or > Validate.MaxBatchSize
-                       ? new(RejectionCode.InvalidBatchSize, Invariant($"The batch size must be between 1 and {Validate.MaxBatchSize:N0}."))
+                   c.BatchSize is < 1 or > CampaignLimits.MaxBatchSize
+                       ? new(RejectionCode.InvalidBatchSize, Invariant($"The batch size must be between 1 and {CampaignLimits.MaxBatchSize:N0}."))
                        : null,
                    c.SendAt <= now ? new(RejectionCode.SendTimeNotInFuture, "The send time must be in the future.") : null)
                ?? Decision.Accept(new Scheduled(c.CampaignId, c.SendAt, c.Audience, c.BatchSize, c.ScheduledBy, now));
@@ -94,9 +94,9 @@ internal static class SchedulingRules
         if (audience?.Included is not { } included || (included.Length == 0 && !remainder)) return Bad("Choose at least one list or segment to send to.");
         var excluded = audience.Excluded ?? [];
         if (included.Concat(excluded).Any(string.IsNullOrWhiteSpace)) return Bad("A list or segment id is empty.");
-        if (included.Length + excluded.Length > Validate.MaxLists) return Bad(Invariant($"A campaign can name at most {Validate.MaxLists} lists and segments."));
-        if (included.Concat(excluded).Any(id => id.Length > Validate.MaxListIdLength))
-            return Bad(Invariant($"A list or segment id is longer than {Validate.MaxListIdLength} characters."));
+        if (included.Length + excluded.Length > CampaignLimits.MaxLists) return Bad(Invariant($"A campaign can name at most {CampaignLimits.MaxLists} lists and segments."));
+        if (included.Concat(excluded).Any(id => id.Length > CampaignLimits.MaxListIdLength))
+            return Bad(Invariant($"A list or segment id is longer than {CampaignLimits.MaxListIdLength} characters."));
         if (included.Concat(excluded).Any(Validate.HasNul)) return Bad("A list or segment id contains a NUL character.");
         if (included.Intersect(excluded).Any()) return Bad("A list or segment can't be both included and excluded.");
         return null;

@@ -1,20 +1,11 @@
 using static System.FormattableString;
+using static EventSourcedCampaigns.CampaignLimits;
 
 namespace EventSourcedCampaigns.Decisions;
 
 /// <summary>Input checks shared by several commands. Each returns null when the input is fine.</summary>
 internal static class Validate
 {
-    public const int MaxNameLength = 200;
-    public const int MaxBatchSize = 100_000;
-    // The write model carries the variants and is rewritten on every claim: content is bounded so a claim stays small.
-    public const int MaxVariants = 26;
-    public const int MaxVariantKeyLength = 50;
-    public const int MaxSubjectLength = 500;
-    public const int MaxContentLength = 100_000;
-    public const int MaxActorIdLength = 320;
-    public const int MaxLists = 100;
-    public const int MaxListIdLength = 200;
 
     /// <summary>A NUL character: PostgreSQL's text and jsonb cannot hold it, so an event carrying one could never be stored.</summary>
     public static bool HasNul(string? text) => text?.Contains('\0') == true;

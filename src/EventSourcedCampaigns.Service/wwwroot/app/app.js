@@ -811,7 +811,7 @@ function addVariantRow({ key = '', subject = '', content = '', splitPercent = 0 
   div.className = 'variant';
   const locked = fixed ? ' readonly aria-describedby="split-hint"' : '';
   div.innerHTML = `
-    <div><label for="v-key-${n}">Variant</label><input id="v-key-${n}" name="v-key" value="${esc(key)}" maxlength="20"${locked}></div>
+    <div><label for="v-key-${n}">Variant</label><input id="v-key-${n}" name="v-key" value="${esc(key)}" maxlength="50"${locked}></div>
     <div><label for="v-subject-${n}">Subject</label><input id="v-subject-${n}" name="v-subject" value="${esc(subject)}"></div>
     <div><label for="v-content-${n}">Content</label><input id="v-content-${n}" name="v-content" value="${esc(content)}"></div>
     <div><label for="v-split-${n}">Split %</label><input id="v-split-${n}" name="v-split" type="number" min="0" max="100" value="${esc(splitPercent)}"${locked}></div>
