@@ -21,6 +21,7 @@ public sealed class read_models_command
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("Rebuilt the campaign list", output);
+        Assert.Contains($", schema {store.Options.DatabaseSchemaName}).", output); // which copy was rebuilt
         Assert.Equal(live, await ReadModelSnapshot.TakeAsync(store));
     }
 

@@ -36,17 +36,21 @@ public sealed class ReadModelsCommand : JasperFxAsyncCommand<ReadModelsInput>
         }
 
         using var host = input.BuildHost();
+        var store = host.Services.GetRequiredService<IDocumentStore>();
         var started = Stopwatch.GetTimestamp();
         try
         {
-            await host.Services.GetRequiredService<IDocumentStore>().RebuildReadModelsAsync(TimeSpan.FromHours(6));
+            await store.RebuildReadModelsAsync(TimeSpan.FromHours(6));
         }
         catch (ProjectionsRunningException running)
         {
             Console.Error.WriteLine(running.Message);
             return false;
         }
-        Console.WriteLine($"Rebuilt the campaign list, the send reports and the cancellation audit in {Stopwatch.GetElapsedTime(started).TotalSeconds:N1} s.");
+        // Named, so that a rebuild of a restored copy is not mistaken for one of the live database (or the reverse).
+        await using var connection = store.Storage.Database.CreateConnection();
+        Console.WriteLine($"Rebuilt the campaign list, the send reports and the cancellation audit in {Stopwatch.GetElapsedTime(started).TotalSeconds:N1} s " +
+                          $"(database {connection.Database} on {connection.Host}:{connection.Port}, schema {store.Options.DatabaseSchemaName}).");
         return true;
     }
 }
