@@ -402,8 +402,12 @@ public static class SendingHandler
 
     /// <summary>Why a batch throttled too long failed: stored in its event, so in the same words whatever the node's culture.</summary>
     internal static string ThrottledTooLong(TimeSpan throttledFor, TimeSpan retryAfter, TimeSpan maxWait, string reason) =>
-        string.Create(CultureInfo.InvariantCulture,
-            $"The provider kept asking to slow down for {throttledFor.TotalSeconds:0} s (asked for {retryAfter.TotalSeconds:0.#} s more; at most {maxWait.TotalSeconds:0} s are waited): {reason}");
+        throttledFor > TimeSpan.Zero
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"The provider kept asking to slow down for {throttledFor.TotalSeconds:0} s (asked for {retryAfter.TotalSeconds:0.#} s more; at most {maxWait.TotalSeconds:0} s are waited): {reason}")
+            // The first wait asked for is already past the limit (a Retry-After of an hour, a rested circuit).
+            : string.Create(CultureInfo.InvariantCulture,
+                $"The provider asked to wait {retryAfter.TotalSeconds:0.#} s, more than the {maxWait.TotalSeconds:0} s waited at most: {reason}");
 
     /// <summary>
     /// Provider errors are kept in the events; a runaway message must not bloat every claim's write model. NUL characters

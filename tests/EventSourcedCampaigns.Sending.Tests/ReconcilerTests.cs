@@ -146,6 +146,9 @@ public sealed class the_pipelines_stored_reasons
                 ReconcilingHandler.LostReason(TimeSpan.FromSeconds(2.5), new DateTimeOffset(2027, 1, 2, 3, 4, 5, TimeSpan.Zero)));
             Assert.Equal("The provider kept asking to slow down for 1200 s (asked for 7.5 s more; at most 1200 s are waited): busy",
                 SendingHandler.ThrottledTooLong(TimeSpan.FromSeconds(1200), TimeSpan.FromSeconds(7.5), TimeSpan.FromSeconds(1200), "busy"));
+            // Found by an audit: a first Retry-After past the limit read "kept asking to slow down for 0 s".
+            Assert.Equal("The provider asked to wait 60 s, more than the 30 s waited at most: busy",
+                SendingHandler.ThrottledTooLong(TimeSpan.Zero, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(30), "busy"));
         }
         finally
         {
