@@ -205,10 +205,11 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
     public async Task A_2xx_whose_answer_is_too_large_or_too_slow_to_read_fails_the_batch_it_took(bool slow)
     {
         // Found by an audit: a 300 MB answer was read whole into memory, and a stalled body held the step past AttemptTimeout.
-        _receiver.Answer = _ => slow ? new Answer(200, delay: TimeSpan.FromSeconds(3), bodyFirst: true)
+        _receiver.Answer = _ => slow ? new Answer(200, delay: TimeSpan.FromSeconds(8), bodyFirst: true)
                                      : Results.Text(new string(' ', WebhookDispatcher.MaxAnswerBytes + 1), "application/json");
         await using var services = new ServiceCollection()
-            .AddWebhookDispatcher(o => { o.Url = _receiver.Url; o.Secret = Secret; o.AttemptTimeout = TimeSpan.FromSeconds(1); o.Retries = 0; })
+            // 16 MiB take a while to write on a busy machine: only the slow body is held to a short attempt.
+            .AddWebhookDispatcher(o => { o.Url = _receiver.Url; o.Secret = Secret; o.AttemptTimeout = TimeSpan.FromSeconds(slow ? 2 : 30); o.Retries = 0; })
             .BuildServiceProvider();
 
         var error = await Assert.ThrowsAsync<PermanentDispatchException>(() => services.GetRequiredService<IMessageDispatcher>().DispatchAsync(Batch()).AsTask());
