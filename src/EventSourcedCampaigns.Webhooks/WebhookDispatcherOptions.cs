@@ -35,7 +35,7 @@ public sealed class WebhookDispatcherOptions
         if (Url is not { IsAbsoluteUri: true } || (Url.Scheme != Uri.UriSchemeHttps && Url.Scheme != Uri.UriSchemeHttp))
             problems.Add($"{settingPrefix}{nameof(Url)} must be an absolute http(s) URL.");
         if (string.IsNullOrWhiteSpace(Secret)) problems.Add($"{settingPrefix}{nameof(Secret)} is required.");
-        else if (Secret.Length < MinSecretLength)
+        else if (Secret.Trim().Length < MinSecretLength)
             problems.Add($"{settingPrefix}{nameof(Secret)} must be at least {MinSecretLength} characters: a random value, e.g. from openssl rand -hex 32.");
         // Polly's timeouts are 10 ms to 1 day; the whole request may take AttemptTimeout × (Retries + 1) and the waits between (at most 30 s each).
         if (AttemptTimeout < TimeSpan.FromMilliseconds(10) || AttemptTimeout > TimeSpan.FromHours(1))

@@ -107,7 +107,7 @@ public static class ReconcilingHandler
 
     /// <summary>Why a lost claim failed: stored in its event, so in the same words whatever the node's culture.</summary>
     internal static string LostReason(TimeSpan claimTimeout, DateTimeOffset claimedAt) => string.Create(CultureInfo.InvariantCulture,
-        $"No result from the provider {claimTimeout.TotalSeconds:0.#} s after the claim (claimed at {claimedAt:O}), and none while a sending node ran that long: the node sending it was lost, or its step was. Whether these messages went out is unknown.");
+        $"No result from the provider {claimTimeout.TotalSeconds:0.#} s after the claim (claimed at {claimedAt:O}), and none while a sending node ran that long: the provider call outlasted Sending:ClaimTimeout, or the node sending it was lost, or its step was. Whether these messages went out is unknown.");
 
     private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 

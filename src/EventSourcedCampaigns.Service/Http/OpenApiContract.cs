@@ -46,6 +46,7 @@ public static class OpenApiContract
         o.AddSchemaTransformer((schema, context, _) =>
         {
             // The domain's limits, which the exporter cannot see (they are rules, not attributes).
+            if (context.JsonPropertyInfo is { Name: "variants" } && schema.Items is not null) schema.MaxItems = CampaignLimits.MaxVariants;
             if (context.JsonPropertyInfo is { } property && MaxLengths.TryGetValue((property.DeclaringType, property.Name), out var max))
             {
                 if (schema.Items is OpenApiSchema items) (schema.MaxItems, items.MaxLength) = (CampaignLimits.MaxLists, max);

@@ -18,7 +18,7 @@ public sealed class AuditInput : NetCoreInput
 
     /// <summary>A head anchored earlier, POSITION:HASH, that the tenant's chain must still hold (needs --tenant).</summary>
     [Description("A head anchored earlier, POSITION:HASH (a verification's head), that the chain must still hold; needs --tenant")]
-    [FlagAlias("anchor", 'a')]
+    [FlagAlias("anchor", true)] // no letter: -a is JasperFx's --applicationname
     public string? AnchorFlag { get; set; }
 }
 

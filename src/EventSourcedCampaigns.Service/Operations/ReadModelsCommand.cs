@@ -37,6 +37,12 @@ public sealed class ReadModelsCommand : JasperFxAsyncCommand<ReadModelsInput>
 
         using var host = input.BuildHost();
         var store = host.Services.GetRequiredService<IDocumentStore>();
+        // Named first, so that a rebuild of a restored copy is not mistaken for one of the live database (or the reverse).
+        await using (var connection = store.Storage.Database.CreateConnection())
+        {
+            var target = new Npgsql.NpgsqlConnectionStringBuilder(connection.ConnectionString);
+            Console.WriteLine($"Rebuilding the read models of schema {store.Options.DatabaseSchemaName} in database {target.Database} on {target.Host}:{target.Port}.");
+        }
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -47,10 +53,7 @@ public sealed class ReadModelsCommand : JasperFxAsyncCommand<ReadModelsInput>
             Console.Error.WriteLine(running.Message);
             return false;
         }
-        // Named, so that a rebuild of a restored copy is not mistaken for one of the live database (or the reverse).
-        await using var connection = store.Storage.Database.CreateConnection();
-        Console.WriteLine($"Rebuilt the campaign list, the send reports and the cancellation audit in {Stopwatch.GetElapsedTime(started).TotalSeconds:N1} s " +
-                          $"(database {connection.Database} on {connection.Host}:{connection.Port}, schema {store.Options.DatabaseSchemaName}).");
+        Console.WriteLine($"Rebuilt the campaign list, the send reports and the cancellation audit in {Stopwatch.GetElapsedTime(started).TotalSeconds:N1} s.");
         return true;
     }
 }

@@ -173,7 +173,7 @@ for (const type of ['keydown', 'pointerdown']) addEventListener(type, () => { ma
 
 function setPage(main, html, title) {
   main.innerHTML = html;
-  document.title = `${title} · Campaigns`;
+  document.title = `${isolate(title)} · Campaigns`;
   if (marketerActed) main.focus({ preventScroll: true });
 }
 
