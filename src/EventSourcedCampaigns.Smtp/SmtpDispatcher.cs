@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -33,7 +35,7 @@ namespace EventSourcedCampaigns.Smtp;
 /// detected downstream.
 /// </para>
 /// </summary>
-public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisposable
+public sealed partial class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisposable
 {
     /// <summary>The header naming the batch and recipient of a message, stable across retries.</summary>
     public const string IdempotencyHeader = "X-Campaign-Idempotency-Key";
@@ -176,15 +178,21 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
 
     private static MailboxAddress Mailbox(Recipient recipient) => new(recipient.Name ?? "", recipient.Address);
 
-    /// <summary>The server's reply as it was written: "550 5.1.1 ...".</summary>
-    private static string Reply(SmtpCommandException e) => $"{(int)e.StatusCode} {e.Message}".Trim();
+    /// <summary>The server's reply as it was written: "550 5.1.1 ...", a multi-line reply on one line.</summary>
+    private static string Reply(SmtpCommandException e) => OneLine($"{(int)e.StatusCode} {e.Message}");
+
+    private static string OneLine(string text) => string.Join(" / ", text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    /// <summary>A reply of 4xx, as MailKit words a failed AUTH: "421: 4.3.2 ..." or "454 4.7.0 ...".</summary>
+    [GeneratedRegex(@"^\s*4\d\d\b")]
+    private static partial Regex TemporaryReply();
 
     private static bool IsTransient(SmtpCommandException e) => (int)e.StatusCode is >= 400 and < 500;
 
     private static bool IsConnectionFailure(Exception e, CancellationToken cancellation) => e switch
     {
         OperationCanceledException => !cancellation.IsCancellationRequested, // MailKit's own timeout
-        IOException or SocketException or TimeoutException or ServiceNotConnectedException or SmtpProtocolException or SslHandshakeException => true,
+        IOException or SocketException or TimeoutException or ServiceNotConnectedException or SmtpProtocolException => true,
         _ => false,
     };
 
@@ -200,8 +208,16 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
         public async Task<DispatchResult> PerRecipientAsync(CancellationToken cancellation)
         {
             var recipients = batch.Recipients;
+            var deadline = Stopwatch.GetTimestamp() + (long)(owner._options.BatchTimeout.TotalSeconds * Stopwatch.Frequency);
             for (var i = 0; i < recipients.Count;)
             {
+                // A slow relay: what was sent is counted, the rest goes back to the pipeline (which the cancel stops),
+                // rather than the call outlasting ClaimTimeout and every recipient recorded failed, of unknown fate.
+                if (Stopwatch.GetTimestamp() > deadline)
+                    throw new TransientDispatchException(
+                        $"Batch {batch.IdempotencyKey} took longer than {owner._options.BatchTimeout} (BatchTimeout): {_delivered} of {recipients.Count} " +
+                        $"recipients were accepted, {_refusals.Count} refused; the others are tried again.")
+                        { Accepted = [.. _accepted], Refused = [.. _refusals] };
                 var recipient = recipients[i];
                 MimeMessage message;
                 try { message = owner.Message(batch, recipient); }
@@ -316,13 +332,28 @@ public sealed class SmtpDispatcher : IMessageDispatcher, IAsyncDisposable, IDisp
             }
             catch (SmtpCommandException e)
             {
-                // A 5xx to MAIL FROM (or anything else unexpected at 5xx): the sender itself is refused.
-                throw new PermanentDispatchException($"The SMTP server refused the sender {owner._from.Address}: {Reply(e)}.", e)
+                // A 5xx to MAIL FROM, or anything else unexpected at 5xx (the greeting, EHLO): the server refuses this sender.
+                throw new PermanentDispatchException(e.ErrorCode == SmtpErrorCode.SenderNotAccepted
+                    ? $"The SMTP server refused the sender {owner._from.Address}: {Reply(e)}."
+                    : $"The SMTP server {owner._options.Host}:{owner._options.Port} refused to take mail from {owner._from.Address}: {Reply(e)}.", e)
+                    { Accepted = [.. _accepted], Refused = [.. _refusals] };
+            }
+            catch (AuthenticationException e) when (TemporaryReply().IsMatch(e.Message))
+            {
+                // 421 or 454 (RFC 4954, "temporary authentication failure"): the server, not the credentials.
+                throw new TransientDispatchException($"SMTP authentication as '{owner._options.UserName}' failed for now: {OneLine(e.Message)}", e)
                     { Accepted = [.. _accepted], Refused = [.. _refusals] };
             }
             catch (AuthenticationException e)
             {
-                throw new PermanentDispatchException($"SMTP authentication as '{owner._options.UserName}' failed: {e.Message}", e)
+                throw new PermanentDispatchException($"SMTP authentication as '{owner._options.UserName}' failed: {OneLine(e.Message)}", e)
+                    { Accepted = [.. _accepted], Refused = [.. _refusals] };
+            }
+            catch (SslHandshakeException e)
+            {
+                // A certificate not trusted, or no TLS after STARTTLS: a setting to fix, which no retry changes.
+                throw new PermanentDispatchException(
+                    $"TLS with the SMTP server {owner._options.Host}:{owner._options.Port} failed: {OneLine(e.Message.Split("\n")[0])}", e)
                     { Accepted = [.. _accepted], Refused = [.. _refusals] };
             }
             catch (NotSupportedException e)

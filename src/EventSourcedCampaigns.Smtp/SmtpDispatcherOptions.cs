@@ -62,6 +62,14 @@ public sealed class SmtpDispatcherOptions
     /// <summary>Timeout of each network operation (connect, each command, the message data).</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long one batch may take, one message per recipient (<see cref="SmtpTransactionMode.PerRecipient"/>): past it,
+    /// the recipients not yet sent go back to the pipeline (a <see cref="EventSourcedCampaigns.Ports.TransientDispatchException"/> naming those
+    /// sent), which retries them while the campaign still sends. Keep it well under the pipeline's
+    /// <c>ClaimTimeout</c> (5 minutes by default), past which a batch without an answer is recorded failed, of unknown fate.
+    /// </summary>
+    public TimeSpan BatchTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Times a batch reconnects after a dropped connection without any recipient accepted in between,
     /// before it gives up with a <c>TransientDispatchException</c> (the pipeline then retries the batch).</summary>
     public int ReconnectAttempts { get; set; } = 2;
@@ -109,7 +117,9 @@ public sealed class SmtpDispatcherOptions
         if (MaxConnections is < 1 or > 1000) problems.Add($"{settingPrefix}{nameof(MaxConnections)} must be 1-1000.");
         if (!Enum.IsDefined(Transaction))
             problems.Add($"{settingPrefix}{nameof(Transaction)} is {Transaction}; use {string.Join(", ", Enum.GetNames<SmtpTransactionMode>())}.");
-        if (Timeout <= TimeSpan.Zero) problems.Add($"{settingPrefix}{nameof(Timeout)} must be positive.");
+        // MailKit counts whole milliseconds: less is no time at all.
+        if (Timeout < TimeSpan.FromMilliseconds(1) || Timeout > TimeSpan.FromHours(1)) problems.Add($"{settingPrefix}{nameof(Timeout)} must be 1 ms to 1 hour.");
+        if (BatchTimeout < TimeSpan.FromSeconds(1) || BatchTimeout > TimeSpan.FromHours(1)) problems.Add($"{settingPrefix}{nameof(BatchTimeout)} must be 1 s to 1 hour.");
         if (ReconnectAttempts is < 0 or > 100) problems.Add($"{settingPrefix}{nameof(ReconnectAttempts)} must be 0-100.");
         // Both go on the wire as they are: a Message-ID that is not the documented one, or an EHLO a strict relay refuses.
         if (!string.IsNullOrWhiteSpace(MessageIdDomain) && Uri.CheckHostName(MessageIdDomain) is not UriHostNameType.Dns)

@@ -248,6 +248,33 @@ public sealed class SmtpDispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_past_its_BatchTimeout_names_whom_it_sent_and_gives_the_rest_back()
+    {
+        // Found by an audit: a slow but healthy relay took longer than ClaimTimeout, and every recipient it had taken
+        // was recorded failed, "the node sending it was lost".
+        _server.Inject(new { delay_ms = 400 });
+        await using var dispatcher = Dispatcher(o => o.BatchTimeout = TimeSpan.FromSeconds(1));
+
+        var error = await Assert.ThrowsAsync<TransientDispatchException>(() => dispatcher.DispatchAsync(Batch(8)).AsTask());
+
+        Assert.Contains("took longer than 00:00:01 (BatchTimeout)", error.Message);
+        Assert.InRange(error.Accepted.Count, 1, 7);
+        Assert.Equal(error.Accepted.Order(), _server.Messages().Select(m => Assert.Single(m.RcptTos).Split('@')[0]).Order());
+    }
+
+    [Fact]
+    public async Task A_server_whose_tls_fails_is_permanent_not_retried()
+    {
+        // Found by an audit: a failed TLS handshake was retried as a dropped connection, 12 times a batch.
+        await using var dispatcher = Dispatcher(o => o.Security = SmtpSecurity.Tls);
+
+        var error = await Assert.ThrowsAsync<PermanentDispatchException>(() => dispatcher.DispatchAsync(Batch(2)).AsTask());
+
+        Assert.Contains("TLS with the SMTP server", error.Message);
+        Assert.Equal(1, dispatcher.ConnectionsOpened);
+    }
+
+    [Fact]
     public async Task A_server_slower_than_the_timeout_is_transient()
     {
         _server.Inject(new { delay_ms = 3000 });

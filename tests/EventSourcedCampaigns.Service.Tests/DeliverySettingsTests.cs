@@ -26,6 +26,9 @@ public sealed class the_delivery_settings
         { "Campaigns:Smtp:Port", "abc", "Campaigns:Smtp:Port" },
         { "Campaigns:Smtp:MaxConnections", "0", "Campaigns:Smtp:MaxConnections" },
         { "Campaigns:Webhook:Secret", "", "Campaigns:Webhook:Secret is required." },
+        // Found by an audit: 0.4 ms passed as positive and was 0 ms to MailKit, every recipient failed.
+        { "Campaigns:Smtp:Timeout", "00:00:00.0004", "Campaigns:Smtp:Timeout must be 1 ms to 1 hour." },
+        { "Campaigns:Smtp:BatchTimeout", "00:00:00.5", "Campaigns:Smtp:BatchTimeout must be 1 s to 1 hour." },
         // Found by an audit: spaces, or one character, signed every batch.
         { "Campaigns:Webhook:Secret", "   ", "Campaigns:Webhook:Secret is required." },
         { "Campaigns:Webhook:Secret", "whsec_short", "Campaigns:Webhook:Secret must be at least 16 characters" },
