@@ -794,11 +794,15 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         // Found by an audit: "Spoof \u202E" turned the campaign id shown beside it around, and an actor the tenant.
         var tag = Unique("Spoof");
         var name = tag + " \u202E";
-        await DashboardApi.CreateDraftAsync(_page, name);
+        var id = await DashboardApi.CreateDraftAsync(_page, name);
         await ShowInListAsync(tag);
 
         // Its own row's link (the list shows every campaign until the search applies).
         await Expect(_page.Locator("#campaigns tbody tr .name-cell a").Filter(new() { HasText = tag })).ToHaveTextAsync("\u2068" + name + "\u2069");
+        // And the report's page title, which a later audit found the report set again without the isolation.
+        await _page.GotoAsync($"/app/#/campaigns/{id}");
+        await Expect(_page.Locator("#r-name")).ToHaveTextAsync(name);
+        await Expect(_page).ToHaveTitleAsync("\u2068" + name + "\u2069 · Campaigns");
     }
 
     [Fact]

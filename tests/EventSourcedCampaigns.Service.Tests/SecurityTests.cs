@@ -229,6 +229,9 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         { "a tenant over 100 characters", [new string('t', 101)], "ana@shop.example" },
         { "a subject over 320 characters", ["shop-a"], new string('s', 321) },
         { "a control character in the subject", ["shop-a"], "ana\u001b@shop.example" },
+        // Found by an audit: these read as another id in the audit's CSV and the logs, which do not isolate them.
+        { "a right-to-left override in the subject", ["shop-a"], "ana@shop.example\u202E" },
+        { "a direction isolate in the tenant", ["shop-a\u2067"], "ana@shop.example" },
     };
 
     [Theory, MemberData(nameof(UnusableIdentities))]
@@ -368,6 +371,43 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         var longList = await client.PostAsJsonAsync($"/api/campaigns/{draft}/schedule", new { sendAt = DateTimeOffset.UtcNow.AddDays(1), included = new[] { new string('l', 201) } });
         Assert.Equal((HttpStatusCode.BadRequest, "InvalidAudience"), await Problem(longList));
         Assert.Equal(before, await service.EventCountAsync());
+    }
+
+    [Fact]
+    public async Task a_chunked_body_past_the_limit_is_refused_before_an_endpoint_that_reads_no_body_acts()
+    {
+        // Found by an audit: a 500 MB chunked POST paused the campaign (only a Content-Length was checked).
+        var client = service.Client("shop-a");
+        var id = await ScheduledCampaignAsync(client);
+        var before = await service.EventCountAsync();
+
+        var huge = new StreamContent(new MemoryStream(new byte[2 * 1_048_576]));
+        huge.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var pause = new HttpRequestMessage(HttpMethod.Post, $"/api/campaigns/{id}/pause") { Content = huge };
+        pause.Headers.TransferEncodingChunked = true;
+        Assert.Equal((HttpStatusCode.RequestEntityTooLarge, "body_too_large"), await Problem(await client.SendAsync(pause)));
+        Assert.Equal(before, await service.EventCountAsync());
+
+        // Within the limit, a chunked body is handed on as any other.
+        using var small = new HttpRequestMessage(HttpMethod.Post, $"/api/campaigns/{id}/pause") { Content = new StringContent("", Encoding.UTF8, "application/json") };
+        small.Headers.TransferEncodingChunked = true;
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(small)).StatusCode);
+    }
+
+    [Fact]
+    public async Task api_answers_are_never_kept_in_a_browser_cache_and_the_dashboard_files_may_be()
+    {
+        // Found by an audit: a recipients CSV downloaded on a shared machine stayed in the browser's cache after sign-out.
+        var client = service.Client("shop-a");
+        var id = await ScheduledCampaignAsync(client);
+        foreach (var path in new[] { "/api/campaigns", $"/api/campaigns/{id}/recipients.csv", "/api/audit/cancellations", "/auth/session" })
+        {
+            var response = await client.GetAsync(path);
+            Assert.True(response.IsSuccessStatusCode, path);
+            Assert.True(response.Headers.CacheControl?.NoStore, path);
+        }
+        Assert.True((await service.Anonymous().GetAsync("/api/campaigns")).Headers.CacheControl?.NoStore); // a refusal too
+        Assert.NotEqual(true, (await service.Anonymous().GetAsync("/app/app.js")).Headers.CacheControl?.NoStore);
     }
 
     [Fact]

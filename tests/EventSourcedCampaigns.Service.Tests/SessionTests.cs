@@ -64,6 +64,22 @@ public sealed class the_dashboard_session
         Assert.False((await SessionAsync(node, cookie)).GetProperty("signedIn").GetBoolean());
     }
 
+    [Fact]
+    public async Task a_token_expired_within_the_clock_skew_opens_no_session_and_says_why()
+    {
+        // Found by an audit: it answered 204 with a cookie whose session was already over, and the dashboard went back to
+        // its sign-in page without a word.
+        await using var node = SecuredService.Start(TestDatabase.UniqueSchema("sess"));
+        using var signIn = new HttpRequestMessage(HttpMethod.Post, "/auth/token-sign-in");
+        signIn.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestAuth.TokenWithPayload(
+            "\"sub\":\"ana@shop.example\",\"tenant_id\":\"shop-a\",\"scope\":\"" + string.Join(' ', Scopes.All) + "\"", DateTimeOffset.UtcNow.AddSeconds(-30)));
+        var response = await Bare(node).SendAsync(signIn);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains("\"token_expired\"", await response.Content.ReadAsStringAsync());
+        Assert.False(response.Headers.Contains("Set-Cookie"));
+    }
+
     [Theory]
     [InlineData("Bearer")]
     [InlineData("ApiKey")]

@@ -48,10 +48,10 @@ public static class TestAuth
     /// A token whose payload is <paramref name="claimsJson"/> as written (issuer, audience and expiry added before it), signed
     /// with <see cref="SigningKey"/>: for payloads no token library writes, such as a claim name given twice.
     /// </summary>
-    public static string TokenWithPayload(string claimsJson)
+    public static string TokenWithPayload(string claimsJson, DateTimeOffset? expires = null)
     {
         var settings = new AuthSettings();
-        var payload = $$"""{"iss":"{{settings.Issuer}}","aud":"{{settings.Audience}}","exp":{{DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds()}},{{claimsJson}}}""";
+        var payload = $$"""{"iss":"{{settings.Issuer}}","aud":"{{settings.Audience}}","exp":{{(expires ?? DateTimeOffset.UtcNow.AddHours(1)).ToUnixTimeSeconds()}},{{claimsJson}}}""";
         var unsigned = $"{Base64Url("""{"alg":"HS256","typ":"JWT"}""")}.{Base64Url(payload)}";
         var signature = HMACSHA256.HashData(Convert.FromBase64String(SigningKey), System.Text.Encoding.ASCII.GetBytes(unsigned));
         return $"{unsigned}.{System.Buffers.Text.Base64Url.EncodeToString(signature)}";

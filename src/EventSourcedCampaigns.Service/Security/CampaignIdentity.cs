@@ -34,7 +34,13 @@ public static class CampaignIdentity
     /// characters, no control characters (PostgreSQL cannot store a NUL; the others only disguise an id).
     /// </summary>
     public static bool IsUsable(string? value, int max) =>
-        !string.IsNullOrWhiteSpace(value) && value.Length <= max && !value.Any(char.IsControl);
+        !string.IsNullOrWhiteSpace(value) && value.Length <= max && !value.Any(c => char.IsControl(c) || IsBidiControl(c));
+
+    /// <summary>
+    /// The explicit direction controls (embeddings, overrides, isolates): an id holding one reads as another id wherever it is
+    /// shown without isolation (the audit's CSV, the logs).
+    /// </summary>
+    private static bool IsBidiControl(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
 
     // Exactly one claim: credentials naming two tenants name none we could choose between.
     private static string? SingleUsable(ClaimsPrincipal user, string type, int max) =>

@@ -184,7 +184,13 @@ public static class DashboardSession
                 return Problems.Problem(StatusCodes.Status403Forbidden, "missing_identity", "The token must name a tenant (tenant_id) and a subject (sub).");
             var scopes = Scopes.All.Where(s => CampaignIdentity.HasScope(user, s)).ToList();
             var key = user.FindFirst(CampaignIdentity.ApiKeyClaim)?.Value;
-            var properties = SessionOf(user, http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow());
+            var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+            var properties = SessionOf(user, now);
+            // A token past its expiry but within the validation's clock skew authenticates this request, and would open a
+            // session that is over before the dashboard's next request: refused now, with the reason.
+            if (properties.ExpiresUtc <= now)
+                return Problems.Problem(StatusCodes.Status401Unauthorized, "token_expired",
+                    "The token has expired. Get a new one from your identity provider and sign in again.");
             var sessionId = await http.RequestServices.GetRequiredService<DashboardSessionStore>()
                 .OpenAsync(tenant, actor.Id, key, properties.ExpiresUtc, http.RequestAborted);
             var claims = new List<Claim>

@@ -25,6 +25,9 @@ public static class ResponseHardening
             headers.XContentTypeOptions = "nosniff";
             headers.XFrameOptions = "DENY";
             headers["Referrer-Policy"] = "no-referrer";
+            // What the API and the session answer may be personal data (recipients, exports, the audit): never kept in a
+            // browser's cache, where it would outlive signing out on a shared machine. The dashboard's files may be.
+            if (!http.Request.Path.StartsWithSegments("/app")) headers.CacheControl = "no-store";
             return Task.CompletedTask;
         });
         return next(http);

@@ -603,7 +603,7 @@ async function refreshReport(id, afterSequence) {
   const r = res.data;
   if (reportStatus && reportStatus.id === id && reportStatus.status !== r.status) announce(`${r.name}: ${statusText(reportStatus.status)} → ${statusText(r.status)}`);
   reportStatus = { id, status: r.status };
-  document.title = `${r.name} · Campaigns`;
+  document.title = `${isolate(r.name)} · Campaigns`;
   $('#r-name').textContent = r.name;
   $('#r-status').innerHTML = `${statusBadge(r.status)} <span class="hint">${esc(channelText(r.channel))}</span>`;
   showHeadAction($('#stop'), CANCELLABLE.includes(r.status) && can('campaigns:cancel'));
