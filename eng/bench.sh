@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark harness against the self-started PostgreSQL (or CAMPAIGNS_POSTGRES).
 #   bash eng/bench.sh                 full sizes (the published figures), twice: fsync off, then fsync on
-#   bash eng/bench.sh quick           small sizes, a few minutes, fsync off only (CI checks it runs; never a speed)
+#   bash eng/bench.sh quick           small sizes, a minute or two with the build, fsync off only (CI checks it runs; never a speed)
 #   bash eng/bench.sh [quick] --fsync on|off|both
 #
 # fsync off: the throwaway cluster (.postgres/, as the tests use it); results in benchmark-results.json.
@@ -38,7 +38,8 @@ fi
 run() { # run <on|off> <output>
   local connection
   if [ "$1" = on ]; then
-    connection=$(CAMPAIGNS_POSTGRES_DIR="$repo/.postgres-fsync-on" CAMPAIGNS_POSTGRES_FSYNC=on bash eng/postgres.sh start)
+    # A port of its own: a CAMPAIGNS_POSTGRES_PORT exported for the first cluster is taken by it.
+    connection=$(CAMPAIGNS_POSTGRES_PORT= CAMPAIGNS_POSTGRES_DIR="$repo/.postgres-fsync-on" CAMPAIGNS_POSTGRES_FSYNC=on bash eng/postgres.sh start)
   else
     connection=$(bash eng/postgres.sh start)
   fi

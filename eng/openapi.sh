@@ -13,7 +13,7 @@ filter='FullyQualifiedName~the_openapi_document.the_served_document_is_the_commi
 case "${1:-}" in
   update) UPDATE_OPENAPI=1 dotnet test "$tests" --filter "$filter" --nologo -v q
           git --no-pager diff --stat -- docs/openapi/v1.json ;;
-  check)  dotnet test "$tests" --filter "$filter" --nologo -v q ;;
+  check)  dotnet test "$tests" --filter "$filter" --nologo ;; # the normal verbosity shows the changed lines
   lint)
     spectral=eng/openapi/node_modules/.bin/spectral
     if [ ! -x "$spectral" ]; then

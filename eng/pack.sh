@@ -8,6 +8,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+caller=$PWD # a relative -o is the caller's folder, not the repository's
 cd "$repo"
 
 command -v dotnet >/dev/null || { echo "the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
@@ -18,7 +19,7 @@ args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -o|--output) [ $# -ge 2 ] || { echo "usage: eng/pack.sh [-o DIR] [-c CONFIGURATION] [dotnet pack options]" >&2; exit 2; }
-                 out=$2; shift 2 ;;
+                 case "$2" in /*) out=$2 ;; *) out="$caller/$2" ;; esac; shift 2 ;;
     -c|--configuration) [ $# -ge 2 ] || { echo "usage: eng/pack.sh [-o DIR] [-c CONFIGURATION] [dotnet pack options]" >&2; exit 2; }
                  configuration=$2; shift 2 ;;
     *) args+=("$1"); shift ;;

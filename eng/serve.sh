@@ -27,7 +27,7 @@ if [ "${1:-}" = token ]; then
 fi
 
 port=5080 roles=api,sender,projections build=1
-usage() { echo "usage: bash eng/serve.sh [--port N] [--roles api,sender,projections] [--no-build] [-- service arguments] | bash eng/serve.sh token --tenant T --actor A [--scopes S1,S2]" >&2; exit 2; }
+usage() { echo "usage: bash eng/serve.sh [--port N] [--roles api,sender,projections] [--no-build] [-- service arguments] | bash eng/serve.sh token --tenant T --actor A [--scopes S1,S2] [--hours 1-720]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) [ $# -ge 2 ] || usage; port=$2; shift 2 ;;
@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
     *) usage ;;
   esac
 done
-[[ "$port" =~ ^[0-9]+$ ]] || usage
+[[ "$port" =~ ^[0-9]{1,5}$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || { echo "eng/serve.sh: --port takes a port number from 1 to 65535, not '$port'" >&2; exit 2; }
 # A port already taken (say, by a service started earlier) would answer the health probe below in this one's place: it
 # would print "Listening on" and then exit when Kestrel cannot bind. Refuse at once instead.
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

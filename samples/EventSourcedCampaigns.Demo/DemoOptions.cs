@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace EventSourcedCampaigns.Demo;
 
 /// <summary>Command-line options: --audience, --send-audience, --batch-size, --parallelism, --latency-ms, --schema.</summary>
@@ -40,7 +42,7 @@ public sealed record DemoOptions(long Audience, long SendAudience, int BatchSize
             (int)Number("batch-size", 1_000, 10, 100_000),
             (int)Number("parallelism", 8, 1, 64),
             (int)Number("latency-ms", 25, 0, 10_000),
-            values.GetValueOrDefault("schema", "campaigns_demo"));
+            UsableSchema(values.GetValueOrDefault("schema", "campaigns_demo")));
         // Smaller, the audience is prepared before the cancel meant for its preparation arrives, and every batch is claimed
         // before the cancel meant for the middle of the send: the demo would fail its own expectations.
         if (options.Audience < 100L * options.BatchSize)
@@ -49,4 +51,13 @@ public sealed record DemoOptions(long Audience, long SendAudience, int BatchSize
             throw new ArgumentException($"--send-audience must be at least 10 x --parallelism batches ({10L * options.Parallelism * options.BatchSize:N0} with --parallelism {options.Parallelism} and --batch-size {options.BatchSize:N0}), so that its send can be cancelled midway.");
         return options;
     }
+
+    /// <summary>
+    /// A schema the demo may drop and create: a plain lower-case name (it is written into SQL as it is), and none that
+    /// PostgreSQL or other programs rely on (`--schema public` dropped the database's public schema).
+    /// </summary>
+    private static string UsableSchema(string name) =>
+        Regex.IsMatch(name, "^[a-z_][a-z0-9_]{0,62}$") && name is not ("public" or "information_schema") && !name.StartsWith("pg_", StringComparison.Ordinal)
+            ? name
+            : throw new ArgumentException($"--schema must be a lower-case name of letters, digits and underscores (at most 63) other than public, information_schema and pg_*, since the demo drops it: not '{name}'.");
 }

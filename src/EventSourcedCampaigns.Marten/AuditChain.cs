@@ -309,7 +309,7 @@ public static class AuditChain
         if (broken is null && head is null && entries > 0)
             broken = new AuditChainBreak(0, Guid.Empty, Guid.Empty, position, "The tenant has chained audit events but no chain head.");
         if (broken is null && anchor is not null && position < anchor.Position)
-            broken = new AuditChainBreak(0, Guid.Empty, head?.LastCampaignId ?? Guid.Empty, anchor.Position,
+            broken = new AuditChainBreak(0, Guid.Empty, Guid.Empty, anchor.Position, // no event is there, and no campaign to blame
                 $"The chain ends at position {position}, before the anchored position {anchor.Position}: audit events were removed, " +
                 "or the database was restored from before the anchor.");
 

@@ -64,6 +64,9 @@ public static class Harness
 
         var report = new Report(quick ? "quick" : "full", await MachineAsync(connection), results);
         Console.WriteLine();
+        // The machine first: a figure is read against the server's settings (fsync above all).
+        foreach (var (setting, value) in report.Machine) Console.WriteLine($"{setting + ":",-32} {value}");
+        Console.WriteLine();
         Console.WriteLine($"{"figure",-64} {"value",14} {"baseline",14} {"ratio",7}  unit");
         foreach (var r in results)
             Console.WriteLine($"{r.Name,-64} {r.Value,14:N2} {r.Baseline,14:N2} {r.Ratio,7:N2}  {r.Unit}");

@@ -14,8 +14,12 @@ public sealed class the_audit_verify_command
             AuditVerifyCommand.Describe(new AuditChainVerification("shpo", true, 0, 0, 0, "", null)));
         Assert.StartsWith("tenant shop: INTACT, 3 chained entries",
             AuditVerifyCommand.Describe(new AuditChainVerification("shop", true, 3, 0, 3, "ab12", null)));
-        Assert.StartsWith("tenant shop: BROKEN at position 2",
-            AuditVerifyCommand.Describe(new AuditChainVerification("shop", false, 1, 0, 3, "ab12", new AuditChainBreak(9, Guid.Empty, Guid.Empty, 2, "edited"))));
+        var (eventId, campaignId) = (Guid.NewGuid(), Guid.NewGuid());
+        Assert.StartsWith($"tenant shop: BROKEN at position 2 (event sequence 9, id {eventId}, campaign {campaignId}) after 1 intact entries",
+            AuditVerifyCommand.Describe(new AuditChainVerification("shop", false, 1, 0, 3, "ab12", new AuditChainBreak(9, eventId, campaignId, 2, "edited"))));
+        // Found by an audit: a chain that ends before its anchor has no event there, and named "sequence 0, id 0000..." and a campaign.
+        Assert.StartsWith("tenant shop: BROKEN at position 7 after 3 intact entries",
+            AuditVerifyCommand.Describe(new AuditChainVerification("shop", false, 3, 0, 3, "ab12", new AuditChainBreak(0, Guid.Empty, Guid.Empty, 7, "ends"))));
     }
 
     [Theory]

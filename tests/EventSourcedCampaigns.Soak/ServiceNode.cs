@@ -24,6 +24,16 @@ public sealed class ServiceNode(string name, int port, IReadOnlyDictionary<strin
 
     public async Task StartAsync(TimeSpan patience)
     {
+        // Another program listening on the port would answer the probe below in this node's place, and the soak would drive it.
+        using (var listener = new System.Net.Sockets.TcpClient())
+        {
+            try
+            {
+                await listener.ConnectAsync(BaseAddress.Host, BaseAddress.Port);
+                throw new PortInUseException($"Port {BaseAddress.Port} is in use (another service listens there): stop it, or choose other ports with --port.");
+            }
+            catch (System.Net.Sockets.SocketException) { } // nobody listens: free
+        }
         var dll = Path.Combine(AppContext.BaseDirectory, "EventSourcedCampaigns.Service.dll");
         var start = new ProcessStartInfo("dotnet", [dll, "--urls", BaseAddress.ToString().TrimEnd('/')])
         {
@@ -138,3 +148,6 @@ public sealed class ServiceNode(string name, int port, IReadOnlyDictionary<strin
         _probe.Dispose();
     }
 }
+
+/// <summary>A node's port already taken by another program.</summary>
+public sealed class PortInUseException(string message) : InvalidOperationException(message);

@@ -62,7 +62,12 @@ public sealed record SoakOptions
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            double Number() => double.Parse(Value(), CultureInfo.InvariantCulture);
+            double Number()
+            {
+                var (name, raw) = (args[i], Value());
+                return double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n) && n >= 0
+                    ? n : throw new ArgumentException($"{name} takes a number of 0 or more, not '{raw}'");
+            }
             options = args[i] switch
             {
                 "--minutes" => options with { Duration = TimeSpan.FromMinutes(Number()) },

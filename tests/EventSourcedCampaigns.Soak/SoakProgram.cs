@@ -11,7 +11,14 @@ public static class SoakProgram
     {
         if (args is ["--summarize", var file])
         {
-            var saved = System.Text.Json.JsonSerializer.Deserialize<SoakResult>(await File.ReadAllTextAsync(file))!;
+            SoakResult? saved;
+            try { saved = System.Text.Json.JsonSerializer.Deserialize<SoakResult>(await File.ReadAllTextAsync(file)); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException) { saved = null; }
+            if (saved?.Samples is null || saved.Kills is null)
+            {
+                Console.Error.WriteLine($"{file} is not the results file of a soak run (--output of bash eng/soak.sh).");
+                return 2;
+            }
             Console.WriteLine(Summary(saved));
             return saved.Passed ? 0 : 1;
         }
@@ -31,7 +38,13 @@ public static class SoakProgram
             return 2;
         }
 
-        var result = await SoakRun.RunAsync(options, Console.Out);
+        SoakResult result;
+        try { result = await SoakRun.RunAsync(options, Console.Out); }
+        catch (PortInUseException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
         await File.WriteAllTextAsync(options.Output, SoakRun.ToJson(result));
         Console.WriteLine();
         Console.WriteLine(Summary(result));

@@ -81,5 +81,13 @@ public sealed class AuditVerifyCommand : JasperFxAsyncCommand<AuditInput>
         ? r.Entries == 0 && r.Unchained == 0
             ? $"tenant {r.TenantId}: no cancellation audit events, nothing to verify (is the tenant id right?)"
             : $"tenant {r.TenantId}: INTACT, {r.Entries} chained entries ({r.Unchained} older unchained), head {r.HeadPosition} {r.HeadHash}"
-        : $"tenant {r.TenantId}: BROKEN at position {b.Position} (event sequence {b.Sequence}, id {b.EventId}, campaign {b.CampaignId}) after {r.Entries} intact entries\n  {b.Reason}";
+        : $"tenant {r.TenantId}: BROKEN at position {b.Position}{Where(b)} after {r.Entries} intact entries\n  {b.Reason}";
+
+    /// <summary>The event and campaign of a break, those it has: a chain that ends before its anchor has neither.</summary>
+    private static string Where(AuditChainBreak b)
+    {
+        string[] parts = [.. b.Sequence > 0 ? [$"event sequence {b.Sequence}", $"id {b.EventId}"] : Array.Empty<string>(),
+            .. b.CampaignId != Guid.Empty ? [$"campaign {b.CampaignId}"] : Array.Empty<string>()];
+        return parts.Length == 0 ? "" : $" ({string.Join(", ", parts)})";
+    }
 }
