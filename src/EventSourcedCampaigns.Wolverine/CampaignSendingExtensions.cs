@@ -37,6 +37,7 @@ public static class CampaignSendingExtensions
         opts.Services.AddSingleton(options);
         opts.Services.AddSingleton<CampaignThrottles>();
         opts.Services.AddSingleton<CancelPrecedence>();
+        opts.Services.AddSingleton<HeldAnswers>();
         opts.Policies.AddMiddleware(typeof(CancelPrecedenceMiddleware),
             chain => chain is HandlerChain handler && CancelPrecedenceMiddleware.Steps.Contains(handler.MessageType));
         opts.Policies.AddMiddleware(typeof(HandOffMiddleware),
@@ -165,11 +166,21 @@ internal sealed class CampaignErrorPolicy : IHandlerPolicy
             // handlers retry and then record them. A refusal by the rules is a bug worth a dead letter, not a loop.
             // The first minute of retries is in memory: a durable retry is itself written to the database, which fails
             // while it is down, and a fault audit saw lanes resume only 30-60 s after a 54 s outage had ended.
+            // A command somebody waits for gives up after about 3 s (invoked, it then throws: the service answers 503): an
+            // outage drill's create and cancel answered after a minute, past the clients' own timeouts.
             chain.OnException(e => e is not CampaignRejectedException && !IsLostRace(e))
-                .RetryWithCooldown(Delays(100, 1_000, 2_000, 5_000, 10_000, 10_000, 10_000, 10_000, 10_000))
+                .RetryWithCooldown(Interactive.Contains(chain.MessageType) ? Delays(100, 1_000, 2_000)
+                    : Delays(100, 1_000, 2_000, 5_000, 10_000, 10_000, 10_000, 10_000, 10_000))
                 .Then.ScheduleRetryIndefinitely(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30));
         }
     }
+
+    /// <summary>The commands people and applications wait for (the service's HTTP door invokes them), not the pipeline's steps.</summary>
+    private static readonly HashSet<Type> Interactive =
+    [
+        typeof(CreateCampaign), typeof(EditCampaign), typeof(ScheduleCampaign), typeof(CancelCampaign), typeof(PauseSchedule),
+        typeof(ResumeSchedule), typeof(RevertToDraft), typeof(CloneCampaign),
+    ];
 
     /// <summary>
     /// Another command on the same campaign committed between this one's load and append, or the two waited for each

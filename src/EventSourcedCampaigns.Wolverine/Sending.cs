@@ -107,7 +107,8 @@ public static class SendingHandler
     /// slower, docs/benchmarks.md).
     /// </summary>
     public static async Task<BatchSent?> Handle(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
-        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, IMessageBus bus, CancelPrecedence precedence, CancellationToken cancellation)
+        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, IMessageBus bus, CancelPrecedence precedence, HeldAnswers held,
+        CancellationToken cancellation)
     {
         // A node that does not run the pipeline gets a batch only when Wolverine's durability agent, which may run on any
         // node, recovers a dead sender's inbox onto it: it hands the batch to the senders (its routing sends SendBatch to
@@ -117,12 +118,18 @@ public static class SendingHandler
             await bus.PublishAsync(send);
             return null;
         }
-        if (await DispatchAsync(send, session, dispatcher, options, throttles, clock, precedence, cancellation) is not var (sent, batch)) return null;
+        // An answer this node got for the batch and could not write (the step is running again) is passed on as it is.
+        var answer = held.TryGet(session.TenantId, send, out var kept) ? kept
+            : await DispatchAsync(send, session, dispatcher, options, throttles, clock, precedence, cancellation);
+        if (answer is not var (sent, batch)) return null;
+        // An answer read back from the batch's outcome row (this step ran before and wrote it) is passed on as it is.
+        if (sent.OutcomesRecorded) return sent;
         // The outcome insert goes after a cancel running on this node. Not ended by the node stopping: the provider took the
         // batch, and a step that throws now runs again and sends it twice.
-        if (!sent.OutcomesRecorded) await precedence.WaitAsync(CancellationToken.None);
-        // An answer read back from the batch's outcome row (this step ran before and wrote it) is passed on as it is.
-        return sent.OutcomesRecorded ? sent : await RecordOutcomeAsync(sent, batch, session, clock);
+        await precedence.WaitAsync(CancellationToken.None);
+        var recorded = await RecordOutcomeAsync(sent, batch, session, clock);
+        held.Keep(session.TenantId, recorded, batch);
+        return recorded;
     }
 
     /// <summary>

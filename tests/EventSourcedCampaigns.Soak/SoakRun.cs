@@ -269,10 +269,11 @@ public static class SoakRun
             var lookahead = 0;
             foreach (var line in File.ReadLines(file))
             {
-                if (line.StartsWith("fail: ", StringComparison.Ordinal))
+                // The service's console lines start with their time (appsettings.json).
+                if (System.Text.RegularExpressions.Regex.Match(line, @"^(?:\d{4}-\d\d-\d\dT[\d:.]+Z )?fail: (?<category>[^\[]*)") is { Success: true } failed)
                 {
                     if (category is not null) Count(category);
-                    category = line[6..].Split('[')[0];
+                    category = failed.Groups["category"].Value;
                     lookahead = 30;
                 }
                 else if (category is not null && (line.Contains("Exception (", StringComparison.Ordinal) || line.Contains("Exception: ", StringComparison.Ordinal)))

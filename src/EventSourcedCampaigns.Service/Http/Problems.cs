@@ -241,6 +241,9 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
             // Npgsql throws (MartenCommandException), so the cause is looked for along the chain.
             // A statement that ran past the command timeout is no outage: retrying the same query will not help (an audit
             // at scale was told the database was unreachable while it answered everything else).
+            // Every pooled connection busy (Npgsql's "connection pool has been exhausted", a timeout too): the query was never sent.
+            _ when PoolExhausted(exception) => Problems.Problem(StatusCodes.Status503ServiceUnavailable, "database_unavailable",
+                "Every database connection of the service is in use (its Maximum Pool Size); nothing was applied. Retry shortly."),
             _ when TimedOut(exception) => Problems.Problem(StatusCodes.Status503ServiceUnavailable, "database_unavailable",
                 "The database did not answer this request within its command timeout; nothing was applied. Retry later, or ask for less (a smaller page, a narrower filter)."),
             _ when FromDatabase(exception) => Problems.Problem(StatusCodes.Status503ServiceUnavailable, "database_unavailable",
@@ -252,8 +255,10 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
         if (FromDatabase(exception))
             http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger<CampaignExceptionHandler>()
                 .LogWarning("{Method} {Route} answered 503: {Failure}", http.Request.Method,
-                    (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)",
-                    TimedOut(exception) ? "a statement ran past the command timeout" : "the database could not be reached");
+                    // The exception handler clears the request's endpoint before it runs; its feature keeps it.
+                    ((http.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? http.GetEndpoint()) as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)",
+                    PoolExhausted(exception) ? "every pooled connection was in use"
+                    : TimedOut(exception) ? "a statement ran past the command timeout" : "the database could not be reached");
         await problem.ExecuteAsync(http);
         return true;
     }
@@ -295,6 +300,14 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
 
     [GeneratedRegex("missing required properties including: (?<names>.*?)\\.?\\z", RegexOptions.Singleline)]
     private static partial Regex MissingRequired();
+
+    private static bool PoolExhausted(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+            if (exception is Npgsql.NpgsqlException { InnerException: TimeoutException } e
+                && e.Message.Contains("connection pool has been exhausted", StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
 
     private static bool TimedOut(Exception? exception)
     {
