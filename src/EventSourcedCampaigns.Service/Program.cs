@@ -156,16 +156,14 @@ app.UseExceptionHandler();
 // A refusal with no body of its own (no route: 404, wrong method: 405, an unreadable body: 400/415 ...) gets problem
 // details with a "code" too, like every refusal of the API.
 app.UseStatusCodePages(context => Problems.StatusCodePage(context.HttpContext).ExecuteAsync(context.HttpContext));
-// A body announced larger than the limit is refused before it is read (Kestrel would stop reading it anyway). One sent
-// without its length (chunked) is read here, up to the limit: an endpoint that reads no body acted on a request whose
-// body ran past it (a 500 MB chunked POST paused a campaign).
+// A body announced larger than the limit is refused before it is read (Kestrel would stop reading it anyway).
+IResult BodyTooLarge() => Problems.Problem(StatusCodes.Status413PayloadTooLarge, "body_too_large",
+    string.Create(CultureInfo.InvariantCulture, $"The request body is larger than {settings.MaxRequestBodyBytes:N0} bytes."));
 app.Use(async (http, next) =>
 {
-    if (http.Request.ContentLength > settings.MaxRequestBodyBytes
-        || (http.Request.ContentLength is null && !await RequestBodies.BufferAtMostAsync(http, settings.MaxRequestBodyBytes)))
+    if (http.Request.ContentLength > settings.MaxRequestBodyBytes)
     {
-        await Problems.Problem(StatusCodes.Status413PayloadTooLarge, "body_too_large",
-            string.Create(CultureInfo.InvariantCulture, $"The request body is larger than {settings.MaxRequestBodyBytes:N0} bytes.")).ExecuteAsync(http);
+        await BodyTooLarge().ExecuteAsync(http);
         return;
     }
     await next(http);
@@ -186,6 +184,18 @@ app.Use(async (http, next) =>
         && http.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>() is null)
     {
         await ProblemAuthorizationResults.ChallengeAsync(http);
+        return;
+    }
+    await next(http);
+});
+// A body sent without its length (chunked) is read here, up to the limit, once the caller is known (an anonymous one is not
+// worth a megabyte of memory): an endpoint that reads no body acted on a request whose body ran past it (a 500 MB chunked
+// POST paused a campaign).
+app.Use(async (http, next) =>
+{
+    if (http.Request.ContentLength is null && !await RequestBodies.BufferAtMostAsync(http, settings.MaxRequestBodyBytes))
+    {
+        await BodyTooLarge().ExecuteAsync(http);
         return;
     }
     await next(http);

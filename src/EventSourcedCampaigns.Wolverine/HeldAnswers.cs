@@ -10,7 +10,7 @@ namespace EventSourcedCampaigns.Wolverine;
 /// outage drill saw 200 recipients who got the message recorded as not sent). A node that dies loses them, as it loses
 /// any answer it has not written (docs/cancellation-guarantees.md).
 /// </summary>
-public sealed class HeldAnswers(CampaignSendingOptions options)
+public sealed class HeldAnswers
 {
     private readonly ConcurrentDictionary<(string Tenant, Guid Campaign, int Batch), (BatchSent Sent, CampaignBatch Batch, long HeldAt)> _held = new();
 
@@ -22,21 +22,25 @@ public sealed class HeldAnswers(CampaignSendingOptions options)
     }
 
     /// <summary>
-    /// Hold <paramref name="sent"/> until its outcome row is written; let go of it once it is. An answer older than
-    /// <see cref="CampaignSendingOptions.ClaimTimeout"/> is let go too: its step, committed meanwhile, had the record write
-    /// the row, or the reconciler has settled the claim.
+    /// Hold <paramref name="sent"/> until its outcome row is written; let go of it once it is. Never by age: an outage longer
+    /// than any bound would have the step call the provider again. At most <see cref="Capacity"/> answers are held (the
+    /// batches in flight on this node when its database went away); past that the oldest goes.
     /// </summary>
     internal void Keep(string tenant, BatchSent sent, CampaignBatch batch)
     {
-        var key = (tenant, sent.CampaignId, sent.BatchNumber);
         if (sent.OutcomesRecorded)
         {
-            _held.TryRemove(key, out _);
+            Forget(tenant, sent.CampaignId, sent.BatchNumber);
             return;
         }
-        var now = Environment.TickCount64;
-        foreach (var (stale, held) in _held)
-            if (now - held.HeldAt > options.ClaimTimeout.TotalMilliseconds) _held.TryRemove(stale, out _);
-        _held[key] = (sent, batch, now);
+        _held[(tenant, sent.CampaignId, sent.BatchNumber)] = (sent, batch, Environment.TickCount64);
+        if (_held.Count > Capacity && _held.MinBy(h => h.Value.HeldAt) is var (oldest, held))
+            ((ICollection<KeyValuePair<(string, Guid, int), (BatchSent, CampaignBatch, long)>>)_held).Remove(new(oldest, held));
     }
+
+    /// <summary>Let go of a batch's answer: its record committed it (the record writes the outcome row when the step could not).</summary>
+    internal void Forget(string tenant, Guid campaignId, int batchNumber) => _held.TryRemove((tenant, campaignId, batchNumber), out _);
+
+    /// <summary>Answers held at most: far more than the batches a node has in flight.</summary>
+    public const int Capacity = 10_000;
 }

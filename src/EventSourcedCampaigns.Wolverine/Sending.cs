@@ -428,8 +428,9 @@ public static class SendingHandler
 
     public static async Task<(Events, OutgoingMessages)> Handle(BatchSent sent,
         [WriteAggregate(nameof(BatchSent.CampaignId), LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState campaign,
-        TimeProvider clock, IDocumentSession session, ILoggerFactory logs, CancellationToken cancellation)
+        TimeProvider clock, IDocumentSession session, ILoggerFactory logs, HeldAnswers held, CancellationToken cancellation)
     {
+        held.Forget(session.TenantId, sent.CampaignId, sent.BatchNumber); // the answer is committed: the step will not run again
         var now = Handling.Now(clock, campaign);
         CampaignCommand record = sent.Outcome switch
         {
