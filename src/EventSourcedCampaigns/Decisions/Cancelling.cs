@@ -20,10 +20,11 @@ public static class CancellingRules
     internal static Decision Decide(CancelCampaign c, CampaignState state, DateTimeOffset now)
     {
         if (Validate.Actor(c.RequestedBy) is { } badActor) return Decision.Reject(badActor.Code, badActor.Message);
-        if (c.Reason is not { } reason || !Enum.IsDefined(reason.Code) || reason.Text?.Length > MaxReasonLength || Validate.HasNul(reason.Text))
+        if (c.Reason is not { } given || !Enum.IsDefined(given.Code) || Validate.HasNul(given.Text) || Kept(given).Text?.Length > MaxReasonLength)
             return Decision.Reject(RejectionCode.InvalidReason,
                 Invariant($"A cancel needs a known reason code and at most {MaxReasonLength:N0} characters of text, without NUL characters."));
 
+        var reason = Kept(given);
         CancelRequested Requested(long delivered = 0, long failed = 0, int inFlight = 0) =>
             new(c.CampaignId, c.RequestedBy, reason, state.Status, delivered, failed, inFlight, now);
 
@@ -60,7 +61,7 @@ public static class CancellingRules
         decision.Rejection is { } rejection ? AuditRejection(c, state, rejection, now)
         : decision.Events.Count == 0 && c.Reason is { } reason
           && state?.Status is CampaignStatus.Cancelling or CampaignStatus.Cancelled or CampaignStatus.CancelledDuringSend
-            ? new CancelRepeated(c.CampaignId, c.RequestedBy, reason, state.Status, now)
+            ? new CancelRepeated(c.CampaignId, c.RequestedBy, Kept(reason), state.Status, now)
             : null;
 
     /// <summary>The audit record of a refused cancel, whatever the refusal (the input is kept in a safe form).</summary>
@@ -69,6 +70,10 @@ public static class CancellingRules
 
     private static Actor? SafeActor(Actor? actor) =>
         actor is null ? null : new Actor(SafeText(actor.Id, MaxAuditedActorIdLength) ?? "", actor.Channel);
+
+    /// <summary>A reason as kept: its text without the spaces around it, and no text when that is blank.</summary>
+    private static CancelReason Kept(CancelReason reason) =>
+        reason with { Text = Validate.IsBlank(reason.Text) ? null : reason.Text.Trim() };
 
     /// <summary>A reason with an undefined code (a number from a client) is not kept: only the codes in the enum are ever stored.</summary>
     private static CancelReason? SafeReason(CancelReason? reason) =>

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using static System.FormattableString;
 using static EventSourcedCampaigns.CampaignLimits;
 
@@ -10,11 +12,18 @@ internal static class Validate
     /// <summary>A NUL character: PostgreSQL's text and jsonb cannot hold it, so an event carrying one could never be stored.</summary>
     public static bool HasNul(string? text) => text?.Contains('\0') == true;
 
+    /// <summary>
+    /// Null, empty, or only spaces and invisible format characters (a zero-width space, a direction mark): text that
+    /// shows as nothing in a list or a message.
+    /// </summary>
+    public static bool IsBlank([NotNullWhen(false)] string? text) =>
+        text is null || text.All(c => char.IsWhiteSpace(c) || char.GetUnicodeCategory(c) is UnicodeCategory.Format);
+
     /// <summary>A carriage return or a line feed.</summary>
     public static bool HasLineBreak(string? text) => text?.AsSpan().IndexOfAny('\r', '\n') >= 0;
 
     public static Rejection? Name(string? name) =>
-        string.IsNullOrWhiteSpace(name) ? new(RejectionCode.InvalidName, "The campaign needs a name.")
+        IsBlank(name) ? new(RejectionCode.InvalidName, "The campaign needs a name.")
         // Counted as stored: without the spaces around it.
         : name.Trim().Length > MaxNameLength ? new(RejectionCode.InvalidName, Invariant($"The campaign name is longer than {MaxNameLength} characters."))
         : HasNul(name) ? new(RejectionCode.InvalidName, "The campaign name contains a NUL character.")
@@ -37,10 +46,10 @@ internal static class Validate
         if (variants is null || variants.Length == 0) return Bad("The campaign needs at least one message variant.");
         if (variants.Any(v => v is null)) return Bad("A message variant is missing.");
         if (variants.Length > MaxVariants) return Bad(Invariant($"A campaign has at most {MaxVariants} variants."));
-        if (variants.Any(v => string.IsNullOrWhiteSpace(v.Key))) return Bad("Every variant needs a key (A, B, ...).");
+        if (variants.Any(v => IsBlank(v.Key))) return Bad("Every variant needs a key (A, B, ...).");
         if (variants.Select(v => v.Key).Distinct().Count() != variants.Length) return Bad("Variant keys must be unique.");
-        if (variants.Any(v => string.IsNullOrWhiteSpace(v.Content))) return Bad("Every variant needs content.");
-        if (NeedsSubject(channel) && variants.Any(v => string.IsNullOrWhiteSpace(v.Subject)))
+        if (variants.Any(v => IsBlank(v.Content))) return Bad("Every variant needs content.");
+        if (NeedsSubject(channel) && variants.Any(v => IsBlank(v.Subject)))
             return Bad(channel is Channel.Push ? "Every push variant needs a title (its subject)." : "Every email variant needs a subject.");
         if (variants.Any(v => v.Key.Length > MaxVariantKeyLength || v.Subject?.Length > MaxSubjectLength || v.Content.Length > MaxContentLength))
             return Bad(Invariant($"A variant's key, subject or content is too long (at most {MaxVariantKeyLength}, {MaxSubjectLength:N0} and {MaxContentLength:N0} characters)."));

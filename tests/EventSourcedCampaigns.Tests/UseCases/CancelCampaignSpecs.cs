@@ -115,10 +115,9 @@ public class cancelling_again
     public void is_recorded_in_the_audit_as_a_repeat(CampaignStatus status)
     {
         var by = Fake.ApiKey();
-        var reason = new CancelReason(CancelReasonCode.ProviderOutage, "again");
         Spec.Given(Histories.In(status))
-            .When(Commands.Cancel(by, reason))
-            .ThenAudited(null, new CancelRepeated(Plan.Id, by, reason, status, Spec.Now));
+            .When(Commands.Cancel(by, new CancelReason(CancelReasonCode.ProviderOutage, " again ")))
+            .ThenAudited(null, new CancelRepeated(Plan.Id, by, new CancelReason(CancelReasonCode.ProviderOutage, "again"), status, Spec.Now));
     }
 }
 
@@ -149,6 +148,31 @@ public class a_cancel_request
             .Then(
                 new CancelRequested(Plan.Id, Plan.Marketer, reason, CampaignStatus.Scheduled, 0, 0, 0, Spec.Now),
                 new Cancelled(Plan.Id, Spec.Now, Spec.Now, NotSent: Plan.Recipients));
+    }
+
+    [Theory]
+    [InlineData("  Wrong list \n", "Wrong list")]
+    [InlineData(" \u200B ", null)]
+    [InlineData("", null)]
+    public void keeps_its_text_without_the_spaces_around_it_and_no_text_when_blank(string text, string? kept) =>
+        Spec.Given(Histories.Scheduled())
+            .When(Commands.Cancel(reason: new CancelReason(CancelReasonCode.WrongAudience, text)))
+            .Then(
+                new CancelRequested(Plan.Id, Plan.Marketer, new CancelReason(CancelReasonCode.WrongAudience, kept), CampaignStatus.Scheduled, 0, 0, 0, Spec.Now),
+                new Cancelled(Plan.Id, Spec.Now, Spec.Now, NotSent: Plan.Recipients));
+
+    [Fact]
+    public void measures_its_text_without_the_spaces_around_it()
+    {
+        var longest = new string('x', CancellingRules.MaxReasonLength);
+        Spec.Given(Histories.Scheduled())
+            .When(Commands.Cancel(reason: new CancelReason(CancelReasonCode.Other, "  " + longest + " ")))
+            .Then(
+                new CancelRequested(Plan.Id, Plan.Marketer, new CancelReason(CancelReasonCode.Other, longest), CampaignStatus.Scheduled, 0, 0, 0, Spec.Now),
+                new Cancelled(Plan.Id, Spec.Now, Spec.Now, NotSent: Plan.Recipients));
+        Spec.Given(Histories.Scheduled())
+            .When(Commands.Cancel(reason: new CancelReason(CancelReasonCode.Other, " " + longest + "x ")))
+            .ThenRejected(RejectionCode.InvalidReason);
     }
 }
 

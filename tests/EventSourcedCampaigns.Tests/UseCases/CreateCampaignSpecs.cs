@@ -37,6 +37,8 @@ public class creating_a_campaign
     [InlineData("")]
     [InlineData("   ")]
     [InlineData(null)]
+    [InlineData("\u200B")] // a zero-width space: shows as nothing in the list
+    [InlineData(" \u200B\u200E\uFEFF ")]
     [InlineData("\0")]
     [InlineData("Spring\0sale")]
     public void needs_a_name_without_NUL_characters(string? name) =>
@@ -58,6 +60,9 @@ public class creating_a_campaign
         { "duplicate keys", [new("A", "Subject", "Body", 50), new("A", "Other", "Body", 50)] },
         { "blank subject", [new("A", "", "Body", 100)] },
         { "blank content", [new("A", "Subject", " ", 100)] },
+        { "invisible content", [new("A", "Subject", "\u200B\u2060", 100)] },
+        { "an invisible key", [new("\u200D", "Subject", "Body", 100)] },
+        { "an invisible subject", [new("A", "\u200B ", "Body", 100)] },
         { "a 0% split", [new("A", "Subject", "Body", 100), new("B", "Subject", "Body", 0)] },
         { "a split over 100%", [new("A", "Subject", "Body", 101)] },
         { "splits adding up to 90%", [new("A", "Subject", "Body", 40), new("B", "Subject", "Body", 50)] },
@@ -90,6 +95,11 @@ public class creating_a_campaign
         Spec.GivenNoCampaign().When(Commands.Create() with { Variants = multiline })
             .Then(new CampaignCreated(Plan.Id, Plan.Name, Channel.Email, multiline, null, Plan.Marketer, Spec.Now));
     }
+
+    [Fact]
+    public void a_name_may_hold_invisible_characters_between_visible_ones() =>
+        Spec.GivenNoCampaign().When(Commands.Create(name: "Spring\u200Bsale")).Then(
+            new CampaignCreated(Plan.Id, "Spring\u200Bsale", Channel.Email, Plan.Variants, null, Plan.Marketer, Spec.Now));
 
     [Fact]
     public void a_name_is_measured_without_the_spaces_around_it_which_are_not_kept()
