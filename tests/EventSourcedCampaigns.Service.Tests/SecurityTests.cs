@@ -485,6 +485,14 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         Assert.Equal((HttpStatusCode.UnprocessableEntity, "idempotency_key_reused"), await Problem(await Clone(remainderOnly: true)));
         Assert.Equal(before, await service.EventCountAsync());
         Assert.Equal(whole.CampaignId, (await AcceptedAsync(await Clone(remainderOnly: false), HttpStatusCode.Created, "clone retried")).CampaignId);
+
+        // The remainder of a campaign cancelled before it sent is its whole audience, and its clone is stored as a whole one:
+        // its retry is still a retry (an audit found it refused with 422), and the other remainderOnly is still another clone.
+        key = Guid.NewGuid().ToString();
+        var remainder = await AcceptedAsync(await Clone(remainderOnly: true), HttpStatusCode.Created, "remainder clone");
+        Assert.NotEqual(whole.CampaignId, remainder.CampaignId);
+        Assert.Equal(remainder.CampaignId, (await AcceptedAsync(await Clone(remainderOnly: true), HttpStatusCode.Created, "remainder clone retried")).CampaignId);
+        Assert.Equal((HttpStatusCode.UnprocessableEntity, "idempotency_key_reused"), await Problem(await Clone(remainderOnly: false)));
     }
 
     [Fact]

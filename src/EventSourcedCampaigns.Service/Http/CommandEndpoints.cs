@@ -173,7 +173,7 @@ public static class CommandEndpoints
             // Another campaign under a used key is a client's mistake, not a retry: answering with the first one would
             // tell it that what it sent was created.
             if ((cmd is CreateCampaign create && !await CreatedAsAsync(session, create, http.RequestAborted))
-                || (cmd is CloneCampaign clone && made.ClonedFrom?.RemainderOnly != clone.RemainderOnly))
+                || (cmd is CloneCampaign clone && await RemainderOnlyAskedAsync(session, clone, http.RequestAborted) != clone.RemainderOnly))
                 return Problems.Problem(StatusCodes.Status422UnprocessableEntity, ProblemCodes.IdempotencyKeyReused,
                     $"The {IdempotencyKeyHeader} '{Truncate(http.Request.Headers[IdempotencyKeyHeader].FirstOrDefault())}' already made campaign " +
                     $"{existing} from another request; send a new key for another campaign.");
@@ -183,7 +183,9 @@ public static class CommandEndpoints
         CommandResult result;
         try
         {
-            result = await bus.ExecuteCampaignCommandAsync(tenant, cmd, http.RequestAborted);
+            // Not the request's token: a command received whole runs to its end even when its caller goes away (a tab
+            // closed right after Cancel, a client's timeout), so a cancel asked for is applied and audited.
+            result = await bus.ExecuteCampaignCommandAsync(tenant, cmd, CancellationToken.None);
         }
         catch (CampaignConcurrencyException) when (created is not null && http.Request.Headers.ContainsKey(IdempotencyKeyHeader))
         {
@@ -211,6 +213,17 @@ public static class CommandEndpoints
         return first.FirstOrDefault()?.Data is CampaignCreated { ClonedFrom: null } created
                && created.Name == create.Name?.Trim() && created.Channel == create.Channel
                && create.Variants is not null && created.Variants.SequenceEqual(create.Variants);
+    }
+
+    /// <summary>
+    /// What the clone's request asked for, as its source recorded it: the clone itself does not tell (a cancelled
+    /// campaign reached nobody, so a clone of its remainder holds its whole audience and is recorded as a whole clone).
+    /// </summary>
+    private static async Task<bool?> RemainderOnlyAskedAsync(IQuerySession session, CloneCampaign clone, CancellationToken cancellation)
+    {
+        var cloned = await session.Events.QueryAllRawEvents()
+            .Where(e => e.StreamId == clone.CampaignId && e.EventTypeName == "campaign_cloned").ToListAsync(cancellation);
+        return cloned.Select(e => e.Data).OfType<CampaignCloned>().FirstOrDefault(e => e.CloneId == clone.CloneId)?.RemainderOnly;
     }
 
     /// <summary>201 with the new campaign's send report as Location, read-your-writes: it answers once the report shows it.</summary>

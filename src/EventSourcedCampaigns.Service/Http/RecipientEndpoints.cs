@@ -68,7 +68,7 @@ public static class RecipientEndpoints
             recipientId = FromPath(recipientId);
             if (string.IsNullOrWhiteSpace(recipientId) || recipientId.Length > 500 || recipientId.Contains('\0'))
                 return Problems.BadRequest(ProblemCodes.MalformedRecipientId, "Name the recipient to erase by its id (1 to 500 characters).");
-            var campaigns = await store.EraseRecipientAsync(http.Tenant(), recipientId, http.RequestAborted);
+            var campaigns = await store.EraseRecipientAsync(http.Tenant(), recipientId, CancellationToken.None);
             return Results.Ok(new RecipientErased(recipientId, campaigns));
         }).WithName("EraseRecipient").RequireAuthorization(Security.Scopes.CampaignsWrite).WithTags("Recipients")
             .WithSummary("Erase a recipient (id, address, name, refusal reason) from the recorded outcomes and the prepared batches of every campaign of the tenant; counts stay.")

@@ -211,7 +211,7 @@ public static class DashboardSession
         app.MapPost("/auth/sign-out", async (HttpContext http) =>
         {
             if (http.User.Identity?.AuthenticationType == SchemeName && http.User.FindFirst(DashboardSessionStore.SessionClaim)?.Value is { } sessionId)
-                await http.RequestServices.GetRequiredService<DashboardSessionStore>().EndAsync(sessionId, http.RequestAborted);
+                await http.RequestServices.GetRequiredService<DashboardSessionStore>().EndAsync(sessionId, CancellationToken.None);
             await http.SignOutAsync(SchemeName);
             return Results.NoContent();
         }).WithName("SignOut").ExcludeFromDescription();

@@ -1,0 +1,52 @@
+using System.Net.Http.Json;
+using EventSourcedCampaigns.IntegrationTests.Infrastructure;
+using Npgsql;
+
+namespace EventSourcedCampaigns.Service.Tests;
+
+/// <summary>A command received whole is applied even when its caller goes away before the answer.</summary>
+[Collection("in-process host")]
+public sealed class an_abandoned_request(SecuredService service) : IClassFixture<SecuredService>
+{
+    [Fact]
+    public async Task to_cancel_is_applied_and_audited_after_its_caller_went_away()
+    {
+        // Found by an audit: a client that closed its connection right after sending Cancel (a closed tab, a client's timeout)
+        // undid the cancel, which was neither applied nor in the audit.
+        var api = new CampaignApi(service.Client("shop-a"));
+        var id = (await api.CreateAsync("Abandoned " + Guid.NewGuid().ToString("N")[..8])).CampaignId;
+        await api.ScheduleAsync(id, DateTimeOffset.UtcNow.AddHours(2), "everyone", 500);
+
+        // Holding the campaign's stream row keeps the cancel in the middle of its work while its caller goes away.
+        await using var connection = new NpgsqlConnection(TestDatabase.ConnectionString);
+        await connection.OpenAsync();
+        await using var hold = await connection.BeginTransactionAsync();
+        await using (var lockRow = new NpgsqlCommand($"select 1 from {service.Schema}.mt_streams where id = @id for update", connection, hold))
+        {
+            lockRow.Parameters.AddWithValue("id", id);
+            await lockRow.ExecuteNonQueryAsync();
+        }
+
+        using var goneAway = new CancellationTokenSource();
+        var cancel = api.Http.PostAsJsonAsync($"/api/campaigns/{id}/cancel", new { reasonCode = "WrongAudience" }, goneAway.Token);
+        await using var blocked = new NpgsqlCommand("select count(*) from pg_stat_activity where @holder = any(pg_blocking_pids(pid))", connection, hold);
+        blocked.Parameters.AddWithValue("holder", connection.ProcessID);
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); (long)(await blocked.ExecuteScalarAsync())! == 0; await Task.Delay(20))
+            Assert.True(DateTime.UtcNow < deadline, "The cancel never reached the campaign's row.");
+
+        await goneAway.CancelAsync();
+        // A command given up with its request stops waiting for the row at once; give it the time to.
+        for (var deadline = DateTime.UtcNow.AddSeconds(2); DateTime.UtcNow < deadline && (long)(await blocked.ExecuteScalarAsync())! > 0;)
+            await Task.Delay(20);
+        await hold.RollbackAsync();
+        try { await cancel; } catch (OperationCanceledException) { } // the caller is gone: no answer is expected
+
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(50))
+        {
+            var types = (await api.EventsAsync(id)).Select(e => e.GetProperty("type").GetString()).ToList();
+            // The cancel's own record is its audit entry.
+            if (types.Contains("campaign_cancel_requested") && types.Contains("campaign_cancelled")) break;
+            Assert.True(DateTime.UtcNow < deadline, $"The cancel was not applied: {string.Join(", ", types)}");
+        }
+    }
+}
