@@ -163,14 +163,27 @@ public static class CampaignQueries
     /// <summary>
     /// The page and the total as two statements. Marten's <c>Stats()</c> counts with <c>count(*) over ()</c>, which sorts
     /// every matching row and carries its document to the window (for 100,000 campaigns in a tenant, every page read
-    /// them all); a plain count reads no document, and the page stops at its own rows.
+    /// them all); a plain count reads no document, and the page stops at its own rows. Each sees the rows committed when
+    /// it starts, so the total is made to agree with the page it comes with: a campaign committed between the two (an
+    /// audit saw one item with a total of 0) is counted, and a page that ends the list says where the list ends.
     /// </summary>
     private static async Task<Page<T>> PageAsync<T>(IQueryable<T> filtered, IQueryable<T> ordered, int pageNumber, int pageSize, CancellationToken ct)
         where T : notnull
     {
-        var total = await filtered.LongCountAsync(ct);
+        var counted = await filtered.LongCountAsync(ct);
         var items = await ordered.Skip((pageNumber - 1) * pageSize).Take(pageSize).ToListAsync(ct);
-        return new Page<T>(items, total, pageNumber, pageSize);
+        return new Page<T>(items, TotalWithPage(counted, items.Count, pageNumber, pageSize), pageNumber, pageSize);
+    }
+
+    /// <summary>
+    /// The total a page is shown with: at least the rows up to the end of the page, and exactly that when the page is
+    /// short (the last one), whatever the count taken a moment before said.
+    /// </summary>
+    internal static long TotalWithPage(long counted, int onPage, int pageNumber, int pageSize)
+    {
+        var upToPage = (long)(pageNumber - 1) * pageSize + onPage;
+        var last = onPage < pageSize && (onPage > 0 || pageNumber == 1);
+        return last ? upToPage : Math.Max(counted, upToPage);
     }
 
     private static void CheckPaging(int pageNumber, int pageSize)

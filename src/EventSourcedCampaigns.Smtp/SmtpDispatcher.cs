@@ -216,7 +216,7 @@ public sealed partial class SmtpDispatcher : IMessageDispatcher, IAsyncDisposabl
                 if (Stopwatch.GetTimestamp() > deadline)
                     throw new TransientDispatchException(
                         $"Batch {batch.IdempotencyKey} took longer than {owner._options.BatchTimeout} (BatchTimeout): {_delivered} of {recipients.Count} " +
-                        $"recipients were accepted, {_refusals.Count} refused; the others are tried again.")
+                        $"recipients were accepted, {_refusals.Count} refused, the others not tried.")
                         { Accepted = [.. _accepted], Refused = [.. _refusals] };
                 var recipient = recipients[i];
                 MimeMessage message;

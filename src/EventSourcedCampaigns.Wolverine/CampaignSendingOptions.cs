@@ -25,9 +25,11 @@ public sealed class CampaignSendingOptions
 
     /// <summary>
     /// Waits between attempts when the provider fails transiently; once they are used up the batch is recorded
-    /// as failed. Default 250 ms, 1 s, 5 s.
+    /// as failed. Default 1 s, 5 s, 15 s, 30 s, 60 s: about two minutes, so that a relay restarted or a network blip does
+    /// not fail the batches sent meanwhile for good. A cancel ends the wait at once.
     /// </summary>
-    public TimeSpan[] DispatchRetryDelays { get; set; } = [TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)];
+    public TimeSpan[] DispatchRetryDelays { get; set; } =
+        [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60)];
 
     /// <summary>
     /// Messages per minute one campaign may hand to the provider, from this node: a constant, or per campaign (for

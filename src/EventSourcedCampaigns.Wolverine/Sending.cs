@@ -108,7 +108,7 @@ public static class SendingHandler
     /// </summary>
     public static async Task<BatchSent?> Handle(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
         CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, IMessageBus bus, CancelPrecedence precedence, HeldAnswers held,
-        CancellationToken cancellation)
+        ILoggerFactory logs, CancellationToken cancellation)
     {
         // A node that does not run the pipeline gets a batch only when Wolverine's durability agent, which may run on any
         // node, recovers a dead sender's inbox onto it: it hands the batch to the senders (its routing sends SendBatch to
@@ -120,7 +120,7 @@ public static class SendingHandler
         }
         // An answer this node got for the batch and could not write (the step is running again) is passed on as it is.
         var answer = held.TryGet(session.TenantId, send, out var kept) ? kept
-            : await DispatchAsync(send, session, dispatcher, options, throttles, clock, precedence, cancellation);
+            : await DispatchAsync(send, session, dispatcher, options, throttles, clock, precedence, logs.CreateLogger(typeof(SendingHandler)), cancellation);
         if (answer is not var (sent, batch)) return null;
         // An answer read back from the batch's outcome row (this step ran before and wrote it) is passed on as it is.
         if (sent.OutcomesRecorded) return sent;
@@ -159,7 +159,8 @@ public static class SendingHandler
     }
 
     private static async Task<(BatchSent, CampaignBatch)?> DispatchAsync(SendBatch send, IQuerySession session, IMessageDispatcher dispatcher,
-        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, CancelPrecedence precedence, CancellationToken cancellation)
+        CampaignSendingOptions options, CampaignThrottles throttles, TimeProvider clock, CancelPrecedence precedence, ILogger log,
+        CancellationToken cancellation)
     {
         var (store, tenant) = (session.DocumentStore, session.TenantId);
         // The gate orders each provider call against a cancel: released if the cancel committed first. A batch with its
@@ -203,11 +204,16 @@ public static class SendingHandler
         // What earlier attempts got through (an adapter that names them): never handed over again, and delivered whatever
         // becomes of the rest, which fails with the reason, or is not sent if a cancel releases it.
         var settled = new Settled(batch);
-        (BatchSent, CampaignBatch) Fail(string error) => settled.Any
+        (BatchSent, CampaignBatch) Fail(string error)
+        {
+            if (!settled.Any) return Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: error);
+            // For the operator: the rest of a batch failing is not a failed batch (BatchFailed is logged with its record).
+            log.LogWarning("Batch {Batch} of campaign {Campaign} (tenant {Tenant}): {Accepted} of {Recipients} recipients got through, the rest failed: {Error}",
+                batch.BatchNumber, campaign.Id, tenant, settled.Accepted, batch.Recipients.Length, error);
             // The reason of the rest says what the attempts before got through: the provider's words count only the last attempt's.
-            ? Outcome(BatchOutcome.Accepted, settled.Accepted, batch.Recipients.Length - settled.Accepted, refusals: settled.RefusedWithTheRest(Truncate(
-                string.Create(CultureInfo.InvariantCulture, $"{error} Earlier attempts got {settled.Accepted} of the batch's {batch.Recipients.Length} recipients through."))))
-            : Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: error);
+            return Outcome(BatchOutcome.Accepted, settled.Accepted, batch.Recipients.Length - settled.Accepted, refusals: settled.RefusedWithTheRest(Truncate(
+                string.Create(CultureInfo.InvariantCulture, $"{error} Earlier attempts got {settled.Accepted} of the batch's {batch.Recipients.Length} recipients through."))));
+        }
         // What earlier attempts got through; the recipients still open, if any, were released by a cancel: not sent.
         (BatchSent, CampaignBatch) Settle() =>
             Outcome(BatchOutcome.Accepted, settled.Accepted, settled.Refused.Count + erased, refusals: settled.Refused, notSent: [.. settled.Open().Select(r => r.Id)]);
@@ -282,7 +288,11 @@ public static class SendingHandler
                 // Worth another try (a transient refusal, a timeout, an adapter's HttpRequestException...): wait, but
                 // stop waiting as soon as the campaign is cancelled, so a batch in backoff is released at once.
                 settled.Add(e);
-                await BackoffAsync(session.DocumentStore, session.TenantId, send.CampaignId, options.DispatchRetryDelays[attempt++], options, cancellation);
+                // Said while it waits, so that an outage shows in the log before batches fail.
+                var delay = options.DispatchRetryDelays[attempt++];
+                log.LogWarning("Batch {Batch} of campaign {Campaign} (tenant {Tenant}): attempt {Attempt} of {Attempts} failed, tried again in {Delay}: {Error}",
+                    batch.BatchNumber, campaign.Id, tenant, attempt, options.DispatchRetryDelays.Length + 1, delay, Describe(e));
+                await BackoffAsync(session.DocumentStore, session.TenantId, send.CampaignId, delay, options, cancellation);
             }
             catch (Exception e)
             {

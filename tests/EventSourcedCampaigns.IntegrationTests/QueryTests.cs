@@ -240,3 +240,21 @@ public sealed class querying_the_read_models : IAsyncLifetime
         Assert.Equal(applied, await Tables());
     }
 }
+
+/// <summary>
+/// A page's total is counted a moment before the page is read: what is committed between the two must not make them
+/// disagree (an audit saw one campaign listed with a total of 0).
+/// </summary>
+public sealed class a_page_total
+{
+    [Theory]
+    [InlineData(0, 1, 1, 50, 1)]     // a campaign committed after the count: counted
+    [InlineData(7, 3, 1, 50, 3)]     // fewer now (a status filter no longer matches): a short page says where the list ends
+    [InlineData(120, 50, 2, 50, 120)] // a full page in the middle: the count stands
+    [InlineData(60, 50, 2, 50, 100)]  // a full page past the count: at least what was listed
+    [InlineData(60, 10, 2, 50, 60)]   // the last page
+    [InlineData(60, 0, 3, 50, 60)]    // past the end: nothing to say where it ends, the count stands
+    [InlineData(5, 0, 1, 50, 0)]      // an empty first page: the list is empty
+    public void agrees_with_its_page(long counted, int onPage, int pageNumber, int pageSize, long total) =>
+        Assert.Equal(total, CampaignQueries.TotalWithPage(counted, onPage, pageNumber, pageSize));
+}

@@ -16,7 +16,7 @@ public static class OpenApiContract
 {
     public const string DocumentName = "v1";
     /// <summary>The API's version: the major is the document's name (v1); minor and patch grow with additive changes.</summary>
-    public const string Version = "1.7.0";
+    public const string Version = "1.8.0";
     public const string BearerScheme = "Bearer";
     public const string ApiKeyScheme = "ApiKey";
     private const string ProblemsKey = "campaigns:problem-codes";

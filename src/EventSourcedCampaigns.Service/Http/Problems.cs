@@ -48,6 +48,7 @@ public static class Problems
             StatusCodes.Status404NotFound => ("not_found", "There is no such resource."),
             StatusCodes.Status405MethodNotAllowed => ("method_not_allowed", $"{http.Request.Method} is not allowed here."),
             StatusCodes.Status406NotAcceptable => ("not_acceptable", "The response cannot be given in the media type asked for."),
+            StatusCodes.Status408RequestTimeout => (ProblemCodes.RequestTimeout, "The request arrived too slowly; nothing was applied. Send it again."),
             StatusCodes.Status413PayloadTooLarge => ("body_too_large", "The request body is too large."),
             StatusCodes.Status415UnsupportedMediaType => (ProblemCodes.UnsupportedMediaType, "Send the body as application/json."),
             _ => ($"http_{status}", $"The request failed with status {status}."),
@@ -74,7 +75,8 @@ public static class Problems
         // Only the form the API writes ids in: Guid.TryParse also reads braces, parentheses, no dashes and spaces around
         // (TryParseExact trims them too, hence the length), so one campaign would have many addresses.
         id = Guid.Empty;
-        problem = raw.Length == 36 && Guid.TryParseExact(raw, "D", out id) && id != Guid.Empty ? null
+        problem = raw.Length == 36 && Guid.TryParseExact(raw, "D", out id)
+            ? id == Guid.Empty ? BadRequest("malformed_id", $"'{raw}' is the nil GUID, which is never a campaign's id.") : null
             : BadRequest("malformed_id", $"'{raw}' is not a campaign id (a GUID written 8-4-4-4-12, as the API writes it).");
         return problem is null;
     }
@@ -236,6 +238,9 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } e => Problems.Problem(e.StatusCode, "body_too_large",
                 // A chunked body is stopped by Kestrel with its own words: the same ones as a body whose length says so up front.
                 MaxBody(http) is { } max ? string.Create(CultureInfo.InvariantCulture, $"The request body is larger than {max:N0} bytes.") : e.Message),
+            // Retryable, and said so: a client's retry policy retries a 408, not a 400.
+            BadHttpRequestException { StatusCode: StatusCodes.Status408RequestTimeout } => Problems.Problem(StatusCodes.Status408RequestTimeout,
+                ProblemCodes.RequestTimeout, "The request body arrived too slowly (under 240 bytes a second); nothing was applied. Send it again."),
             BadHttpRequestException e => Problems.BadRequest("bad_request", Explain(e)),
             // The database is restarting or unreachable: nothing was applied; the caller may retry. Marten wraps what
             // Npgsql throws (MartenCommandException), so the cause is looked for along the chain.

@@ -24,6 +24,7 @@ public static class ProblemCodes
     public const string MissingIdentity = "missing_identity";
     public const string RecipientNotFound = "RecipientNotFound";
     public const string ConcurrencyConflict = "concurrency_conflict";
+    public const string RequestTimeout = "request_timeout";
     public const string BodyTooLarge = "body_too_large";
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string RateLimited = "rate_limited";
@@ -48,6 +49,7 @@ public static class ProblemCodes
         [MissingIdentity] = (403, "Your credentials must name one tenant (tenant_id claim, at most 100 characters) and one subject (sub claim, at most 320), without control characters."),
         [RecipientNotFound] = (404, "Campaign 3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11 has no recorded outcome for recipient 'r-42' (not in its audience, not sent yet, erased, or past retention)."),
         [ConcurrencyConflict] = (409, "Campaign 3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11 was changed by another request at the same time; nothing was applied. Retry."),
+        [RequestTimeout] = (408, "The request body arrived too slowly (under 240 bytes a second); nothing was applied. Send it again."),
         [BodyTooLarge] = (413, "The request body is larger than 1,048,576 bytes."),
         [UnsupportedMediaType] = (415, "Send the body as application/json."),
         [RateLimited] = (429, "This tenant made more than 1,200 requests in a minute; retry later."),
@@ -153,7 +155,8 @@ public static class Refusals
         if (metadata.GetMetadata<Microsoft.AspNetCore.RateLimiting.EnableRateLimitingAttribute>() is not null) codes.Add(ProblemCodes.RateLimited);
         // The size is checked before routing, so any request can be refused for its body's size.
         codes.Add(ProblemCodes.BodyTooLarge);
-        if (hasBody) codes.Add(ProblemCodes.UnsupportedMediaType);
+        // A body that stalls is given up on by the web server (its MinRequestBodyDataRate).
+        if (hasBody) codes.AddRange([ProblemCodes.UnsupportedMediaType, ProblemCodes.RequestTimeout]);
         return [.. codes.Distinct().OrderBy(ProblemCodes.StatusOf).ThenBy(c => c, StringComparer.Ordinal)];
     }
 

@@ -77,7 +77,7 @@ public static class CancellingRules
 
     /// <summary>A reason with an undefined code (a number from a client) is not kept: only the codes in the enum are ever stored.</summary>
     private static CancelReason? SafeReason(CancelReason? reason) =>
-        reason is null || !Enum.IsDefined(reason.Code) ? null : new CancelReason(reason.Code, SafeText(reason.Text, MaxReasonLength));
+        reason is null || !Enum.IsDefined(reason.Code) ? null : new CancelReason(reason.Code, SafeText(Kept(reason).Text, MaxReasonLength));
 
     /// <summary>
     /// Text from a request, safe to store and show: control characters and unpaired surrogates (which PostgreSQL's

@@ -220,6 +220,17 @@ public class auditing_a_refused_cancel
         Assert.DoesNotContain(audit.Reason.Text, char.IsControl);
     }
 
+    [Theory]
+    [InlineData("  Wrong list  ", "Wrong list")]
+    [InlineData("   ", null)]
+    public void keeps_the_reason_text_as_an_accepted_cancel_does(string text, string? kept)
+    {
+        var cancel = Commands.Cancel(reason: new CancelReason(CancelReasonCode.WrongAudience, text));
+        Spec.Given(Histories.Sent()).When(cancel).ThenAudited(RejectionCode.NotCancellableSent,
+            new CancelRejected(Plan.Id, cancel.RequestedBy, new CancelReason(CancelReasonCode.WrongAudience, kept), CampaignStatus.Sent,
+                RejectionCode.NotCancellableSent, Decider.Decide(cancel, CampaignState.From(Histories.Sent()), Spec.Now).Rejection!.Message, Spec.Now));
+    }
+
     [Fact]
     public void keeps_no_reason_whose_code_is_unknown()
     {
