@@ -177,13 +177,13 @@ public static class CampaignQueries
 
     /// <summary>
     /// The total a page is shown with: at least the rows up to the end of the page, and exactly that when the page is
-    /// short (the last one), whatever the count taken a moment before said.
+    /// short (the last one), whatever the count taken a moment before said. An empty page past the first says nothing.
     /// </summary>
     internal static long TotalWithPage(long counted, int onPage, int pageNumber, int pageSize)
     {
+        if (onPage == 0) return pageNumber == 1 ? 0 : counted;
         var upToPage = (long)(pageNumber - 1) * pageSize + onPage;
-        var last = onPage < pageSize && (onPage > 0 || pageNumber == 1);
-        return last ? upToPage : Math.Max(counted, upToPage);
+        return onPage < pageSize ? upToPage : Math.Max(counted, upToPage);
     }
 
     private static void CheckPaging(int pageNumber, int pageSize)

@@ -9,17 +9,20 @@ internal static class Editing
 {
     public static Decision Decide(EditCampaign c, CampaignState state, DateTimeOffset now) => state.Phase switch
     {
-        CampaignPhase.Draft => Edit(c, state.Channel, now),
-        CampaignPhase.Paused => KeepsTheSplit(c.Variants, state.Variants) ?? Edit(c, state.Channel, now),
+        CampaignPhase.Draft => Edit(c, state, now),
+        CampaignPhase.Paused => KeepsTheSplit(c.Variants, state.Variants) ?? Edit(c, state, now),
         CampaignPhase.Sent => Decision.Reject(RejectionCode.NotEditable, "A sent campaign can't be edited. Clone it to make changes."),
         _ => Decision.Reject(RejectionCode.NotEditable,
             $"A campaign can only be edited as a draft or while paused; this one is {state.Status.ToDisplay()}."),
     };
 
-    // The channel is the campaign's (an edit keeps it): it decides whether a variant needs a subject.
-    private static Decision Edit(EditCampaign c, Channel channel, DateTimeOffset now) =>
-        Validate.AsDecision(Validate.Name(c.Name), Validate.Variants(channel, c.Variants), Validate.Actor(c.EditedBy))
-        ?? Decision.Accept(new CampaignEdited(c.CampaignId, c.Name.Trim(), c.Variants, c.EditedBy, now));
+    // The channel is the campaign's (an edit keeps it): it decides whether a variant needs a subject. An edit that
+    // changes nothing (a client's retry after a lost answer) records nothing.
+    private static Decision Edit(EditCampaign c, CampaignState state, DateTimeOffset now) =>
+        Validate.AsDecision(Validate.Name(c.Name), Validate.Variants(state.Channel, c.Variants), Validate.Actor(c.EditedBy))
+        ?? (c.Name.Trim() == state.Name && c.Variants.SequenceEqual(state.Variants)
+            ? Decision.NoChange
+            : Decision.Accept(new CampaignEdited(c.CampaignId, c.Name.Trim(), c.Variants, c.EditedBy, now)));
 
     /// <summary>A paused campaign's audience is already split into batches per variant: content may change, the split may not.</summary>
     private static Decision? KeepsTheSplit(Variant[]? edited, Variant[] planned) =>

@@ -28,6 +28,10 @@ internal static class SchedulingRules
 
     public static Decision Decide(ScheduleCampaign c, CampaignState state, DateTimeOffset now)
     {
+        // The schedule in effect asked for again (a client's retry after a lost answer): nothing to record.
+        if (state.Phase is CampaignPhase.Scheduling { Schedule: var preparing } && IsRepeatOf(c, preparing)
+            || state.Phase is CampaignPhase.ReadyToSend { Schedule: var ready } && IsRepeatOf(c, ready))
+            return Validate.AsDecision(Validate.Actor(c.ScheduledBy)) ?? Decision.NoChange;
         if (state.Phase is not CampaignPhase.Draft)
             return Decision.Reject(RejectionCode.NotSchedulable,
                 $"Only a draft can be scheduled; this campaign is {state.Status.ToDisplay()}.");
@@ -38,6 +42,10 @@ internal static class SchedulingRules
                    c.SendAt <= now ? new(RejectionCode.SendTimeNotInFuture, "The send time must be in the future.") : null)
                ?? Decision.Accept(new Scheduled(c.CampaignId, c.SendAt, c.Audience, c.BatchSize, c.ScheduledBy, now));
     }
+
+    private static bool IsRepeatOf(ScheduleCampaign c, Schedule schedule) =>
+        c.SendAt == schedule.SendAt && c.BatchSize == schedule.BatchSize && c.Audience is { Included: { } included, Excluded: { } excluded }
+        && included.SequenceEqual(schedule.Audience.Included) && excluded.SequenceEqual(schedule.Audience.Excluded);
 
     public static Decision Decide(RecordSchedulingProgress c, CampaignState state, DateTimeOffset now)
     {

@@ -1,3 +1,4 @@
+using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Tests.Support;
 using Xunit;
 
@@ -16,6 +17,27 @@ public class editing_a_campaign
             .Then(new CampaignEdited(Plan.Id, "Summer Sale", variants, Plan.Marketer, Spec.Now))
             .AndStatus(CampaignStatus.Draft);
     }
+
+    [Fact]
+    public void that_changes_nothing_records_nothing()
+    {
+        // A client's retry after a lost answer: the name (spaces around it are not kept) and variants it already has.
+        Spec.Given(Histories.Draft()).When(Commands.Edit(name: " " + Plan.Name + " ", variants: Plan.Variants)).ThenNothing();
+        Spec.Given(Histories.Paused()).When(Commands.Edit(name: Plan.Name, variants: Plan.Variants, by: Fake.ApiKey())).ThenNothing();
+        Spec.Given(Histories.Draft()).When(Commands.Edit(name: Plan.Name, variants: Plan.Variants) with { EditedBy = null! }).ThenRejected(RejectionCode.InvalidActor);
+    }
+
+    public static TheoryData<string, EditCampaign> SmallestChanges => new()
+    {
+        { "the name's case", Commands.Edit(name: Plan.Name.ToUpperInvariant(), variants: Plan.Variants) },
+        { "a subject", Commands.Edit(name: Plan.Name, variants: [Plan.Variants[0] with { Subject = Plan.Variants[0].Subject + "!" }, .. Plan.Variants[1..]]) },
+        { "a content", Commands.Edit(name: Plan.Name, variants: [Plan.Variants[0] with { Content = Plan.Variants[0].Content + "." }, .. Plan.Variants[1..]]) },
+        { "the variants' order", Commands.Edit(name: Plan.Name, variants: [.. Plan.Variants.Reverse()]) },
+    };
+
+    [Theory, MemberData(nameof(SmallestChanges))]
+    public void that_changes_anything_is_recorded(string _, EditCampaign edit) =>
+        Spec.Given(Histories.Draft()).When(edit).Then(new CampaignEdited(Plan.Id, edit.Name, edit.Variants, Plan.Marketer, Spec.Now));
 
     [Fact]
     public void changes_name_and_content_of_a_paused_campaign_keeping_its_split()

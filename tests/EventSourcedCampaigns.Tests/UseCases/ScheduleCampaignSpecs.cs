@@ -1,3 +1,4 @@
+using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Tests.Support;
 using Xunit;
 
@@ -21,6 +22,35 @@ public class scheduling_a_campaign
         Spec.Given(Histories.Scheduled().Then(Commands.Revert()))
             .When(Commands.Schedule(Tomorrow))
             .Then(new Scheduled(Plan.Id, Tomorrow, Plan.Audience, Plan.BatchSize, Plan.Marketer, Spec.Now));
+
+    [Fact]
+    public void the_schedule_in_effect_asked_for_again_records_nothing()
+    {
+        // A client's retry after a lost answer: the same send time, lists and batch size, by anyone.
+        Spec.Given(Histories.Scheduling(Tomorrow)).When(Commands.Schedule(Tomorrow, by: Fake.ApiKey())).ThenNothing().AndStatus(CampaignStatus.Scheduling);
+        Spec.Given(Histories.Scheduled(Tomorrow)).When(Commands.Schedule(Tomorrow.ToOffset(TimeSpan.FromHours(2)))).ThenNothing().AndStatus(CampaignStatus.Scheduled);
+        Spec.Given(Histories.Scheduled(Tomorrow)).When(Commands.Schedule(Tomorrow) with { ScheduledBy = null! }).ThenRejected(RejectionCode.InvalidActor);
+    }
+
+    public static TheoryData<string, ScheduleCampaign> OtherSchedules => new()
+    {
+        { "another send time", Commands.Schedule(Spec.Now.AddDays(1).AddMinutes(1)) },
+        { "another batch size", Commands.Schedule(Spec.Now.AddDays(1), batchSize: Plan.BatchSize + 1) },
+        { "another list", Commands.Schedule(Spec.Now.AddDays(1), new Audience([.. Plan.Audience.Included, "vip"], Plan.Audience.Excluded)) },
+        { "another exclusion", Commands.Schedule(Spec.Now.AddDays(1), new Audience(Plan.Audience.Included, [.. Plan.Audience.Excluded, "bounced"])) },
+        { "no audience", Commands.Schedule(Spec.Now.AddDays(1)) with { Audience = null! } },
+    };
+
+    [Theory, MemberData(nameof(OtherSchedules))]
+    public void another_schedule_of_a_scheduled_campaign_is_refused(string _, ScheduleCampaign other)
+    {
+        Spec.Given(Histories.Scheduling(Tomorrow)).When(other).ThenRejected(RejectionCode.NotSchedulable);
+        Spec.Given(Histories.Scheduled(Tomorrow)).When(other).ThenRejected(RejectionCode.NotSchedulable);
+    }
+
+    [Fact]
+    public void the_schedule_of_a_paused_campaign_asked_for_again_is_refused() =>
+        Spec.Given(Histories.Scheduled(Tomorrow).Then(Commands.Pause())).When(Commands.Schedule(Tomorrow)).ThenRejected(RejectionCode.NotSchedulable);
 
     [Theory, MemberData(nameof(NotDraft))]
     public void only_a_draft_can_be_scheduled(CampaignStatus status)

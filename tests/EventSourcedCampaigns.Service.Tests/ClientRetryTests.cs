@@ -50,3 +50,30 @@ public sealed class an_abandoned_request(SecuredService service) : IClassFixture
         }
     }
 }
+
+/// <summary>A client that lost the answer sends the command again: it is answered as done, and nothing is recorded twice.</summary>
+[Collection("in-process host")]
+public sealed class a_command_sent_again(SecuredService service) : IClassFixture<SecuredService>
+{
+    [Fact]
+    public async Task is_answered_200_with_no_events_when_it_already_took_effect()
+    {
+        // Found by an audit: a retried schedule was 409 NotSchedulable (the client could not tell its own success from
+        // another's change) and a retried edit recorded another edit each time.
+        var api = new CampaignApi(service.Client("shop-a"));
+        var id = (await api.CreateAsync("Retried " + Guid.NewGuid().ToString("N")[..8])).CampaignId;
+        var edit = new { name = "Retried edit", variants = new[] { new { key = "A", subject = "Hello again", content = "Spring sale", splitPercent = 100 } } };
+        foreach (var expected in new[] { 1, 0 })
+            Assert.Equal(expected, (await CampaignApi.AcceptedAsync(await api.Http.PostAsJsonAsync($"/api/campaigns/{id}/edit", edit),
+                System.Net.HttpStatusCode.OK, "edit")).Events);
+
+        var sendAt = DateTimeOffset.UtcNow.AddHours(2);
+        Assert.Equal(1, (await api.ScheduleAsync(id, sendAt, "everyone", 500)).Events);
+        var again = await api.ScheduleAsync(id, sendAt.ToOffset(TimeSpan.FromHours(-5)), "everyone", 500);
+        Assert.Equal(0, again.Events);
+        var other = await api.ScheduleRawAsync(id, sendAt.AddMinutes(1), "everyone", 500);
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, other.StatusCode);
+        Assert.Single(await api.EventsAsync(id), e => e.GetProperty("type").GetString() == "campaign_scheduled");
+        Assert.Single(await api.EventsAsync(id), e => e.GetProperty("type").GetString() == "campaign_edited");
+    }
+}
