@@ -102,7 +102,7 @@ public static class ProblemCodes
         }
         foreach (var command in samples) Add(Decider.Decide(command, draft, now));
         Add(Decider.Decide(new PauseSchedule(id, ana), null, now));
-        Add(Decider.Decide(schedule, scheduling, now));
+        Add(Decider.Decide(schedule with { SendAt = now.AddDays(2) }, scheduling, now)); // the same schedule again is no refusal
         Add(Decider.Decide(create with { Name = " " }, null, now));
         Add(Decider.Decide(create with { Variants = [] }, null, now));
         Add(Decider.Decide(create with { Channel = (Channel)99 }, null, now));
