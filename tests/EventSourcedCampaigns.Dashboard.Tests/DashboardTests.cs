@@ -990,6 +990,51 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 
     [Fact]
+    public async Task time_zones_go_by_their_current_names()
+    {
+        // Found by an audit: Chromium's zone data offered Asia/Calcutta and Europe/Kiev, and no Kolkata or Kyiv to find.
+        var page = await host.SignedInPageAsync(timeZone: "Asia/Kolkata");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Create campaign" }).First.ClickAsync();
+        var zone = page.GetByLabel("Time zone");
+        await Expect(zone).ToHaveValueAsync("Asia/Kolkata");
+        await Expect(zone.Locator("option", new() { HasTextRegex = new Regex("^Asia/(Calcutta|Kolkata)$") })).ToHaveTextAsync("Asia/Kolkata");
+        await Expect(zone.Locator("option", new() { HasTextRegex = new Regex("^Europe/(Kiev|Kyiv)$") })).ToHaveTextAsync("Europe/Kyiv");
+        var date = $"{DateTime.UtcNow.Year + 1}-06-01";
+        await page.GetByLabel("Date and time").FillAsync($"{date}T09:15");
+        await Expect(page.Locator("#c-iso")).ToHaveTextAsync($"Sends at {date}T09:15:00+05:30");
+        await zone.SelectOptionAsync("Europe/Kyiv");
+        await Expect(page.Locator("#c-iso")).ToHaveTextAsync($"Sends at {date}T09:15:00+03:00");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task the_audit_filters_say_their_time_zone_and_which_time_a_clock_change_chose()
+    {
+        // Found by an audit: a From the clocks skip was moved after the To with no word of it ("To is before From"), and
+        // the page did not say which zone its times are in.
+        var year = DateTime.UtcNow.Year + 1;
+        var lastMarchSunday = Enumerable.Range(25, 7).Select(day => new DateOnly(year, 3, day)).Single(day => day.DayOfWeek == DayOfWeek.Sunday).ToString("yyyy-MM-dd");
+        var page = await host.SignedInPageAsync(timeZone: "Europe/London");
+        await page.GotoAsync("/app/#/audit");
+        await Expect(page.Locator("#a-times")).ToHaveTextAsync(
+            "From and To are in Europe/London; To is not included (a whole day is From 00:00 To the next day 00:00).");
+
+        // London skips 01:00-02:00 that night: 01:30 becomes 02:30, after a To of 02:15.
+        await page.GetByLabel("From").FillAsync($"{lastMarchSunday}T01:30");
+        await page.GetByLabel("To", new() { Exact = true }).FillAsync($"{lastMarchSunday}T02:15");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(page.Locator("#a-time-notes")).ToHaveTextAsync(
+            $"01:30 does not exist in Europe/London on {lastMarchSunday} (the clocks skip ahead), so From is at 02:30 instead.");
+        await Expect(page.Locator("#audit-error")).ToHaveTextAsync("The “To” time is before the “From” time once the clocks’ change is applied: choose a To after From.");
+
+        await page.GetByLabel("To", new() { Exact = true }).FillAsync($"{lastMarchSunday}T03:00");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(page.Locator("#audit-error")).ToBeHiddenAsync();
+        await Expect(page.Locator("#a-time-notes")).ToContainTextAsync("so From is at 02:30 instead.");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task an_sms_asks_for_no_subject_an_email_for_one_and_a_push_notification_for_a_title()
     {
         static Task<bool> Required(ILocator field) => field.EvaluateAsync<bool>("e => e.required");

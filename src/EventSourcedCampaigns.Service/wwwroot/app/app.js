@@ -681,7 +681,7 @@ const offsetText = minutes => `${minutes >= 0 ? '+' : '-'}${pad(Math.floor(Math.
  * skip or repeat, else ''. As calendar apps do: a skipped time (02:30 on the night the clocks jump from 02:00 to 03:00)
  * moves forward by the jump, to 03:30; a repeated one (01:30 on the night they go back from 02:00 to 01:00) is the first.
  */
-function resolveLocalTime(local, zone) {
+function resolveLocalTime(local, zone, subject = 'it sends') {
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(local ?? '')) return { iso: local, note: '' };
   const [d, t] = local.split('T');
   const [y, m, day] = d.split('-').map(Number);
@@ -699,8 +699,8 @@ function resolveLocalTime(local, zone) {
   const offset = zoneOffsetMinutes(zone, instant);
   const shown = localInZone(instant, zone);
   const asked = `${pad(hh)}:${pad(mi)}`;
-  const note = skipped ? `${asked} does not exist in ${zone} on ${d} (the clocks skip ahead), so it sends at ${shown.slice(11)} instead.`
-    : repeated ? `${asked} happens twice in ${zone} on ${d} (the clocks go back): it sends at the first, UTC${offsetText(offset)}.`
+  const note = skipped ? `${asked} does not exist in ${zone} on ${d} (the clocks skip ahead), so ${subject} at ${shown.slice(11)} instead.`
+    : repeated ? `${asked} happens twice in ${zone} on ${d} (the clocks go back): ${subject} at the first, UTC${offsetText(offset)}.`
       : '';
   return { iso: `${shown}:00${offsetText(offset)}`, note };
 }
@@ -710,10 +710,19 @@ function localInZone(utcMs, zone) {
   return new Date(utcMs + off * 60000).toISOString().slice(0, 16);
 }
 
+// The browser's time zone data (ICU) names some zones as they were once called: a marketer looks for Kolkata, not Calcutta.
+const RENAMED_ZONES = {
+  'Asia/Calcutta': 'Asia/Kolkata', 'Europe/Kiev': 'Europe/Kyiv', 'Asia/Saigon': 'Asia/Ho_Chi_Minh', 'Asia/Katmandu': 'Asia/Kathmandu',
+  'Asia/Rangoon': 'Asia/Yangon', 'America/Godthab': 'America/Nuuk', 'Atlantic/Faeroe': 'Atlantic/Faroe', 'Pacific/Truk': 'Pacific/Chuuk',
+  'Pacific/Ponape': 'Pacific/Pohnpei', 'Pacific/Enderbury': 'Pacific/Kanton', 'Asia/Ulan_Bator': 'Asia/Ulaanbaatar',
+  'Asia/Dacca': 'Asia/Dhaka', 'Asia/Thimbu': 'Asia/Thimphu', 'Asia/Macao': 'Asia/Macau', 'Asia/Ujung_Pandang': 'Asia/Makassar',
+};
+const currentZoneName = zone => RENAMED_ZONES[zone] ?? zone;
+
 async function renderCreate(main, draftId) {
   if (!can('campaigns:write')) return renderNotAllowed(main, 'Create campaign', 'creating or scheduling campaigns');
-  const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  const zones = (Intl.supportedValuesOf?.('timeZone') ?? [browserZone, 'UTC']);
+  const browserZone = currentZoneName(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+  const zones = [...new Set((Intl.supportedValuesOf?.('timeZone') ?? [browserZone, 'UTC']).map(currentZoneName))].sort();
   if (!zones.includes('UTC')) zones.unshift('UTC');
   if (!zones.includes(browserZone)) zones.unshift(browserZone);
   let draft = null;
@@ -948,17 +957,19 @@ async function renderEdit(main, id) {
 let auditState = { page: 1, pageSize: 25, filters: {}, typed: {} };
 async function renderAudit(main) {
   if (!can('audit:read')) return renderNotAllowed(main, 'Cancellation audit', 'reading the cancellation audit', 'audit:read');
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const zone = currentZoneName(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
   setPage(main, `<h1>Cancellation audit</h1>
     <div id="chain" class="chain" aria-live="polite">Verifying the audit chain…</div>
     <form class="filters" id="audit-filters" aria-label="Filter the audit">
       <div class="field"><label for="a-campaign">Campaign id</label><input id="a-campaign" name="campaignId" size="36" spellcheck="false" autocomplete="off"></div>
       <div class="field"><label for="a-actor">Actor</label><input id="a-actor" name="actor"></div>
       <div class="field"><label for="a-channel">Channel</label><select id="a-channel" name="channel"><option value="">Any</option><option>User</option><option value="ApiKey">API key</option><option>System</option></select></div>
-      <div class="field"><label for="a-from">From</label><input id="a-from" name="from" type="datetime-local"></div>
-      <div class="field"><label for="a-to">To</label><input id="a-to" name="to" type="datetime-local"></div>
+      <div class="field"><label for="a-from">From</label><input id="a-from" name="from" type="datetime-local" aria-describedby="a-times"></div>
+      <div class="field"><label for="a-to">To</label><input id="a-to" name="to" type="datetime-local" aria-describedby="a-times"></div>
       <button type="submit">Apply</button>
       <a class="button" id="csv" href="/api/audit/cancellations.csv" download>Export CSV</a>
+      <p class="hint" id="a-times">From and To are in ${esc(zone)}; To is not included (a whole day is From 00:00 To the next day 00:00).</p>
+      <p class="hint" id="a-time-notes" aria-live="polite"></p>
     </form>
     <div id="audit-error" class="error" role="alert" tabindex="-1" hidden></div>
     <table class="cards" id="audit"><caption class="visually-hidden">Cancel attempts, newest first</caption>
@@ -1022,9 +1033,14 @@ function auditFilters(form, zone) {
   if (campaignId) f.campaignId = campaignId;
   if (form.actor.value.trim()) f.actor = form.actor.value.trim();
   if (form.channel.value) f.channel = form.channel.value;
-  if (form.from.value) f.from = zonedIso(form.from.value, zone);
-  if (form.to.value) f.to = zonedIso(form.to.value, zone);
-  if (f.from && f.to && Date.parse(f.from) > Date.parse(f.to)) return refuse(form.to, 'The “To” time is before the “From” time: choose a To after From.');
+  // A time the clocks skip or repeat is resolved as the create form does, and said so: the page then compares instants.
+  const from = form.from.value ? resolveLocalTime(form.from.value, zone, 'From is') : null;
+  const to = form.to.value ? resolveLocalTime(form.to.value, zone, 'To is') : null;
+  $('#a-time-notes').textContent = [from?.note, to?.note].filter(Boolean).join(' ');
+  if (from) f.from = from.iso;
+  if (to) f.to = to.iso;
+  if (f.from && f.to && Date.parse(f.from) > Date.parse(f.to))
+    return refuse(form.to, `The “To” time is before the “From” time${from.note || to.note ? ' once the clocks’ change is applied' : ''}: choose a To after From.`);
   return f;
 }
 /** No rows, no count: what is shown must match the filters, and the last ones did not run. */
