@@ -20,8 +20,8 @@ public static class Cloning
             return Decision.Reject(RejectionCode.NotCloneable, "The clone needs a new campaign id.");
         if (c.RemainderOnly && state.Phase is CampaignPhase.Sent)
             return Decision.Reject(RejectionCode.NotCloneable,
-                "This campaign was fully sent: every recipient was handed to the provider, so there is no remainder (recipients it failed are " +
-                "not one: a refused address is not retried blindly). Clone the whole campaign instead.");
+                "This campaign was fully sent: no recipient was left unsent, so there is no remainder (recipients that failed are not part of " +
+                "one: a refused address is not retried blindly). Clone the whole campaign instead.");
         if (c.RemainderOnly && state.RemainderClone is { } earlier)
             return Decision.Reject(RejectionCode.NotCloneable,
                 $"This campaign's remainder was already cloned, into campaign {earlier}: a second clone would send to the same recipients again. " +

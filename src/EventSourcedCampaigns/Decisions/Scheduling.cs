@@ -44,8 +44,10 @@ internal static class SchedulingRules
     }
 
     private static bool IsRepeatOf(ScheduleCampaign c, Schedule schedule) =>
-        c.SendAt == schedule.SendAt && c.BatchSize == schedule.BatchSize && c.Audience is { Included: { } included, Excluded: { } excluded }
-        && included.SequenceEqual(schedule.Audience.Included) && excluded.SequenceEqual(schedule.Audience.Excluded);
+        c.SendAt == schedule.SendAt && c.BatchSize == schedule.BatchSize && c.Audience is { } audience
+        // No exclusions may be given as null (the rules read it as none), in either schedule.
+        && (audience.Included ?? []).SequenceEqual(schedule.Audience.Included ?? [])
+        && (audience.Excluded ?? []).SequenceEqual(schedule.Audience.Excluded ?? []);
 
     public static Decision Decide(RecordSchedulingProgress c, CampaignState state, DateTimeOffset now)
     {

@@ -14,7 +14,8 @@ internal static class Validate
 
     /// <summary>
     /// Null, empty, or only spaces and invisible format characters (a zero-width space, a direction mark): text that
-    /// shows as nothing in a list or a message.
+    /// shows as nothing in a list. Not applied to variants: a clone re-decides its source's variants as they were
+    /// stored, and one stored before this rule would no longer make a draft.
     /// </summary>
     public static bool IsBlank([NotNullWhen(false)] string? text) =>
         text is null || text.All(c => char.IsWhiteSpace(c) || char.GetUnicodeCategory(c) is UnicodeCategory.Format);
@@ -46,10 +47,10 @@ internal static class Validate
         if (variants is null || variants.Length == 0) return Bad("The campaign needs at least one message variant.");
         if (variants.Any(v => v is null)) return Bad("A message variant is missing.");
         if (variants.Length > MaxVariants) return Bad(Invariant($"A campaign has at most {MaxVariants} variants."));
-        if (variants.Any(v => IsBlank(v.Key))) return Bad("Every variant needs a key (A, B, ...).");
+        if (variants.Any(v => string.IsNullOrWhiteSpace(v.Key))) return Bad("Every variant needs a key (A, B, ...).");
         if (variants.Select(v => v.Key).Distinct().Count() != variants.Length) return Bad("Variant keys must be unique.");
-        if (variants.Any(v => IsBlank(v.Content))) return Bad("Every variant needs content.");
-        if (NeedsSubject(channel) && variants.Any(v => IsBlank(v.Subject)))
+        if (variants.Any(v => string.IsNullOrWhiteSpace(v.Content))) return Bad("Every variant needs content.");
+        if (NeedsSubject(channel) && variants.Any(v => string.IsNullOrWhiteSpace(v.Subject)))
             return Bad(channel is Channel.Push ? "Every push variant needs a title (its subject)." : "Every email variant needs a subject.");
         if (variants.Any(v => v.Key.Length > MaxVariantKeyLength || v.Subject?.Length > MaxSubjectLength || v.Content.Length > MaxContentLength))
             return Bad(Invariant($"A variant's key, subject or content is too long (at most {MaxVariantKeyLength}, {MaxSubjectLength:N0} and {MaxContentLength:N0} characters)."));

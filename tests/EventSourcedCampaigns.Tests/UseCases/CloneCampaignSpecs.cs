@@ -129,6 +129,20 @@ public class the_draft_of_a_clone
             new CloneOrigin(Plan.Id, RemainderOnly: false), Plan.Marketer, Spec.Now)]), EventJson.Describe(events));
     }
 
+    [Theory]
+    [InlineData("\u200B")] // a zero-width space: a name of one is refused now, and was stored before
+    [InlineData("\u200B\u200E ")]
+    public void of_a_campaign_whose_content_is_only_invisible_characters_is_a_draft_with_that_content(string invisible)
+    {
+        // Found by a review: invisible-only content refused by the create rules made the clone of such a campaign throw.
+        Variant[] variants = [new("A", invisible, invisible, 100)];
+        var source = CancelledMidSend with { Name = invisible, Variants = variants };
+
+        var events = Cloning.DraftEvents(source, Commands.Clone(remainderOnly: true), Spec.Now);
+
+        Assert.Equal(variants, Assert.IsType<CampaignCreated>(Assert.Single(events)).Variants);
+    }
+
     /// <summary>A source name of the longest length is cut to make room for the suffix, which always shows.</summary>
     [Theory]
     [InlineData(false, " (copy)")]

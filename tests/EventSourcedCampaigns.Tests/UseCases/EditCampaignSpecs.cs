@@ -25,6 +25,11 @@ public class editing_a_campaign
         Spec.Given(Histories.Draft()).When(Commands.Edit(name: " " + Plan.Name + " ", variants: Plan.Variants)).ThenNothing();
         Spec.Given(Histories.Paused()).When(Commands.Edit(name: Plan.Name, variants: Plan.Variants, by: Fake.ApiKey())).ThenNothing();
         Spec.Given(Histories.Draft()).When(Commands.Edit(name: Plan.Name, variants: Plan.Variants) with { EditedBy = null! }).ThenRejected(RejectionCode.InvalidActor);
+
+        // An SMS has no subject: null, or "" from the dashboard's empty field, is the same.
+        Variant[] sms = [new("A", null, "Flash sale", 100)];
+        Spec.Given(Histories.Draft(Channel.Sms).Then(Commands.Edit(name: Plan.Name, variants: sms)))
+            .When(Commands.Edit(name: Plan.Name, variants: [sms[0] with { Subject = "" }])).ThenNothing();
     }
 
     public static TheoryData<string, EditCampaign> SmallestChanges => new()

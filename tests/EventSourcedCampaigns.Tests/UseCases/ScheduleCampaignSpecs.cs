@@ -30,6 +30,13 @@ public class scheduling_a_campaign
         Spec.Given(Histories.Scheduling(Tomorrow)).When(Commands.Schedule(Tomorrow, by: Fake.ApiKey())).ThenNothing().AndStatus(CampaignStatus.Scheduling);
         Spec.Given(Histories.Scheduled(Tomorrow)).When(Commands.Schedule(Tomorrow.ToOffset(TimeSpan.FromHours(2)))).ThenNothing().AndStatus(CampaignStatus.Scheduled);
         Spec.Given(Histories.Scheduled(Tomorrow)).When(Commands.Schedule(Tomorrow) with { ScheduledBy = null! }).ThenRejected(RejectionCode.InvalidActor);
+
+        // No exclusions, given as null (read as none) the first time or the second.
+        var included = Audience.Of(Plan.Audience.Included);
+        var noExclusions = included with { Excluded = null! };
+        Spec.Given(Histories.Draft().Then(Commands.Schedule(Tomorrow, noExclusions))).When(Commands.Schedule(Tomorrow, noExclusions)).ThenNothing();
+        Spec.Given(Histories.Draft().Then(Commands.Schedule(Tomorrow, noExclusions))).When(Commands.Schedule(Tomorrow, included)).ThenNothing();
+        Spec.Given(Histories.Draft().Then(Commands.Schedule(Tomorrow, included))).When(Commands.Schedule(Tomorrow, noExclusions)).ThenNothing();
     }
 
     public static TheoryData<string, ScheduleCampaign> OtherSchedules => new()
