@@ -38,6 +38,7 @@ public class cloning_a_campaign
     {
         var refusal = Spec.Given(Histories.Sent()).When(Commands.Clone(remainderOnly: true)).ThenRejected(RejectionCode.NotCloneable);
         Assert.Contains("no remainder", refusal.Message);
+        Assert.Contains("a refused address is not retried blindly", refusal.Message); // failed recipients are not a remainder
     }
 
     [Fact]

@@ -83,6 +83,7 @@ public class creating_a_campaign
         { "a carriage return in the subject", [new("A", "Hi\rthere", "Body", 100)] },
         { "a line break in the key", [new("A\r\nBcc: x@example.com", "Subject", "Body", 100)] },
         { "a line break in the key of one of two", [new("A", "Subject", "Body", 50), new("B\n", "Subject", "Body", 50)] },
+        { "a subject starting with a line break", [new("A", "\nBcc: x@example.com", "Body", 100)] },
     };
 
     [Fact]

@@ -46,6 +46,8 @@ public class scheduling_a_campaign
         { "another list", Commands.Schedule(Spec.Now.AddDays(1), new Audience([.. Plan.Audience.Included, "vip"], Plan.Audience.Excluded)) },
         { "another exclusion", Commands.Schedule(Spec.Now.AddDays(1), new Audience(Plan.Audience.Included, [.. Plan.Audience.Excluded, "bounced"])) },
         { "no audience", Commands.Schedule(Spec.Now.AddDays(1)) with { Audience = null! } },
+        { "no lists given (null)", Commands.Schedule(Spec.Now.AddDays(1), new Audience(null!, Plan.Audience.Excluded)) },
+        { "no exclusions given (null)", Commands.Schedule(Spec.Now.AddDays(1), new Audience(Plan.Audience.Included, null!)) },
     };
 
     [Theory, MemberData(nameof(OtherSchedules))]
