@@ -13,6 +13,7 @@ using EventSourcedCampaigns.Wolverine;
 using JasperFx;
 using JasperFx.Events.Daemon;
 using Marten;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging.Console;
@@ -149,10 +150,13 @@ app.Use(async (http, next) =>
     if (http.Response.StatusCode is < 400 or >= 500 || !http.Request.Path.StartsWithSegments("/api")) return;
     refusals.Log(http.Response.StatusCode is 401 or 403 or 429 ? LogLevel.Warning : LogLevel.Information,
         "Refused {Method} {Route} with {Status} (tenant {Tenant}, client {Address})", http.Request.Method,
-        (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)", http.Response.StatusCode,
+        // An exception's answer (an unreadable body) comes after the exception handler cleared the endpoint; its feature keeps it.
+        ((http.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? http.GetEndpoint()) as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)",
+        http.Response.StatusCode,
         CampaignIdentity.TenantOf(http.User) ?? "none", http.Connection.RemoteIpAddress);
 });
 app.UseExceptionHandler();
+app.UseWritesThatOutliveTheirCaller(); // before anything reads the request's token (Http/Writes.cs)
 // A refusal with no body of its own (no route: 404, wrong method: 405, an unreadable body: 400/415 ...) gets problem
 // details with a "code" too, like every refusal of the API.
 app.UseStatusCodePages(context => Problems.StatusCodePage(context.HttpContext).ExecuteAsync(context.HttpContext));

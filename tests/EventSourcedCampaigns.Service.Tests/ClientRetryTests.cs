@@ -49,6 +49,55 @@ public sealed class an_abandoned_request(SecuredService service) : IClassFixture
             Assert.True(DateTime.UtcNow < deadline, $"The cancel was not applied: {string.Join(", ", types)}");
         }
     }
+
+    [Fact]
+    public async Task to_create_with_a_key_is_made_after_its_caller_went_away()
+    {
+        // Found by an audit: the command itself outlived its caller, but the look-up of the key before it did not, and a
+        // create whose caller timed out there was never made.
+        var api = new CampaignApi(service.Client("shop-a"));
+        var key = Guid.NewGuid().ToString();
+        HttpRequestMessage Create()
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/api/campaigns")
+            {
+                Content = JsonContent.Create(new { name = "Abandoned " + key, channel = "Email", variants = new[] { new { key = "A", subject = "Hi", content = "Sale", splitPercent = 100 } } }),
+            };
+            request.Headers.Add("Idempotency-Key", key);
+            return request;
+        }
+
+        // Holding the campaigns' state table keeps the create at its key's look-up while its caller goes away.
+        await using var connection = new NpgsqlConnection(TestDatabase.ConnectionString);
+        await connection.OpenAsync();
+        await using var hold = await connection.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand($"lock table {service.Schema}.mt_doc_campaignstate in access exclusive mode", connection, hold))
+            await lockTable.ExecuteNonQueryAsync();
+
+        using var goneAway = new CancellationTokenSource();
+        using var first = Create();
+        var create = api.Http.SendAsync(first, goneAway.Token);
+        await using var blocked = new NpgsqlCommand("select count(*) from pg_stat_activity where @holder = any(pg_blocking_pids(pid))", connection, hold);
+        blocked.Parameters.AddWithValue("holder", connection.ProcessID);
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); (long)(await blocked.ExecuteScalarAsync())! == 0; await Task.Delay(20))
+            Assert.True(DateTime.UtcNow < deadline, "The create never reached the campaigns' table.");
+
+        await goneAway.CancelAsync();
+        for (var deadline = DateTime.UtcNow.AddSeconds(2); DateTime.UtcNow < deadline && (long)(await blocked.ExecuteScalarAsync())! > 0;)
+            await Task.Delay(20);
+        await hold.RollbackAsync();
+        try { await create; } catch (OperationCanceledException) { } // the caller is gone: no answer is expected
+
+        await using var made = new NpgsqlCommand(
+            $"select count(*) from {service.Schema}.mt_events where type = 'campaign_created' and data->>'Name' = @name", connection);
+        made.Parameters.AddWithValue("name", "Abandoned " + key);
+        for (var deadline = DateTime.UtcNow.AddSeconds(15); (long)(await made.ExecuteScalarAsync())! == 0; await Task.Delay(50))
+            Assert.True(DateTime.UtcNow < deadline, "The create whose caller went away was not made.");
+
+        // The caller's retry finds it made: nothing new is recorded.
+        using var retry = Create();
+        Assert.Equal(0, (await CampaignApi.AcceptedAsync(await api.Http.SendAsync(retry), System.Net.HttpStatusCode.Created, "the retried create")).Events);
+    }
 }
 
 /// <summary>A client that lost the answer sends the command again: it is answered as done, and nothing is recorded twice.</summary>

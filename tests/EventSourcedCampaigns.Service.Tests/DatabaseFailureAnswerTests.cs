@@ -19,7 +19,7 @@ public sealed class the_answer_to_a_database_failure
         var logged = new List<string>();
         var http = new DefaultHttpContext
         {
-            RequestServices = new ServiceCollection().AddLogging(l => l.AddProvider(new Capture(logged))).BuildServiceProvider(),
+            RequestServices = new ServiceCollection().AddLogging(l => l.AddProvider(new CapturedLogs(logged))).BuildServiceProvider(),
             Response = { Body = new MemoryStream() },
         };
         http.Request.Method = "GET";
@@ -41,17 +41,5 @@ public sealed class the_answer_to_a_database_failure
         Assert.Contains("Maximum Pool Size", body);
         Assert.DoesNotContain("command timeout", body);
         Assert.Contains("GET /api/campaigns answered 503: every pooled connection was in use", logged);
-    }
-
-    private sealed class Capture(List<string> lines) : ILoggerProvider, ILogger
-    {
-        public ILogger CreateLogger(string categoryName) => this;
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (lines) lines.Add(formatter(state, exception));
-        }
-        public void Dispose() { }
     }
 }
