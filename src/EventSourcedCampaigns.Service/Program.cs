@@ -236,6 +236,11 @@ app.Lifetime.ApplicationStarted.Register(() =>
     app.Logger.LogInformation("Campaigns service started with roles {Roles} on schema {Schema}", settings.Roles, settings.Schema);
 });
 
+if (ProjectionsCommandCheck.Refusal(args, app.Services.GetRequiredService<IDocumentStore>()) is { } refusal)
+{
+    Console.Error.WriteLine(refusal);
+    return 1;
+}
 var exitCode = await app.RunJasperFxCommands(args);
 // JasperFx's run command answers 0 even when the host failed to start (its port taken, the database unreachable at
 // start): a service manager, a script or a test must see that failure, and a restart policy act on it.

@@ -61,5 +61,22 @@ public sealed class read_models_command
         Assert.Contains("Use: read-models rebuild", output);
     }
 
+    [Fact]
+    public async Task marten_s_rebuild_of_a_projection_no_one_has_is_refused_and_of_one_named_in_any_case_runs()
+    {
+        // Found by an audit: "projections rebuild -p CampaignStates" (a typo in the upgrade notes' step) rebuilt nothing and
+        // exited 0, and the upgrade went on.
+        await using var store = await TestDatabase.NewStoreAsync("cli_projections");
+        var schema = store.Options.DatabaseSchemaName;
+
+        var (refused, refusal) = await RunAsync(schema, "projections", "rebuild", "-p", "CampaignStates");
+        Assert.True(refused == 1, refusal);
+        Assert.Contains("No projection is named 'CampaignStates'. The projections: CampaignListItem, CampaignMetrics, CampaignState, CancellationAuditEntry, SendReport.", refusal);
+
+        var (exitCode, output) = await RunAsync(schema, "projections", "rebuild", "--projection", "sendreport");
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("Starting to rebuild projections SendReport", output);
+    }
+
     private static Task<(int ExitCode, string Output)> RunAsync(string schema, params string[] args) => Cli.RunAsync(schema, args);
 }
