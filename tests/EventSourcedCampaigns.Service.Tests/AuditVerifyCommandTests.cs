@@ -47,4 +47,25 @@ public sealed class the_audit_verify_command
         Assert.Contains("tenant shop: BROKEN at position 3", output);
         Assert.Contains("The chain ends at position 0, before the anchored position 3", output);
     }
+
+    [Theory]
+    [InlineData("audit", "verify")]
+    [InlineData("read-models", "rebuild")]
+    public async Task refuses_a_schema_without_campaigns_and_creates_nothing_in_it(string command, string action)
+    {
+        // Found by an audit: "audit verify" on a mistyped schema created Marten's tables there and answered "No tenant has
+        // cancellation audit events" with exit 0.
+        var schema = TestDatabase.UniqueSchema("cli_none");
+
+        var (exitCode, output) = await Cli.RunAsync(schema, command, action);
+
+        Assert.True(exitCode == 1, output);
+        Assert.Contains($"There are no campaigns in schema {schema} in database", output);
+        Assert.Contains("it has no event table. Check Campaigns:Schema and the connection string.", output);
+        await using var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString);
+        await connection.OpenAsync();
+        await using var tables = new Npgsql.NpgsqlCommand("select count(*) from information_schema.tables where table_schema = @schema", connection);
+        tables.Parameters.AddWithValue("schema", schema);
+        Assert.Equal(0L, await tables.ExecuteScalarAsync());
+    }
 }

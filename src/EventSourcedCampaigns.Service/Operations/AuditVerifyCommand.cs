@@ -63,6 +63,11 @@ public sealed class AuditVerifyCommand : JasperFxAsyncCommand<AuditInput>
 
         using var host = input.BuildHost();
         var store = host.Services.GetRequiredService<IDocumentStore>();
+        if (await CampaignSchema.MissingAsync(store) is { } missing)
+        {
+            Console.Error.WriteLine(missing);
+            return false;
+        }
         var tenants = string.IsNullOrWhiteSpace(input.TenantFlag) ? await store.AuditTenantsAsync() : [input.TenantFlag.Trim()];
         if (tenants.Count == 0) Console.WriteLine("No tenant has cancellation audit events.");
 

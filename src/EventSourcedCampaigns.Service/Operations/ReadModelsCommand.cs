@@ -37,12 +37,13 @@ public sealed class ReadModelsCommand : JasperFxAsyncCommand<ReadModelsInput>
 
         using var host = input.BuildHost();
         var store = host.Services.GetRequiredService<IDocumentStore>();
-        // Named first, so that a rebuild of a restored copy is not mistaken for one of the live database (or the reverse).
-        await using (var connection = store.Storage.Database.CreateConnection())
+        if (await CampaignSchema.MissingAsync(store) is { } missing)
         {
-            var target = new Npgsql.NpgsqlConnectionStringBuilder(connection.ConnectionString);
-            Console.WriteLine($"Rebuilding the read models of schema {store.Options.DatabaseSchemaName} in database {target.Database} on {target.Host}:{target.Port}.");
+            Console.Error.WriteLine(missing);
+            return false;
         }
+        // Named first, so that a rebuild of a restored copy is not mistaken for one of the live database (or the reverse).
+        Console.WriteLine($"Rebuilding the read models of {CampaignSchema.Describe(store)}.");
         var started = Stopwatch.GetTimestamp();
         try
         {
