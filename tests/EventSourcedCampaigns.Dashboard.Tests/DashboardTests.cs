@@ -1129,6 +1129,150 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 
     [Fact]
+    public async Task a_double_click_on_cancel_or_stop_campaign_leaves_the_confirmation_open()
+    {
+        // Found by an audit: the second click of a double click landed on the backdrop the first had opened, and the
+        // dialog closed as soon as it showed.
+        var name = Unique("Double click");
+        var row = await ScheduledRowAsync(name, 4);
+        var dialog = _page.GetByRole(AriaRole.Dialog);
+        var cancel = row.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true });
+        await cancel.DblClickAsync();
+        await Expect(dialog.Locator("#dlg-effect")).ToContainTextAsync("None of the");
+        await Expect(_page.Locator("#dlg-reason")).ToBeFocusedAsync();
+        await _page.Keyboard.PressAsync("Escape");
+        await Expect(dialog).ToHaveCountAsync(0);
+        await Expect(cancel).ToBeFocusedAsync();
+
+        await row.GetByRole(AriaRole.Link, new() { Name = name, Exact = true }).ClickAsync();
+        var stop = _page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" });
+        await stop.DblClickAsync();
+        await Expect(dialog.Locator("#dlg-effect")).ToContainTextAsync("None of the");
+        // A single click outside the dialog still closes it, the campaign kept.
+        await _page.Mouse.ClickAsync(5, 5);
+        await Expect(dialog).ToHaveCountAsync(0);
+        await Expect(stop).ToBeFocusedAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Scheduled");
+    }
+
+    [Fact]
+    public async Task cancel_campaign_pressed_twice_sends_one_cancel_and_keeps_the_focus_in_the_dialog()
+    {
+        // Found by an audit: Enter on Cancel campaign disabled the focused button, which dropped the focus to the page
+        // behind the modal; after a failure it stayed there (Tab left the dialog) and Enter could not try again.
+        var name = Unique("Enter twice");
+        var row = await ScheduledRowAsync(name, 4);
+        await row.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
+        var dialog = _page.GetByRole(AriaRole.Dialog);
+        await Expect(dialog.Locator("#dlg-effect")).ToContainTextAsync("None of the");
+        var cancels = 0;
+        var answer = new TaskCompletionSource();
+        await _page.RouteAsync("**/api/campaigns/*/cancel", async route =>
+        {
+            Interlocked.Increment(ref cancels);
+            await answer.Task; // on its way until the test has pressed twice
+            await route.AbortAsync("connectionrefused");
+        });
+        var confirm = dialog.GetByRole(AriaRole.Button, new() { Name = "Cancel campaign" });
+        await confirm.FocusAsync();
+
+        await _page.Keyboard.PressAsync("Enter");
+        await Expect(confirm).ToBeFocusedAsync();
+        await Expect(confirm).ToHaveAttributeAsync("aria-disabled", "true");
+        await _page.Keyboard.PressAsync("Enter");
+        answer.SetResult();
+        await Expect(dialog.GetByRole(AriaRole.Alert)).ToContainTextAsync("could not be reached, so whether this was done is not known");
+        await Expect(confirm).ToHaveAttributeAsync("aria-disabled", "false");
+        await Expect(confirm).ToBeFocusedAsync();
+        Assert.Equal(1, cancels);
+        await _page.Keyboard.PressAsync("Tab"); // the last control: Tab goes round to the first, inside the dialog
+        await Expect(_page.Locator("#dlg-reason")).ToBeFocusedAsync();
+
+        // Tried again from the keyboard.
+        await _page.UnrouteAllAsync();
+        await confirm.FocusAsync();
+        await _page.Keyboard.PressAsync("Enter");
+        await Expect(dialog).ToHaveCountAsync(0);
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Cancelled");
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" })).ToBeFocusedAsync();
+    }
+
+    [Fact]
+    public async Task a_form_pressed_twice_sends_its_commands_once()
+    {
+        // Found by an audit: a double click on Schedule or Create and schedule, or Enter twice in the edit form, sent
+        // each command twice.
+        var posts = new List<string>();
+        _page.Request += (_, request) => { if (request.Method == "POST") lock (posts) posts.Add(new Uri(request.Url).AbsolutePath); };
+        int Sent(string pathEnd) { lock (posts) return posts.Count(p => p.EndsWith(pathEnd)); }
+        // Each command takes a moment, as on a slow connection: the second press comes while the first is on its way.
+        await _page.RouteAsync(new Regex(@"/api/campaigns(/[^/?]+/(schedule|edit))?$"), async route =>
+        {
+            if (route.Request.Method == "POST") await Task.Delay(400);
+            await route.ContinueAsync();
+        });
+
+        // Schedule a draft: a double click.
+        var name = Unique("Pressed twice");
+        await DashboardApi.CreateDraftAsync(_page, name);
+        await ShowInListAsync(name);
+        await Expect(Row(name).Locator(".status")).ToHaveTextAsync("Draft");
+        await Row(name).GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" }).ClickAsync();
+        await Row(name).GetByRole(AriaRole.Menuitem, new() { Name = "Schedule…" }).ClickAsync();
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Schedule", Exact = true }).DblClickAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync(new Regex("Schedul(ing|ed)"));
+        Assert.Equal(1, Sent("/schedule"));
+
+        // Edit a draft: Enter twice in its name.
+        var draft = Unique("Edited twice");
+        await DashboardApi.CreateDraftAsync(_page, draft);
+        await ShowInListAsync(draft);
+        await Expect(Row(draft).Locator(".status")).ToHaveTextAsync("Draft");
+        await Row(draft).GetByRole(AriaRole.Button, new() { Name = $"More actions for {draft}" }).ClickAsync();
+        await Row(draft).GetByRole(AriaRole.Menuitem, new() { Name = "Edit…" }).ClickAsync();
+        await _page.GetByLabel("Name", new() { Exact = true }).FillAsync($"{draft} v2");
+        await _page.Keyboard.PressAsync("Enter");
+        await _page.Keyboard.PressAsync("Enter");
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = $"{draft} v2" })).ToBeVisibleAsync();
+        Assert.Equal(1, Sent("/edit"));
+
+        // Create and schedule: a double click saves one draft and schedules it once.
+        var created = Unique("Created twice");
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Create campaign" }).First.ClickAsync();
+        await _page.GetByLabel("Name", new() { Exact = true }).FillAsync(created);
+        await _page.GetByLabel("Subject").FillAsync("Soon");
+        await _page.GetByLabel("Content").FillAsync("Something is coming.");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Create and schedule" }).DblClickAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = created })).ToBeVisibleAsync();
+        await Expect(_page.Locator("#create-error")).ToHaveCountAsync(0);
+        Assert.Equal(1, Sent("/api/campaigns"));
+        Assert.Equal(2, Sent("/schedule"));
+    }
+
+    [Fact]
+    public async Task a_double_click_on_clone_makes_one_copy()
+    {
+        // Found by an audit: each click sent a clone with a retry key of its own, and a double click made two drafts.
+        var name = Unique("Cloned once");
+        await ScheduledThenCancelledAsync(name);
+        var clones = 0;
+        await _page.RouteAsync("**/api/campaigns/*/clone", async route =>
+        {
+            Interlocked.Increment(ref clones);
+            await Task.Delay(400); // a slow connection: the second click comes while the first is on its way
+            await route.ContinueAsync();
+        });
+
+        await Row(name).GetByRole(AriaRole.Button, new() { Name = "Clone", Exact = true }).DblClickAsync();
+        await Expect(Row($"{name} (copy)").Locator(".status")).ToHaveTextAsync("Draft");
+        await Task.Delay(1_000); // a second copy would show by now
+        await ShowInListAsync(name);
+        await Expect(Row($"{name} (copy)")).ToHaveCountAsync(1);
+        Assert.Equal(1, clones);
+    }
+
+    [Fact]
     public async Task an_unknown_campaigns_report_says_so_once()
     {
         var reads = 0;

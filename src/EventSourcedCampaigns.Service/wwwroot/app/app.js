@@ -452,13 +452,22 @@ function hideListError() {
   if (err && 'refusal' in err.dataset) { err.hidden = true; delete err.dataset.refusal; }
 }
 
+// Clones on their way: each click has a key of its own (a second clone is wanted once the first is made), so a double
+// click made two copies.
+const cloning = new Set();
 async function clone(id, name, remainderOnly) {
-  hideListError();
-  const res = await api(`/api/campaigns/${id}/clone`, { method: 'POST', body: { remainderOnly }, headers: { 'Idempotency-Key': crypto.randomUUID() } });
-  if (!res.ok) { showListError(problem(res)); return; }
-  announce(`${name} cloned${remainderOnly ? ' for the recipients it did not reach' : ''}: a new draft.`);
-  if ($('#campaigns')) await refreshList(res.data.sequence);
-  else location.hash = '#/campaigns';
+  if (cloning.has(id)) return;
+  cloning.add(id);
+  try {
+    hideListError();
+    const res = await api(`/api/campaigns/${id}/clone`, { method: 'POST', body: { remainderOnly }, headers: { 'Idempotency-Key': crypto.randomUUID() } });
+    if (!res.ok) { showListError(problem(res)); return; }
+    announce(`${name} cloned${remainderOnly ? ' for the recipients it did not reach' : ''}: a new draft.`);
+    if ($('#campaigns')) await refreshList(res.data.sequence);
+    else location.hash = '#/campaigns';
+  } finally {
+    cloning.delete(id);
+  }
 }
 
 // ---------- the cancel dialog ----------
@@ -501,18 +510,26 @@ async function openCancelDialog(id, name, returnFocus) {
     else if (!e.shiftKey && document.activeElement === f[f.length - 1]) { e.preventDefault(); f[0].focus(); }
   };
   document.addEventListener('keydown', onKey, true);
-  root.querySelector('.backdrop').addEventListener('click', e => { if (e.target.classList.contains('backdrop')) close(); });
+  // The second click of a double click on Cancel or Stop campaign lands on the backdrop the first one opened: it is no
+  // click outside the dialog, and closing on it would take the dialog away as soon as it showed. Nor does a press on
+  // the backdrop take the focus out of the dialog to the page.
+  const backdrop = root.querySelector('.backdrop');
+  backdrop.addEventListener('mousedown', e => { if (e.target === backdrop) e.preventDefault(); });
+  backdrop.addEventListener('click', e => { if (e.target === backdrop && e.detail < 2) close(); });
   $('#dlg-keep').addEventListener('click', close);
   $('#dlg-reason').focus();
 
-  // Cancel campaign only while the campaign can still be cancelled: the effect text says why not.
+  // Cancel campaign only while the campaign can still be cancelled: the effect text says why not. While the cancel is on
+  // its way the button is only aria-disabled: a disabled button loses the focus to the page behind the modal, where it
+  // stayed after a refusal (Tab then left the dialog).
   const updateButtons = () => {
     const confirm = $('#dlg-confirm');
     const keep = $('#dlg-keep');
     const hadFocus = document.activeElement === confirm;
-    confirm.disabled = sending || !cancellable;
+    confirm.disabled = !cancellable;
+    confirm.setAttribute('aria-disabled', String(sending));
     keep.textContent = cancellable ? 'Keep campaign' : 'Close';
-    if (hadFocus && confirm.disabled && !sending) keep.focus();
+    if (hadFocus && confirm.disabled) keep.focus();
   };
   const preview = async () => {
     const res = await api(`/api/campaigns/${id}/report`);
@@ -523,6 +540,7 @@ async function openCancelDialog(id, name, returnFocus) {
   };
 
   $('#dlg-confirm').addEventListener('click', async () => {
+    if (sending) return; // pressed again while the cancel is on its way: one cancel
     sending = true;
     updateButtons();
     const res = await api(`/api/campaigns/${id}/cancel`, { method: 'POST', body: { reasonCode: $('#dlg-reason').value, reason: $('#dlg-text').value.trim() || null } });
@@ -774,6 +792,7 @@ async function renderCreate(main, draftId) {
   form.when.addEventListener('input', showIso);
   form.zone.addEventListener('change', showIso);
   showIso();
+  const submit = oneAtATime(form, schedule => submitCreate(form, schedule));
   if (!draft) {
     addVariantRow({ key: 'A', splitPercent: 100 });
     wireAddVariant();
@@ -781,9 +800,9 @@ async function renderCreate(main, draftId) {
       $('#variant-rows').dataset.channel = form.channel.value;
       for (const input of document.querySelectorAll('#variant-rows [name=v-subject]')) labelSubject(input, form.channel.value);
     });
-    $('#save-draft').addEventListener('click', () => submitCreate(form, false));
+    $('#save-draft').addEventListener('click', () => submit(false));
   }
-  form.addEventListener('submit', e => { e.preventDefault(); submitCreate(form, true); });
+  form.addEventListener('submit', e => { e.preventDefault(); submit(true); });
 }
 
 /** The campaign's name, as the create and the edit forms ask for it. */
@@ -848,6 +867,18 @@ function readVariants() {
     key: v.querySelector('[name=v-key]').value.trim(), subject: v.querySelector('[name=v-subject]').value,
     content: v.querySelector('[name=v-content]').value, splitPercent: Number(v.querySelector('[name=v-split]').value || 0),
   }));
+}
+
+/**
+ * A form's submit, one at a time: a second press while the first is on its way (a double click, Enter twice) would send
+ * its commands again (two schedules, two edits). The buttons stay enabled: a disabled one would lose the focus.
+ */
+function oneAtATime(form, submit) {
+  return async (...args) => {
+    if ('sending' in form.dataset) return;
+    form.dataset.sending = '';
+    try { await submit(...args); } finally { delete form.dataset.sending; }
+  };
 }
 
 async function submitCreate(form, schedule) {
@@ -937,8 +968,7 @@ async function renderEdit(main, id) {
   for (const v of message.variants) addVariantRow(v, fixed);
   if (!fixed) wireAddVariant();
   const form = $('#edit');
-  form.addEventListener('submit', async e => {
-    e.preventDefault();
+  const submit = oneAtATime(form, async () => {
     const err = $('#edit-error');
     err.hidden = true;
     const name = form.campaignName.value.trim();
@@ -949,6 +979,7 @@ async function renderEdit(main, id) {
     announce(`${name} saved.`);
     location.hash = `#/campaigns/${id}?after=${res.data.sequence}`;
   });
+  form.addEventListener('submit', e => { e.preventDefault(); submit(); });
 }
 
 // ---------- audit ----------
