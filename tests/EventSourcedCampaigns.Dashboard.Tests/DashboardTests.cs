@@ -1273,6 +1273,34 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 
     [Fact]
+    public async Task the_cancel_confirmation_reads_its_effect_out_once_and_again_when_the_status_changes()
+    {
+        // Found by an audit: the effect was a live region drawn again every second, read out every second.
+        var name = Unique("Read out once");
+        var id = await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(4));
+        await ShowInListAsync(name);
+        await Expect(Row(name).Locator(".status")).ToHaveTextAsync("Scheduled");
+        await Row(name).GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
+        var live = _page.GetByRole(AriaRole.Dialog).Locator("#dlg-live");
+        await Expect(live).ToContainTextAsync("None of the");
+        await Expect(live).ToHaveAttributeAsync("aria-live", "polite");
+
+        await _page.EvaluateAsync("""
+            () => {
+              window.__changes = 0;
+              const watch = new MutationObserver(m => { window.__changes += m.length; });
+              for (const id of ['#dlg-effect', '#dlg-live'])
+                watch.observe(document.querySelector(id), { childList: true, subtree: true, characterData: true });
+            }
+            """);
+        await Task.Delay(3_500); // three refreshes of the numbers
+        Assert.Equal(0, await _page.EvaluateAsync<int>("window.__changes"));
+
+        await DashboardApi.PostAsync(_page, $"/api/campaigns/{id}/cancel", new { reasonCode = "Other" }); // another marketer
+        await Expect(live).ToContainTextAsync("can no longer be cancelled");
+    }
+
+    [Fact]
     public async Task an_unknown_campaigns_report_says_so_once()
     {
         var reads = 0;

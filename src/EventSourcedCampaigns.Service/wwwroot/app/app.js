@@ -475,7 +475,8 @@ async function openCancelDialog(id, name, returnFocus) {
   const root = $('#modal-root');
   root.innerHTML = `<div class="backdrop"><div role="dialog" aria-modal="true" aria-labelledby="dlg-title" aria-describedby="dlg-effect">
     <h2 id="dlg-title">Cancel “${esc(name)}”?</h2>
-    <div id="dlg-effect" class="effect" aria-live="polite"><p>Loading the latest numbers…</p></div>
+    <div id="dlg-effect" class="effect"><p>Loading the latest numbers…</p></div>
+    <div id="dlg-live" class="visually-hidden" aria-live="polite" aria-atomic="true"></div>
     <div class="field"><label for="dlg-reason">Reason</label><select id="dlg-reason">${REASONS.map(([v, t]) => `<option value="${v}">${t}</option>`).join('')}</select></div>
     <div class="field"><label for="dlg-text">Note <span class="hint">(optional, kept in the audit)</span></label><textarea id="dlg-text" rows="2" maxlength="1000"></textarea></div>
     <div id="dlg-error" class="error" role="alert" hidden></div>
@@ -487,6 +488,7 @@ async function openCancelDialog(id, name, returnFocus) {
   let refresher = null;
   let sending = false; // the cancel request is on its way
   let cancellable = true; // what the live preview last said
+  let shownStatus = null; // the status the effect was last announced for
   // Back to the control that opened the dialog. The row may have been drawn again meanwhile: the same control of the
   // new row, else the row's ⋯ button; on the report, Stop campaign while it shows, else the campaign's name.
   const opener = () => {
@@ -534,7 +536,12 @@ async function openCancelDialog(id, name, returnFocus) {
   const preview = async () => {
     const res = await api(`/api/campaigns/${id}/report`);
     if (!open || !res.ok) return;
-    $('#dlg-effect').innerHTML = cancelEffect(res.data);
+    const effect = $('#dlg-effect');
+    const html = cancelEffect(res.data);
+    if (effect.dataset.html !== html) { effect.innerHTML = html; effect.dataset.html = html; }
+    // Read out when it first shows and when the status changes, not with every second's new numbers while it sends:
+    // a live region that changes each second is read out each second.
+    if (res.data.status !== shownStatus) { $('#dlg-live').textContent = effect.textContent.replace(/\s+/g, ' ').trim(); shownStatus = res.data.status; }
     cancellable = CANCELLABLE.includes(res.data.status);
     updateButtons();
   };
