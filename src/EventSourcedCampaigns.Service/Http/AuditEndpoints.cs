@@ -36,8 +36,7 @@ public static class AuditEndpoints
             Guid? campaignId, string? actor, RequestChannel? channel, DateTimeOffset? from, DateTimeOffset? to) =>
         {
             if (from > to) return Problems.InvalidRange();
-            if (actor is not null && (actor.Length > 1_000 || actor.Contains('\0')))
-                return Problems.BadRequest(ProblemCodes.OutOfRange, "A text filter must be at most 1,000 characters and contain no NUL character.");
+            if (QueryEndpoints.BadText("actor", actor) is { } badActor) return badActor;
             await using var session = store.QuerySession(http.Tenant());
             http.Response.ContentType = "text/csv; charset=utf-8";
             http.Response.Headers.ContentDisposition = "attachment; filename=\"cancellations.csv\"";

@@ -1,3 +1,4 @@
+using System.Globalization;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Marten.ReadModels;
 using Marten;
@@ -54,7 +55,7 @@ public static class QueryEndpoints
             CampaignSort? sort, bool? descending, int? page, int? pageSize) =>
         {
             if (updatedFrom > updatedTo) return Problems.InvalidRange();
-            if (Problems.BadPaging(page, pageSize) is { } badPaging) return badPaging;
+            if ((Problems.BadPaging(page, pageSize) ?? BadOffset(page, pageSize) ?? BadText("name", name)) is { } bad) return bad;
             await using var session = store.QuerySession(http.Tenant());
             return Results.Ok(await session.QueryCampaignsAsync(new CampaignListQuery(status, name, updatedFrom, updatedTo,
                 sort ?? CampaignSort.UpdatedAt, descending ?? true, page ?? 1, pageSize ?? 50), http.RequestAborted));
@@ -95,17 +96,34 @@ public static class QueryEndpoints
             Guid? campaignId, string? actor, RequestChannel? channel, DateTimeOffset? from, DateTimeOffset? to, int? page, int? pageSize) =>
         {
             if (from > to) return Problems.InvalidRange();
-            if (Problems.BadPaging(page, pageSize) is { } badPaging) return badPaging;
+            if ((Problems.BadPaging(page, pageSize) ?? BadOffset(page, pageSize) ?? BadText("actor", actor)) is { } bad) return bad;
             await using var session = store.QuerySession(http.Tenant());
             return Results.Ok(await session.QueryCancellationAuditAsync(
                 new CancellationAuditQuery(campaignId, actor, channel, from, to, false, page ?? 1, pageSize ?? 50), http.RequestAborted));
         }).WithName("ListCancellations").RequireAuthorization(Security.Scopes.AuditRead).WithTags("Audit")
             .WithSummary("Every cancel request, accepted and refused, newest first.")
             .WithDescription("The tenant's cancellation audit: who asked, through which channel, why, the status at the request, the outcome and how long the send took to stop. " +
-                             "The actor filter matches a whole actor id, ignoring case (alice@example.com finds Alice@Example.com).")
+                             "The actor filter matches a whole actor id, ignoring case (alice@example.com finds Alice@Example.com). " +
+                             "Entries requested at the same time in id order, so pages neither repeat nor skip one; pages of 50 unless pageSize says (at most 500).")
             .Produces<Page<CancellationAuditEntry>>().CanRefuse(ProblemCodes.OutOfRange, ProblemCodes.InvalidRange, ProblemCodes.AmbiguousTime);
         return api;
     }
+
+    /// <summary>
+    /// A text filter PostgreSQL cannot take (a NUL character) or too long, named as the query names it: left to the
+    /// library, the refusal named its own member ("(Parameter 'NameContains')", "'ActorId'"), and the CSV export said it otherwise.
+    /// </summary>
+    public static IResult? BadText(string parameter, string? value) =>
+        value is not null && (value.Length > 1_000 || value.Contains('\0'))
+            ? Problems.BadRequest(ProblemCodes.OutOfRange, $"{parameter} must be at most 1,000 characters and contain no NUL character.")
+            : null;
+
+    /// <summary>A page starting past the rows SQL can skip (an int), named as the query names it rather than as the library's pageNumber.</summary>
+    private static IResult? BadOffset(int? page, int? pageSize) =>
+        (long)((page ?? 1) - 1) * (pageSize ?? 50) > int.MaxValue
+            ? Problems.BadRequest(ProblemCodes.OutOfRange, string.Create(CultureInfo.InvariantCulture,
+                $"Page {page} of {pageSize ?? 50} starts past the {int.MaxValue:N0} rows a query can skip."))
+            : null;
 
     /// <summary>The sequence of the store's last event, of any tenant (0 when it has none).</summary>
     private static async Task<long> LastEventSequenceAsync(IDocumentStore store, CancellationToken cancellation)

@@ -45,7 +45,9 @@ public static class RecipientEndpoints
                 new RecipientOutcomeQuery(campaignId, outcome, page ?? 1, pageSize ?? 50), http.RequestAborted));
         }).WithName("ListRecipientOutcomes").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Recipients")
             .WithSummary("A campaign's recipients and their outcomes, in batch order; ?outcome=NotSent for the recipients not reached.")
-            .WithDescription("Pages of 50 unless pageSize says (at most 500).")
+            // A client that stops at the first short page (the end of every other list) stopped at an erased recipient.
+            .WithDescription("Pages of 50 unless pageSize says (at most 500). A recipient erased since is left out of its page, which is then " +
+                             "shorter though more pages follow, while total still counts them: page until page times pageSize reaches total, not until a short page.")
             .Produces<Page<RecipientResult>>().CanRefuse(ProblemCodes.MalformedId, ProblemCodes.OutOfRange).CanRefuse(RejectionCode.CampaignNotFound);
 
         api.MapGet("/campaigns/{id}/recipients.csv", async (string id, HttpContext http, IDocumentStore store, RecipientOutcome? outcome) =>
