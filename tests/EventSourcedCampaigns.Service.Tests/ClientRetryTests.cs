@@ -27,19 +27,8 @@ public sealed class an_abandoned_request(SecuredService service) : IClassFixture
             await lockRow.ExecuteNonQueryAsync();
         }
 
-        using var goneAway = new CancellationTokenSource();
-        var cancel = api.Http.PostAsJsonAsync($"/api/campaigns/{id}/cancel", new { reasonCode = "WrongAudience" }, goneAway.Token);
-        await using var blocked = new NpgsqlCommand("select count(*) from pg_stat_activity where @holder = any(pg_blocking_pids(pid))", connection, hold);
-        blocked.Parameters.AddWithValue("holder", connection.ProcessID);
-        for (var deadline = DateTime.UtcNow.AddSeconds(30); (long)(await blocked.ExecuteScalarAsync())! == 0; await Task.Delay(20))
-            Assert.True(DateTime.UtcNow < deadline, "The cancel never reached the campaign's row.");
-
-        await goneAway.CancelAsync();
-        // A command given up with its request stops waiting for the row at once; give it the time to.
-        for (var deadline = DateTime.UtcNow.AddSeconds(2); DateTime.UtcNow < deadline && (long)(await blocked.ExecuteScalarAsync())! > 0;)
-            await Task.Delay(20);
-        await hold.RollbackAsync();
-        try { await cancel; } catch (OperationCanceledException) { } // the caller is gone: no answer is expected
+        await GoneAwayWhileHeldAsync(connection, hold, "the campaign's row",
+            goneAway => api.Http.PostAsJsonAsync($"/api/campaigns/{id}/cancel", new { reasonCode = "WrongAudience" }, goneAway));
 
         for (var deadline = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(50))
         {
@@ -74,19 +63,8 @@ public sealed class an_abandoned_request(SecuredService service) : IClassFixture
         await using (var lockTable = new NpgsqlCommand($"lock table {service.Schema}.mt_doc_campaignstate in access exclusive mode", connection, hold))
             await lockTable.ExecuteNonQueryAsync();
 
-        using var goneAway = new CancellationTokenSource();
-        using var first = Create();
-        var create = api.Http.SendAsync(first, goneAway.Token);
-        await using var blocked = new NpgsqlCommand("select count(*) from pg_stat_activity where @holder = any(pg_blocking_pids(pid))", connection, hold);
-        blocked.Parameters.AddWithValue("holder", connection.ProcessID);
-        for (var deadline = DateTime.UtcNow.AddSeconds(30); (long)(await blocked.ExecuteScalarAsync())! == 0; await Task.Delay(20))
-            Assert.True(DateTime.UtcNow < deadline, "The create never reached the campaigns' table.");
-
-        await goneAway.CancelAsync();
-        for (var deadline = DateTime.UtcNow.AddSeconds(2); DateTime.UtcNow < deadline && (long)(await blocked.ExecuteScalarAsync())! > 0;)
-            await Task.Delay(20);
-        await hold.RollbackAsync();
-        try { await create; } catch (OperationCanceledException) { } // the caller is gone: no answer is expected
+        using (var first = Create())
+            await GoneAwayWhileHeldAsync(connection, hold, "the campaigns' table", goneAway => api.Http.SendAsync(first, goneAway));
 
         await using var made = new NpgsqlCommand(
             $"select count(*) from {service.Schema}.mt_events where type = 'campaign_created' and data->>'Name' = @name", connection);
@@ -97,6 +75,28 @@ public sealed class an_abandoned_request(SecuredService service) : IClassFixture
         // The caller's retry finds it made: nothing new is recorded.
         using var retry = Create();
         Assert.Equal(0, (await CampaignApi.AcceptedAsync(await api.Http.SendAsync(retry), System.Net.HttpStatusCode.Created, "the retried create")).Events);
+    }
+
+    /// <summary>
+    /// Sends a request that waits for what <paramref name="hold"/> locks, lets its caller go away while it waits, then
+    /// lets the lock go: what the request does after that, it does for no one.
+    /// </summary>
+    private static async Task GoneAwayWhileHeldAsync(NpgsqlConnection connection, NpgsqlTransaction hold, string held,
+        Func<CancellationToken, Task<HttpResponseMessage>> send)
+    {
+        using var goneAway = new CancellationTokenSource();
+        var request = send(goneAway.Token);
+        await using var blocked = new NpgsqlCommand("select count(*) from pg_stat_activity where @holder = any(pg_blocking_pids(pid))", connection, hold);
+        blocked.Parameters.AddWithValue("holder", connection.ProcessID);
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); (long)(await blocked.ExecuteScalarAsync())! == 0; await Task.Delay(20))
+            Assert.True(DateTime.UtcNow < deadline, $"The request never reached {held}.");
+
+        await goneAway.CancelAsync();
+        // A request given up with its caller stops waiting at once; give it the time to.
+        for (var deadline = DateTime.UtcNow.AddSeconds(2); DateTime.UtcNow < deadline && (long)(await blocked.ExecuteScalarAsync())! > 0;)
+            await Task.Delay(20);
+        await hold.RollbackAsync();
+        try { await request; } catch (OperationCanceledException) { } // the caller is gone: no answer is expected
     }
 }
 
