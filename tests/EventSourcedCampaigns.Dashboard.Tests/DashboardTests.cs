@@ -1197,6 +1197,16 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(row.GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" })).ToBeFocusedAsync();
     }
 
+    /// <summary>A new draft named <paramref name="name"/>, opened with <paramref name="item"/> of its row's ⋯ menu.</summary>
+    private async Task DraftFromItsMenuAsync(string name, string item)
+    {
+        await DashboardApi.CreateDraftAsync(_page, name);
+        await ShowInListAsync(name);
+        await Expect(Row(name).Locator(".status")).ToHaveTextAsync("Draft");
+        await Row(name).GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" }).ClickAsync();
+        await Row(name).GetByRole(AriaRole.Menuitem, new() { Name = item }).ClickAsync();
+    }
+
     [Fact]
     public async Task a_form_pressed_twice_sends_its_commands_once()
     {
@@ -1214,11 +1224,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
 
         // Schedule a draft: a double click.
         var name = Unique("Pressed twice");
-        await DashboardApi.CreateDraftAsync(_page, name);
-        await ShowInListAsync(name);
-        await Expect(Row(name).Locator(".status")).ToHaveTextAsync("Draft");
-        await Row(name).GetByRole(AriaRole.Button, new() { Name = $"More actions for {name}" }).ClickAsync();
-        await Row(name).GetByRole(AriaRole.Menuitem, new() { Name = "Schedule…" }).ClickAsync();
+        await DraftFromItsMenuAsync(name, "Schedule…");
         await _page.GetByRole(AriaRole.Button, new() { Name = "Schedule", Exact = true }).DblClickAsync();
         await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
         await Expect(_page.Locator("#r-status")).ToContainTextAsync(new Regex("Schedul(ing|ed)"));
@@ -1226,11 +1232,7 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
 
         // Edit a draft: Enter twice in its name.
         var draft = Unique("Edited twice");
-        await DashboardApi.CreateDraftAsync(_page, draft);
-        await ShowInListAsync(draft);
-        await Expect(Row(draft).Locator(".status")).ToHaveTextAsync("Draft");
-        await Row(draft).GetByRole(AriaRole.Button, new() { Name = $"More actions for {draft}" }).ClickAsync();
-        await Row(draft).GetByRole(AriaRole.Menuitem, new() { Name = "Edit…" }).ClickAsync();
+        await DraftFromItsMenuAsync(draft, "Edit…");
         await _page.GetByLabel("Name", new() { Exact = true }).FillAsync($"{draft} v2");
         await _page.Keyboard.PressAsync("Enter");
         await _page.Keyboard.PressAsync("Enter");
