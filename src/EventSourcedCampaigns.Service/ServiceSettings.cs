@@ -43,6 +43,26 @@ public sealed class ServiceSettings
         }
     }
 
+    /// <summary>The longest <see cref="DrainTime"/> the service takes.</summary>
+    public static readonly TimeSpan MaxDrainTime = TimeSpan.FromDays(1);
+
+    /// <summary>Refuses a key under <paramref name="section"/> that no settable property of <paramref name="type"/> has, in any case.</summary>
+    private static void NoUnknownKeys(IConfigurationSection section, Type type, params string[] alsoRead)
+    {
+        foreach (var child in section.GetChildren())
+        {
+            if (alsoRead.Contains(child.Key, StringComparer.OrdinalIgnoreCase)) continue;
+            var property = type.GetProperty(child.Key,
+                System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase);
+            if (property is not { CanWrite: true })
+                throw new InvalidSettingsException($"{child.Path} is not a setting of the service; check its name (docs/service.md lists them).");
+            // A group of settings of ours (Sending, Local, Auth): its keys too. A list or a map (Lists) has names of its own.
+            var group = property.PropertyType;
+            if (group.IsClass && group.IsSealed && !group.IsGenericType && group.Namespace?.StartsWith("EventSourcedCampaigns", StringComparison.Ordinal) == true)
+                NoUnknownKeys(child, group);
+        }
+    }
+
     /// <summary>The providers <c>Campaigns:Provider</c> may name.</summary>
     public static readonly IReadOnlyList<string> Providers = ["local", "smtp", "webhook"];
 
@@ -66,6 +86,14 @@ public sealed class ServiceSettings
         // value: "DispatchRetryDelays:0=oops" left no retries at all, unnoticed. Every entry is converted here as it would.
         EveryEntryConverts<TimeSpan>(section.GetSection("Sending:DispatchRetryDelays"));
         EveryEntryConverts<double>(section.GetSection("Local:Lists"));
+        // The binder ignores a key that no setting has: "Campaigns:Role=Sender" ran every role, "Sending:MessagesPerMinute"
+        // sent unthrottled, without a word. Every key must be a setting (the chosen provider's section included).
+        NoUnknownKeys(section, typeof(ServiceSettings), "Provider", "Smtp", "Webhook");
+        switch (section["Provider"]?.Trim().ToLowerInvariant())
+        {
+            case "smtp": NoUnknownKeys(section.GetSection("Smtp"), typeof(EventSourcedCampaigns.Smtp.SmtpDispatcherOptions)); break;
+            case "webhook": NoUnknownKeys(section.GetSection("Webhook"), typeof(EventSourcedCampaigns.Webhooks.WebhookDispatcherOptions)); break;
+        }
         if (settings.Roles == 0)
             throw new InvalidSettingsException($"{Section}:Roles names no role: give api, sender, projections, or several separated by commas.");
         // The binder reads a number as an enum value: "8" or "-1" is no role of ours, and a daemon mode "7" none of Marten's.
@@ -82,6 +110,10 @@ public sealed class ServiceSettings
             throw new InvalidSettingsException($"{Section}:LeadershipPollingTime must be positive.");
         if (settings.DrainTime < TimeSpan.Zero)
             throw new InvalidSettingsException($"{Section}:DrainTime must not be negative.");
+        // Past about 49 days the projections' stop (CancellationTokenSource.CancelAfter) throws: the node then stopped without
+        // draining them, and said so only in an error at shutdown.
+        if (settings.DrainTime > MaxDrainTime)
+            throw new InvalidSettingsException($"{Section}:DrainTime is {settings.DrainTime}; it must be at most {MaxDrainTime} (one day).");
         if (settings.MaxReadyLag < 0)
             throw new InvalidSettingsException($"{Section}:MaxReadyLag must not be negative.");
         var exporter = settings.TelemetryExporter.Trim().ToLowerInvariant();
@@ -203,7 +235,21 @@ public sealed class ServiceSettings
         // this, PostgreSQL notices a crashed leader only when that sleep ends, delaying takeover by up to a minute.
         if (builder.Options?.Contains("client_connection_check_interval") != true)
             builder.Options = $"{builder.Options} -c client_connection_check_interval=1000".Trim();
-        return CampaignConnectionStrings.WithAutoPrepare(builder.ConnectionString);
+        var resolved = CampaignConnectionStrings.WithAutoPrepare(builder.ConnectionString);
+        // Npgsql checks the whole string only when it makes a data source (no connection is opened here): one without a
+        // Host crashed the process (exit 134) with a stack trace, before the first log line.
+        try
+        {
+            using var dataSource = new NpgsqlDataSourceBuilder(resolved).Build();
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException)
+        {
+            // Its text is not echoed either: only the keyword it names.
+            throw new InvalidSettingsException((e as ArgumentException)?.ParamName is { Length: > 0 } keyword
+                ? $"{Section}:ConnectionString cannot be used: its {keyword} is missing or not usable."
+                : $"{Section}:ConnectionString cannot be used ({e.GetType().Name}).", e);
+        }
+        return resolved;
     }
 }
 
@@ -240,7 +286,7 @@ public sealed class SendingSettings
 
     /// <summary>
     /// Waits between provider attempts for a failure worth retrying; then the batch is recorded as failed. Null: the
-    /// pipeline's default (250 ms, 1 s, 5 s). No default here: configuration binding adds to an array it finds, so a
+    /// pipeline's default (1 s, 5 s, 15 s, 30 s, 60 s). No default here: configuration binding adds to an array it finds, so a
     /// configured list would have been appended to the default instead of replacing it.
     /// </summary>
     public TimeSpan[]? DispatchRetryDelays { get; set; }
