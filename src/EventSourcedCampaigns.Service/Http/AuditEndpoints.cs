@@ -26,7 +26,9 @@ public static class AuditEndpoints
         })
             .WithName("VerifyCancellationAudit").RequireAuthorization(Security.Scopes.AuditRead).WithTags("Audit")
             .WithSummary("Recompute the tenant's cancellation audit hash chain: intact or not, and where it first breaks.")
-            .WithDescription("Each audit entry carries the hash of the one before it; a changed or removed entry breaks the chain from there on. " +
+            .WithDescription("Each audit event (a cancel attempt, or the outcome of an accepted one) carries the hash of the one before it; an event " +
+                             "changed or removed in the event store breaks the chain from there on. The entries of /audit/cancellations and its CSV " +
+                             "are read models built from these events and are not checked themselves (read-models rebuild restores them from the events). " +
                              "With anchorPosition and anchorHash (the headPosition and headHash of an earlier verification, kept where the " +
                              "database's writers cannot change them), the chain must also hold that hash at that position: a chain rewritten, " +
                              "cut, or restored from before the anchor is then broken there.")
@@ -44,7 +46,10 @@ public static class AuditEndpoints
             return Results.Empty;
         }).WithName("ExportCancellationsCsv").RequireAuthorization(Security.Scopes.AuditRead).WithTags("Audit")
             .WithSummary("Every cancel attempt (newest first) as CSV, with the filters of /audit/cancellations.")
-            .WithDescription(string.Create(CultureInfo.InvariantCulture, $"At most {MaxCsvRows:N0} rows; narrow the time range for more. The columns are the entries' fields, CampaignName last. Cells a spreadsheet would run as a formula are escaped."))
+            // The columns named from the list the rows are written by: "CampaignName last" stayed here after OutcomeChainPosition
+            // was written after it (1.6.0), so a client going by the description took a chain position for the campaign's name.
+            .WithDescription(string.Create(CultureInfo.InvariantCulture,
+                $"At most {MaxCsvRows:N0} rows; narrow the time range for more. The columns, in this order: {string.Join(", ", Columns)} (new columns are added last). Cells a spreadsheet would run as a formula are escaped."))
             .Produces<string>(StatusCodes.Status200OK, "text/csv").CanRefuse(ProblemCodes.InvalidRange, ProblemCodes.OutOfRange, ProblemCodes.AmbiguousTime);
         return api;
     }
