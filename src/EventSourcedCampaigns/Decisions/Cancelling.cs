@@ -47,8 +47,11 @@ public static class CancellingRules
         };
     }
 
-    /// <summary>Longest actor id kept in the audit record of a malformed request.</summary>
-    public const int MaxAuditedActorIdLength = 200;
+    /// <summary>
+    /// Longest actor id kept in the audit record of a refused request: any valid one whole (cut shorter, a refusal of an actor
+    /// with a long id was not found by the audit's actor filter, which its accepted cancels were); a longer one is cut.
+    /// </summary>
+    public const int MaxAuditedActorIdLength = CampaignLimits.MaxActorIdLength;
 
     /// <summary>
     /// The audit record of a cancel attempt that the decision itself does not record: a repeat of an accepted cancel

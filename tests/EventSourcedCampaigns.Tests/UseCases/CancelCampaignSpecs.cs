@@ -213,8 +213,8 @@ public class auditing_a_refused_cancel
         Assert.Equal(RejectionCode.InvalidActor, audit.Code); // 10,004 characters is not an actor id; the reason is bad too
         Assert.Equal(CampaignStatus.Scheduled, audit.StatusAtRequest);
         Assert.StartsWith("eve\uFFFDeee", audit.RequestedBy!.Id);
-        Assert.EndsWith("… [9,804 more characters]", audit.RequestedBy.Id);
-        Assert.Equal(CancellingRules.MaxAuditedActorIdLength + "… [9,804 more characters]".Length, audit.RequestedBy.Id.Length);
+        Assert.EndsWith("… [9,684 more characters]", audit.RequestedBy.Id);
+        Assert.Equal(CancellingRules.MaxAuditedActorIdLength + "… [9,684 more characters]".Length, audit.RequestedBy.Id.Length);
         Assert.StartsWith("bad\uFFFD[31m\uFFFDxxx", audit.Reason!.Text);
         Assert.True(audit.Reason.Text!.Length < CancellingRules.MaxReasonLength + 40);
         Assert.DoesNotContain(audit.Reason.Text, char.IsControl);
@@ -267,15 +267,20 @@ public class auditing_a_refused_cancel
                 RejectionCode.InvalidActor, "The request must say who is making it.", Spec.Now));
     }
 
-    /// <summary>An actor id may be up to 320 characters; the audit of a refusal keeps at most 200 of them.</summary>
+    /// <summary>An actor id may be up to 320 characters; the audit of a refusal keeps a valid one whole, to be found by it.</summary>
     [Fact]
-    public void keeps_an_actor_id_of_200_characters_whole_and_cuts_a_longer_one()
+    public void keeps_an_actor_id_of_320_characters_whole_and_cuts_a_longer_one()
     {
         var exactly = new Actor(new string('a', CancellingRules.MaxAuditedActorIdLength), RequestChannel.ApiKey);
         Assert.Equal(exactly, AuditOfCancellingADraft(exactly).RequestedBy);
 
-        var longer = new Actor(new string('a', CancellingRules.MaxAuditedActorIdLength + 1), RequestChannel.ApiKey);
-        Assert.Equal(new Actor(new string('a', 200) + "… [1 more characters]", RequestChannel.ApiKey), AuditOfCancellingADraft(longer).RequestedBy);
+        // Longer, the actor is refused for itself, and cut in the audit of that refusal.
+        var longer = Commands.Cancel(new Actor(new string('a', CancellingRules.MaxAuditedActorIdLength + 1), RequestChannel.ApiKey));
+        var draft = CampaignState.From(Histories.Draft());
+        var refused = Decider.Decide(longer, draft, Spec.Now);
+        Assert.Equal(RejectionCode.InvalidActor, refused.Rejection?.Code);
+        Assert.Equal(new Actor(new string('a', 320) + "… [1 more characters]", RequestChannel.ApiKey),
+            Assert.IsType<CancelRejected>(Assert.Single(Decider.EventsToAppend(refused, longer, draft, Spec.Now))).RequestedBy);
     }
 
     [Fact]
