@@ -32,6 +32,11 @@ public sealed class ApiKeyStore(IDocumentStore store, TimeProvider clock)
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (scopes.Count == 0 || scopes.Except(Security.Scopes.All).Any())
             throw new ArgumentException($"Scopes must be some of {string.Join(", ", Security.Scopes.All)}.", nameof(scopes));
+        // The audit names a key's cancels "apikey:{name}" (and its actor filter ignores case): two active keys of one name
+        // would leave an auditor unable to say which of them cancelled.
+        if ((await ListAsync(tenantId.Trim(), cancellation)).FirstOrDefault(k => k.IsActive && string.Equals(k.Name, name.Trim(), StringComparison.OrdinalIgnoreCase)) is { } same)
+            throw new ArgumentException($"Tenant {same.TenantId} already has an active API key named '{same.Name}' ({same.Id}): the audit could not tell " +
+                                        "their cancels apart. Give the new key another name (crm-sync-2), or revoke that one first.", nameof(name));
         var id = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
         var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
         var key = new ApiKey(id, tenantId.Trim(), name.Trim(), [.. scopes.Distinct()], Hash(secret), clock.GetUtcNow());
