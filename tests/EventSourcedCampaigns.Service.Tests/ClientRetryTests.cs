@@ -88,8 +88,12 @@ public sealed class an_abandoned_request(SecuredService service) : IClassFixture
         var request = send(goneAway.Token);
         await using var blocked = new NpgsqlCommand("select count(*) from pg_stat_activity where @holder = any(pg_blocking_pids(pid))", connection, hold);
         blocked.Parameters.AddWithValue("holder", connection.ProcessID);
-        for (var deadline = DateTime.UtcNow.AddSeconds(30); (long)(await blocked.ExecuteScalarAsync())! == 0; await Task.Delay(20))
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); (long)(await blocked.ExecuteScalarAsync())! == 0; await Task.Delay(20))
+        {
+            if (request.IsCompleted) // answered without waiting: say what, rather than wait out the deadline
+                Assert.Fail($"The request was answered before it reached {held}: {(request.IsCompletedSuccessfully ? $"{(int)request.Result.StatusCode} {await request.Result.Content.ReadAsStringAsync()}" : request.Exception?.ToString())}");
             Assert.True(DateTime.UtcNow < deadline, $"The request never reached {held}.");
+        }
 
         await goneAway.CancelAsync();
         // A request given up with its caller stops waiting at once; give it the time to.

@@ -195,7 +195,7 @@ public sealed class sending_over_http(ITestOutputHelper output) : IAsyncLifetime
         var clones = new List<Guid>();
         foreach (var answer in answers) clones.Add((await AcceptedAsync(answer, HttpStatusCode.Created, "a retried remainder clone")).CampaignId);
         Assert.Single(clones.Distinct());
-        Assert.Single((await _api.EventsAsync(id)).Where(e => Type(e) == "campaign_cloned"));
+        Assert.Single(await _api.EventsAsync(id), e => Type(e) == "campaign_cloned");
     }
 
     [Fact]
