@@ -1,13 +1,9 @@
-using Microsoft.Extensions.Configuration;
-
 namespace EventSourcedCampaigns.Service.Tests;
 
 /// <summary>Settings an operator gets wrong, as configuration binds them (found by an operator's audit).</summary>
 public sealed class the_settings_an_operator_mistypes
 {
-    private static ServiceSettings Bind(params (string Key, string Value)[] values) =>
-        ServiceSettings.Load(new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)))
-            .Build().GetSection(ServiceSettings.Section));
+    private static ServiceSettings Bind(params (string Key, string Value)[] values) => ConfiguredSettings.Bind(values);
 
     public static TheoryData<string, string> Misspelled => new()
     {

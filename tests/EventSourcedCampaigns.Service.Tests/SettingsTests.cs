@@ -1,13 +1,9 @@
-using Microsoft.Extensions.Configuration;
-
 namespace EventSourcedCampaigns.Service.Tests;
 
 /// <summary>The settings as configuration binds them: what an operator writes is what the service uses.</summary>
 public sealed class the_service_settings
 {
-    private static ServiceSettings Bind(params (string Key, string Value)[] values) =>
-        ServiceSettings.Load(new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)))
-            .Build().GetSection(ServiceSettings.Section));
+    private static ServiceSettings Bind(params (string Key, string Value)[] values) => ConfiguredSettings.Bind(values);
 
     public static TheoryData<string, string, string> Unusable => new()
     {
