@@ -26,7 +26,24 @@ public sealed record CampaignBatch(string Id, Guid CampaignId, int BatchNumber, 
     /// counts as failed (<see cref="RecipientOutcomes.ErasedReason"/>). Scheduling refuses an audience's recipient without an id.
     /// </summary>
     public static bool IsErased(Recipient recipient) => string.IsNullOrEmpty(recipient.Id);
+
+    /// <summary>
+    /// What attempts of the batch's dispatch that then failed got to the provider (<see cref="PreparedBatches.SaveDispatchProgressAsync"/>):
+    /// written before the step waits to try the rest again, so that the step run again after its node stopped or died
+    /// meanwhile hands only the rest over. Null while no attempt got part of the batch through.
+    /// </summary>
+    public DispatchProgress? Progress { get; init; }
 }
+
+/// <summary>
+/// The places in <see cref="CampaignBatch.Recipients"/> of the recipients the provider took (<see cref="Accepted"/>) or
+/// refused (<see cref="Refused"/>) on attempts that then failed. Places, not ids: an erase leaves them naming nobody, and a
+/// place erased since counts as erased.
+/// </summary>
+public sealed record DispatchProgress(int[] Accepted, PlaceRefusal[] Refused);
+
+/// <summary>The recipient at <see cref="Place"/> in a batch was refused by the provider, for <see cref="Reason"/>.</summary>
+public sealed record PlaceRefusal(int Place, string Reason);
 
 /// <summary>
 /// A claimed batch whose dispatch is waiting (for rate-limit permits, or for the provider's Retry-After), alive at
@@ -82,6 +99,24 @@ public static class PreparedBatches
 
     /// <summary>The columns of <see cref="CampaignBatch.Variant"/> and <see cref="CampaignBatch.RecipientCount"/>.</summary>
     internal const string VariantColumn = "variant", RecipientCountColumn = "recipient_count";
+
+    /// <summary>
+    /// Store what attempts of a batch's dispatch got to the provider (<see cref="CampaignBatch.Progress"/>), in a statement
+    /// of its own, replacing what was stored. Nothing happens to a batch deleted meanwhile (its campaign finished).
+    /// </summary>
+    public static async Task SaveDispatchProgressAsync(this IQuerySession session, string batchId, DispatchProgress progress,
+        CancellationToken cancellation = default)
+    {
+        var (table, json) = (session.DocumentStore.Options.Schema.For<CampaignBatch>(), session.DocumentStore.Options.Serializer().ToJson(progress));
+        await using var connection = session.Database.CreateConnection();
+        await connection.OpenAsync(cancellation);
+        // In place, as an erase writes its recipients: a whole document stored back could undo an erase committed meanwhile.
+        await using var command = new NpgsqlCommand($"update {table} set data = jsonb_set(data, '{{Progress}}', $1::jsonb) where tenant_id = $2 and id = $3", connection)
+        {
+            Parameters = { new() { Value = json }, new() { Value = session.TenantId }, new() { Value = batchId } },
+        };
+        await command.ExecuteNonQueryAsync(cancellation);
+    }
 
     /// <summary>
     /// What a claim needs of prepared batches (number, variant, size), read in the database: a claim runs under the

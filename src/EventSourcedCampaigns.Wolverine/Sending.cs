@@ -179,7 +179,7 @@ public static class SendingHandler
         // The first pass reads the batch, and the next batch's shape for the record that claims it, with the campaign: the
         // recipients are not held in memory while the step waits for the lock (docs/benchmarks.md, tenth pass).
         await precedence.WaitAsync(cancellation); // a cancel running on this node goes first (it may also release this batch)
-        var (read, request) = (new BatchToDispatch(null, null, null), (DispatchRequest?)null);
+        var (read, request, restored) = (new BatchToDispatch(null, null, null), (DispatchRequest?)null, (Settled?)null);
         (Task<DispatchResult>? Call, Gate Gate)? passed = await store.PassWithBatchAsync(tenant, send.CampaignId, send.BatchNumber,
             Upcoming(send), (dispatch, recorded) =>
             {
@@ -189,21 +189,25 @@ public static class SendingHandler
                 if (dispatch is not { Batch: { } b, Campaign: { } c } || !IsInFlight(c, send.BatchNumber)) return (null, Gate.Done);
                 var variant = c.Variants.FirstOrDefault(v => v.Key == b.Variant)
                               ?? throw new InvalidOperationException($"Campaign {c.Id} no longer has variant '{b.Variant}' of batch {b.BatchNumber}.");
-                request = new DispatchRequest(c.Id, tenant, b.BatchNumber, c.Channel, variant, HandedOver(b.Recipients));
+                // What attempts of this step before it ran again got through (its node stopped or died while the rest waited) is not handed over again.
+                restored = new Settled(b);
+                request = new DispatchRequest(c.Id, tenant, b.BatchNumber, c.Channel, variant, restored.Any ? restored.Open() : HandedOver(b.Recipients));
                 // The rate limits are waited for outside the lock, then the gate is passed again.
                 return throttles.Limit(tenant, c) ? (null, Gate.Throttled) : Pass(c, recorded, request);
             }, cancellation);
-        if (request is null || read is not { Batch: { } batch, Campaign: { } campaign, Upcoming: var next }) return null;
+        if (request is null || restored is null || read is not { Batch: { } batch, Campaign: { } campaign, Upcoming: var next }) return null;
         // Recipients erased since the batch was prepared are never handed over: they count as failed, naming nobody.
-        var erased = batch.Recipients.Length - request.Recipients.Count;
+        var erased = batch.Recipients.Count(CampaignBatch.IsErased);
 
         (BatchSent, CampaignBatch) Outcome(BatchOutcome outcome, int delivered = 0, int failed = 0, string? error = null,
             IReadOnlyList<RecipientRefusal>? refusals = null, IReadOnlyList<string>? notSent = null) =>
             (new(campaign.Id, batch.BatchNumber, send.Lanes, delivered, failed, error, null, outcome, refusals,
                 NotSent: notSent?.Count ?? 0, NotSentRecipients: notSent, Upcoming: next), batch);
         // What earlier attempts got through (an adapter that names them): never handed over again, and delivered whatever
-        // becomes of the rest, which fails with the reason, or is not sent if a cancel releases it.
-        var settled = new Settled(batch);
+        // becomes of the rest, which fails with the reason, or is not sent if a cancel releases it. Stored before each wait
+        // to try the rest again, so that the step run again after its node stopped or died meanwhile hands over only the rest.
+        var settled = restored;
+        Task KeepAsync(Exception failure) => settled.Add(failure) ? KeepProgressAsync(session, batch, settled, log) : Task.CompletedTask;
         (BatchSent, CampaignBatch) Fail(string error)
         {
             if (!settled.Any) return Outcome(BatchOutcome.Failed, failed: batch.Recipients.Length, error: error);
@@ -274,7 +278,7 @@ public static class SendingHandler
                 // retries meant for errors, up to MaxThrottleWait in total for this batch; then it fails with the reason.
                 // (A Retry-After of zero or less asks for nothing: it is retried as any transient failure is, below.)
                 var wait = retryAfter > options.CancelCheckInterval ? retryAfter : options.CancelCheckInterval;
-                settled.Add(e);
+                await KeepAsync(e);
                 // Subtracted, not added: TimeSpan.MaxValue from an adapter overflowed the sum, and the step threw after the
                 // provider had taken part of the batch (a retry then sent those recipients again).
                 if (wait > options.MaxThrottleWait - throttledFor)
@@ -287,7 +291,7 @@ public static class SendingHandler
             {
                 // Worth another try (a transient refusal, a timeout, an adapter's HttpRequestException...): wait, but
                 // stop waiting as soon as the campaign is cancelled, so a batch in backoff is released at once.
-                settled.Add(e);
+                await KeepAsync(e);
                 // Said while it waits, so that an outage shows in the log before batches fail.
                 var delay = options.DispatchRetryDelays[attempt++];
                 log.LogWarning("Batch {Batch} of campaign {Campaign} (tenant {Tenant}): attempt {Attempt} of {Attempts} failed, tried again in {Delay}: {Error}",
@@ -305,6 +309,23 @@ public static class SendingHandler
 
     private enum Gate { Started, Release, Recorded, Done, Throttled, NobodyLeft }
 
+    /// <summary>
+    /// Store what the provider took or refused of a batch before the step waits to try the rest again. Not ended by the node
+    /// stopping: that is when it is needed. If it cannot be stored, the step goes on from memory, as before it was stored.
+    /// </summary>
+    private static async Task KeepProgressAsync(IQuerySession session, CampaignBatch batch, Settled settled, ILogger log)
+    {
+        try
+        {
+            await session.SaveDispatchProgressAsync(batch.Id, settled.Progress(), CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Batch {Batch} of campaign {Campaign}: what the provider took before the failure could not be stored; " +
+                "if this step is run again, those recipients are handed over again.", batch.BatchNumber, batch.CampaignId);
+        }
+    }
+
     /// <summary>The recipients of a batch to hand to the provider: all but those erased since it was prepared.</summary>
     private static IReadOnlyList<Recipient> HandedOver(Recipient[] recipients) =>
         Array.Exists(recipients, CampaignBatch.IsErased) ? Array.FindAll(recipients, r => !CampaignBatch.IsErased(r)) : recipients;
@@ -313,31 +334,75 @@ public static class SendingHandler
     /// The recipients of a batch the provider took or refused on attempts that then failed (<see cref="DispatchException.Accepted"/>,
     /// <see cref="DispatchException.Refused"/>), each once and only if it is one of the batch's.
     /// </summary>
-    private sealed class Settled(CampaignBatch batch)
+    private sealed class Settled
     {
-        // Made on the first failed attempt: most batches have none, and a set of 1,000 ids would live through every step's call.
-        private HashSet<string>? _open;
-        private HashSet<string> OpenIds => _open ??= HandedOver(batch.Recipients).Select(r => r.Id).ToHashSet();
+        private readonly CampaignBatch _batch;
+        // The places of the recipients still to hand over, by id. Made on the first failed attempt: most batches have none,
+        // and a map of 1,000 ids would live through every step's call.
+        private Dictionary<string, int>? _open;
+        private readonly List<int> _accepted = [], _refused = [];
+
+        /// <summary>What the batch's stored <see cref="CampaignBatch.Progress"/> says earlier runs of the step got through.</summary>
+        public Settled(CampaignBatch batch)
+        {
+            _batch = batch;
+            if (batch.Progress is not { } progress) return;
+            foreach (var place in progress.Accepted ?? []) Take(place, _accepted);
+            foreach (var refusal in progress.Refused ?? [])
+                if (refusal is not null && Take(refusal.Place, _refused)) Refused.Add(new(batch.Recipients[refusal.Place].Id, refusal.Reason ?? ""));
+        }
+
+        private Dictionary<string, int> OpenPlaces => _open ??= Places();
+
+        private Dictionary<string, int> Places()
+        {
+            var places = new Dictionary<string, int>(_batch.Recipients.Length);
+            for (var place = 0; place < _batch.Recipients.Length; place++)
+                if (!CampaignBatch.IsErased(_batch.Recipients[place])) places.TryAdd(_batch.Recipients[place].Id, place);
+            return places;
+        }
+
+        /// <summary>A stored place still open (one erased since counts as erased): taken into <paramref name="into"/>.</summary>
+        private bool Take(int place, List<int> into)
+        {
+            if (place < 0 || place >= _batch.Recipients.Length || CampaignBatch.IsErased(_batch.Recipients[place])
+                || !OpenPlaces.Remove(_batch.Recipients[place].Id)) return false;
+            into.Add(place);
+            return true;
+        }
 
         /// <summary>How many were taken.</summary>
-        public int Accepted { get; private set; }
+        public int Accepted => _accepted.Count;
 
         /// <summary>Those refused, reasons kept short.</summary>
         public List<RecipientRefusal> Refused { get; } = [];
 
         public bool Any => Accepted + Refused.Count > 0;
 
-        public void Add(Exception failure)
+        /// <summary>Take the recipients <paramref name="failure"/> names as taken or refused; whether it named any not named before.</summary>
+        public bool Add(Exception failure)
         {
-            if (failure is not DispatchException e) return;
+            if (failure is not DispatchException e) return false;
+            var before = Accepted + Refused.Count;
             // An adapter may leave a list null (or put nulls in it): nobody named there, never an exception, which would
             // make the step run again and forget whom the provider already took.
-            Accepted += (e.Accepted ?? []).Count(id => id is not null && OpenIds.Remove(id));
-            Refused.AddRange((e.Refused ?? []).Where(r => r?.RecipientId is { } id && OpenIds.Remove(id)).Select(r => r with { Reason = Truncate(r.Reason ?? "") }));
+            foreach (var id in e.Accepted ?? [])
+                if (id is not null && OpenPlaces.Remove(id, out var place)) _accepted.Add(place);
+            foreach (var refusal in e.Refused ?? [])
+                if (refusal?.RecipientId is { } id && OpenPlaces.Remove(id, out var place))
+                {
+                    _refused.Add(place);
+                    Refused.Add(refusal with { Reason = Truncate(refusal.Reason ?? "") });
+                }
+            return Accepted + Refused.Count > before;
         }
 
+        /// <summary>What to store in <see cref="CampaignBatch.Progress"/>.</summary>
+        public DispatchProgress Progress() => new([.. _accepted], [.. _refused.Zip(Refused, (place, r) => new PlaceRefusal(place, r.Reason))]);
+
         /// <summary>The recipients still to hand over, in the batch's order.</summary>
-        public Recipient[] Open() => batch.Recipients.Where(r => OpenIds.Contains(r.Id)).ToArray();
+        public Recipient[] Open() =>
+            _batch.Recipients.Where((r, place) => !CampaignBatch.IsErased(r) && OpenPlaces.TryGetValue(r.Id, out var open) && open == place).ToArray();
 
         /// <summary>The refusals, with every recipient still open refused for <paramref name="error"/>.</summary>
         public RecipientRefusal[] RefusedWithTheRest(string error) => [.. Refused, .. Open().Select(r => new RecipientRefusal(r.Id, error))];

@@ -89,6 +89,67 @@ public sealed class CrashTests
         Assert.Equal(0, await successor.DeadLettersAsync());
     }
 
+    [Fact]
+    public async Task Recipients_the_provider_took_before_their_node_stopped_while_the_rest_waited_are_not_handed_over_again()
+    {
+        // Found by an audit: what the provider took of a batch before an attempt failed was kept in memory only. A node stopped
+        // (a deploy) while the rest waited out its retry delay: the node that ran the step again handed the whole batch
+        // over, and the recipients the provider had taken got the message twice.
+        var schema = TestDatabase.UniqueSchema("partstop");
+        var (audiences, clock) = (new AudienceDirectory(), new AdjustableClock());
+        var first = new FakeDispatcher();
+        var stopping = await SendingHost.StartAsync(first, o =>
+        {
+            o.WithBatchesInFlightPerCampaign(1);
+            o.DispatchRetryDelays = [TimeSpan.FromMinutes(5)];
+        }, schema: schema, audiences: audiences, clock: clock);
+        var id = await stopping.ScheduledAsync(30, 10, TimeSpan.FromMinutes(1));
+        var handed = new TaskCompletionSource<string[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        first.OnDispatch = (batch, _) =>
+        {
+            if (batch.CampaignId != id || batch.BatchNumber != 2) return ValueTask.CompletedTask;
+            var ids = batch.Recipients.Select(r => r.Id).ToArray();
+            handed.TrySetResult(ids);
+            throw new TransientDispatchException("Connection reset after 4 of 10.")
+                { Accepted = [.. ids[..3]], Refused = [new(ids[3], "550 5.1.1 no such user")] };
+        };
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await stopping.RunAcceptedAsync(new StartSend(id));
+        var ids = await handed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await ProgressStoredAsync(stopping, id);                       // the step is in its 5-minute wait
+        await stopping.CrashAsync(); // a clean stop would wait for Wolverine's drain, then end the wait the same way
+
+        var second = new FakeDispatcher();
+        var handedAgain = new System.Collections.Concurrent.ConcurrentQueue<string[]>();
+        second.OnDispatch = (batch, _) =>
+        {
+            if (batch.CampaignId == id && batch.BatchNumber == 2) handedAgain.Enqueue(batch.Recipients.Select(r => r.Id).ToArray());
+            return ValueTask.CompletedTask;
+        };
+        await using var successor = await SendingHost.StartAsync(second, o => o.WithBatchesInFlightPerCampaign(1), schema: schema, audiences: audiences, clock: clock);
+        var sent = await successor.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the successor to finish the send");
+        await successor.WaitUntilIdleAsync();
+
+        Assert.Equal(ids[4..], Assert.Single(handedAgain)); // only the six the provider had neither taken nor refused
+        var progress = ((CampaignPhase.Sent)sent.Phase).Progress;
+        Assert.Equal((29L, 1L), (progress.Delivered, progress.Failed));
+        var failed = await successor.OutcomesAsync(id, RecipientOutcome.Failed);
+        Assert.Equal((ids[3], "550 5.1.1 no such user"), (failed.Items.Single().RecipientId, failed.Items.Single().Reason));
+        Assert.Equal(29, (await successor.OutcomesAsync(id, RecipientOutcome.Delivered)).Total);
+        new StreamFacts(await successor.EventsAsync(id)).AssertEveryClaimRecordedOnce();
+        Assert.Equal(0, await successor.DeadLettersAsync());
+    }
+
+    private static async Task ProgressStoredAsync(SendingHost host, Guid id)
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(50))
+        {
+            await using var session = host.Store.QuerySession(SendingHost.Tenant);
+            if ((await session.LoadAsync<CampaignBatch>(CampaignBatch.IdFor(id, 2)))?.Progress is not null) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("Batch 2's progress was never stored.");
+        }
+    }
+
     private static Process StartWorker(string schema, int latencyMs, int lanes, int answered)
     {
         var dll = Path.Combine(AppContext.BaseDirectory.Replace("EventSourcedCampaigns.Sending.Tests", "EventSourcedCampaigns.Sending.Worker"),
