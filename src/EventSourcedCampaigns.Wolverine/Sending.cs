@@ -207,6 +207,9 @@ public static class SendingHandler
         // becomes of the rest, which fails with the reason, or is not sent if a cancel releases it. Stored before each wait
         // to try the rest again, so that the step run again after its node stopped or died meanwhile hands over only the rest.
         var settled = restored;
+        // A wait keeps the claim alive: six attempts and their delays can outlast ClaimTimeout, past which the reconciler
+        // would record the batch as lost with its node while the step still works on it.
+        WaitWatch Watch() => new(session.DocumentStore, session.TenantId, send.CampaignId, send.BatchNumber, options, clock);
         Task KeepAsync(Exception failure) => settled.Add(failure) ? KeepProgressAsync(session, batch, settled, log) : Task.CompletedTask;
         (BatchSent, CampaignBatch) Fail(string error)
         {
@@ -284,8 +287,7 @@ public static class SendingHandler
                 if (wait > options.MaxThrottleWait - throttledFor)
                     return Fail(Truncate(ThrottledTooLong(throttledFor, retryAfter, options.MaxThrottleWait, e.Message)));
                 throttledFor += wait;
-                var watch = new WaitWatch(session.DocumentStore, session.TenantId, send.CampaignId, send.BatchNumber, options, clock);
-                await BackoffAsync(session.DocumentStore, session.TenantId, send.CampaignId, wait, options, cancellation, watch);
+                await BackoffAsync(Watch(), wait, options, cancellation);
             }
             catch (Exception e) when (e is not DispatchException { IsTransient: false } && attempt < options.DispatchRetryDelays.Length)
             {
@@ -296,7 +298,7 @@ public static class SendingHandler
                 var delay = options.DispatchRetryDelays[attempt++];
                 log.LogWarning("Batch {Batch} of campaign {Campaign} (tenant {Tenant}): attempt {Attempt} of {Attempts} failed, tried again in {Delay}: {Error}",
                     batch.BatchNumber, campaign.Id, tenant, attempt, options.DispatchRetryDelays.Length + 1, delay, Describe(e));
-                await BackoffAsync(session.DocumentStore, session.TenantId, send.CampaignId, delay, options, cancellation);
+                await BackoffAsync(Watch(), delay, options, cancellation);
             }
             catch (Exception e)
             {
@@ -459,24 +461,17 @@ public static class SendingHandler
     };
 
     /// <summary>
-    /// Wait <paramref name="delay"/>, or less if the campaign stops sending meanwhile. With a <paramref name="watch"/> (a long
-    /// wait on the provider's Retry-After), the batch also keeps its claim alive for the reconciler.
+    /// Wait <paramref name="delay"/>, or less if the campaign stops sending meanwhile (checked every
+    /// <see cref="CampaignSendingOptions.CancelCheckInterval"/>), keeping the batch's claim alive for the reconciler.
     /// </summary>
-    private static async Task BackoffAsync(IDocumentStore store, string tenantId, Guid campaignId, TimeSpan delay,
-        CampaignSendingOptions options, CancellationToken cancellation, WaitWatch? watch = null)
+    private static async Task BackoffAsync(WaitWatch watch, TimeSpan delay, CampaignSendingOptions options, CancellationToken cancellation)
     {
         var until = DateTime.UtcNow + delay;
         while (DateTime.UtcNow < until)
         {
             var step = until - DateTime.UtcNow;
             await Task.Delay(step < options.CancelCheckInterval ? step : options.CancelCheckInterval, cancellation);
-            if (watch is not null)
-            {
-                if (!await watch.StillSendingAsync(cancellation)) return;
-                continue;
-            }
-            await using var session = store.QuerySession(tenantId);
-            if ((await session.LoadCampaignStateAsync(campaignId, cancellation))?.Phase is not CampaignPhase.Sending) return;
+            if (!await watch.StillSendingAsync(cancellation)) return;
         }
     }
 

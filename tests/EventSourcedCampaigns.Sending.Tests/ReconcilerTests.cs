@@ -100,6 +100,39 @@ public sealed class ReconcilerTests
     }
 
     [Fact]
+    public async Task A_batch_retried_for_longer_than_the_claim_timeout_keeps_its_claim_and_is_delivered()
+    {
+        // Found by an audit: the retry delays (about two minutes by default) and their attempts could outlast ClaimTimeout;
+        // the reconciler then recorded the batch as lost with its node while the step was still retrying it, and what the
+        // provider delivered afterwards counted as failed.
+        var dispatcher = new FakeDispatcher();
+        await using var host = await SendingHost.StartAsync(dispatcher, o =>
+        {
+            o.WithBatchesInFlightPerCampaign(2);
+            o.ClaimTimeout = TimeSpan.FromSeconds(2);
+            o.ReconcileInterval = TimeSpan.FromMilliseconds(500);
+            o.DispatchRetryDelays = [TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(1.5)];
+        });
+        var id = await host.CreateAsync();
+        var attempts = 0;
+        dispatcher.OnDispatch = (batch, _) =>
+            batch.CampaignId == id && batch.BatchNumber == 2 && Interlocked.Increment(ref attempts) <= 3
+                ? throw new TransientDispatchException("421 Try again later.") : ValueTask.CompletedTask;
+        var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 100);
+        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(3), audience, 10, SendingHost.Marketer));
+
+        var sent = await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to complete", TimeSpan.FromSeconds(30));
+        await host.WaitUntilIdleAsync();
+
+        var facts = new StreamFacts(await host.EventsAsync(id));
+        Assert.Empty(facts.Failures);
+        facts.AssertEveryClaimRecordedOnce();
+        Assert.Equal(4, dispatcher.CallsFor(id, 2));
+        Assert.Equal((100L, 0L), (((CampaignPhase.Sent)sent.Phase).Progress is var p ? (p.Delivered, p.Failed) : default));
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
+    [Fact]
     public async Task A_lost_claim_whose_outcomes_the_dispatch_step_wrote_is_recorded_as_they_say_not_as_failed()
     {
         // The node that sent batch 2 wrote its recipient outcomes (the provider took it) and died before the batch's record:
