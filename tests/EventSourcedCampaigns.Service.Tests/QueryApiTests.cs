@@ -201,6 +201,9 @@ public sealed class the_http_api : IAsyncLifetime
     [InlineData("POST", "/api/campaigns/{0}/clone", "{\"remainderOnly\":\"yes\"}", "value at $.remainderOnly is not of the type")]
     // Found by an audit: a lone surrogate was "not of the type the schema gives it", a string.
     [InlineData("POST", "/api/campaigns", "{\"name\":\"a\\ud800b\",\"channel\":\"Email\",\"variants\":[]}", "value at $.name is not valid Unicode text")]
+    // Found by fuzzing: a property name that is not valid Unicode was a 500 (the repeated-property check threw reading it).
+    [InlineData("POST", "/api/campaigns", "{\"\\ud800\":1,\"name\":\"a\",\"channel\":\"Email\",\"variants\":[]}", "A property name in the request body is not valid Unicode text")]
+    [InlineData("POST", "/api/campaigns/{0}/cancel", "{\"reasonCode\":\"Other\",\"x\":{\"a\\udc00\":1}}", "A property name in the request body is not valid Unicode text")]
     [InlineData("GET", "/api/campaigns?sort=Foo", null, "The parameter sort cannot be 'Foo'")]
     [InlineData("GET", "/api/campaigns?page=1&Page=2", null, "The parameter page cannot be '1,2'")]
     public async Task a_request_the_binding_cannot_read_is_answered_in_the_callers_terms(string method, string url, string? body, string says)

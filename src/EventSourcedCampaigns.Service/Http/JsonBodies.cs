@@ -39,28 +39,30 @@ public static class JsonBodies
             request.ContentType = "application/json";
         }
         request.EnableBuffering();
-        var repeated = await RepeatedPropertyAsync(request.Body, http.RequestAborted);
+        var refused = await PropertyNameProblemAsync(request.Body, http.RequestAborted);
         request.Body.Position = 0;
-        if (repeated is not null)
+        if (refused is not null)
         {
-            await Problems.BadRequest(ProblemCodes.BadRequest, $"The body gives the property '{Shown(repeated)}' twice in one object: give it once.").ExecuteAsync(http);
+            await Problems.BadRequest(ProblemCodes.BadRequest, refused).ExecuteAsync(http);
             return;
         }
         await next(http);
     });
 
     /// <summary>
-    /// The first property name given twice in one object of <paramref name="body"/> (names compared in any case, as they are
-    /// read), or null. A body that is not JSON is left to the binding, which refuses it with its own reason.
+    /// Why the property names of <paramref name="body"/> are refused, or null: the first name given twice in one object (names
+    /// compared in any case, as they are read), or a name that is not valid Unicode text (an escaped lone surrogate such as
+    /// <c>\ud800</c>, or bytes that are not UTF-8: reading it threw, a 500). A body that is not JSON is left to the binding,
+    /// which refuses it with its own reason.
     /// </summary>
-    public static async Task<string?> RepeatedPropertyAsync(Stream body, CancellationToken cancellation)
+    public static async Task<string?> PropertyNameProblemAsync(Stream body, CancellationToken cancellation)
     {
         using var buffer = new MemoryStream();
         await body.CopyToAsync(buffer, cancellation);
-        return RepeatedProperty(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        return PropertyNameProblem(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
 
-    private static string? RepeatedProperty(ReadOnlySpan<byte> json)
+    private static string? PropertyNameProblem(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         var objects = new Stack<HashSet<string>>();
@@ -72,13 +74,19 @@ public static class JsonBodies
                 {
                     case JsonTokenType.StartObject: objects.Push(new HashSet<string>(StringComparer.OrdinalIgnoreCase)); break;
                     case JsonTokenType.EndObject: objects.Pop(); break;
-                    case JsonTokenType.PropertyName when !objects.Peek().Add(reader.GetString()!): return reader.GetString();
+                    case JsonTokenType.PropertyName when !objects.Peek().Add(reader.GetString()!):
+                        return $"The body gives the property '{Shown(reader.GetString()!)}' twice in one object: give it once.";
                 }
             }
         }
         catch (JsonException)
         {
             // Not JSON: the binding refuses it.
+        }
+        catch (InvalidOperationException)
+        {
+            // GetString of a property name: "Cannot transcode invalid UTF-8 JSON text ...", "Cannot read invalid UTF-16 JSON text ...".
+            return "A property name in the request body is not valid Unicode text (a lone surrogate such as \\ud800, or bytes that are not UTF-8).";
         }
         return null;
     }
