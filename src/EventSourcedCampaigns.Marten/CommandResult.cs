@@ -51,3 +51,19 @@ public sealed class CampaignConcurrencyException(Guid campaignId, Exception inne
     /// <summary>The campaign the command was for.</summary>
     public Guid CampaignId { get; } = campaignId;
 }
+
+/// <summary>
+/// The command was sent on the condition that the campaign's stream was still at <see cref="ExpectedVersion"/> (the
+/// version its caller read), and another change came first: nothing was applied (HTTP callers: 412 Precondition Failed).
+/// Not retried: deciding again on the newer state is what the condition asked not to do.
+/// </summary>
+public sealed class CampaignVersionMismatchException(Guid campaignId, long expectedVersion, long actualVersion)
+    : Exception($"Campaign {campaignId} is at version {actualVersion}, not {expectedVersion}: it changed since it was read; nothing was applied.")
+{
+    /// <summary>The campaign the command was for.</summary>
+    public Guid CampaignId { get; } = campaignId;
+    /// <summary>The stream version the command was sent on the condition of.</summary>
+    public long ExpectedVersion { get; } = expectedVersion;
+    /// <summary>The stream version found under the campaign's row lock.</summary>
+    public long ActualVersion { get; } = actualVersion;
+}

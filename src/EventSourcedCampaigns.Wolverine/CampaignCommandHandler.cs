@@ -22,9 +22,14 @@ public static class CampaignCommandHandler
         [WriteAggregate(nameof(CreateCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
         Handling.Run(command, campaign, clock, session);
 
-    public static (CommandResult, Events, OutgoingMessages) Handle(EditCampaign command,
-        [WriteAggregate(nameof(EditCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
-        Handling.Run(command, campaign, clock, session);
+    /// <summary>An edit may be sent on the condition of the version its caller read (<see cref="Handling.ExpectVersionAsync"/>).</summary>
+    public static async Task<(CommandResult, Events, OutgoingMessages)> Handle(EditCampaign command,
+        [WriteAggregate(nameof(EditCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session,
+        Envelope envelope, CancellationToken cancellation)
+    {
+        await Handling.ExpectVersionAsync(envelope, session, command.CampaignId, cancellation);
+        return Handling.Run(command, campaign, clock, session);
+    }
 
     public static (CommandResult, Events, OutgoingMessages) Handle(RecordSchedulingProgress command,
         [WriteAggregate(nameof(RecordSchedulingProgress.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using EventSourcedCampaigns.Ports;
@@ -75,6 +76,9 @@ public static class CampaignSendingExtensions
         return opts;
     }
 
+    /// <summary>The envelope header that carries a command's expected stream version to its handler (<see cref="Handling.ExpectVersionAsync"/>).</summary>
+    public const string ExpectedVersionHeader = "campaigns-expected-version";
+
     /// <summary>
     /// Run a campaign command now, for <paramref name="tenantId"/>, and return its result: events appended, or a
     /// typed rejection (<see cref="CommandResult.Decision"/>), with the <see cref="CommandResult.Sequence"/> that the
@@ -82,11 +86,25 @@ public static class CampaignSendingExtensions
     /// policy; when the retries are used up it surfaces as <see cref="CampaignConcurrencyException"/> (HTTP callers:
     /// 409 Conflict), with nothing applied.
     /// </summary>
+    public static Task<CommandResult> ExecuteCampaignCommandAsync(this IMessageBus bus, string tenantId, CampaignCommand command,
+        CancellationToken cancellation = default) =>
+        bus.ExecuteCampaignCommandAsync(tenantId, command, null, cancellation);
+
+    /// <summary>
+    /// <see cref="ExecuteCampaignCommandAsync(IMessageBus, string, CampaignCommand, CancellationToken)"/> on a condition: with
+    /// <paramref name="expectedVersion"/>, the command is applied only if the campaign's stream is still at that version (the
+    /// one its caller read: any event since, an audit-only one included, fails it), checked under the campaign's row lock;
+    /// otherwise <see cref="CampaignVersionMismatchException"/>, nothing applied. A campaign that does not exist is decided
+    /// as without the condition. Honoured by <see cref="EditCampaign"/>; another command with a version is refused
+    /// (<see cref="ArgumentException"/>) rather than run without its condition.
+    /// </summary>
     public static async Task<CommandResult> ExecuteCampaignCommandAsync(this IMessageBus bus, string tenantId, CampaignCommand command,
-        CancellationToken cancellation = default)
+        long? expectedVersion, CancellationToken cancellation = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         ArgumentNullException.ThrowIfNull(command);
+        if (expectedVersion is not null && command is not EditCampaign)
+            throw new ArgumentException($"{command.GetType().Name} does not check an expected version.", nameof(expectedVersion));
         // The empty id names no campaign, and Marten loads no stream by it (it throws): decided here, as the handlers decide a
         // campaign that does not exist (InvalidCampaignId for a create, CampaignNotFound otherwise; a cancel is audited).
         if (command.CampaignId == Guid.Empty && bus is MessageBus { Runtime.Services: var container } && container.GetService<IDocumentStore>() is { } documents)
@@ -97,7 +115,10 @@ public static class CampaignSendingExtensions
         using var precedence = command is CancelCampaign && bus is MessageBus { Runtime.Services: var node } ? node.GetService<CancelPrecedence>()?.Enter() : null;
         try
         {
-            result = await bus.InvokeForTenantAsync<CommandResult>(tenantId, command, cancellation);
+            result = expectedVersion is { } version
+                ? await bus.InvokeAsync<CommandResult>(command, new DeliveryOptions { TenantId = tenantId }
+                    .WithHeader(ExpectedVersionHeader, version.ToString(CultureInfo.InvariantCulture)), cancellation)
+                : await bus.InvokeForTenantAsync<CommandResult>(tenantId, command, cancellation);
         }
         catch (Exception ex) when (CampaignErrorPolicy.IsLostRace(ex))
         {
@@ -163,12 +184,13 @@ internal sealed class CampaignErrorPolicy : IHandlerPolicy
 
             // Anything else (the database restarting, a node losing its connection): the step has not happened, so
             // it is tried again, durably, until it can run. Provider and audience failures never get here: their
-            // handlers retry and then record them. A refusal by the rules is a bug worth a dead letter, not a loop.
+            // handlers retry and then record them. A refusal by the rules is a bug worth a dead letter, not a loop; a failed
+            // expected version is its caller's answer, not retried.
             // The first minute of retries is in memory: a durable retry is itself written to the database, which fails
             // while it is down, and a fault audit saw lanes resume only 30-60 s after a 54 s outage had ended.
             // A command somebody waits for gives up after about 3 s (invoked, it then throws: the service answers 503): an
             // outage drill's create and cancel answered after a minute, past the clients' own timeouts.
-            chain.OnException(e => e is not CampaignRejectedException && !IsLostRace(e))
+            chain.OnException(e => e is not CampaignRejectedException and not CampaignVersionMismatchException && !IsLostRace(e))
                 .RetryWithCooldown(Interactive.Contains(chain.MessageType) ? Delays(100, 1_000, 2_000)
                     : Delays(100, 1_000, 2_000, 5_000, 10_000, 10_000, 10_000, 10_000, 10_000))
                 .Then.ScheduleRetryIndefinitely(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30));

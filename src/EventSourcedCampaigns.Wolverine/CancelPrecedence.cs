@@ -1,7 +1,7 @@
 namespace EventSourcedCampaigns.Wolverine;
 
 /// <summary>
-/// A cancel goes before the send on its node. While one runs there (<see cref="CampaignSendingExtensions.ExecuteCampaignCommandAsync"/>),
+/// A cancel goes before the send on its node. While one runs there (<see cref="CampaignSendingExtensions.ExecuteCampaignCommandAsync(global::Wolverine.IMessageBus, string, CampaignCommand, CancellationToken)"/>),
 /// the pipeline's steps on the node wait to begin, and a dispatch step waits before its provider call and before writing its
 /// outcome, never while it holds a lock. So the cancel's round trips do not queue for the cores behind dozens of batch
 /// steps: under a send that keeps both cores busy, its commit came 2-3 times sooner (docs/benchmarks.md). A step waits at

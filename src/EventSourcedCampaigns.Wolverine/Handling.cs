@@ -1,3 +1,4 @@
+using System.Globalization;
 using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using Marten;
@@ -94,6 +95,19 @@ internal static class Handling
         // The campaign's row lock before the tenant's audit lock, in the order a cancel takes them: the other order deadlocks with it.
         if (events.Any(e => e is IAuditChainedEvent)) await session.LockCampaignStreamAsync(command.CampaignId, cancellation);
         return (result, (await AuditChain.LinkAsync(session, events, cancellation)).ToEvents(), followUps);
+    }
+
+    /// <summary>
+    /// The door's condition (<see cref="CampaignSendingExtensions.ExpectedVersionHeader"/>): the campaign's stream still at the
+    /// version its caller read, read under the row lock, so nothing appends between the check and this command's events. A
+    /// campaign that does not exist is left to the rules (CampaignNotFound), as HTTP answers it (RFC 9110 13.2.1).
+    /// </summary>
+    public static async Task ExpectVersionAsync(Envelope envelope, IDocumentSession session, Guid campaignId, CancellationToken cancellation)
+    {
+        if (!envelope.Headers.TryGetValue(CampaignSendingExtensions.ExpectedVersionHeader, out var raw)
+            || !long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var expected)) return;
+        if (await session.LockCampaignStreamAsync(campaignId, cancellation) is { } actual && actual != expected)
+            throw new CampaignVersionMismatchException(campaignId, expected, actual);
     }
 
     public static Events ToEvents(this IEnumerable<ICampaignEvent> events) => new(events);
