@@ -34,7 +34,7 @@ public sealed record CreatesCampaignMetadata;
 public sealed record CommandAccepted(Guid CampaignId, CampaignStatus? Status, int Events, long Sequence);
 
 /// <summary>
-/// Commands over HTTP, through the one command door (<see cref="CampaignSendingExtensions.ExecuteCampaignCommandAsync"/>):
+/// Commands over HTTP, through the one command door (<see cref="CampaignSendingExtensions.ExecuteCampaignCommandAsync(IMessageBus, string, CampaignCommand, long?, CancellationToken)"/>):
 /// the same clock clamp, stream lock, clean-up and follow-up work as every other caller. The tenant and the actor are
 /// the authenticated caller's (<see cref="Tenancy"/>).
 /// </summary>
@@ -56,13 +56,18 @@ public static class CommandEndpoints
                 RejectionCode.CampaignAlreadyExists, RejectionCode.InvalidName, RejectionCode.InvalidVariants, RejectionCode.InvalidChannel,
                 RejectionCode.InvalidActor);
         api.MapPost("/campaigns/{id}/edit", (string id, EditCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
-                Run(http, bus, store, id, (campaign, actor) => new EditCampaign(campaign, body.Name, body.Variants, actor)))
+                Preconditions.TryReadIfMatch(http.Request, out var expectedVersion, out var refused)
+                    ? Run(http, bus, store, id, (campaign, actor) => new EditCampaign(campaign, body.Name, body.Variants, actor), expectedVersion)
+                    : Task.FromResult(refused!))
             .WithName("EditCampaign").RequireAuthorization(Scopes.CampaignsWrite)
             .Command(StatusCodes.Status200OK, "Change a draft's or a paused campaign's name and content.",
                 "A draft can change its name and variants freely. A paused campaign's audience is already split into batches per " +
-                "variant: it can change its name and each variant's subject and content, but not the variants' keys or split.",
+                "variant: it can change its name and each variant's subject and content, but not the variants' keys or split. " +
+                "With If-Match (the ETag of GetCampaignEvents), the edit is applied only if the campaign has not changed since " +
+                "(no event since, an audited refused cancel included): otherwise 412 precondition_failed, nothing applied.",
                 RejectionCode.CampaignNotFound, RejectionCode.NotEditable, RejectionCode.InvalidName, RejectionCode.InvalidVariants,
-                RejectionCode.InvalidActor);
+                RejectionCode.InvalidActor)
+            .WithMetadata(new IfMatchMetadata()).CanRefuse(ProblemCodes.BadIfMatch, ProblemCodes.PreconditionFailed);
         api.MapPost("/campaigns/{id}/schedule", (string id, ScheduleCampaignBody body, HttpContext http, IMessageBus bus, IDocumentStore store) =>
                 ParseSendAt(body.SendAt, out var sendAt, out var refused)
                     ? Run(http, bus, store, id, (campaign, actor) => new ScheduleCampaign(campaign, sendAt,
@@ -152,7 +157,7 @@ public static class CommandEndpoints
     }
 
     private static async Task<IResult> Run(HttpContext http, IMessageBus bus, IDocumentStore store, string? id,
-        Func<Guid, Actor, CampaignCommand> command)
+        Func<Guid, Actor, CampaignCommand> command, long? expectedVersion = null)
     {
         var campaignId = Guid.Empty;
         if (id is not null && !Problems.TryParseId(id, out campaignId, out var badId)) return badId!;
@@ -185,7 +190,11 @@ public static class CommandEndpoints
         {
             // Not the request's token: a command received whole runs to its end even when its caller goes away (a tab
             // closed right after Cancel, a client's timeout), so a cancel asked for is applied and audited.
-            result = await bus.ExecuteCampaignCommandAsync(tenant, cmd, CancellationToken.None);
+            result = await bus.ExecuteCampaignCommandAsync(tenant, cmd, expectedVersion, CancellationToken.None);
+        }
+        catch (CampaignVersionMismatchException e)
+        {
+            return Preconditions.Failed(e);
         }
         catch (CampaignConcurrencyException) when (created is not null && http.Request.Headers.ContainsKey(IdempotencyKeyHeader))
         {

@@ -118,6 +118,20 @@ public static class OpenApiContract
                         Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri-reference" },
                     };
         }
+        if (metadata.GetMetadata<IfMatchMetadata>() is not null)
+            operation.Parameters.Add(new OpenApiParameter
+            {
+                Name = "If-Match", In = ParameterLocation.Header,
+                Description = "Apply only if the campaign is still at this version: the ETag GetCampaignEvents answered (\"7\"), " +
+                              "or * for any campaign that exists. Otherwise 412 precondition_failed, nothing applied.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^(\\*|\"(0|[1-9][0-9]{0,18})\")$" },
+            });
+        if (metadata.GetMetadata<ETagMetadata>() is not null && operation.Responses?.TryGetValue("200", out var ok) == true && ok is OpenApiResponse answered)
+            (answered.Headers ??= new Dictionary<string, IOpenApiHeader>())["ETag"] = new OpenApiHeader
+            {
+                Description = "The campaign's stream version, a strong ETag (\"7\"): send it as If-Match with EditCampaign.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+            };
         if (operation.Parameters.Count == 0) operation.Parameters = null;
         if (RequestExamples.TryGetValue(operation.OperationId ?? "", out var example)
             && operation.RequestBody?.Content?.TryGetValue("application/json", out var json) == true)

@@ -84,13 +84,16 @@ public static class QueryEndpoints
             // The tenant's audit stream (cancels of unknown ids) is no campaign: 404 here as for its report.
             var events = campaignId == AuditChain.TenantAuditStreamId(http.Tenant()) ? []
                 : await session.Events.FetchStreamAsync(campaignId, token: http.RequestAborted);
-            return events.Count == 0
-                ? Problems.NotFound(campaignId)
-                : Results.Ok(events.Select(e => new CampaignEventEnvelope(e.Sequence, e.Version, e.EventTypeName, e.Timestamp, e.Data)));
+            if (events.Count == 0) return Problems.NotFound(campaignId);
+            // Read from the event store itself, so exact: what an If-Match of an edit is compared with.
+            http.Response.Headers.ETag = Preconditions.ETagOf(events[^1].Version);
+            return Results.Ok(events.Select(e => new CampaignEventEnvelope(e.Sequence, e.Version, e.EventTypeName, e.Timestamp, e.Data)));
         }).WithName("GetCampaignEvents").RequireAuthorization(Security.Scopes.CampaignsRead).WithTags("Campaigns")
             .WithSummary("A campaign's full event history, oldest first.")
-            .WithDescription("Every event of the campaign's stream with its global sequence, its version in the stream, its stored type name and its data.")
-            .Produces<CampaignEventEnvelope[]>().CanRefuse(ProblemCodes.MalformedId).CanRefuse(RejectionCode.CampaignNotFound);
+            .WithDescription("Every event of the campaign's stream with its global sequence, its version in the stream, its stored type name and its data. " +
+                             "The ETag header is the stream's version (its last event's): send it as If-Match with an edit to apply it only if nothing changed since.")
+            .Produces<CampaignEventEnvelope[]>().CanRefuse(ProblemCodes.MalformedId).CanRefuse(RejectionCode.CampaignNotFound)
+            .WithMetadata(new ETagMetadata());
 
         api.MapGet("/audit/cancellations", async (HttpContext http, IDocumentStore store,
             Guid? campaignId, string? actor, RequestChannel? channel, DateTimeOffset? from, DateTimeOffset? to, int? page, int? pageSize) =>
