@@ -752,6 +752,58 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 
     [Fact]
+    public async Task two_marketers_edit_the_same_draft_and_the_second_is_told_instead_of_overwriting_the_first()
+    {
+        var name = Unique("Shared draft");
+        var id = await DashboardApi.CreateDraftAsync(_page, name);
+        var ben = await host.SignedInPageAsync(actor: "ben@shop.example");
+        try
+        {
+            foreach (var page in new[] { _page, ben })
+            {
+                await page.GotoAsync($"/app/#/campaigns/{id}/edit");
+                await Expect(page.GetByLabel("Name", new() { Exact = true })).ToHaveValueAsync(name);
+            }
+
+            // Ana saves first.
+            await _page.GetByLabel("Name", new() { Exact = true }).FillAsync($"{name} by Ana");
+            await _page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+            await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = $"{name} by Ana" })).ToBeVisibleAsync();
+
+            // Ben's form still shows what he opened: his save is refused, and he is told so, his text still in the form.
+            var bensName = ben.GetByLabel("Name", new() { Exact = true });
+            await bensName.FillAsync($"{name} by Ben");
+            await ben.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+            var error = ben.Locator("#edit-error");
+            await Expect(error).ToContainTextAsync("Someone changed this campaign since you opened it, so your changes were not saved.");
+            await Expect(error).ToBeFocusedAsync();
+            await Expect(bensName).ToHaveValueAsync($"{name} by Ben");
+            await DashboardHost.ScreenshotAsync(ben, "edit-conflict");
+            Assert.Equal($"{name} by Ana", await CurrentNameAsync(id));
+
+            // He loads the latest version (Ana's), and his next save applies to it.
+            await error.GetByRole(AriaRole.Button, new() { Name = "Load the latest version" }).ClickAsync();
+            await Expect(bensName).ToHaveValueAsync($"{name} by Ana");
+            await Expect(error).ToBeHiddenAsync();
+            await bensName.FillAsync($"{name} by Ana and Ben");
+            await ben.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+            await Expect(ben.GetByRole(AriaRole.Heading, new() { Name = $"{name} by Ana and Ben" })).ToBeVisibleAsync();
+        }
+        finally
+        {
+            await ben.Context.CloseAsync();
+        }
+    }
+
+    /// <summary>The campaign's name as its events have it (the last created or edited event).</summary>
+    private async Task<string> CurrentNameAsync(Guid id)
+    {
+        var events = System.Text.Json.JsonDocument.Parse(await (await _page.Context.APIRequest.GetAsync($"/api/campaigns/{id}/events")).TextAsync()).RootElement;
+        return events.EnumerateArray().Last(e => e.GetProperty("type").GetString() is "campaign_created" or "campaign_edited")
+            .GetProperty("data").GetProperty("name").GetString()!;
+    }
+
+    [Fact]
     public async Task a_marketer_who_may_only_read_sees_no_create_nor_edit()
     {
         var name = Unique("Read only");

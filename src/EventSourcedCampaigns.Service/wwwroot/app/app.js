@@ -109,7 +109,7 @@ async function api(path, { method = 'GET', body, headers = {} } = {}) {
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
   if (res.status === 401 && !path.startsWith('/auth/')) { session = null; location.hash = '#/sign-in'; }
   if (method !== 'GET' && res.ok && Number.isInteger(data?.sequence)) lastWrite = Math.max(lastWrite, data.sequence);
-  return { ok: res.ok, status: res.status, data };
+  return { ok: res.ok, status: res.status, data, etag: res.headers.get('ETag') };
 }
 function problem(res) {
   if (res.status === 0)
@@ -981,12 +981,30 @@ async function renderEdit(main, id) {
     const name = form.campaignName.value.trim();
     const variants = readVariants();
     if (variantsProblem(variants)) { showError(err, variantsProblem(variants)); return; }
-    const res = await api(`/api/campaigns/${id}/edit`, { method: 'POST', body: { name, variants } });
+    // Saved only if the campaign is still as this form loaded it: another marketer's save in between is not overwritten.
+    const res = await api(`/api/campaigns/${id}/edit`, { method: 'POST', body: { name, variants },
+      headers: events.etag ? { 'If-Match': events.etag } : {} });
+    if (res.status === 412) { showConflict(err, main, id); return; }
     if (!res.ok) { showError(err, problem(res)); return; }
     announce(`${name} saved.`);
     location.hash = `#/campaigns/${id}?after=${res.data.sequence}`;
   });
   form.addEventListener('submit', e => { e.preventDefault(); submit(); });
+}
+
+/** Someone saved the campaign after this form loaded it: say so, keep what was typed on screen, offer the latest version. */
+function showConflict(err, main, id) {
+  showError(err, 'Someone changed this campaign since you opened it, so your changes were not saved. What you typed is still in ' +
+    'the form: copy anything you want to keep before you load the latest version, which replaces it. ');
+  const reload = document.createElement('button');
+  reload.type = 'button';
+  reload.className = 'link';
+  reload.textContent = 'Load the latest version';
+  reload.addEventListener('click', async () => {
+    await renderEdit(main, id);
+    announce('The form shows the latest version of the campaign.');
+  });
+  err.appendChild(reload);
 }
 
 // ---------- audit ----------
