@@ -124,7 +124,7 @@ public static class OpenApiContract
                 Name = "If-Match", In = ParameterLocation.Header,
                 Description = "Apply only if the campaign is still at this version: the ETag GetCampaignEvents answered (\"7\"), " +
                               "or * for any campaign that exists. Otherwise 412 precondition_failed, nothing applied.",
-                Schema = new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^(\\*|\"(0|[1-9][0-9]{0,18})\")$" },
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String, Pattern = $"^(\\*|\"({Preconditions.VersionPattern})\")$" },
             });
         if (metadata.GetMetadata<ETagMetadata>() is not null && operation.Responses?.TryGetValue("200", out var ok) == true && ok is OpenApiResponse answered)
             (answered.Headers ??= new Dictionary<string, IOpenApiHeader>())["ETag"] = new OpenApiHeader

@@ -19,6 +19,13 @@ public sealed record ETagMetadata;
 /// </summary>
 public static partial class Preconditions
 {
+    /// <summary>A version as an ETag writes it: a whole number, 0 or more, without leading zeros (in quotes in the tag).</summary>
+    public const string VersionPattern = "0|[1-9][0-9]{0,18}";
+
+    /// <summary>What a malformed If-Match is told.</summary>
+    public const string BadIfMatchDetail =
+        "Give one If-Match header: the campaign's ETag as its events answered it (a version in quotes, e.g. \"7\"), or *.";
+
     /// <summary>The strong ETag of a campaign at stream version <paramref name="version"/>: <c>"7"</c>.</summary>
     public static string ETagOf(long version) => string.Create(CultureInfo.InvariantCulture, $"\"{version}\"");
 
@@ -38,8 +45,7 @@ public static partial class Preconditions
             expectedVersion = version;
             return true;
         }
-        problem = Problems.BadRequest(ProblemCodes.BadIfMatch,
-            "Give one If-Match header: the campaign's ETag as its events answered it (a version in quotes, e.g. \"7\"), or *.");
+        problem = Problems.BadRequest(ProblemCodes.BadIfMatch, BadIfMatchDetail);
         return false;
     }
 
@@ -50,6 +56,6 @@ public static partial class Preconditions
     internal static string ChangedSinceRead(Guid campaignId, long expected, long actual) => string.Create(CultureInfo.InvariantCulture,
         $"Campaign {campaignId} changed since you read it (ETag \"{expected}\", now \"{actual}\"); nothing was applied. Read it again and send your change with its new ETag.");
 
-    [GeneratedRegex("""\A"(?<version>0|[1-9][0-9]{0,18})"\z""", RegexOptions.CultureInvariant)]
+    [GeneratedRegex($$"""\A"(?<version>{{VersionPattern}})"\z""", RegexOptions.CultureInvariant)]
     private static partial Regex OneETag();
 }

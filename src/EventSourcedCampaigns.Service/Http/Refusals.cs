@@ -44,7 +44,7 @@ public static class ProblemCodes
         [AmbiguousSendTime] = (400, "'2027-12-01T09:00:00' is not a send time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-12-01T09:00:00+01:00."),
         [AmbiguousTime] = (400, "from '2027-01-01T00:00:00' is not a time with its offset: write it as ISO 8601 with Z or ±hh:mm, e.g. 2027-01-01T00:00:00Z."),
         [BadIdempotencyKey] = (400, "Give one Idempotency-Key header, of 1 to 200 characters and no comma."),
-        [BadIfMatch] = (400, "Give one If-Match header: the campaign's ETag as its events answered it (a version in quotes, e.g. \"7\"), or *."),
+        [BadIfMatch] = (400, Preconditions.BadIfMatchDetail),
         [PreconditionFailed] = (412, Preconditions.ChangedSinceRead(new Guid("3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11"), 7, 8)),
         [IdempotencyKeyReused] = (422, "The Idempotency-Key 'k-42' already made campaign 3f2b7c1e-8f43-4a57-9d55-0d1d2f0c9a11 from another request; send a new key for another campaign."),
         [Unauthenticated] = (401, "Sign in: send a bearer token (Authorization: Bearer ...) or an API key (Authorization: ApiKey esc_...)."),
