@@ -27,8 +27,9 @@ public static class CampaignCommandHandler
         [WriteAggregate(nameof(EditCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session,
         Envelope envelope, CancellationToken cancellation)
     {
-        await Handling.ExpectVersionAsync(envelope, session, command.CampaignId, cancellation);
-        return Handling.Run(command, campaign, clock, session);
+        var (result, events, followUps) = Handling.Run(command, campaign, clock, session);
+        await Handling.ExpectVersionAsync(envelope, session, command.CampaignId, result, cancellation);
+        return (result, events, followUps);
     }
 
     public static (CommandResult, Events, OutgoingMessages) Handle(RecordSchedulingProgress command,

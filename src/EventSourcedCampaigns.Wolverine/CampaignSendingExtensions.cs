@@ -94,8 +94,8 @@ public static class CampaignSendingExtensions
     /// <see cref="ExecuteCampaignCommandAsync(IMessageBus, string, CampaignCommand, CancellationToken)"/> on a condition: with
     /// <paramref name="expectedVersion"/>, the command is applied only if the campaign's stream is still at that version (the
     /// one its caller read: any event since, an audit-only one included, fails it), checked under the campaign's row lock;
-    /// otherwise <see cref="CampaignVersionMismatchException"/>, nothing applied. A campaign that does not exist is decided
-    /// as without the condition. Honoured by <see cref="EditCampaign"/>; another command with a version is refused
+    /// otherwise <see cref="CampaignVersionMismatchException"/>, nothing applied. A command the rules refuse (a campaign
+    /// that does not exist included) or one already in effect (no events) is answered as without the condition. Honoured by <see cref="EditCampaign"/>; another command with a version is refused
     /// (<see cref="ArgumentException"/>) rather than run without its condition.
     /// </summary>
     public static async Task<CommandResult> ExecuteCampaignCommandAsync(this IMessageBus bus, string tenantId, CampaignCommand command,

@@ -99,12 +99,16 @@ internal static class Handling
 
     /// <summary>
     /// The door's condition (<see cref="CampaignSendingExtensions.ExpectedVersionHeader"/>): the campaign's stream still at the
-    /// version its caller read, read under the row lock, so nothing appends between the check and this command's events. A
-    /// campaign that does not exist is left to the rules (CampaignNotFound), as HTTP answers it (RFC 9110 13.2.1).
+    /// version its caller read, read under the row lock, so nothing appends between the check and this command's events.
+    /// Checked only when <paramref name="decided"/> would change the campaign, as HTTP has it (RFC 9110 13.2.1, 13.1.1): a
+    /// refusal (CampaignNotFound, NotEditable) is answered as without the condition, and a command already in effect (no
+    /// events: a retry after a lost answer) overwrites nothing.
     /// </summary>
-    public static async Task ExpectVersionAsync(Envelope envelope, IDocumentSession session, Guid campaignId, CancellationToken cancellation)
+    public static async Task ExpectVersionAsync(Envelope envelope, IDocumentSession session, Guid campaignId, CommandResult decided,
+        CancellationToken cancellation)
     {
-        if (!envelope.Headers.TryGetValue(CampaignSendingExtensions.ExpectedVersionHeader, out var raw)
+        if (decided.Decision.Events.Count == 0
+            || !envelope.Headers.TryGetValue(CampaignSendingExtensions.ExpectedVersionHeader, out var raw)
             || !long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var expected)) return;
         if (await session.LockCampaignStreamAsync(campaignId, cancellation) is { } actual && actual != expected)
             throw new CampaignVersionMismatchException(campaignId, expected, actual);

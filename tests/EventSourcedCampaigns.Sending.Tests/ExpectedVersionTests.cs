@@ -22,6 +22,9 @@ public sealed class the_command_doors_expected_version
         Assert.Equal((id, 1L, 2L), (stale.CampaignId, stale.ExpectedVersion, stale.ActualVersion));
         Assert.Equal(2, (await host.EventsAsync(id)).Count);
         Assert.Equal("By Ana", (await host.StateAsync(id)).Name);
+        // The first edit sent again (its answer lost): in effect already, so accepted with no events at the older version.
+        var retried = await host.Bus.ExecuteCampaignCommandAsync(SendingHost.Tenant, Edit(id, "By Ana"), expectedVersion: 1);
+        Assert.Equal((false, 0), (retried.IsRejected, retried.Decision.Events.Count));
     }
 
     [Fact]

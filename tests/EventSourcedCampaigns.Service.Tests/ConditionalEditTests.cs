@@ -90,6 +90,22 @@ public sealed class conditional_edits_over_http(SecuredService service) : IClass
     }
 
     [Fact]
+    public async Task an_edit_the_rules_refuse_or_already_in_effect_is_answered_as_without_if_match()
+    {
+        var api = new CampaignApi(service.Client(Tenant));
+        var id = (await api.CreateAsync("Black Friday")).CampaignId;
+        var read = await ETagAsync(api.Http, id);
+        await CampaignApi.AcceptedAsync(await api.Http.SendAsync(Edit(id, "Black Friday (final)", read)), HttpStatusCode.OK, "the edit");
+
+        // Its answer lost, the client sends the same edit again: it is in effect, nothing to overwrite (RFC 9110 13.1.1).
+        var retried = await CampaignApi.AcceptedAsync(await api.Http.SendAsync(Edit(id, "Black Friday (final)", read)), HttpStatusCode.OK, "the retry");
+        Assert.Equal(0, retried.Events);
+        // A campaign the rules do not let edit is told so, whatever the ETag (RFC 9110 13.2.1).
+        await api.ScheduleAsync(id, DateTimeOffset.UtcNow.AddDays(1), "everyone", 100);
+        Assert.Equal((HttpStatusCode.Conflict, "NotEditable"), await ProblemAsync(await api.Http.SendAsync(Edit(id, "Black Friday (late)", read))));
+    }
+
+    [Fact]
     public async Task without_if_match_or_with_a_star_an_edit_is_applied_as_before()
     {
         var api = new CampaignApi(service.Client(Tenant));

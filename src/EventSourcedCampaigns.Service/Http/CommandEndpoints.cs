@@ -63,8 +63,9 @@ public static class CommandEndpoints
             .Command(StatusCodes.Status200OK, "Change a draft's or a paused campaign's name and content.",
                 "A draft can change its name and variants freely. A paused campaign's audience is already split into batches per " +
                 "variant: it can change its name and each variant's subject and content, but not the variants' keys or split. " +
-                "With If-Match (the ETag of GetCampaignEvents), the edit is applied only if the campaign has not changed since " +
-                "(no event since, an audited refused cancel included): otherwise 412 precondition_failed, nothing applied.",
+                "With If-Match (the ETag of GetCampaignEvents), a change is applied only if the campaign has not changed since " +
+                "(no event since, an audited refused cancel included): otherwise 412 precondition_failed, nothing applied. An edit " +
+                "the rules refuse, or already in effect (events: 0), is answered as without If-Match.",
                 RejectionCode.CampaignNotFound, RejectionCode.NotEditable, RejectionCode.InvalidName, RejectionCode.InvalidVariants,
                 RejectionCode.InvalidActor)
             .WithMetadata(new IfMatchMetadata()).CanRefuse(ProblemCodes.BadIfMatch, ProblemCodes.PreconditionFailed);
