@@ -33,6 +33,14 @@ public sealed class conditional_edits_over_http(SecuredService service) : IClass
         return response.Headers.ETag?.ToString() ?? throw new Xunit.Sdk.XunitException("GET events answered no ETag.");
     }
 
+    /// <summary>A new draft and the ETag its events answer, as the edit form reads them.</summary>
+    private async Task<(CampaignApi Api, Guid Id, string Read)> DraftReadAsync(string name)
+    {
+        var api = new CampaignApi(service.Client(Tenant));
+        var id = (await api.CreateAsync(name)).CampaignId;
+        return (api, id, await ETagAsync(api.Http, id));
+    }
+
     private static async Task<string> NameAsync(CampaignApi api, Guid id) =>
         (await api.EventsAsync(id)).Last(e => CampaignApi.Type(e) is "campaign_created" or "campaign_edited")
             .GetProperty("data").GetProperty("name").GetString()!;
@@ -60,9 +68,7 @@ public sealed class conditional_edits_over_http(SecuredService service) : IClass
     [Fact]
     public async Task an_edit_with_the_etag_read_is_applied_and_one_with_an_older_etag_is_refused_with_412_changing_nothing()
     {
-        var api = new CampaignApi(service.Client(Tenant));
-        var id = (await api.CreateAsync("Summer sale")).CampaignId;
-        var read = await ETagAsync(api.Http, id); // both marketers open the form
+        var (api, id, read) = await DraftReadAsync("Summer sale"); // both marketers open the form
 
         await CampaignApi.AcceptedAsync(await api.Http.SendAsync(Edit(id, "Summer sale by Ana", read)), HttpStatusCode.OK, "the first edit");
         var before = await service.EventCountAsync(Tenant);
@@ -79,9 +85,7 @@ public sealed class conditional_edits_over_http(SecuredService service) : IClass
     [Fact]
     public async Task an_audited_refused_cancel_moves_the_version_too()
     {
-        var api = new CampaignApi(service.Client(Tenant));
-        var id = (await api.CreateAsync("Autumn sale")).CampaignId;
-        var read = await ETagAsync(api.Http, id);
+        var (api, id, read) = await DraftReadAsync("Autumn sale");
 
         Assert.Equal(HttpStatusCode.Conflict, (await api.CancelRawAsync(id, "ContentError")).StatusCode); // a draft: refused, audited in its stream
 
@@ -92,9 +96,7 @@ public sealed class conditional_edits_over_http(SecuredService service) : IClass
     [Fact]
     public async Task an_edit_the_rules_refuse_or_already_in_effect_is_answered_as_without_if_match()
     {
-        var api = new CampaignApi(service.Client(Tenant));
-        var id = (await api.CreateAsync("Black Friday")).CampaignId;
-        var read = await ETagAsync(api.Http, id);
+        var (api, id, read) = await DraftReadAsync("Black Friday");
         await CampaignApi.AcceptedAsync(await api.Http.SendAsync(Edit(id, "Black Friday (final)", read)), HttpStatusCode.OK, "the edit");
 
         // Its answer lost, the client sends the same edit again: it is in effect, nothing to overwrite (RFC 9110 13.1.1).
