@@ -85,7 +85,9 @@ case "${1:-start}" in
       [ ${#as_owner[@]} -gt 0 ] && chown postgres "$home"
       if [ ! -f "$data/PG_VERSION" ]; then
         log "initdb $data"
-        "${as_owner[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 >"$home/initdb.log" 2>&1
+        # C.UTF-8 whatever the environment's locale: with LANG unset the cluster's LC_CTYPE was C, whose lower() and
+        # upper() map A to Z only, and the Campaigns list's name filter then told Cyrillic or Greek capitals apart.
+        "${as_owner[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$home/initdb.log" 2>&1
       fi
       if [ -n "$fixed_port" ]; then
         port=$fixed_port

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using EventSourcedCampaigns.Marten.ReadModels;
 using Marten;
 using Marten.Linq;
+using Marten.Linq.MatchesSql;
 
 namespace EventSourcedCampaigns.Marten;
 
@@ -43,7 +44,16 @@ public static class CampaignQueries
         var q = session.Query<CampaignListItem>().AsQueryable();
         if (query.Status is { } status) q = q.Where(x => x.Status == status);
         if (!string.IsNullOrWhiteSpace(query.NameContains))
-            q = q.Where(x => x.Name.Contains(query.NameContains.Trim(), StringComparison.OrdinalIgnoreCase));
+        {
+            // Any part of the name, ignoring case and how its accents were typed. Both sides in Unicode's composed form
+            // (NFC): "São" typed on one keyboard is S, ã, o and on another S, a, a combining tilde, o. Each compared
+            // lower-cased and upper-cased, as .NET's OrdinalIgnoreCase does: lower() alone keeps "KIŞ" from "Kış" (I
+            // lowers to i, not ı) and "σοφος" from "ΣΟΦΟΣ" (Σ lowers to σ, not ς), which upper-case alike.
+            var pattern = "%" + LikeEscaped(query.NameContains.Trim()) + "%";
+            q = q.Where(x => x.MatchesSql(
+                "(normalize(lower(d.data ->> 'Name'), NFC) like normalize(lower(?), NFC) or normalize(upper(d.data ->> 'Name'), NFC) like normalize(upper(?), NFC))",
+                pattern, pattern));
+        }
         if (query.UpdatedFrom is { } from) q = q.Where(x => x.UpdatedAt >= from);
         if (query.UpdatedTo is { } to) q = q.Where(x => x.UpdatedAt < to);
         var ordered = (query.SortBy, query.Descending) switch
@@ -196,6 +206,10 @@ public static class CampaignQueries
             throw new ArgumentOutOfRangeException(nameof(pageNumber), string.Create(CultureInfo.InvariantCulture,
                 $"Page {pageNumber} of {pageSize} starts past the {int.MaxValue:N0} rows a query can skip."));
     }
+
+    /// <summary><paramref name="text"/> as itself in a LIKE pattern (a backslash, LIKE's escape, before each %, _ and backslash).</summary>
+    private static string LikeEscaped(string text) =>
+        text.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal);
 
     /// <summary>PostgreSQL text cannot hold a NUL character: a filter with one is bad input, not a query to run.</summary>
     private static void CheckText(string? text, string name)

@@ -89,6 +89,54 @@ public sealed class the_http_api : IAsyncLifetime
     }
 
     [Fact]
+    public async Task the_name_filter_finds_any_part_whatever_its_case_and_however_its_accents_were_typed()
+    {
+        // From an audit by marketers in São Paulo, Istanbul, Athens and Kyiv: "são josé" typed with composed letters (NFC)
+        // did not find a name typed with combining accents (NFD), nor the other way round; "KIŞ" did not find "Kış" (I
+        // lowers to i, not ı) nor "σοφος" "ΣΟΦΟΣ" (Σ lowers to σ, not ς).
+        var names = new Dictionary<string, string>
+        {
+            ["nfd"] = "Liquidac\u0327a\u0303o de Sa\u0303o Jose\u0301",
+            ["nfc"] = "Promo\u00e7\u00e3o de S\u00e3o Paulo",
+            ["tr"] = "K\u0131\u015f \u0130ndirimi",
+            ["el"] = "\u03a3\u039f\u03a6\u039f\u03a3 \u03c0\u03c1\u03bf\u03c3\u03c6\u03bf\u03c1\u03ad\u03c2",
+            ["uk"] = "\u0417\u0438\u043c\u043e\u0432\u0438\u0439 \u0440\u043e\u0437\u043f\u0440\u043e\u0434\u0430\u0436",
+            ["signs"] = "100% off_now",
+        };
+        long sequence = 0;
+        foreach (var name in names.Values)
+        {
+            var created = await _shopA.PostAsJsonAsync("/api/campaigns", new
+            {
+                name, channel = "Email", variants = new[] { new { key = "A", subject = name, content = name, splitPercent = 100 } },
+            });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            sequence = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("sequence").GetInt64();
+        }
+
+        async Task<string[]> Found(string filter)
+        {
+            var page = await _shopA.GetFromJsonAsync<JsonElement>(
+                $"/api/campaigns?afterSequence={sequence}&pageSize=500&name={Uri.EscapeDataString(filter)}");
+            return [.. page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("name").GetString()!)];
+        }
+
+        Assert.Equal([names["nfd"]], await Found("s\u00e3o jos\u00e9")); // composed, the name combining
+        Assert.Equal([names["nfd"]], await Found("LIQUIDA\u00c7\u00c3O"));
+        Assert.Equal([names["nfc"]], await Found("promoc\u0327a\u0303o")); // combining, the name composed
+        Assert.Equal([names["tr"]], await Found("K\u0131\u015f"));
+        Assert.Equal([names["tr"]], await Found("KI\u015e"));
+        Assert.Equal([names["tr"]], await Found("\u0130NDIRIMI"));
+        Assert.Equal([names["el"]], await Found("\u03c3\u03bf\u03c6\u03bf\u03c2"));
+        Assert.Equal([names["el"]], await Found("\u03a0\u03a1\u039f\u03a3\u03a6\u039f\u03a1\u0388\u03a3"));
+        Assert.Equal([names["uk"]], await Found("\u0417\u0418\u041c\u041e\u0412\u0418\u0419"));
+        // The LIKE wildcards are themselves.
+        Assert.Equal([names["signs"]], await Found("%"));
+        Assert.Equal([names["signs"]], await Found("f_n"));
+        Assert.Empty(await Found("o%f"));
+    }
+
+    [Fact]
     public async Task serves_a_send_report_the_event_history_and_the_audit()
     {
         var midSend = _campaigns[5];

@@ -63,7 +63,7 @@ public static class QueryEndpoints
             .WithSummary("The Campaigns tab: filter by status, name and update time; sort; page.")
             .WithDescription("The tenant's campaigns, newest update first unless sorted otherwise. Every sort is descending unless " +
                              "descending=false: sort=Name alone is Z to A, sort=Name&descending=false A to Z (alphabetical ignoring case); equal " +
-                             "values in id order, so pages neither repeat nor skip one; name matches any part of the name, ignoring case; pages " +
+                             "values in id order, so pages neither repeat nor skip one; name matches any part of the name, ignoring case and how its accents are composed (both in Unicode NFC: são finds Sa\u0303o); pages " +
                              "of 50 unless pageSize says (at most 500).")
             .Produces<Page<CampaignListItem>>().CanRefuse(ProblemCodes.OutOfRange, ProblemCodes.InvalidRange, ProblemCodes.AmbiguousTime);
 
