@@ -858,6 +858,87 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 
     [Fact]
+    public async Task an_edit_saved_unchanged_keeps_every_character_of_the_name_subjects_and_contents()
+    {
+        // From an audit by marketers in Tel Aviv and São Paulo: the edit form put U+2068 and U+2069 around a name, subject
+        // or content holding a direction control (an embedding such as U+202B, which Hebrew and Arabic editors write), and
+        // its one-line Content field dropped the content's line breaks: Save changes, with nothing changed, rewrote them.
+        var name = Unique("\u05de\u05d1\u05e6\u05e2") + " \u202b\u05d7\u05d5\u05e8\u05e3 2026\u202c";
+        var subject = "\u202bS\u00e3o Paulo \u05d4\u05e0\u05d7\u05d4\u202c \U0001F468\u200d\U0001F469\u200d\U0001F467";
+        var content = "Linha 1\nPromoc\u0327a\u0303o \U0001F44D\U0001F3FD\n\n\u202b\u05e9\u05dc\u05d5\u05dd\u202c";
+        var created = await DashboardApi.PostAsync(_page, "/api/campaigns",
+            new { name, channel = "Email", variants = new[] { new { key = "A", subject, content, splitPercent = 100 } } });
+        var id = created.GetProperty("campaignId").GetGuid();
+
+        await _page.GotoAsync($"/app/#/campaigns/{id}?after={created.GetProperty("sequence").GetInt64()}");
+        await Expect(_page.Locator("#r-name")).ToHaveTextAsync(name);
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Edit", Exact = true }).ClickAsync();
+        await Expect(_page.GetByLabel("Name", new() { Exact = true })).ToHaveValueAsync(name);
+        await Expect(_page.GetByLabel("Subject")).ToHaveValueAsync(subject);
+        await Expect(_page.GetByLabel("Content")).ToHaveValueAsync(content);
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+        await Expect(_page.Locator("#r-name")).ToHaveTextAsync(name);
+
+        var events = System.Text.Json.JsonDocument.Parse(await (await _page.Context.APIRequest.GetAsync($"/api/campaigns/{id}/events")).TextAsync()).RootElement;
+        // Nothing changed, so nothing is recorded: the last of the created and edited events still has every character.
+        var edited = events.EnumerateArray().Last(e => e.GetProperty("type").GetString() is "campaign_created" or "campaign_edited").GetProperty("data");
+        Assert.Equal(name, edited.GetProperty("name").GetString());
+        var variant = edited.GetProperty("variants")[0];
+        Assert.Equal(subject, variant.GetProperty("subject").GetString());
+        Assert.Equal(content, variant.GetProperty("content").GetString());
+    }
+
+    [Fact]
+    public async Task a_right_to_left_name_leaves_the_id_beside_it_in_its_place()
+    {
+        // From an audit by marketers in Tel Aviv: in the audit's Campaign column a Hebrew name ending the link ("... חורף")
+        // took the digits that begin the id beside it into its own right-to-left run, so "3f2a9c1b…" showed its 3 on the
+        // far side of the name. Each name is now isolated (<bdi>), as the id and everything else around it.
+        Guid id;
+        string name;
+        do
+        {
+            name = $"{Guid.NewGuid().ToString("N")[..6]} \u05d7\u05d5\u05e8\u05e3";
+            id = await DashboardApi.CreateAsync(_page, name, "vip", TimeSpan.FromHours(2));
+        }
+        while (!char.IsAsciiDigit(id.ToString()[0]));
+        await ShowInListAsync(name);
+        await Row(name).GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
+        await Expect(_page.Locator("#dlg-title")).ToHaveTextAsync($"Cancel \u201c{name}\u201d?");
+        await ConfirmCancelAsync("None of the");
+
+        await Expect(Row(name).Locator(".status")).ToHaveTextAsync("Cancelled");
+
+        // The name and the id on one line (nowrap): on a line of its own the id is in its place anyway.
+        var wide = await host.SignedInPageAsync(width: 1920);
+        try
+        {
+            await wide.GotoAsync("/app/#/audit");
+            await wide.GetByLabel("Campaign id").FillAsync(id.ToString());
+            await wide.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+            var cell = wide.Locator("#audit tbody tr td[data-label=Campaign]");
+            await Expect(cell).ToHaveCountAsync(1);
+            await Expect(cell.Locator("a")).ToHaveTextAsync(name);
+            // Each character of the id after the name and after the one before it: found with "271fc48b…" beside
+            // "430c32 חורף" shown as "430c32 271 חורף fc48b…".
+            var lefts = await cell.EvaluateAsync<double[]>("""
+                c => {
+                  c.style.whiteSpace = 'nowrap';
+                  const text = c.querySelector('.hint').firstChild;
+                  const at = i => { const r = document.createRange(); r.setStart(text, i); r.setEnd(text, i + 1); return r.getBoundingClientRect().left; };
+                  return [c.querySelector('a').getBoundingClientRect().right, ...Array.from({ length: 8 }, (_, i) => at(i))];
+                }
+                """);
+            Assert.True(lefts.Zip(lefts.Skip(1)).All(p => p.Second >= p.First - 0.5),
+                $"the name ends at {lefts[0]} px, the id's characters start at {string.Join(", ", lefts.Skip(1))} px");
+        }
+        finally
+        {
+            await wide.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
     public async Task a_sign_in_that_may_not_read_campaigns_is_told_why_with_no_page_to_turn_to()
     {
         var auditor = await host.SignedInPageAsync(actor: "auditor@shop.example", scopes: ["audit:read"]);

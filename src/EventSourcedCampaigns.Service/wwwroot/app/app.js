@@ -38,7 +38,18 @@ const $ = (sel, root = document) => root.querySelector(sel);
  * turn the text after it around: a campaign id shown beside its name, the tenant beside the actor.
  */
 const isolate = s => /[\u202A-\u202E\u2066-\u2069]/.test(s) ? `\u2068${s}\u2069` : s;
-const esc = s => isolate(String(s ?? '')).replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+/** Text for HTML, escaped and isolated as above. */
+const esc = s => attr(isolate(String(s ?? '')));
+/**
+ * A campaign's name among other text, in a <bdi>: its direction is its own, and it cannot carry the text beside it along.
+ * A Hebrew name followed by an id starting with digits ("מבצע 3f2a9c1b…") took the 3 to the far side of the name.
+ */
+const bdi = s => `<bdi>${esc(s)}</bdi>`;
+/**
+ * A form field's value, escaped and nothing more: isolated, a name, subject or content holding a direction control came
+ * back from the edit form with U+2068 and U+2069 around it, and was saved so.
+ */
+const attr = s => String(s ?? '').replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const num = n => (n ?? 0).toLocaleString('en-US');
 /** The API's percentages (two decimals at most) with two always, so that a column of them lines up: 6.70%, not 6.7%. */
 const pct = n => `${(n ?? 0).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}%`;
@@ -233,7 +244,7 @@ async function renderList(main, params) {
     <form class="filters" id="list-filters" role="search" aria-label="Filter campaigns">
       <div class="field"><label for="f-status">Status</label><select id="f-status" name="status"><option value="">All statuses</option>
         ${STATUSES.map(s => `<option value="${s}"${s === listState.status ? ' selected' : ''}>${statusText(s)}</option>`).join('')}</select></div>
-      <div class="field"><label for="f-name">Search by name</label><input id="f-name" name="name" type="search" value="${esc(listState.name)}"></div>
+      <div class="field"><label for="f-name">Search by name</label><input id="f-name" name="name" type="search" value="${attr(listState.name)}"></div>
       <div class="field"><label for="f-sort">Sort by</label><select id="f-sort" name="sort">
         ${SORTS.map(([v, t]) => `<option value="${v}"${v === listState.sort ? ' selected' : ''}>${t}</option>`).join('')}</select></div>
       <button type="submit">Apply</button>
@@ -346,7 +357,7 @@ function renderRow(row, item) {
   }
   const menuItems = menuFor(item, actions);
   row.innerHTML = `
-    <td class="name-cell" data-label="Name"><a href="#/campaigns/${item.id}">${esc(item.name)}</a><div class="note">${esc(channelText(item.channel))}</div></td>
+    <td class="name-cell" data-label="Name"><a href="#/campaigns/${item.id}">${bdi(item.name)}</a><div class="note">${esc(channelText(item.channel))}</div></td>
     <td data-label="Status">${statusCell}</td>
     <td data-label="Send time">${when(item.sendAt)}</td>
     <td data-label="Recipients" class="num">${num(item.recipients)}</td>
@@ -474,7 +485,7 @@ async function clone(id, name, remainderOnly) {
 async function openCancelDialog(id, name, returnFocus) {
   const root = $('#modal-root');
   root.innerHTML = `<div class="backdrop"><div role="dialog" aria-modal="true" aria-labelledby="dlg-title" aria-describedby="dlg-effect">
-    <h2 id="dlg-title">Cancel “${esc(name)}”?</h2>
+    <h2 id="dlg-title">Cancel “${bdi(name)}”?</h2>
     <div id="dlg-effect" class="effect"><p>Loading the latest numbers…</p></div>
     <div id="dlg-live" class="visually-hidden" aria-live="polite" aria-atomic="true"></div>
     <div class="field"><label for="dlg-reason">Reason</label><select id="dlg-reason">${REASONS.map(([v, t]) => `<option value="${v}">${t}</option>`).join('')}</select></div>
@@ -766,7 +777,7 @@ async function renderCreate(main, draftId) {
   setPage(main, `<h1>${esc(title)}</h1>
     <form id="create" novalidate>
       <div id="create-error" class="error" role="alert" tabindex="-1" hidden></div>
-      ${draft ? `<input type="hidden" name="draft" value="${esc(draft.id)}">` : `
+      ${draft ? `<input type="hidden" name="draft" value="${attr(draft.id)}">` : `
       <fieldset id="message-set"><legend>Message</legend>
         ${nameField('')}
         <div class="field"><label for="c-channel">Channel</label><select id="c-channel" name="channel"><option>Email</option><option value="Sms">SMS</option><option>Push</option></select></div>
@@ -774,7 +785,7 @@ async function renderCreate(main, draftId) {
       ${variantsFieldset(false, 'Email')}`}
       <fieldset><legend>Audience</legend>
         ${remainderOf ? `<p id="remainder-note">A clone for the remainder: it goes to the ${remainderOf.totals ? `${num(remainderOf.totals.notSent)} ` : ''}recipients
-          <a href="#/campaigns/${esc(remainderOf.id)}">${esc(remainderOf.name)}</a> did not reach, not to lists.</p>` : `
+          <a href="#/campaigns/${esc(remainderOf.id)}">${bdi(remainderOf.name)}</a> did not reach, not to lists.</p>` : `
         <div class="field"><label for="c-include">Lists to include</label><input id="c-include" name="include" size="40" aria-describedby="include-hint" value="everyone">
           <div class="hint" id="include-hint">Comma-separated list or segment names.</div></div>
         <div class="field"><label for="c-exclude">Lists to exclude</label><input id="c-exclude" name="exclude" size="40" aria-describedby="exclude-hint">
@@ -813,7 +824,7 @@ async function renderCreate(main, draftId) {
 }
 
 /** The campaign's name, as the create and the edit forms ask for it. */
-const nameField = value => `<div class="field"><label for="c-name">Name</label><input id="c-name" name="campaignName" required maxlength="200" size="40" value="${esc(value)}"></div>`;
+const nameField = value => `<div class="field"><label for="c-name">Name</label><input id="c-name" name="campaignName" required maxlength="200" size="40" value="${attr(value)}"></div>`;
 
 /** The variants and their split. Fixed (a paused campaign): the keys and the split are read-only, none added or removed. */
 function variantsFieldset(fixed, channel) {
@@ -846,11 +857,13 @@ function addVariantRow({ key = '', subject = '', content = '', splitPercent = 0 
   div.className = 'variant';
   const locked = fixed ? ' readonly aria-describedby="split-hint"' : '';
   div.innerHTML = `
-    <div><label for="v-key-${n}">Variant</label><input id="v-key-${n}" name="v-key" value="${esc(key)}" maxlength="50"${locked}></div>
-    <div><label for="v-subject-${n}">Subject</label><input id="v-subject-${n}" name="v-subject" value="${esc(subject)}"></div>
-    <div><label for="v-content-${n}">Content</label><input id="v-content-${n}" name="v-content" value="${esc(content)}"></div>
-    <div><label for="v-split-${n}">Split %</label><input id="v-split-${n}" name="v-split" type="number" min="0" max="100" value="${esc(splitPercent)}"${locked}></div>
+    <div><label for="v-key-${n}">Variant</label><input id="v-key-${n}" name="v-key" value="${attr(key)}" maxlength="50"${locked}></div>
+    <div><label for="v-subject-${n}">Subject</label><input id="v-subject-${n}" name="v-subject" value="${attr(subject)}"></div>
+    <div><label for="v-content-${n}">Content</label><textarea id="v-content-${n}" name="v-content" rows="2"></textarea></div>
+    <div><label for="v-split-${n}">Split %</label><input id="v-split-${n}" name="v-split" type="number" min="0" max="100" value="${attr(splitPercent)}"${locked}></div>
     <div>${fixed ? '' : `<button type="button" class="link" aria-label="Remove variant ${esc(key)}">Remove</button>`}</div>`;
+  // A content of several lines: a one-line input dropped its line breaks, and a textarea's markup drops a first one.
+  div.querySelector('[name=v-content]').value = content;
   const remove = div.querySelector('button');
   remove?.addEventListener('click', () => { div.remove(); $('#add-variant').focus(); });
   div.querySelector('[name=v-key]').addEventListener('input', e => remove?.setAttribute('aria-label', `Remove variant ${e.target.value.trim()}`));
@@ -1158,7 +1171,7 @@ async function refreshAudit() {
 function auditCampaign(e) {
   const id = esc(e.campaignId), short = `${esc(e.campaignId.slice(0, 8))}…`;
   const link = text => `<a href="#/campaigns/${id}" title="${id}" aria-label="Report of campaign ${esc(e.campaignName ?? e.campaignId)}">${text}</a>`;
-  return e.campaignName ? `${link(esc(e.campaignName))} <span class="hint">${short}</span>` : link(short);
+  return e.campaignName ? `${link(bdi(e.campaignName))} <span class="hint">${short}</span>` : link(short);
 }
 
 // ---------- start ----------
