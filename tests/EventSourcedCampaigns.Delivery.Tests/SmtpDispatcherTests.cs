@@ -315,6 +315,64 @@ public sealed class SmtpDispatcherTests : IAsyncLifetime
         Assert.Equal(KeyOf(batch, batch.Recipients[0]), Uri.UnescapeDataString(message.IdempotencyKey!));
     }
 
+    [Theory]
+    [InlineData("Promoc\u0327a\u0303o de Sa\u0303o Paulo")] // NFD: combining cedilla and tilde
+    [InlineData("Promo\u00e7\u00e3o de S\u00e3o Paulo")] // NFC
+    [InlineData("\u6771\u4eac\u30bb\u30fc\u30eb \U0001F1EF\U0001F1F5 \U0001F468\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466 \U0001F44D\U0001F3FD \u05de\u05d1\u05e6\u05e2 50% \u05d4\u05e0\u05d7\u05d4 \u0633\u0639\u0631 \u0661\u0662\u0663 \u0417\u0438\u043c\u0430 \u0490\u0491")]
+    public async Task Subjects_names_and_contents_in_any_script_arrive_exactly(string text)
+    {
+        // From an audit by marketers in Tokyo, Tel Aviv, Kyiv and São Paulo: long subjects folded over several encoded
+        // words, emoji sequences, combining marks and right-to-left text, each decoded back to the very characters.
+        const string fromName = "\u041c\u0430\u0433\u0430\u0437\u0438\u043d S\u00e3o Paulo \u6771\u4eac \U0001F6CD\uFE0F \u05e9\u05dc\u05d5\u05dd";
+        var subject = string.Join(" ", Enumerable.Repeat(text, 4)); // past one header line: folded
+        var longLine = string.Concat(Enumerable.Repeat(text, 100)); // a line of several thousand bytes
+        var content = $"{text}\n\n{longLine}\nend \U0001F44B";
+        await using var dispatcher = Dispatcher(o => o.FromName = fromName);
+        var batch = Batch(1, variant: new Variant("A", subject, content, 100)) with
+        {
+            Recipients = [new Recipient("r1", "r1@example.test", "\u0406\u0432\u0430\u043d \u05d9\u05d5\u05e1\u05d9 \U0001F44D\U0001F3FD")],
+        };
+
+        var result = await dispatcher.DispatchAsync(batch);
+
+        Assert.Equal((1, 0), (result.Delivered, result.Failed));
+
+        var message = Assert.Single(_server.Messages()).Message;
+        Assert.Equal(subject, message.Subject);
+        Assert.Equal(fromName, message.From.Mailboxes.Single().Name);
+        Assert.Equal(batch.Recipients[0].Name, message.To.Mailboxes.Single().Name);
+        // A line too long for SMTP (and for 8bit): the body went out encoded, and decodes to the content exactly.
+        var part = (MimeKit.TextPart)message.Body;
+        Assert.Equal("utf-8", part.ContentType.Charset);
+        Assert.NotEqual(MimeKit.ContentEncoding.EightBit, part.ContentTransferEncoding);
+        Assert.Equal(content, message.TextBody);
+        // No line of the message is over SMTP's 998 bytes (RFC 5321): the long line went out encoded.
+        using var raw = new MemoryStream();
+        message.WriteTo(raw);
+        Assert.All(System.Text.Encoding.UTF8.GetString(raw.ToArray()).Split('\n'),
+            line => Assert.True(System.Text.Encoding.UTF8.GetByteCount(line.TrimEnd('\r')) <= 998, line.Length > 40 ? line[..40] : line));
+    }
+
+    [Fact]
+    public async Task An_internationalized_domain_goes_out_in_punycode_and_a_local_part_beyond_ascii_is_refused_by_a_server_without_smtputf8()
+    {
+        // The capture server, like many relays, does not offer SMTPUTF8 (RFC 6531).
+        await using var dispatcher = Dispatcher();
+        var batch = Batch(1) with
+        {
+            Recipients = [new Recipient("r1", "r1@example.test"), new Recipient("idn", "ana@m\u00fcnchen.example"),
+                new Recipient("utf8", "jos\u00e9@shop.example"), new Recipient("r2", "r2@example.test")],
+        };
+
+        var result = await dispatcher.DispatchAsync(batch);
+
+        Assert.Equal((3, 1), (result.Delivered, result.Failed));
+        var refusal = Assert.Single(result.Refusals);
+        Assert.Equal("utf8", refusal.RecipientId);
+        Assert.StartsWith("5", refusal.Reason); // the server's reply
+        Assert.Contains(_server.Messages(), m => m.RcptTos.SequenceEqual(["ana@xn--mnchen-3ya.example"]));
+    }
+
     [Fact]
     public async Task A_per_batch_transaction_whose_every_recipient_is_refused_names_them_all_and_sends_nothing()
     {
