@@ -33,6 +33,38 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime
             Enumerable.Range(1, recipients).Select(i => new Recipient($"c{i}", $"+4470000000{i:00}", $"Contact {i}")).ToArray());
 
     [Fact]
+    public async Task Text_in_any_script_arrives_exactly_and_the_signature_covers_the_bytes_sent()
+    {
+        // From an audit by marketers in Tokyo, Tel Aviv, Kyiv and São Paulo, verified as docs/delivery.md tells a receiver
+        // in another language: HMAC-SHA256 over "{t}." and the raw body, nothing normalized on the way.
+        var subject = "Promoc\u0327a\u0303o \U0001F468\u200d\U0001F469\u200d\U0001F467 \u6771\u4eac";
+        var content = "\u05de\u05d1\u05e6\u05e2 50% \u0633\u0639\u0631 \u0661\u0662 \u0417\u0438\u043c\u0430\n\U0001F44D\U0001F3FD \"quoted\" \\ <b>&";
+        var batch = Batch(1) with
+        {
+            Channel = Channel.Push, Variant = new Variant("A", subject, content, 100),
+            Recipients = [new Recipient("\u0456\u0434-1", "device-\u00e9", "Jose\u0301 \u05d9\u05d5\u05e1\u05d9")],
+        };
+
+        await Dispatcher.DispatchAsync(batch);
+
+        var (headers, body) = Assert.Single(_receiver.Requests);
+        var parts = headers[WebhookSignature.Header].ToString().Split(',').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+        var mac = System.Security.Cryptography.HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Secret),
+            (byte[])[.. System.Text.Encoding.ASCII.GetBytes(parts["t"] + "."), .. body]);
+        Assert.Equal(Convert.ToHexStringLower(mac), parts["v1"]);
+        // Every character beyond ASCII is a JSON escape (System.Text.Json's default encoder): the body is ASCII.
+        Assert.All(body, b => Assert.True(b < 0x80));
+        Assert.Contains("\\u0327", System.Text.Encoding.ASCII.GetString(body), StringComparison.OrdinalIgnoreCase); // the combining cedilla, kept
+        using var document = JsonDocument.Parse(body);
+        var root = document.RootElement;
+        Assert.Equal(subject, root.GetProperty("variant").GetProperty("subject").GetString());
+        Assert.Equal(content, root.GetProperty("variant").GetProperty("content").GetString());
+        var recipient = root.GetProperty("recipients")[0];
+        Assert.Equal(("\u0456\u0434-1", "device-\u00e9", "Jose\u0301 \u05d9\u05d5\u05e1\u05d9"),
+            (recipient.GetProperty("id").GetString(), recipient.GetProperty("address").GetString(), recipient.GetProperty("name").GetString()));
+    }
+
+    [Fact]
     public async Task The_batch_is_posted_as_signed_json_that_the_receiver_can_verify()
     {
         var batch = Batch();
