@@ -137,6 +137,31 @@ public sealed class the_http_api : IAsyncLifetime
     }
 
     [Fact]
+    public async Task a_value_quoted_in_a_refusal_is_cut_between_characters_never_inside_an_emoji()
+    {
+        // From an audit by marketers in Tokyo: a value over 40 characters is quoted by its start, cut at 40 UTF-16 code
+        // units; "x" and 30 🎍 were cut between the two halves of the 20th 🎍, which the answer's JSON wrote as U+FFFD.
+        var value = "x" + string.Concat(Enumerable.Repeat("\U0001F38D", 30));
+        var created = await _shopA.PostAsJsonAsync("/api/campaigns", new
+        {
+            name = "Quoted", channel = "Email", variants = new[] { new { key = "A", subject = "Hello", content = "Hi", splitPercent = 100 } },
+        });
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("campaignId").GetGuid();
+        var answers = new[]
+        {
+            await _shopA.PostAsJsonAsync($"/api/campaigns/{id}/schedule", new { sendAt = value, included = new[] { "everyone" } }),
+            await _shopA.GetAsync($"/api/campaigns?status={Uri.EscapeDataString(value)}"),
+        };
+        foreach (var answer in answers)
+        {
+            var detail = (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()!;
+            Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+            Assert.DoesNotContain('\uFFFD', detail);
+            Assert.Contains($"'{value[..39]}…'", detail);
+        }
+    }
+
+    [Fact]
     public async Task serves_a_send_report_the_event_history_and_the_audit()
     {
         var midSend = _campaigns[5];

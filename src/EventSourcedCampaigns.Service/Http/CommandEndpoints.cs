@@ -253,5 +253,5 @@ public static class CommandEndpoints
         return new Guid(hash.AsSpan(0, 16));
     }
 
-    private static string Truncate(string? raw) => raw is null ? "" : raw.Length <= 40 ? raw : raw[..40] + "…";
+    private static string Truncate(string? raw) => Shown.Start(raw);
 }

@@ -97,5 +97,5 @@ public static class JsonBodies
     private static bool IsUtf8(string? charset) =>
         string.Equals(charset, "utf-8", StringComparison.OrdinalIgnoreCase) || string.Equals(charset, "utf8", StringComparison.OrdinalIgnoreCase);
 
-    private static string Shown(string value) => value.Length <= 40 ? value : value[..40] + "…";
+    private static string Shown(string value) => Http.Shown.Start(value);
 }

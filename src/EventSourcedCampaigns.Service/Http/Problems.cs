@@ -185,7 +185,7 @@ public static class StrictValues
 
     private static StringValues Route(HttpRequest request, string name) => request.RouteValues[name]?.ToString() ?? StringValues.Empty;
 
-    private static string Shown(string? value) => value is null ? "" : value.Length <= 40 ? value : value[..40] + "…";
+    private static string Shown(string? value) => Http.Shown.Start(value);
 }
 
 /// <summary>ISO 8601 times as the API takes them (docs/api.md): a date, <c>T</c>, a time, then <c>Z</c> or <c>±hh:mm</c>.</summary>
@@ -298,7 +298,7 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
         return e.Message;
     }
 
-    private static string Shown(string value) => value.Length <= 40 ? value : value[..40] + "…";
+    private static string Shown(string value) => Http.Shown.Start(value);
 
     [GeneratedRegex("""\AFailed to bind parameter "(?:[^"]* )?(?<name>[A-Za-z0-9_]+)" from "(?<value>.*)"\.\z""", RegexOptions.Singleline)]
     private static partial Regex BindFailure();
