@@ -939,6 +939,42 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 
     [Fact]
+    public async Task a_long_name_without_spaces_fits_a_375_px_phone()
+    {
+        // From an audit by marketers in Kyiv and Tokyo: names of the longest kind the API takes (200 UTF-16 code units),
+        // in a script written without spaces, or words too long for a line.
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        string[] names =
+        [
+            tag + string.Concat(Enumerable.Repeat("\u0440\u043e\u0437\u043f\u0440\u043e\u0434\u0430\u0436", 21)),
+            tag + string.Concat(Enumerable.Repeat("\U0001F468\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466", 17)),
+        ];
+        var ids = new List<Guid>();
+        foreach (var name in names) ids.Add(await DashboardApi.CreateDraftAsync(_page, name[..Math.Min(name.Length, 200)]));
+        var phone = await host.SignedInPageAsync(width: 375, height: 812);
+        try
+        {
+            await phone.GotoAsync("/app/#/campaigns");
+            await phone.GetByLabel("Search by name").FillAsync(tag);
+            await phone.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+            await Expect(phone.Locator("#campaigns tbody tr")).ToHaveCountAsync(2);
+            var width = await phone.EvaluateAsync<int>("document.documentElement.scrollWidth");
+            Assert.True(width <= 375, $"the list is {width} px wide on a 375 px phone");
+            foreach (var id in ids)
+            {
+                await phone.GotoAsync($"/app/#/campaigns/{id}");
+                await Expect(phone.Locator("#r-name")).Not.ToHaveTextAsync("Report");
+                width = await phone.EvaluateAsync<int>("document.documentElement.scrollWidth");
+                Assert.True(width <= 375, $"the report is {width} px wide on a 375 px phone");
+            }
+        }
+        finally
+        {
+            await phone.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
     public async Task a_sign_in_that_may_not_read_campaigns_is_told_why_with_no_page_to_turn_to()
     {
         var auditor = await host.SignedInPageAsync(actor: "auditor@shop.example", scopes: ["audit:read"]);
