@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text;
 using EventSourcedCampaigns.Marten.ReadModels;
 using Marten;
 using Marten.Linq;
@@ -49,10 +50,13 @@ public static class CampaignQueries
             // (NFC): "São" typed on one keyboard is S, ã, o and on another S, a, a combining tilde, o. Each compared
             // lower-cased and upper-cased, as .NET's OrdinalIgnoreCase does: lower() alone keeps "KIŞ" from "Kış" (I
             // lowers to i, not ı) and "σοφος" from "ΣΟΦΟΣ" (Σ lowers to σ, not ς), which upper-case alike.
-            var pattern = "%" + LikeEscaped(query.NameContains.Trim()) + "%";
+            // Only a name not stored in NFC is normalized row by row: normalizing every row made a search of 100,000 campaigns
+            // 1.5 times slower than ilike, the NFC check 1.1 times (docs/benchmarks.md).
+            var pattern = "%" + LikeEscaped(query.NameContains.Trim().Normalize(NormalizationForm.FormC)) + "%";
             q = q.Where(x => x.MatchesSql(
-                "(normalize(lower(d.data ->> 'Name'), NFC) like normalize(lower(?), NFC) or normalize(upper(d.data ->> 'Name'), NFC) like normalize(upper(?), NFC))",
-                pattern, pattern));
+                "(lower(d.data ->> 'Name') like lower(?) or upper(d.data ->> 'Name') like upper(?) or ((d.data ->> 'Name') is not nfc normalized " +
+                "and (normalize(lower(d.data ->> 'Name'), NFC) like normalize(lower(?), NFC) or normalize(upper(d.data ->> 'Name'), NFC) like normalize(upper(?), NFC))))",
+                pattern, pattern, pattern, pattern));
         }
         if (query.UpdatedFrom is { } from) q = q.Where(x => x.UpdatedAt >= from);
         if (query.UpdatedTo is { } to) q = q.Where(x => x.UpdatedAt < to);
