@@ -86,7 +86,11 @@ public sealed class an_abandoned_request(SecuredService service) : IClassFixture
     {
         using var goneAway = new CancellationTokenSource();
         var request = send(goneAway.Token);
-        await using var blocked = new NpgsqlCommand("select count(*) from pg_stat_activity where @holder = any(pg_blocking_pids(pid))", connection, hold);
+        // Watched from another connection: inside the holding transaction, pg_stat_activity is the snapshot taken at its
+        // first read, which never shows a backend the service opened after it (CI failed on that once, under load).
+        await using var watcher = new NpgsqlConnection(TestDatabase.ConnectionString);
+        await watcher.OpenAsync();
+        await using var blocked = new NpgsqlCommand("select count(*) from pg_stat_activity where @holder = any(pg_blocking_pids(pid))", watcher);
         blocked.Parameters.AddWithValue("holder", connection.ProcessID);
         for (var deadline = DateTime.UtcNow.AddSeconds(60); (long)(await blocked.ExecuteScalarAsync())! == 0; await Task.Delay(20))
         {
