@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 using Marten;
 using Marten.Events;
@@ -159,6 +160,30 @@ public sealed class the_http_api : IAsyncLifetime
             Assert.DoesNotContain('\uFFFD', detail);
             Assert.Contains($"'{value[..39]}…'", detail);
         }
+    }
+
+    [Fact]
+    public async Task takes_a_name_as_long_as_the_schemas_max_length_in_emoji_and_refuses_one_longer()
+    {
+        // A client that checks a body against the schema counts characters (code points): the API counted UTF-16 halves
+        // and refused a name of 150 emoji the schema allowed.
+        var schema = JsonNode.Parse(await _shopA.GetStringAsync("/openapi/v1.json"))!["components"]!["schemas"]!;
+        var maxLength = (int)schema["CreateCampaignBody"]!["properties"]!["name"]!["maxLength"]!;
+        string Name(int characters) => string.Concat(Enumerable.Repeat("\U0001F38D", characters));
+        HttpContent Body(int characters) => JsonContent.Create(new
+        {
+            name = Name(characters), channel = "Email", variants = new[] { new { key = "A", subject = "Hello", content = "Hi", splitPercent = 100 } },
+        });
+
+        var created = await _shopA.PostAsync("/api/campaigns", Body(maxLength));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("campaignId").GetGuid();
+        var events = await _shopA.GetFromJsonAsync<JsonElement>($"/api/campaigns/{id}/events");
+        Assert.Equal(Name(maxLength), events[0].GetProperty("data").GetProperty("name").GetString());
+
+        var refused = await _shopA.PostAsync("/api/campaigns", Body(maxLength + 1));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains($"longer than {maxLength} characters", await refused.Content.ReadAsStringAsync());
     }
 
     [Fact]

@@ -68,7 +68,7 @@ public static class OpenApiContract
     });
 
     /// <summary>
-    /// The longest text each body property may hold (UTF-16 code units, as the rules count them; for a list of ids, each
+    /// The longest text each body property may hold (in characters, code points, as the rules and JSON Schema count them; for a list of ids, each
     /// id, and at most <see cref="CampaignLimits.MaxLists"/> ids).
     /// </summary>
     private static readonly Dictionary<(Type, string), int> MaxLengths = new()

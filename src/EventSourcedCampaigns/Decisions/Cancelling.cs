@@ -20,7 +20,7 @@ public static class CancellingRules
     internal static Decision Decide(CancelCampaign c, CampaignState state, DateTimeOffset now)
     {
         if (Validate.Actor(c.RequestedBy) is { } badActor) return Decision.Reject(badActor.Code, badActor.Message);
-        if (c.Reason is not { } given || !Enum.IsDefined(given.Code) || Validate.HasNul(given.Text) || Kept(given).Text?.Length > MaxReasonLength)
+        if (c.Reason is not { } given || !Enum.IsDefined(given.Code) || Validate.HasNul(given.Text) || (Kept(given).Text is { } text && CampaignLimits.LengthOf(text) > MaxReasonLength))
             return Decision.Reject(RejectionCode.InvalidReason,
                 Invariant($"A cancel needs a known reason code and at most {MaxReasonLength:N0} characters of text, without NUL characters."));
 

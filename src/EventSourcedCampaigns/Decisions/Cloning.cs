@@ -45,8 +45,10 @@ public static class Cloning
     private static string CloneName(string sourceName, bool remainderOnly)
     {
         var suffix = remainderOnly ? " (remainder)" : " (copy)";
-        var keep = Math.Min(sourceName.Length, CampaignLimits.MaxNameLength - suffix.Length);
-        if (char.IsHighSurrogate(sourceName[keep - 1])) keep--; // never half of a surrogate pair
+        // The first characters (code points, as the limit counts them) that leave room for the suffix: never half of one.
+        var keep = 0;
+        for (var kept = 0; kept < CampaignLimits.MaxNameLength - suffix.Length && keep < sourceName.Length; kept++)
+            keep += char.IsSurrogatePair(sourceName, keep) ? 2 : 1;
         return sourceName[..keep].TrimEnd() + suffix; // a cut after a space leaves none before the suffix
     }
 }

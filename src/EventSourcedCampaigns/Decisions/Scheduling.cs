@@ -105,7 +105,7 @@ internal static class SchedulingRules
         var excluded = audience.Excluded ?? [];
         if (included.Concat(excluded).Any(string.IsNullOrWhiteSpace)) return Bad("A list or segment id is empty.");
         if (included.Length + excluded.Length > CampaignLimits.MaxLists) return Bad(Invariant($"A campaign can name at most {CampaignLimits.MaxLists} lists and segments."));
-        if (included.Concat(excluded).Any(id => id.Length > CampaignLimits.MaxListIdLength))
+        if (included.Concat(excluded).Any(id => CampaignLimits.LengthOf(id) > CampaignLimits.MaxListIdLength))
             return Bad(Invariant($"A list or segment id is longer than {CampaignLimits.MaxListIdLength} characters."));
         if (included.Concat(excluded).Any(Validate.HasNul)) return Bad("A list or segment id contains a NUL character.");
         if (included.Intersect(excluded).Any()) return Bad("A list or segment can't be both included and excluded.");

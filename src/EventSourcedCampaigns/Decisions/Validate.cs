@@ -26,14 +26,14 @@ internal static class Validate
     public static Rejection? Name(string? name) =>
         IsBlank(name) ? new(RejectionCode.InvalidName, "The campaign needs a name.")
         // Counted as stored: without the spaces around it.
-        : name.Trim().Length > MaxNameLength ? new(RejectionCode.InvalidName, Invariant($"The campaign name is longer than {MaxNameLength} characters."))
+        : LengthOf(name.Trim()) > MaxNameLength ? new(RejectionCode.InvalidName, Invariant($"The campaign name is longer than {MaxNameLength} characters."))
         : HasNul(name) ? new(RejectionCode.InvalidName, "The campaign name contains a NUL character.")
         : null;
 
     public static Rejection? Actor(Actor? actor) =>
         actor is null || string.IsNullOrWhiteSpace(actor.Id) || !Enum.IsDefined(actor.Channel)
             ? new(RejectionCode.InvalidActor, "The request must say who is making it.")
-            : actor.Id.Length > MaxActorIdLength
+            : LengthOf(actor.Id) > MaxActorIdLength
                 ? new(RejectionCode.InvalidActor, Invariant($"The actor's id is longer than {MaxActorIdLength} characters."))
                 : HasNul(actor.Id) ? new(RejectionCode.InvalidActor, "The actor's id contains a NUL character.")
                 : null;
@@ -52,7 +52,7 @@ internal static class Validate
         if (variants.Any(v => string.IsNullOrWhiteSpace(v.Content))) return Bad("Every variant needs content.");
         if (NeedsSubject(channel) && variants.Any(v => string.IsNullOrWhiteSpace(v.Subject)))
             return Bad(channel is Channel.Push ? "Every push variant needs a title (its subject)." : "Every email variant needs a subject.");
-        if (variants.Any(v => v.Key.Length > MaxVariantKeyLength || v.Subject?.Length > MaxSubjectLength || v.Content.Length > MaxContentLength))
+        if (variants.Any(v => LengthOf(v.Key) > MaxVariantKeyLength || (v.Subject is { } subject && LengthOf(subject) > MaxSubjectLength) || LengthOf(v.Content) > MaxContentLength))
             return Bad(Invariant($"A variant's key, subject or content is too long (at most {MaxVariantKeyLength}, {MaxSubjectLength:N0} and {MaxContentLength:N0} characters)."));
         if (variants.Any(v => HasNul(v.Key) || HasNul(v.Subject) || HasNul(v.Content)))
             return Bad("A variant's key, subject or content contains a NUL character.");

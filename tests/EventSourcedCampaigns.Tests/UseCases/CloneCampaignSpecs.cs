@@ -171,11 +171,21 @@ public class the_draft_of_a_clone
     [Fact]
     public void never_cuts_a_character_in_half_nor_leaves_a_space_before_the_suffix()
     {
-        // The cut at 193 would fall inside the rocket (a surrogate pair), then after a space.
-        var rocket = new string('x', 191) + " \U0001F680" + "yy";
+        // 193 characters are kept: the rockets (each two UTF-16 halves) count one each, as the limit counts them.
+        var rockets = string.Concat(Enumerable.Repeat("\U0001F680", 200));
         var spaced = new string('x', 192) + " yyyy";
 
-        Assert.Equal(new string('x', 191) + " (copy)", Cloning.DraftFrom(CancelledMidSend with { Name = rocket }, Commands.Clone()).Name);
+        var cut = Cloning.DraftFrom(CancelledMidSend with { Name = rockets }, Commands.Clone());
+        Assert.Equal(string.Concat(Enumerable.Repeat("\U0001F680", 193)) + " (copy)", cut.Name);
+        Assert.Null(Decider.Decide(cut, null, Spec.Now).Rejection); // the clone's name is one the rules take
         Assert.Equal(new string('x', 192) + " (copy)", Cloning.DraftFrom(CancelledMidSend with { Name = spaced }, Commands.Clone()).Name);
+    }
+
+    [Fact]
+    public void keeps_a_name_of_emoji_that_fits_with_its_suffix_whole()
+    {
+        var rockets = string.Concat(Enumerable.Repeat("\U0001F680", 193)); // 386 UTF-16 halves, 193 characters
+
+        Assert.Equal(rockets + " (copy)", Cloning.DraftFrom(CancelledMidSend with { Name = rockets }, Commands.Clone()).Name);
     }
 }
