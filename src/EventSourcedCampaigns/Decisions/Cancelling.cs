@@ -84,8 +84,8 @@ public static class CancellingRules
 
     /// <summary>
     /// Text from a request, safe to store and show: control characters and unpaired surrogates (which PostgreSQL's
-    /// jsonb refuses) replaced by U+FFFD, and cut to <paramref name="max"/> characters plus a marker saying how many
-    /// more there were.
+    /// jsonb refuses) replaced by U+FFFD, and cut to <paramref name="max"/> characters (code points, as the limits
+    /// count them: a valid input is kept whole) plus a marker saying how many more there were.
     /// </summary>
     public static string? SafeText(string? text, int max)
     {
@@ -96,9 +96,10 @@ public static class CancellingRules
             if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1])) { i++; continue; }
             if (char.IsControl(chars[i]) || char.IsSurrogate(chars[i])) chars[i] = '\uFFFD';
         }
-        if (chars.Length <= max) return new string(chars);
-        var keep = char.IsHighSurrogate(chars[max - 1]) ? max - 1 : max;
-        return new string(chars, 0, keep) + string.Create(CultureInfo.InvariantCulture, $"… [{chars.Length - keep:N0} more characters]");
+        var safe = new string(chars);
+        var length = CampaignLimits.LengthOf(safe);
+        if (length <= max) return safe;
+        return safe[..Validate.EndOfFirst(safe, max)] + string.Create(CultureInfo.InvariantCulture, $"… [{length - max:N0} more characters]");
     }
 
     /// <summary>The effective end of a mid-send cancel, once nothing is in flight.</summary>

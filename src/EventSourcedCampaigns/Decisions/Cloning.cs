@@ -45,10 +45,7 @@ public static class Cloning
     private static string CloneName(string sourceName, bool remainderOnly)
     {
         var suffix = remainderOnly ? " (remainder)" : " (copy)";
-        // The first characters (code points, as the limit counts them) that leave room for the suffix: never half of one.
-        var keep = 0;
-        for (var kept = 0; kept < CampaignLimits.MaxNameLength - suffix.Length && keep < sourceName.Length; kept++)
-            keep += char.IsSurrogatePair(sourceName, keep) ? 2 : 1;
+        var keep = Validate.EndOfFirst(sourceName, CampaignLimits.MaxNameLength - suffix.Length);
         return sourceName[..keep].TrimEnd() + suffix; // a cut after a space leaves none before the suffix
     }
 }

@@ -20,6 +20,18 @@ internal static class Validate
     public static bool IsBlank([NotNullWhen(false)] string? text) =>
         text is null || text.All(c => char.IsWhiteSpace(c) || char.GetUnicodeCategory(c) is UnicodeCategory.Format);
 
+    /// <summary>
+    /// Where a text's first <paramref name="characters"/> characters (code points, as the limits count them) end, in
+    /// UTF-16 units: a cut there never splits a character in two.
+    /// </summary>
+    public static int EndOfFirst(string text, int characters)
+    {
+        var end = 0;
+        for (var taken = 0; taken < characters && end < text.Length; taken++)
+            end += char.IsSurrogatePair(text, end) ? 2 : 1;
+        return end;
+    }
+
     /// <summary>A carriage return or a line feed.</summary>
     public static bool HasLineBreak(string? text) => text?.AsSpan().IndexOfAny('\r', '\n') >= 0;
 

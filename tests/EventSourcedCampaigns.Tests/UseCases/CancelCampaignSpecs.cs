@@ -290,6 +290,20 @@ public class auditing_a_refused_cancel
         Assert.Equal(reason, AuditOfCancellingADraft(Plan.Marketer, reason).Reason);
     }
 
+    [Fact]
+    public void keeps_an_actor_id_and_a_reason_of_emoji_as_long_as_the_limits_whole()
+    {
+        // Each emoji is one character, as the limits count it, and two UTF-16 halves: cut at the limit's number of halves,
+        // the refusals of a valid actor would not be found by its id.
+        static string Rockets(int count) => string.Concat(Enumerable.Repeat("\U0001F680", count));
+        var by = new Actor(Rockets(CancellingRules.MaxAuditedActorIdLength), RequestChannel.ApiKey);
+        var reason = new CancelReason(CancelReasonCode.Other, Rockets(CancellingRules.MaxReasonLength));
+
+        var audit = AuditOfCancellingADraft(by, reason);
+        Assert.Equal(by, audit.RequestedBy);
+        Assert.Equal(reason, audit.Reason);
+    }
+
     private static CancelRejected AuditOfCancellingADraft(Actor by, CancelReason? reason = null)
     {
         var cancel = Commands.Cancel(by, reason);
@@ -360,10 +374,10 @@ public class the_text_kept_of_a_refused_cancel
     [Fact]
     public void never_cuts_a_character_outside_the_BMP_in_half()
     {
-        // The pair would straddle the cut: it goes entirely.
-        Assert.Equal(new string('x', 9) + "… [4 more characters]", CancellingRules.SafeText(new string('x', 9) + Mail + "yz", 10));
-        // The pair ends right at the cut: it stays.
-        Assert.Equal(new string('x', 8) + Mail + "… [2 more characters]", CancellingRules.SafeText(new string('x', 8) + Mail + "yz", 10));
+        // The pair is one character, as the limits count it: it is the tenth, kept whole.
+        Assert.Equal(new string('x', 9) + Mail + "… [2 more characters]", CancellingRules.SafeText(new string('x', 9) + Mail + "yz", 10));
+        Assert.Equal(new string('x', 8) + Mail + "y… [1 more characters]", CancellingRules.SafeText(new string('x', 8) + Mail + "yz", 10));
+        Assert.Equal(Mail + Mail + "… [3 more characters]", CancellingRules.SafeText(Mail + Mail + Mail + Mail + Mail, 2));
     }
 
     [Fact]
