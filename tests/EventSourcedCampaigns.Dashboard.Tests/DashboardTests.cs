@@ -667,6 +667,10 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
         await Expect(_page.GetByLabel("Content")).ToHaveValueAsync("Hi");
         await Expect(_page.GetByLabel("Split %")).ToHaveValueAsync("100");
         await Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Add variant" })).ToBeVisibleAsync();
+        // The labels stay in one line above the fields, though the content's field is several lines high.
+        var labels = await _page.Locator(".variant label").EvaluateAllAsync<double[]>("labels => labels.map(l => l.getBoundingClientRect().top)");
+        Assert.Equal(4, labels.Length);
+        Assert.All(labels, top => Assert.Equal(labels[0], top, 0.5));
 
         // A refusal in the API's words, focused.
         var save = _page.GetByRole(AriaRole.Button, new() { Name = "Save changes" });

@@ -861,7 +861,7 @@ function addVariantRow({ key = '', subject = '', content = '', splitPercent = 0 
     <div><label for="v-subject-${n}">Subject</label><input id="v-subject-${n}" name="v-subject" value="${attr(subject)}"></div>
     <div><label for="v-content-${n}">Content</label><textarea id="v-content-${n}" name="v-content" rows="2"></textarea></div>
     <div><label for="v-split-${n}">Split %</label><input id="v-split-${n}" name="v-split" type="number" min="0" max="100" value="${attr(splitPercent)}"${locked}></div>
-    <div>${fixed ? '' : `<button type="button" class="link" aria-label="Remove variant ${esc(key)}">Remove</button>`}</div>`;
+    <div>${fixed ? '' : `<span class="label-space" aria-hidden="true">&nbsp;</span><button type="button" class="link" aria-label="Remove variant ${esc(key)}">Remove</button>`}</div>`;
   // A content of several lines: a one-line input dropped its line breaks, and a textarea's markup drops a first one.
   div.querySelector('[name=v-content]').value = content;
   const remove = div.querySelector('button');
