@@ -218,7 +218,7 @@ public static class CampaignQueries
     /// <summary>PostgreSQL text cannot hold a NUL character: a filter with one is bad input, not a query to run.</summary>
     private static void CheckText(string? text, string name)
     {
-        if (text is not null && (text.Contains('\0') || text.Length > 1_000))
+        if (text is not null && (text.Contains('\0') || CampaignLimits.LengthOf(text) > 1_000))
             throw new ArgumentOutOfRangeException(name, "A text filter must be at most 1,000 characters and contain no NUL character.");
     }
 

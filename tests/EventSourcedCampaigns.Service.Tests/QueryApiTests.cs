@@ -186,6 +186,22 @@ public sealed class the_http_api : IAsyncLifetime
         Assert.Contains($"longer than {maxLength} characters", await refused.Content.ReadAsStringAsync());
     }
 
+    [Theory]
+    [InlineData("/api/campaigns", "name")]
+    [InlineData("/api/audit/cancellations", "actor")]
+    [InlineData("/api/audit/cancellations.csv", "actor")]
+    public async Task takes_a_text_filter_as_long_as_the_schemas_max_length_in_emoji_and_refuses_one_longer(string path, string filter)
+    {
+        var parameters = JsonNode.Parse(await _shopA.GetStringAsync("/openapi/v1.json"))!["paths"]![path]!["get"]!["parameters"]!.AsArray();
+        var maxLength = (int)parameters.Single(p => (string?)p!["name"] == filter)!["schema"]!["maxLength"]!;
+        string Text(int characters) => Uri.EscapeDataString(string.Concat(Enumerable.Repeat("\U0001F38D", characters)));
+
+        Assert.Equal(HttpStatusCode.OK, (await _shopA.GetAsync($"{path}?{filter}={Text(maxLength)}")).StatusCode);
+        var refused = await _shopA.GetAsync($"{path}?{filter}={Text(maxLength + 1)}");
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains($"{filter} must be at most", await refused.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task serves_a_send_report_the_event_history_and_the_audit()
     {

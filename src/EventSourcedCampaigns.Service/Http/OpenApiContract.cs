@@ -132,6 +132,9 @@ public static class OpenApiContract
                 Description = "The campaign's stream version, a strong ETag (\"7\"): send it as If-Match with EditCampaign.",
                 Schema = new OpenApiSchema { Type = JsonSchemaType.String },
             };
+        foreach (var parameter in operation.Parameters)
+            if (parameter is OpenApiParameter { In: ParameterLocation.Query, Schema: OpenApiSchema text } && QueryEndpoints.TextFilters.Contains(parameter.Name))
+                text.MaxLength = QueryEndpoints.MaxTextFilterLength;
         if (operation.Parameters.Count == 0) operation.Parameters = null;
         if (RequestExamples.TryGetValue(operation.OperationId ?? "", out var example)
             && operation.RequestBody?.Content?.TryGetValue("application/json", out var json) == true)

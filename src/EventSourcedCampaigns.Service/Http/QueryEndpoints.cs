@@ -117,9 +117,16 @@ public static class QueryEndpoints
     /// library, the refusal named its own member ("(Parameter 'NameContains')", "'ActorId'"), and the CSV export said it otherwise.
     /// </summary>
     public static IResult? BadText(string parameter, string? value) =>
-        value is not null && (value.Length > 1_000 || value.Contains('\0'))
-            ? Problems.BadRequest(ProblemCodes.OutOfRange, $"{parameter} must be at most 1,000 characters and contain no NUL character.")
+        value is not null && (CampaignLimits.LengthOf(value) > MaxTextFilterLength || value.Contains('\0'))
+            ? Problems.BadRequest(ProblemCodes.OutOfRange,
+                string.Create(CultureInfo.InvariantCulture, $"{parameter} must be at most {MaxTextFilterLength:N0} characters and contain no NUL character."))
             : null;
+
+    /// <summary>The longest text filter (<c>name</c>, <c>actor</c>), in characters as every limit counts them.</summary>
+    public const int MaxTextFilterLength = 1_000;
+
+    /// <summary>The query parameters <see cref="BadText"/> checks.</summary>
+    public static readonly string[] TextFilters = ["name", "actor"];
 
     /// <summary>A page starting past the rows SQL can skip (an int), named as the query names it rather than as the library's pageNumber.</summary>
     private static IResult? BadOffset(int? page, int? pageSize) =>
