@@ -1239,6 +1239,25 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 
     [Fact]
+    public async Task a_name_of_emoji_is_as_long_as_the_api_takes_it()
+    {
+        // HTML's maxlength counts UTF-16 units, an emoji two: the name field stopped at 100 emoji where the API takes 200.
+        static string Pines(int count) => string.Concat(Enumerable.Repeat("\U0001F38D", count));
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Create campaign" }).First.ClickAsync();
+        var nameField = _page.GetByLabel("Name", new() { Exact = true });
+        await nameField.FillAsync(tag + Pines(195)); // 201 characters: the last one is not taken
+        await Expect(nameField).ToHaveValueAsync(tag + Pines(194));
+        await _page.GetByLabel("Variant", new() { Exact = true }).FillAsync(Pines(51));
+        await Expect(_page.GetByLabel("Variant", new() { Exact = true })).ToHaveValueAsync(Pines(50));
+        await _page.GetByLabel("Subject").FillAsync("Pines");
+        await _page.GetByLabel("Content").FillAsync("New Year pines.");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Save as draft" }).ClickAsync();
+        await Expect(_page.GetByRole(AriaRole.Heading, new() { Name = tag + Pines(194) })).ToBeVisibleAsync();
+        await Expect(_page.Locator("#r-status")).ToContainTextAsync("Draft");
+    }
+
+    [Fact]
     public async Task a_variant_added_after_one_was_removed_has_fields_of_its_own_and_the_first_free_key()
     {
         // Found by an audit: the new row took the ids of a row still there, so two of its fields had no label and the

@@ -436,6 +436,14 @@ function closeMenus(refocus) {
 }
 document.addEventListener('click', e => { if (!e.target.closest('.row-actions')) closeMenus(); });
 
+// A field's longest text as the API counts it, in characters (code points): HTML's maxlength counts UTF-16 units, an
+// emoji two, and held a name to 100 emoji where the API takes 200.
+document.addEventListener('input', e => {
+  const max = Number(e.target.dataset?.maxChars);
+  const chars = max > 0 ? [...e.target.value] : [];
+  if (chars.length > max) e.target.value = chars.slice(0, max).join('');
+});
+
 async function runAction(act, item, returnFocus) {
   switch (act) {
     case 'Report': location.hash = `#/campaigns/${item.id}`; return;
@@ -489,7 +497,7 @@ async function openCancelDialog(id, name, returnFocus) {
     <div id="dlg-effect" class="effect"><p>Loading the latest numbers…</p></div>
     <div id="dlg-live" class="visually-hidden" aria-live="polite" aria-atomic="true"></div>
     <div class="field"><label for="dlg-reason">Reason</label><select id="dlg-reason">${REASONS.map(([v, t]) => `<option value="${v}">${t}</option>`).join('')}</select></div>
-    <div class="field"><label for="dlg-text">Note <span class="hint">(optional, kept in the audit)</span></label><textarea id="dlg-text" rows="2" maxlength="1000"></textarea></div>
+    <div class="field"><label for="dlg-text">Note <span class="hint">(optional, kept in the audit)</span></label><textarea id="dlg-text" rows="2" data-max-chars="1000"></textarea></div>
     <div id="dlg-error" class="error" role="alert" hidden></div>
     <div class="buttons"><button type="button" id="dlg-keep">Keep campaign</button><button type="button" class="danger" id="dlg-confirm">Cancel campaign</button></div>
   </div></div>`;
@@ -824,7 +832,7 @@ async function renderCreate(main, draftId) {
 }
 
 /** The campaign's name, as the create and the edit forms ask for it. */
-const nameField = value => `<div class="field"><label for="c-name">Name</label><input id="c-name" name="campaignName" required maxlength="200" size="40" value="${attr(value)}"></div>`;
+const nameField = value => `<div class="field"><label for="c-name">Name</label><input id="c-name" name="campaignName" required data-max-chars="200" size="40" value="${attr(value)}"></div>`;
 
 /** The variants and their split. Fixed (a paused campaign): the keys and the split are read-only, none added or removed. */
 function variantsFieldset(fixed, channel) {
@@ -857,7 +865,7 @@ function addVariantRow({ key = '', subject = '', content = '', splitPercent = 0 
   div.className = 'variant';
   const locked = fixed ? ' readonly aria-describedby="split-hint"' : '';
   div.innerHTML = `
-    <div><label for="v-key-${n}">Variant</label><input id="v-key-${n}" name="v-key" value="${attr(key)}" maxlength="50"${locked}></div>
+    <div><label for="v-key-${n}">Variant</label><input id="v-key-${n}" name="v-key" value="${attr(key)}" data-max-chars="50"${locked}></div>
     <div><label for="v-subject-${n}">Subject</label><input id="v-subject-${n}" name="v-subject" value="${attr(subject)}"></div>
     <div><label for="v-content-${n}">Content</label><textarea id="v-content-${n}" name="v-content" rows="2"></textarea></div>
     <div><label for="v-split-${n}">Split %</label><input id="v-split-${n}" name="v-split" type="number" min="0" max="100" value="${attr(splitPercent)}"${locked}></div>
