@@ -1,5 +1,3 @@
-using EventSourcedCampaigns.IntegrationTests.Infrastructure;
-
 namespace EventSourcedCampaigns.Service.Tests;
 
 /// <summary>The web server as deployed (Kestrel, not the test server) takes the longest query the API documents.</summary>
@@ -10,8 +8,7 @@ public sealed class the_longest_documented_query
     {
         // Found by an audit: 1,000 characters of four UTF-8 bytes each are 12 KB percent-encoded, past Kestrel's 8 KB
         // request line, and Kestrel refused the name filter the OpenAPI document allows 414, with no problem body.
-        var schema = TestDatabase.UniqueSchema("longquery");
-        await using var node = await WorkerProcess.StartAsync(schema, new Dictionary<string, string> { ["Campaigns:ApplySchemaOnStartup"] = "true" });
+        await using var node = await WorkerProcess.StartAloneAsync("longquery");
         using var client = node.Client("shop-a");
         var longest = Uri.EscapeDataString(string.Concat(Enumerable.Repeat("\U0001F38D", EventSourcedCampaigns.Service.Http.QueryEndpoints.MaxTextFilterLength)));
 

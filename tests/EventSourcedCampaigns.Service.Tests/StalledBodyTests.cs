@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using System.Text;
-using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 
 namespace EventSourcedCampaigns.Service.Tests;
 
@@ -11,8 +10,7 @@ public sealed class a_stalled_request_body
     public async Task is_answered_408_request_timeout_and_changes_nothing()
     {
         // Found by an audit: it was 400 bad_request in ASP.NET's words, which a retry policy takes for the client's mistake.
-        var schema = TestDatabase.UniqueSchema("stall");
-        await using var node = await WorkerProcess.StartAsync(schema, new Dictionary<string, string> { ["Campaigns:ApplySchemaOnStartup"] = "true" });
+        await using var node = await WorkerProcess.StartAloneAsync("stall");
         using var tcp = new TcpClient();
         await tcp.ConnectAsync("127.0.0.1", node.BaseAddress.Port);
         var stream = tcp.GetStream();

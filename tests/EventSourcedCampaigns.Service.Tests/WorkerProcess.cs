@@ -38,6 +38,10 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// <paramref name="connectionString"/> defaults to the shared test database; when given, CAMPAIGNS_POSTGRES is
     /// removed from the child's environment so that nothing can fall back to the shared server.
     /// </summary>
+    /// <summary>A node alone on a new schema named after <paramref name="prefix"/>, which it creates as it starts.</summary>
+    public static Task<WorkerProcess> StartAloneAsync(string prefix) =>
+        StartAsync(TestDatabase.UniqueSchema(prefix), new Dictionary<string, string> { ["Campaigns:ApplySchemaOnStartup"] = "true" });
+
     public static async Task<WorkerProcess> StartAsync(string schema, IReadOnlyDictionary<string, string>? settings = null,
         string? connectionString = null)
     {
