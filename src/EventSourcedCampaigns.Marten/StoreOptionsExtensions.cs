@@ -35,9 +35,8 @@ public static class StoreOptionsExtensions
         opts.Events.TenancyStyle = TenancyStyle.Conjoined;
         opts.Events.StreamIdentity = StreamIdentity.AsGuid;
 
-        // This repository builds against DistributedLock.Postgres 1.3.1 (see eng/README.md), which cannot
-        // multiplex session advisory locks over an NpgsqlDataSource; transaction-scoped locks make the
-        // async daemon's HotCold leader election work with it.
+        // Transaction-scoped advisory locks for the async daemon's HotCold leader election (Marten's default, pinned
+        // here): they hold behind PgBouncer in transaction mode too, where a session lock would not.
         opts.Events.UseAdvisoryLockTransaction = true;
 
         foreach (var type in CampaignEvents.All)

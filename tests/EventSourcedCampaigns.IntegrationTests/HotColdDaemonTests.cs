@@ -10,7 +10,7 @@ using Wolverine.Marten;
 
 namespace EventSourcedCampaigns.IntegrationTests;
 
-/// <summary>The reason for Events.UseAdvisoryLockTransaction: HotCold leader election with the lock library this repo builds with.</summary>
+/// <summary>HotCold leader election with the library's Events.UseAdvisoryLockTransaction, inside a Wolverine host.</summary>
 public sealed class the_hot_cold_async_daemon
 {
     [Fact]

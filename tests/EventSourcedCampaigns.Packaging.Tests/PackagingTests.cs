@@ -116,7 +116,7 @@ public sealed class PackagingTests(PackedFeed feed, ITestOutputHelper log) : ICl
 
     /// <summary>
     /// The sources the repository restores from (its nuget.config), plus the freshly packed feed for our own ids:
-    /// "nuget.org" is the key every .NET install defines; the forwarding package comes from eng/packages.
+    /// "nuget.org" is the key every .NET install defines.
     /// </summary>
     private void WriteNugetConfig(string path)
     {
@@ -124,12 +124,9 @@ public sealed class PackagingTests(PackedFeed feed, ITestOutputHelper log) : ICl
         static XElement Map(string key, params string[] patterns) =>
             new("packageSource", new XAttribute("key", key), patterns.Select(p => new XElement("package", new XAttribute("pattern", p))));
         new XDocument(new XElement("configuration",
-            new XElement("packageSources",
-                Add("campaigns-packed", feed.Folder),
-                Add("campaigns-local", Path.Combine(Repo.Root, "eng", "packages"))),
+            new XElement("packageSources", Add("campaigns-packed", feed.Folder)),
             new XElement("packageSourceMapping",
                 Map("nuget.org", "*"),
-                Map("campaigns-local", "Patched.DistributedLock.Postgres"),
                 Map("campaigns-packed", "EventSourcedCampaigns", "EventSourcedCampaigns.*")))).Save(path);
     }
 }
