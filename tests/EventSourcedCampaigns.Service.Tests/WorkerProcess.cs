@@ -121,7 +121,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         _http.Dispose();
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
