@@ -232,7 +232,76 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
         // Found by an audit: these read as another id in the audit's CSV and the logs, which do not isolate them.
         { "a right-to-left override in the subject", ["shop-a"], "ana@shop.example\u202E" },
         { "a direction isolate in the tenant", ["shop-a\u2067"], "ana@shop.example" },
+        // Found by a later audit: invisible, so ana\u200B@shop.example was recorded as an id that looks like ana@shop.example.
+        { "a zero-width space in the subject", ["shop-a"], "ana\u200B@shop.example" },
+        { "a soft hyphen in the subject", ["shop-a"], "ana\u00AD@shop.example" },
+        { "a direction mark in the tenant", ["shop-a\u200E"], "ana@shop.example" },
+        { "a line separator in the subject", ["shop-a"], "ana\u2028@shop.example" },
+        { "a tag character in the subject", ["shop-a"], "ana@shop.example\U000E0041" },
+        // " shop-a " was a tenant of its own, empty, beside shop-a.
+        { "a tenant with spaces around it", [" shop-a "], "ana@shop.example" },
     };
+
+    [Theory]
+    [InlineData(""" "sub":"ana@shop.example","tenant_id":{"id":"shop-a"},"scope":"campaigns:read campaigns:write" """)]
+    [InlineData(""" "sub":"ana@shop.example","tenant_id":42,"scope":"campaigns:read campaigns:write" """)]
+    [InlineData(""" "sub":"ana@shop.example","tenant_id":true,"scope":"campaigns:read campaigns:write" """)]
+    public async Task a_tenant_or_subject_that_is_not_a_string_names_nobody(string claims)
+    {
+        // Found by an audit: {"id":"shop-a"} acted as the tenant of that JSON text, and 42 as the tenant "42".
+        var client = service.Anonymous();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestAuth.TokenWithPayload(claims.Trim()));
+        var before = await service.EventCountAsync();
+
+        Assert.Equal((HttpStatusCode.Forbidden, "missing_identity"), await Problem(await client.GetAsync("/api/campaigns")));
+        Assert.Equal((HttpStatusCode.Forbidden, "missing_identity"),
+            await Problem(await client.PostAsJsonAsync("/api/campaigns", new { name = "x", channel = "Email", variants = Variants })));
+        Assert.Equal(before, await service.EventCountAsync());
+    }
+
+    [Theory]
+    [InlineData("shop\u200B-a", "crm-sync")]
+    [InlineData("shop-a", "crm\u202Esync")]
+    public async Task no_api_key_is_made_for_a_tenant_or_name_the_api_would_refuse(string tenant, string name)
+    {
+        var keys = service.Factory.Services.GetRequiredService<ApiKeyStore>();
+        await Assert.ThrowsAsync<ArgumentException>(() => keys.CreateAsync(tenant, name, [Scopes.CampaignsRead]));
+        Assert.DoesNotContain(await keys.ListAsync(null), k => k.TenantId == tenant && k.Name == name);
+    }
+
+    [Fact]
+    public async Task a_request_with_two_credentials_is_refused_whichever_of_them_is_valid()
+    {
+        // Found by an audit: X-Api-Key was used and the Authorization header ignored, so a forged or another tenant's token
+        // beside a valid key was served as the key's tenant.
+        var keys = service.Factory.Services.GetRequiredService<ApiKeyStore>();
+        var (_, secret) = await keys.CreateAsync("shop-a", "two-credentials-" + Guid.NewGuid().ToString("N")[..8], [Scopes.CampaignsRead, Scopes.CampaignsWrite]);
+        var before = await service.EventCountAsync();
+        (string Name, string Value)[][] pairs =
+        [
+            [("Authorization", "Bearer not.a.token"), ("X-Api-Key", secret)],
+            [("Authorization", "Bearer " + TestAuth.Token("shop-b", "ana@shop.example", Scopes.CampaignsRead, Scopes.CampaignsWrite)), ("X-Api-Key", secret)],
+            [("Authorization", "ApiKey " + secret), ("X-Api-Key", secret)],
+            [("X-Api-Key", secret), ("X-Api-Key", secret)],
+        ];
+        foreach (var headers in pairs)
+        {
+            foreach (var request in new[] { new HttpRequestMessage(HttpMethod.Get, "/api/campaigns"),
+                         new HttpRequestMessage(HttpMethod.Post, "/api/campaigns") { Content = JsonContent.Create(new { name = "x", channel = "Email", variants = Variants }) } })
+            {
+                foreach (var (name, value) in headers) request.Headers.TryAddWithoutValidation(name, value);
+                var answer = await service.Anonymous().SendAsync(request);
+                Assert.Equal((HttpStatusCode.Unauthorized, "unauthenticated"), await Problem(answer));
+                Assert.Contains("Send one credential", await answer.Content.ReadAsStringAsync());
+            }
+        }
+        Assert.Equal(before, await service.EventCountAsync());
+
+        // The control: the key alone works.
+        var alone = service.Anonymous();
+        alone.DefaultRequestHeaders.TryAddWithoutValidation("X-Api-Key", secret);
+        Assert.Equal(HttpStatusCode.OK, (await alone.GetAsync("/api/campaigns")).StatusCode);
+    }
 
     [Theory, MemberData(nameof(UnusableIdentities))]
     public async Task credentials_naming_no_usable_tenant_or_actor_get_403_and_change_nothing(string _, string[] tenants, string subject)

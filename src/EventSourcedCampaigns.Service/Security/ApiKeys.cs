@@ -30,6 +30,11 @@ public sealed class ApiKeyStore(IDocumentStore store, TimeProvider clock)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        // A key whose tenant or actor ("apikey:{name}") the API would not take would be refused on every request.
+        if (!CampaignIdentity.IsUsable(tenantId.Trim(), CampaignIdentity.MaxTenantLength))
+            throw new ArgumentException($"A tenant id has at most {CampaignIdentity.MaxTenantLength} characters, all visible.", nameof(tenantId));
+        if (!CampaignIdentity.IsUsable($"apikey:{name.Trim()}", CampaignIdentity.MaxSubjectLength))
+            throw new ArgumentException($"A key's name has at most {CampaignIdentity.MaxSubjectLength - "apikey:".Length} characters, all visible.", nameof(name));
         if (scopes.Count == 0 || scopes.Except(Security.Scopes.All).Any())
             throw new ArgumentException($"Scopes must be some of {string.Join(", ", Security.Scopes.All)}.", nameof(scopes));
         // The audit names a key's cancels "apikey:{name}" (and its actor filter ignores case): two active keys of one name
@@ -106,8 +111,16 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
             ? authorization[(SchemeName.Length + 1)..].Trim()
             : request.Headers[Header].FirstOrDefault();
 
+    /// <summary>
+    /// Whether a request presents an API key beside another credential (an Authorization header) or two keys: which one
+    /// it means to act with is not ours to guess, and a forged token must not pass for being next to a valid key.
+    /// </summary>
+    public static bool PresentsTwo(HttpRequest request) =>
+        request.Headers[Header].Count > 1 || (request.Headers.ContainsKey(Header) && request.Headers.Authorization.Any(h => !string.IsNullOrEmpty(h)));
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        if (PresentsTwo(Request)) return AuthenticateResult.Fail("The request presents more than one credential.");
         if (Presented(Request) is not { Length: > 0 } presented) return AuthenticateResult.NoResult();
         if (await keys.FindAsync(presented, Context.RequestAborted) is not { } key) return AuthenticateResult.Fail("Unknown or revoked API key.");
         var identity = new ClaimsIdentity([

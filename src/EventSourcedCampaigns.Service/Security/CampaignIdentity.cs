@@ -1,5 +1,8 @@
+using System.Buffers;
 using System.Buffers.Text;
+using System.Globalization;
 using System.Security.Claims;
+using System.Text;
 using System.Text.Json;
 
 namespace EventSourcedCampaigns.Service.Security;
@@ -30,21 +33,31 @@ public static class CampaignIdentity
         : new Actor(subject, user.HasClaim(c => c.Type == ApiKeyClaim) ? RequestChannel.ApiKey : RequestChannel.User);
 
     /// <summary>
-    /// Whether <paramref name="value"/> can name a tenant or an actor: not blank, at most <paramref name="max"/>
-    /// characters, no control characters (PostgreSQL cannot store a NUL; the others only disguise an id).
+    /// Whether <paramref name="value"/> can name a tenant or an actor: not blank, no spaces around it, at most
+    /// <paramref name="max"/> characters, only visible ones. PostgreSQL cannot store a NUL; the other control and format
+    /// characters (direction marks and overrides, zero-width spaces and joiners, soft hyphens) and line separators only
+    /// disguise an id: <c>ana\u200B@shop.example</c> reads as <c>ana@shop.example</c> in the audit, its CSV and the logs.
     /// </summary>
     public static bool IsUsable(string? value, int max) =>
-        !string.IsNullOrWhiteSpace(value) && value.Length <= max && !value.Any(c => char.IsControl(c) || IsBidiControl(c));
+        !string.IsNullOrWhiteSpace(value) && value.Length == value.Trim().Length && value.Length <= max && OnlyVisible(value);
 
-    /// <summary>
-    /// The explicit direction controls (embeddings, overrides, isolates): an id holding one reads as another id wherever it is
-    /// shown without isolation (the audit's CSV, the logs).
-    /// </summary>
-    private static bool IsBidiControl(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
+    private static bool OnlyVisible(string value)
+    {
+        for (var at = 0; at < value.Length;)
+        {
+            // A lone surrogate half is no character at all.
+            if (Rune.DecodeFromUtf16(value.AsSpan(at), out var rune, out var length) != OperationStatus.Done) return false;
+            if (Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.Format
+                or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator) return false;
+            at += length;
+        }
+        return true;
+    }
 
-    // Exactly one claim: credentials naming two tenants name none we could choose between.
+    // Exactly one claim, and a string: credentials naming two tenants name none we could choose between, and a number or
+    // an object in a token is no id ({"id":"shop"} would be a tenant of that text).
     private static string? SingleUsable(ClaimsPrincipal user, string type, int max) =>
-        user.FindAll(type).ToList() is [{ Value: var value }] && IsUsable(value, max) ? value : null;
+        user.FindAll(type).ToList() is [{ Value: var value, ValueType: ClaimValueTypes.String }] && IsUsable(value, max) ? value : null;
 
     /// <summary>
     /// The first claim name a token's payload (<paramref name="encodedPayload"/>, base64url JSON) gives twice, or null.

@@ -165,8 +165,9 @@ internal sealed class ProblemAuthorizationResults : IAuthorizationMiddlewareResu
         // RFC 6750: a bearer token that was sent and refused (expired, forged, for another audience) is named as such.
         var sentBearer = context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
         context.Response.Headers.WWWAuthenticate = sentBearer ? "Bearer error=\"invalid_token\", ApiKey" : "Bearer, ApiKey";
-        return Problems.Problem(StatusCodes.Status401Unauthorized, "unauthenticated",
-            "Sign in: send a bearer token (Authorization: Bearer ...) or an API key (Authorization: ApiKey esc_...), or sign in to the dashboard (/app).").ExecuteAsync(context);
+        return Problems.Problem(StatusCodes.Status401Unauthorized, "unauthenticated", ApiKeyAuthenticationHandler.PresentsTwo(context.Request)
+            ? "Send one credential: the request has an X-Api-Key header beside an Authorization header, or two X-Api-Key headers."
+            : "Sign in: send a bearer token (Authorization: Bearer ...) or an API key (Authorization: ApiKey esc_...), or sign in to the dashboard (/app).").ExecuteAsync(context);
     }
 
     public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult result)
