@@ -16,6 +16,7 @@ using Marten;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Matching;
 using Microsoft.Extensions.Logging.Console;
 using Spectre.Console;
 using OpenTelemetry.Metrics;
@@ -53,6 +54,10 @@ catch (InvalidSettingsException e)
     return 2;
 }
 builder.Services.Configure<ServiceSettings>(section);
+// Routing answers a body of another type than an endpoint accepts with a 415 of its own before any endpoint matches: the
+// refusal log could not name the route, nor the answer the type sent. The API's own check answers it (Http/JsonBodies.cs).
+foreach (var accepts in builder.Services.Where(d => d.ServiceType == typeof(MatcherPolicy) && d.ImplementationType?.Name == "AcceptsMatcherPolicy").ToList())
+    builder.Services.Remove(accepts);
 builder.Services.AddSingleton<TimeProvider>(settings.ClockOffset == TimeSpan.Zero ? TimeProvider.System : new OffsetClock(settings.ClockOffset));
 
 // The event store and the campaign model. Commands of every node go through Wolverine (one door), whose durable

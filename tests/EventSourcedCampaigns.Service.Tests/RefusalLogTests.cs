@@ -35,4 +35,21 @@ public sealed class the_refusal_log : IAsyncLifetime
         lock (_logged)
             Assert.Contains(_logged, line => line.StartsWith("Refused POST /api/campaigns/{id}/cancel with 400 (tenant shop-a", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/json; charset=utf-16")]
+    [InlineData("")]
+    public async Task names_the_route_of_a_body_of_another_type(string contentType)
+    {
+        var client = _factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", TestAuth.Token("shop-a"));
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes("{}"));
+        if (contentType.Length > 0) content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        var answer = await client.PostAsync("/api/campaigns", content);
+
+        Assert.Equal(System.Net.HttpStatusCode.UnsupportedMediaType, answer.StatusCode);
+        lock (_logged)
+            Assert.Contains(_logged, line => line.StartsWith("Refused POST /api/campaigns with 415 (tenant shop-a", StringComparison.Ordinal));
+    }
 }

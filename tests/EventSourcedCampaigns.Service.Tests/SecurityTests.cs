@@ -620,6 +620,27 @@ public sealed class the_api_limits
     }
 
     [Theory]
+    // Found by an audit: "... deserialization of type 'EventSourcedCampaigns.Service.Security.DevSignInBody'".
+    [InlineData("application/json", """{"tenant":"shop-a","tenant":"shop-b","name":"ana"}""", HttpStatusCode.BadRequest, "gives the property 'tenant' twice")]
+    [InlineData("text/plain", """{"tenant":"shop-a","name":"ana"}""", HttpStatusCode.UnsupportedMediaType, "Send the body as application/json")]
+    public async Task the_development_sign_in_refuses_a_body_in_the_apis_words(string contentType, string body, HttpStatusCode status, string says)
+    {
+        await using var factory = SecuredService.Start(TestDatabase.UniqueSchema("devbody"), new Dictionary<string, string?>
+        {
+            ["Campaigns:Auth:DevelopmentSignIn"] = "true",
+        }, "Development");
+        var client = factory.CreateClient();
+
+        var signIn = await client.PostAsync("/auth/dev-sign-in", new StringContent(body, Encoding.UTF8, contentType));
+
+        Assert.Equal(status, signIn.StatusCode);
+        var detail = (await signIn.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()!;
+        Assert.Contains(says, detail);
+        Assert.DoesNotContain("EventSourcedCampaigns.", detail);
+        Assert.False((await client.GetFromJsonAsync<JsonElement>("/auth/session")).GetProperty("signedIn").GetBoolean());
+    }
+
+    [Theory]
     [InlineData("Production", "__Host-campaigns.session", true)]
     [InlineData("Staging", "__Host-campaigns.session", true)]
     [InlineData("Development", "campaigns.session", false)]

@@ -5,7 +5,7 @@ using Microsoft.Net.Http.Headers;
 namespace EventSourcedCampaigns.Service.Http;
 
 /// <summary>
-/// The API's JSON bodies (docs/api.md): sent as <c>application/json</c> in UTF-8 (415 unsupported_media_type otherwise, a
+/// The JSON bodies of the API and of the dashboard's sign-in (docs/api.md): sent as <c>application/json</c> in UTF-8 (415 unsupported_media_type otherwise, a
 /// body without a Content-Type or with another charset included), and each property given once at any depth, the properties the operation does not
 /// read included (400 bad_request otherwise). System.Text.Json refuses a repeated property only where it binds it to a
 /// member; a repeated property it skips would be accepted, and which copy a proxy or another reader keeps is not ours to know.
@@ -16,7 +16,7 @@ public static class JsonBodies
     public static IApplicationBuilder UseStrictJsonBodies(this IApplicationBuilder app) => app.Use(async (http, next) =>
     {
         var request = http.Request;
-        if (!request.Path.StartsWithSegments("/api") || http.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>() is null || !HasBody(request))
+        if (!(request.Path.StartsWithSegments("/api") || request.Path.StartsWithSegments("/auth")) || http.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>() is null || !HasBody(request))
         {
             await next(http);
             return;
@@ -25,6 +25,13 @@ public static class JsonBodies
         {
             await Problems.Problem(StatusCodes.Status415UnsupportedMediaType, ProblemCodes.UnsupportedMediaType,
                 $"Send the body as application/json, not {(string.IsNullOrEmpty(request.ContentType) ? "without a Content-Type" : $"as '{Shown(request.ContentType)}'")}.").ExecuteAsync(http);
+            return;
+        }
+        // Which of two charsets the body is in is not ours to guess (the first was used, whatever the second said).
+        if (media.Parameters.Count(p => p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)) > 1)
+        {
+            await Problems.Problem(StatusCodes.Status415UnsupportedMediaType, ProblemCodes.UnsupportedMediaType,
+                "Send the body as UTF-8 and name its charset once (charset=utf-8): the Content-Type names two.").ExecuteAsync(http);
             return;
         }
         if (media.Charset.HasValue)

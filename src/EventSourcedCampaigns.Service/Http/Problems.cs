@@ -241,6 +241,7 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
             // Retryable, and said so: a client's retry policy retries a 408, not a 400.
             BadHttpRequestException { StatusCode: StatusCodes.Status408RequestTimeout } => Problems.Problem(StatusCodes.Status408RequestTimeout,
                 ProblemCodes.RequestTimeout, "The request body arrived too slowly (under 240 bytes a second); nothing was applied. Send it again."),
+            BadHttpRequestException e when PagingPastInt(e) is { } range => Problems.BadRequest(ProblemCodes.OutOfRange, range),
             BadHttpRequestException e => Problems.BadRequest("bad_request", Explain(e)),
             // The database is restarting or unreachable: nothing was applied; the caller may retry. Marten wraps what
             // Npgsql throws (MartenCommandException), so the cause is looked for along the chain.
@@ -271,6 +272,20 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
     private static long? MaxBody(HttpContext http) => http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
 
     /// <summary>
+    /// A <c>page</c> or <c>pageSize</c> that is a whole number past what the binding reads (2,147,483,647 either way): out of
+    /// range, as a smaller one past the limits is, not a value of the wrong kind.
+    /// </summary>
+    internal static string? PagingPastInt(BadHttpRequestException e) =>
+        BindFailure().Match(e.Message) is { Success: true } bind && WholeNumber().IsMatch(bind.Groups["value"].Value)
+            ? bind.Groups["name"].Value switch
+            {
+                "page" => string.Create(CultureInfo.InvariantCulture, $"page must be from 1 to {int.MaxValue:N0}, not {Shown(bind.Groups["value"].Value)}."),
+                "pageSize" => string.Create(CultureInfo.InvariantCulture, $"pageSize must be from 1 to {CampaignQueries.MaxPageSize}, not {Shown(bind.Groups["value"].Value)}."),
+                _ => null,
+            }
+            : null;
+
+    /// <summary>
     /// What ASP.NET's binding says about a request it cannot read, in the caller's terms: it names its own types
     /// ("CreateCampaignBody body", "Nullable&lt;CampaignSort&gt; sort") and asks whether a service was meant.
     /// </summary>
@@ -299,6 +314,9 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
     }
 
     private static string Shown(string value) => Http.Shown.Start(value);
+
+    [GeneratedRegex(@"\A[+-]?[0-9]+\z")]
+    private static partial Regex WholeNumber();
 
     [GeneratedRegex("""\AFailed to bind parameter "(?:[^"]* )?(?<name>[A-Za-z0-9_]+)" from "(?<value>.*)"\.\z""", RegexOptions.Singleline)]
     private static partial Regex BindFailure();
