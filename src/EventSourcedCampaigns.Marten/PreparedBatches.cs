@@ -33,7 +33,20 @@ public sealed record CampaignBatch(string Id, Guid CampaignId, int BatchNumber, 
     /// meanwhile hands only the rest over. Null while no attempt got part of the batch through.
     /// </summary>
     public DispatchProgress? Progress { get; init; }
+
+    /// <summary>
+    /// On the last batch of a page of the audience that is not its last page: where the audience goes on. A page step run
+    /// again after its commit went through unseen (the connection dropped during COMMIT, so the step it queued for the next
+    /// page never ran) resumes scheduling from it. Null on the other batches.
+    /// </summary>
+    public AudienceCursor? NextPage { get; init; }
 }
+
+/// <summary>
+/// Where a campaign's audience goes on after the page that began at <see cref="PageStart"/> recipients: the
+/// <see cref="AudiencePage.Continuation"/> the audience source gave for the next page.
+/// </summary>
+public sealed record AudienceCursor(long PageStart, string Continuation);
 
 /// <summary>
 /// The places in <see cref="CampaignBatch.Recipients"/> of the recipients the provider took (<see cref="Accepted"/>) or

@@ -35,12 +35,14 @@ public static class SchedulingHandler
 
     public static async Task<(Events, OutgoingMessages)> Handle(PrepareAudiencePage page,
         [WriteAggregate(nameof(PrepareAudiencePage.CampaignId))] CampaignState campaign,
-        IAudienceResolver audience, CampaignSendingOptions options, TimeProvider clock, IDocumentSession session, ILoggerFactory logs, CancellationToken cancellation)
+        IAudienceResolver audience, CampaignSendingOptions options, TimeProvider clock, IDocumentSession session, ILoggerFactory logs,
+        Envelope envelope, CancellationToken cancellation)
     {
-        // Cancelled, reverted (and perhaps scheduled again), or a page delivered twice: scheduling stops here.
+        // Cancelled, reverted (and perhaps scheduled again), or a page delivered twice: scheduling stops here, unless this
+        // step is tried again after its own commit went through unseen.
         if (campaign.Phase is not CampaignPhase.Scheduling scheduling
             || scheduling.Schedule.ScheduledAt != page.ScheduledAt || scheduling.Prepared != page.PreparedBefore)
-            return ([], []);
+            return envelope.Attempts > 1 ? ([], await AfterUnseenCommitAsync(page, campaign, clock, session, cancellation)) : ([], []);
 
         // The version this page decides on, to tell after the audience is resolved whether a command came in between.
         var loaded = (await session.Events.FetchStreamStateAsync(campaign.Id, cancellation))?.Version;
@@ -64,6 +66,7 @@ public static class SchedulingHandler
             return (failed.ToEvents(), Handling.ForgetBatchesWhenFinished(campaign.Id, failed, session));
         }
         var batches = Batching.Split(campaign.Id, campaign.Variants, resolved.Recipients, scheduling.Prepared, scheduling.BatchesPrepared + 1, batchSize);
+        if (!resolved.IsLast && batches.Count > 0) batches[^1] = batches[^1] with { NextPage = new AudienceCursor(page.PreparedBefore, resolved.Continuation!) };
         if (batches.Count > 0) session.Store(batches.ToArray());
 
         var prepared = scheduling.Prepared + resolved.Recipients.Count;
@@ -86,6 +89,32 @@ public static class SchedulingHandler
         events.AddRange(Decider.Decide(new CompleteScheduling(campaign.Id, prepared, batchCount, Batching.Shares(campaign.Variants, prepared)), progressed, now)
             .EventsOrThrow());
         return (events.ToEvents(), [Handling.StartSendAt(campaign.Id, scheduling.Schedule.SendAt, now)]);
+    }
+
+    /// <summary>
+    /// The next step of a page step tried again (an attempt failed) that finds its own page prepared: that attempt's commit
+    /// went through while its connection dropped (a database restart during COMMIT), and Wolverine queues a commit's
+    /// messages only once it sees the commit, so the step it queued never ran and scheduling would stay where it is. It is
+    /// sent again: the next page, from where the page's last batch says the audience goes on, or the send of the campaign
+    /// the page finished scheduling. Should the first copy run after all, the later one finds its page prepared and does
+    /// nothing (and, not tried again, sends nothing).
+    /// </summary>
+    private static async Task<OutgoingMessages> AfterUnseenCommitAsync(PrepareAudiencePage page, CampaignState campaign, TimeProvider clock,
+        IDocumentSession session, CancellationToken cancellation)
+    {
+        switch (campaign.Phase)
+        {
+            case CampaignPhase.Scheduling scheduling when scheduling.Schedule.ScheduledAt == page.ScheduledAt && scheduling.Prepared > page.PreparedBefore:
+                var last = await session.LoadAsync<CampaignBatch>(CampaignBatch.IdFor(campaign.Id, scheduling.BatchesPrepared), cancellation);
+                // Only when the page prepared last is this step's: a later page means its own next step did run.
+                return last?.NextPage is { } next && next.PageStart == page.PreparedBefore
+                    ? [new PrepareAudiencePage(campaign.Id, page.ScheduledAt, next.Continuation, scheduling.Prepared)]
+                    : [];
+            case CampaignPhase.ReadyToSend ready when ready.Schedule.ScheduledAt == page.ScheduledAt:
+                return [Handling.StartSendAt(campaign.Id, ready.Schedule.SendAt, Handling.Now(clock, campaign))];
+            default:
+                return [];
+        }
     }
 
     /// <summary>

@@ -1,0 +1,58 @@
+using Marten;
+using Marten.Services;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EventSourcedCampaigns.Sending.Tests;
+
+/// <summary>
+/// A commit that goes through while its connection drops (a database restart during COMMIT): the step's attempt fails, so
+/// Wolverine does not queue the messages the commit stored, and tries the step again on a campaign it already changed.
+/// </summary>
+public sealed class UnseenCommitTests
+{
+    [Theory]
+    [InlineData(10L)] // the first of three pages: the step for the second was lost
+    [InlineData(30L)] // the last page, with the send time passed: the send's start was lost
+    public async Task A_scheduling_page_whose_commit_went_through_unseen_does_not_leave_the_campaign_scheduling(long preparedByThePage)
+    {
+        // Found by a database-restart test: a restart during a page's COMMIT left the campaign Scheduling for good (three
+        // pages prepared, no step for the fourth), since the page tried again found itself prepared and did nothing.
+        var unseen = new CommitUnseenOnce(preparedByThePage);
+        await using var host = await SendingHost.StartAsync(configure: o => o.BatchesPerPage = 2,
+            services: s => s.ConfigureMarten(o => o.Listeners.Add(unseen)));
+        var id = await host.CreateAsync();
+        var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 30);
+        // Past the send time once the first page is prepared: the last page starts the send at once, in memory.
+        var advanced = 0;
+        host.Audiences.BeforeResolve = (_, continuation) =>
+        {
+            if (continuation is not null && Interlocked.Exchange(ref advanced, 1) == 0) host.Clock.Advance(TimeSpan.FromMinutes(2));
+            return ValueTask.CompletedTask;
+        };
+        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now + TimeSpan.FromMinutes(1), audience, 5, SendingHost.Marketer));
+
+        var sent = await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to finish", TimeSpan.FromSeconds(60));
+
+        Assert.True(unseen.Thrown, "no commit of that page was made to look failed");
+        var facts = new StreamFacts(await host.EventsAsync(id));
+        facts.AssertEveryClaimRecordedOnce();
+        var progress = (await host.EventsAsync(id)).Select(e => e.Data).OfType<SchedulingProgressed>().Select(p => p.RecipientsPrepared).ToArray();
+        Assert.Equal([10L, 20L, 30L], progress); // no page prepared twice
+        Assert.Equal(30L, (await host.OutcomesAsync(id, RecipientOutcome.Delivered)).Total);
+        Assert.Equal(0, await host.DeadLettersAsync());
+        Assert.Equal(CampaignStatus.Sent, sent.Status);
+    }
+
+    /// <summary>Fails, once, the first SaveChanges that records <c>preparedByThePage</c> recipients prepared, after its commit.</summary>
+    private sealed class CommitUnseenOnce(long preparedByThePage) : DocumentSessionListenerBase
+    {
+        private int _thrown;
+        public bool Thrown => _thrown == 1;
+
+        public override Task AfterCommitAsync(IDocumentSession session, IChangeSet commit, CancellationToken token) =>
+            commit.GetEvents().Any(e => e.Data is SchedulingProgressed p && p.RecipientsPrepared == preparedByThePage)
+            && Interlocked.Exchange(ref _thrown, 1) == 0
+                ? throw new IOException("The connection dropped during COMMIT (made up by the test: the commit went through).")
+                : Task.CompletedTask;
+    }
+}
