@@ -25,9 +25,15 @@ public sealed record PrepareAudiencePage(Guid CampaignId, DateTimeOffset Schedul
 public static class SchedulingHandler
 {
     public static (CommandResult, Events, OutgoingMessages) Handle(ScheduleCampaign command,
-        [WriteAggregate(nameof(ScheduleCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+        [WriteAggregate(nameof(ScheduleCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session,
+        Envelope envelope)
     {
         var (result, events, followUps) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
+        // Tried again after its commit went through unseen (see AfterUnseenCommitAsync): the schedule is in effect, no page
+        // has run, and the first page's step that commit stored was never queued.
+        if (events.Count == 0 && envelope.Attempts > 1 && campaign?.Phase is CampaignPhase.Scheduling { Prepared: 0, BatchesPrepared: 0 } fresh
+            && result.Decision.Rejection is null)
+            return (result, [], [new PrepareAudiencePage(command.CampaignId, fresh.Schedule.ScheduledAt, null, 0)]);
         if (events.OfType<Scheduled>().SingleOrDefault() is not { } scheduled) return (result, events.ToEvents(), followUps);
         session.DeleteWhere<CampaignBatch>(b => b.CampaignId == command.CampaignId); // batches of an earlier, reverted schedule
         return (result, events.ToEvents(), [new PrepareAudiencePage(command.CampaignId, scheduled.ScheduledAt, null, 0)]);

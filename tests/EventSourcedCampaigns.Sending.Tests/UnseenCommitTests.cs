@@ -11,13 +11,14 @@ namespace EventSourcedCampaigns.Sending.Tests;
 public sealed class UnseenCommitTests
 {
     [Theory]
+    [InlineData(0L)] // the schedule: the step for the first page was lost
     [InlineData(10L)] // the first of three pages: the step for the second was lost
     [InlineData(30L)] // the last page, with the send time passed: the send's start was lost
-    public async Task A_scheduling_page_whose_commit_went_through_unseen_does_not_leave_the_campaign_scheduling(long preparedByThePage)
+    public async Task A_scheduling_step_whose_commit_went_through_unseen_does_not_leave_the_campaign_scheduling(long preparedByTheStep)
     {
         // Found by a database-restart test: a restart during a page's COMMIT left the campaign Scheduling for good (three
         // pages prepared, no step for the fourth), since the page tried again found itself prepared and did nothing.
-        var unseen = new CommitUnseenOnce(preparedByThePage);
+        var unseen = new CommitUnseenOnce(preparedByTheStep);
         await using var host = await SendingHost.StartAsync(configure: o => o.BatchesPerPage = 2,
             services: s => s.ConfigureMarten(o => o.Listeners.Add(unseen)));
         var id = await host.CreateAsync();
@@ -43,14 +44,17 @@ public sealed class UnseenCommitTests
         Assert.Equal(CampaignStatus.Sent, sent.Status);
     }
 
-    /// <summary>Fails, once, the first SaveChanges that records <c>preparedByThePage</c> recipients prepared, after its commit.</summary>
-    private sealed class CommitUnseenOnce(long preparedByThePage) : DocumentSessionListenerBase
+    /// <summary>
+    /// Fails, once, after its commit, the first SaveChanges that records <c>preparedByTheStep</c> recipients prepared (0:
+    /// the schedule).
+    /// </summary>
+    private sealed class CommitUnseenOnce(long preparedByTheStep) : DocumentSessionListenerBase
     {
         private int _thrown;
         public bool Thrown => _thrown == 1;
 
         public override Task AfterCommitAsync(IDocumentSession session, IChangeSet commit, CancellationToken token) =>
-            commit.GetEvents().Any(e => e.Data is SchedulingProgressed p && p.RecipientsPrepared == preparedByThePage)
+            commit.GetEvents().Any(e => e.Data is SchedulingProgressed p ? p.RecipientsPrepared == preparedByTheStep : e.Data is Scheduled && preparedByTheStep == 0)
             && Interlocked.Exchange(ref _thrown, 1) == 0
                 ? throw new IOException("The connection dropped during COMMIT (made up by the test: the commit went through).")
                 : Task.CompletedTask;
