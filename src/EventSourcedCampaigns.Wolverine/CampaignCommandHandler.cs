@@ -65,9 +65,10 @@ public static class CancelCampaignHandler
 {
     public static async Task<(CommandResult, Events, OutgoingMessages)> Handle(CancelCampaign command,
         [WriteAggregate(nameof(CancelCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign,
-        TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
+        TimeProvider clock, IDocumentSession session, Envelope envelope, CancellationToken cancellation)
     {
         var (result, events, followUps) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
+        followUps.AddRange(Handling.SettleAgainAfterUnseenCommit(envelope, campaign, events));
         if (campaign is not null) return (result, (await AuditChain.LinkAsync(session, events, cancellation)).ToEvents(), followUps);
 
         await AuditInTenantStreamAsync(session, events, cancellation);

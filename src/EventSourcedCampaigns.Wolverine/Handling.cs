@@ -43,6 +43,23 @@ internal static class Handling
     }
 
     /// <summary>
+    /// The settling of a finished campaign, sent again by a step tried again (an attempt failed) whose events do not finish
+    /// it: the attempt that finished it may have committed unseen (a database restart during COMMIT), and Wolverine never
+    /// queued the <see cref="SettleFinishedSend"/> that commit stored, which left the never-sent recipients unrecorded and the
+    /// prepared batches (recipients' addresses) kept for good. Settling is idempotent.
+    /// </summary>
+    public static OutgoingMessages SettleAgainAfterUnseenCommit(Envelope envelope, CampaignState? campaign, IEnumerable<ICampaignEvent> events) =>
+        envelope.Attempts > 1 && !events.Any(e => e is SendCompleted or Cancelled or CancelledDuringSend) && campaign?.Phase switch
+        {
+            CampaignPhase.Sent s => s.CompletedAt,
+            CampaignPhase.Cancelled c => c.CancelledAt,
+            CampaignPhase.CancelledDuringSend c => c.CancelledAt,
+            _ => (DateTimeOffset?)null,
+        } is { } finishedAt
+            ? [new SettleFinishedSend(campaign!.Id, finishedAt)]
+            : [];
+
+    /// <summary>
     /// Record who received what (<see cref="RecipientOutcomes"/>: the batches these events settle), then, since prepared
     /// batches hold recipients' addresses, delete them once the campaign no longer needs them. A send that ends (sent,
     /// cancelled) is settled by the returned <see cref="SettleFinishedSend"/> follow-up, after this transaction commits and

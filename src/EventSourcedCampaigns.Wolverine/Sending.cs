@@ -498,7 +498,7 @@ public static class SendingHandler
 
     public static async Task<(Events, OutgoingMessages)> Handle(BatchSent sent,
         [WriteAggregate(nameof(BatchSent.CampaignId), LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState campaign,
-        TimeProvider clock, IDocumentSession session, ILoggerFactory logs, HeldAnswers held, CancellationToken cancellation)
+        TimeProvider clock, IDocumentSession session, ILoggerFactory logs, HeldAnswers held, Envelope envelope, CancellationToken cancellation)
     {
         held.Forget(session.TenantId, sent.CampaignId, sent.BatchNumber); // the answer is committed: the step will not run again
         var now = Handling.Now(clock, campaign);
@@ -510,7 +510,7 @@ public static class SendingHandler
         };
         var events = Decider.Decide(record, campaign, now).EventsOrThrow().ToList();
         // Already recorded: this is a redelivery, counted once; the first delivery continued the lane.
-        if (events.Count == 0) return ([], []);
+        if (events.Count == 0) return ([], Handling.SettleAgainAfterUnseenCommit(envelope, campaign, events));
         // For the operator: a batch that failed as a whole is in the events and on the report, and in the log.
         foreach (var failed in events.OfType<BatchFailed>())
             logs.CreateLogger(typeof(SendingHandler)).LogWarning("Batch {Batch} of campaign {Campaign} (tenant {Tenant}) failed: {Error}",

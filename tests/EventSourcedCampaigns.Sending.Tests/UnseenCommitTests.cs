@@ -18,7 +18,7 @@ public sealed class UnseenCommitTests
     {
         // Found by a database-restart test: a restart during a page's COMMIT left the campaign Scheduling for good (three
         // pages prepared, no step for the fourth), since the page tried again found itself prepared and did nothing.
-        var unseen = new CommitUnseenOnce(preparedByTheStep);
+        var unseen = new CommitUnseenOnce(e => e is SchedulingProgressed p ? p.RecipientsPrepared == preparedByTheStep : e is Scheduled && preparedByTheStep == 0);
         await using var host = await SendingHost.StartAsync(configure: o => o.BatchesPerPage = 2,
             services: s => s.ConfigureMarten(o => o.Listeners.Add(unseen)));
         var id = await host.CreateAsync();
@@ -44,18 +44,51 @@ public sealed class UnseenCommitTests
         Assert.Equal(CampaignStatus.Sent, sent.Status);
     }
 
-    /// <summary>
-    /// Fails, once, after its commit, the first SaveChanges that records <c>preparedByTheStep</c> recipients prepared (0:
-    /// the schedule).
-    /// </summary>
-    private sealed class CommitUnseenOnce(long preparedByTheStep) : DocumentSessionListenerBase
+    [Fact]
+    public async Task A_cancel_whose_commit_went_through_unseen_still_settles_the_campaign()
+    {
+        // The settling the cancel's commit stored was never queued: its never-sent recipients went unrecorded and its
+        // prepared batches (recipients' addresses) stayed for good.
+        var unseen = new CommitUnseenOnce(e => e is Cancelled);
+        await using var host = await SendingHost.StartAsync(services: s => s.ConfigureMarten(o => o.Listeners.Add(unseen)));
+        var id = await host.ScheduledAsync(30, 5, TimeSpan.FromMinutes(5));
+
+        await host.RunAcceptedAsync(new CancelCampaign(id, SendingHost.Marketer, new CancelReason(CancelReasonCode.ContentError)));
+
+        Assert.True(unseen.Thrown, "the cancel's commit was not made to look failed");
+        await WaitForSettledAsync(host, id);
+        Assert.Equal(30L, (await host.OutcomesAsync(id, RecipientOutcome.NotSent)).Total);
+    }
+
+    [Fact]
+    public async Task A_last_record_whose_commit_went_through_unseen_still_settles_the_send()
+    {
+        var unseen = new CommitUnseenOnce(e => e is SendCompleted);
+        await using var host = await SendingHost.StartAsync(services: s => s.ConfigureMarten(o => o.Listeners.Add(unseen)));
+
+        var id = await host.SendingAsync(30, 5);
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to finish");
+
+        Assert.True(unseen.Thrown, "the last record's commit was not made to look failed");
+        await WaitForSettledAsync(host, id);
+        Assert.Equal(30L, (await host.OutcomesAsync(id, RecipientOutcome.Delivered)).Total);
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
+    private static async Task WaitForSettledAsync(SendingHost host, Guid id)
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); await host.BatchDocumentsAsync(id) > 0; await Task.Delay(50))
+            Assert.True(DateTime.UtcNow < deadline, $"The prepared batches of campaign {id} were never deleted: the finished campaign was not settled.");
+    }
+
+    /// <summary>Fails, once, after its commit, the first SaveChanges that appends an event <c>unseen</c> picks.</summary>
+    private sealed class CommitUnseenOnce(Func<object, bool> unseen) : DocumentSessionListenerBase
     {
         private int _thrown;
         public bool Thrown => _thrown == 1;
 
         public override Task AfterCommitAsync(IDocumentSession session, IChangeSet commit, CancellationToken token) =>
-            commit.GetEvents().Any(e => e.Data is SchedulingProgressed p ? p.RecipientsPrepared == preparedByTheStep : e.Data is Scheduled && preparedByTheStep == 0)
-            && Interlocked.Exchange(ref _thrown, 1) == 0
+            commit.GetEvents().Any(e => unseen(e.Data)) && Interlocked.Exchange(ref _thrown, 1) == 0
                 ? throw new IOException("The connection dropped during COMMIT (made up by the test: the commit went through).")
                 : Task.CompletedTask;
     }
