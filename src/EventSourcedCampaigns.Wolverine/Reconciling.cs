@@ -47,9 +47,10 @@ public static class ReconcilingHandler
 {
     public static async Task<(Events, OutgoingMessages)> Handle(ReconcileSend reconcile,
         [WriteAggregate(nameof(ReconcileSend.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign,
-        CampaignSendingOptions options, SendingNodeStart started, TimeProvider clock, IDocumentSession session, CancellationToken cancellation)
+        CampaignSendingOptions options, SendingNodeStart started, TimeProvider clock, IDocumentSession session, Envelope envelope,
+        CancellationToken cancellation)
     {
-        if (campaign?.Phase is not (CampaignPhase.Sending or CampaignPhase.Cancelling)) return ([], []);
+        if (campaign?.Phase is not (CampaignPhase.Sending or CampaignPhase.Cancelling)) return ([], Handling.SettleAgainAfterUnseenCommit(envelope, campaign, []));
         var now = Handling.Now(clock, campaign);
 
         var events = new List<ICampaignEvent>();

@@ -75,6 +75,35 @@ public sealed class UnseenCommitTests
         Assert.Equal(0, await host.DeadLettersAsync());
     }
 
+    [Fact]
+    public async Task A_reconcile_that_finished_the_send_and_whose_commit_went_through_unseen_still_settles_it()
+    {
+        // The reconciler records a batch whose provider call never returns as failed after the claim timeout: that record
+        // finishes the send here, in the reconciler's commit.
+        var unseen = new CommitUnseenOnce(e => e is SendCompleted);
+        var dispatcher = new FakeDispatcher();
+        var never = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await SendingHost.StartAsync(dispatcher, o =>
+        {
+            o.WithBatchesInFlightPerCampaign(2);
+            o.ClaimTimeout = TimeSpan.FromSeconds(2);
+            o.ReconcileInterval = TimeSpan.FromMilliseconds(500);
+        }, services: s => s.ConfigureMarten(o => o.Listeners.Add(unseen)));
+        var id = await host.CreateAsync();
+        dispatcher.OnDispatch = async (batch, cancellation) =>
+        {
+            if (batch.CampaignId == id && batch.BatchNumber == 10) await never.Task.WaitAsync(cancellation);
+        };
+        var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 100);
+        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(3), audience, 10, SendingHost.Marketer));
+
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the reconciler to record batch 10 and finish the send", TimeSpan.FromSeconds(30));
+
+        Assert.True(unseen.Thrown, "the reconciler's commit was not made to look failed");
+        Assert.Contains("No result from the provider", Assert.Single(new StreamFacts(await host.EventsAsync(id)).Failures).Failure.Error);
+        await WaitForSettledAsync(host, id);
+    }
+
     private static async Task WaitForSettledAsync(SendingHost host, Guid id)
     {
         for (var deadline = DateTime.UtcNow.AddSeconds(30); await host.BatchDocumentsAsync(id) > 0; await Task.Delay(50))
