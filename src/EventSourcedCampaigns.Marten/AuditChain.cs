@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using JasperFx.Events;
 using Marten;
+using Marten.Services.BatchQuerying;
 using Npgsql;
 
 namespace EventSourcedCampaigns.Marten;
@@ -168,36 +169,81 @@ public static class AuditChain
     public static async Task<IReadOnlyList<ICampaignEvent>> LinkAsync(IDocumentSession session, IReadOnlyList<ICampaignEvent> events, CancellationToken ct = default)
     {
         if (!events.Any(e => e is IAuditChainedEvent)) return events;
-        var tenant = session.TenantId;
         await session.Database.EnsureStorageExistsAsync(typeof(AuditChainHead), ct);
         await session.BeginTransactionAsync(ct);
-        // The lock, then the head, in one round trip (the lock is held by every cancel of the tenant until it commits).
-        // Two statements: each takes its own snapshot, so the head is read after the lock is granted, as the previous
-        // holder committed it.
-        string? json;
-        await using (var batch = new NpgsqlBatch(session.Connection))
+        var batch = session.CreateBatchQuery();
+        var head = LockAndReadHead(batch, session);
+        await batch.Execute(ct);
+        return (await head).Link(events);
+    }
+
+    /// <summary>
+    /// A cancel's one round trip before it decides: the campaign's stream row lock and write model (as
+    /// <c>FetchForExclusiveWriting</c> reads them), then the tenant's audit lock and the head of its chain, in the order
+    /// every writer takes the two locks (the other order deadlocks), one statement after the other so that each reads
+    /// what the holder before it committed. Under a send a cancel's round trips each queue for the cores behind the
+    /// lanes' steps, and this one was two (docs/benchmarks.md, twentieth pass).
+    /// </summary>
+    public static async Task<(IEventStream<CampaignState> Campaign, LockedAuditChain Audit)> FetchForCancelAsync(this IDocumentSession session,
+        Guid campaignId, CancellationToken ct = default)
+    {
+        await session.Database.EnsureStorageExistsAsync(typeof(AuditChainHead), ct);
+        await session.BeginTransactionAsync(ct);
+        var batch = session.CreateBatchQuery();
+        var campaign = batch.Events.FetchForExclusiveWriting<CampaignState>(campaignId);
+        var head = LockAndReadHead(batch, session);
+        await batch.Execute(ct);
+        return (await campaign, await head);
+    }
+
+    /// <summary>
+    /// Queue the tenant's audit lock, then the read of its head, after what <paramref name="batch"/> already holds. Two
+    /// statements: each takes its own snapshot, so the head is read after the lock is granted, as the previous holder
+    /// committed it. The lock is held by every writer of the tenant's audit until it commits.
+    /// </summary>
+    private static async Task<LockedAuditChain> LockAndReadHead(IBatchedQuery batch, IDocumentSession session)
+    {
+        // A void function in FROM gives one row, once the lock is granted.
+        var locked = batch.Query<string>("select 'locked' from pg_advisory_xact_lock(?, hashtext(?))", LockClassId,
+            session.DocumentStore.Options.Events.DatabaseSchemaName + "/" + session.TenantId);
+        var head = batch.Query<string>($"select data::text from {session.DocumentStore.Options.Schema.For<AuditChainHead>()} where tenant_id = ? and id = tenant_id",
+            session.TenantId);
+        await locked;
+        return new LockedAuditChain(session, (await head).SingleOrDefault());
+    }
+
+    /// <summary>The head of the session's tenant's audit chain, read under the tenant's audit lock, which the session's transaction holds.</summary>
+    public sealed class LockedAuditChain
+    {
+        private readonly IDocumentSession _session;
+        private AuditChainHead _head;
+
+        internal LockedAuditChain(IDocumentSession session, string? json)
         {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("select pg_advisory_xact_lock($1, hashtext($2))")
-                { Parameters = { new() { Value = LockClassId }, new() { Value = session.DocumentStore.Options.Events.DatabaseSchemaName + "/" + tenant } } });
-            batch.BatchCommands.Add(new NpgsqlBatchCommand($"select data::text from {session.DocumentStore.Options.Schema.For<AuditChainHead>()} where tenant_id = $1 and id = $1")
-                { Parameters = { new() { Value = tenant } } });
-            await using var reader = await batch.ExecuteReaderAsync(ct);
-            await reader.NextResultAsync(ct);
-            json = await reader.ReadAsync(ct) ? reader.GetString(0) : null;
+            _session = session;
+            _head = json is null ? new AuditChainHead { Id = session.TenantId }
+                : session.DocumentStore.Options.Serializer().FromJson<AuditChainHead>(new MemoryStream(Encoding.UTF8.GetBytes(json)));
         }
-        var head = json is null ? new AuditChainHead { Id = tenant }
-            : session.DocumentStore.Options.Serializer().FromJson<AuditChainHead>(new MemoryStream(Encoding.UTF8.GetBytes(json)));
-        var linked = new List<ICampaignEvent>(events.Count);
-        foreach (var e in events)
+
+        /// <summary>
+        /// Stamp each audit event among <paramref name="events"/> with its <see cref="AuditLink"/>, next in the chain, and
+        /// store the new head. Returns the events with the audit ones replaced; without audit events, touches nothing.
+        /// </summary>
+        public IReadOnlyList<ICampaignEvent> Link(IReadOnlyList<ICampaignEvent> events)
         {
-            if (e is not IAuditChainedEvent audit) { linked.Add(e); continue; }
-            var position = head.Position + 1;
-            var hash = HashOf(tenant, audit, position, head.Hash);
-            linked.Add(audit.WithAudit(new AuditLink(position, head.Hash, hash)));
-            head = head with { Position = position, Hash = hash, LastCampaignId = audit.CampaignId };
+            if (!events.Any(e => e is IAuditChainedEvent)) return events;
+            var linked = new List<ICampaignEvent>(events.Count);
+            foreach (var e in events)
+            {
+                if (e is not IAuditChainedEvent audit) { linked.Add(e); continue; }
+                var position = _head.Position + 1;
+                var hash = HashOf(_session.TenantId, audit, position, _head.Hash);
+                linked.Add(audit.WithAudit(new AuditLink(position, _head.Hash, hash)));
+                _head = _head with { Position = position, Hash = hash, LastCampaignId = audit.CampaignId };
+            }
+            _session.Store(_head);
+            return linked;
         }
-        session.Store(head);
-        return linked;
     }
 
     /// <summary>

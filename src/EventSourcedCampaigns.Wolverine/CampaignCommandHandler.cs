@@ -2,6 +2,7 @@ using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using Marten;
 using Wolverine;
+using Wolverine.Attributes;
 using Wolverine.Marten;
 
 namespace EventSourcedCampaigns.Wolverine;
@@ -57,28 +58,33 @@ public static class CampaignCommandHandler
 /// <summary>
 /// Cancel: the decider's rules, every attempt kept in the audit (accepted, repeated, refused), prepared batches deleted
 /// once cancelled. Takes the stream's row lock, so a cancel queues behind the batch being recorded instead of retrying
-/// against the lanes, then the tenant's audit lock to chain the attempt's audit event (<see cref="AuditChain"/>). The
-/// audit event of a cancel of an unknown campaign goes to the tenant's audit stream: there is no campaign stream, and
-/// starting one at the caller's id would take that id.
+/// against the lanes, then the tenant's audit lock to chain the attempt's audit event (<see cref="AuditChain"/>), both
+/// with the write model in one round trip (<see cref="AuditChain.FetchForCancelAsync"/>). The audit event of a cancel of
+/// an unknown campaign goes to the tenant's audit stream: there is no campaign stream, and starting one at the caller's id
+/// would take that id.
 /// </summary>
 public static class CancelCampaignHandler
 {
-    public static async Task<(CommandResult, Events, OutgoingMessages)> Handle(CancelCampaign command,
-        [WriteAggregate(nameof(CancelCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign,
-        TimeProvider clock, IDocumentSession session, Envelope envelope, CancellationToken cancellation)
+    [Transactional]
+    public static async Task<(CommandResult, OutgoingMessages)> Handle(CancelCampaign command, TimeProvider clock, IDocumentSession session,
+        Envelope envelope, CancellationToken cancellation)
     {
+        var (stream, audit) = await session.FetchForCancelAsync(command.CampaignId, cancellation);
+        var campaign = stream.Aggregate;
         var (result, events, followUps) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
         followUps.AddRange(Handling.SettleAgainAfterUnseenCommit(envelope, campaign, events));
-        if (campaign is not null) return (result, (await AuditChain.LinkAsync(session, events, cancellation)).ToEvents(), followUps);
-
-        await AuditInTenantStreamAsync(session, events, cancellation);
-        return (result, new Events(), followUps);
+        var linked = audit.Link(events);
+        if (campaign is not null) stream.AppendMany(linked.Cast<object>().ToArray());
+        else KeepInTenantStream(session, linked);
+        return (result, followUps);
     }
 
     /// <summary>The audit events of a cancel of a campaign that does not exist: chained, and kept in the tenant's audit stream.</summary>
-    internal static async Task AuditInTenantStreamAsync(IDocumentSession session, IReadOnlyList<ICampaignEvent> events, CancellationToken cancellation)
+    internal static async Task AuditInTenantStreamAsync(IDocumentSession session, IReadOnlyList<ICampaignEvent> events, CancellationToken cancellation) =>
+        KeepInTenantStream(session, await AuditChain.LinkAsync(session, events, cancellation));
+
+    private static void KeepInTenantStream(IDocumentSession session, IReadOnlyList<ICampaignEvent> linked)
     {
-        var linked = await AuditChain.LinkAsync(session, events, cancellation);
         if (linked.Count > 0)
             session.Events.Append(AuditChain.TenantAuditStreamId(session.TenantId), linked.Cast<object>().ToArray());
     }
