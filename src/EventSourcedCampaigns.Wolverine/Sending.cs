@@ -6,6 +6,7 @@ using Marten;
 using Microsoft.Extensions.Logging;
 using Wolverine;
 using Wolverine.Marten;
+using Wolverine.Runtime;
 
 namespace EventSourcedCampaigns.Wolverine;
 
@@ -453,7 +454,7 @@ public static class SendingHandler
         catch (Exception e) { return Task.FromException<DispatchResult>(e); } // a provider that throws before its first await
     }
 
-    private static bool IsInFlight(CampaignState campaign, int batchNumber) => campaign.Phase switch
+    internal static bool IsInFlight(CampaignState campaign, int batchNumber) => campaign.Phase switch
     {
         CampaignPhase.Sending s => s.Progress.InFlight.ContainsKey(batchNumber),
         CampaignPhase.Cancelling c => c.Progress.InFlight.ContainsKey(batchNumber),
@@ -498,7 +499,8 @@ public static class SendingHandler
 
     public static async Task<(Events, OutgoingMessages)> Handle(BatchSent sent,
         [WriteAggregate(nameof(BatchSent.CampaignId), LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState campaign,
-        TimeProvider clock, IDocumentSession session, ILoggerFactory logs, HeldAnswers held, Envelope envelope, CancellationToken cancellation)
+        TimeProvider clock, IDocumentSession session, ILoggerFactory logs, HeldAnswers held, Envelope envelope, IWolverineRuntime runtime,
+        CancellationToken cancellation)
     {
         held.Forget(session.TenantId, sent.CampaignId, sent.BatchNumber); // the answer is committed: the step will not run again
         var now = Handling.Now(clock, campaign);
@@ -509,8 +511,14 @@ public static class SendingHandler
             _ => new RecordBatchDelivery(sent.CampaignId, sent.BatchNumber, sent.Delivered, sent.Failed, sent.NotSent),
         };
         var events = Decider.Decide(record, campaign, now).EventsOrThrow().ToList();
-        // Already recorded: this is a redelivery, counted once; the first delivery continued the lane.
-        if (events.Count == 0) return ([], Handling.SettleAgainAfterUnseenCommit(envelope, campaign, events));
+        // Already recorded: this is a redelivery, counted once; the first delivery continued the lane. Tried again after an
+        // attempt failed, the commit that recorded it may have gone through unseen, and the lane's next hand-over with it.
+        if (events.Count == 0)
+        {
+            if (envelope.Attempts > 1)
+                await StrandedSends.ReleaseAsync(sent, campaign, session, runtime, logs.CreateLogger(typeof(SendingHandler)), cancellation);
+            return ([], Handling.SettleAgainAfterUnseenCommit(envelope, campaign, events));
+        }
         // For the operator: a batch that failed as a whole is in the events and on the report, and in the log.
         foreach (var failed in events.OfType<BatchFailed>())
             logs.CreateLogger(typeof(SendingHandler)).LogWarning("Batch {Batch} of campaign {Campaign} (tenant {Tenant}) failed: {Error}",

@@ -76,6 +76,27 @@ public sealed class UnseenCommitTests
     }
 
     [Fact]
+    public async Task A_record_whose_commit_went_through_unseen_still_sends_the_batch_it_claimed()
+    {
+        // A record continues its lane: its commit claimed batch 5 (the start claimed 1-4) and stored its hand-over, which
+        // Wolverine never queued. The reconciler recorded batch 5 as failed after the claim timeout (5 minutes here),
+        // though nobody in it was sent anything.
+        var unseen = new CommitUnseenOnce(e => e is BatchClaimed { BatchNumber: 5 });
+        await using var host = await SendingHost.StartAsync(services: s => s.ConfigureMarten(o => o.Listeners.Add(unseen)));
+
+        var id = await host.SendingAsync(30, 5);
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to finish", TimeSpan.FromSeconds(60));
+
+        Assert.True(unseen.Thrown, "no record's commit was made to look failed");
+        var facts = new StreamFacts(await host.EventsAsync(id));
+        facts.AssertEveryClaimRecordedOnce();
+        Assert.Empty(facts.Failures);
+        Assert.Equal(30L, (await host.OutcomesAsync(id, RecipientOutcome.Delivered)).Total);
+        Assert.Equal(6, host.Dispatcher.CallsFor(id)); // each batch handed over once
+        Assert.Equal(0, await host.DeadLettersAsync());
+    }
+
+    [Fact]
     public async Task A_reconcile_that_finished_the_send_and_whose_commit_went_through_unseen_still_settles_it()
     {
         // The reconciler records a batch whose provider call never returns as failed after the claim timeout: that record
