@@ -27,9 +27,27 @@ internal static class StrandedSends
     public static async Task ReleaseAsync(BatchSent sent, CampaignState campaign, IDocumentSession session, IWolverineRuntime runtime,
         ILogger logger, CancellationToken cancellation)
     {
+        try
+        {
+            var released = await ReleaseClaimedWithRecordAsync(sent, campaign, session, runtime, cancellation);
+            if (released > 0)
+                logger.LogWarning("The record of batch {Batch} of campaign {Campaign} (tenant {Tenant}) committed unseen; the hand-over of the batch it claimed, never queued, is given back for recovery",
+                    sent.BatchNumber, sent.CampaignId, session.TenantId);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The record is committed and must not fail for this: the reconciler still records the batch after the claim timeout.
+            logger.LogWarning(e, "Could not look for the hand-over the record of batch {Batch} of campaign {Campaign} (tenant {Tenant}) stored",
+                sent.BatchNumber, sent.CampaignId, session.TenantId);
+        }
+    }
+
+    private static async Task<int> ReleaseClaimedWithRecordAsync(BatchSent sent, CampaignState campaign, IDocumentSession session, IWolverineRuntime runtime,
+        CancellationToken cancellation)
+    {
         var claimed = (await session.BatchesClaimedWithRecordOfAsync(sent.CampaignId, sent.BatchNumber, cancellation))
             .Where(number => SendingHandler.IsInFlight(campaign, number)).ToHashSet();
-        if (claimed.Count == 0 || runtime.Storage is not IMessageDatabase inbox) return;
+        if (claimed.Count == 0 || runtime.Storage is not IMessageDatabase inbox) return 0;
 
         var stranded = new List<Envelope>();
         await using var command = inbox.DataSource.CreateCommand(
@@ -44,9 +62,7 @@ internal static class StrandedSends
                     && send.CampaignId == sent.CampaignId && claimed.Contains(send.BatchNumber))
                     stranded.Add(envelope);
             }
-        if (stranded.Count == 0) return;
-        await inbox.ReassignIncomingAsync(TransportConstants.AnyNode, stranded);
-        logger.LogWarning("The record of batch {Batch} of campaign {Campaign} (tenant {Tenant}) committed unseen; the hand-over of the batch it claimed, never queued, is given back for recovery",
-            sent.BatchNumber, sent.CampaignId, session.TenantId);
+        if (stranded.Count > 0) await inbox.ReassignIncomingAsync(TransportConstants.AnyNode, stranded);
+        return stranded.Count;
     }
 }
