@@ -64,6 +64,7 @@ public static class CampaignSendingExtensions
             rule.Message<PrepareAudiencePage>();
             rule.Message<BatchSent>();
             rule.Message<ReconcileSend>();
+            rule.Message<WatchScheduling>();
             rule.Message<SettleFinishedSend>();
             if (options.RunPipeline) rule.ToLocalQueue(options.CommandQueue);
             else rule.ToPostgresqlQueue(options.HandOffQueue!);

@@ -81,7 +81,7 @@ public static class CancelPrecedenceMiddleware
 {
     /// <summary>The steps held back: everything the pipeline does in the background, never a caller's command.</summary>
     internal static readonly Type[] Steps =
-        [typeof(SendBatch), typeof(BatchSent), typeof(PrepareAudiencePage), typeof(SettleFinishedSend), typeof(ReconcileSend)];
+        [typeof(SendBatch), typeof(BatchSent), typeof(PrepareAudiencePage), typeof(SettleFinishedSend), typeof(ReconcileSend), typeof(WatchScheduling)];
 
     public static Task BeforeAsync(CancelPrecedence precedence, CancellationToken cancellation) => precedence.WaitAsync(cancellation);
 }

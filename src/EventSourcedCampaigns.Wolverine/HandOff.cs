@@ -16,7 +16,7 @@ public static class HandOffMiddleware
 {
     /// <summary>The steps handed over (<see cref="SendBatch"/> hands itself over, in its handler).</summary>
     internal static readonly Type[] Steps =
-        [typeof(StartSend), typeof(BatchSent), typeof(PrepareAudiencePage), typeof(SettleFinishedSend), typeof(ReconcileSend)];
+        [typeof(StartSend), typeof(BatchSent), typeof(PrepareAudiencePage), typeof(SettleFinishedSend), typeof(ReconcileSend), typeof(WatchScheduling)];
 
     public static async Task<HandlerContinuation> BeforeAsync(Envelope envelope, IMessageBus bus, CampaignSendingOptions options)
     {

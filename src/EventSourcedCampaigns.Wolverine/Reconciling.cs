@@ -3,6 +3,7 @@ using EventSourcedCampaigns.Decisions;
 using EventSourcedCampaigns.Marten;
 using Marten;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Wolverine;
 using Wolverine.Marten;
 
@@ -13,6 +14,14 @@ namespace EventSourcedCampaigns.Wolverine;
 /// <see cref="CampaignSendingOptions.ReconcileInterval"/> until the campaign is Sent or Cancelled During Send.
 /// </summary>
 public sealed record ReconcileSend(Guid CampaignId);
+
+/// <summary>
+/// Look after a campaign being scheduled (system): sent with its schedule, and again every
+/// <see cref="CampaignSendingOptions.ReconcileInterval"/> while that schedule is being prepared or waits for its send
+/// time. <paramref name="Schedule"/>: when the schedule was made (its <c>ScheduledAt</c>, which tells it from a later one).
+/// <paramref name="PreparedSeen"/>: the recipients prepared at the last look (-1 before the first).
+/// </summary>
+public sealed record WatchScheduling(Guid CampaignId, DateTimeOffset Schedule, long PreparedSeen = -1);
 
 /// <summary>
 /// When this node's host started. Its reconciler counts a claim as lost only once <see cref="CampaignSendingOptions.ClaimTimeout"/>
@@ -102,6 +111,56 @@ public static class ReconcilingHandler
         if (state.Phase is CampaignPhase.Sending or CampaignPhase.Cancelling) messages.Add(NextWatch(campaign.Id, options));
         return ((await AuditChain.LinkAsync(session, events, cancellation)).ToEvents(), messages);
     }
+
+    /// <summary>
+    /// A schedule's steps are messages that can be lost (a step dead-lettered, or queued in memory on a node that then lost
+    /// it while the database restarted): a schedule that prepared nothing since the last look, one interval ago, gets its
+    /// next page's step again, from where the last prepared page's last batch says the audience goes on; one whose send
+    /// time is an interval past and has not started gets its start again. Either step, should the first copy run as well,
+    /// finds its work done and does nothing. The watch ends once the send starts (its reconciler takes over) or the
+    /// schedule ends (cancelled, reverted, scheduled again, failed).
+    /// </summary>
+    public static async Task<OutgoingMessages> Handle(WatchScheduling watch,
+        [WriteAggregate(nameof(WatchScheduling.CampaignId), Required = false)] CampaignState? campaign,
+        CampaignSendingOptions options, TimeProvider clock, IDocumentSession session, ILoggerFactory logs, CancellationToken cancellation)
+    {
+        switch (campaign?.Phase)
+        {
+            case CampaignPhase.Scheduling scheduling when scheduling.Schedule.ScheduledAt == watch.Schedule:
+                OutgoingMessages messages = [NextWatch(watch with { PreparedSeen = scheduling.Prepared }, options)];
+                if (scheduling.Prepared == watch.PreparedSeen && await NextPageAsync(campaign, scheduling, session, cancellation) is { } page)
+                {
+                    logs.CreateLogger(typeof(ReconcilingHandler)).LogWarning(
+                        "Scheduling campaign {Campaign} (tenant {Tenant}) made no progress for {Interval}: its next page is sent again",
+                        campaign.Id, session.TenantId, options.ReconcileInterval);
+                    messages.Add(page);
+                }
+                return messages;
+            case CampaignPhase.ReadyToSend ready when ready.Schedule.ScheduledAt == watch.Schedule:
+                var due = ready.Schedule.SendAt + options.ReconcileInterval;
+                if (Handling.Now(clock, campaign) < due) return [watch.ScheduledAt(due)];
+                return [new StartSend(campaign.Id), NextWatch(watch, options)];
+            default:
+                return [];
+        }
+    }
+
+    /// <summary>The step of the page after those prepared, or null when where the audience goes on is not recorded.</summary>
+    private static async Task<PrepareAudiencePage?> NextPageAsync(CampaignState campaign, CampaignPhase.Scheduling scheduling, IDocumentSession session,
+        CancellationToken cancellation)
+    {
+        if (scheduling.BatchesPrepared == 0) return new PrepareAudiencePage(campaign.Id, scheduling.Schedule.ScheduledAt, null, 0);
+        var last = await session.LoadAsync<CampaignBatch>(CampaignBatch.IdFor(campaign.Id, scheduling.BatchesPrepared), cancellation);
+        return last?.NextPage is { } next
+            ? new PrepareAudiencePage(campaign.Id, scheduling.Schedule.ScheduledAt, next.Continuation, scheduling.Prepared)
+            : null;
+    }
+
+    private static object NextWatch(WatchScheduling watch, CampaignSendingOptions options) => watch.DelayedFor(options.ReconcileInterval);
+
+    /// <summary>The first look at a schedule.</summary>
+    internal static object FirstWatch(Guid campaignId, DateTimeOffset scheduledAt, CampaignSendingOptions options) =>
+        NextWatch(new WatchScheduling(campaignId, scheduledAt), options);
 
     private static RecordBatchFailure Lost(Guid campaignId, int number, InFlightBatch batch, CampaignSendingOptions options) =>
         new(campaignId, number, LostReason(options.ClaimTimeout, batch.ClaimedAt));

@@ -26,7 +26,7 @@ public static class SchedulingHandler
 {
     public static (CommandResult, Events, OutgoingMessages) Handle(ScheduleCampaign command,
         [WriteAggregate(nameof(ScheduleCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session,
-        Envelope envelope)
+        Envelope envelope, CampaignSendingOptions options)
     {
         var (result, events, followUps) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);
         // Tried again after its commit went through unseen (see AfterUnseenCommitAsync): the schedule is in effect, no page
@@ -36,7 +36,8 @@ public static class SchedulingHandler
             return (result, [], [new PrepareAudiencePage(command.CampaignId, fresh.Schedule.ScheduledAt, null, 0)]);
         if (events.OfType<Scheduled>().SingleOrDefault() is not { } scheduled) return (result, events.ToEvents(), followUps);
         session.DeleteWhere<CampaignBatch>(b => b.CampaignId == command.CampaignId); // batches of an earlier, reverted schedule
-        return (result, events.ToEvents(), [new PrepareAudiencePage(command.CampaignId, scheduled.ScheduledAt, null, 0)]);
+        return (result, events.ToEvents(),
+            [new PrepareAudiencePage(command.CampaignId, scheduled.ScheduledAt, null, 0), ReconcilingHandler.FirstWatch(command.CampaignId, scheduled.ScheduledAt, options)]);
     }
 
     public static async Task<(Events, OutgoingMessages)> Handle(PrepareAudiencePage page,

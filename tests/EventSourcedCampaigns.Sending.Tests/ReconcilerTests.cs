@@ -1,3 +1,7 @@
+using Marten;
+using Marten.Services;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace EventSourcedCampaigns.Sending.Tests;
 
 public sealed class ReconcilerTests
@@ -187,5 +191,62 @@ public sealed class the_pipelines_stored_reasons
         {
             System.Globalization.CultureInfo.CurrentCulture = culture;
         }
+    }
+
+    [Fact]
+    public async Task A_schedule_whose_next_page_step_was_lost_is_prepared_to_the_end_and_sent()
+    {
+        // A database-restart test left a campaign Scheduling for good: three pages prepared, and no step for the fourth.
+        // Here the second page's step is lost outright (dead-lettered): the schedule's watch sends it again.
+        var lose = new FailOnce(e => e is SchedulingProgressed { RecipientsPrepared: 20 });
+        await using var host = await SendingHost.StartAsync(configure: o =>
+        {
+            o.BatchesPerPage = 2;
+            o.ReconcileInterval = TimeSpan.FromMilliseconds(500);
+        }, services: s => s.ConfigureMarten(o => o.Listeners.Add(lose)));
+        var id = await host.CreateAsync();
+        var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 30);
+        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(2), audience, 5, SendingHost.Marketer));
+
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to finish", TimeSpan.FromSeconds(30));
+
+        Assert.True(lose.Thrown, "the second page's step was not lost");
+        Assert.Equal(1, await host.DeadLettersAsync());
+        var progress = (await host.EventsAsync(id)).Select(e => e.Data).OfType<SchedulingProgressed>().Select(p => p.RecipientsPrepared).ToArray();
+        Assert.Equal([10L, 20L, 30L], progress); // no page prepared twice
+        Assert.Equal(30L, (await host.OutcomesAsync(id, RecipientOutcome.Delivered)).Total);
+    }
+
+    [Fact]
+    public async Task A_schedule_whose_start_was_lost_starts_one_interval_after_its_send_time()
+    {
+        var lose = new FailOnce(e => e is SendStarted);
+        await using var host = await SendingHost.StartAsync(configure: o => o.ReconcileInterval = TimeSpan.FromMilliseconds(500),
+            services: s => s.ConfigureMarten(o => o.Listeners.Add(lose)));
+        var id = await host.CreateAsync();
+        var audience = host.Audiences.Everyone("list-" + id.ToString("N"), 30);
+        await host.RunAcceptedAsync(new ScheduleCampaign(id, host.Clock.Now.AddSeconds(2), audience, 5, SendingHost.Marketer));
+
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to finish", TimeSpan.FromSeconds(30));
+
+        Assert.True(lose.Thrown, "the start was not lost");
+        Assert.Equal(1, await host.DeadLettersAsync());
+        Assert.Single((await host.EventsAsync(id)).Select(e => e.Data).OfType<SendStarted>());
+        Assert.Equal(30L, (await host.OutcomesAsync(id, RecipientOutcome.Delivered)).Total);
+    }
+
+    /// <summary>
+    /// Fails, once, before it is saved, the first SaveChanges that appends an event <c>fail</c> picks, with an error the
+    /// steps never retry: the step that made it goes to the dead letters, as a lost step would never run.
+    /// </summary>
+    private sealed class FailOnce(Func<object, bool> fail) : DocumentSessionListenerBase
+    {
+        private int _thrown;
+        public bool Thrown => _thrown == 1;
+
+        public override Task BeforeSaveChangesAsync(IDocumentSession session, CancellationToken token) =>
+            session.PendingChanges.Streams().SelectMany(s => s.Events).Any(e => fail(e.Data)) && Interlocked.Exchange(ref _thrown, 1) == 0
+                ? throw new CampaignRejectedException(new Rejection(RejectionCode.InvalidCount, "Lost by the test."))
+                : Task.CompletedTask;
     }
 }
