@@ -101,14 +101,21 @@ public static class PausingHandler
         [WriteAggregate(nameof(RevertToDraft.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
         => Handling.Run(command, campaign, clock, session);
 
-    /// <summary>The start message scheduled at the send time did nothing while paused: schedule it again (now, if the time has passed).</summary>
+    /// <summary>
+    /// The start message scheduled at the send time did nothing while paused: schedule it again (now, if the time has
+    /// passed), watched as a schedule is (the pause ended its watch).
+    /// </summary>
     public static (CommandResult, Events, OutgoingMessages) Handle(ResumeSchedule command,
-        [WriteAggregate(nameof(ResumeSchedule.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session)
+        [WriteAggregate(nameof(ResumeSchedule.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session,
+        CampaignSendingOptions options)
     {
         var now = Handling.Now(clock, campaign);
         var (result, events, messages) = Handling.Decide(command, campaign, now, session);
         if (events.OfType<ScheduleResumed>().Any() && result.State?.Phase is CampaignPhase.ReadyToSend ready)
+        {
             messages.Add(Handling.StartSendAt(command.CampaignId, ready.Schedule.SendAt, now));
+            messages.Add(ReconcilingHandler.FirstWatch(command.CampaignId, ready.Schedule.ScheduledAt, options));
+        }
         return (result, events.ToEvents(), messages);
     }
 }

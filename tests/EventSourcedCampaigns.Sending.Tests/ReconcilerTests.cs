@@ -223,6 +223,25 @@ public sealed class the_pipelines_stored_reasons
         Assert.Single((await host.EventsAsync(id)).Select(e => e.Data).OfType<SendStarted>());
     }
 
+    [Fact]
+    public async Task A_resumed_schedule_whose_start_was_lost_still_starts()
+    {
+        // The pause ends the schedule's watch; the resume watches it again.
+        var lose = new FailOnce(e => e is SendStarted);
+        await using var host = await SendingHost.StartAsync(configure: o => o.ReconcileInterval = TimeSpan.FromMilliseconds(500),
+            services: s => s.ConfigureMarten(o => o.Listeners.Add(lose)));
+        var id = await host.ScheduledAsync(30, 5, TimeSpan.FromSeconds(3));
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Scheduled, "scheduling to finish");
+        await host.RunAcceptedAsync(new PauseSchedule(id, SendingHost.Marketer));
+        await Task.Delay(TimeSpan.FromSeconds(4)); // past the send time and one interval: the watch looks, finds it paused, and ends
+
+        await host.RunAcceptedAsync(new ResumeSchedule(id, SendingHost.Marketer));
+        await host.WaitForAsync(id, s => s.Status == CampaignStatus.Sent, "the send to finish", TimeSpan.FromSeconds(30));
+
+        Assert.True(lose.Thrown, "the start was not lost");
+        Assert.Equal(30L, (await host.OutcomesAsync(id, RecipientOutcome.Delivered)).Total);
+    }
+
     /// <summary>30 recipients in batches of 5, scheduled to send in 2 s, sent to every one of them although <paramref name="lose"/> lost a step.</summary>
     private static async Task<Guid> ScheduledAndSentDespiteTheLossAsync(SendingHost host, FailOnce lose)
     {
