@@ -28,7 +28,7 @@ public sealed record Audience(string[] Included, string[] Excluded)
 }
 
 /// <summary>One A/B variant of a campaign's message. A campaign without a test has a single variant with 100%.</summary>
-/// <param name="Key">A, B, ...: unique within the campaign.</param>
+/// <param name="Key">A, B, ...: unique within the campaign whatever its case (A and a are one key), with no spaces around it.</param>
 /// <param name="Subject">An email's subject line or a push notification's title, required for those; an SMS has none (null or empty).</param>
 /// <param name="Content">The message itself.</param>
 /// <param name="SplitPercent">This variant's share of the audience; the shares add up to 100.</param>

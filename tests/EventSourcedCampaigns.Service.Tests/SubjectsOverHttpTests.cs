@@ -6,7 +6,8 @@ namespace EventSourcedCampaigns.Service.Tests;
 
 /// <summary>
 /// A variant's subject over HTTP: an SMS has none (null, left out or empty), an email needs one and a push notification
-/// its title. A missing one is a typed 400 that writes nothing, never a 500.
+/// its title. A missing one is a typed 400 that writes nothing, never a 500. So are variant keys that would look like one
+/// variant in the send report and the X-Campaign-Variant header ("A" beside "a", "A" with a space after it).
 /// </summary>
 [Collection("in-process host")] // its service's metrics would feed the process-wide meter the_campaign_metrics reads
 public sealed class subjects_over_http(SecuredService service) : IClassFixture<SecuredService>
@@ -56,6 +57,21 @@ public sealed class subjects_over_http(SecuredService service) : IClassFixture<S
         var before = await service.EventCountAsync(Tenant);
 
         var response = await client.PostAsync("/api/campaigns", Json(Create(channel, variant)));
+
+        Assert.Equal((HttpStatusCode.BadRequest, "InvalidVariants", detail), await Problem(response));
+        Assert.Equal(before, await service.EventCountAsync(Tenant));
+    }
+
+    [Theory]
+    [InlineData("""{"key":"A","subject":"s","content":"c","splitPercent":50},{"key":"a","subject":"s","content":"c","splitPercent":50}""",
+        "Variant keys must be unique, whatever their case.")]
+    [InlineData("""{"key":"A ","subject":"s","content":"c","splitPercent":100}""", "A variant's key has spaces around it.")]
+    public async Task look_alike_variant_keys_are_a_typed_400_that_writes_nothing(string variants, string detail)
+    {
+        var client = service.Client(Tenant);
+        var before = await service.EventCountAsync(Tenant);
+
+        var response = await client.PostAsync("/api/campaigns", Json(Create("Email", variants)));
 
         Assert.Equal((HttpStatusCode.BadRequest, "InvalidVariants", detail), await Problem(response));
         Assert.Equal(before, await service.EventCountAsync(Tenant));

@@ -60,7 +60,11 @@ internal static class Validate
         if (variants.Any(v => v is null)) return Bad("A message variant is missing.");
         if (variants.Length > MaxVariants) return Bad(Invariant($"A campaign has at most {MaxVariants} variants."));
         if (variants.Any(v => string.IsNullOrWhiteSpace(v.Key))) return Bad("Every variant needs a key (A, B, ...).");
-        if (variants.Select(v => v.Key).Distinct().Count() != variants.Length) return Bad("Variant keys must be unique.");
+        // A key names its variant's row in the report and the message's X-Campaign-Variant header: "A" beside "a", or a key
+        // with a space after it, would look like one variant twice.
+        if (variants.Any(v => char.IsWhiteSpace(v.Key[0]) || char.IsWhiteSpace(v.Key[^1]))) return Bad("A variant's key has spaces around it.");
+        if (variants.Select(v => v.Key).Distinct(StringComparer.OrdinalIgnoreCase).Count() != variants.Length)
+            return Bad("Variant keys must be unique, whatever their case.");
         if (variants.Any(v => string.IsNullOrWhiteSpace(v.Content))) return Bad("Every variant needs content.");
         if (NeedsSubject(channel) && variants.Any(v => string.IsNullOrWhiteSpace(v.Subject)))
             return Bad(channel is Channel.Push ? "Every push variant needs a title (its subject)." : "Every email variant needs a subject.");

@@ -58,6 +58,11 @@ public class creating_a_campaign
         { "missing", null },
         { "blank key", [new(" ", "Subject", "Body", 100)] },
         { "duplicate keys", [new("A", "Subject", "Body", 50), new("A", "Other", "Body", 50)] },
+        { "keys that differ only in case", [new("A", "Subject", "Body", 50), new("a", "Other", "Body", 50)] },
+        { "keys that differ only in the case of a letter past ASCII", [new("É", "Subject", "Body", 50), new("é", "Other", "Body", 50)] },
+        { "a key with a space after it", [new("A ", "Subject", "Body", 100)] },
+        { "a key with a space before it in one of two", [new("A", "Subject", "Body", 50), new(" B", "Subject", "Body", 50)] },
+        { "a key with a tab after it in one of two", [new("A", "Subject", "Body", 50), new("B\t", "Subject", "Body", 50)] },
         { "blank subject", [new("A", "", "Body", 100)] },
         { "blank content", [new("A", "Subject", " ", 100)] },
         { "a 0% split", [new("A", "Subject", "Body", 100), new("B", "Subject", "Body", 0)] },
@@ -67,6 +72,7 @@ public class creating_a_campaign
         { "a negative split", [new("A", "Subject", "Body", 120), new("B", "Subject", "Body", -20)] },
         { "a missing variant", [new("A", "Subject", "Body", 100), null!] },
         { "a blank key in one of two", [new("A", "Subject", "Body", 50), new(" ", "Subject", "Body", 50)] },
+        { "an empty key in one of two", [new("A", "Subject", "Body", 50), new("", "Subject", "Body", 50)] },
         { "a blank subject in one of two", [new("A", "Subject", "Body", 50), new("B", " ", "Body", 50)] },
         { "blank content in one of two", [new("A", "Subject", "Body", 50), new("B", "Subject", "", 50)] },
         { "a key of 51 characters in one of two", [new("A", "Subject", "Body", 50), new(new string('k', 51), "Subject", "Body", 50)] },
@@ -82,9 +88,17 @@ public class creating_a_campaign
         { "a line feed in the subject", [new("A", "Hi\nBcc: x@example.com", "Body", 100)] },
         { "a carriage return in the subject", [new("A", "Hi\rthere", "Body", 100)] },
         { "a line break in the key", [new("A\r\nBcc: x@example.com", "Subject", "Body", 100)] },
-        { "a line break in the key of one of two", [new("A", "Subject", "Body", 50), new("B\n", "Subject", "Body", 50)] },
+        { "a line break in the key of one of two", [new("A", "Subject", "Body", 50), new("B\nBcc: x@example.com", "Subject", "Body", 50)] },
         { "a subject starting with a line break", [new("A", "\nBcc: x@example.com", "Body", 100)] },
     };
+
+    [Fact]
+    public void a_key_may_have_spaces_between_its_words()
+    {
+        Variant[] variants = [new("Short subject", "Subject", "Body", 50), new("Long subject", "Subject", "Body", 50)];
+        Spec.GivenNoCampaign().When(Commands.Create() with { Variants = variants })
+            .Then(new CampaignCreated(Plan.Id, Plan.Name, Channel.Email, variants, null, Plan.Marketer, Spec.Now));
+    }
 
     [Fact]
     public void content_may_have_line_breaks_where_a_key_and_subject_may_not()
