@@ -1283,6 +1283,19 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 
     [Fact]
+    public async Task a_variant_added_beside_a_lower_case_key_takes_the_next_letter()
+    {
+        // The API tells keys apart whatever their case: beside "a", a new "A" would be refused as the same key.
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Create campaign" }).First.ClickAsync();
+        var keys = _page.GetByLabel("Variant", new() { Exact = true });
+        await keys.Nth(0).FillAsync("a");
+
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Add variant" }).ClickAsync();
+
+        await Expect(keys.Nth(1)).ToHaveValueAsync("B");
+    }
+
+    [Fact]
     public async Task a_cancel_the_service_cannot_be_reached_for_says_so_and_can_be_tried_again()
     {
         // Found by an audit: the dialog stayed open with Cancel campaign disabled for good, and said nothing.

@@ -847,8 +847,9 @@ function variantsFieldset(fixed, channel) {
 }
 function wireAddVariant() {
   $('#add-variant').addEventListener('click', () => {
-    // The first letter no row uses: after a row was removed, the count of rows names one that is still there.
-    const used = new Set(readVariants().map(v => v.key));
+    // The first letter no row uses: after a row was removed, the count of rows names one that is still there. In either
+    // case, as the API tells keys apart ("b" takes B).
+    const used = new Set(readVariants().map(v => v.key.toUpperCase()));
     let code = 65;
     while (used.has(String.fromCharCode(code))) code++;
     addVariantRow({ key: String.fromCharCode(code), splitPercent: 0 });
