@@ -15,6 +15,13 @@ public sealed record CommandResult(Decision Decision, CampaignState? State)
     private long _sequence;
 
     /// <summary>
+    /// The stream version found when the command's expected version did not match it (nothing applied): the handler answers
+    /// it, and the caller's door throws <see cref="CampaignVersionMismatchException"/>. Thrown inside the handler, the
+    /// expected refusal was logged by Wolverine as a failed invocation, at error level, on every conflict.
+    /// </summary>
+    internal (long Expected, long Actual)? VersionMismatch { get; init; }
+
+    /// <summary>
     /// The campaign stream's last event sequence once the command committed (0 when the campaign has no events);
     /// pass it to <see cref="ReadModelWaiting.WaitForReadModelsAsync"/> to read your own write.
     /// </summary>

@@ -1,4 +1,5 @@
 using EventSourcedCampaigns.Ports;
+using EventSourcedCampaigns.Providers;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -19,7 +20,7 @@ public static class SmtpServiceCollectionExtensions
     public static IServiceCollection AddSmtpDispatcher(this IServiceCollection services, IConfiguration section)
     {
         ArgumentNullException.ThrowIfNull(section);
-        services.AddOptions<SmtpDispatcherOptions>().Bind(section).ValidateOnStart();
+        services.AddOptions<SmtpDispatcherOptions>().BindChecked(section).ValidateOnStart();
         return services.AddSmtpDispatcherCore();
     }
 

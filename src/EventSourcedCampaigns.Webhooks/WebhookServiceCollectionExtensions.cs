@@ -1,5 +1,6 @@
 using System.Net;
 using EventSourcedCampaigns.Ports;
+using EventSourcedCampaigns.Providers;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,7 +21,7 @@ public static class WebhookServiceCollectionExtensions
     public static IServiceCollection AddWebhookDispatcher(this IServiceCollection services, IConfiguration section)
     {
         ArgumentNullException.ThrowIfNull(section);
-        services.AddOptions<WebhookDispatcherOptions>().Bind(section).ValidateOnStart();
+        services.AddOptions<WebhookDispatcherOptions>().BindChecked(section).ValidateOnStart();
         return services.AddWebhookDispatcherCore();
     }
 

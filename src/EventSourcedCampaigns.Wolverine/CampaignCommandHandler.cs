@@ -23,14 +23,18 @@ public static class CampaignCommandHandler
         [WriteAggregate(nameof(CreateCampaign.CampaignId), Required = false)] CampaignState? campaign, TimeProvider clock, IDocumentSession session) =>
         Handling.Run(command, campaign, clock, session);
 
-    /// <summary>An edit may be sent on the condition of the version its caller read (<see cref="Handling.ExpectVersionAsync"/>).</summary>
+    /// <summary>
+    /// An edit may be sent on the condition of the version its caller read (<see cref="Handling.VersionMismatchAsync"/>): when
+    /// the campaign moved on, nothing is appended and the result says so (the door throws <see cref="CampaignVersionMismatchException"/>).
+    /// </summary>
     public static async Task<(CommandResult, Events, OutgoingMessages)> Handle(EditCampaign command,
         [WriteAggregate(nameof(EditCampaign.CampaignId), Required = false, LoadStyle = ConcurrencyStyle.Exclusive)] CampaignState? campaign, TimeProvider clock, IDocumentSession session,
         Envelope envelope, CancellationToken cancellation)
     {
         var (result, events, followUps) = Handling.Run(command, campaign, clock, session);
-        await Handling.ExpectVersionAsync(envelope, session, command.CampaignId, result, cancellation);
-        return (result, events, followUps);
+        return await Handling.VersionMismatchAsync(envelope, session, command.CampaignId, result, cancellation) is { } mismatch
+            ? (result with { VersionMismatch = mismatch }, [], [])
+            : (result, events, followUps);
     }
 
     public static (CommandResult, Events, OutgoingMessages) Handle(RecordSchedulingProgress command,

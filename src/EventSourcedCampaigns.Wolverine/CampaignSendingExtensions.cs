@@ -77,7 +77,7 @@ public static class CampaignSendingExtensions
         return opts;
     }
 
-    /// <summary>The envelope header that carries a command's expected stream version to its handler (<see cref="Handling.ExpectVersionAsync"/>).</summary>
+    /// <summary>The envelope header that carries a command's expected stream version to its handler (<see cref="Handling.VersionMismatchAsync"/>).</summary>
     public const string ExpectedVersionHeader = "campaigns-expected-version";
 
     /// <summary>
@@ -125,6 +125,7 @@ public static class CampaignSendingExtensions
         {
             throw new CampaignConcurrencyException(command.CampaignId, ex);
         }
+        if (result.VersionMismatch is var (expected, actual)) throw new CampaignVersionMismatchException(command.CampaignId, expected, actual);
 
         // Most handlers take the sequence from their commit. Otherwise (a refusal appends nothing, some handlers do not
         // take it) it is read now the command has committed: the last event of every stream the command can write (a
@@ -185,13 +186,12 @@ internal sealed class CampaignErrorPolicy : IHandlerPolicy
 
             // Anything else (the database restarting, a node losing its connection): the step has not happened, so
             // it is tried again, durably, until it can run. Provider and audience failures never get here: their
-            // handlers retry and then record them. A refusal by the rules is a bug worth a dead letter, not a loop; a failed
-            // expected version is its caller's answer, not retried.
+            // handlers retry and then record them. A refusal by the rules is a bug worth a dead letter, not a loop.
             // The first minute of retries is in memory: a durable retry is itself written to the database, which fails
             // while it is down, and a fault audit saw lanes resume only 30-60 s after a 54 s outage had ended.
             // A command somebody waits for gives up after about 3 s (invoked, it then throws: the service answers 503): an
             // outage drill's create and cancel answered after a minute, past the clients' own timeouts.
-            chain.OnException(e => e is not CampaignRejectedException and not CampaignVersionMismatchException && !IsLostRace(e))
+            chain.OnException(e => e is not CampaignRejectedException && !IsLostRace(e))
                 .RetryWithCooldown(Interactive.Contains(chain.MessageType) ? Delays(100, 1_000, 2_000)
                     : Delays(100, 1_000, 2_000, 5_000, 10_000, 10_000, 10_000, 10_000, 10_000))
                 .Then.ScheduleRetryIndefinitely(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30));

@@ -121,14 +121,13 @@ internal static class Handling
     /// refusal (CampaignNotFound, NotEditable) is answered as without the condition, and a command already in effect (no
     /// events: a retry after a lost answer) overwrites nothing.
     /// </summary>
-    public static async Task ExpectVersionAsync(Envelope envelope, IDocumentSession session, Guid campaignId, CommandResult decided,
-        CancellationToken cancellation)
+    public static async Task<(long Expected, long Actual)?> VersionMismatchAsync(Envelope envelope, IDocumentSession session, Guid campaignId,
+        CommandResult decided, CancellationToken cancellation)
     {
         if (decided.Decision.Events.Count == 0
             || !envelope.Headers.TryGetValue(CampaignSendingExtensions.ExpectedVersionHeader, out var raw)
-            || !long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var expected)) return;
-        if (await session.LockCampaignStreamAsync(campaignId, cancellation) is { } actual && actual != expected)
-            throw new CampaignVersionMismatchException(campaignId, expected, actual);
+            || !long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var expected)) return null;
+        return await session.LockCampaignStreamAsync(campaignId, cancellation) is { } actual && actual != expected ? (expected, actual) : null;
     }
 
     public static Events ToEvents(this IEnumerable<ICampaignEvent> events) => new(events);

@@ -42,6 +42,11 @@ public sealed class DispatcherSettingsTests
         { "LocalDomain", "bad host", "SmtpDispatcherOptions.LocalDomain must be a host name or an IP address." },
         { "ListUnsubscribe", "http://shop.example/unsubscribe/{recipientId}", "SmtpDispatcherOptions.ListUnsubscribe must be an https:// or mailto: address." },
         { "ListUnsubscribe", "unsubscribe@shop.example", "SmtpDispatcherOptions.ListUnsubscribe must be an https:// or mailto: address." },
+        // Values the configuration binder cannot convert fail the same way, naming the setting and what it takes.
+        { "Security", "Tls1", "SmtpDispatcherOptions.Security is 'Tls1'; use None, StartTlsWhenAvailable, StartTls, Tls." },
+        { "Transaction", "Bogus", "SmtpDispatcherOptions.Transaction is 'Bogus'; use " },
+        { "Port", "abc", "SmtpDispatcherOptions.Port is 'abc'; use a whole number." },
+        { "Timeout", "soon", "SmtpDispatcherOptions.Timeout is 'soon'; use a duration such as 00:00:30." },
     };
 
     public static TheoryData<string, string, string> UnusableWebhook => new()
@@ -53,6 +58,8 @@ public sealed class DispatcherSettingsTests
         { "Retries", "-1", "WebhookDispatcherOptions.Retries" },
         { "AttemptTimeout", "00:00:00", "WebhookDispatcherOptions.AttemptTimeout" },
         { "AttemptTimeout", "1.00:00:00", "WebhookDispatcherOptions.AttemptTimeout" },
+        { "Retries", "many", "WebhookDispatcherOptions.Retries is 'many'; use a whole number." },
+        { "AttemptTimeout", "soon", "WebhookDispatcherOptions.AttemptTimeout is 'soon'; use a duration such as 00:00:30." },
     };
 
     private static IHost Host(Action<IServiceCollection> register)

@@ -1,4 +1,6 @@
 using System.IO.Compression;
+using System.Reflection.Metadata;
+using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Xunit.Abstractions;
@@ -64,6 +66,25 @@ public sealed class PackagingTests(PackedFeed feed, ITestOutputHelper log) : ICl
 
         using var symbols = ZipFile.OpenRead(feed.PackagePath(id, "snupkg"));
         Assert.NotNull(symbols.GetEntry($"lib/net10.0/{id}.pdb"));
+
+        // Built as CI builds: no folder of the machine that packed it, and each source inside the symbols, for a debugger.
+        Assert.DoesNotContain(Repo.Root, Encoding.UTF8.GetString(Bytes(package, $"lib/net10.0/{id}.dll")));
+        using var pdb = MetadataReaderProvider.FromPortablePdbStream(new MemoryStream(Bytes(symbols, $"lib/net10.0/{id}.pdb")));
+        var reader = pdb.GetMetadataReader();
+        var embeddedSource = new Guid("0E8A571B-6926-466E-B4AD-8AB04611F5FE");
+        Assert.NotEmpty(reader.Documents);
+        Assert.All(reader.Documents, document =>
+        {
+            Assert.StartsWith("/_/", reader.GetString(reader.GetDocument(document).Name));
+            Assert.Contains(reader.GetCustomDebugInformation(document), c => reader.GetGuid(reader.GetCustomDebugInformation(c).Kind) == embeddedSource);
+        });
+    }
+
+    private static byte[] Bytes(ZipArchive package, string entry)
+    {
+        using var copy = new MemoryStream();
+        using (var stream = package.GetEntry(entry)!.Open()) stream.CopyTo(copy);
+        return copy.ToArray();
     }
 
     [Fact]

@@ -162,17 +162,4 @@ public sealed class AudienceTests(ITestOutputHelper output)
         Assert.Equal(0, await host.BatchDocumentsAsync(id));
         Assert.Empty(errors.Entries);
     }
-
-    private sealed class ErrorLog : ILoggerProvider, ILogger
-    {
-        public System.Collections.Concurrent.ConcurrentQueue<string> Entries { get; } = new();
-        public ILogger CreateLogger(string categoryName) => this;
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (IsEnabled(logLevel)) Entries.Enqueue(formatter(state, exception));
-        }
-        public void Dispose() { }
-    }
 }

@@ -92,13 +92,15 @@ try
     // ---- step 4 ----
     var store = host.Services.GetRequiredService<IDocumentStore>();
     await using var query = store.QuerySession("acme");
+    await store.WaitForReadModelsAsync(await query.LastSequenceAsync(id), TimeSpan.FromSeconds(10));
+
     var tab = await query.QueryCampaignsAsync(new CampaignListQuery(Status: CampaignStatus.Sending));
     var report = await query.LoadSendReportAsync(id);
     var audit = await query.QueryCancellationAuditAsync(new CancellationAuditQuery(From: DateTimeOffset.UtcNow.AddDays(-7)));
-
-    await using (var session = store.QuerySession("acme"))
-        await store.WaitForReadModelsAsync(await session.LastSequenceAsync(id), TimeSpan.FromSeconds(10));
     // ---- end of the guide's program ----
+    // What the guide's own queries read, after its wait: the cancel (an audit saw "Scheduling" and no audit entry when they came first).
+    Check(report?.Status == CampaignStatus.Cancelled && audit.Items.Any(e => e.CampaignId == id),
+        $"the guide's queries, after its wait, show the cancel: report {report?.Status}, {audit.Items.Count} audit entries");
 
     const string tenant = "acme";
     var provider = (MyEmailProvider)host.Services.GetRequiredService<IMessageDispatcher>();
