@@ -32,7 +32,14 @@ public sealed record Audience(string[] Included, string[] Excluded)
 /// <param name="Subject">An email's subject line or a push notification's title, required for those; an SMS has none (null or empty).</param>
 /// <param name="Content">The message itself.</param>
 /// <param name="SplitPercent">This variant's share of the audience; the shares add up to 100.</param>
-public sealed record Variant(string Key, string? Subject, string Content, int SplitPercent);
+public sealed record Variant(string Key, string? Subject, string Content, int SplitPercent)
+{
+    /// <summary>
+    /// This variant as it is stored: an empty subject (an SMS form's empty field) is no subject, as null is, so a request with
+    /// either makes the same variant (and a retry with the other is the same request).
+    /// </summary>
+    public Variant WithoutEmptySubject() => Subject is "" ? this with { Subject = null } : this;
+}
 
 /// <summary>How many recipients scheduling assigned to a variant.</summary>
 public sealed record VariantShare(string Variant, long Recipients);

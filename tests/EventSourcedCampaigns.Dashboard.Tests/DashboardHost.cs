@@ -115,7 +115,7 @@ public sealed class DashboardHost : IAsyncLifetime
     /// every scope, or only <paramref name="scopes"/>.
     /// </summary>
     public async Task<IPage> SignedInPageAsync(int width = 1280, int height = 900, string actor = Marketer, string[]? scopes = null,
-        string timeZone = "Europe/Warsaw")
+        string timeZone = "Europe/Warsaw", string tenant = Tenant)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
@@ -127,7 +127,7 @@ public sealed class DashboardHost : IAsyncLifetime
         page.Console += (_, message) => { if (message.Type is "error" or "warning") Console.WriteLine($"[browser {message.Type}] {message.Text}"); };
         page.PageError += (_, error) => Console.WriteLine($"[browser page error] {error}");
         await page.GotoAsync("/app/#/sign-in");
-        await page.GetByLabel("Tenant").FillAsync(Tenant);
+        await page.GetByLabel("Tenant").FillAsync(tenant);
         await page.GetByLabel("Your name or e-mail").FillAsync(actor);
         if (scopes is not null)
             foreach (var box in await page.Locator("input[name=scope]").AllAsync())

@@ -808,6 +808,22 @@ public sealed class dashboard(DashboardHost host, ITestOutputHelper output) : IA
     }
 
     [Fact]
+    public async Task a_tenant_with_no_cancel_attempts_is_told_there_is_nothing_to_verify()
+    {
+        // Found by an audit: an empty chain read "Audit chain verified: intact, 0 entries", as a mistyped tenant would.
+        var auditor = await host.SignedInPageAsync(actor: "auditor@new.example", scopes: ["audit:read"], tenant: "new-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            await auditor.GetByRole(AriaRole.Link, new() { Name = "Audit", Exact = true }).ClickAsync();
+            await Expect(auditor.Locator("#chain")).ToHaveTextAsync("Nothing to verify yet: this tenant has no cancel attempts in the audit chain.");
+        }
+        finally
+        {
+            await auditor.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
     public async Task a_marketer_who_may_only_read_sees_no_create_nor_edit()
     {
         var name = Unique("Read only");

@@ -307,6 +307,9 @@ public sealed class the_http_api : IAsyncLifetime
         Assert.Equal((HttpStatusCode.NotFound, "CampaignNotFound"), await Problem(await _shopA.GetAsync($"/api/campaigns/{auditStream}/events")));
     }
 
+    /// <summary>An array nested 100 deep, past System.Text.Json's 64.</summary>
+    private const string Deep = "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]";
+
     [Theory]
     // Found by an audit: these answered in ASP.NET's words ("Implicit body inferred for parameter \"body\" but no body was
     // provided. Did you mean to use a Service instead?", "Failed to bind parameter \"Nullable<CampaignSort> sort\"").
@@ -318,8 +321,16 @@ public sealed class the_http_api : IAsyncLifetime
     // Found by fuzzing: a property name that is not valid Unicode was a 500 (the repeated-property check threw reading it).
     [InlineData("POST", "/api/campaigns", "{\"\\ud800\":1,\"name\":\"a\",\"channel\":\"Email\",\"variants\":[]}", "A property name in the request body is not valid Unicode text")]
     [InlineData("POST", "/api/campaigns/{0}/cancel", "{\"reasonCode\":\"Other\",\"x\":{\"a\\udc00\":1}}", "A property name in the request body is not valid Unicode text")]
-    [InlineData("GET", "/api/campaigns?sort=Foo", null, "The parameter sort cannot be 'Foo'")]
-    [InlineData("GET", "/api/campaigns?page=1&Page=2", null, "The parameter page cannot be '1,2'")]
+    // Found by an audit: these said "The parameter status cannot be 'scheduled' (given twice, or not one of its values)",
+    // of a parameter given once, naming neither its kind nor its values.
+    // Found by an audit: "value at $.x is not of the type the schema gives it".
+    [InlineData("POST", "/api/campaigns", "{\"name\":\"a\",\"channel\":\"Email\",\"variants\":[],\"x\":" + Deep + "}", "nests its values too deeply")]
+    [InlineData("GET", "/api/campaigns?sort=Foo", null, "sort must be one of UpdatedAt, CreatedAt, SendAt, Name, by name, not 'Foo'.")]
+    [InlineData("GET", "/api/campaigns?status=scheduled", null, "status must be one of Draft, Scheduling, Scheduled, Paused, Sending, Cancelling, Sent, Cancelled, CancelledDuringSend, by name, not 'scheduled'.")]
+    [InlineData("GET", "/api/campaigns?page=1&Page=2", null, "The query parameter page is given 2 times: give it once.")]
+    [InlineData("GET", "/api/campaigns?pageSize=abc", null, "pageSize must be a whole number, not 'abc'.")]
+    [InlineData("GET", "/api/campaigns?updatedFrom=tomorrow", null, "updatedFrom 'tomorrow' is not a date and time")]
+    [InlineData("GET", "/api/audit/cancellations?campaignId=nope", null, "campaignId 'nope' is not a campaign id")]
     public async Task a_request_the_binding_cannot_read_is_answered_in_the_callers_terms(string method, string url, string? body, string says)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), string.Format(System.Globalization.CultureInfo.InvariantCulture, url, _campaigns[0]));

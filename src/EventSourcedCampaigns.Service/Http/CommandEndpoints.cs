@@ -222,7 +222,7 @@ public static class CommandEndpoints
         var first = await session.Events.FetchStreamAsync(create.CampaignId, version: 1, token: cancellation);
         return first.FirstOrDefault()?.Data is CampaignCreated { ClonedFrom: null } created
                && created.Name == create.Name?.Trim() && created.Channel == create.Channel
-               && create.Variants is not null && created.Variants.SequenceEqual(create.Variants);
+               && create.Variants is not null && created.Variants.SequenceEqual(create.Variants.Select(v => v?.WithoutEmptySubject()!));
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ public static class OpenApiContract
 {
     public const string DocumentName = "v1";
     /// <summary>The API's version: the major is the document's name (v1); minor and patch grow with additive changes.</summary>
-    public const string Version = "1.8.0";
+    public const string Version = "1.8.1";
     public const string BearerScheme = "Bearer";
     public const string ApiKeyScheme = "ApiKey";
     private const string ProblemsKey = "campaigns:problem-codes";
@@ -58,6 +58,11 @@ public static class OpenApiContract
                 schema.Enum = [.. Enum.GetNames(type).Select(n => (JsonNode)n)];
                 schema.Type = JsonSchemaType.String;
             }
+            // A set of flags is written as its names joined by ", ": the names are given, as an enum's are.
+            if (type == typeof(CampaignActions))
+                schema.Description = $"{schema.Description} The names of the actions available now, joined by \", \" (\"Pause, RevertToDraft, Cancel\"), " +
+                                     $"in this order: {string.Join(", ", Enum.GetNames<CampaignActions>().Where(n => n != nameof(CampaignActions.None)))}; " +
+                                     $"\"{nameof(CampaignActions.None)}\" when there is none (a campaign Cancelling).";
             return Task.CompletedTask;
         });
         o.AddDocumentTransformer((document, _, _) =>
@@ -187,7 +192,7 @@ public static class OpenApiContract
             if (status == StatusCodes.Status429TooManyRequests)
                 response.Headers = new Dictionary<string, IOpenApiHeader>
                 {
-                    ["Retry-After"] = new OpenApiHeader { Description = "Seconds to wait before retrying.", Schema = new OpenApiSchema { Type = JsonSchemaType.Integer } },
+                    ["Retry-After"] = new OpenApiHeader { Description = "Seconds to wait before retrying: the limit's window (60), so at most that; the count may start again sooner.", Schema = new OpenApiSchema { Type = JsonSchemaType.Integer } },
                 };
             operation.Responses[status.ToString(System.Globalization.CultureInfo.InvariantCulture)] = response;
         }

@@ -162,6 +162,31 @@ public static class StrictValues
     private static bool FromText(Type type) =>
         type == typeof(string) || type.IsEnum || type.GetMethods(BindingFlags.Public | BindingFlags.Static).Any(m => m.Name == "TryParse");
 
+    /// <summary>
+    /// Why the value of parameter <paramref name="name"/> did not bind, as the filter would say it had it bound: ASP.NET's own
+    /// words name neither the parameter's kind nor the values it takes (<c>?status=scheduled</c>: its names are written
+    /// Scheduled). Null when the endpoint has no such parameter of a kind explained here.
+    /// </summary>
+    internal static IResult? RefusalOfUnbound(HttpContext http, string name, string value)
+    {
+        // Met in the exception handler, which clears the request's endpoint: the failed one is on its feature.
+        var endpoint = http.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? http.GetEndpoint();
+        var parameter = endpoint?.Metadata.GetOrderedMetadata<IParameterBindingMetadata>().FirstOrDefault(p => p.Name == name)?.ParameterInfo;
+        if (parameter is null) return null;
+        // Two values of a parameter that takes one do not bind (?page=1&page=2 reads "1,2"): said as the filter says it.
+        if (!parameter.ParameterType.IsArray && http.Request.Query[name] is { Count: > 1 } values)
+            return Problems.BadRequest(ProblemCodes.BadRequest, string.Create(CultureInfo.InvariantCulture,
+                $"The query parameter {name} is given {values.Count} times: give it once."));
+        var type = parameter.ParameterType.IsArray ? parameter.ParameterType.GetElementType()! : parameter.ParameterType;
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        return type.IsEnum ? NameOf(type)(name, value)
+            : type == typeof(DateTimeOffset) ? WithOffset(name, value)
+            : type == typeof(Guid) ? WrittenAsId(name, value)
+            : type == typeof(int) || type == typeof(long) ? Problems.BadRequest(ProblemCodes.BadRequest, string.Create(CultureInfo.InvariantCulture,
+                $"{name} must be a whole number, not '{Shown(value)}'."))
+            : null;
+    }
+
     private static Func<string, string, IResult?> NameOf(Type enumType)
     {
         HashSet<string> names = [.. Enum.GetNames(enumType)];
@@ -242,6 +267,7 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
             BadHttpRequestException { StatusCode: StatusCodes.Status408RequestTimeout } => Problems.Problem(StatusCodes.Status408RequestTimeout,
                 ProblemCodes.RequestTimeout, "The request body arrived too slowly (under 240 bytes a second); nothing was applied. Send it again."),
             BadHttpRequestException e when PagingPastInt(e) is { } range => Problems.BadRequest(ProblemCodes.OutOfRange, range),
+            BadHttpRequestException e when Unbound(e) is var (name, value) && StrictValues.RefusalOfUnbound(http, name, value) is { } refused => refused,
             BadHttpRequestException e => Problems.BadRequest("bad_request", Explain(e)),
             // The database is restarting or unreachable: nothing was applied; the caller may retry. Marten wraps what
             // Npgsql throws (MartenCommandException), so the cause is looked for along the chain.
@@ -285,6 +311,10 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
             }
             : null;
 
+    /// <summary>The parameter and the value ASP.NET's binding could not read, if that is what <paramref name="e"/> says.</summary>
+    internal static (string Name, string Value)? Unbound(BadHttpRequestException e) =>
+        BindFailure().Match(e.Message) is { Success: true } bind ? (bind.Groups["name"].Value, bind.Groups["value"].Value) : null;
+
     /// <summary>
     /// What ASP.NET's binding says about a request it cannot read, in the caller's terms: it names its own types
     /// ("CreateCampaignBody body", "Nullable&lt;CampaignSort&gt; sort") and asks whether a service was meant.
@@ -301,6 +331,9 @@ public sealed partial class CampaignExceptionHandler : IExceptionHandler
             if (MissingRequired().Match(json.Message) is { Success: true } missing)
                 return $"The request body lacks required properties: {missing.Groups["names"].Value}.";
             // System.Text.Json: "Cannot transcode invalid UTF-8 ...", "Cannot read incomplete UTF-16 JSON text ... surrogate".
+            // System.Text.Json: "The maximum configured depth of 64 has been exceeded" (an array in an array, 5,000 deep).
+            if (json.Message.Contains("maximum configured depth", StringComparison.Ordinal))
+                return "The request body nests its values too deeply (more than 64 levels): no body of this API nests more than a few.";
             if (json.InnerException is InvalidOperationException { Message: var text } && text.Contains(" UTF-", StringComparison.Ordinal))
                 return $"The request body's value at {json.Path ?? "$"} is not valid Unicode text (a lone surrogate such as \\ud800, or bytes that are not UTF-8).";
             if (!json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)

@@ -15,6 +15,6 @@ internal static class Creating
             return Decision.Reject(RejectionCode.InvalidCampaignId, "A campaign id is required.");
         return Validate.AsDecision(Validate.Name(c.Name), Validate.Variants(c.Channel, c.Variants), Validate.Actor(c.CreatedBy),
                    Enum.IsDefined(c.Channel) ? null : new(RejectionCode.InvalidChannel, "Choose email, SMS or push as the channel."))
-               ?? Decision.Accept(new CampaignCreated(c.CampaignId, c.Name.Trim(), c.Channel, c.Variants, c.ClonedFrom, c.CreatedBy, now));
+               ?? Decision.Accept(new CampaignCreated(c.CampaignId, c.Name.Trim(), c.Channel, [.. c.Variants.Select(v => v.WithoutEmptySubject())], c.ClonedFrom, c.CreatedBy, now));
     }
 }

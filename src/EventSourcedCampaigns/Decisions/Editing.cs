@@ -20,12 +20,12 @@ internal static class Editing
     // changes nothing (a client's retry after a lost answer) records nothing.
     private static Decision Edit(EditCampaign c, CampaignState state, DateTimeOffset now) =>
         Validate.AsDecision(Validate.Name(c.Name), Validate.Variants(state.Channel, c.Variants), Validate.Actor(c.EditedBy))
-        ?? (c.Name.Trim() == state.Name && c.Variants.Select(WithoutEmptySubject).SequenceEqual(state.Variants.Select(WithoutEmptySubject))
+        ?? (c.Name.Trim() == state.Name && Stored(c.Variants).SequenceEqual(Stored(state.Variants))
             ? Decision.NoChange
-            : Decision.Accept(new CampaignEdited(c.CampaignId, c.Name.Trim(), c.Variants, c.EditedBy, now)));
+            : Decision.Accept(new CampaignEdited(c.CampaignId, c.Name.Trim(), Stored(c.Variants), c.EditedBy, now)));
 
     /// <summary>An SMS has no subject, given as null or as "" (the dashboard's empty field): the same either way.</summary>
-    private static Variant WithoutEmptySubject(Variant v) => string.IsNullOrEmpty(v.Subject) ? v with { Subject = null } : v;
+    private static Variant[] Stored(Variant[] variants) => [.. variants.Select(v => v.WithoutEmptySubject())];
 
     /// <summary>A paused campaign's audience is already split into batches per variant: content may change, the split may not.</summary>
     private static Decision? KeepsTheSplit(Variant[]? edited, Variant[] planned) =>

@@ -1082,6 +1082,11 @@ async function renderAudit(main) {
     if (!res.ok) { chain.textContent = `Could not verify the audit chain: ${problem(res)}`; return; }
     const v = res.data;
     chain.className = `chain ${v.intact ? 'intact' : 'broken'}`;
+    // An empty chain proves nothing: said as such, as the CLI says it, not as "intact, 0 entries".
+    if (v.intact && v.entries === 0 && !v.unchained) {
+      chain.textContent = 'Nothing to verify yet: this tenant has no cancel attempts in the audit chain.';
+      return;
+    }
     if (v.intact) {
       chain.textContent = `Audit chain verified: intact, ${num(v.entries)} entr${v.entries === 1 ? 'y' : 'ies'}${v.unchained ? ` (${num(v.unchained)} older entries not chained)` : ''}. It proves each attempt's request (who, when, why, status, delivered before) and each cancel's outcome (delivered after, failed, not sent, when it took effect).`;
       return;
