@@ -77,7 +77,8 @@ public sealed class DashboardHost : IAsyncLifetime
         new EventSourcedCampaigns.Service.Security.AuthSettings().Audience, tenant, actor, EventSourcedCampaigns.Service.Security.Scopes.All, TimeSpan.FromHours(1));
 
     /// <summary>The service on a free Kestrel port in <paramref name="environment"/>, with the settings described above.</summary>
-    public static (WebApplicationFactory<Program> Factory, string BaseUrl) StartService(string environment, string? schema = null, string? roles = null)
+    public static (WebApplicationFactory<Program> Factory, string BaseUrl) StartService(string environment, string? schema = null, string? roles = null,
+        Action<IWebHostBuilder>? configure = null)
     {
         var baseUrl = $"http://127.0.0.1:{FreePort()}";
         var factory = new ServiceFactory().WithWebHostBuilder(web =>
@@ -104,6 +105,7 @@ public sealed class DashboardHost : IAsyncLifetime
                 services.AddSingleton<IAudienceResolver>(sp => new SlowListAudience((IAudienceResolver)(inner.ImplementationInstance
                     ?? inner.ImplementationFactory!(sp))));
             });
+            configure?.Invoke(web);
         });
         factory.UseKestrel();
         factory.StartServer();
@@ -156,7 +158,7 @@ public sealed class DashboardHost : IAsyncLifetime
         return process.ExitCode == 0 && File.Exists(path) ? path : throw new InvalidOperationException($"eng/chromium.sh failed ({process.ExitCode}): no Chromium to drive.");
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

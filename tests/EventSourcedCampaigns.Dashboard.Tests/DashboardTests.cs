@@ -1647,4 +1647,53 @@ public sealed class dashboard_in_production(DashboardHost host)
             await context.CloseAsync();
         }
     }
+
+    [Fact]
+    public async Task the_sign_in_goes_through_the_organisations_identity_provider()
+    {
+        await using var provider = await TestIdentityProvider.StartAsync();
+        var (factory, baseUrl) = DashboardHost.StartService("Production", configure: web =>
+        {
+            web.UseSetting("Campaigns:Auth:Authority", provider.Issuer);
+            web.UseSetting("Campaigns:Auth:DashboardClientId", TestIdentityProvider.ClientId);
+        });
+        await using var _ = factory;
+        var context = await host.Browser.NewContextAsync(new() { BaseURL = baseUrl, ViewportSize = new() { Width = 1280, Height = 700 } });
+        try
+        {
+            var page = await context.NewPageAsync();
+            await page.GotoAsync("/app/");
+            await Expect(page.Locator("#sign-in-hint")).ToContainTextAsync("Sign in with your organisation's account");
+            await DashboardHost.ScreenshotAsync(page, "sign-in-identity-provider");
+
+            // Off to the provider (signed in there already) and back: in the Campaigns tab as the account, in its tenant.
+            await page.GetByRole(AriaRole.Link, new() { Name = "Sign in with your organisation's account" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Campaigns", Exact = true })).ToBeVisibleAsync();
+            await Expect(page.Locator("#who-text")).ToHaveTextAsync("maria@shop.example · shop-idp");
+            Assert.Equal(1, provider.TokensIssued);
+            Assert.Single(await context.CookiesAsync(), c => c.Name == "__Host-campaigns.session" && c.Secure);
+            // The session acts with what the provider's access token grants: the API answers it, CSRF-protected as any session.
+            Assert.Equal(200, (await context.APIRequest.GetAsync("/api/campaigns")).Status);
+
+            // Refused at the provider (or cancelled there): back on the sign-in page, which says so, and no session.
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in", Exact = true })).ToBeVisibleAsync();
+            provider.DenyNext = true;
+            await page.GetByRole(AriaRole.Link, new() { Name = "Sign in with your organisation's account" }).ClickAsync();
+            await Expect(page.Locator("#idp-error")).ToContainTextAsync("did not complete");
+            await Expect(page.Locator("#idp-error")).ToBeFocusedAsync();
+            Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == "__Host-campaigns.session");
+
+            // An account without a tenant is no account of this service, whatever the provider says.
+            provider.Tenant = "";
+            await page.GetByRole(AriaRole.Link, new() { Name = "Sign in with your organisation's account" }).ClickAsync();
+            await Expect(page.Locator("#idp-error")).ToContainTextAsync("did not complete");
+            Assert.Equal(2, provider.TokensIssued); // its tokens were issued, and refused here
+            Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == "__Host-campaigns.session");
+        }
+        finally
+        {
+            await context.CloseAsync();
+        }
+    }
 }

@@ -1,3 +1,5 @@
+using EventSourcedCampaigns.Service.Security;
+
 namespace EventSourcedCampaigns.Service.Tests;
 
 /// <summary>The settings as configuration binds them: what an operator writes is what the service uses.</summary>
@@ -52,6 +54,7 @@ public sealed class the_service_settings
         { "Campaigns:Auth:Audience", " ", "Campaigns:Auth:Audience must not be empty" },
         { "Campaigns:Auth:Authority", "login.example.com", "Campaigns:Auth:Authority is 'login.example.com'" },
         { "Campaigns:Auth:Authority", "http://login.example.com/realms/shop", "Campaigns:Auth:Authority is 'http://login.example.com/realms/shop'" },
+        { "Campaigns:Auth:DashboardClientId", "campaigns-dashboard", "Campaigns:Auth:DashboardClientId needs Campaigns:Auth:Authority" },
         { "Campaigns:Auth:SigningKeys:0", "not base64!", "Campaigns:Auth:SigningKeys:0 is not base64" },
         { "Campaigns:Auth:SigningKeys:0", "c2hvcnQ=", "Campaigns:Auth:SigningKeys:0 is shorter than 32 bytes" },
     };
@@ -88,6 +91,22 @@ public sealed class the_service_settings
         Assert.Equal("https://login.example.com/realms/shop", settings.Auth.Authority);
         Assert.Equal(1, settings.Auth.RequestsPerMinutePerTenant);
     }
+
+    [Theory]
+    [InlineData("http://localhost:8080/realms/shop")] // a developer's Keycloak: plain HTTP that never leaves the machine
+    [InlineData("http://127.0.0.1:8080/realms/shop")]
+    public void an_identity_provider_on_this_machine_may_answer_over_http(string authority)
+    {
+        var settings = Bind(("Campaigns:Auth:Authority", authority), ("Campaigns:Auth:DashboardClientId", "campaigns-dashboard"));
+
+        Assert.True(settings.Auth.IdentityProviderSignIn);
+        Assert.Equal(Scopes.All, settings.Auth.DashboardScopesAskedFor);
+    }
+
+    [Fact]
+    public void the_dashboard_asks_the_identity_provider_for_the_scopes_configured_instead_of_the_apis_own() =>
+        Assert.Equal(["api://campaigns/read", "api://campaigns/cancel"], Bind(("Campaigns:Auth:Authority", "https://login.example.com"),
+            ("Campaigns:Auth:DashboardScopes:0", "api://campaigns/read"), ("Campaigns:Auth:DashboardScopes:1", "api://campaigns/cancel")).Auth.DashboardScopesAskedFor);
 
     [Fact]
     public void an_exporter_accepted_in_any_case_or_padding_is_the_one_used() =>

@@ -13,6 +13,26 @@ public sealed class AuthSettings
     /// <summary>The audience tokens must be issued for.</summary>
     public string Audience { get; set; } = "campaigns-api";
 
+    /// <summary>
+    /// The dashboard's client id at the identity provider of <see cref="Authority"/>: with it, the sign-in page offers
+    /// "Sign in with your organisation's account" (OpenID Connect, authorization code with PKCE, docs/dashboard.md). Without
+    /// it, marketers sign in with a token they paste.
+    /// </summary>
+    public string? DashboardClientId { get; set; }
+
+    /// <summary>The dashboard client's secret, when the identity provider registered it as a confidential client (PKCE either way).</summary>
+    public string? DashboardClientSecret { get; set; }
+
+    /// <summary>
+    /// The scopes the dashboard's sign-in asks for besides <c>openid</c>: those under which the identity provider issues an
+    /// access token for <see cref="Audience"/> with the API's scopes (Keycloak's or Okta's client scopes, Entra's
+    /// <c>api://.../campaigns.read</c>). None given: the API's own scope names. (Not a default list: configuration would add to it.)
+    /// </summary>
+    public string[] DashboardScopes { get; set; } = [];
+
+    /// <summary>What the dashboard's sign-in asks for besides <c>openid</c>.</summary>
+    public IReadOnlyList<string> DashboardScopesAskedFor => DashboardScopes.Length > 0 ? DashboardScopes : Security.Scopes.All;
+
     /// <summary>Issuer of tokens signed with <see cref="SigningKeys"/>.</summary>
     public string Issuer { get; set; } = "campaigns";
 
@@ -34,6 +54,14 @@ public sealed class AuthSettings
     /// <summary>Where the development signing key lives (created on first use, readable by its owner only).</summary>
     public string DevelopmentKeyFile { get; set; } = Path.Combine(
         Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config", "eventsourcedcampaigns", "dev-signing-key");
+
+    /// <summary><see cref="Authority"/> when it is usable: https://, or http:// to this machine.</summary>
+    public Uri? AuthorityUri =>
+        Uri.TryCreate(Authority, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || (uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback))
+            ? uri : null;
+
+    /// <summary>Whether the dashboard offers the identity provider's sign-in (<see cref="DashboardClientId"/> and <see cref="Authority"/>).</summary>
+    public bool IdentityProviderSignIn => !string.IsNullOrWhiteSpace(DashboardClientId) && AuthorityUri is not null;
 
     /// <summary>Issuer of development tokens.</summary>
     public const string DevelopmentIssuer = "campaigns-development";
@@ -71,10 +99,12 @@ public sealed class AuthSettings
         foreach (var proxy in TrustedProxies)
             if (!(System.Net.IPAddress.TryParse(proxy, out _) || System.Net.IPNetwork.TryParse(proxy, out _)))
                 problems.Add($"{prefix}{nameof(TrustedProxies)} has '{proxy}'; give an IP address (10.0.0.5) or a network (10.0.0.0/8).");
-        // The bearer handler fetches the discovery document over HTTPS only.
-        if (Authority is { Length: > 0 } authority
-            && !(Uri.TryCreate(authority, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps))
-            problems.Add($"{prefix}{nameof(Authority)} is '{authority}'; use the identity provider's https:// issuer address.");
+        // The discovery document and the keys come over HTTPS, or from an identity provider on this very machine (a developer's
+        // Keycloak on http://localhost:8080): plain HTTP never leaves it there.
+        if (Authority is { Length: > 0 } authority && AuthorityUri is null)
+            problems.Add($"{prefix}{nameof(Authority)} is '{authority}'; use the identity provider's https:// issuer address (http:// only on this machine: localhost, 127.0.0.1).");
+        if (DashboardClientId is { Length: > 0 } && string.IsNullOrWhiteSpace(Authority))
+            problems.Add($"{prefix}{nameof(DashboardClientId)} needs {prefix}{nameof(Authority)}: the identity provider the dashboard signs in with.");
         for (var i = 0; i < SigningKeys.Length; i++)
         {
             try

@@ -13,7 +13,10 @@ public sealed record DevSignInBody(string? Tenant, string? Name, string[]? Scope
 
 /// <summary>What the dashboard learns about its session (GET /auth/session).</summary>
 public sealed record DashboardSessionInfo(bool SignedIn, string? Tenant, string? Actor, IReadOnlyList<string> Scopes, string? CsrfToken,
-    bool DevelopmentSignIn, string SignInHint);
+    bool DevelopmentSignIn, string SignInHint, bool IdentityProviderSignIn);
+
+/// <summary>Why no dashboard session was opened for a user: the answer of <c>POST /auth/token-sign-in</c>, the reason of a failed identity-provider sign-in.</summary>
+public sealed record SessionRefusal(int Status, string Code, string Detail);
 
 /// <summary>
 /// The dashboard's cookie session (docs/dashboard.md). The cookie carries the same claims a bearer token does
@@ -36,6 +39,12 @@ public static class DashboardSession
     /// <summary>The cookie's name in Development, where it may travel over plain HTTP (a browser refuses <c>__Host-</c> there).</summary>
     public const string DevelopmentCookieName = "campaigns.session";
     public const string CsrfHeader = "X-CSRF-Token";
+    /// <summary>The identity provider's sign-in (OpenID Connect, authorization code with PKCE), when it is configured.</summary>
+    public const string IdentityProviderScheme = "oidc";
+    /// <summary>Where the identity provider sends the marketer back (register it with the provider as the dashboard's redirect URI).</summary>
+    public const string IdentityProviderCallback = "/auth/oidc/callback";
+    /// <summary>Where the dashboard goes after a sign-in with the identity provider that did not complete (refused, cancelled, no tenant).</summary>
+    public const string IdentityProviderFailed = "/app/?sign-in=failed#/sign-in";
     public const string CsrfClaim = "csrf";
     /// <summary>A bearer token's expiry (seconds since 1970), as validated.</summary>
     private const string ExpiryClaim = "exp";
@@ -128,13 +137,49 @@ public static class DashboardSession
         return new AuthenticationProperties { ExpiresUtc = ends, AllowRefresh = false };
     }
 
-    /// <summary>GET /auth/session, POST /auth/dev-sign-in (development only), POST /auth/token-sign-in, POST /auth/sign-out.</summary>
+    /// <summary>
+    /// Opens the session of <paramref name="user"/>, a caller the API accepts (a validated token or an API key): the same
+    /// tenant, subject and scopes, plus the session's id (<see cref="DashboardSessionStore"/>) and anti-forgery token, lasting
+    /// as <see cref="SessionOf"/> says. Or why not: no tenant or subject, a token already expired.
+    /// </summary>
+    public static async Task<(ClaimsPrincipal? Session, AuthenticationProperties? Properties, SessionRefusal? Refusal)> OpenAsync(HttpContext http, ClaimsPrincipal user)
+    {
+        if (CampaignIdentity.TenantOf(user) is not { } tenant || CampaignIdentity.ActorOf(user) is not { } actor)
+            return (null, null, new(StatusCodes.Status403Forbidden, "missing_identity", "The token must name a tenant (tenant_id) and a subject (sub)."));
+        var scopes = Scopes.All.Where(s => CampaignIdentity.HasScope(user, s)).ToList();
+        var key = user.FindFirst(CampaignIdentity.ApiKeyClaim)?.Value;
+        var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        var properties = SessionOf(user, now);
+        // A token past its expiry but within the validation's clock skew authenticates this request, and would open a
+        // session that is over before the dashboard's next request: refused now, with the reason.
+        if (properties.ExpiresUtc <= now)
+            return (null, null, new(StatusCodes.Status401Unauthorized, "token_expired",
+                "The token has expired. Get a new one from your identity provider and sign in again."));
+        var sessionId = await http.RequestServices.GetRequiredService<DashboardSessionStore>()
+            .OpenAsync(tenant, actor.Id, key, properties.ExpiresUtc, http.RequestAborted);
+        var claims = new List<Claim>
+        {
+            new(DashboardSessionStore.SessionClaim, sessionId),
+            new(CampaignIdentity.SubjectClaim, actor.Id),
+            new(CampaignIdentity.TenantClaim, tenant),
+            new(CampaignIdentity.ScopeClaim, string.Join(' ', scopes)),
+            new(CsrfClaim, Convert.ToHexString(RandomNumberGenerator.GetBytes(32))),
+        };
+        // An API key keeps its channel in the audit.
+        if (key is not null) claims.Add(new Claim(CampaignIdentity.ApiKeyClaim, key));
+        return (new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, CampaignIdentity.SubjectClaim, null)), properties, null);
+    }
+
+    /// <summary>GET /auth/session, POST /auth/dev-sign-in (development only), POST /auth/token-sign-in, GET /auth/oidc/sign-in, POST /auth/sign-out.</summary>
     public static IEndpointRouteBuilder MapDashboardSession(this IEndpointRouteBuilder app, AuthSettings auth, IHostEnvironment environment)
     {
         var development = DevelopmentSignInEnabled(auth, environment);
+        var identityProvider = auth.IdentityProviderSignIn;
         var hint = development
             ? "Development sign-in: pick a tenant, your name and scopes. In Production you sign in through your organisation's identity provider."
-            : "Sign in with a token from your organisation's identity provider (or an API key). The development sign-in is not available here.";
+            : identityProvider
+                ? "Sign in with your organisation's account, or with a token from its identity provider (or an API key). The development sign-in is not available here."
+                : "Sign in with a token from your organisation's identity provider (or an API key). The development sign-in is not available here.";
 
         app.MapGet("/auth/session", (HttpContext http) =>
         {
@@ -143,7 +188,7 @@ public static class DashboardSession
             var scopes = Scopes.All.Where(s => CampaignIdentity.HasScope(user, s)).ToList();
             http.Response.Headers.CacheControl = "no-store";
             return Results.Ok(new DashboardSessionInfo(signedIn, CampaignIdentity.TenantOf(user), CampaignIdentity.ActorOf(user)?.Id,
-                signedIn ? scopes : [], signedIn ? user.FindFirst(CsrfClaim)?.Value : null, development, hint));
+                signedIn ? scopes : [], signedIn ? user.FindFirst(CsrfClaim)?.Value : null, development, hint, identityProvider));
         }).WithName("GetDashboardSession").ExcludeFromDescription();
 
         app.MapPost("/auth/dev-sign-in", async (DevSignInBody body, HttpContext http) =>
@@ -180,32 +225,18 @@ public static class DashboardSession
                 return Problems.Problem(StatusCodes.Status401Unauthorized, "unauthenticated", SentCredentials(http.Request)
                     ? "The token or API key is not valid: it is expired, was revoked, or was not issued for this service. Get a new one and sign in again."
                     : "Send the token to sign in with in the Authorization header (Bearer ... or ApiKey ...).");
-            if (CampaignIdentity.TenantOf(user) is not { } tenant || CampaignIdentity.ActorOf(user) is not { } actor)
-                return Problems.Problem(StatusCodes.Status403Forbidden, "missing_identity", "The token must name a tenant (tenant_id) and a subject (sub).");
-            var scopes = Scopes.All.Where(s => CampaignIdentity.HasScope(user, s)).ToList();
-            var key = user.FindFirst(CampaignIdentity.ApiKeyClaim)?.Value;
-            var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
-            var properties = SessionOf(user, now);
-            // A token past its expiry but within the validation's clock skew authenticates this request, and would open a
-            // session that is over before the dashboard's next request: refused now, with the reason.
-            if (properties.ExpiresUtc <= now)
-                return Problems.Problem(StatusCodes.Status401Unauthorized, "token_expired",
-                    "The token has expired. Get a new one from your identity provider and sign in again.");
-            var sessionId = await http.RequestServices.GetRequiredService<DashboardSessionStore>()
-                .OpenAsync(tenant, actor.Id, key, properties.ExpiresUtc, http.RequestAborted);
-            var claims = new List<Claim>
-            {
-                new(DashboardSessionStore.SessionClaim, sessionId),
-                new(CampaignIdentity.SubjectClaim, actor.Id),
-                new(CampaignIdentity.TenantClaim, tenant),
-                new(CampaignIdentity.ScopeClaim, string.Join(' ', scopes)),
-                new(CsrfClaim, Convert.ToHexString(RandomNumberGenerator.GetBytes(32))),
-            };
-            // An API key keeps its channel in the audit.
-            if (key is not null) claims.Add(new Claim(CampaignIdentity.ApiKeyClaim, key));
-            await http.SignInAsync(SchemeName, new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, CampaignIdentity.SubjectClaim, null)), properties);
+            var (session, properties, refusal) = await OpenAsync(http, user);
+            if (refusal is not null) return Problems.Problem(refusal.Status, refusal.Code, refusal.Detail);
+            await http.SignInAsync(SchemeName, session!, properties);
             return Results.NoContent();
         }).WithName("TokenSignIn").ExcludeFromDescription();
+
+        // The identity provider's sign-in: off to the provider, back at IdentityProviderCallback, where the session opens as
+        // a token's does (SecurityRegistration). A link, not a form: it changes nothing here before the provider answers.
+        app.MapGet("/auth/oidc/sign-in", () => identityProvider
+            ? Results.Challenge(new AuthenticationProperties { RedirectUri = "/app/" }, [IdentityProviderScheme])
+            : Problems.Problem(StatusCodes.Status404NotFound, "identity_provider_sign_in_disabled",
+                "This service has no identity provider sign-in (Campaigns:Auth:Authority and DashboardClientId): sign in with a token.")).WithName("IdentityProviderSignIn").ExcludeFromDescription();
 
         // Ends the session on every node (a copy of the cookie no longer opens it), then deletes the browser's cookie.
         app.MapPost("/auth/sign-out", async (HttpContext http) =>

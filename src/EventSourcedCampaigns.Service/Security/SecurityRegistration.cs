@@ -41,7 +41,8 @@ public static class SecurityRegistration
                 : JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(o => ConfigureBearer(o, auth, builder.Environment))
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
-            .AddDashboardCookie(builder.Environment);
+            .AddDashboardCookie(builder.Environment)
+            .AddIdentityProviderSignIn(auth);
 
         services.AddAuthorizationBuilder().SetFallbackPolicy(null).SetDefaultPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         foreach (var scope in Scopes.All)
@@ -138,6 +139,7 @@ public static class SecurityRegistration
         if (auth.Authority is { Length: > 0 } authority)
         {
             o.Authority = authority;
+            o.RequireHttpsMetadata = auth.AuthorityUri?.Scheme != Uri.UriSchemeHttp; // http:// only to this machine (AuthSettings)
             o.Audience = auth.Audience;
             o.TokenValidationParameters.ValidAudience = auth.Audience;
             return;

@@ -207,9 +207,19 @@ function renderSignIn(main) {
     await loadSession();
     location.hash = '#/campaigns';
   });
+  // The identity provider's sign-in is a link: the provider's page, then back here signed in (or with ?sign-in=failed).
+  const failed = new URLSearchParams(location.search).get('sign-in') === 'failed';
+  if (failed) history.replaceState(null, '', `${location.pathname}${location.hash}`); // said once, not again on a reload
+  const providerCard = session.identityProviderSignIn ? `<div class="card">
+      <h2>Your organisation's account</h2>
+      <p class="hint">You sign in at your organisation's identity provider and come back here signed in.</p>
+      <div id="idp-error" class="error" role="alert" tabindex="-1"${failed ? '' : ' hidden'}>${failed ? "Signing in with your organisation's account did not complete: it was refused or cancelled there, or your account is not set up for this service (a tenant and scopes). Try again, or ask your administrator." : ''}</div>
+      <a class="button primary" id="idp-sign-in" href="/auth/oidc/sign-in">Sign in with your organisation's account</a>
+    </div>` : '';
   if (!session.developmentSignIn) {
-    setPage(main, `<h1>Sign in</h1><div class="card"><p id="sign-in-hint">${esc(session.signInHint)}</p></div>${tokenForm}`, 'Sign in');
+    setPage(main, `<h1>Sign in</h1><div class="card"><p id="sign-in-hint">${esc(session.signInHint)}</p></div>${providerCard}${tokenForm}`, 'Sign in');
     wireTokenForm();
+    if (failed) $('#idp-error').focus();
     return;
   }
   const scopes = ['campaigns:read', 'campaigns:write', 'campaigns:cancel', 'audit:read'];
@@ -221,7 +231,7 @@ function renderSignIn(main) {
       <fieldset><legend>Scopes</legend>${scopes.map(s => `<label class="hint"><input type="checkbox" name="scope" value="${s}" checked> ${s}</label>`).join('')}</fieldset>
       <div id="si-error" class="error" role="alert" tabindex="-1" hidden></div>
       <button class="primary" type="submit">Sign in</button>
-    </form>${tokenForm}`, 'Sign in');
+    </form>${providerCard}${tokenForm}`, 'Sign in');
   wireTokenForm();
   $('#sign-in').addEventListener('submit', async e => {
     e.preventDefault();
