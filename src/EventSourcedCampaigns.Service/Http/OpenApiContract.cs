@@ -16,7 +16,7 @@ public static class OpenApiContract
 {
     public const string DocumentName = "v1";
     /// <summary>The API's version: the major is the document's name (v1); minor and patch grow with additive changes.</summary>
-    public const string Version = "1.8.1";
+    public const string Version = "1.9.0";
     public const string BearerScheme = "Bearer";
     public const string ApiKeyScheme = "ApiKey";
     private const string ProblemsKey = "campaigns:problem-codes";
@@ -236,7 +236,14 @@ public static class OpenApiContract
         var schemas = components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
         // A variant is only ever sent (create, edit), never answered: its nullable subject is optional as a body's fields are.
         foreach (var (name, schema) in schemas)
-            Normalize(schema, requestBody: name.EndsWith("Body", StringComparison.Ordinal) || name == nameof(Variant));
+        {
+            var requestBody = name.EndsWith("Body", StringComparison.Ordinal) || name == nameof(Variant);
+            Normalize(schema, requestBody);
+            // An answer carries every property, null ones as null (the service leaves none out): all required, so that a
+            // generated client does not make a count or a date optional.
+            if (!requestBody && schema is OpenApiSchema { Properties: { Count: > 0 } properties } answer)
+                answer.Required = new HashSet<string>(properties.Keys, StringComparer.Ordinal);
+        }
         foreach (var operation in document.Paths.Values.SelectMany(p => p.Operations?.Values ?? Enumerable.Empty<OpenApiOperation>()))
         {
             foreach (var parameter in operation.Parameters ?? []) if (parameter.Schema is { } s) Normalize(s, false);
