@@ -186,6 +186,10 @@ app.Use(async (http, next) =>
 // The dashboard (docs/dashboard.md): static files under /app, its cookie session checked for an anti-forgery header.
 app.UseDefaultFiles();
 app.UseStaticFiles();
+// The identity provider's callback is answered by authentication itself, before the limiter below: counted here instead, as
+// any request without credentials (each one makes a request to the provider).
+if (settings.Auth.IdentityProviderSignIn)
+    app.UseWhen(http => http.Request.Path.StartsWithSegments(DashboardSession.IdentityProviderCallback), callback => callback.UseRateLimiter());
 app.UseAuthentication();
 // Before authorization: a request without valid credentials is counted (per client address) before it earns its 401.
 app.UseRateLimiter();

@@ -1684,12 +1684,27 @@ public sealed class dashboard_in_production(DashboardHost host)
             await Expect(page.Locator("#idp-error")).ToBeFocusedAsync();
             Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == "__Host-campaigns.session");
 
-            // An account without a tenant is no account of this service, whatever the provider says.
-            provider.Tenant = "";
-            await page.GetByRole(AriaRole.Link, new() { Name = "Sign in with your organisation's account" }).ClickAsync();
-            await Expect(page.Locator("#idp-error")).ToContainTextAsync("did not complete");
-            Assert.Equal(2, provider.TokensIssued); // its tokens were issued, and refused here
-            Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == "__Host-campaigns.session");
+            // What the provider answers is checked as a provider's answer and as the API checks a token: an account without a
+            // tenant, an ID token issued for another client, an access token already expired. None signs anyone in.
+            async Task RefusedAsync(Action answer, Action reset, int tokens)
+            {
+                answer();
+                await page.GetByRole(AriaRole.Link, new() { Name = "Sign in with your organisation's account" }).ClickAsync();
+                await Expect(page.Locator("#idp-error")).ToContainTextAsync("did not complete");
+                Assert.Equal(tokens, provider.TokensIssued); // its tokens were issued, and refused here
+                Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == "__Host-campaigns.session");
+                reset();
+            }
+            await RefusedAsync(() => provider.Tenant = "", () => provider.Tenant = "shop-idp", 2);
+            await RefusedAsync(() => provider.IdTokenAudience = "another-client", () => provider.IdTokenAudience = TestIdentityProvider.ClientId, 3);
+            await RefusedAsync(() => provider.AccessTokenLifetime = TimeSpan.FromMinutes(-10), () => provider.AccessTokenLifetime = TimeSpan.FromHours(1), 4);
+
+            // The flow's own cookies are __Host- ones, as the session's: no sibling host can plant a correlation of its own.
+            var start = await context.APIRequest.GetAsync("/auth/oidc/sign-in", new() { MaxRedirects = 0 });
+            Assert.Equal(302, start.Status);
+            var cookies = start.HeadersArray.Where(h => h.Name.Equals("set-cookie", StringComparison.OrdinalIgnoreCase)).Select(h => h.Value).ToList();
+            Assert.Contains(cookies, c => c.StartsWith("__Host-campaigns.correlation.", StringComparison.Ordinal) && c.Contains("path=/;", StringComparison.OrdinalIgnoreCase));
+            Assert.Contains(cookies, c => c.StartsWith("__Host-campaigns.nonce.", StringComparison.Ordinal) && c.Contains("secure", StringComparison.OrdinalIgnoreCase));
         }
         finally
         {

@@ -35,6 +35,12 @@ public sealed class TestIdentityProvider : IAsyncDisposable
     public string Subject { get; set; } = "maria@shop.example";
     public string Audience { get; set; } = "campaigns-api";
 
+    /// <summary>The client the ID token is issued for (another client's token must not sign anyone in).</summary>
+    public string IdTokenAudience { get; set; } = ClientId;
+
+    /// <summary>How long the access token lasts from now (negative: already expired).</summary>
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Access tokens issued: each sign-in that came back with a code and exchanged it.</summary>
     public int TokensIssued => _tokensIssued;
     private int _tokensIssued;
@@ -108,15 +114,15 @@ public sealed class TestIdentityProvider : IAsyncDisposable
             return Results.Json(new Dictionary<string, object>
             {
                 ["token_type"] = "Bearer", ["expires_in"] = 3600,
-                ["id_token"] = Sign(ClientId, now, new() { ["sub"] = Subject, ["nonce"] = grant.Nonce }),
-                ["access_token"] = Sign(Audience, now, new() { ["sub"] = Subject, ["tenant_id"] = Tenant, ["scope"] = string.Join(' ', scopes) }),
+                ["id_token"] = Sign(IdTokenAudience, now.AddHours(1), new() { ["sub"] = Subject, ["nonce"] = grant.Nonce }),
+                ["access_token"] = Sign(Audience, now + AccessTokenLifetime, new() { ["sub"] = Subject, ["tenant_id"] = Tenant, ["scope"] = string.Join(' ', scopes) }),
             });
         });
     }
 
-    private string Sign(string audience, DateTime now, Dictionary<string, object> claims) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    private string Sign(string audience, DateTime expires, Dictionary<string, object> claims) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
     {
-        Issuer = Issuer, Audience = audience, IssuedAt = now, NotBefore = now, Expires = now.AddHours(1), Claims = claims,
+        Issuer = Issuer, Audience = audience, IssuedAt = expires.AddHours(-1), NotBefore = expires.AddHours(-1), Expires = expires, Claims = claims,
         SigningCredentials = new SigningCredentials(_key, SecurityAlgorithms.RsaSha256),
     });
 

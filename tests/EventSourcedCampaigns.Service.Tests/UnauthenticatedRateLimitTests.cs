@@ -49,7 +49,7 @@ public sealed class the_limit_of_requests_without_valid_credentials
         request.Headers.Add(PeerHeader, peer);
         request.Headers.Authorization = authorization;
         if (forwardedFor is not null) request.Headers.Add("X-Forwarded-For", forwardedFor);
-        return service.CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false }).SendAsync(request);
+        return service.CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false, AllowAutoRedirect = false }).SendAsync(request);
     }
 
     private static AuthenticationHeaderValue Guess(int i) => new("ApiKey", $"esc_{i:x16}.not-the-secret");
@@ -88,6 +88,24 @@ public sealed class the_limit_of_requests_without_valid_credentials
             new AuthenticationHeaderValue("Bearer", TestAuth.Token("shop-a")))).StatusCode);
         foreach (var url in new[] { "/health/live", "/auth/session", "/app/", "/ops/projections" })
             Assert.Equal(HttpStatusCode.OK, (await SendAsync(service, guesser, "GET", url)).StatusCode);
+    }
+
+    [Fact]
+    public async Task the_identity_providers_sign_in_and_callback_count_as_requests_without_credentials()
+    {
+        // Found by a review: the callback is answered by authentication, before the limiter, and each one makes a request to
+        // the provider (a replayed state with made-up codes could have the client throttled there).
+        // A provider that cannot be reached: the sign-in goes back to the sign-in page, saying it did not complete.
+        await using var service = Start(("Campaigns:Auth:Authority", "https://127.0.0.1:1/realms/shop"), ("Campaigns:Auth:DashboardClientId", "campaigns-dashboard"));
+        const string caller = "203.0.113.9";
+        for (var i = 0; i < Limit; i++)
+        {
+            var answer = await SendAsync(service, caller, "GET", i % 2 == 0 ? "/auth/oidc/sign-in" : "/auth/oidc/callback?code=x&state=y");
+            Assert.Equal((HttpStatusCode.Redirect, DashboardSession.IdentityProviderFailed), (answer.StatusCode, answer.Headers.Location?.OriginalString));
+        }
+
+        await AssertLimitedAsync(await SendAsync(service, caller, "GET", "/auth/oidc/callback?code=x&state=y"));
+        await AssertLimitedAsync(await SendAsync(service, caller, "GET", "/auth/oidc/sign-in"));
     }
 
     [Fact]

@@ -129,7 +129,7 @@ public static class DashboardSession
     /// </summary>
     public static AuthenticationProperties SessionOf(ClaimsPrincipal user, DateTimeOffset now)
     {
-        if (user.HasClaim(c => c.Type == CampaignIdentity.ApiKeyClaim)) return new AuthenticationProperties();
+        if (ApiKeyOf(user) is not null) return new AuthenticationProperties();
         var ends = now + SessionLifetime;
         if (long.TryParse(user.FindFirst(ExpiryClaim)?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
             && seconds < ends.ToUnixTimeSeconds())
@@ -147,7 +147,7 @@ public static class DashboardSession
         if (CampaignIdentity.TenantOf(user) is not { } tenant || CampaignIdentity.ActorOf(user) is not { } actor)
             return (null, null, new(StatusCodes.Status403Forbidden, "missing_identity", "The token must name a tenant (tenant_id) and a subject (sub)."));
         var scopes = Scopes.All.Where(s => CampaignIdentity.HasScope(user, s)).ToList();
-        var key = user.FindFirst(CampaignIdentity.ApiKeyClaim)?.Value;
+        var key = ApiKeyOf(user);
         var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
         var properties = SessionOf(user, now);
         // A token past its expiry but within the validation's clock skew authenticates this request, and would open a
@@ -169,6 +169,13 @@ public static class DashboardSession
         if (key is not null) claims.Add(new Claim(CampaignIdentity.ApiKeyClaim, key));
         return (new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, CampaignIdentity.SubjectClaim, null)), properties, null);
     }
+
+    /// <summary>
+    /// The API key <paramref name="user"/> authenticated with, if it did: an <c>api_key_id</c> claim in a token proves no key
+    /// (a session opened with it would slide past the token's expiry, audited as the key's).
+    /// </summary>
+    private static string? ApiKeyOf(ClaimsPrincipal user) =>
+        user.Identity?.AuthenticationType == ApiKeyAuthenticationHandler.SchemeName ? user.FindFirst(CampaignIdentity.ApiKeyClaim)?.Value : null;
 
     /// <summary>GET /auth/session, POST /auth/dev-sign-in (development only), POST /auth/token-sign-in, GET /auth/oidc/sign-in, POST /auth/sign-out.</summary>
     public static IEndpointRouteBuilder MapDashboardSession(this IEndpointRouteBuilder app, AuthSettings auth, IHostEnvironment environment)
@@ -232,11 +239,26 @@ public static class DashboardSession
         }).WithName("TokenSignIn").ExcludeFromDescription();
 
         // The identity provider's sign-in: off to the provider, back at IdentityProviderCallback, where the session opens as
-        // a token's does (SecurityRegistration). A link, not a form: it changes nothing here before the provider answers.
-        app.MapGet("/auth/oidc/sign-in", () => identityProvider
-            ? Results.Challenge(new AuthenticationProperties { RedirectUri = "/app/" }, [IdentityProviderScheme])
-            : Problems.Problem(StatusCodes.Status404NotFound, "identity_provider_sign_in_disabled",
-                "This service has no identity provider sign-in (Campaigns:Auth:Authority and DashboardClientId): sign in with a token.")).WithName("IdentityProviderSignIn").ExcludeFromDescription();
+        // a token's does (IdentityProviderSignIn). A link, not a form: it changes nothing here before the provider answers.
+        app.MapGet("/auth/oidc/sign-in", async (HttpContext http) =>
+        {
+            if (!identityProvider)
+                return Problems.Problem(StatusCodes.Status404NotFound, "identity_provider_sign_in_disabled",
+                    "This service has no identity provider sign-in (Campaigns:Auth:Authority and DashboardClientId): sign in with a token.");
+            try
+            {
+                await http.ChallengeAsync(IdentityProviderScheme, new AuthenticationProperties { RedirectUri = "/app/" });
+            }
+            catch (Exception e) when (e is InvalidOperationException or HttpRequestException)
+            {
+                // The provider's discovery document could not be read (the provider is down, or its address is wrong): the
+                // sign-in page says the sign-in did not complete, instead of an error page.
+                http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DashboardSession))
+                    .LogWarning(e, "The identity provider could not be reached for a dashboard sign-in");
+                http.Response.Redirect(IdentityProviderFailed);
+            }
+            return Results.Empty;
+        }).WithName("IdentityProviderSignIn").ExcludeFromDescription();
 
         // Ends the session on every node (a copy of the cookie no longer opens it), then deletes the browser's cookie.
         app.MapPost("/auth/sign-out", async (HttpContext http) =>

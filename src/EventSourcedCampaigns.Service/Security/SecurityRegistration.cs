@@ -42,7 +42,7 @@ public static class SecurityRegistration
             .AddJwtBearer(o => ConfigureBearer(o, auth, builder.Environment))
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
             .AddDashboardCookie(builder.Environment)
-            .AddIdentityProviderSignIn(auth);
+            .AddIdentityProviderSignIn(auth, builder.Environment);
 
         services.AddAuthorizationBuilder().SetFallbackPolicy(null).SetDefaultPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         foreach (var scope in Scopes.All)
@@ -82,7 +82,8 @@ public static class SecurityRegistration
     /// <summary>
     /// Whether a request counts against its address's limit of requests without valid credentials: it is not authenticated,
     /// and it either presents credentials (an Authorization or X-Api-Key header, the session cookie) that did not
-    /// authenticate, or asks for an endpoint that needs them. Anonymous requests for the dashboard's files, /auth/session,
+    /// authenticate, or asks for an endpoint that needs them, or signs in with the identity provider (<c>/auth/oidc/...</c>:
+    /// each makes a request to the provider). Anonymous requests for the dashboard's files, /auth/session,
     /// the health checks, /ops/projections and the OpenAPI document do not count: a load balancer's probes and a browser
     /// opening the sign-in page are not guesses.
     /// </summary>
@@ -91,6 +92,7 @@ public static class SecurityRegistration
         if (http.User.Identity?.IsAuthenticated == true) return false;
         var request = http.Request;
         return request.Headers.Authorization.Any(h => !string.IsNullOrEmpty(h))
+               || request.Path.StartsWithSegments("/auth/oidc") // a sign-in with the identity provider, or its callback
                || request.Headers.ContainsKey(ApiKeyAuthenticationHandler.Header)
                || request.Cookies.ContainsKey(cookieName)
                || http.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is not null;
@@ -139,7 +141,8 @@ public static class SecurityRegistration
         if (auth.Authority is { Length: > 0 } authority)
         {
             o.Authority = authority;
-            o.RequireHttpsMetadata = auth.AuthorityUri?.Scheme != Uri.UriSchemeHttp; // http:// only to this machine (AuthSettings)
+            // http:// only to this machine (AuthSettings), and then its back channel too.
+            (o.RequireHttpsMetadata, o.BackchannelHttpHandler) = (IdentityProviderSignIn.RequiresHttps(auth), IdentityProviderSignIn.BackchannelFor(auth));
             o.Audience = auth.Audience;
             o.TokenValidationParameters.ValidAudience = auth.Audience;
             return;
