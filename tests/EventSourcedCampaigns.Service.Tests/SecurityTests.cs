@@ -192,6 +192,23 @@ public sealed class the_api_security(SecuredService service) : IClassFixture<Sec
     }
 
     [Fact]
+    public async Task a_token_that_names_an_api_key_is_still_a_users_token()
+    {
+        // Found by a review: a token carrying an api_key_id claim was audited as a machine client's, and its dashboard session
+        // slid past the token's expiry as a key's does.
+        var id = await ScheduledCampaignAsync(service.Client("shop-a"));
+        var client = service.Anonymous();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestAuth.TokenWithClaims(
+            (CampaignIdentity.SubjectClaim, "eve@shop-a.example"), (CampaignIdentity.TenantClaim, "shop-a"), (CampaignIdentity.ApiKeyClaim, "0123456789abcdef")));
+
+        await AcceptedAsync(await client.PostAsJsonAsync($"/api/campaigns/{id}/cancel", new { reasonCode = "Other" }), HttpStatusCode.OK, "cancel");
+
+        var events = await client.GetFromJsonAsync<JsonElement>($"/api/campaigns/{id}/events");
+        var requested = events.EnumerateArray().Single(e => e.GetProperty("type").GetString() == "campaign_cancel_requested").GetProperty("data");
+        Assert.Equal("User", requested.GetProperty("requestedBy").GetProperty("channel").GetString());
+    }
+
+    [Fact]
     public async Task an_api_key_acts_for_its_tenant_with_its_scopes_and_stops_working_once_revoked()
     {
         var keys = service.Factory.Services.GetRequiredService<ApiKeyStore>();

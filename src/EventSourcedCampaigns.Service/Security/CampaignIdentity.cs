@@ -30,7 +30,14 @@ public static class CampaignIdentity
     /// <summary>The actor the audit records: a user by its subject, an API key by its name; null without a usable subject.</summary>
     public static Actor? ActorOf(ClaimsPrincipal user) =>
         SingleUsable(user, SubjectClaim, MaxSubjectLength) is not { } subject ? null
-        : new Actor(subject, user.HasClaim(c => c.Type == ApiKeyClaim) ? RequestChannel.ApiKey : RequestChannel.User);
+        : new Actor(subject, ByApiKey(user) ? RequestChannel.ApiKey : RequestChannel.User);
+
+    /// <summary>
+    /// Whether the caller authenticated with an API key: the key itself, or a dashboard session opened with one. An
+    /// <see cref="ApiKeyClaim"/> in a token proves no key (a token so made was audited as a machine client's).
+    /// </summary>
+    public static bool ByApiKey(ClaimsPrincipal user) =>
+        user.Identity?.AuthenticationType is ApiKeyAuthenticationHandler.SchemeName or DashboardSession.SchemeName && user.HasClaim(c => c.Type == ApiKeyClaim);
 
     /// <summary>
     /// Whether <paramref name="value"/> can name a tenant or an actor: not blank, no spaces around it, at most

@@ -175,7 +175,7 @@ public static class DashboardSession
     /// (a session opened with it would slide past the token's expiry, audited as the key's).
     /// </summary>
     private static string? ApiKeyOf(ClaimsPrincipal user) =>
-        user.Identity?.AuthenticationType == ApiKeyAuthenticationHandler.SchemeName ? user.FindFirst(CampaignIdentity.ApiKeyClaim)?.Value : null;
+        CampaignIdentity.ByApiKey(user) ? user.FindFirst(CampaignIdentity.ApiKeyClaim)?.Value : null;
 
     /// <summary>GET /auth/session, POST /auth/dev-sign-in (development only), POST /auth/token-sign-in, GET /auth/oidc/sign-in, POST /auth/sign-out.</summary>
     public static IEndpointRouteBuilder MapDashboardSession(this IEndpointRouteBuilder app, AuthSettings auth, IHostEnvironment environment)
