@@ -188,7 +188,9 @@ public sealed record CampaignState(
         Cancelled e when Phase is CampaignPhase.Cancelled p => Move(p with { CancelledAt = e.CancelledAt }, e.CancelledAt),
         CancelledDuringSend e when Phase is CampaignPhase.Cancelling p =>
             Move(new CampaignPhase.CancelledDuringSend(p.Schedule, p.Plan, p.Progress, p.Request, e.CancelledAt), e.CancelledAt),
-        CampaignCloned { RemainderOnly: true } e when Phase is CampaignPhase.CancelledDuringSend => this with { RemainderClone = e.CloneId },
+        // A clone for the remainder cancelled before it sent passes its source's remainder on (Cloning.DraftFrom): once too.
+        CampaignCloned { RemainderOnly: true } e when Phase is CampaignPhase.CancelledDuringSend
+            || (Phase is CampaignPhase.Cancelled && ClonedFrom is { RemainderOnly: true }) => this with { RemainderClone = e.CloneId },
         // Audit-only events, and events that do not fit the phase (never produced by the decider).
         _ => this,
     };

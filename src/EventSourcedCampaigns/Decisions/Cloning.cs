@@ -31,8 +31,20 @@ public static class Cloning
 
     /// <summary>The command that creates the clone's draft, to run alongside <see cref="CloneCampaign"/>.</summary>
     public static CreateCampaign DraftFrom(CampaignState source, CloneCampaign c) => new(
-        c.CloneId, CloneName(source.Name, c.RemainderOnly), source.Channel, source.Variants, c.ClonedBy,
-        new CloneOrigin(source.Id, c.RemainderOnly && source.Phase is not CampaignPhase.Cancelled));
+        c.CloneId, CloneName(source.Name, c.RemainderOnly), source.Channel, source.Variants, c.ClonedBy, OriginOf(source, c.RemainderOnly));
+
+    /// <summary>
+    /// Where the clone's audience comes from. A campaign cancelled before it sent reached nobody, so its remainder is
+    /// everyone it was to reach: for an ordinary campaign, its lists (an ordinary clone, scheduled with them); for a clone
+    /// for the remainder, the remainder of its own source, which it never sent to (its lists were never used, and its own
+    /// recipient outcomes hold only what it had prepared when cancelled while Scheduling).
+    /// </summary>
+    private static CloneOrigin OriginOf(CampaignState source, bool remainderOnly) => source switch
+    {
+        { Phase: CampaignPhase.Cancelled, ClonedFrom: { RemainderOnly: true } first } when remainderOnly => first,
+        { Phase: CampaignPhase.Cancelled } => new CloneOrigin(source.Id, RemainderOnly: false),
+        _ => new CloneOrigin(source.Id, remainderOnly),
+    };
 
     /// <summary>The new draft's events, to start the clone's stream alongside the source's <see cref="CampaignCloned"/>.</summary>
     public static IReadOnlyList<ICampaignEvent> DraftEvents(CampaignState source, CloneCampaign c, DateTimeOffset now) =>

@@ -189,3 +189,50 @@ public class the_draft_of_a_clone
         Assert.Equal(rockets + " (copy)", Cloning.DraftFrom(CancelledMidSend with { Name = rockets }, Commands.Clone()).Name);
     }
 }
+
+/// <summary>
+/// Found by an audit: a clone for the remainder cancelled before it sent reached nobody, and its source's remainder could not
+/// be cloned again (NotCloneable: "clone its own remainder if it was cancelled too"); that clone of its remainder was an
+/// ordinary clone, which had no lists to be scheduled with and so could never reach the recipients the first send left.
+/// </summary>
+public class the_remainder_of_a_clone_for_the_remainder_cancelled_before_it_sent
+{
+    private static readonly Guid FirstSource = new("5eed0000-0000-4000-8000-00000000f125");
+    private static readonly Guid Second = new("5eed0000-0000-4000-8000-00000000f126");
+
+    /// <summary>A clone for the remainder of <see cref="FirstSource"/>, cancelled while Scheduling, Scheduled or Paused.</summary>
+    private static Story CancelledRemainderClone(CampaignStatus cancelledWhile)
+    {
+        var story = new Story().Then(Commands.Create() with { ClonedFrom = new CloneOrigin(FirstSource, RemainderOnly: true) })
+            .Then(Commands.Schedule(Histories.SendAt, new Audience([], []))).Then(Commands.Progress(2_000, batches: 2));
+        if (cancelledWhile != CampaignStatus.Scheduling)
+            story.Then(Commands.Progress(Plan.Recipients, batches: Plan.Batches)).Then(Commands.Complete());
+        if (cancelledWhile == CampaignStatus.Paused) story.Then(Commands.Pause());
+        return story.Then(Commands.Cancel());
+    }
+
+    public static TheoryData<CampaignStatus> BeforeTheSend => Statuses.Only(CampaignStatus.Scheduling, CampaignStatus.Scheduled, CampaignStatus.Paused);
+
+    [Theory, MemberData(nameof(BeforeTheSend))]
+    public void is_the_remainder_of_the_first_source(CampaignStatus cancelledWhile)
+    {
+        var create = Cloning.DraftFrom(CancelledRemainderClone(cancelledWhile).State!, Commands.Clone(remainderOnly: true));
+
+        Assert.Equal(new CloneOrigin(FirstSource, RemainderOnly: true), create.ClonedFrom);
+        Assert.Equal($"{Plan.Name} (remainder)", create.Name);
+        // So it is scheduled without lists, as the first clone for the remainder was.
+        var draft = new Story().Then(create with { CampaignId = Plan.Id });
+        Assert.Null(Decider.Decide(Commands.Schedule(Spec.Now.AddHours(1), new Audience([], [])), draft.State, Spec.Now).Rejection);
+    }
+
+    [Theory, MemberData(nameof(BeforeTheSend))]
+    public void is_cloned_once(CampaignStatus cancelledWhile)
+    {
+        var once = CancelledRemainderClone(cancelledWhile).Then(Commands.Clone(remainderOnly: true));
+
+        var refusal = Spec.Given(once).When(Commands.Clone(Second, remainderOnly: true)).ThenRejected(RejectionCode.NotCloneable);
+        Assert.Contains(Commands.CloneId.ToString(), refusal.Message);
+        // A whole clone is still the marketer's choice.
+        Spec.Given(once).When(Commands.Clone(Second)).Then(new CampaignCloned(Plan.Id, Second, RemainderOnly: false, Plan.Marketer, Spec.Now));
+    }
+}
