@@ -49,9 +49,8 @@ public static class StoreOptionsExtensions
         // (docs/benchmarks.md, issue 14); an idle store pays 10 small polls a second instead of 1.
         opts.Projections.FastPollingTime = options.HighWaterPolling;
         opts.Projections.SlowPollingTime = options.HighWaterPollingWhenIdle;
-        // With the wakeup an append's commit ends the wait at once; the polls remain the fallback. Not Marten's
-        // UseListenNotifyForEventAppends, whose NOTIFY inside every appending transaction serializes their commits.
-        if (options.WakeDaemonOnAppend && options.ReadModels == ProjectionLifecycle.Async) DaemonWakeup.Install(opts);
+        // With the wakeup an append's commit ends the wait at once; the polls remain the fallback.
+        opts.Events.UseListenNotifyForEventAppends = options.WakeDaemonOnAppend && options.ReadModels == ProjectionLifecycle.Async;
 
         // A failing event stops the projection loudly rather than being skipped and silently lost.
         opts.Projections.Errors.SkipApplyErrors = false;
