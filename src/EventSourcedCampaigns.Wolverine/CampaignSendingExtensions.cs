@@ -56,8 +56,16 @@ public static class CampaignSendingExtensions
 
         opts.LocalQueue(options.CommandQueue).UseDurableInbox().MaximumParallelMessages(options.MaxParallelCommands);
         opts.LocalQueue(options.DispatchQueue).UseDurableInbox().MaximumParallelMessages(options.MaxParallelDispatches);
-        if (options.HandOffQueue is { } handOff && options.RunPipeline)
-            opts.ListenToPostgresqlQueue(handOff).MaximumParallelMessages(options.MaxParallelCommands);
+        if (options.HandOffQueue is { } handOff)
+        {
+            var handOver = opts.ListenToPostgresqlQueue(handOff);
+            // A node that does not run the pipeline listens too: Wolverine's durability agent, which may run on it, recovers
+            // a dead node's inbox only into a listener of the same address, and left the hand-overs a dead sender had taken
+            // in its inbox for good (the campaign stayed Sending). Recovered here, they are handed to the senders again
+            // (HandOffMiddleware). It takes hardly any of the queue's own: one message an hour, handed straight back.
+            if (!options.RunPipeline) handOver.MaximumMessagesToReceive(1).PollingInterval(TimeSpan.FromHours(1));
+            handOver.MaximumParallelMessages(options.MaxParallelCommands);
+        }
         opts.Publish(rule =>
         {
             rule.MessagesImplementing<CampaignCommand>();

@@ -101,8 +101,10 @@ public sealed class CampaignSendingOptions
 
     /// <summary>
     /// A PostgreSQL queue (Wolverine's PostgreSQL transport, in the message store's database) through which nodes
-    /// that do not run the pipeline hand work to those that do; every pipeline node listens to it. Null (the
-    /// default): every node runs the work its own commands start.
+    /// that do not run the pipeline hand work to those that do; every pipeline node listens to it. The other nodes
+    /// listen to it too, hardly taking any of it (one message an hour, handed straight back), so that Wolverine's
+    /// durability agent can recover onto them what a dead sender had taken from it. Null (the default): every node
+    /// runs the work its own commands start.
     /// </summary>
     public string? HandOffQueue { get; set; }
 

@@ -5,6 +5,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Wolverine;
 using Wolverine.Marten;
+using Wolverine.Runtime;
+using Wolverine.Transports;
+using Wolverine.Util;
 
 namespace EventSourcedCampaigns.Sending.Tests;
 
@@ -140,6 +143,33 @@ public sealed class a_node_that_does_not_run_the_pipeline
         await host.StopAsync();
     }
 
+    [Fact]
+    public async Task recovers_a_hand_over_a_dead_sender_had_taken_and_hands_it_to_the_senders_again()
+    {
+        // Found by an operator's audit: Wolverine's durability agent ran on the API node, which did not listen to the
+        // hand-off queue, and it recovers a dead node's inbox only into a listener of the same address. The batches a killed
+        // sender had taken from the queue stayed in the inbox for good, and their campaign stayed Sending.
+        var dispatcher = new FakeDispatcher();
+        var (host, schema) = await StartAsync("apirecover", dispatcher);
+        using var _ = host;
+        var runtime = host.Services.GetRequiredService<IWolverineRuntime>();
+
+        // What a sender that died leaves, once Wolverine gave its inbox back to any node: the batch it took, not yet sent.
+        var taken = new Envelope(new SendBatch(Guid.NewGuid(), 1, 1))
+        {
+            TenantId = SendingHost.Tenant, Destination = new Uri("postgresql://campaign_handoff/"), Status = EnvelopeStatus.Incoming, OwnerId = TransportConstants.AnyNode,
+        };
+        taken.Serializer = runtime.Options.DefaultSerializer;
+        taken.ContentType = taken.Serializer.ContentType;
+        taken.MessageType = typeof(SendBatch).ToMessageTypeName();
+        taken.Data = taken.Serializer.Write(taken);
+        await runtime.Storage.Inbox.StoreIncomingAsync(taken);
+
+        await HandedOverOnceAsync(schema, TimeSpan.FromSeconds(60));
+        Assert.Equal(0, dispatcher.Calls);
+        await host.StopAsync();
+    }
+
     private static async Task<(IHost Host, string Schema)> StartAsync(string name, FakeDispatcher dispatcher)
     {
         var schema = TestDatabase.UniqueSchema(name);
@@ -160,11 +190,11 @@ public sealed class a_node_that_does_not_run_the_pipeline
         return (host, schema);
     }
 
-    private static async Task HandedOverOnceAsync(string schema)
+    private static async Task HandedOverOnceAsync(string schema, TimeSpan? patience = null)
     {
         await using var connection = new Npgsql.NpgsqlConnection(TestDatabase.ConnectionString);
         await connection.OpenAsync();
-        for (var deadline = DateTime.UtcNow.AddSeconds(20); ; await Task.Delay(50))
+        for (var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(20)); ; await Task.Delay(50))
         {
             await using var count = new Npgsql.NpgsqlCommand($"select count(*) from {schema}.wolverine_queue_campaign_handoff", connection);
             if ((long)(await count.ExecuteScalarAsync())! == 1) break; // handed over, once
