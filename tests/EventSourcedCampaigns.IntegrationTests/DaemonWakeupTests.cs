@@ -8,16 +8,26 @@ namespace EventSourcedCampaigns.IntegrationTests;
 public sealed class the_async_daemon_woken_by_appends
 {
     [Fact]
-    public async Task applies_a_cancel_long_before_its_next_poll()
+    public async Task applies_a_cancel_long_before_its_next_poll() => await AppliesACancelWokenAsync(appenderOfItsOwn: false);
+
+    /// <summary>The appender in another process (here another store, with a wakeup of its own): woken through the database.</summary>
+    [Fact]
+    public async Task applies_another_processs_cancel_long_before_its_next_poll() => await AppliesACancelWokenAsync(appenderOfItsOwn: true);
+
+    private static async Task AppliesACancelWokenAsync(bool appenderOfItsOwn)
     {
-        await using var store = DocumentStore.For(opts =>
+        var schema = TestDatabase.UniqueSchema("wakeup");
+        // Polls a minute apart: within the test only the wakeup can bring the read models up to date.
+        DocumentStore Store() => DocumentStore.For(opts =>
         {
-            TestDatabase.Configure(opts, TestDatabase.UniqueSchema("wakeup"));
-            // Polls a minute apart: within the test only the wakeup can bring the read models up to date.
+            TestDatabase.Configure(opts, schema);
             opts.Projections.FastPollingTime = opts.Projections.SlowPollingTime = TimeSpan.FromMinutes(1);
         });
+        await using var store = Store();
+        await using var another = appenderOfItsOwn ? Store() : null;
+        var appender = another ?? store;
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        var driver = new CampaignDriver(store, "shop-a", new TestClock());
+        var driver = new CampaignDriver(appender, "shop-a", new TestClock());
         var id = await driver.ScheduledAsync(batches: 2);
 
         using var daemon = await store.BuildProjectionDaemonAsync();
