@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using EventSourcedCampaigns.IntegrationTests.Infrastructure;
+using Npgsql;
 
 namespace EventSourcedCampaigns.Service.Tests;
 
@@ -44,6 +46,40 @@ public sealed class subjects_over_http(SecuredService service) : IClassFixture<S
         var stored = (await api.EventsAsync(created.CampaignId))[^1].GetProperty("data").GetProperty("variants")[0];
         Assert.True(!stored.TryGetProperty("subject", out var subject) || subject.ValueKind == JsonValueKind.Null || subject.GetString() == "",
             $"The SMS variant was stored with a subject: {stored}");
+    }
+
+    [Fact]
+    public async Task a_keyed_retry_of_an_sms_created_before_empty_subjects_were_stored_as_none_is_still_a_retry()
+    {
+        // docs/upgrades.md, OpenAPI 1.9.0: events stored before keep their "", which every reader takes for no subject. Found
+        // by an audit: the keyed create compared the stored "" with the request's subject made none, and answered the very
+        // request that made the campaign before the upgrade with 422 idempotency_key_reused.
+        var api = new CampaignApi(service.Client(Tenant));
+        var key = Guid.NewGuid().ToString();
+        var variant = """{"key":"A","subject":"","content":"-50% today only","splitPercent":100}""";
+        async Task<HttpResponseMessage> CreateAsync(string body)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/campaigns") { Content = Json(body) };
+            request.Headers.Add("Idempotency-Key", key);
+            return await api.Http.SendAsync(request);
+        }
+        var created = await CampaignApi.AcceptedAsync(await CreateAsync(Create("Sms", variant)), HttpStatusCode.Created, "create an SMS with a key");
+        // As a version before 1.9.0 stored it: the subject "" kept in the event.
+        await using (var connection = new NpgsqlConnection(TestDatabase.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var older = new NpgsqlCommand(
+                $"update {service.Schema}.mt_events set data = jsonb_set(data, '{{Variants,0,Subject}}', '\"\"') " +
+                "where stream_id = @id and type = 'campaign_created'", connection);
+            older.Parameters.AddWithValue("id", created.CampaignId);
+            Assert.Equal(1, await older.ExecuteNonQueryAsync());
+        }
+
+        var retry = await CampaignApi.AcceptedAsync(await CreateAsync(Create("Sms", variant)), HttpStatusCode.Created, "the same request again");
+        var withoutSubject = await CampaignApi.AcceptedAsync(await CreateAsync(Create("Sms", """{"key":"A","content":"-50% today only","splitPercent":100}""")),
+            HttpStatusCode.Created, "the same SMS without a subject");
+
+        Assert.Equal((created.CampaignId, created.CampaignId), (retry.CampaignId, withoutSubject.CampaignId));
     }
 
     [Theory]

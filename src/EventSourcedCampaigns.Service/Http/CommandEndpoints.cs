@@ -222,7 +222,9 @@ public static class CommandEndpoints
         var first = await session.Events.FetchStreamAsync(create.CampaignId, version: 1, token: cancellation);
         return first.FirstOrDefault()?.Data is CampaignCreated { ClonedFrom: null } created
                && created.Name == create.Name?.Trim() && created.Channel == create.Channel
-               && create.Variants is not null && created.Variants.SequenceEqual(create.Variants.Select(v => v?.WithoutEmptySubject()!));
+               // An SMS subject of "" stored before it was stored as none (docs/upgrades.md, OpenAPI 1.9.0) is none too.
+               && create.Variants is not null
+               && created.Variants.Select(v => v.WithoutEmptySubject()).SequenceEqual(create.Variants.Select(v => v?.WithoutEmptySubject()!));
     }
 
     /// <summary>
