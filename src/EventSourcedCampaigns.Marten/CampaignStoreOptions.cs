@@ -53,7 +53,8 @@ public sealed class CampaignStoreOptions
     /// models' lag in a separate worker by a third (docs/benchmarks.md, issue 14). The price is a daemon that works in
     /// smaller, more frequent pages while appends keep coming: on one 2-core machine running the sender, the worker and
     /// PostgreSQL together, the send was 10-16% slower. Every process of a deployment that appends or projects must
-    /// agree on it: the appenders notify, the daemon listens.
+    /// agree on it: the appenders notify, the daemon listens. A cancel notifies just after its commit instead of inside its
+    /// transaction, so that its commit does not queue behind the lanes' for PostgreSQL's notify lock (docs/service.md).
     /// </summary>
     public bool WakeDaemonOnAppend { get; set; } = true;
 

@@ -49,8 +49,9 @@ public static class StoreOptionsExtensions
         // (docs/benchmarks.md, issue 14); an idle store pays 10 small polls a second instead of 1.
         opts.Projections.FastPollingTime = options.HighWaterPolling;
         opts.Projections.SlowPollingTime = options.HighWaterPollingWhenIdle;
-        // With the wakeup an append's commit ends the wait at once; the polls remain the fallback.
-        opts.Events.UseListenNotifyForEventAppends = options.WakeDaemonOnAppend && options.ReadModels == ProjectionLifecycle.Async;
+        // With the wakeup an append's commit ends the wait at once; the polls remain the fallback. Marten's
+        // UseListenNotifyForEventAppends, except that a cancel's session can notify after its commit (DaemonWakeup).
+        if (options.WakeDaemonOnAppend && options.ReadModels == ProjectionLifecycle.Async) DaemonWakeup.Install(opts);
 
         // A failing event stops the projection loudly rather than being skipped and silently lost.
         opts.Projections.Errors.SkipApplyErrors = false;

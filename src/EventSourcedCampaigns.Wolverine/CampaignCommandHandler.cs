@@ -63,7 +63,8 @@ public static class CampaignCommandHandler
 /// Cancel: the decider's rules, every attempt kept in the audit (accepted, repeated, refused), prepared batches deleted
 /// once cancelled. Takes the stream's row lock, so a cancel queues behind the batch being recorded instead of retrying
 /// against the lanes, then the tenant's audit lock to chain the attempt's audit event (<see cref="AuditChain"/>), both
-/// with the write model in one round trip (<see cref="AuditChain.FetchForCancelAsync"/>). The audit event of a cancel of
+/// with the write model in one round trip (<see cref="AuditChain.FetchForCancelAsync"/>). It wakes the read models' daemon
+/// after its commit, not inside its transaction (<see cref="DaemonWakeup"/>). The audit event of a cancel of
 /// an unknown campaign goes to the tenant's audit stream: there is no campaign stream, and starting one at the caller's id
 /// would take that id.
 /// </summary>
@@ -73,6 +74,7 @@ public static class CancelCampaignHandler
     public static async Task<(CommandResult, OutgoingMessages)> Handle(CancelCampaign command, TimeProvider clock, IDocumentSession session,
         Envelope envelope, CancellationToken cancellation)
     {
+        session.WakeDaemonAfterCommit();
         var (stream, audit) = await session.FetchForCancelAsync(command.CampaignId, cancellation);
         var campaign = stream.Aggregate;
         var (result, events, followUps) = Handling.Decide(command, campaign, Handling.Now(clock, campaign), session);

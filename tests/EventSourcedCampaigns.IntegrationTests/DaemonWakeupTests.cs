@@ -1,6 +1,8 @@
 using EventSourcedCampaigns.IntegrationTests.Infrastructure;
 using EventSourcedCampaigns.Marten;
 using Marten;
+using Marten.Events.Daemon.HighWater;
+using Npgsql;
 
 namespace EventSourcedCampaigns.IntegrationTests;
 
@@ -39,5 +41,53 @@ public sealed class the_async_daemon_woken_by_appends
         await using var query = store.QuerySession("shop-a");
         Assert.Equal(CampaignStatus.Cancelled, (await query.QueryCampaignsAsync(new CampaignListQuery())).Items.Single().Status);
         await daemon.StopAllAsync();
+    }
+
+    /// <summary>
+    /// An append notifies inside its transaction, as Marten's own wakeup does; a session marked
+    /// <see cref="DaemonWakeup.WakeDaemonAfterCommit"/> (a cancel's) sends no notification in its transaction, which then
+    /// does not queue for PostgreSQL's notify lock as it commits, and notifies once it has committed.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task an_append_notifies_inside_its_transaction_unless_its_session_wakes_the_daemon_after_the_commit(bool afterCommit)
+    {
+        var statements = new RecordedStatements();
+        await using var store = DocumentStore.For(opts =>
+        {
+            TestDatabase.Configure(opts, TestDatabase.UniqueSchema("wakeup"));
+            opts.Logger(statements);
+        });
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        var schema = store.Options.Events.DatabaseSchemaName;
+        await using var listener = new NpgsqlConnection(TestDatabase.ConnectionString);
+        await listener.OpenAsync();
+        var ours = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        listener.Notification += (_, e) => { if (e.Payload == schema) ours.TrySetResult(); };
+        await using (var listen = new NpgsqlCommand($"listen {PostgresqlListenWakeup.DefaultChannel}", listener))
+            await listen.ExecuteNonQueryAsync();
+        using var stop = new CancellationTokenSource();
+        var receiving = Task.Run(async () => { while (!stop.IsCancellationRequested) await listener.WaitAsync(TimeSpan.FromMilliseconds(100)); });
+        try
+        {
+            await using (var session = store.LightweightSession("shop-a"))
+            {
+                if (afterCommit) session.WakeDaemonAfterCommit();
+                var id = Guid.NewGuid();
+                session.Events.StartStream<CampaignState>(id,
+                    new CampaignCreated(id, "Spring sale", Channel.Email, [new Variant("A", "Spring", "Ten percent off", 100)], null, CampaignDriver.Marketer, DateTimeOffset.UtcNow));
+                await session.SaveChangesAsync();
+            }
+
+            var appended = Assert.Single(statements.Sessions, s => s.Any(sql => sql.Contains("mt_quick_append_events", StringComparison.Ordinal)));
+            Assert.Equal(!afterCommit, appended.Any(sql => sql.Contains(PostgresqlListenWakeup.DefaultChannel, StringComparison.Ordinal)));
+            if (afterCommit) await ours.Task.WaitAsync(TimeSpan.FromSeconds(10)); // named by its schema, from a connection of its own
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await receiving;
+        }
     }
 }

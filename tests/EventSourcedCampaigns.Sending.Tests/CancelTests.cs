@@ -1,5 +1,6 @@
 using System.Reflection;
 using JasperFx.Events.Projections;
+using Marten;
 using Wolverine.Runtime.Handlers;
 using Xunit.Abstractions;
 
@@ -379,5 +380,32 @@ public sealed class CancelTests(ITestOutputHelper output)
         var refused = Assert.IsType<CancelRejected>(audited.Data);
         Assert.Equal((Guid.Empty, RejectionCode.CampaignNotFound, 1L), (refused.CampaignId, refused.Code, refused.Audit?.Position));
         Assert.Equal(audited.Sequence, cancel.Sequence);
+    }
+
+    /// <summary>
+    /// A cancel's transaction sends no NOTIFY: PostgreSQL commits notifying transactions one at a time, each through its
+    /// flush, so the cancel would wait behind the lanes' commits; its session wakes the daemon once it has committed
+    /// (the_async_daemon_woken_by_appends). A pause notifies inside its transaction, as every other append does.
+    /// </summary>
+    [Fact]
+    public async Task A_cancel_wakes_the_read_models_after_its_commit_not_inside_its_transaction()
+    {
+        var statements = new RecordedStatements();
+        await using var host = await SendingHost.StartAsync(services: s => s.ConfigureMarten(o => o.Logger(statements)));
+        var id = await host.ScheduledAsync(10, 5, TimeSpan.FromHours(1));
+
+        statements.Clear();
+        await host.RunAcceptedAsync(new PauseSchedule(id, SendingHost.Marketer));
+        var pause = statements.Sessions.Where(Appends).ToList();
+        statements.Clear();
+        await host.RunAcceptedAsync(Cancel(id));
+        // The cancel's append, with its audit chain's new head.
+        var cancel = Assert.Single(statements.Sessions, s => Appends(s) && s.Any(sql => sql.Contains("mt_doc_auditchainhead", StringComparison.Ordinal)));
+
+        Assert.Contains(pause, s => s.Any(Notifies));
+        Assert.DoesNotContain(cancel, Notifies);
+
+        static bool Appends(IReadOnlyList<string> session) => session.Any(sql => sql.Contains("mt_quick_append_events", StringComparison.Ordinal));
+        static bool Notifies(string sql) => sql.Contains(global::Marten.Events.Daemon.HighWater.PostgresqlListenWakeup.DefaultChannel, StringComparison.Ordinal);
     }
 }
