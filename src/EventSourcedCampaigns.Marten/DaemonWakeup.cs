@@ -91,23 +91,36 @@ internal static class DaemonWakeup
     /// <summary>
     /// Marten's listener on the store's database, made when the daemon first waits (Marten makes it as it starts the
     /// daemon, but only with its own in-transaction notifications), and made again if the daemon waits after disposing it.
+    /// A tenancy of several databases has no default one to listen on: there the daemon polls, as without the wakeup
+    /// (a wait must not throw: it would end the daemon's high-water loop).
     /// </summary>
     private sealed class Listener(StoreOptions opts) : IDaemonWakeup, IDisposable
     {
         private readonly Lock _lock = new();
         private PostgresqlListenWakeup? _listening;
+        private bool _noDefaultDatabase;
 
         public Task WaitAsync(TimeSpan timeout, CancellationToken token)
         {
-            PostgresqlListenWakeup listening;
-            lock (_lock) listening = _listening ??= Listen();
-            return listening.WaitAsync(timeout, token);
+            PostgresqlListenWakeup? listening;
+            lock (_lock) listening = _listening ??= _noDefaultDatabase ? null : Listen();
+            return listening?.WaitAsync(timeout, token) ?? Task.Delay(timeout, token);
         }
 
         // Its only warning is a lost connection to the database, which the daemon reports itself (the store's logger
         // factory is not public).
-        private PostgresqlListenWakeup Listen() =>
-            new(((PostgresqlDatabase)opts.Tenancy.Default.Database).DataSource, NullLogger.Instance);
+        private PostgresqlListenWakeup? Listen()
+        {
+            try
+            {
+                return new(((PostgresqlDatabase)opts.Tenancy.Default.Database).DataSource, NullLogger.Instance);
+            }
+            catch (NotSupportedException)
+            {
+                _noDefaultDatabase = true;
+                return null;
+            }
+        }
 
         public void Dispose()
         {

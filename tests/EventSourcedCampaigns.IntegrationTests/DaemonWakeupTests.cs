@@ -90,4 +90,23 @@ public sealed class the_async_daemon_woken_by_appends
             await receiving;
         }
     }
+
+    /// <summary>
+    /// A tenancy of several databases has no default database to listen on (Marten's throws when asked for it): the daemon
+    /// then waits out its poll, where a throwing wait would have ended its high-water loop.
+    /// </summary>
+    [Fact]
+    public async Task polls_when_the_store_has_no_default_database_to_listen_on()
+    {
+        var opts = new StoreOptions();
+        opts.MultiTenantedDatabasesWithMasterDatabaseTable(TestDatabase.ConnectionString);
+        opts.AddCampaigns();
+        var wakeup = opts.Projections.Wakeup ?? throw new InvalidOperationException("AddCampaigns installed no wakeup.");
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        await wakeup.WaitAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None);
+        await wakeup.WaitAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None);
+
+        Assert.True(waited.Elapsed >= TimeSpan.FromMilliseconds(350), $"waited {waited.Elapsed.TotalMilliseconds:N0} ms");
+    }
 }
